@@ -1,0 +1,45 @@
+# Thin wrapper around CMake (the build). Targets: run, test, build, asan, clean.
+BUILD     ?= build
+ASAN      ?= build-asan
+JOBS      ?= $(shell nproc)
+CMAKEFLAGS ?=
+
+.PHONY: all deps build run test test-fast asan fuzz clean format
+
+all: build
+
+deps:
+	@./.ci/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/bin/masteryd -d
+
+# The whole suite: the release build, then the same tests under ASan+UBSan.
+test: build asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -LE noasan
+
+# Release build only, for quick iteration.
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DMASTERY_SANITIZE=ON $(CMAKEFLAGS) >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+
+# libFuzzer targets (clang); runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMASTERY_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	./tests/fuzz/run-all $(FUZZ_SECONDS) build-fuzz
+
+format:
+	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf $(BUILD) $(ASAN) build-fuzz
