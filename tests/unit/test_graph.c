@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,16 +547,20 @@ static void test_too_many(void **state)
 
 /* ---- the example framework and its evidence ---------------------------------------------- */
 
-static char *read_example(const char *name, size_t *len)
+/* The checkout's path, from this file's (CMake compiles it by its absolute path): "" when
+ * that cannot be worked out, and the tests that read files skip. */
+static const char *checkout(char *buf, size_t size)
 {
-    /* The tests are compiled from their absolute path: the checkout is __FILE__ minus
-     * tests/unit/test_graph.c. */
     const char *file = __FILE__;
     const char *tail = strstr(file, "tests/unit/test_graph.c");
     if (tail == NULL || file[0] != '/')
         return NULL;
-    char path[4096];
-    snprintf(path, sizeof path, "%.*sschemas/examples/%s", (int)(tail - file), file, name);
+    snprintf(buf, size, "%.*s", (int)(tail - file), file);
+    return buf;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
@@ -565,6 +570,52 @@ static char *read_example(const char *name, size_t *len)
     buf[*len] = '\0';
     fclose(f);
     return buf;
+}
+
+static char *read_example(const char *name, size_t *len)
+{
+    char root[2048], path[4096];
+    if (checkout(root, sizeof root) == NULL)
+        return NULL;
+    snprintf(path, sizeof path, "%sschemas/examples/%s", root, name);
+    return read_file(path, len);
+}
+
+/* The fuzz seed corpus doubles as a list of verdicts: valid-* load, invalid-* are refused. */
+static void test_corpus_verdicts(void **state)
+{
+    (void)state;
+    char root[2048], dir[3072];
+    if (checkout(root, sizeof root) == NULL)
+        skip();
+    snprintf(dir, sizeof dir, "%stests/fuzz/corpus/framework", root);
+    DIR *dp = opendir(dir);
+    if (dp == NULL)
+        skip();
+    int valid = 0, invalid = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        bool want_ok = strncmp(e->d_name, "valid-", 6) == 0;
+        if (!want_ok && strncmp(e->d_name, "invalid-", 8) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        char *doc = read_file(path, &len);
+        assert_non_null(doc);
+        graph_t *g = NULL;
+        err_detail_t d;
+        int rc = graph_parse(doc, len, &g, &d);
+        if (want_ok && rc != 0)
+            fail_msg("%s refused: %s: %s", e->d_name, d.field, d.message);
+        if (!want_ok && rc == 0)
+            fail_msg("%s accepted", e->d_name);
+        want_ok ? valid++ : invalid++;
+        graph_destroy(&g);
+        free(doc);
+    }
+    closedir(dp);
+    assert_true(valid >= 3 && invalid >= 5);
 }
 
 static void test_example_fractions(void **state)
@@ -750,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_too_many),
         cmocka_unit_test(test_example_fractions),
         cmocka_unit_test(test_example_evidence),
+        cmocka_unit_test(test_corpus_verdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
