@@ -15,6 +15,7 @@
 #include "graph.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,38 +44,39 @@ struct graph {
     (M(RULE_LATEST) | M(RULE_HIGHEST) | M(RULE_AVERAGE) | M(RULE_WEIGHTED_AVERAGE) |               \
      M(RULE_DECAYING_AVERAGE) | M(RULE_N_MASTERY) | M(RULE_BKT))
 
-enum rule_key {
-    K_METHOD,
-    K_THRESHOLD,
-    K_MIN_EVIDENCE,
-    K_WEIGHT,
-    K_N,
-    K_P_INIT,
-    K_P_TRANSIT,
-    K_P_GUESS,
-    K_P_SLIP,
-    K_CORRECT_AT,
-    K_OF,
-    K_AT_LEAST,
-};
+/*
+ * The rule parameters: which methods take each one, its kind and bounds, and where it goes in
+ * rule_t. One table, so the bounds graph.h documents live in one place.
+ */
+typedef enum param_kind {
+    P_SKIP,  /* checked elsewhere (method; at_least against its list) */
+    P_REAL,  /* number in [lo, hi] */
+    P_OPEN,  /* number in (lo, hi) */
+    P_COUNT, /* integer in [lo, hi] */
+    P_IDS,   /* list of competency ids (resolved in pass 2) */
+} param_kind_t;
 
 static const struct {
     const char *name;
-    enum rule_key key;
     uint32_t methods;
-} rule_keys[] = {
-    {"method", K_METHOD, M_EVIDENCE | M(RULE_CHILDREN)},
-    {"threshold", K_THRESHOLD, M_EVIDENCE},
-    {"min_evidence", K_MIN_EVIDENCE, M_EVIDENCE},
-    {"weight", K_WEIGHT, M(RULE_WEIGHTED_AVERAGE) | M(RULE_DECAYING_AVERAGE)},
-    {"n", K_N, M(RULE_N_MASTERY)},
-    {"p_init", K_P_INIT, M(RULE_BKT)},
-    {"p_transit", K_P_TRANSIT, M(RULE_BKT)},
-    {"p_guess", K_P_GUESS, M(RULE_BKT)},
-    {"p_slip", K_P_SLIP, M(RULE_BKT)},
-    {"correct_at", K_CORRECT_AT, M(RULE_BKT)},
-    {"of", K_OF, M(RULE_CHILDREN)},
-    {"at_least", K_AT_LEAST, M(RULE_CHILDREN)},
+    param_kind_t kind;
+    double lo, hi;
+    size_t offset; /* in rule_t */
+} rule_params[] = {
+    {"method", M_EVIDENCE | M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
+    {"threshold", M_EVIDENCE, P_REAL, 0, 1, offsetof(rule_t, threshold)},
+    {"min_evidence", M_EVIDENCE, P_COUNT, 0, GRAPH_MIN_EVIDENCE_MAX,
+     offsetof(rule_t, min_evidence)},
+    {"weight", M(RULE_WEIGHTED_AVERAGE) | M(RULE_DECAYING_AVERAGE), P_REAL, 0, 1,
+     offsetof(rule_t, weight)},
+    {"n", M(RULE_N_MASTERY), P_COUNT, 1, GRAPH_RULE_N_MAX, offsetof(rule_t, n)},
+    {"p_init", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_init)},
+    {"p_transit", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_transit)},
+    {"p_guess", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_guess)},
+    {"p_slip", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_slip)},
+    {"correct_at", M(RULE_BKT), P_REAL, 0, 1, offsetof(rule_t, correct_at)},
+    {"of", M(RULE_CHILDREN), P_IDS, 0, 0, 0},
+    {"at_least", M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
 };
 
 static const char *const framework_keys[] = {"$schema",     "id",         "title",       "version",
@@ -361,54 +363,30 @@ static int parse_rule(const json_t *rule, uint32_t i, graph_comp_t *c, err_detai
     const json_t *v;
     json_object_foreach((json_t *)rule, key, v)
     {
-        size_t k = 0, nk = sizeof rule_keys / sizeof rule_keys[0];
-        while (k < nk && strcmp(rule_keys[k].name, key) != 0)
+        size_t k = 0, nk = sizeof rule_params / sizeof rule_params[0];
+        while (k < nk && strcmp(rule_params[k].name, key) != 0)
             k++;
         where_t w = WK("rule.", key);
         if (k == nk)
             return fail(d, ERR_INVALID, w, "%s: unknown key '%s' in rule", c->id, key);
-        if (!(rule_keys[k].methods & M(method)))
+        if (!(rule_params[k].methods & M(method)))
             return fail(d, ERR_INVALID, w, "%s: key '%s' does not apply to method %s", c->id, key,
                         mastery_method_name(method));
-        switch (rule_keys[k].key) {
-        case K_METHOD:
-            rc = 0;
+        void *dst = (char *)r + rule_params[k].offset;
+        double lo = rule_params[k].lo, hi = rule_params[k].hi;
+        switch (rule_params[k].kind) {
+        case P_REAL:
+        case P_OPEN:
+            rc = get_real(v, lo, hi, rule_params[k].kind == P_OPEN, w, c->id, dst, d);
             break;
-        case K_THRESHOLD:
-            rc = get_real(v, 0.0, 1.0, false, w, c->id, &r->threshold, d);
+        case P_COUNT:
+            rc = get_count(v, (json_int_t)lo, (json_int_t)hi, w, c->id, dst, d);
             break;
-        case K_MIN_EVIDENCE:
-            rc = get_count(v, 0, GRAPH_MIN_EVIDENCE_MAX, w, c->id, &r->min_evidence, d);
-            break;
-        case K_WEIGHT:
-            rc = get_real(v, 0.0, 1.0, false, w, c->id, &r->weight, d);
-            break;
-        case K_N:
-            rc = get_count(v, 1, GRAPH_RULE_N_MAX, w, c->id, &r->n, d);
-            break;
-        case K_P_INIT:
-            rc = get_real(v, 0.0, 1.0, true, w, c->id, &r->p_init, d);
-            break;
-        case K_P_TRANSIT:
-            rc = get_real(v, 0.0, 1.0, true, w, c->id, &r->p_transit, d);
-            break;
-        case K_P_GUESS:
-            rc = get_real(v, 0.0, 1.0, true, w, c->id, &r->p_guess, d);
-            break;
-        case K_P_SLIP:
-            rc = get_real(v, 0.0, 1.0, true, w, c->id, &r->p_slip, d);
-            break;
-        case K_CORRECT_AT:
-            rc = get_real(v, 0.0, 1.0, false, w, c->id, &r->correct_at, d);
-            break;
-        case K_OF:
+        case P_IDS:
             rc = check_id_list(v, w, c->id, d);
             break;
-        case K_AT_LEAST:
-            rc = 0; /* checked against the list below */
-            break;
         default:
-            rc = fail(d, ERR_INTERNAL, w, "unhandled rule key");
+            rc = 0;
             break;
         }
         if (rc != 0)
