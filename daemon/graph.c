@@ -15,6 +15,7 @@
 #include "graph.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,38 +44,39 @@ struct graph {
     (M(RULE_LATEST) | M(RULE_HIGHEST) | M(RULE_AVERAGE) | M(RULE_WEIGHTED_AVERAGE) |               \
      M(RULE_DECAYING_AVERAGE) | M(RULE_N_MASTERY) | M(RULE_BKT))
 
-enum rule_key {
-    K_METHOD,
-    K_THRESHOLD,
-    K_MIN_EVIDENCE,
-    K_WEIGHT,
-    K_N,
-    K_P_INIT,
-    K_P_TRANSIT,
-    K_P_GUESS,
-    K_P_SLIP,
-    K_CORRECT_AT,
-    K_OF,
-    K_AT_LEAST,
-};
+/*
+ * The rule parameters: which methods take each one, its kind and bounds, and where it goes in
+ * rule_t. One table, so the bounds graph.h documents live in one place.
+ */
+typedef enum param_kind {
+    P_SKIP,  /* checked elsewhere (method; at_least against its list) */
+    P_REAL,  /* number in [lo, hi] */
+    P_OPEN,  /* number in (lo, hi) */
+    P_COUNT, /* integer in [lo, hi] */
+    P_IDS,   /* list of competency ids (resolved in pass 2) */
+} param_kind_t;
 
 static const struct {
     const char *name;
-    enum rule_key key;
     uint32_t methods;
-} rule_keys[] = {
-    {"method", K_METHOD, M_EVIDENCE | M(RULE_CHILDREN)},
-    {"threshold", K_THRESHOLD, M_EVIDENCE},
-    {"min_evidence", K_MIN_EVIDENCE, M_EVIDENCE},
-    {"weight", K_WEIGHT, M(RULE_WEIGHTED_AVERAGE) | M(RULE_DECAYING_AVERAGE)},
-    {"n", K_N, M(RULE_N_MASTERY)},
-    {"p_init", K_P_INIT, M(RULE_BKT)},
-    {"p_transit", K_P_TRANSIT, M(RULE_BKT)},
-    {"p_guess", K_P_GUESS, M(RULE_BKT)},
-    {"p_slip", K_P_SLIP, M(RULE_BKT)},
-    {"correct_at", K_CORRECT_AT, M(RULE_BKT)},
-    {"of", K_OF, M(RULE_CHILDREN)},
-    {"at_least", K_AT_LEAST, M(RULE_CHILDREN)},
+    param_kind_t kind;
+    double lo, hi;
+    size_t offset; /* in rule_t */
+} rule_params[] = {
+    {"method", M_EVIDENCE | M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
+    {"threshold", M_EVIDENCE, P_REAL, 0, 1, offsetof(rule_t, threshold)},
+    {"min_evidence", M_EVIDENCE, P_COUNT, 0, GRAPH_MIN_EVIDENCE_MAX,
+     offsetof(rule_t, min_evidence)},
+    {"weight", M(RULE_WEIGHTED_AVERAGE) | M(RULE_DECAYING_AVERAGE), P_REAL, 0, 1,
+     offsetof(rule_t, weight)},
+    {"n", M(RULE_N_MASTERY), P_COUNT, 1, GRAPH_RULE_N_MAX, offsetof(rule_t, n)},
+    {"p_init", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_init)},
+    {"p_transit", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_transit)},
+    {"p_guess", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_guess)},
+    {"p_slip", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_slip)},
+    {"correct_at", M(RULE_BKT), P_REAL, 0, 1, offsetof(rule_t, correct_at)},
+    {"of", M(RULE_CHILDREN), P_IDS, 0, 0, 0},
+    {"at_least", M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
 };
 
 static const char *const framework_keys[] = {"$schema",     "id",         "title",       "version",
@@ -82,20 +84,46 @@ static const char *const framework_keys[] = {"$schema",     "id",         "title
 static const char *const competency_keys[] = {"id",       "title", "description", "source_uri",
                                               "requires", "rule",  "achievement"};
 
-/* Formats a field path into buf (truncated, never overflowed); returns buf. */
-static const char *path(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * Where an error is: the JSON path competencies[i].<sub><key>[<item>] (or just <sub><key>
+ * for the framework's own fields, i == NO_INDEX). The path is formatted only on failure, so
+ * the checks cost nothing on a valid document.
+ */
+#define NO_INDEX UINT32_MAX
 
-static const char *path(char *buf, size_t size, const char *fmt, ...)
+typedef struct where {
+    uint32_t i;
+    const char *sub;
+    const char *key;
+    long long item; /* -1: none */
+} where_t;
+
+#define W(sub_)        ((where_t){i, (sub_), NULL, -1})
+#define WK(sub_, key_) ((where_t){i, (sub_), (key_), -1})
+#define WF(sub_)       ((where_t){NO_INDEX, (sub_), NULL, -1})
+
+static int fail(err_detail_t *d, int code, where_t w, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(err_detail_t *d, int code, where_t w, const char *fmt, ...)
 {
+    if (d == NULL)
+        return code;
+    char field[sizeof d->field], item[32] = "";
+    if (w.item >= 0)
+        snprintf(item, sizeof item, "[%lld]", w.item);
+    if (w.i == NO_INDEX)
+        snprintf(field, sizeof field, "%s%s%s", w.sub, w.key ? w.key : "", item);
+    else
+        snprintf(field, sizeof field, "competencies[%u]%s%s%s%s", w.i, *w.sub || w.key ? "." : "",
+                 w.sub, w.key ? w.key : "", item);
+    char msg[sizeof d->message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return buf;
+    return err_set(d, code, field, "%s", msg);
 }
-
-#define FIELD(...) path(field, sizeof field, __VA_ARGS__)
 
 static bool key_in(const char *key, const char *const *keys, size_t n)
 {
@@ -152,131 +180,125 @@ static bool table_find(const graph_t *g, const char *id, uint32_t *index)
  * Checks an id (framework or competency): a non-empty string of at most GRAPH_ID_MAX bytes
  * without control characters (jansson has already checked UTF-8 and refused NUL).
  */
-static int check_id(const json_t *v, const char *field, const char *what, err_detail_t *d)
+static int check_id(const json_t *v, where_t w, const char *what, err_detail_t *d)
 {
     if (v == NULL)
-        return err_set(d, ERR_INVALID, field, "missing %s id", what);
+        return fail(d, ERR_INVALID, w, "missing %s id", what);
     if (!json_is_string(v))
-        return err_set(d, ERR_INVALID, field, "%s id must be a string", what);
+        return fail(d, ERR_INVALID, w, "%s id must be a string", what);
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len == 0)
-        return err_set(d, ERR_INVALID, field, "%s id is empty", what);
+        return fail(d, ERR_INVALID, w, "%s id is empty", what);
     if (len > GRAPH_ID_MAX)
-        return err_set(d, ERR_INVALID, field, "%s id is %zu bytes; at most %d", what, len,
-                       GRAPH_ID_MAX);
+        return fail(d, ERR_INVALID, w, "%s id is %zu bytes; at most %d", what, len, GRAPH_ID_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
-            return err_set(d, ERR_INVALID, field, "%s id contains a control character", what);
+            return fail(d, ERR_INVALID, w, "%s id contains a control character", what);
     }
     return 0;
 }
 
 /* Checks an optional text field; *out = its value, or "" when absent. */
-static int check_text(const json_t *v, size_t max, bool required, const char *field, const char *id,
+static int check_text(const json_t *v, size_t max, bool required, where_t w, const char *id,
                       const char **out, err_detail_t *d)
 {
-    const char *name = strrchr(field, '.');
-    name = name ? name + 1 : field;
+    const char *name = w.sub;
     *out = "";
     if (v == NULL) {
         if (required)
-            return err_set(d, ERR_INVALID, field, "%s: missing %s", id, name);
+            return fail(d, ERR_INVALID, w, "%s: missing %s", id, name);
         return 0;
     }
     if (!json_is_string(v))
-        return err_set(d, ERR_INVALID, field, "%s: %s must be a string", id, name);
+        return fail(d, ERR_INVALID, w, "%s: %s must be a string", id, name);
     size_t len = json_string_length(v);
     if (required && len == 0)
-        return err_set(d, ERR_INVALID, field, "%s: %s must not be empty", id, name);
+        return fail(d, ERR_INVALID, w, "%s: %s must not be empty", id, name);
     if (len > max)
-        return err_set(d, ERR_INVALID, field, "%s: %s is %zu bytes; at most %zu", id, name, len,
-                       max);
+        return fail(d, ERR_INVALID, w, "%s: %s is %zu bytes; at most %zu", id, name, len, max);
     *out = json_string_value(v);
     return 0;
 }
 
-static int check_uri(const json_t *v, const char *field, const char *id, const char **out,
-                     err_detail_t *d)
+static int check_uri(const json_t *v, where_t w, const char *id, const char **out, err_detail_t *d)
 {
-    int rc = check_text(v, GRAPH_URI_MAX, false, field, id, out, d);
+    int rc = check_text(v, GRAPH_URI_MAX, false, w, id, out, d);
     if (rc != 0 || v == NULL)
         return rc;
     const char *s = *out;
     if (*s == '\0')
-        return err_set(d, ERR_INVALID, field, "%s: empty source_uri", id);
+        return fail(d, ERR_INVALID, w, "%s: empty source_uri", id);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p <= 0x20 || *p == 0x7f)
-            return err_set(d, ERR_INVALID, field,
-                           "%s: source_uri contains a space or control "
-                           "character",
-                           id);
+            return fail(d, ERR_INVALID, w,
+                        "%s: source_uri contains a space or control "
+                        "character",
+                        id);
     return 0;
 }
 
 /* A number in [lo, hi] (open at both ends when open is set). */
-static int get_real(const json_t *v, double lo, double hi, bool open, const char *field,
-                    const char *id, double *out, err_detail_t *d)
+static int get_real(const json_t *v, double lo, double hi, bool open, where_t w, const char *id,
+                    double *out, err_detail_t *d)
 {
     if (!json_is_number(v))
-        return err_set(d, ERR_INVALID, field, "%s: must be a number", id);
+        return fail(d, ERR_INVALID, w, "%s: must be a number", id);
     double x = json_number_value(v);
     bool ok = open ? (x > lo && x < hi) : (x >= lo && x <= hi);
     if (!ok)
-        return err_set(d, ERR_INVALID, field, "%s: %g is out of range %c%g, %g%c", id, x,
-                       open ? '(' : '[', lo, hi, open ? ')' : ']');
+        return fail(d, ERR_INVALID, w, "%s: %g is out of range %c%g, %g%c", id, x, open ? '(' : '[',
+                    lo, hi, open ? ')' : ']');
     *out = x;
     return 0;
 }
 
-static int get_count(const json_t *v, json_int_t lo, json_int_t hi, const char *field,
-                     const char *id, uint32_t *out, err_detail_t *d)
+static int get_count(const json_t *v, json_int_t lo, json_int_t hi, where_t w, const char *id,
+                     uint32_t *out, err_detail_t *d)
 {
     if (!json_is_integer(v))
-        return err_set(d, ERR_INVALID, field, "%s: must be an integer", id);
+        return fail(d, ERR_INVALID, w, "%s: must be an integer", id);
     json_int_t x = json_integer_value(v);
     if (x < lo || x > hi)
-        return err_set(d, ERR_INVALID, field,
-                       "%s: %" JSON_INTEGER_FORMAT " is out of range %" JSON_INTEGER_FORMAT
-                       "..%" JSON_INTEGER_FORMAT,
-                       id, x, lo, hi);
+        return fail(d, ERR_INVALID, w,
+                    "%s: %" JSON_INTEGER_FORMAT " is out of range %" JSON_INTEGER_FORMAT
+                    "..%" JSON_INTEGER_FORMAT,
+                    id, x, lo, hi);
     *out = (uint32_t)x;
     return 0;
 }
 
 /* Checks that list is a non-empty array of strings (resolved in pass 2). */
-static int check_id_list(const json_t *list, const char *field, const char *id, err_detail_t *d)
+static int check_id_list(const json_t *list, where_t w, const char *id, err_detail_t *d)
 {
     if (!json_is_array(list))
-        return err_set(d, ERR_INVALID, field, "%s: must be an array of competency ids", id);
+        return fail(d, ERR_INVALID, w, "%s: must be an array of competency ids", id);
     size_t n = json_array_size(list);
     if (n == 0)
-        return err_set(d, ERR_INVALID, field, "%s: must list at least one competency id", id);
+        return fail(d, ERR_INVALID, w, "%s: must list at least one competency id", id);
     if (n > GRAPH_MAX_COMPETENCIES)
-        return err_set(d, ERR_INVALID, field, "%s: %zu ids; at most %d", id, n,
-                       GRAPH_MAX_COMPETENCIES);
+        return fail(d, ERR_INVALID, w, "%s: %zu ids; at most %d", id, n, GRAPH_MAX_COMPETENCIES);
     for (size_t j = 0; j < n; j++) {
-        char item[128];
+        where_t wi = w;
+        wi.item = (long long)j;
         if (!json_is_string(json_array_get(list, j)))
-            return err_set(d, ERR_INVALID, path(item, sizeof item, "%s[%zu]", field, j),
-                           "%s: must be a competency id (a string)", id);
+            return fail(d, ERR_INVALID, wi, "%s: must be a competency id (a string)", id);
     }
     return 0;
 }
 
 static int parse_requires(const json_t *req, uint32_t i, graph_comp_t *c, err_detail_t *d)
 {
-    char field[128];
     if (req == NULL) {
         c->requires_kind = REQUIRES_NONE;
         return 0;
     }
     if (!json_is_object(req))
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].requires", i),
-                       "%s: requires must be {\"all\": [...]} or {\"at_least\": k, \"of\": "
-                       "[...]}",
-                       c->id);
+        return fail(d, ERR_INVALID, W("requires"),
+                    "%s: requires must be {\"all\": [...]} or {\"at_least\": k, \"of\": "
+                    "[...]}",
+                    c->id);
     const json_t *all = json_object_get(req, "all");
     const json_t *of = json_object_get(req, "of");
     const json_t *k = json_object_get(req, "at_least");
@@ -287,14 +309,14 @@ static int parse_requires(const json_t *req, uint32_t i, graph_comp_t *c, err_de
         bool known = all ? strcmp(key, "all") == 0
                          : (strcmp(key, "of") == 0 || strcmp(key, "at_least") == 0);
         if (!known)
-            return err_set(d, ERR_INVALID, FIELD("competencies[%u].requires.%s", i, key),
-                           "%s: unexpected key '%s' in requires (use {\"all\": [...]} or "
-                           "{\"at_least\": k, \"of\": [...]})",
-                           c->id, key);
+            return fail(d, ERR_INVALID, WK("requires.", key),
+                        "%s: unexpected key '%s' in requires (use {\"all\": [...]} or "
+                        "{\"at_least\": k, \"of\": [...]})",
+                        c->id, key);
     }
     int rc;
     if (all != NULL) {
-        if ((rc = check_id_list(all, FIELD("competencies[%u].requires.all", i), c->id, d)))
+        if ((rc = check_id_list(all, W("requires.all"), c->id, d)))
             return rc;
         c->requires_kind = REQUIRES_ALL;
         c->n_requires = (uint32_t)json_array_size(all);
@@ -302,16 +324,15 @@ static int parse_requires(const json_t *req, uint32_t i, graph_comp_t *c, err_de
         return 0;
     }
     if (of == NULL)
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].requires", i),
-                       "%s: requires must have \"all\" or \"of\"", c->id);
+        return fail(d, ERR_INVALID, W("requires"), "%s: requires must have \"all\" or \"of\"",
+                    c->id);
     if (k == NULL)
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].requires.at_least", i),
-                       "%s: requires with \"of\" needs \"at_least\"", c->id);
-    if ((rc = check_id_list(of, FIELD("competencies[%u].requires.of", i), c->id, d)))
+        return fail(d, ERR_INVALID, W("requires.at_least"),
+                    "%s: requires with \"of\" needs \"at_least\"", c->id);
+    if ((rc = check_id_list(of, W("requires.of"), c->id, d)))
         return rc;
     c->n_requires = (uint32_t)json_array_size(of);
-    if ((rc = get_count(k, 1, c->n_requires, FIELD("competencies[%u].requires.at_least", i), c->id,
-                        &c->requires_k, d)))
+    if ((rc = get_count(k, 1, c->n_requires, W("requires.at_least"), c->id, &c->requires_k, d)))
         return rc;
     c->requires_kind = REQUIRES_AT_LEAST;
     return 0;
@@ -319,25 +340,22 @@ static int parse_requires(const json_t *req, uint32_t i, graph_comp_t *c, err_de
 
 static int parse_rule(const json_t *rule, uint32_t i, graph_comp_t *c, err_detail_t *d)
 {
-    char field[128];
     int rc;
     if (rule == NULL) {
         mastery_rule_defaults(&c->rule, GRAPH_DEFAULT_METHOD);
         return 0;
     }
     if (!json_is_object(rule))
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].rule", i),
-                       "%s: rule must be an object", c->id);
+        return fail(d, ERR_INVALID, W("rule"), "%s: rule must be an object", c->id);
     const json_t *m = json_object_get(rule, "method");
     if (m == NULL)
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].rule.method", i),
-                       "%s: missing rule method", c->id);
+        return fail(d, ERR_INVALID, W("rule.method"), "%s: missing rule method", c->id);
     rule_method_t method;
     if (!json_is_string(m) || mastery_method_parse(json_string_value(m), &method) != 0)
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].rule.method", i),
-                       "%s: unknown rule method '%s' (latest, highest, average, "
-                       "weighted_average, decaying_average, n_mastery, bkt, children)",
-                       c->id, json_is_string(m) ? json_string_value(m) : "(not a string)");
+        return fail(d, ERR_INVALID, W("rule.method"),
+                    "%s: unknown rule method '%s' (latest, highest, average, "
+                    "weighted_average, decaying_average, n_mastery, bkt, children)",
+                    c->id, json_is_string(m) ? json_string_value(m) : "(not a string)");
     mastery_rule_defaults(&c->rule, method);
     rule_t *r = &c->rule;
 
@@ -345,74 +363,49 @@ static int parse_rule(const json_t *rule, uint32_t i, graph_comp_t *c, err_detai
     const json_t *v;
     json_object_foreach((json_t *)rule, key, v)
     {
-        size_t k = 0, nk = sizeof rule_keys / sizeof rule_keys[0];
-        while (k < nk && strcmp(rule_keys[k].name, key) != 0)
+        size_t k = 0, nk = sizeof rule_params / sizeof rule_params[0];
+        while (k < nk && strcmp(rule_params[k].name, key) != 0)
             k++;
-        FIELD("competencies[%u].rule.%s", i, key);
+        where_t w = WK("rule.", key);
         if (k == nk)
-            return err_set(d, ERR_INVALID, field, "%s: unknown key '%s' in rule", c->id, key);
-        if (!(rule_keys[k].methods & M(method)))
-            return err_set(d, ERR_INVALID, field, "%s: key '%s' does not apply to method %s", c->id,
-                           key, mastery_method_name(method));
-        switch (rule_keys[k].key) {
-        case K_METHOD:
-            rc = 0;
+            return fail(d, ERR_INVALID, w, "%s: unknown key '%s' in rule", c->id, key);
+        if (!(rule_params[k].methods & M(method)))
+            return fail(d, ERR_INVALID, w, "%s: key '%s' does not apply to method %s", c->id, key,
+                        mastery_method_name(method));
+        void *dst = (char *)r + rule_params[k].offset;
+        double lo = rule_params[k].lo, hi = rule_params[k].hi;
+        switch (rule_params[k].kind) {
+        case P_REAL:
+        case P_OPEN:
+            rc = get_real(v, lo, hi, rule_params[k].kind == P_OPEN, w, c->id, dst, d);
             break;
-        case K_THRESHOLD:
-            rc = get_real(v, 0.0, 1.0, false, field, c->id, &r->threshold, d);
+        case P_COUNT:
+            rc = get_count(v, (json_int_t)lo, (json_int_t)hi, w, c->id, dst, d);
             break;
-        case K_MIN_EVIDENCE:
-            rc = get_count(v, 0, GRAPH_MIN_EVIDENCE_MAX, field, c->id, &r->min_evidence, d);
-            break;
-        case K_WEIGHT:
-            rc = get_real(v, 0.0, 1.0, false, field, c->id, &r->weight, d);
-            break;
-        case K_N:
-            rc = get_count(v, 1, GRAPH_RULE_N_MAX, field, c->id, &r->n, d);
-            break;
-        case K_P_INIT:
-            rc = get_real(v, 0.0, 1.0, true, field, c->id, &r->p_init, d);
-            break;
-        case K_P_TRANSIT:
-            rc = get_real(v, 0.0, 1.0, true, field, c->id, &r->p_transit, d);
-            break;
-        case K_P_GUESS:
-            rc = get_real(v, 0.0, 1.0, true, field, c->id, &r->p_guess, d);
-            break;
-        case K_P_SLIP:
-            rc = get_real(v, 0.0, 1.0, true, field, c->id, &r->p_slip, d);
-            break;
-        case K_CORRECT_AT:
-            rc = get_real(v, 0.0, 1.0, false, field, c->id, &r->correct_at, d);
-            break;
-        case K_OF:
-            rc = check_id_list(v, field, c->id, d);
-            break;
-        case K_AT_LEAST:
-            rc = 0; /* checked against the list below */
+        case P_IDS:
+            rc = check_id_list(v, w, c->id, d);
             break;
         default:
-            rc = err_set(d, ERR_INTERNAL, field, "unhandled rule key");
+            rc = 0;
             break;
         }
         if (rc != 0)
             return rc;
     }
     if (method == RULE_BKT && r->p_guess + r->p_slip >= 1.0)
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].rule.p_slip", i),
-                       "%s: p_guess + p_slip must be below 1 (%g + %g); otherwise a correct "
-                       "answer would lower the estimate",
-                       c->id, r->p_guess, r->p_slip);
+        return fail(d, ERR_INVALID, W("rule.p_slip"),
+                    "%s: p_guess + p_slip must be below 1 (%g + %g); otherwise a correct "
+                    "answer would lower the estimate",
+                    c->id, r->p_guess, r->p_slip);
     if (method == RULE_CHILDREN) {
         const json_t *of = json_object_get(rule, "of");
         if (of == NULL)
-            return err_set(d, ERR_INVALID, FIELD("competencies[%u].rule.of", i),
-                           "%s: the children rule must list its children in \"of\"", c->id);
+            return fail(d, ERR_INVALID, W("rule.of"),
+                        "%s: the children rule must list its children in \"of\"", c->id);
         c->n_children = (uint32_t)json_array_size(of);
         const json_t *k = json_object_get(rule, "at_least");
         if (k != NULL &&
-            (rc = get_count(k, 1, c->n_children, FIELD("competencies[%u].rule.at_least", i), c->id,
-                            &r->children_k, d)))
+            (rc = get_count(k, 1, c->n_children, W("rule.at_least"), c->id, &r->children_k, d)))
             return rc;
     }
     return 0;
@@ -420,16 +413,14 @@ static int parse_rule(const json_t *rule, uint32_t i, graph_comp_t *c, err_detai
 
 static int parse_achievement(const json_t *a, uint32_t i, graph_comp_t *c, err_detail_t *d)
 {
-    char field[128];
     if (a == NULL)
         return 0;
     if (!json_is_object(a))
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].achievement", i),
-                       "%s: achievement must be an object", c->id);
+        return fail(d, ERR_INVALID, W("achievement"), "%s: achievement must be an object", c->id);
     const json_t *name = json_object_get(a, "name");
     if (name != NULL && !json_is_string(name))
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u].achievement.name", i),
-                       "%s: achievement name must be a string", c->id);
+        return fail(d, ERR_INVALID, W("achievement.name"), "%s: achievement name must be a string",
+                    c->id);
     c->achievement = a;
     return 0;
 }
@@ -437,37 +428,34 @@ static int parse_achievement(const json_t *a, uint32_t i, graph_comp_t *c, err_d
 /* Pass 1 for competency i: every field but the id references. */
 static int parse_competency(graph_t *g, const json_t *cj, uint32_t i, err_detail_t *d)
 {
-    char field[128];
     graph_comp_t *c = &g->comps[i];
     int rc;
     if (!json_is_object(cj))
-        return err_set(d, ERR_INVALID, FIELD("competencies[%u]", i),
-                       "competency must be an object");
-    if ((rc =
-             check_id(json_object_get(cj, "id"), FIELD("competencies[%u].id", i), "competency", d)))
+        return fail(d, ERR_INVALID, W(""), "competency must be an object");
+    if ((rc = check_id(json_object_get(cj, "id"), W("id"), "competency", d)))
         return rc;
     c->id = json_string_value(json_object_get(cj, "id"));
     uint32_t first = table_insert(g, i);
     if (first != i)
-        return err_set(d, ERR_CONFLICT, FIELD("competencies[%u].id", i),
-                       "duplicate id %s (first at competencies[%u])", c->id, first);
+        return fail(d, ERR_CONFLICT, W("id"), "duplicate id %s (first at competencies[%u])", c->id,
+                    first);
 
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)cj, key, v)
     {
         if (!key_in(key, competency_keys, sizeof competency_keys / sizeof competency_keys[0]))
-            return err_set(d, ERR_INVALID, FIELD("competencies[%u].%s", i, key),
-                           "%s: unknown key '%s' in competency", c->id, key);
+            return fail(d, ERR_INVALID, WK("", key), "%s: unknown key '%s' in competency", c->id,
+                        key);
     }
-    if ((rc = check_text(json_object_get(cj, "title"), GRAPH_TITLE_MAX, true,
-                         FIELD("competencies[%u].title", i), c->id, &c->title, d)))
+    if ((rc = check_text(json_object_get(cj, "title"), GRAPH_TITLE_MAX, true, W("title"), c->id,
+                         &c->title, d)))
         return rc;
     if ((rc = check_text(json_object_get(cj, "description"), GRAPH_TEXT_MAX, false,
-                         FIELD("competencies[%u].description", i), c->id, &c->description, d)))
+                         W("description"), c->id, &c->description, d)))
         return rc;
-    if ((rc = check_uri(json_object_get(cj, "source_uri"), FIELD("competencies[%u].source_uri", i),
-                        c->id, &c->source_uri, d)))
+    if ((rc = check_uri(json_object_get(cj, "source_uri"), W("source_uri"), c->id, &c->source_uri,
+                        d)))
         return rc;
     if ((rc = parse_requires(json_object_get(cj, "requires"), i, c, d)))
         return rc;
@@ -478,22 +466,20 @@ static int parse_competency(graph_t *g, const json_t *cj, uint32_t i, err_detail
 
 /*
  * Resolves one id list into dst; stamp marks the indexes already in this list (scratch array,
- * one value per list). Field names the list ("competencies[4].requires.of").
+ * one value per list). w names the list ("competencies[4].requires.of").
  */
 static int resolve_list(const graph_t *g, const json_t *list, uint32_t *dst, uint32_t *scratch,
-                        uint32_t stamp, const char *list_field, const char *id, err_detail_t *d)
+                        uint32_t stamp, where_t w, const char *id, err_detail_t *d)
 {
-    char field[160];
     size_t n = json_array_size(list);
     for (size_t j = 0; j < n; j++) {
         const char *ref = json_string_value(json_array_get(list, j));
         uint32_t idx;
+        w.item = (long long)j;
         if (!table_find(g, ref, &idx))
-            return err_set(d, ERR_INVALID, FIELD("%s[%zu]", list_field, j),
-                           "%s: unknown competency '%s'", id, ref);
+            return fail(d, ERR_INVALID, w, "%s: unknown competency '%s'", id, ref);
         if (scratch[idx] == stamp)
-            return err_set(d, ERR_INVALID, FIELD("%s[%zu]", list_field, j),
-                           "%s: '%s' is listed twice", id, ref);
+            return fail(d, ERR_INVALID, w, "%s: '%s' is listed twice", id, ref);
         scratch[idx] = stamp;
         dst[j] = idx;
     }
@@ -560,7 +546,6 @@ static int report_cycle(const graph_t *g, const uint32_t *deps, uint32_t *walk, 
 static int compile_edges(graph_t *g, const json_t *list, size_t n_forward, size_t n_req,
                          err_detail_t *d)
 {
-    char field[128];
     uint32_t n = g->count;
     int rc = 0;
     size_t total = 2 * n_forward + n;
@@ -585,16 +570,15 @@ static int compile_edges(graph_t *g, const json_t *list, size_t n_forward, size_
             const json_t *req = json_object_get(cj, "requires");
             bool all = c->requires_kind == REQUIRES_ALL;
             const json_t *ids = json_object_get(req, all ? "all" : "of");
-            FIELD("competencies[%u].requires.%s", i, all ? "all" : "of");
-            if ((rc = resolve_list(g, ids, fwd + at, scratch, 2 * i + 1, field, c->id, d)))
+            if ((rc = resolve_list(g, ids, fwd + at, scratch, 2 * i + 1,
+                                   WK("requires.", all ? "all" : "of"), c->id, d)))
                 goto out;
             c->requires = fwd + at;
             at += c->n_requires;
         }
         if (c->rule.method == RULE_CHILDREN) {
             const json_t *ids = json_object_get(json_object_get(cj, "rule"), "of");
-            FIELD("competencies[%u].rule.of", i);
-            if ((rc = resolve_list(g, ids, fwd + at, scratch, 2 * i + 2, field, c->id, d)))
+            if ((rc = resolve_list(g, ids, fwd + at, scratch, 2 * i + 2, W("rule.of"), c->id, d)))
                 goto out;
             c->children = fwd + at;
             at += c->n_children;
@@ -686,20 +670,21 @@ int graph_parse(const char *json, size_t len, graph_t **out, err_detail_t *detai
             goto out;
         }
     }
-    if ((rc = check_id(json_object_get(g->doc, "id"), "id", "framework", d)))
+    if ((rc = check_id(json_object_get(g->doc, "id"), WF("id"), "framework", d)))
         goto out;
     g->id = json_string_value(json_object_get(g->doc, "id"));
-    if ((rc = check_text(json_object_get(g->doc, "title"), GRAPH_TITLE_MAX, true, "title", g->id,
-                         &g->title, d)))
+    if ((rc = check_text(json_object_get(g->doc, "title"), GRAPH_TITLE_MAX, true, WF("title"),
+                         g->id, &g->title, d)))
         goto out;
-    if ((rc = check_text(json_object_get(g->doc, "version"), GRAPH_ID_MAX, false, "version", g->id,
-                         &g->version, d)))
+    if ((rc = check_text(json_object_get(g->doc, "version"), GRAPH_ID_MAX, false, WF("version"),
+                         g->id, &g->version, d)))
         goto out;
     const char *unused;
     if ((rc = check_text(json_object_get(g->doc, "description"), GRAPH_TEXT_MAX, false,
-                         "description", g->id, &unused, d)))
+                         WF("description"), g->id, &unused, d)))
         goto out;
-    if ((rc = check_uri(json_object_get(g->doc, "source_uri"), "source_uri", g->id, &unused, d)))
+    if ((rc =
+             check_uri(json_object_get(g->doc, "source_uri"), WF("source_uri"), g->id, &unused, d)))
         goto out;
 
     const json_t *list = json_object_get(g->doc, "competencies");
