@@ -29,6 +29,8 @@ const char *err_str(int code)
         return "NOMEM";
     case ERR_LIMIT:
         return "LIMIT";
+    case ERR_RETRY:
+        return "RETRY";
     default:
         return "UNKNOWN";
     }

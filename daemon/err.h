@@ -23,6 +23,7 @@ enum {
     ERR_INTERNAL = -8,        /* a bug or an unexpected library failure */
     ERR_NOMEM = -9,           /* allocation failed or a budget was exceeded */
     ERR_LIMIT = -10,          /* a configured work or size limit was reached */
+    ERR_RETRY = -11,          /* internal: the map was full; grow it and run the batch again */
 };
 
 /* Returns a static, human-readable name for an ERR_* code ("INVALID"); never NULL. */

@@ -18,6 +18,16 @@
  *   children          not evaluated here (it depends on other competencies' states; graph)
  * Every rule: met = (count >= min_evidence) && (score >= threshold), except n_mastery whose
  * met is its own count test (and min_evidence). With no evidence, score = 0 and met = false.
+ *
+ * Clarifications (the contract the tests pin down):
+ *   - "score >= threshold" is tested as score >= threshold - MASTERY_EPSILON, so that rounding
+ *     in the averages (0.35 * 0.8 + 0.65 * 0.8 is not exactly 0.8 in binary) never denies a
+ *     mastery earned exactly at the threshold. n_mastery counts scores the same way.
+ *   - Evidence weights (mastery_sample_t.weight) count only in `average`; the other rules treat
+ *     every item alike (mean(earlier) in weighted_average is a plain mean, as in Canvas).
+ *   - bkt: an outcome of OUTCOME_FAIL is incorrect whatever the score; P(L) stays in (0,1) for
+ *     parameters in the ranges graph.c enforces.
+ *   - n_mastery: the n highest are taken with ties in any order (equal scores are equal).
  */
 #ifndef MASTERY_MASTERY_H
 #define MASTERY_MASTERY_H
@@ -25,6 +35,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Defaults (mastery_rule_defaults()). */
+#define MASTERY_THRESHOLD     0.8
+#define MASTERY_BKT_THRESHOLD 0.95
+#define MASTERY_WEIGHT        0.65
+#define MASTERY_N             3
+/* Tolerance of the threshold comparison (see above). */
+#define MASTERY_EPSILON 1e-9
 
 typedef enum rule_method {
     RULE_LATEST = 0,
@@ -44,8 +62,8 @@ typedef struct rule {
     double weight;         /* weighted_average / decaying_average: 0..1, default 0.65 */
     uint32_t n;            /* n_mastery: default 3 */
     double p_init, p_transit, p_guess, p_slip; /* bkt: defaults 0.2, 0.15, 0.2, 0.1 */
-    double correct_at;     /* bkt: score at or above which an item counts correct; 0.5 */
-    uint32_t children_k;   /* children: how many must be mastered; 0 = all */
+    double correct_at;   /* bkt: score at or above which an item counts correct; 0.5 */
+    uint32_t children_k; /* children: how many must be mastered; 0 = all */
 } rule_t;
 
 /* Outcome of one evidence item, when the tool reported one. */
@@ -67,18 +85,26 @@ typedef struct mastery_result {
     bool met;
 } mastery_result_t;
 
-/* Fills *rule with the method's defaults (the values above). */
+/*
+ * Fills every field of *rule with the defaults above (all fields, whatever the method, so a
+ * rule is always fully initialised), and sets rule->method = method.
+ */
 void mastery_rule_defaults(rule_t *rule, rule_method_t method);
 
-/* Returns the method's name as in the framework file ("decaying_average"); never NULL. */
+/* Returns the method's name as in the framework file ("decaying_average"), static; "unknown"
+ * for a value that is not a rule_method_t; never NULL. */
 const char *mastery_method_name(rule_method_t method);
 
-/* Parses a method name; returns 0, or ERR_INVALID for an unknown name. */
+/* Parses a method name (exact, case-sensitive); returns 0 and sets *out, or ERR_INVALID for
+ * an unknown name or NULL (then *out is untouched). */
 int mastery_method_parse(const char *name, rule_method_t *out);
 
 /*
- * Evaluates rule over samples[0..n) (already in evidence order). Borrowed inputs.
- * Returns 0, or ERR_INVALID when rule->method is RULE_CHILDREN (not evidence-based).
+ * Evaluates rule over samples[0..n) (already in evidence order). Borrowed inputs; *out is
+ * always written (score 0, count 0, met false on failure).
+ * Returns 0, or ERR_INVALID when rule->method is RULE_CHILDREN (not evidence-based) or not a
+ * method, or when a sample is out of range (score not a number in [0,1], weight not > 0 and
+ * finite, unknown outcome). Cost: O(n), except n_mastery O(rule->n * n).
  */
 int mastery_eval(const rule_t *rule, const mastery_sample_t *samples, size_t n,
                  mastery_result_t *out);

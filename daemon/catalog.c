@@ -1,0 +1,134 @@
+#include "catalog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct catalog {
+    catalog_fw_t *fws;
+    uint32_t count, cap;
+};
+
+catalog_t *catalog_new(void)
+{
+    return calloc(1, sizeof(catalog_t));
+}
+
+static void catalog_clear(catalog_t *cat)
+{
+    for (uint32_t i = 0; i < cat->count; i++)
+        graph_destroy(&cat->fws[i].graph);
+    cat->count = 0;
+}
+
+void catalog_destroy(catalog_t **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    catalog_clear(*cp);
+    free((*cp)->fws);
+    free(*cp);
+    *cp = NULL;
+}
+
+int catalog_record_parse(const store_val_t *val, int64_t *loaded_at, const char **doc,
+                         size_t *doc_len)
+{
+    if (val->len < 8)
+        return ERR_INTERNAL;
+    memcpy(loaded_at, val->data, 8);
+    *doc = (const char *)val->data + 8;
+    *doc_len = val->len - 8;
+    return 0;
+}
+
+int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_at)
+{
+    for (uint32_t i = 0; i < cat->count; i++) {
+        if (strcmp(graph_id(cat->fws[i].graph), graph_id(*g)) == 0) {
+            graph_destroy(&cat->fws[i].graph);
+            cat->fws[i] = (catalog_fw_t){*g, revision, loaded_at};
+            *g = NULL;
+            return 0;
+        }
+    }
+    if (cat->count == cat->cap) {
+        uint32_t cap = cat->cap ? cat->cap * 2 : 8;
+        catalog_fw_t *grown = realloc(cat->fws, cap * sizeof *grown);
+        if (grown == NULL)
+            return ERR_NOMEM;
+        cat->fws = grown;
+        cat->cap = cap;
+    }
+    cat->fws[cat->count++] = (catalog_fw_t){*g, revision, loaded_at};
+    *g = NULL;
+    return 0;
+}
+
+int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
+{
+    catalog_clear(cat);
+    store_iter_t it;
+    store_val_t k, v;
+    int rc = store_iter_open(txn, STORE_DB_FRAMEWORKS, NULL, NULL, &it);
+    if (rc != 0)
+        return rc;
+    /* Keys are H(id) rev: the last key of each hash run is the current revision. */
+    uint8_t prev_hash[STORE_HASH_LEN];
+    bool have_prev = false;
+    uint32_t prev_rev = 0;
+    int64_t prev_at = 0;
+    const char *prev_doc = NULL;
+    size_t prev_len = 0;
+    for (;;) {
+        rc = store_iter_next(&it, &k, &v);
+        bool end = rc == ERR_NOT_FOUND;
+        if (rc != 0 && !end)
+            break;
+        rc = 0;
+        bool new_run = end || !have_prev || memcmp(k.data, prev_hash, STORE_HASH_LEN) != 0;
+        if (new_run && have_prev) {
+            graph_t *g = NULL;
+            err_detail_t pd;
+            if (graph_parse(prev_doc, prev_len, &g, &pd) != 0) {
+                rc = err_set(d, ERR_INTERNAL, "frameworks",
+                             "stored framework revision %u no longer parses: %s: %s", prev_rev,
+                             pd.field, pd.message);
+                break;
+            }
+            if ((rc = catalog_put(cat, &g, prev_rev, prev_at)) != 0) {
+                graph_destroy(&g);
+                break;
+            }
+        }
+        if (end)
+            break;
+        if (k.len != STORE_HASH_LEN + 4 ||
+            catalog_record_parse(&v, &prev_at, &prev_doc, &prev_len) != 0) {
+            rc = err_set(d, ERR_INTERNAL, "frameworks", "malformed framework record");
+            break;
+        }
+        memcpy(prev_hash, k.data, STORE_HASH_LEN);
+        prev_rev = store_read_u32((const uint8_t *)k.data + STORE_HASH_LEN);
+        have_prev = true;
+    }
+    store_iter_close(&it);
+    return rc;
+}
+
+const catalog_fw_t *catalog_find(const catalog_t *cat, const char *id)
+{
+    for (uint32_t i = 0; i < cat->count; i++)
+        if (strcmp(graph_id(cat->fws[i].graph), id) == 0)
+            return &cat->fws[i];
+    return NULL;
+}
+
+uint32_t catalog_count(const catalog_t *cat)
+{
+    return cat->count;
+}
+
+const catalog_fw_t *catalog_at(const catalog_t *cat, uint32_t i)
+{
+    return i < cat->count ? &cat->fws[i] : NULL;
+}

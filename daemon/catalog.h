@@ -1,0 +1,51 @@
+/*
+ * catalog: the frameworks in memory, the current revision of each, compiled as graphs.
+ *
+ * The store is the truth; the catalog is a cache of it that the engine reads on every evidence
+ * item. It changes only through catalog_put() (a framework load inside a write transaction);
+ * if that transaction then fails to commit, the caller rebuilds the catalog from the store
+ * with catalog_load(), so memory never runs ahead of what is durable.
+ */
+#ifndef MASTERY_CATALOG_H
+#define MASTERY_CATALOG_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "graph.h"
+#include "store.h"
+
+typedef struct catalog catalog_t;
+
+typedef struct catalog_fw {
+    graph_t *graph;     /* owned by the catalog */
+    uint32_t revision;  /* 1, 2, ... per framework id */
+    int64_t loaded_at;  /* Unix ms */
+} catalog_fw_t;
+
+/* Returns a new, empty catalog (caller owns; catalog_destroy()), or NULL. */
+catalog_t *catalog_new(void);
+void catalog_destroy(catalog_t **cat);
+
+/*
+ * Replaces the catalog's content with the current revision of every framework in the store.
+ * Returns 0, or an error (a stored document that no longer parses is ERR_INTERNAL, named).
+ */
+int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *detail);
+
+/* Installs *g as framework revision `revision`, replacing an older one. Takes ownership of *g
+ * and sets it to NULL. Returns 0 or ERR_NOMEM (then *g is still the caller's). */
+int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_at);
+
+/* The framework with this id, or NULL. Borrowed: valid until the next catalog_put/load. */
+const catalog_fw_t *catalog_find(const catalog_t *cat, const char *framework_id);
+
+/* Frameworks by position 0..catalog_count()-1, in load order. Borrowed as above. */
+uint32_t catalog_count(const catalog_t *cat);
+const catalog_fw_t *catalog_at(const catalog_t *cat, uint32_t i);
+
+/* Stored framework record: [int64 loaded_at LE][document text]. */
+int catalog_record_parse(const store_val_t *val, int64_t *loaded_at, const char **doc,
+                         size_t *doc_len);
+
+#endif

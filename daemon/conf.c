@@ -1,0 +1,172 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { CONF_STR, CONF_U64, CONF_I64 } conf_type_t;
+
+typedef struct conf_entry {
+    const char *name;
+    conf_type_t type;
+    size_t offset;
+    const char *def;
+    uint64_t min, max; /* numeric bounds (inclusive) */
+    const char *doc;
+} conf_entry_t;
+
+#define MIB (1024ull * 1024ull)
+#define GIB (1024ull * MIB)
+
+/* The single source of truth for settings: names, bounds, defaults, documentation. */
+static const conf_entry_t conf_table[] = {
+    {"data_dir", CONF_STR, offsetof(conf_t, data_dir), "./masteryd-data", 0, 0,
+     "LMDB environment directory (created on first start)"},
+    {"listen", CONF_STR, offsetof(conf_t, listen), "tcp://127.0.0.1:7411", 0, 0,
+     "request endpoint (ZeroMQ ROUTER)"},
+    {"events", CONF_STR, offsetof(conf_t, events), "tcp://127.0.0.1:7412", 0, 0,
+     "event endpoint (ZeroMQ PUB)"},
+    {"max_frame", CONF_U64, offsetof(conf_t, max_frame), "1048576", 1024, 64 * MIB,
+     "largest request accepted, bytes"},
+    {"max_batch_items", CONF_U64, offsetof(conf_t, max_batch_items), "1000", 1, 100000,
+     "evidence items per request"},
+    {"max_group", CONF_U64, offsetof(conf_t, max_group), "256", 1, 65536,
+     "requests applied in one write transaction (group commit)"},
+    {"page_size", CONF_U64, offsetof(conf_t, page_size), "1000", 1, 100000,
+     "events or evidence items per reply page"},
+    {"map_size", CONF_U64, offsetof(conf_t, map_size), "67108864", MIB, 1024 * GIB,
+     "initial LMDB map size, bytes"},
+    {"map_size_max", CONF_U64, offsetof(conf_t, map_size_max), "68719476736", MIB, 1024 * GIB,
+     "the map doubles on MDB_MAP_FULL up to this, bytes"},
+    {"future_skew_ms", CONF_U64, offsetof(conf_t, future_skew_ms), "86400000", 0,
+     366ull * 86400000ull, "how far observed_at may lie in the future, ms"},
+    {"send_hwm", CONF_U64, offsetof(conf_t, send_hwm), "10000", 1, 10000000,
+     "ZeroMQ send high water mark, messages"},
+    {"recv_hwm", CONF_U64, offsetof(conf_t, recv_hwm), "10000", 1, 10000000,
+     "ZeroMQ receive high water mark, messages"},
+    {"verbose", CONF_I64, offsetof(conf_t, verbose), "0", 0, 2, "0: info, 1: debug"},
+};
+
+#define CONF_COUNT (sizeof conf_table / sizeof conf_table[0])
+
+static const conf_entry_t *conf_find(const char *name)
+{
+    for (size_t i = 0; i < CONF_COUNT; i++)
+        if (strcmp(conf_table[i].name, name) == 0)
+            return &conf_table[i];
+    return NULL;
+}
+
+static int conf_apply(conf_t *c, const conf_entry_t *e, const char *value, const char *where,
+                      err_detail_t *d)
+{
+    char *base = (char *)c + e->offset;
+    if (e->type == CONF_STR) {
+        size_t n = strlen(value);
+        if (n == 0 || n >= CONF_STR_MAX)
+            return err_set(d, ERR_INVALID, where, "%s: must be 1 to %d bytes", e->name,
+                           CONF_STR_MAX - 1);
+        memcpy(base, value, n + 1);
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    if (value[0] == '-' && e->type == CONF_U64)
+        return err_set(d, ERR_INVALID, where, "%s: '%s' is not a non-negative integer", e->name,
+                       value);
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0')
+        return err_set(d, ERR_INVALID, where, "%s: '%s' is not an integer", e->name, value);
+    if (v < e->min || v > e->max)
+        return err_set(d, ERR_INVALID, where, "%s: %llu is outside %" PRIu64 "..%" PRIu64,
+                       e->name, v, e->min, e->max);
+    if (e->type == CONF_U64)
+        *(uint64_t *)(void *)base = v;
+    else
+        *(int64_t *)(void *)base = (int64_t)v;
+    return 0;
+}
+
+void conf_defaults(conf_t *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < CONF_COUNT; i++) {
+        int rc = conf_apply(c, &conf_table[i], conf_table[i].def, "default", NULL);
+        (void)rc; /* the table's defaults are within their own bounds (tested) */
+    }
+}
+
+int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *d)
+{
+    const conf_entry_t *e = conf_find(name);
+    if (e == NULL)
+        return err_set(d, ERR_INVALID, name, "unknown setting '%s'", name);
+    return conf_apply(c, e, value, name, d);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+int conf_load_file(conf_t *c, const char *path, err_detail_t *d)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return err_set(d, ERR_NOT_FOUND, path, "cannot open %s: %s", path, strerror(errno));
+    char line[2 * CONF_STR_MAX];
+    char where[256];
+    int rc = 0;
+    for (unsigned lineno = 1; fgets(line, sizeof line, f) != NULL; lineno++) {
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            rc = err_set(d, ERR_INVALID, where, "line too long");
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            rc = err_set(d, ERR_INVALID, where, "expected 'name = value'");
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        const conf_entry_t *e = conf_find(name);
+        if (e == NULL) {
+            rc = err_set(d, ERR_INVALID, where, "unknown setting '%s'", name);
+            break;
+        }
+        if ((rc = conf_apply(c, e, value, where, d)) != 0)
+            break;
+    }
+    fclose(f);
+    return rc;
+}
+
+void conf_dump(const conf_t *c, FILE *out)
+{
+    for (size_t i = 0; i < CONF_COUNT; i++) {
+        const conf_entry_t *e = &conf_table[i];
+        const char *base = (const char *)c + e->offset;
+        if (e->type == CONF_STR)
+            fprintf(out, "%-16s = %-28s # %s\n", e->name, base, e->doc);
+        else if (e->type == CONF_U64)
+            fprintf(out, "%-16s = %-28" PRIu64 " # %s\n", e->name,
+                    *(const uint64_t *)(const void *)base, e->doc);
+        else
+            fprintf(out, "%-16s = %-28" PRId64 " # %s\n", e->name,
+                    *(const int64_t *)(const void *)base, e->doc);
+    }
+}

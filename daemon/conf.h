@@ -1,0 +1,50 @@
+/*
+ * conf: the daemon's settings, as one table (name, type, bounds, default, documentation).
+ *
+ * Sources, later wins: embedded defaults, the config file (-c), command-line flags. The file is
+ * lines of `name = value`; `#` starts a comment; unknown names, malformed values and values out
+ * of bounds are errors naming the line. conf_dump() prints the effective settings (-n).
+ */
+#ifndef MASTERY_CONF_H
+#define MASTERY_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define CONF_STR_MAX 1024
+
+typedef struct conf {
+    char data_dir[CONF_STR_MAX];  /* LMDB environment directory; created on first start */
+    char listen[CONF_STR_MAX];    /* request endpoint (ROUTER) */
+    char events[CONF_STR_MAX];    /* event endpoint (PUB) */
+    uint64_t max_frame;           /* bytes; larger requests are refused */
+    uint64_t max_batch_items;     /* evidence items per SubmitEvidence */
+    uint64_t max_group;           /* requests applied in one write transaction */
+    uint64_t page_size;           /* events / evidence returned per page */
+    uint64_t map_size;            /* initial LMDB map size, bytes */
+    uint64_t map_size_max;        /* the map grows on MDB_MAP_FULL up to this */
+    uint64_t future_skew_ms;      /* how far in the future observed_at may lie */
+    uint64_t send_hwm;            /* ZeroMQ high water marks (messages) */
+    uint64_t recv_hwm;
+    int64_t verbose;              /* 0: info, 1: debug */
+} conf_t;
+
+/* Fills *c with the embedded defaults. */
+void conf_defaults(conf_t *c);
+
+/*
+ * Reads a config file over *c. Returns 0, ERR_NOT_FOUND (cannot open; message has errno text)
+ * or ERR_INVALID (detail->field "FILE:LINE", message names the setting).
+ */
+int conf_load_file(conf_t *c, const char *path, err_detail_t *detail);
+
+/* Sets one setting by name from text (as in the file). Returns 0 or ERR_INVALID. */
+int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *detail);
+
+/* Writes every setting as `name = value  # doc` to out. */
+void conf_dump(const conf_t *c, FILE *out);
+
+#endif

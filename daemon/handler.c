@@ -1,0 +1,927 @@
+#include "handler.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "catalog.h"
+#include "engine.h"
+#include "graph.h"
+
+#define ID_MAX 256
+#define SOURCE_MAX 256
+#define URL_MAX 2048
+#define NARRATIVE_MAX 8192
+#define REASON_MAX 2048
+
+typedef Mastery__V1__Reply reply_t;
+
+/* An event committed (or about to be) in this batch, waiting to be published. */
+typedef struct queued_event {
+    char topic[2 * ID_MAX + 32];
+    size_t topic_len;
+    uint8_t *data;
+    size_t len;
+} queued_event_t;
+
+struct handler {
+    store_t *store;
+    const conf_t *conf;
+    handler_stats_t *stats;
+    catalog_t *cat;
+    engine_t *engine;
+    arena_t *arena;          /* reply building; reset per request */
+    store_txn_t *txn;        /* the transaction events are written to (request's child) */
+    int64_t now;
+    uint64_t seq;            /* last event seq written (in this batch) */
+    uint64_t committed_seq;  /* last event seq durable */
+    queued_event_t *events;
+    size_t n_events, cap_events;
+    bool catalog_dirty;
+};
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+static const char *event_kind_name(engine_event_kind_t k)
+{
+    switch (k) {
+    case EVENT_UNLOCKED:
+        return "unlocked";
+    case EVENT_MASTERED:
+        return "mastered";
+    case EVENT_OVERRIDE:
+        return "override";
+    default:
+        return "framework_loaded";
+    }
+}
+
+/* Numbers, stores and queues one event: the engine's emit callback. */
+static int handler_emit(void *ctx, const engine_event_t *ev)
+{
+    handler_t *h = ctx;
+    Mastery__V1__Event e = MASTERY__V1__EVENT__INIT;
+    Mastery__V1__Unlocked u = MASTERY__V1__UNLOCKED__INIT;
+    Mastery__V1__Mastered m = MASTERY__V1__MASTERED__INIT;
+    Mastery__V1__OverrideApplied o = MASTERY__V1__OVERRIDE_APPLIED__INIT;
+    Mastery__V1__FrameworkLoaded f = MASTERY__V1__FRAMEWORK_LOADED__INIT;
+    e.seq = h->seq + 1;
+    e.at_ms = h->now;
+    const char *subject = ev->learner_id;
+    switch (ev->kind) {
+    case EVENT_UNLOCKED:
+        u.learner_id = (char *)ev->learner_id;
+        u.framework_id = (char *)ev->framework_id;
+        u.competency_id = (char *)ev->competency_id;
+        u.evidence_id = (char *)ev->evidence_id;
+        e.kind_case = MASTERY__V1__EVENT__KIND_UNLOCKED;
+        e.unlocked = &u;
+        break;
+    case EVENT_MASTERED:
+        m.learner_id = (char *)ev->learner_id;
+        m.framework_id = (char *)ev->framework_id;
+        m.competency_id = (char *)ev->competency_id;
+        m.evidence_id = (char *)ev->evidence_id;
+        m.score = ev->score;
+        e.kind_case = MASTERY__V1__EVENT__KIND_MASTERED;
+        e.mastered = &m;
+        break;
+    case EVENT_OVERRIDE:
+        o.learner_id = (char *)ev->learner_id;
+        o.framework_id = (char *)ev->framework_id;
+        o.competency_id = (char *)ev->competency_id;
+        o.mastered = ev->mastered;
+        o.reason = (char *)ev->reason;
+        o.actor = (char *)ev->actor;
+        e.kind_case = MASTERY__V1__EVENT__KIND_OVERRIDE;
+        e.override = &o;
+        break;
+    case EVENT_FRAMEWORK_LOADED:
+        f.framework_id = (char *)ev->framework_id;
+        f.revision = ev->revision;
+        f.version = (char *)ev->version;
+        f.competency_count = ev->competency_count;
+        e.kind_case = MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED;
+        e.framework_loaded = &f;
+        subject = ev->framework_id;
+        break;
+    }
+    if (h->n_events == h->cap_events) {
+        size_t cap = h->cap_events ? h->cap_events * 2 : 64;
+        queued_event_t *grown = realloc(h->events, cap * sizeof *grown);
+        if (grown == NULL)
+            return ERR_NOMEM;
+        h->events = grown;
+        h->cap_events = cap;
+    }
+    queued_event_t *q = &h->events[h->n_events];
+    int rc = wire_pack(&e.base, &q->data, &q->len);
+    if (rc != 0)
+        return rc;
+    int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", event_kind_name(ev->kind), subject);
+    q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, e.seq);
+    if ((rc = store_put(h->txn, STORE_DB_EVENTS, &k, q->data, q->len, STORE_APPEND)) != 0) {
+        free(q->data);
+        return rc;
+    }
+    h->n_events++;
+    h->seq = e.seq;
+    return 0;
+}
+
+static void events_drop_from(handler_t *h, size_t from)
+{
+    for (size_t i = from; i < h->n_events; i++)
+        free(h->events[i].data);
+    h->n_events = from;
+}
+
+size_t handler_event_count(const handler_t *h)
+{
+    return h->n_events;
+}
+
+void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t *topic_len,
+                       const uint8_t **data, size_t *len)
+{
+    *topic = h->events[i].topic;
+    *topic_len = h->events[i].topic_len;
+    *data = h->events[i].data;
+    *len = h->events[i].len;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int handler_load(handler_t *h, err_detail_t *d)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(h->store, false, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin a read transaction");
+    rc = catalog_load(h->cat, txn, d);
+    if (rc == 0) {
+        store_val_t k;
+        int lrc = store_last(txn, STORE_DB_EVENTS, &k, NULL);
+        if (lrc == 0 && k.len == 8)
+            h->seq = store_read_u64(k.data);
+        else if (lrc != ERR_NOT_FOUND)
+            rc = err_set(d, lrc ? lrc : ERR_INTERNAL, "events", "cannot read the last event");
+        h->committed_seq = h->seq;
+    }
+    store_txn_abort(&txn);
+    h->catalog_dirty = false;
+    return rc;
+}
+
+int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, handler_t **out,
+                err_detail_t *d)
+{
+    handler_t *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return err_set(d, ERR_NOMEM, "handler", "out of memory");
+    h->store = st;
+    h->conf = conf;
+    h->stats = stats;
+    h->cat = catalog_new();
+    h->arena = arena_new(64 * 1024);
+    if (h->cat)
+        h->engine = engine_new(h->cat, handler_emit, h);
+    int rc;
+    if (h->cat == NULL || h->arena == NULL || h->engine == NULL) {
+        rc = err_set(d, ERR_NOMEM, "handler", "out of memory");
+        goto fail;
+    }
+    if ((rc = handler_load(h, d)) != 0)
+        goto fail;
+    *out = h;
+    return 0;
+fail:
+    handler_destroy(&h);
+    return rc;
+}
+
+void handler_destroy(handler_t **hp)
+{
+    if (hp == NULL || *hp == NULL)
+        return;
+    handler_t *h = *hp;
+    events_drop_from(h, 0);
+    free(h->events);
+    engine_destroy(&h->engine);
+    catalog_destroy(&h->cat);
+    arena_destroy(&h->arena);
+    free(h);
+    *hp = NULL;
+}
+
+void handler_batch_begin(handler_t *h, store_txn_t *txn, int64_t now_ms)
+{
+    events_drop_from(h, 0);
+    h->txn = txn;
+    h->now = now_ms;
+    h->seq = h->committed_seq;
+    engine_set_now(h->engine, now_ms);
+}
+
+int handler_batch_end(handler_t *h, bool committed, err_detail_t *d)
+{
+    h->txn = NULL;
+    if (committed) {
+        h->committed_seq = h->seq;
+        return 0;
+    }
+    events_drop_from(h, 0);
+    h->seq = h->committed_seq;
+    return handler_load(h, d); /* memory must not run ahead of the store */
+}
+
+/* ---- validation helpers -------------------------------------------------------------------- */
+
+/* An id: 1..ID_MAX bytes, no control characters (UTF-8 validity is checked by wire). */
+static int check_id(const char *s, const char *field, err_detail_t *d)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return err_set(d, ERR_INVALID, field, "must not be empty");
+    if (n > ID_MAX)
+        return err_set(d, ERR_INVALID, field, "is %zu bytes; at most %d", n, ID_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return err_set(d, ERR_INVALID, field, "contains a control character at byte %zu",
+                           i);
+    return 0;
+}
+
+static int check_text(const char *s, size_t max, const char *field, err_detail_t *d)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return err_set(d, ERR_INVALID, field, "is %zu bytes; at most %zu", n, max);
+    return 0;
+}
+
+/* ---- reply helpers ------------------------------------------------------------------------- */
+
+static int reply_pack(reply_t *rep, const char *request_id, const err_detail_t *d,
+                      uint8_t **out, size_t *len)
+{
+    Mastery__V1__Status status = MASTERY__V1__STATUS__INIT;
+    rep->request_id = (char *)request_id;
+    status.code = wire_status_code(d->code);
+    status.message = (char *)d->message;
+    status.field = (char *)d->field;
+    rep->status = &status;
+    if (d->code != 0)
+        rep->result_case = MASTERY__V1__REPLY__RESULT__NOT_SET;
+    return wire_pack(&rep->base, out, len);
+}
+
+int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
+                        uint8_t **out, size_t *len)
+{
+    reply_t rep = MASTERY__V1__REPLY__INIT;
+    err_detail_t d;
+    err_set(&d, code, field, "%s", message);
+    return reply_pack(&rep, request_id ? request_id : "", &d, out, len);
+}
+
+static Mastery__V1__FrameworkInfo *fw_info(handler_t *h, const catalog_fw_t *fw)
+{
+    Mastery__V1__FrameworkInfo *i = arena_alloc(h->arena, sizeof *i);
+    if (i == NULL)
+        return NULL;
+    mastery__v1__framework_info__init(i);
+    i->framework_id = (char *)graph_id(fw->graph);
+    i->title = (char *)graph_title(fw->graph);
+    i->version = (char *)graph_version(fw->graph);
+    i->revision = fw->revision;
+    i->competency_count = graph_count(fw->graph);
+    i->loaded_at_ms = fw->loaded_at;
+    return i;
+}
+
+/* ---- operations ---------------------------------------------------------------------------- */
+
+typedef int (*op_fn)(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                     const handler_client_t *who, reply_t *rep, err_detail_t *d);
+
+static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const char *json = req->put_framework->json;
+    size_t len = strlen(json);
+    graph_t *g = NULL;
+    int rc = graph_parse(json, len, &g, d);
+    if (rc != 0)
+        return rc;
+    /* Identical to the current revision: idempotent, no new revision. */
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_hash(&k, graph_id(g));
+    store_key_u32(&k, UINT32_MAX);
+    uint32_t revision = 1;
+    const catalog_fw_t *cur = catalog_find(h->cat, graph_id(g));
+    if (cur != NULL) {
+        store_key_t ck;
+        store_val_t v;
+        store_key_reset(&ck);
+        store_key_hash(&ck, graph_id(g));
+        store_key_u32(&ck, cur->revision);
+        int64_t at;
+        const char *doc;
+        size_t doc_len;
+        if ((rc = store_get(txn, STORE_DB_FRAMEWORKS, &ck, &v)) != 0 ||
+            (rc = catalog_record_parse(&v, &at, &doc, &doc_len)) != 0) {
+            graph_destroy(&g);
+            return err_set(d, rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc, "framework",
+                           "cannot read the current revision");
+        }
+        if (doc_len == len && memcmp(doc, json, len) == 0) {
+            graph_destroy(&g);
+            rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
+            rep->framework_info = fw_info(h, cur);
+            return rep->framework_info ? 0 : ERR_NOMEM;
+        }
+        revision = cur->revision + 1;
+    }
+    store_key_reset(&k);
+    store_key_hash(&k, graph_id(g));
+    store_key_u32(&k, revision);
+    size_t rec_len = 8 + len;
+    uint8_t *rec = malloc(rec_len);
+    if (rec == NULL) {
+        graph_destroy(&g);
+        return ERR_NOMEM;
+    }
+    memcpy(rec, &h->now, 8);
+    memcpy(rec + 8, json, len);
+    rc = store_put(txn, STORE_DB_FRAMEWORKS, &k, rec, rec_len, 0);
+    free(rec);
+    if (rc != 0) {
+        graph_destroy(&g);
+        return rc;
+    }
+    h->catalog_dirty = true; /* from here on, a failure must rebuild the catalog */
+    const char *id = graph_id(g); /* the graph moves into the catalog, the string with it */
+    if ((rc = catalog_put(h->cat, &g, revision, h->now)) != 0) {
+        graph_destroy(&g);
+        return rc;
+    }
+    const catalog_fw_t *fw = catalog_find(h->cat, id);
+    engine_event_t ev = {
+        .kind = EVENT_FRAMEWORK_LOADED,
+        .framework_id = graph_id(fw->graph),
+        .revision = revision,
+        .version = graph_version(fw->graph),
+        .competency_count = graph_count(fw->graph),
+    };
+    if ((rc = handler_emit(h, &ev)) != 0)
+        return rc;
+    if (revision > 1 && (rc = engine_framework_reevaluate(h->engine, txn, fw)) != 0)
+        return rc;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
+    rep->framework_info = fw_info(h, fw);
+    return rep->framework_info ? 0 : ERR_NOMEM;
+}
+
+static int op_get_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__GetFramework *op = req->get_framework;
+    const catalog_fw_t *fw = catalog_find(h->cat, op->framework_id);
+    if (fw == NULL)
+        return err_set(d, ERR_NOT_FOUND, "get_framework.framework_id", "no framework '%s'",
+                       op->framework_id);
+    uint32_t revision = op->revision ? op->revision : fw->revision;
+    store_key_t k;
+    store_val_t v;
+    store_key_reset(&k);
+    store_key_hash(&k, op->framework_id);
+    store_key_u32(&k, revision);
+    int rc = store_get(txn, STORE_DB_FRAMEWORKS, &k, &v);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "get_framework.revision",
+                       "framework '%s' has no revision %u (current: %u)", op->framework_id,
+                       revision, fw->revision);
+    int64_t at;
+    const char *doc;
+    size_t doc_len;
+    if (rc != 0 || (rc = catalog_record_parse(&v, &at, &doc, &doc_len)) != 0)
+        return rc;
+    Mastery__V1__FrameworkDoc *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__framework_doc__init(out);
+    out->info = fw_info(h, fw);
+    out->json = arena_strndup(h->arena, doc, doc_len);
+    if (out->info == NULL || out->json == NULL)
+        return ERR_NOMEM;
+    out->info->revision = revision;
+    out->info->loaded_at_ms = at;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK;
+    rep->framework = out;
+    return 0;
+}
+
+static int op_list_frameworks(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                              const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)txn, (void)req, (void)who, (void)d;
+    Mastery__V1__FrameworkList *out = arena_alloc(h->arena, sizeof *out);
+    uint32_t n = catalog_count(h->cat);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__framework_list__init(out);
+    out->frameworks = arena_alloc(h->arena, (n ? n : 1) * sizeof *out->frameworks);
+    if (out->frameworks == NULL)
+        return ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if ((out->frameworks[i] = fw_info(h, catalog_at(h->cat, i))) == NULL)
+            return ERR_NOMEM;
+    out->n_frameworks = n;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_LIST;
+    rep->framework_list = out;
+    return 0;
+}
+
+/* Whether a stored item equals a resubmission (observed_at compared only when the client
+ * set it: a retry of an item the daemon timestamped gets "now" again). */
+static bool evidence_same(const Mastery__V1__Evidence *a, const Mastery__V1__Evidence *b,
+                          bool compare_time)
+{
+    return strcmp(a->learner_id, b->learner_id) == 0 &&
+           strcmp(a->competency_id, b->competency_id) == 0 && a->score == b->score &&
+           a->outcome == b->outcome && a->weight == b->weight &&
+           strcmp(a->source, b->source) == 0 && strcmp(a->url, b->url) == 0 &&
+           strcmp(a->narrative, b->narrative) == 0 &&
+           (!compare_time || a->observed_at_ms == b->observed_at_ms);
+}
+
+static int validate_item(handler_t *h, Mastery__V1__Evidence *ev, size_t i, err_detail_t *d)
+{
+    char field[64];
+    int rc;
+#define FIELD(name) (snprintf(field, sizeof field, "items[%zu]." name, i), field)
+    if ((rc = check_id(ev->evidence_id, FIELD("evidence_id"), d)) != 0 ||
+        (rc = check_id(ev->learner_id, FIELD("learner_id"), d)) != 0 ||
+        (rc = check_id(ev->competency_id, FIELD("competency_id"), d)) != 0 ||
+        (rc = check_text(ev->source, SOURCE_MAX, FIELD("source"), d)) != 0 ||
+        (rc = check_text(ev->url, URL_MAX, FIELD("url"), d)) != 0 ||
+        (rc = check_text(ev->narrative, NARRATIVE_MAX, FIELD("narrative"), d)) != 0)
+        return rc;
+    if (!isfinite(ev->score) || ev->score < 0.0 || ev->score > 1.0)
+        return err_set(d, ERR_INVALID, FIELD("score"), "%g is not a number in 0..1", ev->score);
+    if (!isfinite(ev->weight) || ev->weight < 0.0 || ev->weight > 1e6)
+        return err_set(d, ERR_INVALID, FIELD("weight"), "%g is not a weight in 0..1e6",
+                       ev->weight);
+    if (ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_UNSPECIFIED &&
+        ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_PASSED &&
+        ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_FAILED)
+        return err_set(d, ERR_INVALID, FIELD("outcome"), "unknown outcome %d", ev->outcome);
+    if (ev->observed_at_ms < 0)
+        return err_set(d, ERR_INVALID, FIELD("observed_at_ms"), "is before 1970");
+    if (ev->observed_at_ms > h->now + (int64_t)h->conf->future_skew_ms)
+        return err_set(d, ERR_INVALID, FIELD("observed_at_ms"),
+                       "lies %lld ms in the future; at most %llu allowed",
+                       (long long)(ev->observed_at_ms - h->now),
+                       (unsigned long long)h->conf->future_skew_ms);
+    if (!engine_competency_known(h->engine, ev->competency_id))
+        return err_set(d, ERR_NOT_FOUND, FIELD("competency_id"),
+                       "no loaded framework has competency '%s'", ev->competency_id);
+#undef FIELD
+    return 0;
+}
+
+static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev, size_t i,
+                      const handler_client_t *who, err_detail_t *d)
+{
+    int rc = validate_item(h, ev, i, d);
+    if (rc != 0)
+        return rc;
+    bool client_time = ev->observed_at_ms != 0;
+    if (!client_time)
+        ev->observed_at_ms = h->now;
+    if (who->authenticated)
+        ev->source = (char *)who->name; /* the authenticated name, not the claim */
+    store_val_t stored;
+    rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
+    if (rc == 0) {
+        Mastery__V1__Evidence *old =
+            mastery__v1__evidence__unpack(NULL, stored.len, stored.data);
+        if (old == NULL)
+            return ERR_INTERNAL;
+        bool same = evidence_same(old, ev, client_time);
+        mastery__v1__evidence__free_unpacked(old, NULL);
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].evidence_id", i);
+        return same ? err_set(d, ERR_DUPLICATE, field, "already recorded")
+                    : err_set(d, ERR_CONFLICT, field,
+                              "evidence id '%s' is already recorded with other content",
+                              ev->evidence_id);
+    }
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    uint8_t buf[sizeof(Mastery__V1__Evidence) + ID_MAX * 3 + SOURCE_MAX + URL_MAX +
+                NARRATIVE_MAX + 128];
+    size_t blob_len = mastery__v1__evidence__get_packed_size(ev);
+    if (blob_len > sizeof buf)
+        return ERR_INTERNAL;
+    mastery__v1__evidence__pack(ev, buf);
+    engine_evidence_t e = {
+        .evidence_id = ev->evidence_id,
+        .learner_id = ev->learner_id,
+        .competency_id = ev->competency_id,
+        .score = ev->score,
+        .weight = ev->weight > 0 ? ev->weight : 1.0,
+        .outcome = ev->outcome == MASTERY__V1__OUTCOME__OUTCOME_PASSED   ? OUTCOME_PASS
+                   : ev->outcome == MASTERY__V1__OUTCOME__OUTCOME_FAILED ? OUTCOME_FAIL
+                                                                         : OUTCOME_NONE,
+        .observed_at = ev->observed_at_ms,
+    };
+    return engine_evidence_add(h->engine, txn, &e, buf, blob_len);
+}
+
+static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                              const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__SubmitEvidence *op = req->submit_evidence;
+    if (op->n_items == 0)
+        return err_set(d, ERR_INVALID, "submit_evidence.items", "at least one item is needed");
+    if (op->n_items > h->conf->max_batch_items)
+        return err_set(d, ERR_INVALID, "submit_evidence.items",
+                       "%zu items; at most %llu per request", op->n_items,
+                       (unsigned long long)h->conf->max_batch_items);
+    Mastery__V1__EvidenceResults *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__evidence_results__init(out);
+    out->items = arena_alloc(h->arena, op->n_items * sizeof *out->items);
+    Mastery__V1__ItemStatus *items = arena_alloc(h->arena, op->n_items * sizeof *items);
+    Mastery__V1__Status *statuses = arena_alloc(h->arena, op->n_items * sizeof *statuses);
+    if (out->items == NULL || items == NULL || statuses == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < op->n_items; i++) {
+        Mastery__V1__Evidence *ev = op->items[i];
+        err_detail_t item;
+        err_clear(&item);
+        store_txn_t *child;
+        int rc = store_txn_begin_child(txn, &child);
+        if (rc != 0)
+            return rc;
+        size_t events_before = h->n_events;
+        uint64_t seq_before = h->seq;
+        h->txn = child;
+        rc = submit_one(h, child, ev, i, who, &item);
+        h->txn = txn;
+        if (rc == 0) {
+            rc = store_txn_commit(&child);
+            if (rc != 0)
+                return rc; /* the parent is unusable too */
+            out->accepted++;
+        } else {
+            int sticky = store_txn_error(child);
+            store_txn_abort(&child);
+            events_drop_from(h, events_before);
+            h->seq = seq_before;
+            if (sticky != 0)
+                return sticky; /* map full or disk: the whole batch reruns or fails */
+            if (rc == ERR_DUPLICATE)
+                out->duplicates++;
+            else
+                out->rejected++;
+            if (item.code == 0)
+                err_set(&item, rc, "items", "%s", err_str(rc));
+        }
+        mastery__v1__item_status__init(&items[i]);
+        mastery__v1__status__init(&statuses[i]);
+        items[i].evidence_id = ev->evidence_id;
+        statuses[i].code = wire_status_code(item.code);
+        statuses[i].message = arena_strdup(h->arena, item.message);
+        statuses[i].field = arena_strdup(h->arena, item.field);
+        if (statuses[i].message == NULL || statuses[i].field == NULL)
+            return ERR_NOMEM;
+        items[i].status = &statuses[i];
+        out->items[i] = &items[i];
+    }
+    out->n_items = op->n_items;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS;
+    rep->evidence_results = out;
+    return 0;
+}
+
+static Mastery__V1__CompetencyState *state_msg(handler_t *h, const char *comp_id,
+                                               const comp_state_t *st)
+{
+    Mastery__V1__CompetencyState *c = arena_alloc(h->arena, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    mastery__v1__competency_state__init(c);
+    c->competency_id = (char *)comp_id;
+    c->status = (Mastery__V1__CompetencyStatus)st->status;
+    c->score = st->score;
+    c->evidence_count = st->evidence_count;
+    c->unlocked_at_ms = st->unlocked_at;
+    c->mastered_at_ms = st->mastered_at;
+    c->overridden = (st->flags & STATE_OVERRIDDEN) != 0;
+    c->rule_met = (st->flags & STATE_RULE_MET) != 0;
+    return c;
+}
+
+static int op_get_learner(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__GetLearner *op = req->get_learner;
+    int rc = check_id(op->learner_id, "get_learner.learner_id", d);
+    if (rc != 0)
+        return rc;
+    const catalog_fw_t *only = NULL;
+    if (op->framework_id[0] != '\0' && (only = catalog_find(h->cat, op->framework_id)) == NULL)
+        return err_set(d, ERR_NOT_FOUND, "get_learner.framework_id", "no framework '%s'",
+                       op->framework_id);
+    uint32_t nfw = only ? 1 : catalog_count(h->cat);
+    Mastery__V1__LearnerState *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__learner_state__init(out);
+    out->learner_id = op->learner_id;
+    out->frameworks = arena_alloc(h->arena, (nfw ? nfw : 1) * sizeof *out->frameworks);
+    if (out->frameworks == NULL)
+        return ERR_NOMEM;
+    for (uint32_t f = 0; f < nfw; f++) {
+        const catalog_fw_t *fw = only ? only : catalog_at(h->cat, f);
+        uint32_t n = graph_count(fw->graph);
+        Mastery__V1__FrameworkState *fs = arena_alloc(h->arena, sizeof *fs);
+        if (fs == NULL)
+            return ERR_NOMEM;
+        mastery__v1__framework_state__init(fs);
+        fs->framework_id = (char *)graph_id(fw->graph);
+        fs->revision = fw->revision;
+        fs->competencies = arena_alloc(h->arena, (n ? n : 1) * sizeof *fs->competencies);
+        if (fs->competencies == NULL)
+            return ERR_NOMEM;
+        for (uint32_t ci = 0; ci < n; ci++) {
+            comp_state_t st;
+            if ((rc = engine_state_get(h->engine, txn, op->learner_id, fw, ci, &st)) != 0)
+                return rc;
+            fs->competencies[ci] = state_msg(h, graph_comp(fw->graph, ci)->id, &st);
+            if (fs->competencies[ci] == NULL)
+                return ERR_NOMEM;
+        }
+        fs->n_competencies = n;
+        out->frameworks[f] = fs;
+    }
+    out->n_frameworks = nfw;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_LEARNER;
+    rep->learner = out;
+    return 0;
+}
+
+static int op_override(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                       const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__Override *op = req->override;
+    int rc;
+    if ((rc = check_id(op->learner_id, "override.learner_id", d)) != 0 ||
+        (rc = check_id(op->framework_id, "override.framework_id", d)) != 0 ||
+        (rc = check_id(op->competency_id, "override.competency_id", d)) != 0 ||
+        (rc = check_text(op->reason, REASON_MAX, "override.reason", d)) != 0 ||
+        (rc = check_text(op->actor, ID_MAX, "override.actor", d)) != 0)
+        return rc;
+    if (op->reason[0] == '\0')
+        return err_set(d, ERR_INVALID, "override.reason", "an override must say why");
+    const char *actor = who->authenticated ? who->name : op->actor[0] ? op->actor : "unknown";
+    comp_state_t st;
+    if ((rc = engine_override(h->engine, txn, op->learner_id, op->framework_id,
+                              op->competency_id, op->mastered, op->reason, actor, &st, d)) != 0)
+        return rc;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_COMPETENCY;
+    rep->competency = state_msg(h, op->competency_id, &st);
+    return rep->competency ? 0 : ERR_NOMEM;
+}
+
+/* Unpacked stored messages live in the reply arena: no per-message free. */
+static void *arena_pb_alloc(void *opaque, size_t size)
+{
+    return arena_alloc(opaque, size);
+}
+
+static void arena_pb_free(void *opaque, void *p)
+{
+    (void)opaque, (void)p;
+}
+
+static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who, (void)d;
+    const Mastery__V1__ReadEvents *op = req->read_events;
+    uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
+    Mastery__V1__EventPage *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__event_page__init(out);
+    out->events = arena_alloc(h->arena, limit * sizeof *out->events);
+    if (out->events == NULL)
+        return ERR_NOMEM;
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
+    store_key_t start;
+    store_key_reset(&start);
+    store_key_u64(&start, op->from_seq ? op->from_seq : 1);
+    store_iter_t it;
+    store_val_t k, v;
+    int rc = store_iter_open(txn, STORE_DB_EVENTS, NULL, &start, &it);
+    if (rc != 0)
+        return rc;
+    uint64_t next = op->from_seq ? op->from_seq : 1;
+    while (out->n_events < limit && (rc = store_iter_next(&it, &k, &v)) == 0) {
+        Mastery__V1__Event *e = mastery__v1__event__unpack(&alloc, v.len, v.data);
+        if (e == NULL) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        out->events[out->n_events++] = e;
+        next = e->seq + 1;
+    }
+    store_iter_close(&it);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    out->next_seq = next;
+    out->last_seq = h->seq;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_EVENTS;
+    rep->events = out;
+    return 0;
+}
+
+static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ListEvidence *op = req->list_evidence;
+    int rc = check_id(op->learner_id, "list_evidence.learner_id", d);
+    if (rc != 0)
+        return rc;
+    if (op->competency_id[0] && (rc = check_id(op->competency_id, "list_evidence.competency_id",
+                                               d)) != 0)
+        return rc;
+    uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
+    Mastery__V1__EvidenceList *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__evidence_list__init(out);
+    out->items = arena_alloc(h->arena, limit * sizeof *out->items);
+    if (out->items == NULL)
+        return ERR_NOMEM;
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
+    store_key_t prefix;
+    store_key_reset(&prefix);
+    store_key_hash(&prefix, op->learner_id);
+    store_key_byte(&prefix, 'E');
+    if (op->competency_id[0])
+        store_key_hash(&prefix, op->competency_id);
+    store_iter_t it;
+    store_val_t k, v, blob;
+    if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it)) != 0)
+        return rc;
+    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+        if (out->n_items == limit) {
+            out->truncated = true;
+            break;
+        }
+        if ((rc = engine_record_blob(&v, &blob)) != 0)
+            break;
+        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, blob.len, blob.data);
+        if (e == NULL) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        out->items[out->n_items++] = e;
+    }
+    store_iter_close(&it);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE;
+    rep->evidence = out;
+    return 0;
+}
+
+static int op_health(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                     const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)req, (void)who, (void)d;
+    Mastery__V1__HealthInfo *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__health_info__init(out);
+    out->version = (char *)MASTERY_VERSION;
+    out->uptime_ms = h->now - h->stats->started_at;
+    out->evidence_count = store_count(txn, STORE_DB_EVIDENCE_ID);
+    out->last_seq = h->seq;
+    out->framework_count = catalog_count(h->cat);
+    store_usage(h->store, &out->map_size, &out->map_used);
+    out->requests = h->stats->requests;
+    out->commits = h->stats->commits;
+    out->dev_mode = h->stats->dev_mode;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_HEALTH;
+    rep->health = out;
+    return 0;
+}
+
+/* The request table: operation, name, whether it writes, handler. */
+typedef struct op_entry {
+    Mastery__V1__Request__OpCase op;
+    const char *name;
+    bool writes;
+    op_fn fn;
+} op_entry_t;
+
+static const op_entry_t op_table[] = {
+    {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, op_put_framework},
+    {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, op_get_framework},
+    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, op_list_frameworks},
+    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, op_submit_evidence},
+    {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, op_get_learner},
+    {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, op_read_events},
+    {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, op_override},
+    {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
+    {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
+};
+
+static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)
+{
+    for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
+        if (op_table[i].op == op)
+            return &op_table[i];
+    return NULL;
+}
+
+bool handler_request_writes(const wire_request_t *req)
+{
+    const op_entry_t *e = op_find(req->op_case);
+    return e != NULL && e->writes;
+}
+
+int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                  const handler_client_t *who, uint8_t **reply, size_t *len)
+{
+    reply_t rep = MASTERY__V1__REPLY__INIT;
+    err_detail_t d;
+    err_clear(&d);
+    arena_reset(h->arena);
+    h->stats->requests++;
+    const op_entry_t *e = op_find(req->op_case);
+    int rc;
+    if (e == NULL) {
+        err_set(&d, ERR_INVALID, "op", "unknown operation %d", (int)req->op_case);
+        return reply_pack(&rep, req->request_id, &d, reply, len);
+    }
+    if (!e->writes) {
+        rc = e->fn(h, txn, req, who, &rep, &d);
+    } else {
+        /* Submit runs a child per item itself; everything else is one child per request. */
+        store_txn_t *child = NULL;
+        size_t events_before = h->n_events;
+        uint64_t seq_before = h->seq;
+        if (e->op != MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE) {
+            if ((rc = store_txn_begin_child(txn, &child)) != 0)
+                return rc;
+            h->txn = child;
+        }
+        h->catalog_dirty = false;
+        rc = e->fn(h, child ? child : txn, req, who, &rep, &d);
+        h->txn = txn;
+        if (child) {
+            int sticky = store_txn_error(child);
+            if (rc == 0 && sticky == 0) {
+                if ((rc = store_txn_commit(&child)) != 0)
+                    return rc;
+            } else {
+                store_txn_abort(&child);
+                events_drop_from(h, events_before);
+                h->seq = seq_before;
+                if (h->catalog_dirty) {
+                    err_detail_t ld;
+                    int lrc = catalog_load(h->cat, txn, &ld);
+                    if (lrc != 0)
+                        return lrc;
+                }
+                if (sticky != 0)
+                    return sticky;
+            }
+        } else if (store_txn_error(txn) != 0) {
+            return store_txn_error(txn);
+        }
+    }
+    if (store_txn_error(txn) != 0)
+        return store_txn_error(txn);
+    if (rc != 0 && d.code == 0)
+        err_set(&d, rc, e->name, "%s failed: %s", e->name, err_str(rc));
+    return reply_pack(&rep, req->request_id, &d, reply, len) == 0 ? 0 : ERR_NOMEM;
+}

@@ -1,0 +1,79 @@
+/*
+ * handler: one function per request type, dispatched from a table that also says whether the
+ * operation writes and which role may call it. Validation (every field, with its name) happens
+ * here, before the engine touches the store.
+ *
+ * A batch (group commit) is driven by the server:
+ *   handler_batch_begin(h, txn, now)
+ *   handler_apply(...) for each request       -> a packed Reply per request (not yet sent)
+ *   store_txn_commit(txn)
+ *   handler_batch_end(h, txn_ok)              -> on success the batch's events are ready to
+ *                                                publish; on failure they are dropped and the
+ *                                                in-memory catalog is rebuilt from the store
+ * Each write request runs in a nested transaction, so a request that fails leaves nothing
+ * behind while the rest of its batch commits.
+ */
+#ifndef MASTERY_HANDLER_H
+#define MASTERY_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "err.h"
+#include "store.h"
+#include "wire.h"
+
+typedef struct handler handler_t;
+
+/* Who sent a request (authentication arrives with the security issue: dev mode is admin). */
+typedef struct handler_client {
+    const char *name; /* recorded as the source / actor when authenticated; "" in dev mode */
+    bool authenticated;
+} handler_client_t;
+
+/* Daemon-wide counters the handler reports in Health. */
+typedef struct handler_stats {
+    uint64_t requests;
+    uint64_t commits;
+    int64_t started_at;
+    bool dev_mode;
+} handler_stats_t;
+
+/*
+ * Creates a handler over st (borrowed; outlives the handler) and loads the frameworks.
+ * Caller owns *out; free with handler_destroy(). Returns 0 or an error with detail.
+ */
+int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, handler_t **out,
+                err_detail_t *detail);
+void handler_destroy(handler_t **h);
+
+/* Whether the request's operation writes (needs a write transaction). */
+bool handler_request_writes(const wire_request_t *req);
+
+void handler_batch_begin(handler_t *h, store_txn_t *txn, int64_t now_ms);
+
+/*
+ * Applies one request inside the batch transaction and packs its reply into *reply (caller
+ * owns; free()). Returns 0 — the reply may still carry an error status for the client — or a
+ * store error when the batch transaction itself failed (ERR_RETRY: map full, grow and rerun;
+ * others: the batch cannot commit).
+ */
+int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                  const handler_client_t *who, uint8_t **reply, size_t *len);
+
+/* Ends the batch: committed says whether store_txn_commit() returned 0. */
+int handler_batch_end(handler_t *h, bool committed, err_detail_t *detail);
+
+/* Events of the last committed batch, in seq order: topic and packed Event, borrowed until
+ * the next handler_batch_begin(). */
+size_t handler_event_count(const handler_t *h);
+void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t *topic_len,
+                       const uint8_t **data, size_t *len);
+
+/* A packed error Reply for a request that never reached a handler. Caller owns *reply. */
+int handler_error_reply(const char *request_id, int code, const char *field,
+                        const char *message, uint8_t **reply, size_t *len);
+
+#endif

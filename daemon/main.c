@@ -1,0 +1,172 @@
+/*
+ * masteryd: wiring only. Settings (defaults, -c file, flags), logging, signals, then
+ * store -> handler -> server, and the loop until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: masteryd [-dnv] [-c FILE] [--data DIR] [--listen EP] [--events EP]\n"
+            "  -c FILE        config file (name = value lines; see README)\n"
+            "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
+            "  -n             check the configuration, print it, and exit\n"
+            "  -v             more verbose logging (debug)\n"
+            "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
+            "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
+            "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
+            "  --version      print the version and exit\n");
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, OPT_DATA},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"events", required_argument, NULL, OPT_EVENTS},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
+    bool foreground = isatty(STDERR_FILENO), check_only = false;
+    int verbose = 0, ch;
+    while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            conf_file = optarg;
+            break;
+        case 'd':
+            foreground = true;
+            break;
+        case 'n':
+            check_only = true;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case OPT_DATA:
+            data = optarg;
+            break;
+        case OPT_LISTEN:
+            listen = optarg;
+            break;
+        case OPT_EVENTS:
+            events = optarg;
+            break;
+        case OPT_VERSION:
+            printf("masteryd %s\n", MASTERY_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    conf_t conf;
+    err_detail_t d;
+    conf_defaults(&conf);
+    if ((conf_file && conf_load_file(&conf, conf_file, &d) != 0) ||
+        (data && conf_set(&conf, "data_dir", data, &d) != 0) ||
+        (listen && conf_set(&conf, "listen", listen, &d) != 0) ||
+        (events && conf_set(&conf, "events", events, &d) != 0)) {
+        fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+        return 1;
+    }
+    if (verbose > conf.verbose)
+        conf.verbose = verbose;
+    if (check_only) {
+        int bad = 0;
+        if (!server_endpoint_is_loopback(conf.listen) ||
+            !server_endpoint_is_loopback(conf.events)) {
+            fprintf(stderr, "masteryd: development mode (no CURVE keys) listens on loopback "
+                            "only; listen and events must be loopback endpoints\n");
+            bad = 1;
+        }
+        conf_dump(&conf, stdout);
+        printf(bad ? "configuration INVALID\n" : "configuration OK\n");
+        return bad;
+    }
+
+    /* No core dumps: the process will hold private keys. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    log_init(foreground, (int)conf.verbose, "masteryd");
+    if (!foreground && daemon(1, 0) != 0)
+        fatal("daemon");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: zmq_poll returns EINTR and the loop checks */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    store_t *store = NULL;
+    handler_t *handler = NULL;
+    server_t *server = NULL;
+    handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = true};
+    int rc = 1;
+    log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
+    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    if (handler_new(store, &conf, &stats, &handler, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    if (server_new(&conf, store, handler, &stats, &server, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    log_warnx("DEVELOPMENT MODE: no authentication, loopback only. Configure CURVE keys "
+              "before exposing masteryd to a network.");
+    log_info("requests on %s", server_endpoint(server));
+    log_info("events on %s", server_events_endpoint(server));
+    log_info("ready");
+    rc = server_run(server, &stop_requested) == 0 ? 0 : 1;
+    log_info("shutting down");
+out:
+    server_destroy(&server);
+    handler_destroy(&handler);
+    store_close(&store);
+    return rc;
+}

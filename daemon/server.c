@@ -1,0 +1,339 @@
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "log.h"
+
+#define RID_MAX 256
+#define ENDPOINT_MAX 1024
+
+typedef struct pending {
+    uint8_t rid[RID_MAX];
+    size_t rid_len;
+    wire_request_t *req;
+    uint8_t *reply;
+    size_t reply_len;
+} pending_t;
+
+struct server {
+    const conf_t *conf;
+    store_t *store;
+    handler_t *handler;
+    handler_stats_t *stats;
+    void *ctx;
+    void *router;
+    void *pub;
+    char endpoint[ENDPOINT_MAX];
+    char events_endpoint[ENDPOINT_MAX];
+    pending_t *batch;
+    size_t n_batch;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool server_endpoint_is_loopback(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+        return true;
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 ||
+           strncmp(host, "[::1]:", 6) == 0;
+}
+
+static int bind_socket(void *sock, const char *ep, char *bound, err_detail_t *d,
+                       const char *field)
+{
+    if (zmq_bind(sock, ep) != 0)
+        return err_set(d, ERR_UNAVAILABLE, field, "cannot bind %s: %s", ep,
+                       zmq_strerror(zmq_errno()));
+    size_t len = ENDPOINT_MAX;
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        snprintf(bound, ENDPOINT_MAX, "%s", ep);
+    return 0;
+}
+
+int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
+               server_t **out, err_detail_t *d)
+{
+    if (!server_endpoint_is_loopback(conf->listen))
+        return err_set(d, ERR_FORBIDDEN, "listen",
+                       "%s is not a loopback address; without CURVE keys masteryd runs in "
+                       "development mode and listens on loopback only",
+                       conf->listen);
+    if (!server_endpoint_is_loopback(conf->events))
+        return err_set(d, ERR_FORBIDDEN, "events",
+                       "%s is not a loopback address (development mode: loopback only)",
+                       conf->events);
+    server_t *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return err_set(d, ERR_NOMEM, "server", "out of memory");
+    s->conf = conf;
+    s->store = st;
+    s->handler = h;
+    s->stats = stats;
+    s->batch = calloc(conf->max_group, sizeof *s->batch);
+    s->ctx = zmq_ctx_new();
+    int rc;
+    if (s->batch == NULL || s->ctx == NULL) {
+        rc = err_set(d, ERR_NOMEM, "server", "out of memory");
+        goto fail;
+    }
+    s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
+    s->pub = zmq_socket(s->ctx, ZMQ_PUB);
+    if (s->router == NULL || s->pub == NULL) {
+        rc = err_set(d, ERR_INTERNAL, "server", "zmq_socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    /* Frames up to max_frame are answered; up to twice that they are read and refused with a
+     * reply naming the limit; beyond, libzmq drops the connection before buffering them. */
+    int64_t maxmsg = (int64_t)conf->max_frame * 2;
+    int one = 1, linger = 1000, handshake = 10000, pub_linger = 0;
+    int sndhwm = (int)conf->send_hwm, rcvhwm = (int)conf->recv_hwm;
+    zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
+    zmq_setsockopt(s->router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(s->router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    zmq_setsockopt(s->pub, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(s->pub, ZMQ_LINGER, &pub_linger, sizeof pub_linger);
+    zmq_setsockopt(s->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if ((rc = bind_socket(s->router, conf->listen, s->endpoint, d, "listen")) != 0 ||
+        (rc = bind_socket(s->pub, conf->events, s->events_endpoint, d, "events")) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    server_destroy(&s);
+    return rc;
+}
+
+void server_destroy(server_t **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    server_t *s = *sp;
+    if (s->router)
+        zmq_close(s->router);
+    if (s->pub)
+        zmq_close(s->pub);
+    if (s->ctx)
+        zmq_ctx_term(s->ctx);
+    free(s->batch);
+    free(s);
+    *sp = NULL;
+}
+
+const char *server_endpoint(const server_t *s)
+{
+    return s->endpoint;
+}
+
+const char *server_events_endpoint(const server_t *s)
+{
+    return s->events_endpoint;
+}
+
+/* Sends [rid][""][data] without blocking; a peer that is gone or full loses the reply. */
+static void send_reply(server_t *s, const uint8_t *rid, size_t rid_len, const uint8_t *data,
+                       size_t len)
+{
+    if (zmq_send(s->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        log_debug("reply dropped: %s", zmq_strerror(zmq_errno()));
+        return;
+    }
+    zmq_send(s->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(s->router, data, len, ZMQ_DONTWAIT);
+}
+
+static void send_error(server_t *s, const uint8_t *rid, size_t rid_len, const char *request_id,
+                       const err_detail_t *d)
+{
+    uint8_t *buf;
+    size_t len;
+    if (handler_error_reply(request_id, d->code, d->field, d->message, &buf, &len) != 0)
+        return;
+    send_reply(s, rid, rid_len, buf, len);
+    free(buf);
+}
+
+/* Receives one multipart message; returns 1 when a request joined the batch, 0 when it was
+ * answered or dropped, -1 when nothing was waiting. */
+static int receive_one(server_t *s)
+{
+    pending_t *p = &s->batch[s->n_batch];
+    zmq_msg_t frames[3];
+    int kept = 0, n = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->router, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(&m);
+            for (int i = 0; i < kept; i++)
+                zmq_msg_close(&frames[i]);
+            return -1;
+        }
+        more = zmq_msg_more(&m);
+        if (kept < 3) {
+            zmq_msg_init(&frames[kept]);
+            zmq_msg_move(&frames[kept++], &m);
+        }
+        zmq_msg_close(&m); /* frames past the third are counted, not kept */
+        n++;
+    }
+    int extra = n - kept;
+    int rc = 0;
+    err_detail_t d;
+    err_clear(&d);
+    size_t rid_len = zmq_msg_size(&frames[0]);
+    if (rid_len > RID_MAX)
+        goto out; /* libzmq's own ids are 5 bytes; a longer one cannot come from it */
+    memcpy(p->rid, zmq_msg_data(&frames[0]), rid_len);
+    p->rid_len = rid_len;
+    if (kept != 3 || extra != 0 || zmq_msg_size(&frames[1]) != 0) {
+        err_set(&d, ERR_INVALID, "envelope",
+                "expected [empty delimiter][Request]: %d frames%s", n - 1,
+                kept >= 2 && zmq_msg_size(&frames[1]) != 0 ? " without the empty delimiter"
+                                                            : "");
+        send_error(s, p->rid, rid_len, "", &d);
+        goto out;
+    }
+    size_t len = zmq_msg_size(&frames[2]);
+    if (len > s->conf->max_frame) {
+        err_set(&d, ERR_INVALID, "frame", "request of %zu bytes exceeds max_frame (%llu)", len,
+                (unsigned long long)s->conf->max_frame);
+        send_error(s, p->rid, rid_len, "", &d);
+        goto out;
+    }
+    /* protobuf-c needs a few times the wire size for the structs it builds. */
+    size_t budget = 8 * len + 64 * 1024;
+    if (wire_request_decode(zmq_msg_data(&frames[2]), len, budget, &p->req, &d) != 0) {
+        if (d.code == ERR_NOMEM)
+            d.code = ERR_INVALID;
+        send_error(s, p->rid, rid_len, "", &d);
+        goto out;
+    }
+    s->n_batch++;
+    rc = 1;
+out:
+    for (int i = 0; i < kept; i++)
+        zmq_msg_close(&frames[i]);
+    return rc;
+}
+
+static void batch_free_replies(server_t *s)
+{
+    for (size_t i = 0; i < s->n_batch; i++) {
+        free(s->batch[i].reply);
+        s->batch[i].reply = NULL;
+    }
+}
+
+/* Applies the batch in one transaction and commits. Returns 0 or the failure. */
+static int batch_apply(server_t *s, bool writes)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(s->store, writes, &txn);
+    if (rc != 0)
+        return rc;
+    handler_batch_begin(s->handler, txn, now_ms());
+    static const handler_client_t dev_client = {"", false};
+    for (size_t i = 0; i < s->n_batch && rc == 0; i++)
+        rc = handler_apply(s->handler, txn, s->batch[i].req, &dev_client, &s->batch[i].reply,
+                           &s->batch[i].reply_len);
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    err_detail_t d;
+    int end = handler_batch_end(s->handler, rc == 0, &d);
+    if (end != 0) {
+        log_warnx("cannot reload frameworks after a failed batch: %s: %s", d.field, d.message);
+        return end;
+    }
+    return rc;
+}
+
+static int batch_run(server_t *s)
+{
+    bool writes = false;
+    for (size_t i = 0; i < s->n_batch; i++)
+        writes = writes || handler_request_writes(s->batch[i].req);
+    int rc;
+    for (;;) {
+        rc = batch_apply(s, writes);
+        if (rc != ERR_RETRY)
+            break;
+        batch_free_replies(s);
+        uint64_t size, used;
+        if (store_grow(s->store) != 0) {
+            log_warnx("LMDB map is full and at map_size_max; refusing writes");
+            rc = ERR_UNAVAILABLE;
+            break;
+        }
+        store_usage(s->store, &size, &used);
+        log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
+    }
+    if (rc != 0) {
+        /* Nothing of this batch is durable: every request hears so, and may retry. */
+        batch_free_replies(s);
+        log_warnx("batch of %zu requests not committed: %s", s->n_batch, err_str(rc));
+        err_detail_t d;
+        err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
+                "not stored (%s); nothing was written, retry later", err_str(rc));
+        for (size_t i = 0; i < s->n_batch; i++)
+            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id,
+                       &d);
+    } else {
+        if (writes)
+            s->stats->commits++;
+        for (size_t i = 0; i < s->n_batch; i++)
+            send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].reply,
+                       s->batch[i].reply_len);
+        for (size_t i = 0; i < handler_event_count(s->handler); i++) {
+            const char *topic;
+            size_t topic_len, len;
+            const uint8_t *data;
+            handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
+            if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+                zmq_send(s->pub, data, len, ZMQ_DONTWAIT);
+        }
+    }
+    batch_free_replies(s);
+    for (size_t i = 0; i < s->n_batch; i++)
+        wire_request_free(&s->batch[i].req);
+    s->n_batch = 0;
+    return 0;
+}
+
+int server_run(server_t *s, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 1, 1000);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            log_warnx("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            return ERR_INTERNAL;
+        }
+        if (n == 0)
+            continue;
+        while (s->n_batch < s->conf->max_group && receive_one(s) >= 0)
+            ;
+        if (s->n_batch > 0)
+            batch_run(s);
+    }
+    return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * store: the LMDB environment, its named databases, key encodings, and transactions whose
+ * error is sticky (Knot DNS style): the first failure is kept in the transaction, later calls
+ * become no-ops returning it, and store_txn_commit() reports it instead of committing. Call
+ * sites stay flat; nothing is half-written.
+ *
+ * The only module that includes lmdb.h; LMDB's codes are translated here:
+ *   MDB_NOTFOUND            -> ERR_NOT_FOUND (not sticky: a miss is not a failure)
+ *   MDB_MAP_FULL            -> ERR_RETRY     (abort, store_grow(), run the batch again)
+ *   ENOSPC, EIO, EDQUOT ... -> ERR_UNAVAILABLE (the disk; retry later)
+ *   anything else           -> ERR_INTERNAL
+ *
+ * Durability: the environment uses LMDB's default, fully synced mode; a write transaction is
+ * durable when store_txn_commit() returns 0, and only then may anything be acknowledged.
+ * Threads: one write transaction at a time, from the thread that opened the store.
+ */
+#ifndef MASTERY_STORE_H
+#define MASTERY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* The named databases. Key layouts are in daemon/ARCHITECTURE.md. */
+typedef enum store_db {
+    STORE_DB_META = 0,    /* name -> value: format version, counters */
+    STORE_DB_FRAMEWORKS,  /* H(framework) rev(be32) -> framework record */
+    STORE_DB_LEARNERS,    /* H(learner) 'E' H(comp) obs(be64) id -> evidence;
+                             H(learner) 'S' H(framework) H(comp) -> state */
+    STORE_DB_EVIDENCE_ID, /* evidence_id -> H(learner) H(comp) obs(be64): idempotency index */
+    STORE_DB_EVENTS,      /* seq(be64) -> event (appended) */
+    STORE_DB_COMP_LEARNERS, /* H(comp) learner -> "": who has evidence (or an override) on it */
+    STORE_DB_COUNT
+} store_db_t;
+
+#define STORE_HASH_LEN 16  /* bytes of SHA-256 used for ids inside keys */
+#define STORE_KEY_MAX 511  /* LMDB's default maximum key size */
+
+typedef struct store store_t;
+typedef struct store_txn store_txn_t;
+
+/* A borrowed byte range. From store_get/iterators: valid until the next write in the same
+ * transaction or the end of the transaction (LMDB's rule). */
+typedef struct store_val {
+    const void *data;
+    size_t len;
+} store_val_t;
+
+/* A key under construction: fixed buffer, appends are bounds-checked (overflow is sticky). */
+typedef struct store_key {
+    uint8_t b[STORE_KEY_MAX];
+    size_t len;
+    bool overflow;
+} store_key_t;
+
+void store_key_reset(store_key_t *k);
+/* Appends the STORE_HASH_LEN-byte hash of an id: fixed width, so ids of any length fit. */
+void store_key_hash(store_key_t *k, const char *id);
+void store_key_bytes(store_key_t *k, const void *p, size_t n);
+void store_key_byte(store_key_t *k, uint8_t b);
+void store_key_u32(store_key_t *k, uint32_t v); /* big-endian: sorts numerically */
+void store_key_u64(store_key_t *k, uint64_t v);
+void store_key_i64(store_key_t *k, int64_t v);  /* sign bit flipped, big-endian */
+uint64_t store_read_u64(const void *p);         /* reads a store_key_u64 encoding */
+uint32_t store_read_u32(const void *p);
+
+/*
+ * Opens (creating if needed, mode 0700) the environment in dir, clears stale reader slots
+ * left by killed processes, and opens every named database. map_size is the initial map
+ * size (raised to the file's size if that is larger); the map doubles up to map_size_max.
+ * Caller owns *out; close with store_close(). Returns 0 or ERR_UNAVAILABLE/ERR_INTERNAL.
+ */
+int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
+               err_detail_t *detail);
+
+/* Closes the environment and sets *st to NULL. No transaction may be open. */
+void store_close(store_t **st);
+
+/* Doubles the map size (call with no transaction open). ERR_LIMIT at map_size_max. */
+int store_grow(store_t *st);
+
+/* Map size and bytes in use (last page used * page size). */
+void store_usage(store_t *st, uint64_t *map_size, uint64_t *used);
+
+/*
+ * Begins a transaction (write or read-only). Caller owns *out: finish it with
+ * store_txn_commit() or store_txn_abort(), which free it and set *out to NULL.
+ */
+int store_txn_begin(store_t *st, bool write, store_txn_t **out);
+
+/*
+ * Begins a transaction nested in a write transaction: its writes become part of the parent
+ * when committed, and vanish when aborted, so one request of a group commit can fail without
+ * leaving half its writes behind. Finish it before using the parent again.
+ */
+int store_txn_begin_child(store_txn_t *parent, store_txn_t **out);
+
+/* Commits unless an error is sticky (then aborts). Returns 0 (durable) or the error. */
+int store_txn_commit(store_txn_t **txn);
+
+/* Aborts (a no-op for NULL). */
+void store_txn_abort(store_txn_t **txn);
+
+/* The sticky error, or 0. */
+int store_txn_error(const store_txn_t *txn);
+
+/* Gets a value: 0, ERR_NOT_FOUND, or the sticky error. *val is borrowed (see store_val_t). */
+int store_get(store_txn_t *txn, store_db_t db, const store_key_t *key, store_val_t *val);
+
+/* Puts a value. flags: STORE_APPEND (key sorts after every existing key). Returns 0 or the
+ * (now sticky) error. */
+#define STORE_APPEND 1u
+int store_put(store_txn_t *txn, store_db_t db, const store_key_t *key, const void *val,
+              size_t len, unsigned flags);
+
+/* Deletes a key; deleting a missing key is not an error. */
+int store_del(store_txn_t *txn, store_db_t db, const store_key_t *key);
+
+/* The last key/value of a database: 0 or ERR_NOT_FOUND (empty). */
+int store_last(store_txn_t *txn, store_db_t db, store_val_t *key, store_val_t *val);
+
+/*
+ * Iteration over every key that starts with prefix (len 0: the whole database), in key
+ * order, optionally starting at a key >= start (NULL: at the prefix). The iterator lives on
+ * the caller's stack; close it before the transaction ends.
+ */
+typedef struct store_iter {
+    void *cursor; /* MDB_cursor, owned */
+    store_txn_t *txn;
+    store_key_t prefix;
+    store_key_t start;
+    bool started;
+} store_iter_t;
+
+int store_iter_open(store_txn_t *txn, store_db_t db, const store_key_t *prefix,
+                    const store_key_t *start, store_iter_t *it);
+/* 0 and the next pair, ERR_NOT_FOUND at the end, or the sticky error. */
+int store_iter_next(store_iter_t *it, store_val_t *key, store_val_t *val);
+void store_iter_close(store_iter_t *it);
+
+/* Counts entries in a database (O(1), from LMDB's stats). */
+uint64_t store_count(store_txn_t *txn, store_db_t db);
+
+#endif
