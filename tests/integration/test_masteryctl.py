@@ -35,7 +35,7 @@ FRAMEWORK = {
 FW = FRAMEWORK["id"]
 
 
-def line(eid, learner, competency, score, at="2026-11-20T10:15:00Z", **kw):
+def line(eid, learner, competency, score, at="2026-10-20T10:15:00Z", **kw):
     d = {"id": eid, "learner": learner, "competency": competency, "score": score,
          "observed_at": at, "source": "pytest"}
     d.update(kw)
@@ -183,11 +183,16 @@ def test_framework_load_show_list(daemon, fw_file):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "loaded urn:test:ctl revision 1: 3 competencies"
 
+    # The same document again is idempotent; a changed one is the next revision.
     r = ctl(daemon, "--json", "framework", "load", fw_file)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["revision"] == 1
+    r = ctl(daemon, "--json", "framework", "load", "-",
+            input=json.dumps(dict(FRAMEWORK, version="t2")))
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["framework"] == FW and info["revision"] == 2
-    assert info["competency_count"] == 3 and info["version"] == "t1"
+    assert info["competency_count"] == 3 and info["version"] == "t2"
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", info["loaded_at"])
 
     r = ctl(daemon, "framework", "show", FW)
@@ -393,7 +398,7 @@ def test_import_reports_bad_lines_by_number(loaded, tmp_path):
 def test_import_many_lines_from_stdin(loaded):
     n = 2500
     text = "\n".join(line("bulk-%05d" % i, "s-%03d" % (i % 50), "a", (i % 10) / 10,
-                          at="2026-11-%02dT10:00:00Z" % (1 + i % 28)) for i in range(n))
+                          at="2026-10-%02dT10:00:00Z" % (1 + i % 28)) for i in range(n))
     r = ctl(loaded, "--json", "evidence", "import", "-", "--batch", "300", input=text,
             timeout=120)
     assert r.returncode == 0, r.stderr
