@@ -536,3 +536,115 @@ def test_health(loaded):
     assert h["version"]
     r = ctl(loaded, "health")
     assert r.returncode == 0 and "frameworks" in r.stdout
+
+
+# ---- the switch from stored to live events, against a scripted server --------------------
+
+class ScriptedEvents:
+    """A stand-in for the daemon's event side (ROUTER answering ReadEvents, XPUB publishing),
+    so a test can drop and repeat live events on purpose and see which pages were asked for."""
+
+    def __init__(self, page_limit=2):
+        import zmq
+        from conftest import pb
+        self.pb, self.zmq = pb, zmq
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.bind("tcp://127.0.0.1:*")
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.bind("tcp://127.0.0.1:*")
+        self.endpoint = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.events_endpoint = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.page_limit = page_limit
+        self.store = []
+        self.reads = []  # from_seq of every ReadEvents
+        self.pending = []  # seqs to publish
+        self.lock = threading.Lock()
+        self.stop = False
+        self.subscribed = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def event(self, seq):
+        pb = self.pb
+        return pb.Event(seq=seq, at_ms=1795169700000 + seq, mastered=pb.Mastered(
+            learner_id="s-%d" % seq, framework_id=FW, competency_id="a", score=0.9,
+            evidence_id="e-%d" % seq))
+
+    def add(self, *seqs):
+        with self.lock:
+            self.store.extend(self.event(s) for s in seqs)
+
+    def publish(self, seq):
+        with self.lock:
+            self.pending.append(seq)
+
+    def _serve(self):
+        zmq, pb = self.zmq, self.pb
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self.xpub, zmq.POLLIN)
+        while not self.stop:
+            for sock, _ in poller.poll(20):
+                if sock is self.xpub:
+                    if self.xpub.recv()[:1] == b"\x01":
+                        self.subscribed.set()
+                    continue
+                ident, _, raw = self.router.recv_multipart()
+                req = pb.Request()
+                req.ParseFromString(raw)
+                rep = pb.Reply(request_id=req.request_id)
+                with self.lock:
+                    fr = max(1, req.read_events.from_seq)
+                    self.reads.append(fr)
+                    page = [e for e in self.store if e.seq >= fr][:self.page_limit]
+                    rep.events.events.extend(page)
+                    rep.events.next_seq = page[-1].seq + 1 if page else fr
+                    rep.events.last_seq = self.store[-1].seq if self.store else 0
+                self.router.send_multipart([ident, b"", rep.SerializeToString()])
+            with self.lock:
+                todo, self.pending[:] = list(self.pending), []
+            for seq in todo:
+                ev = self.event(seq)
+                self.xpub.send_multipart([b"mastered/s-%d/" % seq, ev.SerializeToString()])
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.ctx.destroy(linger=0)
+
+
+def test_follow_switch_has_no_gaps_or_duplicates():
+    srv = ScriptedEvents(page_limit=2)
+    srv.add(1, 2, 3)
+    p = subprocess.Popen([CTL, "-e", srv.endpoint, "--events-endpoint", srv.events_endpoint,
+                          "events", "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        rd = LineReader(p.stdout)
+        seen = rd.until(lambda e: e["seq"] == 3)          # stored, in pages of two
+        assert srv.subscribed.wait(10)                    # SUB came first
+        srv.add(4, 5, 6, 7, 8)
+        t0 = time.time()
+        for seq in (3, 4, 6, 8):                          # 3 again, 5 and 7 lost on PUB
+            srv.publish(seq)
+        seen += rd.until(lambda e: e["seq"] == 8)
+        # Filled from the store at once, not by the idle catch-up a second later.
+        assert time.time() - t0 < 0.9
+        assert [e["seq"] for e in seen] == [1, 2, 3, 4, 5, 6, 7, 8]
+        assert 5 in srv.reads and 7 in srv.reads
+        srv.add(9)
+        srv.publish(9)
+        seen += rd.until(lambda e: e["seq"] == 9)
+        assert seen[-1] == {"seq": 9, "at": "2026-11-20T10:15:00.009Z", "kind": "mastered",
+                            "learner": "s-9", "framework": FW, "competency": "a", "score": 0.9,
+                            "evidence": "e-9"}
+        # An event that PUB dropped with nothing after it is found by the idle catch-up.
+        srv.add(10)
+        seen += rd.until(lambda e: e["seq"] == 10, timeout=5)
+        assert [e["seq"] for e in seen] == list(range(1, 11))
+    finally:
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=10)
+        srv.close()
+    assert rc == 0, p.stderr.read()
