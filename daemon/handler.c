@@ -318,8 +318,11 @@ static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t
     size_t len = strlen(json);
     graph_t *g = NULL;
     int rc = graph_parse(json, len, &g, d);
-    if (rc != 0)
+    if (rc != 0) {
+        if (d->field[0] == '\0') /* the document as a whole (malformed JSON) */
+            snprintf(d->field, sizeof d->field, "put_framework.json");
         return rc;
+    }
     /* Identical to the current revision: idempotent, no new revision. */
     store_key_t k;
     store_key_reset(&k);
