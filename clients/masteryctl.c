@@ -55,8 +55,10 @@ enum {
 #define DEFAULT_BATCH       500
 #define DEFAULT_WINDOW      4
 #define MAX_WINDOW          32
-#define MAX_NOTES_PER_BATCH 4096 /* local failures held for ordered reporting */
-#define FOLLOW_IDLE_MS      1000 /* catch up from the store when PUB is quiet */
+#define MAX_ITEM_BYTES      (64u << 10)  /* one packed evidence item */
+#define MAX_BATCH_BYTES     (512u << 10) /* a batch closes here: the daemon's max_frame */
+#define MAX_NOTES_PER_BATCH 4096         /* local failures held for ordered reporting */
+#define FOLLOW_IDLE_MS      1000         /* catch up from the store when PUB is quiet */
 #define JSON_FLAGS          (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 static const char *progname = "masteryctl";
@@ -1230,7 +1232,37 @@ static int import_parse_line(importer_t *imp, size_t len, Mastery__V1__Evidence 
 }
 
 /*
- * Fills b with up to batch_size items read from the input and packs them into a request.
+ * Reads the next line into *ev. Returns 1 when ev holds an item (its packed size in *size),
+ * 0 at the end of the input, -1 when the line was blank or failed (then it is a note of b).
+ */
+static int import_one_line(importer_t *imp, batch_t *b, Mastery__V1__Evidence *ev, size_t *size)
+{
+    size_t len = 0;
+    int r = import_read_line(imp, &len);
+    if (r == 0)
+        return 0;
+    if (r > 0 && is_blank(imp->buf))
+        return -1;
+    imp->records++;
+    err_detail_t d;
+    err_clear(&d);
+    *ev = (Mastery__V1__Evidence)MASTERY__V1__EVIDENCE__INIT;
+    if (r < 0) {
+        err_set(&d, ERR_INVALID, "", "line longer than %u bytes", MAX_LINE_BYTES);
+    } else if (import_parse_line(imp, len, ev, &d) == 0) {
+        *size = mastery__v1__evidence__get_packed_size(ev);
+        if (*size <= MAX_ITEM_BYTES)
+            return 1;
+        err_set(&d, ERR_INVALID, "", "an item of %zu bytes; at most %u", *size, MAX_ITEM_BYTES);
+    }
+    evidence_clear(ev);
+    batch_note(b, imp->line, &d);
+    return -1;
+}
+
+/*
+ * Fills b with up to batch_size items (and about MAX_BATCH_BYTES, under the daemon's default
+ * 1 MiB max_frame) read from the input and packs them into a request.
  * Lines that cannot be sent become notes. Returns 0, or CTL_USAGE on a read error.
  */
 static int import_fill_batch(importer_t *imp, batch_t *b)
@@ -1239,31 +1271,19 @@ static int import_fill_batch(importer_t *imp, batch_t *b)
     Mastery__V1__Evidence **ptrs = xcalloc(imp->batch_size, sizeof *ptrs);
     b->lines = xcalloc(imp->batch_size, sizeof *b->lines);
     int rc = 0;
-    while (b->n_items < imp->batch_size && b->n_notes < MAX_NOTES_PER_BATCH) {
-        size_t len = 0;
-        int r = import_read_line(imp, &len);
+    size_t bytes = 0;
+    while (b->n_items < imp->batch_size && bytes < MAX_BATCH_BYTES &&
+           b->n_notes < MAX_NOTES_PER_BATCH) {
+        Mastery__V1__Evidence *ev = &items[b->n_items];
+        size_t size = 0;
+        int r = import_one_line(imp, b, ev, &size);
         if (r == 0) {
             imp->eof = true;
             break;
         }
-        err_detail_t d;
-        err_clear(&d);
-        if (r < 0) {
-            imp->records++;
-            err_set(&d, ERR_INVALID, "", "line longer than %u bytes", MAX_LINE_BYTES);
-            batch_note(b, imp->line, &d);
+        if (r < 0)
             continue;
-        }
-        if (is_blank(imp->buf))
-            continue;
-        imp->records++;
-        Mastery__V1__Evidence *ev = &items[b->n_items];
-        *ev = (Mastery__V1__Evidence)MASTERY__V1__EVIDENCE__INIT;
-        if (import_parse_line(imp, len, ev, &d) != 0) {
-            evidence_clear(ev);
-            batch_note(b, imp->line, &d);
-            continue;
-        }
+        bytes += size + 8; /* the item's tag and length */
         ptrs[b->n_items] = ev;
         b->lines[b->n_items++] = imp->line;
     }
@@ -1316,6 +1336,24 @@ static void import_item_status(importer_t *imp, uint64_t line, const Mastery__V1
     }
 }
 
+/* A batch refused as a whole (too many items, not allowed, ...): one report for its lines. */
+static void import_batch_refused(importer_t *imp, const batch_t *b, const Mastery__V1__Reply *rep)
+{
+    bool has = status_code(rep->status) != 0;
+    const char *code = has ? status_name((int)rep->status->code) : "INTERNAL";
+    const char *field = has ? rep->status->field : "";
+    const char *message = has ? rep->status->message : "unexpected reply to submit_evidence";
+    uint64_t first = b->lines[0], last = b->lines[b->n_items - 1];
+    imp->rejected += b->n_items;
+    if (imp->ctl->json)
+        emit_json(json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "line", (json_int_t)first, "last_line",
+                            (json_int_t)last, "items", (json_int_t)b->n_items, "code", code,
+                            "field", jstr(field), "message", jstr(message)));
+    else
+        fprintf(stderr, "lines %" PRIu64 "-%" PRIu64 " (%zu items): %s%s%s: %s\n", first, last,
+                b->n_items, code, field[0] ? " " : "", field, message);
+}
+
 /* Reports a finished batch: its notes and its items' verdicts merged in line order. */
 static void import_finish_batch(importer_t *imp, batch_t *b)
 {
@@ -1324,26 +1362,26 @@ static void import_finish_batch(importer_t *imp, batch_t *b)
         rep && rep->result_case == MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS
             ? rep->evidence_results
             : NULL;
-    bool whole_failed = rep != NULL && (status_code(rep->status) != 0 || er == NULL);
+    size_t n_items = b->n_items;
+    if (rep != NULL && (status_code(rep->status) != 0 || er == NULL)) {
+        import_batch_refused(imp, b, rep);
+        n_items = 0; /* only the notes remain to report */
+    }
     static const Mastery__V1__Status missing = {
         PROTOBUF_C_MESSAGE_INIT(&mastery__v1__status__descriptor),
         MASTERY__V1__STATUS_CODE__STATUS_INTERNAL, (char *)"the reply has no status for this item",
         (char *)""};
     size_t ni = 0, nn = 0;
-    while (ni < b->n_items || nn < b->n_notes) {
-        if (nn < b->n_notes && (ni == b->n_items || b->notes[nn].line < b->lines[ni])) {
+    while (ni < n_items || nn < b->n_notes) {
+        if (nn < b->n_notes && (ni == n_items || b->notes[nn].line < b->lines[ni])) {
             const note_t *n = &b->notes[nn++];
             imp->rejected++;
             import_report(imp, n->line, err_str(n->d.code), n->d.field, n->d.message);
             continue;
         }
         const Mastery__V1__Status *st = &missing;
-        if (whole_failed && rep->status)
-            st = rep->status;
-        else if (er && ni < er->n_items && er->items[ni]->status)
-            st = er->items[ni]->status;
-        else if (er && ni < er->n_items)
-            st = NULL; /* absent status: OK */
+        if (ni < er->n_items)
+            st = er->items[ni]->status; /* NULL (absent) means OK */
         import_item_status(imp, b->lines[ni++], st);
     }
 }

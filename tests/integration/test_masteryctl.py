@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, EXAMPLES, ctl
+from conftest import BIN, EXAMPLES, Daemon, ctl
 
 CTL = os.path.join(BIN, "masteryctl")
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -54,6 +54,18 @@ def loaded(daemon, fw_file):
     r = ctl(daemon, "framework", "load", fw_file)
     assert r.returncode == 0, r.stderr
     return daemon
+
+
+@pytest.fixture
+def small_daemon(data_dir, fw_file, tmp_path):
+    """A daemon with tiny limits: 3 evidence items per request, pages of 2."""
+    conf = tmp_path / "masteryd.conf"
+    conf.write_text("max_batch_items = 3\npage_size = 2\n")
+    d = Daemon(data_dir, extra_args=["-c", str(conf)]).start()
+    r = ctl(d, "framework", "load", fw_file)
+    assert r.returncode == 0, r.stderr
+    yield d
+    assert d.stop() == 0, "".join(d.log)
 
 
 def free_port():
@@ -406,6 +418,49 @@ def test_import_many_lines_from_stdin(loaded):
     assert (s["lines"], s["accepted"], s["duplicates"], s["rejected"]) == (n, n, 0, 0)
     r = ctl(loaded, "--json", "evidence", "list", "--learner", "s-007")
     assert len(json.loads(r.stdout)["items"]) == n // 50
+
+
+def test_import_batch_refused_as_a_whole(small_daemon, tmp_path):
+    p = tmp_path / "ev.jsonl"
+    p.write_text("\n".join(line("w-%d" % i, "s-50", "a", 0.5) for i in range(5)) + "\n")
+    r = ctl(small_daemon, "evidence", "import", str(p), "--batch", "4")
+    assert r.returncode == 1
+    # One report for the refused request, naming its lines, not four copies of it.
+    assert re.fullmatch(r"lines 1-4 \(4 items\): INVALID \S+: .+\n", r.stderr), r.stderr
+    assert "1 accepted, 0 duplicates, 4 rejected" in r.stdout
+    r = ctl(small_daemon, "evidence", "import", str(p), "--batch", "3")
+    assert r.returncode == 0, r.stderr
+    assert "4 accepted, 1 duplicates, 0 rejected" in r.stdout
+
+
+def test_import_batches_stay_under_the_frame_limit(loaded, tmp_path):
+    """200 items of ~8 KB are 1.6 MB: more than the daemon's 1 MiB frame limit in one batch."""
+    p = tmp_path / "big.jsonl"
+    p.write_text("\n".join(line("big-%d" % i, "s-60", "a", 0.5, narrative="n" * 8000)
+                           for i in range(200)) + "\n")
+    r = ctl(loaded, "evidence", "import", str(p))
+    assert r.returncode == 0, r.stderr
+    assert "200 accepted" in r.stdout
+
+
+def test_paging_with_small_pages(small_daemon):
+    d = small_daemon
+    for i, (learner, comp, score) in enumerate([("s-70", "a", 0.9), ("s-70", "b", 0.9),
+                                                ("s-71", "a", 0.2), ("s-71", "a", 0.3)]):
+        r = ctl(d, "evidence", "add", "--learner", learner, "--competency", comp, "--score",
+                str(score), "--id", "pg-%d" % i)
+        assert r.returncode == 0, r.stderr
+    r = ctl(d, "events")
+    seqs = [e["seq"] for e in event_lines(r.stdout)]
+    assert len(seqs) >= 5 and seqs == list(range(1, len(seqs) + 1))
+    r = ctl(d, "--json", "evidence", "list", "--learner", "s-71")
+    doc = json.loads(r.stdout)
+    assert len(doc["items"]) == 2
+    r = ctl(d, "--json", "evidence", "list", "--learner", "s-70", "--limit", "1")
+    doc = json.loads(r.stdout)
+    assert len(doc["items"]) == 1 and doc["truncated"] is True
+    r = ctl(d, "evidence", "list", "--learner", "s-70", "--limit", "1")
+    assert "more evidence exists" in r.stdout
 
 
 def test_import_missing_file_exits_2(daemon, tmp_path):
