@@ -1012,36 +1012,37 @@ static int evidence_from_json(const json_t *obj, Mastery__V1__Evidence *ev, err_
 }
 
 /* The inverse, for `evidence list --json`: a line that `evidence import` reads back. */
+#define FIELD_VAL(ev, f, type) (*(const type *)((const char *)(ev) + (f)->off))
+
+/* One field as JSON, or NULL when an optional field holds its default (then it is left out). */
+static json_t *field_to_json(const struct line_field *f, const Mastery__V1__Evidence *ev)
+{
+    switch (f->kind) {
+    case F_STR: {
+        const char *s = FIELD_VAL(ev, f, char *);
+        return f->required || (s && s[0]) ? jstr(s) : NULL;
+    }
+    case F_NUM: {
+        double x = FIELD_VAL(ev, f, double);
+        return f->required || x != 0 ? json_real(x) : NULL;
+    }
+    case F_TIME:
+        return jtime(FIELD_VAL(ev, f, int64_t));
+    case F_OUTCOME: {
+        const char *name = outcome_name(FIELD_VAL(ev, f, Mastery__V1__Outcome));
+        return name ? json_string(name) : NULL;
+    }
+    }
+    return NULL;
+}
+
 static json_t *evidence_to_json(const Mastery__V1__Evidence *ev)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < N_LINE_FIELDS; i++) {
-        const struct line_field *f = &LINE_FIELDS[i];
-        const Mastery__V1__Evidence *e = ev;
-        switch (f->kind) {
-        case F_STR: {
-            const char *s = *(const char *const *)((const char *)e + f->off);
-            if (f->required || (s && s[0]))
-                json_object_set_new(o, f->key, jstr(s));
-            break;
-        }
-        case F_NUM: {
-            double x = *(const double *)((const char *)e + f->off);
-            if (f->required || x != 0)
-                json_object_set_new(o, f->key, json_real(x));
-            break;
-        }
-        case F_TIME:
-            json_object_set_new(o, f->key, jtime(*(const int64_t *)((const char *)e + f->off)));
-            break;
-        case F_OUTCOME: {
-            const char *name =
-                outcome_name(*(const Mastery__V1__Outcome *)((const char *)e + f->off));
-            if (name)
-                json_object_set_new(o, f->key, json_string(name));
-            break;
-        }
-        }
+        json_t *v = field_to_json(&LINE_FIELDS[i], ev);
+        if (v != NULL)
+            json_object_set_new(o, LINE_FIELDS[i].key, v);
     }
     return o;
 }

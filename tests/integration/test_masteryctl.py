@@ -313,6 +313,10 @@ def test_evidence_add_json_and_optional_fields(loaded):
     assert item["outcome"] == "failed" and item["weight"] == 2
     assert item["url"] == "https://lms.example/w/1" and item["narrative"] == "first try"
     assert doc["truncated"] is False
+    # Listed items are import lines: importing them back finds them already stored.
+    r = ctl(loaded, "evidence", "import", "-", input="\n".join(map(json.dumps, doc["items"])))
+    assert r.returncode == 0, r.stderr
+    assert "0 accepted, 1 duplicates, 0 rejected" in r.stdout
     r = ctl(loaded, "evidence", "list", "--learner", "s-2", "--competency", "a")
     assert "ev-opt-1" in r.stdout and "failed" in r.stdout
 
