@@ -13,11 +13,34 @@ catalog_t *catalog_new(void)
     return calloc(1, sizeof(catalog_t));
 }
 
+static void fw_free(catalog_fw_t *fw)
+{
+    graph_destroy(&fw->graph);
+    free(fw->comp_hash);
+    fw->comp_hash = NULL;
+}
+
 static void catalog_clear(catalog_t *cat)
 {
     for (uint32_t i = 0; i < cat->count; i++)
-        graph_destroy(&cat->fws[i].graph);
+        fw_free(&cat->fws[i]);
     cat->count = 0;
+}
+
+/* Hashes are computed once per load: the engine builds keys with them on every item. */
+static int fw_init(catalog_fw_t *fw, graph_t *g, uint32_t revision, int64_t loaded_at)
+{
+    uint32_t n = graph_count(g);
+    fw->comp_hash = malloc((n ? n : 1) * sizeof *fw->comp_hash);
+    if (fw->comp_hash == NULL)
+        return ERR_NOMEM;
+    fw->graph = g;
+    fw->revision = revision;
+    fw->loaded_at = loaded_at;
+    store_hash_id(graph_id(g), fw->hash);
+    for (uint32_t i = 0; i < n; i++)
+        store_hash_id(graph_comp(g, i)->id, fw->comp_hash[i]);
+    return 0;
 }
 
 void catalog_destroy(catalog_t **cp)
@@ -43,10 +66,13 @@ int catalog_record_parse(const store_val_t *val, int64_t *loaded_at, const char 
 
 int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_at)
 {
+    catalog_fw_t fresh;
+    if (fw_init(&fresh, *g, revision, loaded_at) != 0)
+        return ERR_NOMEM;
     for (uint32_t i = 0; i < cat->count; i++) {
         if (strcmp(graph_id(cat->fws[i].graph), graph_id(*g)) == 0) {
-            graph_destroy(&cat->fws[i].graph);
-            cat->fws[i] = (catalog_fw_t){*g, revision, loaded_at};
+            fw_free(&cat->fws[i]);
+            cat->fws[i] = fresh;
             *g = NULL;
             return 0;
         }
@@ -54,12 +80,14 @@ int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_a
     if (cat->count == cat->cap) {
         uint32_t cap = cat->cap ? cat->cap * 2 : 8;
         catalog_fw_t *grown = realloc(cat->fws, cap * sizeof *grown);
-        if (grown == NULL)
+        if (grown == NULL) {
+            free(fresh.comp_hash);
             return ERR_NOMEM;
+        }
         cat->fws = grown;
         cat->cap = cap;
     }
-    cat->fws[cat->count++] = (catalog_fw_t){*g, revision, loaded_at};
+    cat->fws[cat->count++] = fresh;
     *g = NULL;
     return 0;
 }

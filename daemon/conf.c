@@ -36,7 +36,7 @@ static const conf_entry_t conf_table[] = {
      "requests applied in one write transaction (group commit)"},
     {"page_size", CONF_U64, offsetof(conf_t, page_size), "1000", 1, 100000,
      "events or evidence items per reply page"},
-    {"map_size", CONF_U64, offsetof(conf_t, map_size), "67108864", MIB, 1024 * GIB,
+    {"map_size", CONF_U64, offsetof(conf_t, map_size), "1073741824", MIB, 1024 * GIB,
      "initial LMDB map size, bytes"},
     {"map_size_max", CONF_U64, offsetof(conf_t, map_size_max), "68719476736", MIB, 1024 * GIB,
      "the map doubles on MDB_MAP_FULL up to this, bytes"},

@@ -67,28 +67,40 @@ bool engine_competency_known(const engine_t *e, const char *competency_id)
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
-static void key_state(store_key_t *k, const char *learner, const char *fw, const char *comp)
+/* A learner id with its key hash, computed once per request. */
+typedef struct learner {
+    const char *id;
+    uint8_t hash[STORE_HASH_LEN];
+} learner_t;
+
+static void learner_init(learner_t *l, const char *id)
+{
+    l->id = id;
+    store_hash_id(id, l->hash);
+}
+
+static void key_state(store_key_t *k, const learner_t *l, const catalog_fw_t *fw, uint32_t ci)
 {
     store_key_reset(k);
-    store_key_hash(k, learner);
+    store_key_bytes(k, l->hash, STORE_HASH_LEN);
     store_key_byte(k, 'S');
-    store_key_hash(k, fw);
-    store_key_hash(k, comp);
+    store_key_bytes(k, fw->hash, STORE_HASH_LEN);
+    store_key_bytes(k, fw->comp_hash[ci], STORE_HASH_LEN);
 }
 
-static void key_evidence_prefix(store_key_t *k, const char *learner, const char *comp)
+static void key_evidence_prefix(store_key_t *k, const learner_t *l, const uint8_t *comp_hash)
 {
     store_key_reset(k);
-    store_key_hash(k, learner);
+    store_key_bytes(k, l->hash, STORE_HASH_LEN);
     store_key_byte(k, 'E');
-    store_key_hash(k, comp);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
 }
 
-static void key_comp_learner(store_key_t *k, const char *comp, const char *learner)
+static void key_profile(store_key_t *k, const uint8_t *learner_hash)
 {
     store_key_reset(k);
-    store_key_hash(k, comp);
-    store_key_bytes(k, learner, strlen(learner));
+    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
+    store_key_byte(k, 'P');
 }
 
 /* ---- state --------------------------------------------------------------------------------- */
@@ -99,17 +111,15 @@ static void state_default(const graph_comp_t *c, comp_state_t *st)
     st->status = c->requires_kind == REQUIRES_NONE ? STATUS_UNLOCKED : STATUS_LOCKED;
 }
 
-static int state_get(engine_t *e, store_txn_t *txn, const char *learner, const catalog_fw_t *fw,
-                     uint32_t ci, comp_state_t *st)
+static int state_get(store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw, uint32_t ci,
+                     comp_state_t *st)
 {
-    (void)e;
-    const graph_comp_t *c = graph_comp(fw->graph, ci);
     store_key_t k;
     store_val_t v;
-    key_state(&k, learner, graph_id(fw->graph), c->id);
+    key_state(&k, l, fw, ci);
     int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
     if (rc == ERR_NOT_FOUND) {
-        state_default(c, st);
+        state_default(graph_comp(fw->graph, ci), st);
         return 0;
     }
     if (rc != 0)
@@ -123,25 +133,30 @@ static int state_get(engine_t *e, store_txn_t *txn, const char *learner, const c
 int engine_state_get(engine_t *e, store_txn_t *txn, const char *learner_id,
                      const catalog_fw_t *fw, uint32_t ci, comp_state_t *out)
 {
-    return state_get(e, txn, learner_id, fw, ci, out);
+    (void)e;
+    learner_t l;
+    learner_init(&l, learner_id);
+    return state_get(txn, &l, fw, ci, out);
 }
 
-static int state_put(store_txn_t *txn, const char *learner, const catalog_fw_t *fw,
-                     const graph_comp_t *c, const comp_state_t *st)
+static int state_put(store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw, uint32_t ci,
+                     const comp_state_t *st)
 {
     store_key_t k;
-    key_state(&k, learner, graph_id(fw->graph), c->id);
+    key_state(&k, l, fw, ci);
     return store_put(txn, STORE_DB_LEARNERS, &k, st, sizeof *st, 0);
 }
 
-static int note_learner(store_txn_t *txn, const char *comp, const char *learner)
+/* The profile record maps a learner hash back to the id (re-evaluation walks them). It sits
+ * beside the learner's other records, so writing it costs no extra page. */
+static int profile_ensure(store_txn_t *txn, const learner_t *l)
 {
     store_key_t k;
     store_val_t v;
-    key_comp_learner(&k, comp, learner);
-    int rc = store_get(txn, STORE_DB_COMP_LEARNERS, &k, &v);
+    key_profile(&k, l->hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
     if (rc == ERR_NOT_FOUND)
-        rc = store_put(txn, STORE_DB_COMP_LEARNERS, &k, "", 0, 0);
+        rc = store_put(txn, STORE_DB_LEARNERS, &k, l->id, strlen(l->id), 0);
     return rc;
 }
 
@@ -162,8 +177,9 @@ static int samples_reserve(engine_t *e, size_t n)
     return 0;
 }
 
-static int evaluate(engine_t *e, store_txn_t *txn, const char *learner, const catalog_fw_t *fw,
-                    uint32_t ci, const comp_state_t *st, mastery_result_t *res)
+static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                    const catalog_fw_t *fw, uint32_t ci, const comp_state_t *st,
+                    mastery_result_t *res)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     memset(res, 0, sizeof *res);
@@ -172,7 +188,7 @@ static int evaluate(engine_t *e, store_txn_t *txn, const char *learner, const ca
         uint32_t mastered = 0;
         for (uint32_t i = 0; i < c->n_children; i++) {
             comp_state_t cs;
-            if ((rc = state_get(e, txn, learner, fw, c->children[i], &cs)) != 0)
+            if ((rc = state_get(txn, learner, fw, c->children[i], &cs)) != 0)
                 return rc;
             mastered += cs.status == STATUS_MASTERED;
         }
@@ -183,7 +199,7 @@ static int evaluate(engine_t *e, store_txn_t *txn, const char *learner, const ca
         return 0;
     }
     store_key_t prefix;
-    key_evidence_prefix(&prefix, learner, c->id);
+    key_evidence_prefix(&prefix, learner, fw->comp_hash[ci]);
     store_iter_t it;
     store_val_t k, v;
     size_t n = 0;
@@ -208,8 +224,8 @@ static int evaluate(engine_t *e, store_txn_t *txn, const char *learner, const ca
     return mastery_eval(&c->rule, e->samples, n, res);
 }
 
-static int requires_met(engine_t *e, store_txn_t *txn, const char *learner,
-                        const catalog_fw_t *fw, const graph_comp_t *c, bool *met)
+static int requires_met(store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                        const graph_comp_t *c, bool *met)
 {
     if (c->requires_kind == REQUIRES_NONE) {
         *met = true;
@@ -218,7 +234,7 @@ static int requires_met(engine_t *e, store_txn_t *txn, const char *learner,
     uint32_t mastered = 0;
     for (uint32_t i = 0; i < c->n_requires; i++) {
         comp_state_t rs;
-        int rc = state_get(e, txn, learner, fw, c->requires[i], &rs);
+        int rc = state_get(txn, learner, fw, c->requires[i], &rs);
         if (rc != 0)
             return rc;
         mastered += rs.status == STATUS_MASTERED;
@@ -227,13 +243,13 @@ static int requires_met(engine_t *e, store_txn_t *txn, const char *learner,
     return 0;
 }
 
-static int emit_state(engine_t *e, engine_event_kind_t kind, const char *learner,
+static int emit_state(engine_t *e, engine_event_kind_t kind, const learner_t *learner,
                       const catalog_fw_t *fw, const graph_comp_t *c, const char *trigger,
                       double score)
 {
     engine_event_t ev = {
         .kind = kind,
-        .learner_id = learner,
+        .learner_id = learner->id,
         .framework_id = graph_id(fw->graph),
         .competency_id = c->id,
         .evidence_id = trigger ? trigger : "",
@@ -247,15 +263,15 @@ static int emit_state(engine_t *e, engine_event_kind_t kind, const char *learner
  * Brings one competency's state up to date: rule value, unlock, mastery. Sets *mastered when
  * this call made it MASTERED (the caller cascades). Writes only when something changed.
  */
-static int process(engine_t *e, store_txn_t *txn, const char *learner, const catalog_fw_t *fw,
-                   uint32_t ci, const char *trigger, bool *mastered)
+static int process(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                   const catalog_fw_t *fw, uint32_t ci, const char *trigger, bool *mastered)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     comp_state_t st, before;
     mastery_result_t res;
     int rc;
     *mastered = false;
-    if ((rc = state_get(e, txn, learner, fw, ci, &st)) != 0)
+    if ((rc = state_get(txn, learner, fw, ci, &st)) != 0)
         return rc;
     before = st;
     if ((rc = evaluate(e, txn, learner, fw, ci, &st, &res)) != 0)
@@ -265,7 +281,7 @@ static int process(engine_t *e, store_txn_t *txn, const char *learner, const cat
     st.flags = (uint8_t)(res.met ? st.flags | STATE_RULE_MET : st.flags & ~STATE_RULE_MET);
     if (st.status == STATUS_LOCKED) {
         bool met;
-        if ((rc = requires_met(e, txn, learner, fw, c, &met)) != 0)
+        if ((rc = requires_met(txn, learner, fw, c, &met)) != 0)
             return rc;
         if (met) {
             st.status = STATUS_UNLOCKED;
@@ -285,7 +301,7 @@ static int process(engine_t *e, store_txn_t *txn, const char *learner, const cat
     if (memcmp(&st, &before, sizeof st) == 0)
         return 0;
     st.updated_at = e->now;
-    return state_put(txn, learner, fw, c, &st);
+    return state_put(txn, learner, fw, ci, &st);
 }
 
 static int work_push(engine_t *e, uint32_t ci)
@@ -303,8 +319,8 @@ static int work_push(engine_t *e, uint32_t ci)
 }
 
 /* Everything that may change because competency `from` was just mastered, transitively. */
-static int cascade(engine_t *e, store_txn_t *txn, const char *learner, const catalog_fw_t *fw,
-                   uint32_t from, const char *trigger)
+static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                   const catalog_fw_t *fw, uint32_t from, const char *trigger)
 {
     int rc;
     e->work_len = 0;
@@ -365,13 +381,17 @@ int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
 int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *ev,
                         const void *blob, size_t blob_len)
 {
+    learner_t l;
+    uint8_t comp_hash[STORE_HASH_LEN];
     store_key_t k, idx;
     int rc;
-    key_evidence_prefix(&k, ev->learner_id, ev->competency_id);
+    learner_init(&l, ev->learner_id);
+    store_hash_id(ev->competency_id, comp_hash);
+    key_evidence_prefix(&k, &l, comp_hash);
     store_key_i64(&k, ev->observed_at);
     /* The id index points at the record: H(learner) H(comp) observed_at. */
     store_key_reset(&idx);
-    store_key_bytes(&idx, k.b, STORE_HASH_LEN);
+    store_key_bytes(&idx, l.hash, STORE_HASH_LEN);
     store_key_bytes(&idx, k.b + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
     store_key_bytes(&k, ev->evidence_id, strlen(ev->evidence_id));
 
@@ -391,9 +411,8 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
     store_key_t idkey;
     store_key_reset(&idkey);
     store_key_bytes(&idkey, ev->evidence_id, strlen(ev->evidence_id));
-    if ((rc = store_put(txn, STORE_DB_EVIDENCE_ID, &idkey, idx.b, idx.len, 0)) != 0)
-        return rc;
-    if ((rc = note_learner(txn, ev->competency_id, ev->learner_id)) != 0)
+    if ((rc = store_put(txn, STORE_DB_EVIDENCE_ID, &idkey, idx.b, idx.len, 0)) != 0 ||
+        (rc = profile_ensure(txn, &l)) != 0)
         return rc;
     for (uint32_t i = 0; i < catalog_count(e->cat); i++) {
         const catalog_fw_t *fw = catalog_at(e->cat, i);
@@ -401,9 +420,9 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
         bool mastered;
         if (graph_find(fw->graph, ev->competency_id, &ci) != 0)
             continue;
-        if ((rc = process(e, txn, ev->learner_id, fw, ci, ev->evidence_id, &mastered)) != 0)
+        if ((rc = process(e, txn, &l, fw, ci, ev->evidence_id, &mastered)) != 0)
             return rc;
-        if (mastered && (rc = cascade(e, txn, ev->learner_id, fw, ci, ev->evidence_id)) != 0)
+        if (mastered && (rc = cascade(e, txn, &l, fw, ci, ev->evidence_id)) != 0)
             return rc;
     }
     return 0;
@@ -411,67 +430,58 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
 
 /* ---- framework revisions ------------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
+/* The smallest hash greater than h (big-endian increment); false when h is all ones. */
+static bool hash_next(uint8_t h[STORE_HASH_LEN])
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    for (int i = STORE_HASH_LEN - 1; i >= 0; i--)
+        if (++h[i] != 0)
+            return true;
+    return false;
 }
 
 int engine_framework_reevaluate(engine_t *e, store_txn_t *txn, const catalog_fw_t *fw)
 {
     const graph_t *g = fw->graph;
-    char **learners = NULL;
-    size_t n = 0, cap = 0;
+    const uint32_t *order = graph_topo_order(g);
+    uint8_t cursor[STORE_HASH_LEN] = {0};
+    char id[STORE_KEY_MAX + 1];
     int rc = 0;
-    /* Everyone with evidence on any of its competencies, deduplicated. */
-    for (uint32_t ci = 0; ci < graph_count(g) && rc == 0; ci++) {
-        store_key_t prefix;
-        store_key_reset(&prefix);
-        store_key_hash(&prefix, graph_comp(g, ci)->id);
+    /* Every learner with records, one seek per learner: find the next learner hash, read its
+     * profile, then process the framework in topological order (prerequisites and children
+     * settle before what depends on them, so one pass reaches the fixed point). */
+    for (;;) {
+        store_key_t start, pk;
         store_iter_t it;
         store_val_t k, v;
-        if ((rc = store_iter_open(txn, STORE_DB_COMP_LEARNERS, &prefix, NULL, &it)) != 0)
-            break;
-        while ((rc = store_iter_next(&it, &k, &v)) == 0) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 256;
-                char **grown = realloc(learners, ncap * sizeof *grown);
-                if (grown == NULL) {
-                    rc = ERR_NOMEM;
-                    break;
-                }
-                learners = grown;
-                cap = ncap;
-            }
-            size_t len = k.len - STORE_HASH_LEN;
-            learners[n] = malloc(len + 1);
-            if (learners[n] == NULL) {
-                rc = ERR_NOMEM;
-                break;
-            }
-            memcpy(learners[n], (const uint8_t *)k.data + STORE_HASH_LEN, len);
-            learners[n++][len] = '\0';
-        }
+        store_key_reset(&start);
+        store_key_bytes(&start, cursor, STORE_HASH_LEN);
+        if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it)) != 0)
+            return rc;
+        rc = store_iter_next(&it, &k, &v);
+        if (rc == 0 && k.len >= STORE_HASH_LEN)
+            memcpy(cursor, k.data, STORE_HASH_LEN);
         store_iter_close(&it);
         if (rc == ERR_NOT_FOUND)
-            rc = 0;
-    }
-    if (rc == 0 && n > 1)
-        qsort(learners, n, sizeof *learners, cmp_str);
-    /* Topological order: prerequisites and children settle before what depends on them, so
-     * one pass per learner reaches the fixed point without a worklist. */
-    const uint32_t *order = graph_topo_order(g);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i > 0 && strcmp(learners[i], learners[i - 1]) == 0)
-            continue;
-        for (uint32_t j = 0; j < graph_count(g) && rc == 0; j++) {
+            return 0;
+        if (rc != 0)
+            return rc;
+        key_profile(&pk, cursor);
+        if ((rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v)) != 0)
+            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* records without a profile */
+        if (v.len > STORE_KEY_MAX)
+            return ERR_INTERNAL;
+        memcpy(id, v.data, v.len);
+        id[v.len] = '\0';
+        learner_t l = {.id = id};
+        memcpy(l.hash, cursor, STORE_HASH_LEN);
+        for (uint32_t j = 0; j < graph_count(g); j++) {
             bool mastered;
-            rc = process(e, txn, learners[i], fw, order[j], "", &mastered);
+            if ((rc = process(e, txn, &l, fw, order[j], "", &mastered)) != 0)
+                return rc;
         }
+        if (!hash_next(cursor))
+            return 0;
     }
-    for (size_t i = 0; i < n; i++)
-        free(learners[i]);
-    free(learners);
-    return rc;
 }
 
 /* ---- overrides ----------------------------------------------------------------------------- */
@@ -489,9 +499,11 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id,
         return err_set(d, ERR_NOT_FOUND, "override.competency_id",
                        "framework '%s' has no competency '%s'", framework_id, competency_id);
     const graph_comp_t *c = graph_comp(fw->graph, ci);
+    learner_t l;
+    learner_init(&l, learner_id);
     comp_state_t st;
     int rc;
-    if ((rc = state_get(e, txn, learner_id, fw, ci, &st)) != 0)
+    if ((rc = state_get(txn, &l, fw, ci, &st)) != 0)
         return rc;
     engine_event_t ev = {
         .kind = EVENT_OVERRIDE,
@@ -520,25 +532,24 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id,
         st.flags = (uint8_t)((st.flags & STATE_RULE_MET) | STATE_OVERRIDDEN);
     } else {
         bool met;
-        if ((rc = requires_met(e, txn, learner_id, fw, c, &met)) != 0)
+        if ((rc = requires_met(txn, &l, fw, c, &met)) != 0)
             return rc;
         st.status = met ? STATUS_UNLOCKED : STATUS_LOCKED;
         st.mastered_at = 0;
         st.flags = STATE_OVERRIDDEN | STATE_WITHDRAWN;
         mastery_result_t res;
-        if ((rc = evaluate(e, txn, learner_id, fw, ci, &st, &res)) != 0)
+        if ((rc = evaluate(e, txn, &l, fw, ci, &st, &res)) != 0)
             return rc;
         st.score = res.score;
         if (res.met)
             st.flags |= STATE_RULE_MET;
     }
     st.updated_at = e->now;
-    if ((rc = state_put(txn, learner_id, fw, c, &st)) != 0 ||
-        (rc = note_learner(txn, competency_id, learner_id)) != 0)
+    if ((rc = state_put(txn, &l, fw, ci, &st)) != 0 || (rc = profile_ensure(txn, &l)) != 0)
         return rc;
     if (newly_mastered) {
-        if ((rc = emit_state(e, EVENT_MASTERED, learner_id, fw, c, "", st.score)) != 0 ||
-            (rc = cascade(e, txn, learner_id, fw, ci, "")) != 0)
+        if ((rc = emit_state(e, EVENT_MASTERED, &l, fw, c, "", st.score)) != 0 ||
+            (rc = cascade(e, txn, &l, fw, ci, "")) != 0)
             return rc;
     }
     *out = st;

@@ -21,7 +21,7 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta", "frameworks", "learners", "evidence_ids", "events", "comp_learners",
+    "meta", "frameworks", "learners", "evidence_ids", "events",
 };
 
 /* The one place LMDB's codes become ours. */
@@ -62,11 +62,18 @@ void store_key_bytes(store_key_t *k, const void *p, size_t n)
     k->len += n;
 }
 
-void store_key_hash(store_key_t *k, const char *id)
+void store_hash_id(const char *id, uint8_t out[STORE_HASH_LEN])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)id, strlen(id), md);
-    store_key_bytes(k, md, STORE_HASH_LEN);
+    memcpy(out, md, STORE_HASH_LEN);
+}
+
+void store_key_hash(store_key_t *k, const char *id)
+{
+    uint8_t h[STORE_HASH_LEN];
+    store_hash_id(id, h);
+    store_key_bytes(k, h, STORE_HASH_LEN);
 }
 
 void store_key_byte(store_key_t *k, uint8_t b)
@@ -269,6 +276,13 @@ void store_txn_abort(store_txn_t **tp)
 
 int store_txn_error(const store_txn_t *t)
 {
+    return t->ret;
+}
+
+int store_txn_fail(store_txn_t *t, int err)
+{
+    if (t->ret == 0)
+        t->ret = err < 0 ? err : ERR_INTERNAL;
     return t->ret;
 }
 

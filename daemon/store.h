@@ -28,10 +28,12 @@ typedef enum store_db {
     STORE_DB_META = 0,    /* name -> value: format version, counters */
     STORE_DB_FRAMEWORKS,  /* H(framework) rev(be32) -> framework record */
     STORE_DB_LEARNERS,    /* H(learner) 'E' H(comp) obs(be64) id -> evidence;
-                             H(learner) 'S' H(framework) H(comp) -> state */
+                             H(learner) 'P' -> learner id (the profile: who this hash is);
+                             H(learner) 'S' H(framework) H(comp) -> state.
+                             One learner's records sit together: a batch dirties one leaf
+                             page per learner, not one per record kind. */
     STORE_DB_EVIDENCE_ID, /* evidence_id -> H(learner) H(comp) obs(be64): idempotency index */
     STORE_DB_EVENTS,      /* seq(be64) -> event (appended) */
-    STORE_DB_COMP_LEARNERS, /* H(comp) learner -> "": who has evidence (or an override) on it */
     STORE_DB_COUNT
 } store_db_t;
 
@@ -56,6 +58,8 @@ typedef struct store_key {
 } store_key_t;
 
 void store_key_reset(store_key_t *k);
+/* The STORE_HASH_LEN-byte hash of an id, to compute once and append many times. */
+void store_hash_id(const char *id, uint8_t out[STORE_HASH_LEN]);
 /* Appends the STORE_HASH_LEN-byte hash of an id: fixed width, so ids of any length fit. */
 void store_key_hash(store_key_t *k, const char *id);
 void store_key_bytes(store_key_t *k, const void *p, size_t n);
@@ -105,6 +109,10 @@ void store_txn_abort(store_txn_t **txn);
 
 /* The sticky error, or 0. */
 int store_txn_error(const store_txn_t *txn);
+
+/* Makes err (< 0) the sticky error unless one is set: for a caller whose own failure after
+ * some writes means the transaction must not commit. Returns the sticky error. */
+int store_txn_fail(store_txn_t *txn, int err);
 
 /* Gets a value: 0, ERR_NOT_FOUND, or the sticky error. *val is borrowed (see store_val_t). */
 int store_get(store_txn_t *txn, store_db_t db, const store_key_t *key, store_val_t *val);

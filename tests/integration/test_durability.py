@@ -106,10 +106,17 @@ def test_sigkill_loses_no_acknowledged_evidence():
 
         threads = [threading.Thread(target=client_main, args=(i,)) for i in range(CLIENTS)]
         [t.start() for t in threads]
+        # Kill k happens once k/(KILLS+1) of the load is acknowledged, plus a random delay:
+        # every kill lands mid-load however fast the machine is, at an unpredictable moment
+        # (mid-batch, mid-commit, between commit and reply).
         kills = 0
         krng = random.Random(7)
+        total = sum(len(p) for p in plans)
         while kills < KILLS and any(t.is_alive() for t in threads):
-            time.sleep(krng.uniform(0.05, 0.3))
+            if sum(len(a) for a in acked) < (kills + 1) * total // (KILLS + 1):
+                time.sleep(0.005)
+                continue
+            time.sleep(krng.uniform(0.0, 0.03))
             d.kill()
             kills += 1
             d = Daemon(data).start(listen, events)

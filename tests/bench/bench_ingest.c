@@ -1,0 +1,350 @@
+/*
+ * bench_ingest: durable evidence ingestion through the real daemon.
+ *
+ * Starts masteryd (or uses --endpoint), loads the example fractions framework, then runs
+ * CLIENTS DEALER clients, each in its own thread, over LEARNERS random learners:
+ *   closed loop (default): each client keeps --window requests in flight, as fast as acks come;
+ *   open loop (--rate R):   the clients together offer R evidence/s on a fixed schedule, and
+ *                           latency is measured from the scheduled send time (no coordinated
+ *                           omission).
+ * A SUB client listens for "unlocked/" events; each event names the evidence that caused it,
+ * whose id carries its send time, giving evidence-to-unlock-event latency.
+ * Prints durable evidence/s, ack latency p50/p99, unlock latency p50/p99, daemon peak RSS.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "bench_util.h"
+
+static const char *const comps[] = {
+    "frac.equivalent",   "frac.compare",        "frac.common-denominator", "frac.add-like",
+    "frac.subtract-like", "frac.add-unlike",    "frac.subtract-unlike",    "frac.mixed-numbers",
+    "frac.word-problems-add", "frac.as-division", "frac.multiply-whole",   "frac.multiply-fractions",
+    "frac.scaling",      "frac.divide-unit",
+};
+#define N_COMPS (sizeof comps / sizeof comps[0])
+
+typedef struct opts {
+    int clients, window, batch, seconds;
+    long learners;
+    double rate;
+    const char *endpoint, *events;
+} opts_t;
+
+typedef struct client {
+    pthread_t thread;
+    int no;
+    const opts_t *o;
+    const char *endpoint;
+    uint64_t acked, sent_items, errors;
+    uint64_t *lat; /* ack latencies, ns */
+    size_t n_lat, cap_lat;
+} client_t;
+
+static volatile int stop_sending;
+static unsigned run_nonce;
+
+static void lat_add(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 65536;
+        *a = realloc(*a, *cap * sizeof **a);
+    }
+    (*a)[(*n)++] = v;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Sends one request of o->batch items; the request id is the send (or scheduled) time. */
+static void send_request(client_t *c, void *sock, uint64_t *rng, uint64_t stamp, uint64_t seq)
+{
+    Mastery__V1__Evidence items[64], *ptrs[64];
+    char ids[64][96], learners[64][32];
+    int b = c->o->batch;
+    for (int j = 0; j < b; j++) {
+        mastery__v1__evidence__init(&items[j]);
+        snprintf(ids[j], sizeof ids[j], "b-%u-%d-%" PRIu64 "-%d-%" PRIu64, run_nonce, c->no, seq,
+                 j, stamp);
+        snprintf(learners[j], sizeof learners[j], "L%ld",
+                 (long)(xorshift(rng) % (uint64_t)c->o->learners));
+        items[j].evidence_id = ids[j];
+        items[j].learner_id = learners[j];
+        items[j].competency_id = (char *)comps[xorshift(rng) % N_COMPS];
+        items[j].score = 0.55 + (double)(xorshift(rng) % 450) / 1000.0;
+        items[j].source = "bench";
+        ptrs[j] = &items[j];
+    }
+    Mastery__V1__SubmitEvidence sub = MASTERY__V1__SUBMIT_EVIDENCE__INIT;
+    sub.items = ptrs;
+    sub.n_items = (size_t)b;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    char rid[32];
+    snprintf(rid, sizeof rid, "%" PRIu64, stamp);
+    req.request_id = rid;
+    req.op_case = MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE;
+    req.submit_evidence = &sub;
+    uint8_t buf[65536];
+    size_t len = mastery__v1__request__pack(&req, buf);
+    zmq_send(sock, "", 0, ZMQ_SNDMORE);
+    zmq_send(sock, buf, len, 0);
+    c->sent_items += (uint64_t)b;
+}
+
+/* Receives one reply (blocking up to timeout_ms); returns 0 if one arrived. */
+static int recv_reply(client_t *c, void *sock, int timeout_ms)
+{
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return -1;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, sock, 0);
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, sock, 0);
+    uint64_t now = bench_now_ns();
+    Mastery__V1__Reply *rep =
+        mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    if (rep == NULL) {
+        c->errors++;
+        return 0;
+    }
+    uint64_t stamp = strtoull(rep->request_id, NULL, 10);
+    if (rep->result_case == MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS)
+        c->acked += rep->evidence_results->accepted;
+    else
+        c->errors++;
+    lat_add(&c->lat, &c->n_lat, &c->cap_lat, now - stamp);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static void *client_main(void *arg)
+{
+    client_t *c = arg;
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int hwm = 0;
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_connect(sock, c->endpoint);
+    uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)c->no << 32) ^ run_nonce;
+    uint64_t seq = 0, inflight = 0;
+    if (c->o->rate <= 0) {
+        while (!stop_sending) {
+            while (inflight < (uint64_t)c->o->window) {
+                send_request(c, sock, &rng, bench_now_ns(), seq++);
+                inflight++;
+            }
+            if (recv_reply(c, sock, 100) == 0)
+                inflight--;
+        }
+    } else {
+        double per_client = c->o->rate / c->o->clients / c->o->batch; /* requests/s */
+        uint64_t interval = (uint64_t)(1e9 / per_client);
+        uint64_t next = bench_now_ns() + interval * (uint64_t)c->no / (uint64_t)c->o->clients;
+        while (!stop_sending) {
+            uint64_t now = bench_now_ns();
+            if (now >= next) {
+                send_request(c, sock, &rng, next, seq++);
+                inflight++;
+                next += interval;
+                continue;
+            }
+            /* zmq_poll has millisecond resolution: under a millisecond, sleep instead of
+             * spinning (8 spinning clients would starve the daemon of both cores). */
+            uint64_t wait = next - now;
+            if (wait < 1000000) {
+                while (recv_reply(c, sock, 0) == 0)
+                    inflight--;
+                usleep((useconds_t)(wait / 1000));
+            } else if (recv_reply(c, sock, (int)(wait / 1000000)) == 0) {
+                inflight--;
+            }
+        }
+    }
+    uint64_t deadline = bench_now_ns() + 10000000000ull;
+    while (inflight > 0 && bench_now_ns() < deadline)
+        if (recv_reply(c, sock, 100) == 0)
+            inflight--;
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+typedef struct sub_state {
+    const char *events;
+    uint64_t *lat;
+    size_t n_lat, cap_lat;
+    volatile int stop;
+    void *ready_ctx;
+} sub_state_t;
+
+static void *sub_main(void *arg)
+{
+    sub_state_t *s = arg;
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_SUB);
+    int hwm = 0;
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "unlocked/", 9);
+    zmq_connect(sock, s->events);
+    while (!s->stop) {
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0); /* topic */
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        uint64_t now = bench_now_ns();
+        Mastery__V1__Event *e =
+            mastery__v1__event__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (e && e->kind_case == MASTERY__V1__EVENT__KIND_UNLOCKED) {
+            const char *last = strrchr(e->unlocked->evidence_id, '-');
+            if (last && strncmp(e->unlocked->evidence_id, "b-", 2) == 0)
+                lat_add(&s->lat, &s->n_lat, &s->cap_lat, now - strtoull(last + 1, NULL, 10));
+        }
+        if (e)
+            mastery__v1__event__free_unpacked(e, NULL);
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL};
+    static const struct option lo[] = {
+        {"clients", required_argument, NULL, 'c'}, {"window", required_argument, NULL, 'w'},
+        {"batch", required_argument, NULL, 'b'},   {"seconds", required_argument, NULL, 's'},
+        {"learners", required_argument, NULL, 'l'}, {"rate", required_argument, NULL, 'r'},
+        {"endpoint", required_argument, NULL, 'e'}, {"events", required_argument, NULL, 'E'},
+        {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o.clients = atoi(optarg); break;
+        case 'w': o.window = atoi(optarg); break;
+        case 'b': o.batch = atoi(optarg); break;
+        case 's': o.seconds = atoi(optarg); break;
+        case 'l': o.learners = atol(optarg); break;
+        case 'r': o.rate = atof(optarg); break;
+        case 'e': o.endpoint = optarg; break;
+        case 'E': o.events = optarg; break;
+        default:
+            fprintf(stderr, "usage: bench_ingest [--clients N] [--window N] [--batch N] "
+                            "[--seconds N] [--learners N] [--rate EVIDENCE_PER_S] "
+                            "[--endpoint EP --events EP]\n");
+            return 2;
+        }
+    }
+    if (o.batch < 1 || o.batch > 64 || o.clients < 1 || o.clients > 64) {
+        fprintf(stderr, "bench_ingest: batch must be 1..64 and clients 1..64\n");
+        return 2;
+    }
+    run_nonce = (unsigned)getpid() ^ (unsigned)time(NULL);
+    bench_daemon_t d = {0};
+    if (o.endpoint == NULL) {
+        if (bench_daemon_start(&d) != 0) {
+            fprintf(stderr, "bench_ingest: masteryd did not start\n");
+            return 1;
+        }
+        o.endpoint = d.endpoint;
+        o.events = d.events;
+    }
+    /* Load the example framework. */
+    void *ctx = zmq_ctx_new();
+    void *ctl = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_connect(ctl, o.endpoint);
+    char *doc = bench_read_file(MASTERY_SOURCE_DIR "/schemas/examples/fractions.json", NULL);
+    Mastery__V1__PutFramework put = MASTERY__V1__PUT_FRAMEWORK__INIT;
+    put.json = doc;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.request_id = "load";
+    req.op_case = MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK;
+    req.put_framework = &put;
+    Mastery__V1__Reply *rep = bench_call(ctl, &req);
+    if (rep == NULL || rep->status->code != 0) {
+        fprintf(stderr, "bench_ingest: framework load failed\n");
+        return 1;
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    free(doc);
+
+    sub_state_t sub = {.events = o.events};
+    pthread_t sub_thread;
+    pthread_create(&sub_thread, NULL, sub_main, &sub);
+    usleep(300000); /* PUB/SUB slow joiner */
+
+    client_t *cl = calloc((size_t)o.clients, sizeof *cl);
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < o.clients; i++) {
+        cl[i].no = i;
+        cl[i].o = &o;
+        cl[i].endpoint = o.endpoint;
+        pthread_create(&cl[i].thread, NULL, client_main, &cl[i]);
+    }
+    sleep((unsigned)o.seconds);
+    stop_sending = 1;
+    uint64_t acked = 0, errors = 0;
+    uint64_t *lat = NULL;
+    size_t n_lat = 0, cap_lat = 0;
+    for (int i = 0; i < o.clients; i++) {
+        pthread_join(cl[i].thread, NULL);
+        acked += cl[i].acked;
+        errors += cl[i].errors;
+        for (size_t k = 0; k < cl[i].n_lat; k++)
+            lat_add(&lat, &n_lat, &cap_lat, cl[i].lat[k]);
+        free(cl[i].lat);
+    }
+    double secs = (double)(bench_now_ns() - t0) / 1e9;
+    usleep(500000);
+    sub.stop = 1;
+    pthread_join(sub_thread, NULL);
+
+    Mastery__V1__Health hq = MASTERY__V1__HEALTH__INIT;
+    req.request_id = "health";
+    req.op_case = MASTERY__V1__REQUEST__OP_HEALTH;
+    req.health = &hq;
+    rep = bench_call(ctl, &req);
+    printf("bench_ingest: %s, %d clients, batch %d, %ld learners, %.1f s\n",
+           o.rate > 0 ? "open loop" : "closed loop", o.clients, o.batch, o.learners, secs);
+    if (o.rate > 0)
+        printf("  offered            %.0f evidence/s\n", o.rate);
+    printf("  durable            %.0f evidence/s (%" PRIu64 " acked, %" PRIu64 " errors)\n",
+           (double)acked / secs, acked, errors);
+    printf("  ack latency        p50 %.3f ms  p99 %.3f ms  (%zu requests)\n",
+           bench_pct_ms(lat, n_lat, 50), bench_pct_ms(lat, n_lat, 99), n_lat);
+    printf("  evidence->unlock   p50 %.3f ms  p99 %.3f ms  (%zu unlock events)\n",
+           bench_pct_ms(sub.lat, sub.n_lat, 50), bench_pct_ms(sub.lat, sub.n_lat, 99),
+           sub.n_lat);
+    if (rep && rep->health)
+        printf("  commits            %" PRIu64 " (%.1f requests per commit)\n",
+               rep->health->commits,
+               rep->health->commits ? (double)n_lat / (double)rep->health->commits : 0.0);
+    if (rep)
+        mastery__v1__reply__free_unpacked(rep, NULL);
+    if (d.pid > 0) {
+        printf("  daemon peak RSS    %ld KiB\n", bench_daemon_peak_rss_kb(&d));
+        bench_daemon_stop(&d);
+    }
+    free(lat);
+    free(sub.lat);
+    free(cl);
+    zmq_close(ctl);
+    zmq_ctx_term(ctx);
+    return 0;
+}

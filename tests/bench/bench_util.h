@@ -1,0 +1,163 @@
+/*
+ * Shared by the benchmarks: start a real masteryd on ephemeral loopback ports in a temporary
+ * directory, talk to it, read its peak RSS, and summarize latencies. Header-only (static).
+ */
+#ifndef MASTERY_BENCH_UTIL_H
+#define MASTERY_BENCH_UTIL_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "mastery/v1/mastery.pb-c.h"
+
+typedef struct bench_daemon {
+    pid_t pid;
+    char dir[256];
+    char endpoint[256];
+    char events[256];
+} bench_daemon_t;
+
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Starts build/bin/masteryd; returns 0 when it logged "ready". */
+static inline int bench_daemon_start(bench_daemon_t *d)
+{
+    snprintf(d->dir, sizeof d->dir, "/tmp/masteryd-bench-XXXXXX");
+    if (mkdtemp(d->dir) == NULL)
+        return -1;
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    d->pid = fork();
+    if (d->pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        char data[300];
+        snprintf(data, sizeof data, "%s/data", d->dir);
+        execl(MASTERY_BIN_DIR "/masteryd", "masteryd", "-d", "--data", data, "--listen",
+              "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[1024];
+    int ready = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p;
+        if ((p = strstr(line, "requests on ")))
+            sscanf(p + 12, "%255s", d->endpoint);
+        if ((p = strstr(line, "events on ")))
+            sscanf(p + 10, "%255s", d->events);
+        if (strstr(line, "ready")) {
+            ready = 1;
+            break;
+        }
+    }
+    /* Keep draining the daemon's log in a child so it never blocks on the pipe. */
+    if (fork() == 0) {
+        while (fgets(line, sizeof line, f))
+            ;
+        _exit(0);
+    }
+    fclose(f);
+    return ready ? 0 : -1;
+}
+
+/* Peak resident set of the daemon, in KiB (VmHWM). */
+static inline long bench_daemon_peak_rss_kb(const bench_daemon_t *d)
+{
+    char path[64], line[256];
+    long kb = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)d->pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+static inline void bench_daemon_stop(bench_daemon_t *d)
+{
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, NULL, 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", d->dir);
+}
+
+/* Sends a request on a DEALER and waits for its reply. Caller frees the reply. */
+static inline Mastery__V1__Reply *bench_call(void *sock, const Mastery__V1__Request *req)
+{
+    size_t len = mastery__v1__request__get_packed_size(req);
+    uint8_t *buf = malloc(len);
+    mastery__v1__request__pack(req, buf);
+    zmq_send(sock, "", 0, ZMQ_SNDMORE);
+    zmq_send(sock, buf, len, 0);
+    free(buf);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, sock, 0); /* delimiter */
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, sock, 0);
+    Mastery__V1__Reply *rep =
+        mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    return rep;
+}
+
+static inline char *bench_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+static inline int bench_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Percentile (0..100) of n samples, sorted in place. */
+static inline double bench_pct_ms(uint64_t *ns, size_t n, double pct)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(ns, n, sizeof *ns, bench_cmp_u64);
+    size_t i = (size_t)(pct / 100.0 * (double)(n - 1));
+    return (double)ns[i] / 1e6;
+}
+
+#endif
