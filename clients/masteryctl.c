@@ -1786,6 +1786,7 @@ static int events_replay(event_reader_t *r, uint64_t upto)
         if (rc != 0)
             return rc;
         const Mastery__V1__EventPage *page = rep->events;
+        uint64_t before = r->last;
         for (size_t i = 0; i < page->n_events; i++) {
             const Mastery__V1__Event *ev = page->events[i];
             if (ev->seq <= r->last)
@@ -1795,7 +1796,8 @@ static int events_replay(event_reader_t *r, uint64_t upto)
         }
         if (page->next_seq > r->last + 1)
             r->last = page->next_seq - 1; /* the store skipped ahead */
-        bool done = page->n_events == 0 || r->last >= page->last_seq || (upto && r->last >= upto);
+        bool done = page->n_events == 0 || r->last == before || r->last >= page->last_seq ||
+                    (upto && r->last >= upto);
         mastery__v1__reply__free_unpacked(rep, NULL);
         if (done)
             return 0;
@@ -1841,6 +1843,8 @@ static int events_live(event_reader_t *r, const Mastery__V1__Event *ev)
             return rc;
         if (ev->seq <= r->last)
             return 0;
+        fprintf(stderr, "%s: events %" PRIu64 "..%" PRIu64 " are not in the store\n", progname,
+                r->last + 1, ev->seq - 1);
     }
     event_emit(r, ev);
     r->last = ev->seq;
