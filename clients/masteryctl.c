@@ -269,8 +269,6 @@ static void emit_json(json_t *doc)
 
 /* ---- usage ---------------------------------------------------------------------------- */
 
-static void print_global_usage(FILE *f);
-
 static void print_command_usage(FILE *f, const command_t *c)
 {
     fprintf(f, "usage: %s %s\n", progname, c->usage);
