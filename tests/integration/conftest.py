@@ -27,19 +27,20 @@ EXAMPLES = os.path.join(SRC, "schemas", "examples")
 class Daemon:
     """One masteryd process. start() waits for its "ready" log line and learns the endpoints."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), wrapper=()):
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)  # e.g. valgrind and its flags
         self.proc = None
         self.endpoint = None
         self.events_endpoint = None
         self.log = []
 
     def start(self, listen="tcp://127.0.0.1:*", events="tcp://127.0.0.1:*"):
-        args = [os.path.join(BIN, "masteryd"), "-d", "-v", "--data", self.data_dir,
-                "--listen", listen, "--events", events] + self.extra_args
+        args = self.wrapper + [os.path.join(BIN, "masteryd"), "-d", "-v", "--data", self.data_dir,
+                               "--listen", listen, "--events", events] + self.extra_args
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while time.time() < deadline:
             line = self.proc.stderr.readline()
             if not line:

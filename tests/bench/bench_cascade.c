@@ -1,0 +1,147 @@
+/*
+ * bench_cascade: unlock propagation on a generated 10 000-competency DAG.
+ *
+ * Competency i (> 0) requires i-1 and, for every fifth, also a random earlier one: a DAG whose
+ * longest path is the whole framework. A learner has prior evidence on every competency but
+ * the first (all recorded while locked); one evidence on the first then masters it, which
+ * unlocks the next, whose prior evidence masters it, and so on down the whole chain: 10 000
+ * unlocks and masteries in one transaction. Timed in-process on a real LMDB store: the engine
+ * (apply) and the synced commit separately, median of several learners. Also the framework's
+ * parse + validation time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "engine.h"
+#include "graph.h"
+#include "store.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t events;
+
+static int count_event(void *ctx, const engine_event_t *ev)
+{
+    (void)ctx, (void)ev;
+    events++;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static char *make_framework(int n)
+{
+    size_t cap = (size_t)n * 128 + 256, len = 0;
+    char *s = malloc(cap);
+    len += (size_t)snprintf(s + len, cap - len,
+                            "{\"id\":\"urn:bench:dag\",\"title\":\"DAG\",\"version\":\"1\","
+                            "\"competencies\":[");
+    srand(42);
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(s + len, cap - len, "%s{\"id\":\"c%d\",\"title\":\"C%d\"",
+                                i ? "," : "", i, i);
+        if (i > 0 && i % 5 == 0 && i > 2)
+            len += (size_t)snprintf(s + len, cap - len, ",\"requires\":{\"all\":[\"c%d\",\"c%d\"]}",
+                                    i - 1, rand() % (i - 1));
+        else if (i > 0)
+            len += (size_t)snprintf(s + len, cap - len, ",\"requires\":{\"all\":[\"c%d\"]}", i - 1);
+        len += (size_t)snprintf(s + len, cap - len,
+                                ",\"rule\":{\"method\":\"latest\",\"threshold\":0.5}}");
+    }
+    snprintf(s + len, cap - len, "]}");
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 10000;
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    char *doc = make_framework(n);
+    err_detail_t d;
+    graph_t *g = NULL;
+    uint64_t t0 = now_ns();
+    if (graph_parse(doc, strlen(doc), &g, &d) != 0) {
+        fprintf(stderr, "bench_cascade: %s: %s\n", d.field, d.message);
+        return 1;
+    }
+    double parse_ms = (double)(now_ns() - t0) / 1e6;
+    char dir[] = "/tmp/masteryd-cascade-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    store_t *st = NULL;
+    if (store_open(dir, 1ull << 30, 1ull << 34, &st, &d) != 0) {
+        fprintf(stderr, "bench_cascade: %s\n", d.message);
+        return 1;
+    }
+    catalog_t *cat = catalog_new();
+    catalog_put(cat, &g, 1, 0);
+    engine_t *eng = engine_new(cat, count_event, NULL);
+    uint64_t *apply = calloc((size_t)reps, sizeof *apply), *commit = calloc((size_t)reps, 8);
+    uint64_t cascade_events = 0;
+    char id[64], learner[32], comp[32];
+    for (int r = 0; r < reps; r++) {
+        snprintf(learner, sizeof learner, "learner-%d", r);
+        store_txn_t *txn;
+        store_txn_begin(st, true, &txn);
+        engine_set_now(eng, 1);
+        for (int i = 1; i < n; i++) {
+            snprintf(id, sizeof id, "prior-%d-%d", r, i);
+            snprintf(comp, sizeof comp, "c%d", i);
+            engine_evidence_t ev = {id, learner, comp, 0.9, 1.0, OUTCOME_NONE, 1000 + i};
+            engine_evidence_add(eng, txn, &ev, "x", 1);
+        }
+        if (store_txn_commit(&txn) != 0) {
+            fprintf(stderr, "bench_cascade: prior evidence not committed\n");
+            return 1;
+        }
+        events = 0;
+        store_txn_begin(st, true, &txn);
+        snprintf(id, sizeof id, "trigger-%d", r);
+        engine_evidence_t ev = {id, learner, "c0", 0.9, 1.0, OUTCOME_NONE, 1000};
+        uint64_t a = now_ns();
+        int rc = engine_evidence_add(eng, txn, &ev, "x", 1);
+        uint64_t b = now_ns();
+        rc = rc ? rc : store_txn_commit(&txn);
+        uint64_t c = now_ns();
+        if (rc != 0) {
+            fprintf(stderr, "bench_cascade: %s\n", err_str(rc));
+            return 1;
+        }
+        apply[r] = b - a;
+        commit[r] = c - b;
+        cascade_events = events;
+    }
+    qsort(apply, (size_t)reps, 8, cmp_u64);
+    qsort(commit, (size_t)reps, 8, cmp_u64);
+    printf("bench_cascade: %d competencies, chain of %d, %d runs\n", n, n, reps);
+    printf("  framework parse+validate  %.2f ms\n", parse_ms);
+    printf("  one evidence -> %llu events (unlocks + masteries)\n",
+           (unsigned long long)cascade_events);
+    printf("  apply (engine)            median %.2f ms  (%.2f us per competency)\n",
+           (double)apply[reps / 2] / 1e6, (double)apply[reps / 2] / 1e3 / n);
+    printf("  synced commit             median %.2f ms\n", (double)commit[reps / 2] / 1e6);
+    printf("  total                     median %.2f ms\n",
+           (double)(apply[reps / 2] + commit[reps / 2]) / 1e6);
+    engine_destroy(&eng);
+    catalog_destroy(&cat);
+    store_close(&st);
+    free(apply);
+    free(commit);
+    free(doc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
