@@ -113,7 +113,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_BATCH] = {"batch", "N", "items per request, 1..1000 (default 500)"},
     [OPT_WINDOW] = {"window", "N", "requests in flight, 1..32 (default 4)"},
     [OPT_LIMIT] = {"limit", "N", "at most N items (default: the daemon's page size)"},
-    [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1)"},
+    [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1; 0 also means the start)"},
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted"},
     [OPT_KIND] = {"kind", "K", "only unlocked, mastered, override or framework_loaded"},
     [OPT_GRANT] = {"grant", NULL, "grant mastery"},
@@ -1914,9 +1914,11 @@ static bool kind_known(const char *k)
 static int cmd_events(ctl_t *ctl, const args_t *a)
 {
     uint64_t from = 1;
-    int rc = opt_u64(ctl, a, OPT_FROM, 1, UINT64_MAX, &from);
+    int rc = opt_u64(ctl, a, OPT_FROM, 0, UINT64_MAX, &from);
     if (rc != 0)
         return rc;
+    if (from == 0)
+        from = 1; /* "from 0": from the very beginning; events start at seq 1 */
     if (a->set[OPT_KIND] && !kind_known(a->val[OPT_KIND]))
         return usage_error(ctl,
                            "--kind: \"%s\" is not unlocked, mastered, override or "

@@ -504,6 +504,8 @@ def test_events_paging(loaded):
 
     r = ctl(loaded, "events", "--from", "3")
     assert [e["seq"] for e in event_lines(r.stdout)] == list(range(3, len(evs) + 1))
+    r = ctl(loaded, "events", "--from", "0")  # the README's spelling of "from the start"
+    assert [e["seq"] for e in event_lines(r.stdout)] == list(range(1, len(evs) + 1))
     r = ctl(loaded, "events", "--from", str(len(evs) + 100))
     assert r.returncode == 0 and r.stdout == ""
     r = ctl(loaded, "events", "--kind", "mastered", "--learner", "s-20")
