@@ -101,7 +101,23 @@ static void shortest_digits(double v, char digits[20], int *k, int *e10)
             }
         }
     }
-    /* Elsewhere "p digits read back" is monotone in p: binary search; 17 always works. */
+    /* Fast path for normal numbers. Every decimal of at most 15 significant digits survives
+     * the trip through a double and back to 15 digits (DBL_DIG), so if the nearest 15-digit
+     * decimal reads back as v, the shortest form is that decimal without its trailing zeros
+     * (any shorter form, padded with zeros, would be that same 15-digit decimal). Otherwise
+     * the answer has 16 or 17 digits, and away from powers of two the nearest one of a length
+     * is the only candidate of that length. */
+    if ((bits >> 52 & 0x7ff) != 0) {
+        for (int p = 15; p <= 16; p++) {
+            sci_digits(v, p, tmp, sizeof tmp, digits, k, e10);
+            if (strtod(tmp, NULL) == v)
+                return;
+        }
+        sci_digits(v, 17, tmp, sizeof tmp, digits, k, e10);
+        return;
+    }
+    /* Subnormals have fewer digits of precision: "p digits read back" is still monotone in p
+     * (the gaps are symmetric), so binary search; 17 always works. */
     int lo = 1, hi = 17;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
