@@ -68,7 +68,7 @@ int jcs_format_number(double v, char out[JCS_NUMBER_MAX]);
  * names rejected, invalid UTF-8 and lone surrogates rejected, "\u0000" allowed in strings,
  * and every number read as an IEEE 754 double (so integers beyond 2^53 lose precision exactly
  * as in ECMAScript, which is what RFC 8785 specifies). Numbers too large for a double are
- * rejected.
+ * rejected, and so are member names containing "\u0000" (jansson cannot hold them).
  * @param[in]  text the JSON text (need not be NUL-terminated). Borrowed.
  * @param[in]  len  its length in bytes.
  * @param[out] out  the value. Caller owns the result; free with json_decref().

@@ -163,7 +163,7 @@ static json_t *credential(const char *issuer)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 1.0;
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 1.0;
     if (seconds <= 0)
         seconds = 1.0;
     ctx_t c;

@@ -212,6 +212,7 @@ static void test_parse_rejects(void **state)
         "[1,]",              /* trailing comma */
         "",                  /* empty */
         "[1] [2]",           /* trailing data */
+        "{\"a\\u0000b\":1}", /* NUL in a member name */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *v = NULL;
