@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CONF_STR, CONF_U64, CONF_I64 } conf_type_t;
+typedef enum { CONF_STR, CONF_OPTSTR, CONF_U64, CONF_I64 } conf_type_t; /* OPTSTR may be empty */
 
 typedef struct conf_entry {
     const char *name;
@@ -46,6 +46,11 @@ static const conf_entry_t conf_table[] = {
      "ZeroMQ send high water mark, messages"},
     {"recv_hwm", CONF_U64, offsetof(conf_t, recv_hwm), "10000", 1, 10000000,
      "ZeroMQ receive high water mark, messages"},
+    {"clients_file", CONF_OPTSTR, offsetof(conf_t, clients_file), "", 0, 0,
+     "clients file (key, name, role, frameworks); empty: development mode, loopback only"},
+    {"curve_secret_key_file", CONF_OPTSTR, offsetof(conf_t, curve_secret_key_file), "", 0, 0,
+     "CURVE secret key (mode 0600; created with FILE.pub on first start); empty: "
+     "DATA_DIR/curve.key"},
     {"verbose", CONF_I64, offsetof(conf_t, verbose), "0", 0, 2, "0: info, 1: debug"},
 };
 
@@ -63,9 +68,9 @@ static int conf_apply(conf_t *c, const conf_entry_t *e, const char *value, const
                       err_detail_t *d)
 {
     char *base = (char *)c + e->offset;
-    if (e->type == CONF_STR) {
+    if (e->type == CONF_STR || e->type == CONF_OPTSTR) {
         size_t n = strlen(value);
-        if (n == 0 || n >= CONF_STR_MAX)
+        if ((n == 0 && e->type == CONF_STR) || n >= CONF_STR_MAX)
             return err_set(d, ERR_INVALID, where, "%s: must be 1 to %d bytes", e->name,
                            CONF_STR_MAX - 1);
         memcpy(base, value, n + 1);
@@ -160,7 +165,7 @@ void conf_dump(const conf_t *c, FILE *out)
     for (size_t i = 0; i < CONF_COUNT; i++) {
         const conf_entry_t *e = &conf_table[i];
         const char *base = (const char *)c + e->offset;
-        if (e->type == CONF_STR)
+        if (e->type == CONF_STR || e->type == CONF_OPTSTR)
             fprintf(out, "%-16s = %-28s # %s\n", e->name, base, e->doc);
         else if (e->type == CONF_U64)
             fprintf(out, "%-16s = %-28" PRIu64 " # %s\n", e->name,

@@ -502,10 +502,34 @@ static int validate_item(handler_t *h, Mastery__V1__Evidence *ev, size_t i, err_
     return 0;
 }
 
+/* A tool's scope: evidence counts for every framework containing its competency, so each of
+ * them must be one the tool may submit for. */
+static int check_scope(handler_t *h, const Mastery__V1__Evidence *ev, size_t i,
+                       const handler_client_t *who, err_detail_t *d)
+{
+    if (!who->authenticated)
+        return 0;
+    uint32_t ci;
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++) {
+        const graph_t *g = catalog_at(h->cat, f)->graph;
+        if (graph_find(g, ev->competency_id, &ci) != 0 ||
+            (who->client != NULL && auth_client_in_scope(who->client, graph_id(g))))
+            continue;
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].competency_id", i);
+        return err_set(d, ERR_FORBIDDEN, field,
+                       "'%s' is in framework '%s', outside the frameworks %s may submit for",
+                       ev->competency_id, graph_id(g), who->name);
+    }
+    return 0;
+}
+
 static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev, size_t i,
                       const handler_client_t *who, err_detail_t *d)
 {
     int rc = validate_item(h, ev, i, d);
+    if (rc == 0)
+        rc = check_scope(h, ev, i, who, d);
     if (rc != 0)
         return rc;
     bool client_time = ev->observed_at_ms != 0;
@@ -828,25 +852,59 @@ static int op_health(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     return 0;
 }
 
-/* The request table: operation, name, whether it writes, handler. */
+/*
+ * The request table: operation, name, whether it writes, the roles that may call it, handler.
+ *
+ * Roles are checked before dispatch (development mode allows everything). A new operation
+ * picks its roles by this rule:
+ *   - framework reads and health: every role (R_ANY);
+ *   - learner data, evidence lists, the event log, credential reads and verification:
+ *     teacher, admin, auditor (R_READ);
+ *   - submitting evidence: tool (its framework scope is checked per item);
+ *   - overrides: teacher;
+ *   - frameworks, keys, issuing and revoking credentials: admin (R_ADMIN).
+ */
+#define R_TOOL    AUTH_ROLE_TOOL
+#define R_TEACHER AUTH_ROLE_TEACHER
+#define R_ADMIN   AUTH_ROLE_ADMIN
+#define R_ANY     AUTH_ROLES_ALL
+#define R_READ    (AUTH_ROLE_TEACHER | AUTH_ROLE_ADMIN | AUTH_ROLE_AUDITOR)
+
 typedef struct op_entry {
     Mastery__V1__Request__OpCase op;
     const char *name;
     bool writes;
+    unsigned roles;
     op_fn fn;
 } op_entry_t;
 
 static const op_entry_t op_table[] = {
-    {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, op_put_framework},
-    {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, op_get_framework},
-    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, op_list_frameworks},
-    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, op_submit_evidence},
-    {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, op_get_learner},
-    {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, op_read_events},
-    {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, op_override},
-    {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
-    {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
+    {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, R_ADMIN, op_put_framework},
+    {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, R_ANY, op_get_framework},
+    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, R_ANY,
+     op_list_frameworks},
+    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, R_TOOL,
+     op_submit_evidence},
+    {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, R_READ, op_get_learner},
+    {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, R_READ, op_read_events},
+    {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, R_TEACHER, op_override},
+    {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, R_ANY, op_health},
+    {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, R_READ, op_list_evidence},
 };
+
+/* Whether who may call e; FORBIDDEN naming the roles that may, otherwise. */
+static int authorize(const op_entry_t *e, const handler_client_t *who, err_detail_t *d)
+{
+    if (!who->authenticated)
+        return 0; /* development mode: loopback only, everything allowed */
+    if (who->client != NULL && (e->roles & (unsigned)who->client->role))
+        return 0;
+    char allowed[64];
+    auth_roles_format(e->roles, allowed, sizeof allowed);
+    return err_set(d, ERR_FORBIDDEN, "op", "%s may not call %s (role %s; allowed: %s)",
+                   who->name, e->name, who->client ? auth_role_name(who->client->role) : "none",
+                   allowed);
+}
 
 static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)
 {
@@ -876,6 +934,8 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         err_set(&d, ERR_INVALID, "op", "unknown operation %d", (int)req->op_case);
         return reply_pack(&rep, req->request_id, &d, reply, len);
     }
+    if (authorize(e, who, &d) != 0)
+        return reply_pack(&rep, req->request_id, &d, reply, len);
     if (!e->writes) {
         rc = e->fn(h, txn, req, who, &rep, &d);
     } else {
