@@ -98,8 +98,10 @@ void auth_roles_format(unsigned roles, char *buf, size_t size)
         if (!(roles & (unsigned)all[i]))
             continue;
         int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", auth_role_name(all[i]));
-        if (n < 0 || (size_t)n >= size - used)
+        if (n < 0 || (size_t)n >= size - used) {
+            buf[used] = '\0'; /* whole names only */
             return;
+        }
         used += (size_t)n;
     }
 }
