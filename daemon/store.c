@@ -305,6 +305,8 @@ int store_del(store_txn_t *t, store_db_t db, const store_key_t *key)
 {
     if (t->ret != 0)
         return t->ret;
+    if (key->overflow)
+        return t->ret = ERR_INTERNAL;
     MDB_val k = {key->len, (void *)key->b};
     int rc = mdb_del(t->txn, t->st->dbi[db], &k, NULL);
     if (rc == 0 || rc == MDB_NOTFOUND)
