@@ -191,13 +191,16 @@ int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size
 
 typedef struct wire_budget {
     size_t used, limit;
+    bool exceeded; /* an allocation was refused */
 } wire_budget_t;
 
 static void *wire_budget_alloc(void *opaque, size_t size)
 {
     wire_budget_t *b = opaque;
-    if (size > b->limit - b->used)
+    if (size > b->limit - b->used) {
+        b->exceeded = true;
         return NULL;
+    }
     b->used += size;
     return malloc(size);
 }
@@ -216,13 +219,13 @@ int wire_request_decode(const uint8_t *data, size_t len, size_t budget, wire_req
     int rc = wire_check(&mastery__v1__request__descriptor, data, len, d);
     if (rc != 0)
         return rc;
-    wire_budget_t b = {0, budget};
+    wire_budget_t b = {0, budget, false};
     ProtobufCAllocator alloc = {wire_budget_alloc, wire_budget_free, &b};
     wire_request_t *req = mastery__v1__request__unpack(&alloc, len, data);
     if (req == NULL)
-        return err_set(d, b.used >= budget ? ERR_NOMEM : ERR_INVALID, "request",
-                       b.used >= budget ? "request needs more memory than its budget"
-                                        : "not a valid mastery.v1.Request");
+        return err_set(d, b.exceeded ? ERR_NOMEM : ERR_INVALID, "request",
+                       b.exceeded ? "request needs more memory than its budget"
+                                  : "not a valid mastery.v1.Request");
     if (req->op_case == MASTERY__V1__REQUEST__OP__NOT_SET) {
         mastery__v1__request__free_unpacked(req, NULL);
         return err_set(d, ERR_INVALID, "op", "request carries no known operation");
