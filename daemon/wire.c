@@ -108,7 +108,7 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     while (c.p < c.end) {
         uint64_t tag;
         if (!wire_varint(&c, &tag))
-            return err_set(d, ERR_INVALID, path, "truncated field tag");
+            return err_set(d, ERR_INVALID, path[0] ? path : "request", "truncated field tag");
         uint32_t number = (uint32_t)(tag >> 3);
         unsigned wt = (unsigned)(tag & 7);
         const ProtobufCFieldDescriptor *f =
