@@ -290,7 +290,7 @@ static void test_random_bytes(void **state)
     /* A fixed bit of garbage: 0xff... is a tag with an unending varint. */
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                    0xff, 0xff, 0xff, 0xff, 0xff};
-    expect_refused(junk, sizeof junk, ERR_INVALID, "");
+    expect_refused(junk, sizeof junk, ERR_INVALID, "request");
     /* Many random buffers: never a crash, never a leak; a refusal is INVALID or NOMEM and
      * says why; whatever is accepted has an operation. */
     uint8_t buf[256];
@@ -312,6 +312,7 @@ static void test_random_bytes(void **state)
             assert_true(rc == ERR_INVALID || rc == ERR_NOMEM);
             assert_int_equal(d.code, rc);
             assert_true(d.message[0] != '\0');
+            assert_true(d.field[0] != '\0'); /* always names what is wrong */
             assert_null(req);
         }
     }
