@@ -7,6 +7,7 @@
  *   p            rule: children [a, e] (roll-up)
  *
  * Every rule is the default "latest >= 0.8". Events are captured through the emit callback.
+ * Also catalog_load: the current revision of every stored framework, in load order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -565,6 +566,99 @@ static void test_emit_failure(void **state)
     f->fail_emit = 0;
 }
 
+/* Stores a framework record as the handler does: key H(id) rev(be32), value
+ * [int64 loaded_at LE][document]. */
+static void store_framework(fixture_t *f, const char *id, uint32_t rev, int64_t at,
+                            const char *title)
+{
+    char doc[256];
+    int n = snprintf(doc, sizeof doc,
+                     "{\"id\": \"%s\", \"title\": \"%s\", \"version\": \"%u\", "
+                     "\"competencies\": [{\"id\": \"%s.c\", \"title\": \"C\"}]}",
+                     id, title, rev, id);
+    assert_true(n > 0 && (size_t)n < sizeof doc);
+    uint8_t rec[8 + sizeof doc];
+    memcpy(rec, &at, 8);
+    memcpy(rec + 8, doc, (size_t)n);
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_hash(&k, id);
+    store_key_u32(&k, rev);
+    assert_int_equal(store_put(f->txn, STORE_DB_FRAMEWORKS, &k, rec, 8 + (size_t)n, 0), 0);
+}
+
+static void test_catalog_load(void **state)
+{
+    fixture_t *f = *state;
+    err_detail_t d;
+    /* An empty store: an empty catalog (the fixture's framework is dropped). */
+    assert_int_equal(catalog_load(f->cat, f->txn, &d), 0);
+    assert_int_equal(catalog_count(f->cat), 0);
+    assert_null(catalog_find(f->cat, "fw"));
+    assert_null(catalog_at(f->cat, 0));
+
+    /* Loaded in the order zeta (t=100), mid (150), alpha (200), zeta again (300). */
+    store_framework(f, "zeta", 1, 100, "Zeta one");
+    store_framework(f, "mid", 1, 150, "Mid");
+    store_framework(f, "alpha", 1, 200, "Alpha");
+    store_framework(f, "zeta", 2, 300, "Zeta two");
+    assert_int_equal(catalog_load(f->cat, f->txn, &d), 0);
+    assert_int_equal(catalog_count(f->cat), 3);
+    /* The current revision of each. */
+    const catalog_fw_t *z = catalog_find(f->cat, "zeta");
+    assert_non_null(z);
+    assert_int_equal(z->revision, 2);
+    assert_int_equal(z->loaded_at, 300);
+    assert_string_equal(graph_title(z->graph), "Zeta two");
+    assert_string_equal(graph_version(z->graph), "2");
+    assert_int_equal(catalog_find(f->cat, "alpha")->revision, 1);
+    assert_int_equal(catalog_find(f->cat, "alpha")->loaded_at, 200);
+    /* In load order (of each framework's first revision), as catalog_put keeps it in memory,
+     * so listings look the same before and after a restart. */
+    assert_string_equal(graph_id(catalog_at(f->cat, 0)->graph), "zeta");
+    assert_string_equal(graph_id(catalog_at(f->cat, 1)->graph), "mid");
+    assert_string_equal(graph_id(catalog_at(f->cat, 2)->graph), "alpha");
+    assert_null(catalog_at(f->cat, 3));
+    assert_true(engine_competency_known(f->eng, "mid.c"));
+    assert_false(engine_competency_known(f->eng, "a"));
+
+    /* The same order as building the catalog in memory. */
+    catalog_t *mem = catalog_new();
+    assert_non_null(mem);
+    static const char *const order[] = {"zeta", "mid", "alpha", "zeta"};
+    for (int i = 0; i < 4; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc, "{\"id\": \"%s\", \"title\": \"T\", \"competencies\": []}",
+                 order[i]);
+        graph_t *g = NULL;
+        assert_int_equal(graph_parse(doc, strlen(doc), &g, &d), 0);
+        assert_int_equal(catalog_put(mem, &g, i == 3 ? 2 : 1, 0), 0);
+    }
+    assert_int_equal(catalog_count(mem), 3);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_string_equal(graph_id(catalog_at(mem, i)->graph),
+                            graph_id(catalog_at(f->cat, i)->graph));
+    catalog_destroy(&mem);
+    assert_null(mem);
+
+    /* A stored document that no longer parses: INTERNAL, named. */
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_hash(&k, "broken");
+    store_key_u32(&k, 1);
+    uint8_t rec[8 + 5] = {0};
+    memcpy(rec + 8, "{nope", 5);
+    assert_int_equal(store_put(f->txn, STORE_DB_FRAMEWORKS, &k, rec, sizeof rec, 0), 0);
+    err_clear(&d);
+    assert_int_equal(catalog_load(f->cat, f->txn, &d), ERR_INTERNAL);
+    assert_string_equal(d.field, "frameworks");
+    assert_non_null(strstr(d.message, "no longer parses"));
+    /* A record too short to hold its header. */
+    assert_int_equal(store_put(f->txn, STORE_DB_FRAMEWORKS, &k, rec, 4, 0), 0);
+    assert_int_equal(catalog_load(f->cat, f->txn, &d), ERR_INTERNAL);
+    assert_string_equal(d.field, "frameworks");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reevaluate_new_revision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_frameworks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
