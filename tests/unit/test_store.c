@@ -243,6 +243,17 @@ static void test_iteration(void **state)
     key_str(&start, "b/4"); /* past the prefix's last key */
     collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
     assert_string_equal(out, "");
+    /* A start key before the prefix: the prefix's keys, all of them. */
+    key_str(&start, "a/0");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    key_str(&start, "b");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    /* A start key past everything with the prefix, sorting after it. */
+    key_str(&start, "c");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "");
     /* A start key without a prefix. */
     key_str(&start, "bz");
     collect(t, STORE_DB_LEARNERS, NULL, &start, out, sizeof out);
