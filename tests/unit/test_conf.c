@@ -67,7 +67,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_batch_items, 1000);
     assert_int_equal(c.max_group, 256);
     assert_int_equal(c.page_size, 1000);
-    assert_int_equal(c.map_size, 64ull << 20);
+    assert_int_equal(c.map_size, 1ull << 30);
     assert_int_equal(c.map_size_max, 64ull << 30);
     assert_int_equal(c.future_skew_ms, 86400000);
     assert_int_equal(c.send_hwm, 10000);
