@@ -80,14 +80,23 @@ const nquads_quad_t *nquads_dataset_quad(const nquads_dataset_t *ds, size_t i)
     return i < ds->count ? &ds->quads[i] : NULL;
 }
 
+/* A fast non-cryptographic hash (8 bytes per step) for the dedup set. */
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
     }
-    return h;
+    uint64_t w = 0;
+    if (len)
+        memcpy(&w, p, len);
+    h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 32);
 }
 
 static uint64_t term_hash(uint64_t h, const nquads_term_t *t)
@@ -572,6 +581,34 @@ static int copy_raw(parser_t *p, uint32_t *cp)
     return 0;
 }
 
+/* ASCII bytes that stand for themselves inside an IRIREF (not <>"{}|^`\\, controls, space). */
+static const uint64_t iri_plain_lo = 0xaffffffa00000000ull, iri_plain_hi = 0x47fffffeafffffffull;
+
+static bool iri_plain(unsigned char c)
+{
+    return c < 64 ? (iri_plain_lo >> c) & 1 : c < 128 && ((iri_plain_hi >> (c - 64)) & 1);
+}
+
+/* Copies the run of plain ASCII bytes at the cursor in one go (the common case). */
+static void copy_run(parser_t *p, bool literal)
+{
+    size_t i = p->pos;
+    if (literal) {
+        while (i < p->len) {
+            unsigned char c = p->s[i];
+            if (c >= 0x80 || c == '"' || c == '\\' || c == '\n' || c == '\r')
+                break;
+            i++;
+        }
+    } else {
+        while (i < p->len && iri_plain(p->s[i]))
+            i++;
+    }
+    memcpy(p->buf + p->buf_len, p->s + p->pos, i - p->pos);
+    p->buf_len += i - p->pos;
+    p->pos = i;
+}
+
 /* Parses IRIREF at '<'; the decoded IRI is at *off, *len in p->buf. */
 static int parse_iri(parser_t *p, size_t *off, size_t *len)
 {
@@ -579,6 +616,7 @@ static int parse_iri(parser_t *p, size_t *off, size_t *len)
     p->pos++; /* '<' */
     *off = p->buf_len;
     for (;;) {
+        copy_run(p, false);
         if (p->pos >= p->len || p->s[p->pos] == '\n' || p->s[p->pos] == '\r')
             return perr(p, start, "unterminated IRI (missing '>')");
         unsigned char c = p->s[p->pos];
@@ -654,6 +692,7 @@ static int parse_literal(parser_t *p, size_t offs[3], size_t lens[3], bool *has_
     p->pos++;
     offs[0] = p->buf_len;
     for (;;) {
+        copy_run(p, true);
         if (p->pos >= p->len || p->s[p->pos] == '\n' || p->s[p->pos] == '\r')
             return perr(p, start, "unterminated string literal");
         unsigned char c = p->s[p->pos];
