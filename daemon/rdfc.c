@@ -8,6 +8,7 @@
 #include "rdfc.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,8 @@ typedef struct cquad {
 typedef struct issuer {
     int32_t *ids;
     size_t n, cap;
+    int32_t *slots; /* NULL, or a hash table of nslots entries: issued number + 1, 0 = empty */
+    size_t nslots;
 } issuer_t;
 
 typedef struct line {
@@ -112,7 +115,7 @@ typedef struct ctx {
     int32_t *canon;          /* canonical number of each blank node, or -1 */
     int32_t *canon_order;    /* blank nodes in the order canonical ids were issued */
     size_t ncanon;
-    EVP_MD *md;
+    const EVP_MD *md;
     EVP_MD_CTX *mctx;
     size_t hexlen;
     uint64_t work, work_limit;
@@ -205,11 +208,19 @@ static int32_t bn_intern(ctx_t *c, bn_table_t *t, const char *s, size_t len)
 
 static int term_text(ctx_t *c, const nquads_term_t *t, size_t *off, size_t *len)
 {
-    size_t n = nquads_term_write(t, NULL, 0);
-    if (sb_reserve(&c->text, n) != 0)
+    /* One pass when the form fits the bound (a literal escapes a byte to at most 6). */
+    size_t bound =
+        8 + t->value_len * (t->kind == NQUADS_LITERAL ? 6 : 1) + t->datatype_len + t->lang_len;
+    if (sb_reserve(&c->text, bound) != 0)
         return ERR_NOMEM;
+    size_t n = nquads_term_write(t, c->text.p + c->text.len, c->text.cap - c->text.len);
+    if (n > c->text.cap - c->text.len) {
+        if (sb_reserve(&c->text, n) != 0)
+            return ERR_NOMEM;
+        n = nquads_term_write(t, c->text.p + c->text.len, n);
+    }
     *off = c->text.len;
-    *len = nquads_term_write(t, c->text.p + c->text.len, n);
+    *len = n;
     c->text.len += n;
     return 0;
 }
@@ -439,12 +450,49 @@ static void issue_canonical(ctx_t *c, int32_t b)
     c->canon_order[c->ncanon++] = b;
 }
 
+#define ISSUER_LINEAR 16 /* up to this many ids, look up by scanning; beyond, a hash table */
+
+static size_t slot_of(int32_t b, size_t nslots)
+{
+    return (size_t)(((uint64_t)(uint32_t)b * 0x9E3779B97F4A7C15ull) >> 32) & (nslots - 1);
+}
+
 static long issuer_find(const issuer_t *is, int32_t b)
 {
-    for (size_t i = 0; i < is->n; i++)
-        if (is->ids[i] == b)
-            return (long)i;
-    return -1;
+    if (is->slots == NULL) {
+        for (size_t i = 0; i < is->n; i++)
+            if (is->ids[i] == b)
+                return (long)i;
+        return -1;
+    }
+    for (size_t j = slot_of(b, is->nslots);; j = (j + 1) & (is->nslots - 1)) {
+        int32_t v = is->slots[j];
+        if (v == 0)
+            return -1;
+        if (is->ids[v - 1] == b)
+            return (long)(v - 1);
+    }
+}
+
+/* Rebuilds the hash table with room for the ids issued so far and then some. */
+static int issuer_rehash(issuer_t *is, size_t want)
+{
+    size_t n = 64;
+    while (n < want * 2)
+        n *= 2;
+    int32_t *slots = calloc(n, sizeof *slots);
+    if (slots == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < is->n; i++) {
+        size_t j = slot_of(is->ids[i], n);
+        while (slots[j] != 0)
+            j = (j + 1) & (n - 1);
+        slots[j] = (int32_t)i + 1;
+    }
+    free(is->slots);
+    is->slots = slots;
+    is->nslots = n;
+    return 0;
 }
 
 /* Issues (or finds) the "_:b" number of b; returns it, or -1 when out of memory. */
@@ -461,8 +509,19 @@ static long issuer_issue(issuer_t *is, int32_t b)
         is->ids = ids;
         is->cap = cap;
     }
-    is->ids[is->n] = b;
-    return (long)is->n++;
+    is->ids[is->n++] = b;
+    if (is->n > ISSUER_LINEAR && (is->slots == NULL || is->n * 2 > is->nslots)) {
+        if (issuer_rehash(is, is->n) != 0) {
+            is->n--;
+            return -1;
+        }
+    } else if (is->slots != NULL) {
+        size_t j = slot_of(b, is->nslots);
+        while (is->slots[j] != 0)
+            j = (j + 1) & (is->nslots - 1);
+        is->slots[j] = (int32_t)is->n;
+    }
+    return (long)is->n - 1;
 }
 
 static int issuer_copy(issuer_t *dst, const issuer_t *src)
@@ -478,6 +537,20 @@ static int issuer_copy(issuer_t *dst, const issuer_t *src)
     if (src->n)
         memcpy(dst->ids, src->ids, src->n * sizeof *dst->ids);
     dst->n = src->n;
+    if (src->slots == NULL) {
+        free(dst->slots);
+        dst->slots = NULL;
+        dst->nslots = 0;
+        return 0;
+    }
+    if (dst->nslots != src->nslots) {
+        int32_t *slots = realloc(dst->slots, src->nslots * sizeof *slots);
+        if (slots == NULL)
+            return ERR_NOMEM;
+        dst->slots = slots;
+        dst->nslots = src->nslots;
+    }
+    memcpy(dst->slots, src->slots, src->nslots * sizeof *dst->slots);
     return 0;
 }
 
@@ -491,8 +564,8 @@ static void issuer_swap(issuer_t *a, issuer_t *b)
 static void issuer_free(issuer_t *is)
 {
     free(is->ids);
-    is->ids = NULL;
-    is->n = is->cap = 0;
+    free(is->slots);
+    memset(is, 0, sizeof *is);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -511,9 +584,10 @@ static int related_cmp(const void *a, const void *b)
     return r != 0 ? r : (x->seq < y->seq ? -1 : x->seq > y->seq);
 }
 
-static int charge(ctx_t *c)
+static int charge(ctx_t *c, uint64_t units)
 {
-    if (++c->work > c->work_limit)
+    c->work += units;
+    if (c->work > c->work_limit)
         return err_set(c->detail, ERR_LIMIT, "work",
                        "canonicalization needs more than %llu units of work (%zu blank nodes); "
                        "the dataset is too complex (a poison graph?)",
@@ -545,42 +619,59 @@ static int hash_related(ctx_t *c, int32_t related, const cquad_t *q, int pos,
     return hash_hex(c, b->p, b->len, hex);
 }
 
-/* path > chosen, in the spec's sense of "can no longer become the minimum". */
-static bool path_worse(const sbuf_t *path, const sbuf_t *chosen, bool have_chosen)
+/*
+ * Incremental "path > chosen path" (code point order) for a path that only grows: the bytes
+ * compared equal so far are not compared again, so a permutation costs O(path length).
+ */
+typedef struct pathcmp {
+    size_t checked; /* path[0..checked) == chosen[0..checked) */
+    int sign;       /* the sign of the first difference, once found */
+} pathcmp_t;
+
+/* The spec's test "chosen path is not empty, path is at least as long, and path > chosen". */
+static bool path_worse(const sbuf_t *path, const sbuf_t *chosen, bool have_chosen, pathcmp_t *pc)
 {
-    return have_chosen && path->len >= chosen->len &&
-           bytes_cmp(path->p, path->len, chosen->p, chosen->len) > 0;
+    if (!have_chosen)
+        return false;
+    if (pc->sign == 0) {
+        size_t n = path->len < chosen->len ? path->len : chosen->len;
+        if (n > pc->checked) {
+            const char *x = path->p + pc->checked, *y = chosen->p + pc->checked;
+            int r = memcmp(x, y, n - pc->checked);
+            if (r != 0)
+                pc->sign = r;
+            else
+                pc->checked = n;
+        }
+    }
+    if (path->len < chosen->len)
+        return false;
+    return pc->sign > 0 || (pc->sign == 0 && path->len > chosen->len);
 }
 
 /*
- * The permutation state of the reference implementation: Steinhaus-Johnson-Trotter over the
- * elements sorted by label, with one direction per distinct element.
+ * The permutation order of the reference implementation: Steinhaus-Johnson-Trotter starting
+ * from the elements sorted by label. dir[i] is the direction of the element at position i
+ * (true = looking left); it moves with its element. Equal elements (one blank node related
+ * twice) are never mobile against each other and always share a direction, as in the
+ * reference, where the direction is kept per value.
  */
 typedef struct perm {
-    int32_t *cur;  /* current permutation (blank node indexes) */
-    int32_t *uniq; /* distinct elements */
-    bool *left;    /* direction of uniq[i]: true = looking left */
-    size_t n, nuniq;
+    int32_t *cur; /* current permutation (blank node indexes) */
+    bool *left;
+    size_t n;
     bool done;
 } perm_t;
 
-static bool *perm_dir(perm_t *p, int32_t e)
-{
-    for (size_t i = 0; i < p->nuniq; i++)
-        if (p->uniq[i] == e)
-            return &p->left[i];
-    return &p->left[0]; /* unreachable: every element is in uniq */
-}
-
-/* Advances to the next permutation (sets done when there is none). */
-static void perm_next(ctx_t *c, perm_t *p)
+/* Advances to the next permutation (sets done when there is none). O(n). */
+static void perm_next(const ctx_t *c, perm_t *p)
 {
     const uint32_t *rank = c->rank;
     long k = -1;
     size_t pos = 0;
     for (size_t i = 0; i < p->n; i++) {
         int32_t e = p->cur[i];
-        bool left = *perm_dir(p, e);
+        bool left = p->left[i];
         if ((k < 0 || rank[e] > rank[k]) &&
             ((left && i > 0 && rank[e] > rank[p->cur[i - 1]]) ||
              (!left && i + 1 < p->n && rank[e] > rank[p->cur[i + 1]]))) {
@@ -592,12 +683,26 @@ static void perm_next(ctx_t *c, perm_t *p)
         p->done = true;
         return;
     }
-    size_t swap = *perm_dir(p, (int32_t)k) ? pos - 1 : pos + 1;
+    size_t swap = p->left[pos] ? pos - 1 : pos + 1;
+    bool kd = p->left[pos];
     p->cur[pos] = p->cur[swap];
+    p->left[pos] = p->left[swap];
     p->cur[swap] = (int32_t)k;
-    for (size_t i = 0; i < p->nuniq; i++)
-        if (rank[p->uniq[i]] > rank[k])
+    p->left[swap] = kd;
+    for (size_t i = 0; i < p->n; i++)
+        if (rank[p->cur[i]] > rank[k])
             p->left[i] = !p->left[i];
+}
+
+typedef struct ranked {
+    uint32_t rank;
+    int32_t bn;
+} ranked_t;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked_t *x = a, *y = b;
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex, size_t depth);
@@ -614,36 +719,31 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
     sbuf_t path = {0}, chosen = {0};
     issuer_t copy = {0}, chosen_issuer = {0};
     int32_t *recursion = malloc(n * sizeof *recursion);
+    ranked_t *sorted = malloc(n * sizeof *sorted);
     p.cur = malloc(n * sizeof *p.cur);
-    p.uniq = malloc(n * sizeof *p.uniq);
     p.left = malloc(n * sizeof *p.left);
-    if (recursion == NULL || p.cur == NULL || p.uniq == NULL || p.left == NULL)
+    if (recursion == NULL || sorted == NULL || p.cur == NULL || p.left == NULL)
         goto out;
-    /* sort by label rank (insertion sort: groups are small) */
+    for (size_t i = 0; i < n; i++) {
+        sorted[i].rank = c->rank[rel[i].bn];
+        sorted[i].bn = rel[i].bn;
+    }
+    qsort(sorted, n, sizeof *sorted, ranked_cmp);
     p.n = n;
     for (size_t i = 0; i < n; i++) {
-        int32_t e = rel[i].bn;
-        size_t j = i;
-        while (j > 0 && c->rank[p.cur[j - 1]] > c->rank[e]) {
-            p.cur[j] = p.cur[j - 1];
-            j--;
-        }
-        p.cur[j] = e;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || p.cur[i] != p.cur[i - 1]) {
-            p.uniq[p.nuniq] = p.cur[i];
-            p.left[p.nuniq++] = true;
-        }
+        p.cur[i] = sorted[i].bn;
+        p.left[i] = true;
     }
     bool have_chosen = false;
     char hex[HEX_MAX + 1];
     for (; !p.done; perm_next(c, &p)) {
-        if ((rc = charge(c)) != 0)
+        /* one unit per permutation, more for long ones (building one is O(n + issuer)) */
+        if ((rc = charge(c, 1 + (n + issuer->n) / 64)) != 0)
             goto out;
         if ((rc = issuer_copy(&copy, issuer)) != 0)
             goto out;
         path.len = 0;
+        pathcmp_t pc = {0, 0};
         size_t nrec = 0;
         bool skip = false;
         for (size_t i = 0; i < n && !skip; i++) {
@@ -658,7 +758,7 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
             }
             if (rc != 0)
                 goto out;
-            skip = path_worse(&path, &chosen, have_chosen);
+            skip = path_worse(&path, &chosen, have_chosen, &pc);
         }
         for (size_t i = 0; i < nrec && !skip; i++) {
             int32_t r = recursion[i];
@@ -673,7 +773,7 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
                 (rc = sb_put(&path, "<", 1)) != 0 || (rc = sb_put(&path, hex, c->hexlen)) != 0 ||
                 (rc = sb_put(&path, ">", 1)) != 0)
                 goto out;
-            skip = path_worse(&path, &chosen, have_chosen);
+            skip = path_worse(&path, &chosen, have_chosen, &pc);
         }
         if (skip)
             continue;
@@ -691,8 +791,8 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
     rc = 0;
 out:
     free(recursion);
+    free(sorted);
     free(p.cur);
-    free(p.uniq);
     free(p.left);
     free(path.p);
     free(chosen.p);
@@ -704,7 +804,7 @@ out:
 static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex, size_t depth)
 {
     int rc;
-    if ((rc = charge(c)) != 0)
+    if ((rc = charge(c, 1)) != 0)
         return rc;
     if (depth > RDFC_MAX_DEPTH)
         return err_set(c->detail, ERR_LIMIT, "work", "blank node relations nest deeper than %u",
@@ -730,6 +830,9 @@ static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex,
             nrel++;
         }
     }
+    /* a call with many related nodes costs more: one more unit per 16 related hashes */
+    if ((rc = charge(c, nrel / 16)) != 0)
+        goto out;
     qsort(rel, nrel, sizeof *rel, related_cmp);
     for (size_t i = 0; i < nrel;) {
         size_t j = i + 1;
@@ -882,7 +985,10 @@ static int build_result(ctx_t *c, rdfc_result_t **out)
         s[c->label_len[b]] = '\0';
         s += c->label_len[b] + 1;
         r->canonical[i] = s;
-        s += snprintf(s, 4 + 21 + 1, "c14n%zu", i) + 1;
+        sbuf_t id = {s, 0, 4 + 21 + 1};
+        (void)sb_put_id(&id, "c14n", 4, i); /* fits: capacity reserved above */
+        s[id.len] = '\0';
+        s += id.len + 1;
     }
     r->work = c->work;
     *out = r;
@@ -908,7 +1014,20 @@ static void ctx_free(ctx_t *c)
     free(c->canon_order);
     free(c->scratch.p);
     EVP_MD_CTX_free(c->mctx);
-    EVP_MD_free(c->md);
+}
+
+/*
+ * The digests are fetched from OpenSSL once per process (a fetch takes locks and allocates)
+ * and kept for its lifetime; EVP_MD objects are safe to share between threads.
+ */
+static const char *const md_names[] = {"SHA256", "SHA384", "SHA512"};
+static EVP_MD *digests[3];
+static pthread_once_t digests_once = PTHREAD_ONCE_INIT;
+
+static void digests_fetch(void)
+{
+    for (size_t i = 0; i < 3; i++)
+        digests[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
 }
 
 int rdfc_hash_from_name(const char *name, rdfc_hash_t *out)
@@ -934,7 +1053,6 @@ int rdfc_hash_from_name(const char *name, rdfc_hash_t *out)
 int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdfc_result_t **out,
                       err_detail_t *detail)
 {
-    static const char *const md_names[] = {"SHA256", "SHA384", "SHA512"};
     static const size_t hexlens[] = {64, 96, 128};
     ctx_t c;
     memset(&c, 0, sizeof c);
@@ -947,7 +1065,8 @@ int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdf
         goto out;
     }
     c.hexlen = hexlens[h];
-    c.md = EVP_MD_fetch(NULL, md_names[h], NULL);
+    pthread_once(&digests_once, digests_fetch);
+    c.md = digests[h];
     c.mctx = EVP_MD_CTX_new();
     if (c.md == NULL || c.mctx == NULL) {
         rc = err_set(detail, ERR_INTERNAL, "hash", "%s is not available", md_names[h]);

@@ -449,12 +449,67 @@ static void test_rdfc_ring_and_limit(void **state)
     assert_int_equal(rdfc_hash_from_name("MD5", &h), ERR_INVALID);
 }
 
+/*
+ * The canonical documents of the vc-di-eddsa rdfc vectors are fixed points: canonicalizing
+ * them, and a copy with the lines reversed and the blank nodes renamed, gives the same bytes.
+ */
+static void test_vc_di_eddsa_fixed_points(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"canonDocDataInt.txt", "proofCanonDataInt.txt",
+                                        "employ/canonDocDataInt.txt",
+                                        "employ/proofCanonDataInt.txt"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/vc-di-eddsa/eddsa-rdfc-2022/%s", MASTERY_VECTORS, files[f]);
+        size_t len;
+        char *doc = read_file(path, &len);
+        assert_non_null(doc);
+        char *out = NULL;
+        size_t out_len;
+        err_detail_t d;
+        assert_int_equal(rdfc_canonicalize_nquads(doc, len, NULL, &out, &out_len, &d), 0);
+        assert_int_equal(out_len, len);
+        assert_memory_equal(out, doc, len);
+        free(out);
+        /* reverse the lines and rename _:c14nN to _:nodeN */
+        char *mixed = malloc(len * 2 + 1);
+        assert_non_null(mixed);
+        size_t m = 0, end = len;
+        while (end > 0) {
+            size_t start = end - 1;
+            while (start > 0 && doc[start - 1] != '\n')
+                start--;
+            for (size_t i = start; i < end; i++) {
+                if (i + 6 <= end && memcmp(doc + i, "_:c14n", 6) == 0) {
+                    memcpy(mixed + m, "_:node", 6);
+                    m += 6;
+                    i += 5;
+                } else {
+                    mixed[m++] = doc[i];
+                }
+            }
+            end = start;
+        }
+        assert_int_equal(rdfc_canonicalize_nquads(mixed, m, NULL, &out, &out_len, &d), 0);
+        assert_int_equal(out_len, len);
+        assert_memory_equal(out, doc, len);
+        free(out);
+        free(mixed);
+        free(doc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_errors),        cmocka_unit_test(test_parse_ok),
-        cmocka_unit_test(test_writer_escapes),      cmocka_unit_test(test_limits_and_add),
-        cmocka_unit_test(test_rdfc_ring_and_limit), cmocka_unit_test(test_w3c_suite),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_ok),
+        cmocka_unit_test(test_writer_escapes),
+        cmocka_unit_test(test_limits_and_add),
+        cmocka_unit_test(test_rdfc_ring_and_limit),
+        cmocka_unit_test(test_w3c_suite),
+        cmocka_unit_test(test_vc_di_eddsa_fixed_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
