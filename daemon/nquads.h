@@ -106,7 +106,9 @@ const nquads_quad_t *nquads_dataset_quad(const nquads_dataset_t *ds, size_t i);
  * Parses N-Quads text (len bytes, need not be NUL-terminated) and adds every quad to ds.
  * @param[in] limits bounds (NULL: the defaults).
  * @return 0; ERR_INVALID with detail->field "line L col C" and a message naming what was
- *         expected; ERR_LIMIT when the text or the quad count exceeds the limits; ERR_NOMEM.
+ *         expected; ERR_LIMIT when the text is longer than max_input (field "input") or the
+ *         quads would exceed max_quads (field "line L", the line of the first quad too many);
+ *         ERR_NOMEM.
  *         On failure ds keeps the quads of the lines before the bad one.
  */
 int nquads_parse(nquads_dataset_t *ds, const char *text, size_t len, const nquads_limits_t *limits,

@@ -27,7 +27,8 @@
  * indistinguishable blank nodes) also stops with ERR_LIMIT. Either way the call returns
  * promptly, never hangs.
  *
- * Pure: no I/O. Thread-safe: no shared state between calls.
+ * Pure: no I/O. Thread-safe: calls share nothing but the SHA digest handles, fetched from
+ * OpenSSL once per process (pthread_once) and kept until exit.
  */
 #ifndef MASTERY_RDFC_H
 #define MASTERY_RDFC_H
@@ -95,7 +96,8 @@ int rdfc_result_map_entry(const rdfc_result_t *r, size_t i, const char **input,
 
 /*
  * The canonical label ("c14n3") issued for an input blank node label (without "_:"), or NULL
- * when the dataset had no such blank node. Borrowed; valid until rdfc_result_destroy().
+ * when the dataset had no such blank node. A linear search: for whole-map use, iterate with
+ * rdfc_result_map_entry(). Borrowed; valid until rdfc_result_destroy().
  */
 const char *rdfc_result_map_find(const rdfc_result_t *r, const char *input);
 
