@@ -189,7 +189,7 @@ static uint64_t label_hash(const char *s, size_t len)
     return h;
 }
 
-/* Returns the index of the blank node labelled s, adding it if new; -1 when out of memory. */
+/* Returns the index of the blank node labelled s, adding it if new (the table has room). */
 static int32_t bn_intern(ctx_t *c, bn_table_t *t, const char *s, size_t len)
 {
     size_t mask = t->n - 1, j = (size_t)label_hash(s, len) & mask;
@@ -275,6 +275,8 @@ static int prepare(ctx_t *c)
     int rc = ERR_NOMEM;
     bn_table_t t = {NULL, 0};
     size_t nq = nquads_dataset_count(c->ds);
+    if (nq > INT32_MAX / 4)
+        return err_set(c->detail, ERR_LIMIT, "dataset", "%zu quads are too many", nq);
     size_t maxb = nq * 3 + 1;
     c->nq = nq;
     c->q = calloc(nq + 1, sizeof *c->q);
@@ -1073,7 +1075,8 @@ int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdf
         goto out;
     }
     if ((rc = prepare(&c)) != 0) {
-        err_set(detail, rc, "dataset", "out of memory");
+        if (rc == ERR_NOMEM)
+            err_set(detail, rc, "dataset", "out of memory");
         goto out;
     }
     c.work_limit = opt && opt->work_limit ? opt->work_limit
