@@ -186,8 +186,19 @@ def test_events_paging_and_pub(daemon, client):
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"mastered/s8/")
+    sub.setsockopt(zmq.SUBSCRIBE, b"mastered/warm-")
     sub.connect(daemon.events_endpoint)
-    time.sleep(0.3)  # the slow-joiner window of PUB/SUB
+    # PUB drops what it sends before a subscription arrives: warm up with throwaway learners
+    # until one event comes through; subscriptions travel in order, so s8's is in place too.
+    for k in range(100):
+        client.submit(evidence(f"warm-{k}", f"warm-{k}", "a", 0.9, 1000))
+        if sub.poll(200):
+            sub.recv_multipart()
+            break
+    else:
+        raise AssertionError("the subscription never took effect")
+    while sub.poll(100):
+        sub.recv_multipart()
     client.submit(evidence("p1", "s8", "a", 0.9, 1000), evidence("p2", "s9", "a", 0.9, 1000))
     assert sub.poll(5000)
     topic, payload = sub.recv_multipart()
