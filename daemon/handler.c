@@ -547,8 +547,6 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     ev->retracted = false; /* the daemon's to set, in listings */
     if (!client_time)
         ev->observed_at_ms = h->now;
-    if (who->authenticated)
-        ev->source = (char *)who->name; /* the authenticated name, not the claim */
     store_val_t stored;
     rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
     if (rc == 0) {
@@ -616,7 +614,11 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
         /* Items are validated before anything is written; a failure after the first write
          * poisons the whole batch transaction (see submit_one), so no child transaction is
          * needed per item: nested transactions cost a dirty-page merge each. */
+        char *claimed = ev->source;
+        if (who->authenticated)
+            ev->source = (char *)who->name; /* the authenticated name, not the claim */
         int rc = submit_one(h, txn, ev, i, who, &item);
+        ev->source = claimed; /* the request's allocator frees its own strings only */
         if (store_txn_error(txn) != 0)
             return store_txn_error(txn);
         if (rc == 0) {

@@ -305,14 +305,23 @@ static int receive_one(server_t *s)
          * mapped to the client list as it is now: a key removed by a reload is refused from its
          * next message on. Never the routing id: a peer can choose that. */
         const char *uid = zmq_msg_gets(&frames[2], "User-Id");
-        if ((p->client = auth_lookup_user_id(s->auth, uid)) == NULL) {
-            err_set(&d, ERR_UNAUTHENTICATED, "key",
-                    "this client's key is not (or no longer) in the clients file");
-            send_error(s, p->rid, rid_len, "", &d);
-            goto out;
-        }
+        p->client = auth_lookup_user_id(s->auth, uid);
     }
     size_t len = zmq_msg_size(&frames[2]);
+    if (s->auth != NULL && p->client == NULL) {
+        /* decoded only to answer with its request id, so the client can match the refusal */
+        wire_request_t *req = NULL;
+        err_detail_t ignored;
+        if (len > s->conf->max_frame ||
+            wire_request_decode(zmq_msg_data(&frames[2]), len, 8 * len + 64 * 1024, &req,
+                                &ignored) != 0)
+            req = NULL;
+        err_set(&d, ERR_UNAUTHENTICATED, "key",
+                "this client's key is not (or no longer) in the clients file");
+        send_error(s, p->rid, rid_len, req ? req->request_id : "", &d);
+        wire_request_free(&req);
+        goto out;
+    }
     if (len > s->conf->max_frame) {
         err_set(&d, ERR_INVALID, "frame", "request of %zu bytes exceeds max_frame (%llu)", len,
                 (unsigned long long)s->conf->max_frame);
