@@ -241,3 +241,36 @@ def test_masteryctl_keygen_and_curve(school, tmp_path):
     assert r.returncode == 3
     r = subprocess.run(base + ["-k", key, "health"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
+
+
+def test_events_need_a_listed_key(school):
+    """The PUB socket is a CURVE server too: a listed key receives events, others nothing."""
+    ctx = zmq.Context.instance()
+
+    def sub(curve_keys=None):
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        if curve_keys:
+            s.curve_serverkey = school.server_public
+            s.curve_publickey, s.curve_secretkey = curve_keys
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(school.daemon.events_endpoint)
+        return s
+
+    listed, anonymous, stranger = sub(school.keys["inspector"]), sub(), sub(zmq.curve_keypair())
+    quiz = school.client("quiz")
+    got = False
+    for i in range(50):  # until the listed subscriber's subscription has reached the daemon
+        quiz.submit(evidence(f"ev-{i}", f"ev-l{i}", "frac.equivalent", 1.0),
+                    evidence(f"ev-{i}b", f"ev-l{i}", "frac.equivalent", 1.0))
+        if listed.poll(100):
+            got = True
+            break
+    assert got, "the listed subscriber received no event"
+    assert not anonymous.poll(200) and not stranger.poll(200)
+    inspector = school.client("inspector")
+    assert not inspector.call(health=pb.Health()).health.dev_mode
+    inspector.close()
+    quiz.close()
+    for s in (listed, anonymous, stranger):
+        s.close()
