@@ -257,6 +257,8 @@ typedef struct tdef {
     const jsonld_ctxdef_t *scoped;
     int scoped_null;
     int prot, prefix;
+    const char *nq; /* "<iri>" ready to write, when iri is a writable absolute IRI */
+    size_t nq_len;
 } tdef_t;
 
 typedef struct actx actx_t;
@@ -287,6 +289,7 @@ typedef struct iri {
     int kw;
     const char *s;
     size_t len;
+    const tdef_t *def; /* the term definition it came from, if any */
 } iri_t;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -310,7 +313,24 @@ typedef struct bnent {
     unsigned n;
 } bnent_t;
 
+#define USLOTS 2048 /* term index slots; at least twice the number of known terms */
+
+typedef struct uslot {
+    int16_t tid; /* -1: empty */
+    uint16_t len;
+    uint32_t hash;
+} uslot_t;
+
 struct jsonld {
+    uslot_t uslots[USLOTS]; /* term name -> term id */
+    size_t max_term_len;
+    struct tcache {
+        const char *ptr;
+        size_t len;
+        unsigned gen;
+        int tid;
+    } tcache[256]; /* term ids of the strings of the current document, by address */
+    unsigned gen;
     arena_t ca; /* active contexts and term definitions */
     size_t nctx;
     actx_t *root;
@@ -332,13 +352,21 @@ typedef struct str {
     size_t len;
 } str_t;
 
+/* A word-at-a-time hash (the byte-at-a-time FNV loop was the hottest spot of emit()). */
 static uint64_t hash64(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, w;
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
     }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return h;
 }
 
@@ -421,13 +449,13 @@ static int is_absolute_iri(const char *s, size_t n)
     return 0;
 }
 
-/* An IRI can be written in N-Quads without escapes: no controls, space or <>"{}|^`\. */
+/* An IRI can be written in N-Quads without escapes: no controls, space or <>"{}|^`\\. */
 static int iri_writable(const char *s, size_t n)
 {
+    static const uint64_t bad[4] = {0x50000005ffffffffull, 0x3800000150000000ull, 0, 0};
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == '<' || c == '>' || c == '"' || c == '{' || c == '}' || c == '|' ||
-            c == '^' || c == '`' || c == '\\')
+        if ((bad[c >> 6] >> (c & 63)) & 1)
             return 0;
     }
     return 1;
@@ -443,9 +471,44 @@ static const char *memchr_c(const char *s, size_t n, char c)
     return n ? memchr(s, c, n) : NULL;
 }
 
-static const tdef_t *ctx_lookup(const actx_t *ctx, const char *s, size_t n)
+static int term_id_slow(const jsonld_t *st, const char *s, size_t n)
 {
-    int tid = jsonld_universe_find(s, n);
+    if (n > st->max_term_len)
+        return -1;
+    uint64_t h = hash64(s, n);
+    size_t i = (size_t)h & (USLOTS - 1);
+    for (;;) {
+        const uslot_t *u = &st->uslots[i];
+        if (u->tid < 0)
+            return -1;
+        if (u->len == n && u->hash == (uint32_t)h && memcmp(jsonld_universe[u->tid], s, n) == 0)
+            return u->tid;
+        i = (i + 1) & (USLOTS - 1);
+    }
+}
+
+/*
+ * The term id of s[0..n). Strings of the document (jansson's) and of the tables do not move
+ * during a call, so ids are cached by address and length for the current call (st->gen).
+ */
+static int term_id(const jsonld_t *st_c, const char *s, size_t n)
+{
+    jsonld_t *st = (jsonld_t *)st_c;
+    if (n > st->max_term_len)
+        return -1;
+    struct tcache *c = &st->tcache[((uintptr_t)s >> 3 ^ n) & 255];
+    if (c->gen == st->gen && c->ptr == s && c->len == n)
+        return c->tid;
+    c->tid = term_id_slow(st, s, n);
+    c->ptr = s;
+    c->len = n;
+    c->gen = st->gen;
+    return c->tid;
+}
+
+static const tdef_t *ctx_lookup(const jsonld_t *st, const actx_t *ctx, const char *s, size_t n)
+{
+    int tid = term_id(st, s, n);
     return tid < 0 ? NULL : ctx->terms[tid];
 }
 
@@ -498,7 +561,7 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
         if (j >= 0 && defined[j] != 2 && (rc = create_term(st, ctx, local, (size_t)j, defined, 0)))
             return rc;
     }
-    const tdef_t *def = ctx_lookup(ctx, v, n);
+    const tdef_t *def = ctx_lookup(st, ctx, v, n);
     if (def != NULL && def->kw) {
         r->kind = R_KEYWORD;
         r->kw = def->kw;
@@ -512,6 +575,7 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
             return 0;
         }
         r->s = def->iri;
+        r->def = def;
         r->len = def->iri_len;
         r->kind = (def->iri_len >= 2 && def->iri[0] == '_' && def->iri[1] == ':') ? R_BNODE : R_IRI;
         return 0;
@@ -535,7 +599,7 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
                 (rc = create_term(st, ctx, local, (size_t)j, defined, 0)))
                 return rc;
         }
-        const tdef_t *pdef = ctx_lookup(ctx, v, plen);
+        const tdef_t *pdef = ctx_lookup(st, ctx, v, plen);
         if (pdef != NULL && pdef->iri != NULL && pdef->prefix) {
             char *s = arena_strndup2(a, pdef->iri, pdef->iri_len, suffix, slen);
             if (s == NULL)
@@ -709,6 +773,18 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
         if (!same_def(def, prev))
             return fail(st, ERR_INVALID, "protected term redefinition: %s", raw->term);
         def = (tdef_t *)prev;
+    }
+    if (def->iri != NULL && !def->kw && def->nq == NULL &&
+        is_absolute_iri(def->iri, def->iri_len) && iri_writable(def->iri, def->iri_len)) {
+        char *nq = arena_alloc(&st->ca, def->iri_len + 3);
+        if (nq == NULL)
+            return fail(st, ERR_NOMEM, "out of memory processing contexts");
+        nq[0] = '<';
+        memcpy(nq + 1, def->iri, def->iri_len);
+        nq[def->iri_len + 1] = '>';
+        nq[def->iri_len + 2] = '\0';
+        def->nq = nq;
+        def->nq_len = def->iri_len + 2;
     }
     ctx->terms[raw->tid] = def;
     if (def->prot)
@@ -959,6 +1035,11 @@ static int node_term(jsonld_t *st, const iri_t *r, str_t *out)
         st->nbns++;
         return new_bnode(st, out);
     }
+    if (r->kind == R_IRI && r->def != NULL && r->def->nq != NULL && r->s == r->def->iri) {
+        out->s = r->def->nq;
+        out->len = r->def->nq_len;
+        return 0;
+    }
     if (r->kind != R_IRI)
         return fail(st, ERR_INVALID, "%.*s is not an absolute IRI (relative IRIs are refused)",
                     r->len > 200 ? 200 : (int)r->len, r->s);
@@ -977,88 +1058,81 @@ static int node_term(jsonld_t *st, const iri_t *r, str_t *out)
     return 0;
 }
 
-/* Appends s escaped as the inside of a canonical N-Quads string literal. */
-static int put_escaped(buf_t *b, const char *s, size_t n)
+/* Writes s escaped as the inside of a canonical N-Quads string literal; returns the end. */
+static char *put_escaped(char *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t run = 0;
-    int rc;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20 || c == 0x7f) {
-            u[0] = '\\';
-            u[1] = 'u';
-            u[2] = '0';
-            u[3] = '0';
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        if (esc == NULL)
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            *o++ = (char)c;
             continue;
-        if ((rc = buf_put(b, s + run, i - run)) || (rc = buf_put(b, esc, strlen(esc))))
-            return rc;
-        run = i + 1;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
     }
-    return buf_put(b, s + run, n - run);
+    return o;
 }
 
 /* Renders a literal term into the document arena. */
 static int literal_term(jsonld_t *st, const char *lex, size_t n, const char *dt, size_t dtlen,
                         const char *lang, size_t langlen, str_t *out)
 {
-    buf_t tmp = {NULL, 0, 0, JSONLD_MAX_OUTPUT};
-    int rc;
-    if ((rc = buf_putc(&tmp, '"')) || (rc = put_escaped(&tmp, lex, n)) ||
-        (rc = buf_putc(&tmp, '"')))
-        goto out;
+    int typed = lang == NULL && dt != NULL &&
+                !(dtlen == strlen(XSD_STRING) && memcmp(dt, XSD_STRING, dtlen) == 0);
+    if (typed && (!iri_writable(dt, dtlen) || !is_absolute_iri(dt, dtlen)))
+        return fail(st, ERR_INVALID, "datatype %.*s is not a valid IRI",
+                    dtlen > 200 ? 200 : (int)dtlen, dt);
+    if (n > JSONLD_MAX_OUTPUT / 6)
+        return fail(st, ERR_LIMIT, "literal too large");
+    char *p = arena_alloc(&st->da, 6 * n + dtlen + langlen + 8);
+    if (p == NULL)
+        return fail(st, ERR_NOMEM, "out of memory");
+    char *o = p;
+    *o++ = '"';
+    o = put_escaped(o, lex, n);
+    *o++ = '"';
     if (lang != NULL) {
-        if ((rc = buf_putc(&tmp, '@')))
-            goto out;
+        *o++ = '@';
         for (size_t i = 0; i < langlen; i++) {
             char c = lang[i];
-            if (c >= 'A' && c <= 'Z')
-                c = (char)(c - 'A' + 'a');
-            if ((rc = buf_putc(&tmp, c)))
-                goto out;
+            *o++ = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
         }
-    } else if (dt != NULL && !(dtlen == strlen(XSD_STRING) && memcmp(dt, XSD_STRING, dtlen) == 0)) {
-        if (!iri_writable(dt, dtlen) || !is_absolute_iri(dt, dtlen)) {
-            free(tmp.p);
-            return fail(st, ERR_INVALID, "datatype %.*s is not a valid IRI",
-                        dtlen > 200 ? 200 : (int)dtlen, dt);
-        }
-        if ((rc = buf_put(&tmp, "^^<", 3)) || (rc = buf_put(&tmp, dt, dtlen)) ||
-            (rc = buf_putc(&tmp, '>')))
-            goto out;
+    } else if (typed) {
+        memcpy(o, "^^<", 3);
+        memcpy(o + 3, dt, dtlen);
+        o += 3 + dtlen;
+        *o++ = '>';
     }
-    out->s = arena_strndup2(&st->da, tmp.p, tmp.len, NULL, 0);
-    out->len = tmp.len;
-    if (out->s == NULL)
-        rc = ERR_NOMEM;
-out:
-    free(tmp.p);
-    if (rc == ERR_LIMIT)
-        return fail(st, rc, "literal too large");
-    if (rc)
-        return fail(st, ERR_NOMEM, "out of memory");
+    *o = '\0';
+    out->s = p;
+    out->len = (size_t)(o - p);
     return 0;
 }
 
@@ -1911,7 +1985,7 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
         if (ntv > 1)
             qsort(sorted, ntv, sizeof *sorted, tval_cmp);
         for (size_t i = 0; i < ntv; i++) {
-            const tdef_t *d = ctx_lookup(tsctx, sorted[i].s, sorted[i].n);
+            const tdef_t *d = ctx_lookup(st, tsctx, sorted[i].s, sorted[i].n);
             if (d != NULL && (d->scoped != NULL || d->scoped_null) &&
                 (rc = derive(st, ctx, d->scoped_null ? NULL : d->scoped, DF_NOPROPAGATE, &ctx)))
                 return rc;
@@ -1979,7 +2053,7 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
             return fail(st, ERR_INVALID, "keyword %s is not supported here", kw_name(r.kw));
         case R_IRI: {
             str_t p;
-            const tdef_t *pdef = ctx_lookup(ctx, key, klen);
+            const tdef_t *pdef = ctx_lookup(st, ctx, key, klen);
             if ((rc = node_term(st, &r, &p)) ||
                 (rc = property(st, ctx, pdef, s, p, val, g, &produced)))
                 return rc;
@@ -2075,6 +2149,24 @@ jsonld_t *jsonld_new(void)
     jsonld_t *self = calloc(1, sizeof *self);
     if (self == NULL)
         return NULL;
+    if (jsonld_universe_n * 2 > USLOTS || jsonld_universe_n > INT16_MAX) {
+        free(self);
+        return NULL;
+    }
+    for (size_t i = 0; i < USLOTS; i++)
+        self->uslots[i].tid = -1;
+    for (size_t t = 0; t < jsonld_universe_n; t++) {
+        size_t n = strlen(jsonld_universe[t]);
+        if (n > self->max_term_len)
+            self->max_term_len = n;
+        uint64_t h = hash64(jsonld_universe[t], n);
+        size_t i = (size_t)h & (USLOTS - 1);
+        while (self->uslots[i].tid >= 0)
+            i = (i + 1) & (USLOTS - 1);
+        self->uslots[i].tid = (int16_t)t;
+        self->uslots[i].len = (uint16_t)n;
+        self->uslots[i].hash = (uint32_t)h;
+    }
     self->ca.limit = CTX_ARENA_MAX;
     self->da.limit = DOC_ARENA_MAX;
     self->out.max = JSONLD_MAX_OUTPUT;
@@ -2103,6 +2195,10 @@ static int begin(jsonld_t *self, err_detail_t *detail)
 {
     self->d = detail;
     err_clear(detail);
+    if (++self->gen == 0) {
+        memset(self->tcache, 0, sizeof self->tcache);
+        self->gen = 1;
+    }
     self->depth = 0;
     self->out.len = 0;
     if (self->lines != NULL)
@@ -2202,7 +2298,7 @@ int jsonld_term_info(jsonld_t *self, const char *const *urls, size_t n, const ch
         rc = derive(self, ctx, def, 0, &ctx);
     }
     if (rc == 0 && scope_type != NULL) {
-        const tdef_t *d = ctx_lookup(ctx, scope_type, strlen(scope_type));
+        const tdef_t *d = ctx_lookup(self, ctx, scope_type, strlen(scope_type));
         if (d == NULL || (d->scoped == NULL && !d->scoped_null))
             return err_set(detail, ERR_INVALID, "type", "%s has no type-scoped context",
                            scope_type);
@@ -2210,7 +2306,7 @@ int jsonld_term_info(jsonld_t *self, const char *const *urls, size_t n, const ch
     }
     if (rc)
         return rc;
-    const tdef_t *d = ctx_lookup(ctx, term, strlen(term));
+    const tdef_t *d = ctx_lookup(self, ctx, term, strlen(term));
     if (d == NULL)
         return err_set(detail, ERR_NOT_FOUND, term, "%s is not defined", term);
     memset(info, 0, sizeof *info);
