@@ -217,7 +217,7 @@ static int kw_lookup(const char *s, size_t n)
     if (n < 2 || s[0] != '@')
         return 0;
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (strncmp(keywords[i].name, s, n) == 0 && keywords[i].name[n] == '\0')
+        if (strlen(keywords[i].name) == n && memcmp(keywords[i].name, s, n) == 0)
             return keywords[i].kw;
     return 0;
 }
@@ -521,9 +521,10 @@ static long local_find(const jsonld_ctxdef_t *local, const char *s, size_t n)
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *t = local->terms[mid].term;
-        int c = strncmp(t, s, n);
-        if (c == 0 && t[n] != '\0')
-            c = 1;
+        size_t tl = strlen(t);
+        int c = memcmp(t, s, tl < n ? tl : n);
+        if (c == 0)
+            c = (tl > n) - (tl < n);
         if (c == 0)
             return (long)mid;
         if (c < 0)
@@ -1848,6 +1849,31 @@ static int language_map(jsonld_t *st, const actx_t *ctx, const json_t *map, str_
     return 0;
 }
 
+/* Values of a @graph container: each (nested arrays flattened) is a graph of its own. */
+static int graph_values(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s, str_t p,
+                        const json_t *v, str_t g, size_t *count)
+{
+    int rc;
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if ((rc = push_idx(st, i)) || (rc = graph_values(st, ctx, pdef, s, p, item, g, count)))
+                return rc;
+            pop(st);
+        }
+        return 0;
+    }
+    str_t gn;
+    size_t c = 0;
+    if ((rc = new_bnode(st, &gn)) || (rc = emit(st, s, p, gn, g)) ||
+        (rc = graph_item(st, ctx, pdef, v, gn, &c)))
+        return rc;
+    (*count)++;
+    return 0;
+}
+
 /* One property of a node: writes its statements; *count += the number of values. */
 static int property(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s, str_t p,
                     const json_t *v, str_t g, size_t *count)
@@ -1864,23 +1890,8 @@ static int property(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s
     }
     if (pdef != NULL && (pdef->container & JSONLD_C_LANGUAGE) && json_is_object(v))
         return language_map(st, ctx, v, s, p, g, count);
-    if (pdef != NULL && (pdef->container & JSONLD_C_GRAPH)) {
-        size_t n = json_is_array(v) ? json_array_size(v) : 1;
-        for (size_t i = 0; i < n; i++) {
-            const json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
-            str_t gn;
-            size_t c = 0;
-            if (json_is_array(v) && (rc = push_idx(st, i)))
-                return rc;
-            if ((rc = new_bnode(st, &gn)) || (rc = emit(st, s, p, gn, g)) ||
-                (rc = graph_item(st, ctx, pdef, item, gn, &c)))
-                return rc;
-            if (json_is_array(v))
-                pop(st);
-            (*count)++;
-        }
-        return 0;
-    }
+    if (pdef != NULL && (pdef->container & JSONLD_C_GRAPH))
+        return graph_values(st, ctx, pdef, s, p, v, g, count);
     if (pdef != NULL && (pdef->container & JSONLD_C_LIST)) {
         int is_list_object = 0;
         if (json_is_object(v)) {

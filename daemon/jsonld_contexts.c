@@ -213,38 +213,33 @@ const size_t jsonld_universe_n = 200;
 
 #define UNIVERSE_SLOTS 512
 static const short universe_slots[UNIVERSE_SLOTS] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 67, -1, 162, -1, 161, -1,
-    182, -1, -1, -1, -1, 86, 24, 78, 141, 0, 5, 164, -1, -1, 171, 190,
-    -1, -1, -1, 165, 96, 31, 160, 176, 106, 33, -1, -1, -1, 12, 173, -1,
-    -1, 159, -1, -1, -1, 26, 83, -1, 153, -1, -1, -1, 84, -1, 72, 113,
-    184, -1, -1, 43, 25, 41, 93, 100, 155, 156, -1, -1, -1, 145, -1, 123,
-    -1, -1, -1, 65, 89, 192, 73, -1, 49, -1, 37, 188, 16, -1, 114, 195,
-    -1, 64, -1, -1, -1, 70, 149, 125, -1, -1, -1, -1, 66, 34, -1, 23,
-    -1, -1, -1, 158, -1, 121, 18, 146, 124, -1, -1, -1, -1, 11, 172, -1,
-    -1, 76, -1, -1, -1, -1, -1, -1, 82, -1, -1, -1, -1, -1, 39, 107,
-    13, -1, -1, -1, 45, 19, 147, 198, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, 142, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, 57, -1, 52, 75, 120, 53, -1, -1, -1, 77, -1, 151, -1, -1,
-    -1, -1, 14, 181, -1, -1, -1, 101, -1, -1, -1, -1, -1, -1, 139, -1,
-    -1, -1, -1, -1, 122, 109, -1, 186, 40, 95, -1, -1, -1, -1, -1, 15,
-    60, 112, -1, -1, 133, -1, -1, 74, 152, -1, -1, -1, -1, 62, 42, 196,
-    28, -1, -1, 7, -1, 92, 163, -1, -1, 46, -1, -1, 175, 69, 8, -1,
-    -1, -1, -1, 9, -1, 130, 21, 27, -1, -1, -1, 183, -1, -1, -1, -1,
-    -1, 157, -1, -1, -1, 178, -1, -1, -1, 185, -1, -1, -1, 51, 68, -1,
-    108, 167, 71, -1, -1, -1, -1, -1, 97, 169, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, 126, 61, 88, -1, -1, -1, -1, -1, 44, 129, 189,
-    -1, -1, -1, 54, 197, -1, 177, -1, -1, -1, -1, 58, 132, -1, 59, -1,
-    6, 35, 2, 63, 81, -1, -1, -1, -1, 87, 191, -1, -1, -1, -1, -1,
-    -1, 140, -1, 79, 85, -1, -1, -1, -1, 199, -1, 55, -1, -1, -1, -1,
-    102, 166, 104, 98, -1, -1, -1, -1, 47, 148, -1, -1, -1, 22, -1, -1,
-    -1, 111, 119, 179, -1, -1, 150, 1, 110, -1, 10, 29, 80, 115, 154, -1,
-    38, -1, 56, 116, -1, -1, -1, -1, -1, -1, 17, -1, -1, 180, -1, 94,
-    50, 143, -1, -1, 30, 105, 48, 131, -1, 32, -1, -1, -1, -1, -1, -1,
-    103, -1, -1, 36, -1, -1, 144, 91, -1, -1, 193, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, 128, -1, -1, 168, 3, -1, -1, 118, 127, 136, -1,
-    138, -1, 99, 174, -1, 135, 134, -1, 20, -1, -1, -1, 187, -1, -1, 170,
-    -1, 90, -1, -1, -1, -1, -1, -1, 4, 137, 117, -1, 194, -1, -1, -1,
+    -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  67,  -1,  162, -1,  161, -1,  182, -1,  -1,
+    -1,  -1,  86,  24,  78,  141, 0,   5,   164, -1,  -1,  171, 190, -1,  -1,  -1,  165, 96,  31,
+    160, 176, 106, 33,  -1,  -1,  -1,  12,  173, -1,  -1,  159, -1,  -1,  -1,  26,  83,  -1,  153,
+    -1,  -1,  -1,  84,  -1,  72,  113, 184, -1,  -1,  43,  25,  41,  93,  100, 155, 156, -1,  -1,
+    -1,  145, -1,  123, -1,  -1,  -1,  65,  89,  192, 73,  -1,  49,  -1,  37,  188, 16,  -1,  114,
+    195, -1,  64,  -1,  -1,  -1,  70,  149, 125, -1,  -1,  -1,  -1,  66,  34,  -1,  23,  -1,  -1,
+    -1,  158, -1,  121, 18,  146, 124, -1,  -1,  -1,  -1,  11,  172, -1,  -1,  76,  -1,  -1,  -1,
+    -1,  -1,  -1,  82,  -1,  -1,  -1,  -1,  -1,  39,  107, 13,  -1,  -1,  -1,  45,  19,  147, 198,
+    -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  142, -1,  -1,  -1,  -1,  -1,  -1,  -1,
+    -1,  -1,  -1,  -1,  -1,  -1,  -1,  57,  -1,  52,  75,  120, 53,  -1,  -1,  -1,  77,  -1,  151,
+    -1,  -1,  -1,  -1,  14,  181, -1,  -1,  -1,  101, -1,  -1,  -1,  -1,  -1,  -1,  139, -1,  -1,
+    -1,  -1,  -1,  122, 109, -1,  186, 40,  95,  -1,  -1,  -1,  -1,  -1,  15,  60,  112, -1,  -1,
+    133, -1,  -1,  74,  152, -1,  -1,  -1,  -1,  62,  42,  196, 28,  -1,  -1,  7,   -1,  92,  163,
+    -1,  -1,  46,  -1,  -1,  175, 69,  8,   -1,  -1,  -1,  -1,  9,   -1,  130, 21,  27,  -1,  -1,
+    -1,  183, -1,  -1,  -1,  -1,  -1,  157, -1,  -1,  -1,  178, -1,  -1,  -1,  185, -1,  -1,  -1,
+    51,  68,  -1,  108, 167, 71,  -1,  -1,  -1,  -1,  -1,  97,  169, -1,  -1,  -1,  -1,  -1,  -1,
+    -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+    -1,  -1,  126, 61,  88,  -1,  -1,  -1,  -1,  -1,  44,  129, 189, -1,  -1,  -1,  54,  197, -1,
+    177, -1,  -1,  -1,  -1,  58,  132, -1,  59,  -1,  6,   35,  2,   63,  81,  -1,  -1,  -1,  -1,
+    87,  191, -1,  -1,  -1,  -1,  -1,  -1,  140, -1,  79,  85,  -1,  -1,  -1,  -1,  199, -1,  55,
+    -1,  -1,  -1,  -1,  102, 166, 104, 98,  -1,  -1,  -1,  -1,  47,  148, -1,  -1,  -1,  22,  -1,
+    -1,  -1,  111, 119, 179, -1,  -1,  150, 1,   110, -1,  10,  29,  80,  115, 154, -1,  38,  -1,
+    56,  116, -1,  -1,  -1,  -1,  -1,  -1,  17,  -1,  -1,  180, -1,  94,  50,  143, -1,  -1,  30,
+    105, 48,  131, -1,  32,  -1,  -1,  -1,  -1,  -1,  -1,  103, -1,  -1,  36,  -1,  -1,  144, 91,
+    -1,  -1,  193, -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  128, -1,  -1,  168, 3,   -1,
+    -1,  118, 127, 136, -1,  138, -1,  99,  174, -1,  135, 134, -1,  20,  -1,  -1,  -1,  187, -1,
+    -1,  170, -1,  90,  -1,  -1,  -1,  -1,  -1,  -1,  4,   137, 117, -1,  194, -1,  -1,  -1,
 };
 
 static const jsonld_ctxdef_t ctx0;
@@ -286,56 +281,82 @@ static const jsonld_ctxdef_t ctx35;
 
 static const jsonld_rawterm_t ctx0_terms[] = {
     {"...", 0, "https://www.iana.org/assignments/jwt#...", NULL, 0, NULL, -1, 0, 0},
-    {"BitstringStatusList", 9, "https://www.w3.org/ns/credentials/status#BitstringStatusList", NULL, 0, &ctx4, -1, 0, 0},
-    {"BitstringStatusListCredential", 10, "https://www.w3.org/ns/credentials/status#BitstringStatusListCredential", NULL, 0, NULL, -1, 1, 0},
-    {"BitstringStatusListEntry", 11, "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry", NULL, 0, &ctx5, -1, 0, 0},
-    {"DataIntegrityProof", 17, "https://w3id.org/security#DataIntegrityProof", NULL, 0, &ctx7, -1, 0, 0},
-    {"EnvelopedVerifiableCredential", 23, "https://www.w3.org/2018/credentials#EnvelopedVerifiableCredential", NULL, 0, NULL, -1, 1, 0},
-    {"EnvelopedVerifiablePresentation", 24, "https://www.w3.org/2018/credentials#EnvelopedVerifiablePresentation", NULL, 0, NULL, -1, 1, 0},
+    {"BitstringStatusList", 9, "https://www.w3.org/ns/credentials/status#BitstringStatusList", NULL,
+     0, &ctx4, -1, 0, 0},
+    {"BitstringStatusListCredential", 10,
+     "https://www.w3.org/ns/credentials/status#BitstringStatusListCredential", NULL, 0, NULL, -1, 1,
+     0},
+    {"BitstringStatusListEntry", 11,
+     "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry", NULL, 0, &ctx5, -1, 0, 0},
+    {"DataIntegrityProof", 17, "https://w3id.org/security#DataIntegrityProof", NULL, 0, &ctx7, -1,
+     0, 0},
+    {"EnvelopedVerifiableCredential", 23,
+     "https://www.w3.org/2018/credentials#EnvelopedVerifiableCredential", NULL, 0, NULL, -1, 1, 0},
+    {"EnvelopedVerifiablePresentation", 24,
+     "https://www.w3.org/2018/credentials#EnvelopedVerifiablePresentation", NULL, 0, NULL, -1, 1,
+     0},
     {"JsonSchema", 30, "https://www.w3.org/2018/credentials#JsonSchema", NULL, 0, &ctx3, -1, 0, 0},
-    {"JsonSchemaCredential", 31, "https://www.w3.org/2018/credentials#JsonSchemaCredential", NULL, 0, NULL, -1, 1, 0},
-    {"VerifiableCredential", 44, "https://www.w3.org/2018/credentials#VerifiableCredential", NULL, 0, &ctx1, -1, 0, 0},
-    {"VerifiablePresentation", 45, "https://www.w3.org/2018/credentials#VerifiablePresentation", NULL, 0, &ctx2, -1, 0, 0},
+    {"JsonSchemaCredential", 31, "https://www.w3.org/2018/credentials#JsonSchemaCredential", NULL,
+     0, NULL, -1, 1, 0},
+    {"VerifiableCredential", 44, "https://www.w3.org/2018/credentials#VerifiableCredential", NULL,
+     0, &ctx1, -1, 0, 0},
+    {"VerifiablePresentation", 45, "https://www.w3.org/2018/credentials#VerifiablePresentation",
+     NULL, 0, &ctx2, -1, 0, 0},
     {"_sd", 46, "https://www.iana.org/assignments/jwt#_sd", "@json", 0, NULL, -1, 0, 0},
     {"_sd_alg", 47, "https://www.iana.org/assignments/jwt#_sd_alg", NULL, 0, NULL, -1, 0, 0},
     {"aud", 62, "https://www.iana.org/assignments/jwt#aud", "@id", 0, NULL, -1, 0, 0},
     {"cnf", 73, "https://www.iana.org/assignments/jwt#cnf", NULL, 0, &ctx9, -1, 0, 0},
     {"description", 87, "https://schema.org/description", NULL, 0, NULL, -1, 1, 0},
-    {"digestMultibase", 88, "https://w3id.org/security#digestMultibase", "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
-    {"digestSRI", 89, "https://www.w3.org/2018/credentials#digestSRI", "https://www.w3.org/2018/credentials#sriString", 0, NULL, -1, 0, 0},
-    {"exp", 97, "https://www.iana.org/assignments/jwt#exp", "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
-    {"iat", 111, "https://www.iana.org/assignments/jwt#iat", "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
+    {"digestMultibase", 88, "https://w3id.org/security#digestMultibase",
+     "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
+    {"digestSRI", 89, "https://www.w3.org/2018/credentials#digestSRI",
+     "https://www.w3.org/2018/credentials#sriString", 0, NULL, -1, 0, 0},
+    {"exp", 97, "https://www.iana.org/assignments/jwt#exp",
+     "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
+    {"iat", 111, "https://www.iana.org/assignments/jwt#iat",
+     "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"iss", 119, "https://www.iana.org/assignments/jose#iss", "@id", 0, NULL, -1, 0, 0},
     {"jku", 121, "https://www.iana.org/assignments/jose#jku", "@id", 0, NULL, -1, 0, 0},
     {"kid", 125, "https://www.iana.org/assignments/jose#kid", "@id", 0, NULL, -1, 0, 0},
     {"mediaType", 132, "https://schema.org/encodingFormat", NULL, 0, NULL, -1, 0, 0},
     {"name", 134, "https://schema.org/name", NULL, 0, NULL, -1, 1, 0},
-    {"nbf", 136, "https://www.iana.org/assignments/jwt#nbf", "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
+    {"nbf", 136, "https://www.iana.org/assignments/jwt#nbf",
+     "https://www.w3.org/2001/XMLSchema#nonNegativeInteger", 0, NULL, -1, 0, 0},
     {"sub", 178, "https://www.iana.org/assignments/jose#sub", "@id", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
     {"x5u", 199, "https://www.iana.org/assignments/jose#x5u", "@id", 0, NULL, -1, 0, 0},
 };
-static const jsonld_ctxdef_t ctx0 = {"https://www.w3.org/ns/credentials/v2", NULL, 0, 1, ctx0_terms, 30};
+static const jsonld_ctxdef_t ctx0 = {
+    "https://www.w3.org/ns/credentials/v2", NULL, 0, 1, ctx0_terms, 30};
 
 static const jsonld_rawterm_t ctx1_terms[] = {
-    {"confidenceMethod", 75, "https://www.w3.org/2018/credentials#confidenceMethod", "@id", 0, NULL, -1, 0, 0},
-    {"credentialSchema", 79, "https://www.w3.org/2018/credentials#credentialSchema", "@id", 0, NULL, -1, 0, 0},
-    {"credentialStatus", 80, "https://www.w3.org/2018/credentials#credentialStatus", "@id", 0, NULL, -1, 0, 0},
-    {"credentialSubject", 81, "https://www.w3.org/2018/credentials#credentialSubject", "@id", 0, NULL, -1, 0, 0},
+    {"confidenceMethod", 75, "https://www.w3.org/2018/credentials#confidenceMethod", "@id", 0, NULL,
+     -1, 0, 0},
+    {"credentialSchema", 79, "https://www.w3.org/2018/credentials#credentialSchema", "@id", 0, NULL,
+     -1, 0, 0},
+    {"credentialStatus", 80, "https://www.w3.org/2018/credentials#credentialStatus", "@id", 0, NULL,
+     -1, 0, 0},
+    {"credentialSubject", 81, "https://www.w3.org/2018/credentials#credentialSubject", "@id", 0,
+     NULL, -1, 0, 0},
     {"description", 87, "https://schema.org/description", NULL, 0, NULL, -1, 1, 0},
     {"evidence", 96, "https://www.w3.org/2018/credentials#evidence", "@id", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"issuer", 120, "https://www.w3.org/2018/credentials#issuer", "@id", 0, NULL, -1, 0, 0},
     {"name", 134, "https://schema.org/name", NULL, 0, NULL, -1, 1, 0},
     {"proof", 148, "https://w3id.org/security#proof", "@id", JSONLD_C_GRAPH, NULL, -1, 0, 0},
-    {"refreshService", 152, "https://www.w3.org/2018/credentials#refreshService", "@id", 0, NULL, -1, 0, 0},
-    {"relatedResource", 154, "https://www.w3.org/2018/credentials#relatedResource", "@id", 0, NULL, -1, 0, 0},
-    {"renderMethod", 155, "https://www.w3.org/2018/credentials#renderMethod", "@id", 0, NULL, -1, 0, 0},
+    {"refreshService", 152, "https://www.w3.org/2018/credentials#refreshService", "@id", 0, NULL,
+     -1, 0, 0},
+    {"relatedResource", 154, "https://www.w3.org/2018/credentials#relatedResource", "@id", 0, NULL,
+     -1, 0, 0},
+    {"renderMethod", 155, "https://www.w3.org/2018/credentials#renderMethod", "@id", 0, NULL, -1, 0,
+     0},
     {"termsOfUse", 187, "https://www.w3.org/2018/credentials#termsOfUse", "@id", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"validFrom", 191, "https://www.w3.org/2018/credentials#validFrom", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
-    {"validUntil", 192, "https://www.w3.org/2018/credentials#validUntil", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"validFrom", 191, "https://www.w3.org/2018/credentials#validFrom",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"validUntil", 192, "https://www.w3.org/2018/credentials#validUntil",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx1 = {NULL, NULL, 0, 1, ctx1_terms, 17};
 
@@ -345,21 +366,25 @@ static const jsonld_rawterm_t ctx2_terms[] = {
     {"proof", 148, "https://w3id.org/security#proof", "@id", JSONLD_C_GRAPH, NULL, -1, 0, 0},
     {"termsOfUse", 187, "https://www.w3.org/2018/credentials#termsOfUse", "@id", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"verifiableCredential", 196, "https://www.w3.org/2018/credentials#verifiableCredential", "@id", JSONLD_C_GRAPH, NULL, -1, 0, 1},
+    {"verifiableCredential", 196, "https://www.w3.org/2018/credentials#verifiableCredential", "@id",
+     JSONLD_C_GRAPH, NULL, -1, 0, 1},
 };
 static const jsonld_ctxdef_t ctx2 = {NULL, NULL, 0, 1, ctx2_terms, 6};
 
 static const jsonld_rawterm_t ctx3_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"jsonSchema", 122, "https://www.w3.org/2018/credentials#jsonSchema", "@json", 0, NULL, -1, 0, 0},
+    {"jsonSchema", 122, "https://www.w3.org/2018/credentials#jsonSchema", "@json", 0, NULL, -1, 0,
+     0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx3 = {NULL, NULL, 0, 1, ctx3_terms, 3};
 
 static const jsonld_rawterm_t ctx4_terms[] = {
-    {"encodedList", 93, "https://www.w3.org/ns/credentials/status#encodedList", "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
+    {"encodedList", 93, "https://www.w3.org/ns/credentials/status#encodedList",
+     "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"statusPurpose", 174, "https://www.w3.org/ns/credentials/status#statusPurpose", NULL, 0, NULL, -1, 1, 0},
+    {"statusPurpose", 174, "https://www.w3.org/ns/credentials/status#statusPurpose", NULL, 0, NULL,
+     -1, 1, 0},
     {"ttl", 188, "https://www.w3.org/ns/credentials/status#ttl", NULL, 0, NULL, -1, 1, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
@@ -367,12 +392,18 @@ static const jsonld_ctxdef_t ctx4 = {NULL, NULL, 0, 1, ctx4_terms, 5};
 
 static const jsonld_rawterm_t ctx5_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"statusListCredential", 171, "https://www.w3.org/ns/credentials/status#statusListCredential", "@id", 0, NULL, -1, 0, 0},
-    {"statusListIndex", 172, "https://www.w3.org/ns/credentials/status#statusListIndex", NULL, 0, NULL, -1, 1, 0},
-    {"statusMessage", 173, "https://www.w3.org/ns/credentials/status#statusMessage", NULL, 0, &ctx6, -1, 0, 0},
-    {"statusPurpose", 174, "https://www.w3.org/ns/credentials/status#statusPurpose", NULL, 0, NULL, -1, 1, 0},
-    {"statusReference", 175, "https://www.w3.org/ns/credentials/status#statusReference", "@id", 0, NULL, -1, 0, 0},
-    {"statusSize", 176, "https://www.w3.org/ns/credentials/status#statusSize", "https://www.w3.org/2001/XMLSchema#integer", 0, NULL, -1, 0, 0},
+    {"statusListCredential", 171, "https://www.w3.org/ns/credentials/status#statusListCredential",
+     "@id", 0, NULL, -1, 0, 0},
+    {"statusListIndex", 172, "https://www.w3.org/ns/credentials/status#statusListIndex", NULL, 0,
+     NULL, -1, 1, 0},
+    {"statusMessage", 173, "https://www.w3.org/ns/credentials/status#statusMessage", NULL, 0, &ctx6,
+     -1, 0, 0},
+    {"statusPurpose", 174, "https://www.w3.org/ns/credentials/status#statusPurpose", NULL, 0, NULL,
+     -1, 1, 0},
+    {"statusReference", 175, "https://www.w3.org/ns/credentials/status#statusReference", "@id", 0,
+     NULL, -1, 0, 0},
+    {"statusSize", 176, "https://www.w3.org/ns/credentials/status#statusSize",
+     "https://www.w3.org/2001/XMLSchema#integer", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx5 = {NULL, NULL, 0, 1, ctx5_terms, 8};
@@ -387,27 +418,37 @@ static const jsonld_ctxdef_t ctx6 = {NULL, NULL, 0, 1, ctx6_terms, 4};
 
 static const jsonld_rawterm_t ctx7_terms[] = {
     {"challenge", 72, "https://w3id.org/security#challenge", NULL, 0, NULL, -1, 1, 0},
-    {"created", 77, "http://purl.org/dc/terms/created", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
-    {"cryptosuite", 85, "https://w3id.org/security#cryptosuite", "https://w3id.org/security#cryptosuiteString", 0, NULL, -1, 0, 0},
+    {"created", 77, "http://purl.org/dc/terms/created", "http://www.w3.org/2001/XMLSchema#dateTime",
+     0, NULL, -1, 0, 0},
+    {"cryptosuite", 85, "https://w3id.org/security#cryptosuite",
+     "https://w3id.org/security#cryptosuiteString", 0, NULL, -1, 0, 0},
     {"domain", 90, "https://w3id.org/security#domain", NULL, 0, NULL, -1, 1, 0},
-    {"expires", 98, "https://w3id.org/security#expiration", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"expires", 98, "https://w3id.org/security#expiration",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"nonce", 137, "https://w3id.org/security#nonce", NULL, 0, NULL, -1, 1, 0},
     {"previousProof", 147, "https://w3id.org/security#previousProof", "@id", 0, NULL, -1, 0, 0},
     {"proofPurpose", 149, "https://w3id.org/security#proofPurpose", "@vocab", 0, &ctx8, -1, 0, 0},
-    {"proofValue", 150, "https://w3id.org/security#proofValue", "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
+    {"proofValue", 150, "https://w3id.org/security#proofValue",
+     "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"verificationMethod", 197, "https://w3id.org/security#verificationMethod", "@id", 0, NULL, -1, 0, 0},
+    {"verificationMethod", 197, "https://w3id.org/security#verificationMethod", "@id", 0, NULL, -1,
+     0, 0},
 };
 static const jsonld_ctxdef_t ctx7 = {NULL, NULL, 0, 1, ctx7_terms, 12};
 
 static const jsonld_rawterm_t ctx8_terms[] = {
-    {"assertionMethod", 61, "https://w3id.org/security#assertionMethod", "@id", JSONLD_C_SET, NULL, -1, 0, 0},
-    {"authentication", 64, "https://w3id.org/security#authenticationMethod", "@id", JSONLD_C_SET, NULL, -1, 0, 0},
-    {"capabilityDelegation", 68, "https://w3id.org/security#capabilityDelegationMethod", "@id", JSONLD_C_SET, NULL, -1, 0, 0},
-    {"capabilityInvocation", 69, "https://w3id.org/security#capabilityInvocationMethod", "@id", JSONLD_C_SET, NULL, -1, 0, 0},
+    {"assertionMethod", 61, "https://w3id.org/security#assertionMethod", "@id", JSONLD_C_SET, NULL,
+     -1, 0, 0},
+    {"authentication", 64, "https://w3id.org/security#authenticationMethod", "@id", JSONLD_C_SET,
+     NULL, -1, 0, 0},
+    {"capabilityDelegation", 68, "https://w3id.org/security#capabilityDelegationMethod", "@id",
+     JSONLD_C_SET, NULL, -1, 0, 0},
+    {"capabilityInvocation", 69, "https://w3id.org/security#capabilityInvocationMethod", "@id",
+     JSONLD_C_SET, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"keyAgreement", 124, "https://w3id.org/security#keyAgreementMethod", "@id", JSONLD_C_SET, NULL, -1, 0, 0},
+    {"keyAgreement", 124, "https://w3id.org/security#keyAgreementMethod", "@id", JSONLD_C_SET, NULL,
+     -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx8 = {NULL, NULL, 0, 1, ctx8_terms, 7};
@@ -419,72 +460,122 @@ static const jsonld_rawterm_t ctx9_terms[] = {
 static const jsonld_ctxdef_t ctx9 = {NULL, NULL, 0, 1, ctx9_terms, 2};
 
 static const jsonld_rawterm_t ctx10_terms[] = {
-    {"Achievement", 4, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Achievement", NULL, 0, &ctx11, -1, 0, 0},
+    {"Achievement", 4, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Achievement", NULL, 0,
+     &ctx11, -1, 0, 0},
     {"AchievementCredential", 5, "OpenBadgeCredential", NULL, 0, NULL, -1, 0, 0},
-    {"AchievementSubject", 6, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#AchievementSubject", NULL, 0, &ctx12, -1, 0, 0},
-    {"Address", 7, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Address", NULL, 0, &ctx13, -1, 0, 0},
+    {"AchievementSubject", 6, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#AchievementSubject",
+     NULL, 0, &ctx12, -1, 0, 0},
+    {"Address", 7, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Address", NULL, 0, &ctx13, -1,
+     0, 0},
     {"Alignment", 8, "https://schema.org/AlignmentObject", NULL, 0, &ctx14, -1, 0, 0},
-    {"Criteria", 16, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Criteria", NULL, 0, NULL, -1, 0, 0},
-    {"EndorsementCredential", 21, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#EndorsementCredential", NULL, 0, NULL, -1, 0, 0},
-    {"EndorsementSubject", 22, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#EndorsementSubject", NULL, 0, &ctx15, -1, 0, 0},
-    {"Evidence", 25, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Evidence", NULL, 0, &ctx16, -1, 0, 0},
-    {"GeoCoordinates", 26, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#GeoCoordinates", NULL, 0, &ctx17, -1, 0, 0},
-    {"IdentifierEntry", 27, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#IdentifierEntry", NULL, 0, &ctx18, -1, 0, 0},
-    {"IdentityObject", 28, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#IdentityObject", NULL, 0, &ctx19, -1, 0, 0},
-    {"Image", 29, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Image", NULL, 0, &ctx20, -1, 0, 0},
-    {"OpenBadgeCredential", 34, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential", NULL, 0, NULL, -1, 0, 0},
-    {"Profile", 39, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Profile", NULL, 0, &ctx21, -1, 0, 0},
-    {"Related", 40, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Related", NULL, 0, &ctx22, -1, 0, 0},
-    {"Result", 41, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Result", NULL, 0, &ctx23, -1, 0, 0},
-    {"ResultDescription", 42, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#ResultDescription", NULL, 0, &ctx24, -1, 0, 0},
-    {"RubricCriterionLevel", 43, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#RubricCriterionLevel", NULL, 0, &ctx25, -1, 0, 0},
-    {"alignment", 59, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#alignment", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"awardedDate", 65, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#awardedDate", "xsd:dateTime", 0, NULL, -1, 0, 0},
+    {"Criteria", 16, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Criteria", NULL, 0, NULL, -1,
+     0, 0},
+    {"EndorsementCredential", 21,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#EndorsementCredential", NULL, 0, NULL, -1, 0,
+     0},
+    {"EndorsementSubject", 22,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#EndorsementSubject", NULL, 0, &ctx15, -1, 0,
+     0},
+    {"Evidence", 25, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Evidence", NULL, 0, &ctx16,
+     -1, 0, 0},
+    {"GeoCoordinates", 26, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#GeoCoordinates", NULL,
+     0, &ctx17, -1, 0, 0},
+    {"IdentifierEntry", 27, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#IdentifierEntry",
+     NULL, 0, &ctx18, -1, 0, 0},
+    {"IdentityObject", 28, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#IdentityObject", NULL,
+     0, &ctx19, -1, 0, 0},
+    {"Image", 29, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Image", NULL, 0, &ctx20, -1, 0,
+     0},
+    {"OpenBadgeCredential", 34,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential", NULL, 0, NULL, -1, 0,
+     0},
+    {"Profile", 39, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Profile", NULL, 0, &ctx21, -1,
+     0, 0},
+    {"Related", 40, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Related", NULL, 0, &ctx22, -1,
+     0, 0},
+    {"Result", 41, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Result", NULL, 0, &ctx23, -1,
+     0, 0},
+    {"ResultDescription", 42, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#ResultDescription",
+     NULL, 0, &ctx24, -1, 0, 0},
+    {"RubricCriterionLevel", 43,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#RubricCriterionLevel", NULL, 0, &ctx25, -1,
+     0, 0},
+    {"alignment", 59, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#alignment", NULL,
+     JSONLD_C_SET, NULL, -1, 0, 0},
+    {"awardedDate", 65, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#awardedDate",
+     "xsd:dateTime", 0, NULL, -1, 0, 0},
     {"description", 87, "https://schema.org/description", NULL, 0, NULL, -1, 0, 0},
-    {"endorsement", 94, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#endorsement", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"endorsement", 94, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#endorsement", NULL,
+     JSONLD_C_SET, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0, 0},
+    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0,
+     0},
     {"inLanguage", 118, "https://schema.org/inLanguage", NULL, 0, NULL, -1, 0, 0},
     {"name", 134, "https://schema.org/name", NULL, 0, NULL, -1, 0, 0},
-    {"narrative", 135, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#narrative", NULL, 0, NULL, -1, 0, 0},
+    {"narrative", 135, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#narrative", NULL, 0, NULL,
+     -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"url", 190, "https://schema.org/url", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
+    {"url", 190, "https://schema.org/url", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1,
+     0, 0},
 };
-static const jsonld_ctxdef_t ctx10 = {"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json", NULL, 0, 1, ctx10_terms, 30};
+static const jsonld_ctxdef_t ctx10 = {
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json", NULL, 0, 1, ctx10_terms, 30};
 
 static const jsonld_rawterm_t ctx11_terms[] = {
-    {"achievementType", 50, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievementType", NULL, 0, NULL, -1, 0, 0},
-    {"alignment", 59, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#alignment", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"creator", 78, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creator", NULL, 0, NULL, -1, 0, 0},
-    {"creditsAvailable", 82, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creditsAvailable", "https://www.w3.org/2001/XMLSchema#float", 0, NULL, -1, 0, 0},
-    {"criteria", 84, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Criteria", "@id", 0, NULL, -1, 0, 0},
-    {"fieldOfStudy", 101, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#fieldOfStudy", NULL, 0, NULL, -1, 0, 0},
-    {"humanCode", 110, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#humanCode", NULL, 0, NULL, -1, 0, 0},
+    {"achievementType", 50, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievementType",
+     NULL, 0, NULL, -1, 0, 0},
+    {"alignment", 59, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#alignment", NULL,
+     JSONLD_C_SET, NULL, -1, 0, 0},
+    {"creator", 78, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creator", NULL, 0, NULL, -1,
+     0, 0},
+    {"creditsAvailable", 82, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creditsAvailable",
+     "https://www.w3.org/2001/XMLSchema#float", 0, NULL, -1, 0, 0},
+    {"criteria", 84, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Criteria", "@id", 0, NULL,
+     -1, 0, 0},
+    {"fieldOfStudy", 101, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#fieldOfStudy", NULL, 0,
+     NULL, -1, 0, 0},
+    {"humanCode", 110, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#humanCode", NULL, 0, NULL,
+     -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0, 0},
+    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0,
+     0},
     {"inLanguage", 118, "https://schema.org/inLanguage", NULL, 0, NULL, -1, 0, 0},
-    {"otherIdentifier", 139, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#otherIdentifier", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"related", 153, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#related", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"resultDescription", 161, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultDescription", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"specialization", 169, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#specialization", NULL, 0, NULL, -1, 0, 0},
+    {"otherIdentifier", 139, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#otherIdentifier",
+     NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"related", 153, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#related", NULL, JSONLD_C_SET,
+     NULL, -1, 0, 0},
+    {"resultDescription", 161, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultDescription",
+     NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"specialization", 169, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#specialization", NULL,
+     0, NULL, -1, 0, 0},
     {"tag", 179, "https://schema.org/keywords", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"version", 198, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#version", NULL, 0, NULL, -1, 0, 0},
+    {"version", 198, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#version", NULL, 0, NULL, -1,
+     0, 0},
 };
 static const jsonld_ctxdef_t ctx11 = {NULL, NULL, 0, 1, ctx11_terms, 17};
 
 static const jsonld_rawterm_t ctx12_terms[] = {
-    {"achievement", 49, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievement", NULL, 0, NULL, -1, 0, 0},
-    {"activityEndDate", 51, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#activityEndDate", "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
-    {"activityStartDate", 52, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#activityStartDate", "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
-    {"creditsEarned", 83, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creditsEarned", "https://www.w3.org/2001/XMLSchema#float", 0, NULL, -1, 0, 0},
+    {"achievement", 49, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievement", NULL, 0,
+     NULL, -1, 0, 0},
+    {"activityEndDate", 51, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#activityEndDate",
+     "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
+    {"activityStartDate", 52, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#activityStartDate",
+     "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
+    {"creditsEarned", 83, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#creditsEarned",
+     "https://www.w3.org/2001/XMLSchema#float", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"identifier", 113, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifier", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0, 0},
-    {"licenseNumber", 128, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#licenseNumber", NULL, 0, NULL, -1, 0, 0},
-    {"result", 160, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#result", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"identifier", 113, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifier", NULL,
+     JSONLD_C_SET, NULL, -1, 0, 0},
+    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0,
+     0},
+    {"licenseNumber", 128, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#licenseNumber", NULL,
+     0, NULL, -1, 0, 0},
+    {"result", 160, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#result", NULL, JSONLD_C_SET,
+     NULL, -1, 0, 0},
     {"role", 164, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#role", NULL, 0, NULL, -1, 0, 0},
-    {"source", 168, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#source", "@id", 0, NULL, -1, 0, 0},
+    {"source", 168, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#source", "@id", 0, NULL, -1,
+     0, 0},
     {"term", 186, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#term", NULL, 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
@@ -492,10 +583,12 @@ static const jsonld_ctxdef_t ctx12 = {NULL, NULL, 0, 1, ctx12_terms, 13};
 
 static const jsonld_rawterm_t ctx13_terms[] = {
     {"addressCountry", 55, "https://schema.org/addressCountry", NULL, 0, NULL, -1, 0, 0},
-    {"addressCountryCode", 56, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#CountryCode", NULL, 0, NULL, -1, 0, 0},
+    {"addressCountryCode", 56, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#CountryCode", NULL,
+     0, NULL, -1, 0, 0},
     {"addressLocality", 57, "https://schema.org/addressLocality", NULL, 0, NULL, -1, 0, 0},
     {"addressRegion", 58, "https://schema.org/addressRegion", NULL, 0, NULL, -1, 0, 0},
-    {"geo", 104, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#GeoCoordinates", NULL, 0, NULL, -1, 0, 0},
+    {"geo", 104, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#GeoCoordinates", NULL, 0, NULL,
+     -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"postOfficeBoxNumber", 145, "https://schema.org/postOfficeBoxNumber", NULL, 0, NULL, -1, 0, 0},
     {"postalCode", 146, "https://schema.org/postalCode", NULL, 0, NULL, -1, 0, 0},
@@ -506,18 +599,23 @@ static const jsonld_ctxdef_t ctx13 = {NULL, NULL, 0, 1, ctx13_terms, 10};
 
 static const jsonld_rawterm_t ctx14_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"targetCode", 180, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#targetCode", NULL, 0, NULL, -1, 0, 0},
+    {"targetCode", 180, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#targetCode", NULL, 0,
+     NULL, -1, 0, 0},
     {"targetDescription", 181, "https://schema.org/targetDescription", NULL, 0, NULL, -1, 0, 0},
     {"targetFramework", 182, "https://schema.org/targetFramework", NULL, 0, NULL, -1, 0, 0},
     {"targetName", 183, "https://schema.org/targetName", NULL, 0, NULL, -1, 0, 0},
-    {"targetType", 184, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#targetType", NULL, 0, NULL, -1, 0, 0},
-    {"targetUrl", 185, "https://schema.org/targetUrl", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
+    {"targetType", 184, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#targetType", NULL, 0,
+     NULL, -1, 0, 0},
+    {"targetUrl", 185, "https://schema.org/targetUrl", "https://www.w3.org/2001/XMLSchema#anyURI",
+     0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx14 = {NULL, NULL, 0, 1, ctx14_terms, 8};
 
 static const jsonld_rawterm_t ctx15_terms[] = {
-    {"endorsementComment", 95, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#endorsementComment", NULL, 0, NULL, -1, 0, 0},
+    {"endorsementComment", 95,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#endorsementComment", NULL, 0, NULL, -1, 0,
+     0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
@@ -541,17 +639,22 @@ static const jsonld_ctxdef_t ctx17 = {NULL, NULL, 0, 1, ctx17_terms, 4};
 
 static const jsonld_rawterm_t ctx18_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"identifier", 113, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifier", NULL, 0, NULL, -1, 0, 0},
-    {"identifierType", 114, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifierType", NULL, 0, NULL, -1, 0, 0},
+    {"identifier", 113, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifier", NULL, 0,
+     NULL, -1, 0, 0},
+    {"identifierType", 114, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identifierType", NULL,
+     0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx18 = {NULL, NULL, 0, 1, ctx18_terms, 4};
 
 static const jsonld_rawterm_t ctx19_terms[] = {
-    {"hashed", 106, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#hashed", "https://www.w3.org/2001/XMLSchema#boolean", 0, NULL, -1, 0, 0},
+    {"hashed", 106, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#hashed",
+     "https://www.w3.org/2001/XMLSchema#boolean", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"identityHash", 115, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identityHash", NULL, 0, NULL, -1, 0, 0},
-    {"identityType", 116, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identityType", NULL, 0, NULL, -1, 0, 0},
+    {"identityHash", 115, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identityHash", NULL, 0,
+     NULL, -1, 0, 0},
+    {"identityType", 116, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#identityType", NULL, 0,
+     NULL, -1, 0, 0},
     {"salt", 166, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#salt", NULL, 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
@@ -566,21 +669,30 @@ static const jsonld_ctxdef_t ctx20 = {NULL, NULL, 0, 1, ctx20_terms, 3};
 
 static const jsonld_rawterm_t ctx21_terms[] = {
     {"additionalName", 53, "https://schema.org/additionalName", NULL, 0, NULL, -1, 0, 0},
-    {"address", 54, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#address", "@id", 0, NULL, -1, 0, 0},
-    {"dateOfBirth", 86, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#dateOfBirth", "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
+    {"address", 54, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#address", "@id", 0, NULL, -1,
+     0, 0},
+    {"dateOfBirth", 86, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#dateOfBirth",
+     "https://www.w3.org/2001/XMLSchema#date", 0, NULL, -1, 0, 0},
     {"email", 91, "https://schema.org/email", NULL, 0, NULL, -1, 0, 0},
     {"familyName", 99, "https://schema.org/familyName", NULL, 0, NULL, -1, 0, 0},
-    {"familyNamePrefix", 100, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#familyNamePrefix", NULL, 0, NULL, -1, 0, 0},
+    {"familyNamePrefix", 100, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#familyNamePrefix",
+     NULL, 0, NULL, -1, 0, 0},
     {"givenName", 105, "https://schema.org/givenName", NULL, 0, NULL, -1, 0, 0},
     {"honorificPrefix", 108, "https://schema.org/honorificPrefix", NULL, 0, NULL, -1, 0, 0},
     {"honorificSuffix", 109, "https://schema.org/honorificSuffix", NULL, 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0, 0},
-    {"official", 138, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#official", NULL, 0, NULL, -1, 0, 0},
-    {"otherIdentifier", 139, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#otherIdentifier", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
-    {"parentOrg", 140, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#parentOrg", "@id", 0, NULL, -1, 0, 0},
-    {"patronymicName", 141, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#patronymicName", NULL, 0, NULL, -1, 0, 0},
-    {"phone", 143, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#phone", NULL, 0, NULL, -1, 0, 0},
+    {"image", 117, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#image", "@id", 0, NULL, -1, 0,
+     0},
+    {"official", 138, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#official", NULL, 0, NULL,
+     -1, 0, 0},
+    {"otherIdentifier", 139, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#otherIdentifier",
+     NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"parentOrg", 140, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#parentOrg", "@id", 0, NULL,
+     -1, 0, 0},
+    {"patronymicName", 141, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#patronymicName", NULL,
+     0, NULL, -1, 0, 0},
+    {"phone", 143, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#phone", NULL, 0, NULL, -1, 0,
+     0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx21 = {NULL, NULL, 0, 1, ctx21_terms, 17};
@@ -589,106 +701,157 @@ static const jsonld_rawterm_t ctx22_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"inLanguage", 118, "https://schema.org/inLanguage", NULL, 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"version", 198, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#version", NULL, 0, NULL, -1, 0, 0},
+    {"version", 198, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#version", NULL, 0, NULL, -1,
+     0, 0},
 };
 static const jsonld_ctxdef_t ctx22 = {NULL, NULL, 0, 1, ctx22_terms, 4};
 
 static const jsonld_rawterm_t ctx23_terms[] = {
-    {"achievedLevel", 48, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievedLevel", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
+    {"achievedLevel", 48, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#achievedLevel",
+     "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"resultDescription", 161, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultDescription", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
-    {"status", 170, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#status", NULL, 0, NULL, -1, 0, 0},
+    {"resultDescription", 161, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultDescription",
+     "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
+    {"status", 170, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#status", NULL, 0, NULL, -1, 0,
+     0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
     {"value", 193, "https://schema.org/value", NULL, 0, NULL, -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx23 = {NULL, NULL, 0, 1, ctx23_terms, 6};
 
 static const jsonld_rawterm_t ctx24_terms[] = {
-    {"allowedValue", 60, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#allowedValue", NULL, JSONLD_C_LIST, NULL, -1, 0, 0},
+    {"allowedValue", 60, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#allowedValue", NULL,
+     JSONLD_C_LIST, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"requiredLevel", 156, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#requiredLevel", "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
-    {"requiredValue", 157, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#requiredValue", NULL, 0, NULL, -1, 0, 0},
-    {"resultType", 162, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultType", NULL, 0, NULL, -1, 0, 0},
-    {"rubricCriterionLevel", 165, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#rubricCriterionLevel", NULL, JSONLD_C_SET, NULL, -1, 0, 0},
+    {"requiredLevel", 156, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#requiredLevel",
+     "https://www.w3.org/2001/XMLSchema#anyURI", 0, NULL, -1, 0, 0},
+    {"requiredValue", 157, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#requiredValue", NULL,
+     0, NULL, -1, 0, 0},
+    {"resultType", 162, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#resultType", NULL, 0,
+     NULL, -1, 0, 0},
+    {"rubricCriterionLevel", 165,
+     "https://purl.imsglobal.org/spec/vc/ob/vocab.html#rubricCriterionLevel", NULL, JSONLD_C_SET,
+     NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
-    {"valueMax", 194, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#valueMax", NULL, 0, NULL, -1, 0, 0},
-    {"valueMin", 195, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#valueMin", NULL, 0, NULL, -1, 0, 0},
+    {"valueMax", 194, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#valueMax", NULL, 0, NULL,
+     -1, 0, 0},
+    {"valueMin", 195, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#valueMin", NULL, 0, NULL,
+     -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx24 = {NULL, NULL, 0, 1, ctx24_terms, 9};
 
 static const jsonld_rawterm_t ctx25_terms[] = {
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"level", 127, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#level", NULL, 0, NULL, -1, 0, 0},
-    {"points", 144, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#points", NULL, 0, NULL, -1, 0, 0},
+    {"level", 127, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#level", NULL, 0, NULL, -1, 0,
+     0},
+    {"points", 144, "https://purl.imsglobal.org/spec/vc/ob/vocab.html#points", NULL, 0, NULL, -1, 0,
+     0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx25 = {NULL, NULL, 0, 1, ctx25_terms, 4};
 
 static const jsonld_rawterm_t ctx26_terms[] = {
-    {"1EdTechCredentialRefresh", 1, "https://purl.imsglobal.org/spec/vccr/v1p0/context.json#1EdTechCredentialRefresh", NULL, 0, NULL, -1, 1, 0},
-    {"1EdTechJsonSchemaValidator2019", 2, "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019", NULL, 0, NULL, -1, 1, 0},
-    {"1EdTechRevocationList", 3, "https://purl.imsglobal.org/spec/vcrl/v1p0/context.json#1EdTechRevocationList", NULL, 0, NULL, -1, 1, 0},
+    {"1EdTechCredentialRefresh", 1,
+     "https://purl.imsglobal.org/spec/vccr/v1p0/context.json#1EdTechCredentialRefresh", NULL, 0,
+     NULL, -1, 1, 0},
+    {"1EdTechJsonSchemaValidator2019", 2,
+     "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019", NULL,
+     0, NULL, -1, 1, 0},
+    {"1EdTechRevocationList", 3,
+     "https://purl.imsglobal.org/spec/vcrl/v1p0/context.json#1EdTechRevocationList", NULL, 0, NULL,
+     -1, 1, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
-static const jsonld_ctxdef_t ctx26 = {"https://purl.imsglobal.org/spec/ob/v3p0/extensions.json", NULL, 0, 0, ctx26_terms, 5};
+static const jsonld_ctxdef_t ctx26 = {
+    "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json", NULL, 0, 0, ctx26_terms, 5};
 
 static const jsonld_rawterm_t ctx27_terms[] = {
-    {"DataIntegrityProof", 17, "https://w3id.org/security#DataIntegrityProof", NULL, 0, &ctx7, -1, 0, 0},
+    {"DataIntegrityProof", 17, "https://w3id.org/security#DataIntegrityProof", NULL, 0, &ctx7, -1,
+     0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"proof", 148, "https://w3id.org/security#proof", "@id", JSONLD_C_GRAPH, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
-static const jsonld_ctxdef_t ctx27 = {"https://w3id.org/security/data-integrity/v2", NULL, 0, 1, ctx27_terms, 4};
+static const jsonld_ctxdef_t ctx27 = {
+    "https://w3id.org/security/data-integrity/v2", NULL, 0, 1, ctx27_terms, 4};
 
 static const jsonld_rawterm_t ctx28_terms[] = {
     {"Multikey", 32, "https://w3id.org/security#Multikey", NULL, 0, &ctx29, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
-static const jsonld_ctxdef_t ctx28 = {"https://w3id.org/security/multikey/v1", NULL, 0, 1, ctx28_terms, 3};
+static const jsonld_ctxdef_t ctx28 = {
+    "https://w3id.org/security/multikey/v1", NULL, 0, 1, ctx28_terms, 3};
 
 static const jsonld_rawterm_t ctx29_terms[] = {
     {"controller", 76, "https://w3id.org/security#controller", "@id", 0, NULL, -1, 0, 0},
-    {"expires", 98, "https://w3id.org/security#expiration", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"expires", 98, "https://w3id.org/security#expiration",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
-    {"publicKeyMultibase", 151, "https://w3id.org/security#publicKeyMultibase", "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
-    {"revoked", 163, "https://w3id.org/security#revoked", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
-    {"secretKeyMultibase", 167, "https://w3id.org/security#secretKeyMultibase", "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
+    {"publicKeyMultibase", 151, "https://w3id.org/security#publicKeyMultibase",
+     "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
+    {"revoked", 163, "https://w3id.org/security#revoked",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"secretKeyMultibase", 167, "https://w3id.org/security#secretKeyMultibase",
+     "https://w3id.org/security#multibase", 0, NULL, -1, 0, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
 static const jsonld_ctxdef_t ctx29 = {NULL, NULL, 0, 1, ctx29_terms, 7};
 
 static const jsonld_rawterm_t ctx30_terms[] = {
-    {"BitstringStatusList", 9, "https://www.w3.org/ns/credentials/status#BitstringStatusList", NULL, 0, &ctx4, -1, 0, 0},
-    {"BitstringStatusListCredential", 10, "https://www.w3.org/ns/credentials/status#BitstringStatusListCredential", NULL, 0, NULL, -1, 1, 0},
-    {"BitstringStatusListEntry", 11, "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry", NULL, 0, &ctx5, -1, 0, 0},
+    {"BitstringStatusList", 9, "https://www.w3.org/ns/credentials/status#BitstringStatusList", NULL,
+     0, &ctx4, -1, 0, 0},
+    {"BitstringStatusListCredential", 10,
+     "https://www.w3.org/ns/credentials/status#BitstringStatusListCredential", NULL, 0, NULL, -1, 1,
+     0},
+    {"BitstringStatusListEntry", 11,
+     "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry", NULL, 0, &ctx5, -1, 0, 0},
     {"id", 112, "@id", NULL, 0, NULL, -1, 1, 0},
     {"type", 189, "@type", NULL, 0, NULL, -1, 1, 0},
 };
-static const jsonld_ctxdef_t ctx30 = {"https://www.w3.org/ns/credentials/status/v1", NULL, 0, 1, ctx30_terms, 5};
+static const jsonld_ctxdef_t ctx30 = {
+    "https://www.w3.org/ns/credentials/status/v1", NULL, 0, 1, ctx30_terms, 5};
 
-static const jsonld_rawterm_t ctx31_terms[] = {
-};
-static const jsonld_ctxdef_t ctx31 = {"https://www.w3.org/ns/credentials/examples/v2", "https://www.w3.org/ns/credentials/examples#", 1, 0, ctx31_terms, 0};
+static const jsonld_rawterm_t ctx31_terms[] = {};
+static const jsonld_ctxdef_t ctx31 = {"https://www.w3.org/ns/credentials/examples/v2",
+                                      "https://www.w3.org/ns/credentials/examples#",
+                                      1,
+                                      0,
+                                      ctx31_terms,
+                                      0};
 
 static const jsonld_rawterm_t ctx32_terms[] = {
-    {"CertificateOfCitizenship", 12, "https://w3id.org/citizenship#CertificateOfCitizenship", NULL, 0, NULL, -1, 1, 0},
-    {"CertificateOfCitizenshipCredential", 13, "https://w3id.org/citizenship#CertificateOfCitizenshipCredential", NULL, 0, NULL, -1, 1, 0},
-    {"CertificateOfNaturalization", 14, "https://w3id.org/citizenship#CertificateOfNaturalization", NULL, 0, NULL, -1, 1, 0},
-    {"CertificateOfNaturalizationCredential", 15, "https://w3id.org/citizenship#CertificateOfNaturalizationCredential", NULL, 0, NULL, -1, 1, 0},
-    {"EmployablePerson", 18, "https://w3id.org/citizenship#EmployablePerson", NULL, 0, &ctx33, -1, 0, 0},
-    {"EmploymentAuthorizationDocument", 19, "https://w3id.org/citizenship#EmploymentAuthorizationDocument", NULL, 0, NULL, -1, 1, 0},
-    {"EmploymentAuthorizationDocumentCredential", 20, "https://w3id.org/citizenship#EmploymentAuthorizationDocumentCredential", NULL, 0, NULL, -1, 1, 0},
-    {"NaturalizedPerson", 33, "https://w3id.org/citizenship#NaturalizedPerson", NULL, 0, &ctx34, -1, 0, 0},
-    {"PermanentResident", 35, "https://w3id.org/citizenship#PermanentResident", NULL, 0, &ctx35, -1, 0, 0},
-    {"PermanentResidentCard", 36, "https://w3id.org/citizenship#PermanentResidentCard", NULL, 0, NULL, -1, 1, 0},
-    {"PermanentResidentCardCredential", 37, "https://w3id.org/citizenship#PermanentResidentCardCredential", NULL, 0, NULL, -1, 1, 0},
+    {"CertificateOfCitizenship", 12, "https://w3id.org/citizenship#CertificateOfCitizenship", NULL,
+     0, NULL, -1, 1, 0},
+    {"CertificateOfCitizenshipCredential", 13,
+     "https://w3id.org/citizenship#CertificateOfCitizenshipCredential", NULL, 0, NULL, -1, 1, 0},
+    {"CertificateOfNaturalization", 14, "https://w3id.org/citizenship#CertificateOfNaturalization",
+     NULL, 0, NULL, -1, 1, 0},
+    {"CertificateOfNaturalizationCredential", 15,
+     "https://w3id.org/citizenship#CertificateOfNaturalizationCredential", NULL, 0, NULL, -1, 1, 0},
+    {"EmployablePerson", 18, "https://w3id.org/citizenship#EmployablePerson", NULL, 0, &ctx33, -1,
+     0, 0},
+    {"EmploymentAuthorizationDocument", 19,
+     "https://w3id.org/citizenship#EmploymentAuthorizationDocument", NULL, 0, NULL, -1, 1, 0},
+    {"EmploymentAuthorizationDocumentCredential", 20,
+     "https://w3id.org/citizenship#EmploymentAuthorizationDocumentCredential", NULL, 0, NULL, -1, 1,
+     0},
+    {"NaturalizedPerson", 33, "https://w3id.org/citizenship#NaturalizedPerson", NULL, 0, &ctx34, -1,
+     0, 0},
+    {"PermanentResident", 35, "https://w3id.org/citizenship#PermanentResident", NULL, 0, &ctx35, -1,
+     0, 0},
+    {"PermanentResidentCard", 36, "https://w3id.org/citizenship#PermanentResidentCard", NULL, 0,
+     NULL, -1, 1, 0},
+    {"PermanentResidentCardCredential", 37,
+     "https://w3id.org/citizenship#PermanentResidentCardCredential", NULL, 0, NULL, -1, 1, 0},
     {"Person", 38, "https://schema.org/Person", NULL, 0, NULL, -1, 1, 0},
     {"additionalName", 53, "https://schema.org/additionalName", NULL, 0, NULL, -1, 1, 0},
     {"birthCountry", 66, "https://w3id.org/citizenship#birthCountry", NULL, 0, NULL, -1, 1, 0},
-    {"birthDate", 67, "https://schema.org/birthDate", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
-    {"commuterClassification", 74, "https://w3id.org/citizenship#commuterClassification", NULL, 0, NULL, -1, 1, 0},
+    {"birthDate", 67, "https://schema.org/birthDate", "http://www.w3.org/2001/XMLSchema#dateTime",
+     0, NULL, -1, 0, 0},
+    {"commuterClassification", 74, "https://w3id.org/citizenship#commuterClassification", NULL, 0,
+     NULL, -1, 1, 0},
     {"familyName", 99, "https://schema.org/familyName", NULL, 0, NULL, -1, 1, 0},
     {"gender", 102, "https://schema.org/gender", NULL, 0, NULL, -1, 1, 0},
     {"givenName", 105, "https://schema.org/givenName", NULL, 0, NULL, -1, 1, 0},
@@ -697,36 +860,36 @@ static const jsonld_rawterm_t ctx32_terms[] = {
     {"lprCategory", 130, "https://w3id.org/citizenship#lprCategory", NULL, 0, NULL, -1, 1, 0},
     {"lprNumber", 131, "https://w3id.org/citizenship#lprNumber", NULL, 0, NULL, -1, 1, 0},
 };
-static const jsonld_ctxdef_t ctx32 = {"https://w3id.org/citizenship/v4rc1", NULL, 0, 1, ctx32_terms, 23};
+static const jsonld_ctxdef_t ctx32 = {
+    "https://w3id.org/citizenship/v4rc1", NULL, 0, 1, ctx32_terms, 23};
 
 static const jsonld_rawterm_t ctx33_terms[] = {
-    {"employmentAuthorizationDocument", 92, "https://w3id.org/citizenship#employmentAuthorizationDocument", "@id", 0, NULL, -1, 0, 0},
-    {"residentSince", 159, "https://w3id.org/citizenship#residentSince", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"employmentAuthorizationDocument", 92,
+     "https://w3id.org/citizenship#employmentAuthorizationDocument", "@id", 0, NULL, -1, 0, 0},
+    {"residentSince", 159, "https://w3id.org/citizenship#residentSince",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx33 = {NULL, NULL, 0, 1, ctx33_terms, 2};
 
 static const jsonld_rawterm_t ctx34_terms[] = {
-    {"certificateOfNaturalization", 71, "https://w3id.org/citizenship#certificateOfNaturalization", "@id", 0, NULL, -1, 0, 0},
-    {"commuterClassification", 74, "https://w3id.org/citizenship#commuterClassification", NULL, 0, NULL, -1, 1, 0},
+    {"certificateOfNaturalization", 71, "https://w3id.org/citizenship#certificateOfNaturalization",
+     "@id", 0, NULL, -1, 0, 0},
+    {"commuterClassification", 74, "https://w3id.org/citizenship#commuterClassification", NULL, 0,
+     NULL, -1, 1, 0},
     {"residence", 158, "https://schema.org/address", NULL, 0, NULL, -1, 1, 0},
-    {"residentSince", 159, "https://w3id.org/citizenship#residentSince", "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
+    {"residentSince", 159, "https://w3id.org/citizenship#residentSince",
+     "http://www.w3.org/2001/XMLSchema#dateTime", 0, NULL, -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx34 = {NULL, NULL, 0, 1, ctx34_terms, 4};
 
 static const jsonld_rawterm_t ctx35_terms[] = {
-    {"permanentResidentCard", 142, "https://w3id.org/citizenship#permanentResidentCard", "@id", 0, NULL, -1, 0, 0},
+    {"permanentResidentCard", 142, "https://w3id.org/citizenship#permanentResidentCard", "@id", 0,
+     NULL, -1, 0, 0},
 };
 static const jsonld_ctxdef_t ctx35 = {NULL, NULL, 0, 1, ctx35_terms, 1};
 
 const jsonld_ctxdef_t *const jsonld_known_contexts[] = {
-    &ctx0,
-    &ctx10,
-    &ctx26,
-    &ctx27,
-    &ctx28,
-    &ctx30,
-    &ctx31,
-    &ctx32,
+    &ctx0, &ctx10, &ctx26, &ctx27, &ctx28, &ctx30, &ctx31, &ctx32,
 };
 const size_t jsonld_known_contexts_n = 8;
 
@@ -748,7 +911,7 @@ int jsonld_universe_find(const char *s, size_t len)
         if (id < 0)
             return -1;
         const char *t = jsonld_universe[id];
-        if (strncmp(t, s, len) == 0 && t[len] == '\0')
+        if (strlen(t) == len && memcmp(t, s, len) == 0)
             return id;
         i = (i + 1) & (UNIVERSE_SLOTS - 1);
     }
@@ -758,7 +921,7 @@ const jsonld_ctxdef_t *jsonld_ctxdef_find(const char *url, size_t len)
 {
     for (size_t i = 0; i < jsonld_known_contexts_n; i++) {
         const char *u = jsonld_known_contexts[i]->url;
-        if (strncmp(u, url, len) == 0 && u[len] == '\0')
+        if (strlen(u) == len && memcmp(u, url, len) == 0)
             return jsonld_known_contexts[i];
     }
     return NULL;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generates daemon/jsonld_contexts.c: the JSON-LD contexts masteryd knows, as static C tables.
 
-Usage: python3 tests/tools/gen_jsonld_contexts.py ../shared/vectors/contexts > daemon/jsonld_contexts.c
+Usage (from the repository root):
+  python3 tests/tools/gen_jsonld_contexts.py ../shared/vectors/contexts \
+    | clang-format --assume-filename=daemon/jsonld_contexts.c > daemon/jsonld_contexts.c
 
 The published context documents (the reference copies in shared/vectors/contexts) are read as
 JSON and turned into term tables; no context text is embedded in the daemon, and no context is
@@ -236,7 +238,7 @@ int jsonld_universe_find(const char *s, size_t len)
         if (id < 0)
             return -1;
         const char *t = jsonld_universe[id];
-        if (strncmp(t, s, len) == 0 && t[len] == '\0')
+        if (strlen(t) == len && memcmp(t, s, len) == 0)
             return id;
         i = (i + 1) & (UNIVERSE_SLOTS - 1);
     }
@@ -246,7 +248,7 @@ const jsonld_ctxdef_t *jsonld_ctxdef_find(const char *url, size_t len)
 {
     for (size_t i = 0; i < jsonld_known_contexts_n; i++) {
         const char *u = jsonld_known_contexts[i]->url;
-        if (strncmp(u, url, len) == 0 && u[len] == '\0')
+        if (strlen(u) == len && memcmp(u, url, len) == 0)
             return jsonld_known_contexts[i];
     }
     return NULL;

@@ -578,6 +578,41 @@ static void test_safe_mode(void **state)
     expect_error("{" OB_CTX ", \"name\": \"a\", \"name\": \"b\"}", ERR_INVALID, "", "invalid JSON");
 }
 
+/* Input built by a caller: keys with NUL bytes, nested arrays in a @graph container. */
+static void test_tree_input(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc =
+        json_loads("{\"@context\": [\"https://www.w3.org/ns/credentials/v2\", "
+                   "\"https://www.w3.org/ns/credentials/examples/v2\"], \"id\": \"urn:c\", "
+                   "\"type\": \"VerifiableCredential\", \"proof\": [[{\"type\": "
+                   "\"DataIntegrityProof\", \"nonce\": \"1\"}], {\"type\": "
+                   "\"DataIntegrityProof\", \"nonce\": \"2\"}]}",
+                   0, &je);
+    assert_non_null(doc);
+    const char *out;
+    err_detail_t d;
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, NULL, &d), 0);
+    lines_t l = split_lines(out);
+    size_t graphs = 0, named = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        if (strstr(l.v[i], "<https://w3id.org/security#proof> _:b") != NULL)
+            graphs++;
+        if (count_terms(l.v[i]) == 4)
+            named++;
+    }
+    assert_int_equal(graphs, 2);
+    assert_int_equal(named, 4);
+    free_lines(&l);
+    /* a key with a NUL byte is no term and no keyword; with @vocab it is no valid IRI */
+    json_object_setn_new(doc, "@id\0x", 5, json_string("urn:y"));
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, NULL, &d), ERR_INVALID);
+    if (strstr(d.message, "is not a valid IRI") == NULL)
+        fail_msg("%s", d.message);
+    json_decref(doc);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -932,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_vc_di_eddsa_employ),
         cmocka_unit_test(test_signed_has_proof_graph),
         cmocka_unit_test(test_safe_mode),
+        cmocka_unit_test(test_tree_input),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_open_badge),
         cmocka_unit_test(test_literals),
