@@ -1,13 +1,14 @@
 /*
  * Fuzz target for jsonld: arbitrary bytes as JSON-LD text through expansion and toRdf. Any
- * outcome but a crash, a hang or a leak is fine; on success the output must be well-formed
- * (NUL-terminated, each line ending in " .\n").
+ * outcome but a crash, a hang or a leak is fine; on success the output must be N-Quads that
+ * the nquads parser (the canonicalizer's input) accepts, with one distinct quad per line.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonld.h"
+#include "nquads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,5 +27,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (rc != 0 && (d.code != rc || len != 0))
         abort();
+    if (rc == 0) {
+        nquads_dataset_t *ds = nquads_dataset_new();
+        size_t lines = 0;
+        for (size_t i = 0; i < len; i++)
+            lines += out[i] == '\n';
+        if (ds == NULL || nquads_parse(ds, out, len, NULL, &d) != 0 ||
+            nquads_dataset_count(ds) != lines)
+            abort();
+        nquads_dataset_destroy(&ds);
+    }
     return 0;
 }

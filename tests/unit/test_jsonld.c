@@ -544,6 +544,11 @@ static void test_safe_mode(void **state)
     expect_error("{" OB_CTX ", \"type\": \"ResultDescription\", \"allowedValue\": {\"@list\": "
                  "[{\"@list\": [\"a\"]}]}}",
                  ERR_INVALID, "allowedValue.@list[0]", "lists of lists");
+    /* type-scoped contexts do not propagate: Achievement's terms stop at nested nodes */
+    expect_error("{" OB_CTX ", \"id\": \"urn:a\", \"type\": \"Achievement\", \"achievementType\": "
+                 "\"Competency\", \"criteria\": {\"achievementType\": \"x\"}}",
+                 ERR_INVALID, "criteria.achievementType",
+                 "criteria.achievementType: term not defined by the active context");
     expect_error("{" OB_CTX ", \"name\": null}", ERR_INVALID, "name", "null value");
     expect_error("{" OB_CTX ", \"type\": \"NoSuchType\"}", ERR_INVALID, "type",
                  "type NoSuchType is not defined");
