@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataint_rdfc.h"
 #include "graph.h"
+#include "isotime.h"
 #include "issuer.h"
+#include "jsonld.h"
 #include "statuslist.h"
 #include "wire.h"
 
@@ -22,8 +25,10 @@ struct badges {
     char list_url[2][BADGES_URL_MAX]; /* revocation, suspension */
     bool suspension;
     uint32_t status_list_size;
+    bool proof_rdfc, proof_jcs; /* which Data Integrity proofs badges and lists carry */
     keyring_t *kr;
     cred_ctx_t *ctx;
+    jsonld_t *jl; /* JSON-LD processor for eddsa-rdfc-2022 (caches processed contexts) */
 };
 
 /* ---- the credential record ------------------------------------------------------------------
@@ -207,7 +212,23 @@ int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_det
     snprintf(b->list_url[1], sizeof b->list_url[1], "%.*s/suspension", (int)blen, base);
     b->suspension = conf->suspension;
     b->status_list_size = conf->status_list_size;
+    const char *proofs = conf->proofs && conf->proofs[0] ? conf->proofs : "rdfc";
+    if (strcmp(proofs, "rdfc") == 0) {
+        b->proof_rdfc = true;
+    } else if (strcmp(proofs, "jcs") == 0) {
+        b->proof_jcs = true;
+    } else if (strcmp(proofs, "rdfc,jcs") == 0 || strcmp(proofs, "jcs,rdfc") == 0) {
+        b->proof_rdfc = b->proof_jcs = true;
+    } else {
+        rc = err_set(d, ERR_INVALID, "credential_proofs",
+                     "'%s' is not rdfc, jcs, or rdfc,jcs", proofs);
+        goto fail;
+    }
     b->kr = kr;
+    if ((b->jl = jsonld_new()) == NULL) {
+        rc = err_set(d, ERR_NOMEM, "badges", "out of memory");
+        goto fail;
+    }
     if ((rc = cred_ctx_new(&b->ctx)) != 0 || (rc = compute_did(b)) != 0) {
         err_set(d, rc, "badges", "cannot derive the issuer DID");
         goto fail;
@@ -224,6 +245,7 @@ void badges_destroy(badges_t **bp)
     if (bp == NULL || *bp == NULL)
         return;
     cred_ctx_destroy(&(*bp)->ctx);
+    jsonld_destroy(&(*bp)->jl);
     free(*bp);
     *bp = NULL;
 }
@@ -240,6 +262,48 @@ static int signer_get(badges_t *b, keyring_entry_t **ed, char *vm, size_t cap)
     if (*ed == NULL)
         return ERR_INTERNAL;
     return issuer_vm_id((*ed)->key, b->did_web[0] ? b->did_web : NULL, vm, cap);
+}
+
+/*
+ * Adds the configured Data Integrity proofs to an unsecured document and returns its
+ * canonical text: eddsa-rdfc-2022 (what wallets and the 1EdTech validator accept) and/or
+ * eddsa-jcs-2022; with both, "proof" is a proof set of two independent proofs.
+ */
+static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *len,
+                  err_detail_t *d)
+{
+    keyring_entry_t *ed;
+    char vm[ISSUER_VM_ID_MAX], created[32];
+    json_t *rdfc_proof = NULL;
+    int rc = signer_get(b, &ed, vm, sizeof vm);
+    if (rc != 0)
+        return rc;
+    if (b->proof_rdfc) {
+        if ((rc = isotime_format_s(now, created, sizeof created)) != 0)
+            return rc;
+        json_t *opts = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "DataIntegrityProof",
+                                 "cryptosuite", "eddsa-rdfc-2022", "created", created,
+                                 "verificationMethod", vm, "proofPurpose", "assertionMethod");
+        if (opts == NULL)
+            return ERR_NOMEM;
+        rc = dataint_rdfc_proof_create(b->jl, doc, opts, ed->key, &rdfc_proof, d);
+        json_decref(opts);
+        if (rc != 0)
+            return rc;
+    }
+    if (b->proof_jcs && (rc = cred_sign_di(b->ctx, doc, ed->key, vm, now, d)) != 0) {
+        json_decref(rdfc_proof);
+        return rc;
+    }
+    if (rdfc_proof) {
+        json_t *set = json_object_get(doc, "proof");
+        if (!json_is_array(set)) {
+            set = json_array();
+            json_object_set_new(doc, "proof", set);
+        }
+        json_array_insert_new(set, 0, rdfc_proof); /* rdfc first: the default suite */
+    }
+    return cred_text(b->ctx, doc, text, len, d);
 }
 
 /* ---- issuance ------------------------------------------------------------------------------ */
@@ -335,6 +399,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     size_t n_ev = 0;
     cred_signed_t out = {0};
     keyring_entry_t *ed;
+    json_t *doc = NULL;
     uint8_t *rec = NULL;
     if ((rc = cred_urn_uuid_random(id, sizeof id)) != 0 ||
         (rc = bits_load(b, txn, 'U', &used)) != 0 || (rc = statuslist_pick(used, &index, d)) != 0 ||
@@ -374,11 +439,9 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     in.revocation = (cred_status_t){b->list_url[0], index};
     if (b->suspension)
         in.suspension = (cred_status_t){b->list_url[1], index};
-    if ((rc = signer_get(b, &ed, vm, sizeof vm)) != 0)
-        goto out;
-    cred_signer_t signer = {ed->key, vm, ed->key, vm};
-    if ((rc = cred_issue(b->ctx, &in, &signer, CRED_FORM_DI | CRED_FORM_JWT, &out, NULL, d)) !=
-        0)
+    if ((rc = signer_get(b, &ed, vm, sizeof vm)) != 0 || (rc = cred_build(&in, &doc, d)) != 0 ||
+        (rc = cred_sign_jwt(doc, ed->key, vm, &out.jwt, &out.jwt_len, d)) != 0 ||
+        (rc = secure(b, doc, now, &out.json, &out.json_len, d)) != 0)
         goto out;
 
     rec_hdr_t h = {.issued_at = now,
@@ -407,6 +470,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     info_from(info, &h, sp);
 out:
     free(rec);
+    json_decref(doc);
     cred_signed_free(&out);
     for (size_t i = 0; i < n_ev; i++)
         mastery__v1__evidence__free_unpacked(msgs[i], NULL);
@@ -555,18 +619,12 @@ int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64
                        "'%s' is not revocation or suspension", purpose);
     statuslist_t *l = NULL;
     json_t *doc = NULL;
-    keyring_entry_t *ed;
-    char vm[ISSUER_VM_ID_MAX];
     int rc = bits_load(b, txn, which == 0 ? 'R' : 'S', &l);
     statuslist_cred_t c = {b->list_url[which], b->did, purpose, now, 0};
     if (rc == 0)
         rc = statuslist_credential(l, &c, &doc, d);
     if (rc == 0)
-        rc = signer_get(b, &ed, vm, sizeof vm);
-    if (rc == 0)
-        rc = cred_sign_di(b->ctx, doc, ed->key, vm, now, d);
-    if (rc == 0)
-        rc = cred_text(b->ctx, doc, json, len, d);
+        rc = secure(b, doc, now, json, len, d);
     json_decref(doc);
     statuslist_destroy(&l);
     return rc;

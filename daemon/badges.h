@@ -42,6 +42,8 @@ typedef struct badges_conf {
     const char *status_base_url; /* lists live at <base>/<purpose> */
     bool suspension;             /* credentials also carry a suspension entry */
     uint32_t status_list_size;   /* bits per list */
+    const char *proofs;          /* "rdfc" (eddsa-rdfc-2022), "jcs" (eddsa-jcs-2022), or
+                                    "rdfc,jcs" (both, one proof set); NULL: "rdfc" */
 } badges_conf_t;
 
 typedef enum badges_state {

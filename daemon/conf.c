@@ -65,6 +65,8 @@ static const conf_entry_t conf_table[] = {
      "1: badges also carry a suspension entry (valid VC 2.0; the OB 3.0 schema allows one)"},
     {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072,
      67108864, "entries per status list (herd privacy: at least 131072)"},
+    {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
+     "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
      "issuer key directory (mode 0700); empty: <data_dir>/keys"},
 };

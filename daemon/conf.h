@@ -39,6 +39,7 @@ typedef struct conf {
     uint64_t credential_suspension;
     uint64_t status_list_size;
     char key_dir[CONF_STR_MAX];        /* "" : <data_dir>/keys */
+    char credential_proofs[CONF_STR_MAX]; /* rdfc | jcs | rdfc,jcs */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

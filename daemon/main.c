@@ -165,7 +165,8 @@ int main(int argc, char **argv)
     badges_conf_t bconf = {conf.issuer_name,     conf.issuer_url,
                            conf.issuer_email,    conf.issuer_image,
                            conf.issuer_did_web,  conf.status_base_url,
-                           conf.credential_suspension != 0, (uint32_t)conf.status_list_size};
+                           conf.credential_suspension != 0, (uint32_t)conf.status_list_size,
+                           conf.credential_proofs};
     if (badges_new(&bconf, keyring, &badges, &d) != 0) {
         log_warnx("credentials: %s: %s", d.field, d.message);
         goto out;
