@@ -56,6 +56,7 @@ typedef enum engine_event_kind {
     EVENT_MASTERED,
     EVENT_OVERRIDE,
     EVENT_FRAMEWORK_LOADED,
+    EVENT_RETRACTED,
 } engine_event_kind_t;
 
 /* An event as the engine reports it; strings borrowed for the duration of the callback. */
@@ -112,6 +113,21 @@ int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *evidence_i
  */
 int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t *ev,
                         const void *blob, size_t blob_len);
+
+/*
+ * Retracts a stored evidence item (an xAPI voiding statement, a tool's correction), whose
+ * learner and competency the caller read from it (engine_evidence_find): the record
+ * is kept and marked, every rule stops counting it, and the competency is re-evaluated in every
+ * framework that has it (scores and rule_met change; a mastery already earned stays: mastery is
+ * sticky, and a teacher override can withdraw it). Sets *already when it was retracted before
+ * (nothing changes then). Returns 0, ERR_NOT_FOUND (detail names the field) or a store error.
+ */
+int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidence_id,
+                            const char *learner_id, const char *competency_id,
+                            const char *reason, bool *already, err_detail_t *detail);
+
+/* Whether a stored record (as iterated or found) is retracted. */
+bool engine_record_retracted(const store_val_t *record);
 
 /*
  * Re-evaluates every learner with evidence on any competency of framework fw (just installed

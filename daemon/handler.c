@@ -53,6 +53,8 @@ static const char *event_kind_name(engine_event_kind_t k)
         return "mastered";
     case EVENT_OVERRIDE:
         return "override";
+    case EVENT_RETRACTED:
+        return "evidence_retracted";
     default:
         return "framework_loaded";
     }
@@ -67,6 +69,7 @@ static int handler_emit(void *ctx, const engine_event_t *ev)
     Mastery__V1__Mastered m = MASTERY__V1__MASTERED__INIT;
     Mastery__V1__OverrideApplied o = MASTERY__V1__OVERRIDE_APPLIED__INIT;
     Mastery__V1__FrameworkLoaded f = MASTERY__V1__FRAMEWORK_LOADED__INIT;
+    Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
     e.seq = h->seq + 1;
     e.at_ms = h->now;
     const char *subject = ev->learner_id;
@@ -106,6 +109,14 @@ static int handler_emit(void *ctx, const engine_event_t *ev)
         e.kind_case = MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED;
         e.framework_loaded = &f;
         subject = ev->framework_id;
+        break;
+    case EVENT_RETRACTED:
+        r.learner_id = (char *)ev->learner_id;
+        r.competency_id = (char *)ev->competency_id;
+        r.evidence_id = (char *)ev->evidence_id;
+        r.reason = (char *)ev->reason;
+        e.kind_case = MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED;
+        e.evidence_retracted = &r;
         break;
     }
     if (h->n_events == h->cap_events) {
@@ -509,6 +520,7 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     if (rc != 0)
         return rc;
     bool client_time = ev->observed_at_ms != 0;
+    ev->retracted = false; /* the daemon's to set, in listings */
     if (!client_time)
         ev->observed_at_ms = h->now;
     if (who->authenticated)
@@ -608,6 +620,36 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS;
     rep->evidence_results = out;
     return 0;
+}
+
+static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                               const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who, (void)rep;
+    const Mastery__V1__RetractEvidence *op = req->retract_evidence;
+    int rc;
+    if ((rc = check_id(op->evidence_id, "retract_evidence.evidence_id", d)) != 0 ||
+        (rc = check_text(op->reason, REASON_MAX, "retract_evidence.reason", d)) != 0)
+        return rc;
+    if (op->reason[0] == '\0')
+        return err_set(d, ERR_INVALID, "retract_evidence.reason", "a retraction must say why");
+    store_val_t blob;
+    rc = engine_evidence_find(h->engine, txn, op->evidence_id, &blob);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s'", op->evidence_id);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
+    if (ev == NULL)
+        return ERR_INTERNAL;
+    bool already;
+    rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id,
+                                 ev->competency_id, op->reason, &already, d);
+    mastery__v1__evidence__free_unpacked(ev, NULL);
+    if (rc == 0 && already)
+        err_set(d, ERR_OK, "", "evidence '%s' was already retracted", op->evidence_id);
+    return rc;
 }
 
 static Mastery__V1__CompetencyState *state_msg(handler_t *h, const char *comp_id,
@@ -796,6 +838,7 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
             rc = ERR_INTERNAL;
             break;
         }
+        e->retracted = engine_record_retracted(&v);
         out->items[out->n_items++] = e;
     }
     store_iter_close(&it);
@@ -846,6 +889,7 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, op_override},
     {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
     {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
+    {MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE, "retract_evidence", true, op_retract_evidence},
 };
 
 static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)

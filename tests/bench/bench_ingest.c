@@ -29,7 +29,7 @@ typedef struct opts {
     int clients, window, batch, seconds;
     long learners;
     double rate;
-    const char *endpoint, *events;
+    const char *endpoint, *events, *conf;
 } opts_t;
 
 typedef struct client {
@@ -226,12 +226,13 @@ static void *sub_main(void *arg)
 
 int main(int argc, char **argv)
 {
-    opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL};
+    opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL, NULL};
     static const struct option lo[] = {
         {"clients", required_argument, NULL, 'c'}, {"window", required_argument, NULL, 'w'},
         {"batch", required_argument, NULL, 'b'},   {"seconds", required_argument, NULL, 's'},
         {"learners", required_argument, NULL, 'l'}, {"rate", required_argument, NULL, 'r'},
         {"endpoint", required_argument, NULL, 'e'}, {"events", required_argument, NULL, 'E'},
+        {"conf", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -244,10 +245,11 @@ int main(int argc, char **argv)
         case 'r': o.rate = atof(optarg); break;
         case 'e': o.endpoint = optarg; break;
         case 'E': o.events = optarg; break;
+        case 'C': o.conf = optarg; break;
         default:
             fprintf(stderr, "usage: bench_ingest [--clients N] [--window N] [--batch N] "
                             "[--seconds N] [--learners N] [--rate EVIDENCE_PER_S] "
-                            "[--endpoint EP --events EP]\n");
+                            "[--conf MASTERYD_CONF] [--endpoint EP --events EP]\n");
             return 2;
         }
     }
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
     run_nonce = (unsigned)getpid() ^ (unsigned)time(NULL);
     bench_daemon_t d = {0};
     if (o.endpoint == NULL) {
-        if (bench_daemon_start(&d) != 0) {
+        if (bench_daemon_start_conf(&d, o.conf) != 0) {
             fprintf(stderr, "bench_ingest: masteryd did not start\n");
             return 1;
         }
