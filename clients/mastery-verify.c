@@ -19,8 +19,33 @@
 #include <string.h>
 #include <time.h>
 
+#include "dataint_rdfc.h"
 #include "isotime.h"
+#include "jsonld.h"
 #include "verify.h"
+
+/*
+ * eddsa-rdfc-2022 for the verifier: proof (one member of the secured document's proof set)
+ * verified over the document, through JSON-LD toRdf (safe mode: the badge's contexts only, no
+ * network) and RDFC-1.0. The proof set is narrowed to that one proof for the check.
+ */
+static int verify_rdfc(const json_t *secured, const json_t *proof, keys_t *key, err_detail_t *d)
+{
+    static jsonld_t *jl;
+    if (jl == NULL && (jl = jsonld_new()) == NULL)
+        return err_set(d, ERR_NOMEM, "proof", "out of memory");
+    json_t *one = json_copy((json_t *)secured);
+    json_t *set = json_array();
+    if (one == NULL || set == NULL || json_array_append(set, (json_t *)proof) != 0 ||
+        json_object_set_new(one, "proof", set) != 0) {
+        json_decref(one);
+        return err_set(d, ERR_NOMEM, "proof", "out of memory");
+    }
+    const json_t *verified = NULL;
+    int rc = dataint_rdfc_proof_verify(jl, one, key, &verified, d);
+    json_decref(one);
+    return rc;
+}
 
 #define FILE_MAX (VERIFY_MAX_INPUT + 1)
 
@@ -92,6 +117,7 @@ int main(int argc, char **argv)
 
     verify_input_t in;
     memset(&in, 0, sizeof in);
+    in.rdfc = verify_rdfc;
     if (now_text != NULL) {
         err_detail_t d;
         if (isotime_parse(now_text, strlen(now_text), &in.now_ms, &d) != 0) {
