@@ -200,8 +200,8 @@ static int node_rates(const char *badge_path, double *di, double *jwt)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
-    int rounds = argc > 2 ? atoi(argv[2]) : 5;
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 0.5;
+    int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
     if (seconds <= 0)
         seconds = 0.5;
     if (rounds < 1 || rounds > 31)
