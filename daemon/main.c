@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,19 @@ int main(int argc, char **argv)
                 bad = 1;
             }
             auth_clients_destroy(&clients);
+            char key[CONF_STR_MAX + 32];
+            uint8_t secret[AUTH_KEY_LEN];
+            snprintf(key, sizeof key, "%s", conf.curve_secret_key_file);
+            if (key[0] == '\0')
+                snprintf(key, sizeof key, "%s/curve.key", conf.data_dir);
+            int krc = auth_secret_key_read(key, secret, NULL, &d);
+            OPENSSL_cleanse(secret, sizeof secret);
+            if (krc == ERR_NOT_FOUND) {
+                printf("# %s does not exist yet: created on first start\n", key);
+            } else if (krc != 0) {
+                fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+                bad = 1;
+            }
         } else if (conf.curve_secret_key_file[0] != '\0') {
             fprintf(stderr, "masteryd: curve_secret_key_file is set but clients_file is not; "
                             "CURVE is on only with a clients file\n");

@@ -203,7 +203,13 @@ def test_t14_key_files_logs_data_and_core_dumps(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "640" in r.stderr and "chmod 600" in r.stderr, r.stderr
     assert secret.decode() not in r.stderr
+    r = subprocess.run([MASTERYD, "-n", "-c", s.conf, "--data", s.data], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "chmod 600" in r.stderr and "INVALID" in r.stdout
     os.chmod(key, 0o600)
+    r = subprocess.run([MASTERYD, "-n", "-c", s.conf, "--data", s.data], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and "configuration OK" in r.stdout, r.stderr
     # A clients file others may write: refused.
     os.chmod(s.clients_file, 0o666)
     r = subprocess.run([MASTERYD, "-n", "-c", s.conf], capture_output=True, text=True, timeout=30)
