@@ -280,3 +280,21 @@ def test_events_need_a_listed_key(school):
     quiz.close()
     for s in (listed, anonymous, stranger):
         s.close()
+
+
+def test_retraction_by_role(school):
+    """A tool retracts only evidence it submitted; a teacher any; an auditor none."""
+    quiz, geo, teacher, inspector = (school.client(n) for n in ("quiz", "geo", "ms-lee", "inspector"))
+    assert quiz.submit(evidence("r-1", "r-l", "frac.equivalent", 0.4),
+                       evidence("r-2", "r-l", "frac.equivalent", 0.4)).evidence_results.accepted == 2
+
+    def retract(c, eid):
+        return c.call(retract_evidence=pb.RetractEvidence(evidence_id=eid, reason="typo")).status
+
+    st = retract(geo, "r-1")
+    assert st.code == pb.STATUS_FORBIDDEN and "another client" in st.message
+    assert retract(inspector, "r-1").code == pb.STATUS_FORBIDDEN
+    assert retract(quiz, "r-1").code == pb.STATUS_OK
+    assert retract(teacher, "r-2").code == pb.STATUS_OK
+    for c in (quiz, geo, teacher, inspector):
+        c.close()
