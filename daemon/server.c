@@ -42,6 +42,8 @@ struct server {
     size_t n_batch;
     size_t batch_bytes; /* request bytes in the batch: draining stops at 8x max_frame */
     auth_t *auth;       /* NULL in development mode */
+    int64_t refusal_window; /* start of the current minute of refused-handshake logging */
+    uint64_t refusals;      /* refused handshakes in it */
     volatile sig_atomic_t *reload;
 };
 
@@ -433,15 +435,26 @@ static int batch_run(server_t *s)
     return 0;
 }
 
-/* Answers every waiting ZAP request (secure mode). */
+#define REFUSALS_LOGGED 10 /* refused handshakes logged per minute; the rest are counted */
+
+/* Answers every waiting ZAP request (secure mode). Refusals are logged, at most
+ * REFUSALS_LOGGED a minute, so a flood of strangers cannot flood the log. */
 static void zap_drain(server_t *s)
 {
     bool accepted;
     char note[512];
+    int64_t now = now_ms();
+    if (now - s->refusal_window >= 60000) {
+        if (s->refusals > REFUSALS_LOGGED)
+            log_info("%llu more connections refused in the last minute (not logged one by one)",
+                     (unsigned long long)(s->refusals - REFUSALS_LOGGED));
+        s->refusal_window = now;
+        s->refusals = 0;
+    }
     while (auth_zap_handle(s->auth, &accepted, note, sizeof note) == 1) {
         if (accepted)
             log_debug("%s", note);
-        else
+        else if (++s->refusals <= REFUSALS_LOGGED)
             log_info("%s", note);
     }
 }

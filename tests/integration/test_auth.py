@@ -71,7 +71,7 @@ def test_t1_unauthenticated_peers_write_nothing(school):
           f"{replies} replies, {written} written")
     assert replies == 0 and written == 0
     log = "".join(school.daemon.log)
-    assert "is not in the clients file" in log
+    assert 1 <= log.count("is not in the clients file") <= 10  # refusals logged, rate-limited
     # The daemon still serves the listed tool.
     c = school.client("quiz")
     rep = c.submit(evidence("t1-ok", "t1-learner", "frac.equivalent", 0.9))
