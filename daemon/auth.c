@@ -540,7 +540,6 @@ int auth_secret_key_read(const char *path, uint8_t secret[AUTH_KEY_LEN],
         OPENSSL_cleanse(sec, sizeof sec);
         if (prc != 0) {
             rc = err_set(d, ERR_INTERNAL, path, "zmq_curve_public: %s", zmq_strerror(zmq_errno()));
-            OPENSSL_cleanse(secret, AUTH_KEY_LEN);
             goto out;
         }
     }
@@ -549,6 +548,8 @@ out:
         OPENSSL_cleanse(buf, len);
         free(buf);
     }
+    if (rc != 0)
+        OPENSSL_cleanse(secret, AUTH_KEY_LEN); /* a partly decoded key, too */
     close(fd);
     return rc;
 }
