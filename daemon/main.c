@@ -153,7 +153,7 @@ int main(int argc, char **argv)
                             "CURVE is on only with a clients file\n");
             bad = 1;
         } else if (!server_endpoint_is_loopback(conf.listen) ||
-            !server_endpoint_is_loopback(conf.events)) {
+                   !server_endpoint_is_loopback(conf.events)) {
             fprintf(stderr, "masteryd: development mode (no CURVE keys) listens on loopback "
                             "only; listen and events must be loopback endpoints\n");
             bad = 1;

@@ -40,8 +40,8 @@ struct server {
     char events_endpoint[ENDPOINT_MAX];
     pending_t *batch;
     size_t n_batch;
-    size_t batch_bytes; /* request bytes in the batch: draining stops at 8x max_frame */
-    auth_t *auth;       /* NULL in development mode */
+    size_t batch_bytes;     /* request bytes in the batch: draining stops at 8x max_frame */
+    auth_t *auth;           /* NULL in development mode */
     int64_t refusal_window; /* start of the current minute of refused-handshake logging */
     uint64_t refusals;      /* refused handshakes in it */
     volatile sig_atomic_t *reload;
@@ -80,9 +80,8 @@ static int bind_socket(void *sock, const char *ep, char *bound, err_detail_t *d,
 /* Secret key file: the configured one, or DATA_DIR/curve.key. */
 static int key_path(const conf_t *conf, char *out, size_t size, err_detail_t *d)
 {
-    int n = conf->curve_secret_key_file[0]
-                ? snprintf(out, size, "%s", conf->curve_secret_key_file)
-                : snprintf(out, size, "%s/curve.key", conf->data_dir);
+    int n = conf->curve_secret_key_file[0] ? snprintf(out, size, "%s", conf->curve_secret_key_file)
+                                           : snprintf(out, size, "%s/curve.key", conf->data_dir);
     if (n < 0 || (size_t)n >= size)
         return err_set(d, ERR_INVALID, "curve_secret_key_file", "path too long");
     return 0;
@@ -468,8 +467,8 @@ static void reload_clients(server_t *s)
     }
     err_detail_t d;
     if (auth_reload(s->auth, &d) != 0)
-        log_warnx("SIGHUP: clients file not reloaded, the old list stays in force: %s: %s",
-                  d.field, d.message);
+        log_warnx("SIGHUP: clients file not reloaded, the old list stays in force: %s: %s", d.field,
+                  d.message);
     else
         log_info("SIGHUP: %zu clients listed in %s", auth_clients_count(auth_clients(s->auth)),
                  s->conf->clients_file);
