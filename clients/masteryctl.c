@@ -112,36 +112,39 @@ typedef struct opt_spec {
 } opt_spec_t;
 
 static const opt_spec_t OPTS[OPT_COUNT] = {
-    [OPT_LEARNER] = {"learner", "L", "learner id"},
-    [OPT_COMPETENCY] = {"competency", "C", "competency id"},
-    [OPT_FRAMEWORK] = {"framework", "F", "framework id"},
-    [OPT_SCORE] = {"score", "X", "score, a number in 0..1"},
-    [OPT_ID] = {"id", "ID", "evidence id (default: a new random UUID)"},
-    [OPT_OBSERVED_AT] = {"observed-at", "TIME", "RFC 3339 time of the observation (default: now)"},
-    [OPT_SOURCE] = {"source", "S", "the tool that observed it"},
-    [OPT_OUTCOME] = {"outcome", "passed|failed", "pass/fail reported by the tool"},
-    [OPT_WEIGHT] = {"weight", "W", "evidence weight >= 0 (0: the default, 1)"},
-    [OPT_URL] = {"url", "U", "link to the work"},
-    [OPT_NARRATIVE] = {"narrative", "TEXT", "a sentence about the work"},
-    [OPT_REVISION] = {"revision", "N", "framework revision (default: the current one)"},
-    [OPT_BATCH] = {"batch", "N", "items per request, 1..1000 (default 500)"},
-    [OPT_WINDOW] = {"window", "N", "requests in flight, 1..32 (default 4)"},
-    [OPT_LIMIT] = {"limit", "N", "at most N items (default: the daemon's page size)"},
-    [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1; 0 also means the start)"},
-    [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted"},
-    [OPT_KIND] = {"kind", "K", "only unlocked, mastered, override or framework_loaded"},
-    [OPT_GRANT] = {"grant", NULL, "grant mastery"},
-    [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery"},
-    [OPT_REASON] = {"reason", "TEXT", "why (required; kept in the audit trail)"},
-    [OPT_ACTOR] = {"actor", "NAME", "who decided (default: $USER)"},
-    [OPT_FORMAT] = {"format", "json|jwt", "credential form (default json)"},
-    [OPT_CASE_ID] = {"id", "ID", "framework id (default: the CFDocument identifier)"},
+    [OPT_LEARNER] = {"learner", "L", "learner id", false},
+    [OPT_COMPETENCY] = {"competency", "C", "competency id", false},
+    [OPT_FRAMEWORK] = {"framework", "F", "framework id", false},
+    [OPT_SCORE] = {"score", "X", "score, a number in 0..1", false},
+    [OPT_ID] = {"id", "ID", "evidence id (default: a new random UUID)", false},
+    [OPT_OBSERVED_AT] = {"observed-at", "TIME", "RFC 3339 time of the observation (default: now)",
+                         false},
+    [OPT_SOURCE] = {"source", "S", "the tool that observed it", false},
+    [OPT_OUTCOME] = {"outcome", "passed|failed", "pass/fail reported by the tool", false},
+    [OPT_WEIGHT] = {"weight", "W", "evidence weight >= 0 (0: the default, 1)", false},
+    [OPT_URL] = {"url", "U", "link to the work", false},
+    [OPT_NARRATIVE] = {"narrative", "TEXT", "a sentence about the work", false},
+    [OPT_REVISION] = {"revision", "N", "framework revision (default: the current one)", false},
+    [OPT_BATCH] = {"batch", "N", "items per request, 1..1000 (default 500)", false},
+    [OPT_WINDOW] = {"window", "N", "requests in flight, 1..32 (default 4)", false},
+    [OPT_LIMIT] = {"limit", "N", "at most N items (default: the daemon's page size)", false},
+    [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1; 0 also means the start)",
+                  false},
+    [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
+    [OPT_KIND] = {"kind", "K", "only unlocked, mastered, override or framework_loaded", false},
+    [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
+    [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
+    [OPT_REASON] = {"reason", "TEXT", "why (required; kept in the audit trail)", false},
+    [OPT_ACTOR] = {"actor", "NAME", "who decided (default: $USER)", false},
+    [OPT_FORMAT] = {"format", "json|jwt", "credential form (default json)", false},
+    [OPT_CASE_ID] = {"id", "ID", "framework id (default: the CFDocument identifier)", false},
     [OPT_GATE] = {"gate", "precedes|none",
-                  "precedes associations gate the destination (default) or not"},
+                  "precedes associations gate the destination (default) or not", false},
     [OPT_RULE] = {"rule", "RULE", "ITEM_ID=METHOD[:threshold] or *=METHOD[:threshold] (repeatable)",
                   true},
-    [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)"},
-    [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered"},
+    [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)", false},
+    [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered",
+                    false},
 };
 
 #define MULTI_MAX 256 /* values of a repeatable option */
@@ -2133,11 +2136,11 @@ static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
     char at[ISOTIME_BUFSZ];
     text_time(c->issued_at_ms, at, sizeof at);
     return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
-                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id),
-                     "revision", (json_int_t)c->revision, "competency", jstr(c->competency_id),
-                     "achievement", jstr(c->achievement_name), "issued_at", at, "state",
-                     credential_state_name(c->state), "status_index",
-                     (json_int_t)c->status_index, "reason", jstr(c->reason));
+                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id), "revision",
+                     (json_int_t)c->revision, "competency", jstr(c->competency_id), "achievement",
+                     jstr(c->achievement_name), "issued_at", at, "state",
+                     credential_state_name(c->state), "status_index", (json_int_t)c->status_index,
+                     "reason", jstr(c->reason));
 }
 
 static int cmd_credential_list(ctl_t *ctl, const args_t *a)
@@ -2219,8 +2222,7 @@ static int set_status(ctl_t *ctl, const args_t *a, const char *purpose, bool set
         emit_json(credential_info_json(c));
     else
         printf("%s: %s%s%s\n", c->credential_id, credential_state_name(c->state),
-               rep->status->message[0] ? " (" : "",
-               rep->status->message[0] ? "unchanged)" : "");
+               rep->status->message[0] ? " (" : "", rep->status->message[0] ? "unchanged)" : "");
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -2289,8 +2291,8 @@ static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
                                                   (int)k->current, "created_at", at));
         }
         emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
-                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email),
-                            "image", jstr(is->image), "keys", keys));
+                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email), "image",
+                            jstr(is->image), "keys", keys));
         return;
     }
     printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
@@ -2392,8 +2394,8 @@ static int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
         emit_json(json_pack("{s:o,s:o}", "evidence", jstr(op.evidence_id), "message",
                             jstr(rep->status->message)));
     else
-        printf("evidence %s: retracted%s%s\n", op.evidence_id,
-               rep->status->message[0] ? "; " : "", rep->status->message);
+        printf("evidence %s: retracted%s%s\n", op.evidence_id, rep->status->message[0] ? "; " : "",
+               rep->status->message);
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -3159,8 +3161,8 @@ static const command_t COMMANDS[] = {
      "Prints the did:web DID document (did.json) to publish."},
     {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
      "Makes new current signing keys; old ones stay published."},
-    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2,
-     "learner register-did L DID", "Records the DID a learner gave; later badges name it."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
+     "Records the DID a learner gave; later badges name it."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
      O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
      "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"

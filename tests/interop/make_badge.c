@@ -176,7 +176,7 @@ static void print_doc(const json_t *doc)
 {
     cred_ctx_t *ctx = NULL;
     char *text = NULL;
-    size_t len;
+    size_t len = 0;
     err_detail_t d;
     if (cred_ctx_new(&ctx) != 0 || cred_text(ctx, doc, &text, &len, &d) != 0)
         die("cannot serialise", NULL);
