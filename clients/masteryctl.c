@@ -91,6 +91,7 @@ typedef enum opt_id {
     OPT_WITHDRAW,
     OPT_REASON,
     OPT_ACTOR,
+    OPT_FORMAT,
     OPT_CASE_ID,
     OPT_GATE,
     OPT_RULE,
@@ -128,6 +129,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery"},
     [OPT_REASON] = {"reason", "TEXT", "why (required; kept in the audit trail)"},
     [OPT_ACTOR] = {"actor", "NAME", "who decided (default: $USER)"},
+    [OPT_FORMAT] = {"format", "json|jwt", "credential form (default json)"},
     [OPT_CASE_ID] = {"id", "ID", "framework id (default: the CFDocument identifier)"},
     [OPT_GATE] = {"gate", "precedes|none",
                   "precedes associations gate the destination (default) or not"},
@@ -2046,6 +2048,290 @@ static int cmd_health(ctl_t *ctl, const args_t *a)
     return 0;
 }
 
+/* ---- credentials, issuer, keys, retraction ----------------------------------------------- */
+
+static const char *credential_state_name(Mastery__V1__CredentialState s)
+{
+    switch (s) {
+    case MASTERY__V1__CREDENTIAL_STATE__CREDENTIAL_REVOKED:
+        return "revoked";
+    case MASTERY__V1__CREDENTIAL_STATE__CREDENTIAL_SUSPENDED:
+        return "suspended";
+    default:
+        return "active";
+    }
+}
+
+static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
+{
+    char at[ISOTIME_BUFSZ];
+    text_time(c->issued_at_ms, at, sizeof at);
+    return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
+                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id),
+                     "revision", (json_int_t)c->revision, "competency", jstr(c->competency_id),
+                     "achievement", jstr(c->achievement_name), "issued_at", at, "state",
+                     credential_state_name(c->state), "status_index",
+                     (json_int_t)c->status_index, "reason", jstr(c->reason));
+}
+
+static int cmd_credential_list(ctl_t *ctl, const args_t *a)
+{
+    Mastery__V1__ListCredentials op = MASTERY__V1__LIST_CREDENTIALS__INIT;
+    op.learner_id = (char *)a->val[OPT_LEARNER];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS;
+    req.list_credentials = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL_LIST, &rep);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__CredentialList *l = rep->credential_list;
+    if (ctl->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->n_credentials; i++)
+            json_array_append_new(arr, credential_info_json(l->credentials[i]));
+        emit_json(json_pack("{s:o}", "credentials", arr));
+    } else {
+        table_t t = {.ncols = 5,
+                     .head = {"CREDENTIAL", "ACHIEVEMENT", "COMPETENCY", "ISSUED AT", "STATE"}};
+        for (size_t i = 0; i < l->n_credentials; i++) {
+            const Mastery__V1__CredentialInfo *c = l->credentials[i];
+            char at[ISOTIME_BUFSZ];
+            text_time(c->issued_at_ms, at, sizeof at);
+            table_row(&t, c->credential_id, c->achievement_name, c->competency_id, at,
+                      credential_state_name(c->state));
+        }
+        table_print(&t, stdout);
+        table_free(&t);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_credential_get(ctl_t *ctl, const args_t *a)
+{
+    const char *format = opt_str(a, OPT_FORMAT, "json");
+    bool jwt = strcmp(format, "jwt") == 0;
+    if (!jwt && strcmp(format, "json") != 0)
+        return usage_error(ctl, "--format: \"%s\" is not json or jwt", format);
+    Mastery__V1__GetCredential op = MASTERY__V1__GET_CREDENTIAL__INIT;
+    op.credential_id = a->pos[0];
+    op.format = jwt ? MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JWT
+                    : MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JSON;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_GET_CREDENTIAL;
+    req.get_credential = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL, &rep);
+    if (rc != 0)
+        return rc;
+    /* The badge file a student keeps: the document exactly as signed, nothing around it. */
+    printf("%s\n", rep->credential->document);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int set_status(ctl_t *ctl, const args_t *a, const char *purpose, bool set)
+{
+    if (set && a->val[OPT_REASON][0] == '\0')
+        return usage_error(ctl, "--reason: must not be empty");
+    Mastery__V1__SetCredentialStatus op = MASTERY__V1__SET_CREDENTIAL_STATUS__INIT;
+    op.credential_id = a->pos[0];
+    op.purpose = (char *)purpose;
+    op.set = set;
+    op.reason = (char *)opt_str(a, OPT_REASON, "");
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS;
+    req.set_credential_status = &op;
+    Mastery__V1__Reply *rep = NULL;
+    /* Safe to resend: setting a status twice is a no-op. */
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL_INFO, &rep);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__CredentialInfo *c = rep->credential_info;
+    if (ctl->json)
+        emit_json(credential_info_json(c));
+    else
+        printf("%s: %s%s%s\n", c->credential_id, credential_state_name(c->state),
+               rep->status->message[0] ? " (" : "",
+               rep->status->message[0] ? "unchanged)" : "");
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_credential_revoke(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "revocation", true);
+}
+
+static int cmd_credential_suspend(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "suspension", true);
+}
+
+static int cmd_credential_unsuspend(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "suspension", false);
+}
+
+static int cmd_status_list_export(ctl_t *ctl, const args_t *a)
+{
+    const char *purpose = a->pos[0];
+    if (strcmp(purpose, "revocation") != 0 && strcmp(purpose, "suspension") != 0)
+        return usage_error(ctl, "PURPOSE: \"%s\" is not revocation or suspension", purpose);
+    Mastery__V1__ExportStatusList op = MASTERY__V1__EXPORT_STATUS_LIST__INIT;
+    op.purpose = (char *)purpose;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST;
+    req.export_status_list = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep);
+    if (rc != 0)
+        return rc;
+    printf("%s\n", rep->status_list->json);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int issuer_request(ctl_t *ctl, bool rotate, Mastery__V1__Reply **rep)
+{
+    Mastery__V1__GetIssuer get = MASTERY__V1__GET_ISSUER__INIT;
+    Mastery__V1__RotateKeys rot = MASTERY__V1__ROTATE_KEYS__INIT;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    if (rotate) {
+        req.op_case = MASTERY__V1__REQUEST__OP_ROTATE_KEYS;
+        req.rotate_keys = &rot;
+    } else {
+        req.op_case = MASTERY__V1__REQUEST__OP_GET_ISSUER;
+        req.get_issuer = &get;
+    }
+    /* A rotation is not resent: a lost reply must not rotate twice. */
+    return request(ctl, &req, !rotate, MASTERY__V1__REPLY__RESULT_ISSUER, rep);
+}
+
+static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
+{
+    if (ctl->json) {
+        json_t *keys = json_array();
+        for (size_t i = 0; i < is->n_keys; i++) {
+            const Mastery__V1__IssuerKey *k = is->keys[i];
+            char at[ISOTIME_BUFSZ];
+            text_time(k->created_at_ms, at, sizeof at);
+            json_array_append_new(keys, json_pack("{s:o,s:o,s:o,s:b,s:s}", "id", jstr(k->key_id),
+                                                  "type", jstr(k->type), "verification_method",
+                                                  jstr(k->verification_method), "current",
+                                                  (int)k->current, "created_at", at));
+        }
+        emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
+                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email),
+                            "image", jstr(is->image), "keys", keys));
+        return;
+    }
+    printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
+    if (is->url[0])
+        printf("%-8s %s\n", "url", is->url);
+    if (is->email[0])
+        printf("%-8s %s\n", "email", is->email);
+    table_t t = {.ncols = 4, .head = {"KEY", "TYPE", "CURRENT", "CREATED AT"}};
+    for (size_t i = 0; i < is->n_keys; i++) {
+        char at[ISOTIME_BUFSZ];
+        text_time(is->keys[i]->created_at_ms, at, sizeof at);
+        table_row(&t, is->keys[i]->key_id, is->keys[i]->type, is->keys[i]->current ? "yes" : "",
+                  at);
+    }
+    printf("\n");
+    table_print(&t, stdout);
+    table_free(&t);
+}
+
+static int cmd_issuer_show(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, false, &rep);
+    if (rc != 0)
+        return rc;
+    print_issuer(ctl, rep->issuer);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_issuer_did_document(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, false, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep->issuer->did_document[0] == '\0') {
+        fprintf(stderr,
+                "%s: the issuer is %s: a did:key resolves from itself and has no document to "
+                "publish; set issuer_did_web in the daemon's config for did:web\n",
+                progname, rep->issuer->did);
+        rc = CTL_ERR_REPLY;
+    } else {
+        printf("%s\n", rep->issuer->did_document);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return rc;
+}
+
+static int cmd_keys_rotate(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, true, &rep);
+    if (rc != 0)
+        return rc;
+    print_issuer(ctl, rep->issuer);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_learner_register_did(ctl_t *ctl, const args_t *a)
+{
+    Mastery__V1__RegisterLearnerDid op = MASTERY__V1__REGISTER_LEARNER_DID__INIT;
+    op.learner_id = a->pos[0];
+    op.did = a->pos[1];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID;
+    req.register_learner_did = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT__NOT_SET, &rep);
+    if (rc != 0)
+        return rc;
+    if (ctl->json)
+        emit_json(json_pack("{s:o,s:o}", "learner", jstr(op.learner_id), "did", jstr(op.did)));
+    else
+        printf("learner %s: badges will name %s\n", op.learner_id, op.did);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
+{
+    if (a->val[OPT_REASON][0] == '\0')
+        return usage_error(ctl, "--reason: must not be empty");
+    Mastery__V1__RetractEvidence op = MASTERY__V1__RETRACT_EVIDENCE__INIT;
+    op.evidence_id = a->pos[0];
+    op.reason = (char *)a->val[OPT_REASON];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
+    req.retract_evidence = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT__NOT_SET, &rep);
+    if (rc != 0)
+        return rc;
+    if (ctl->json)
+        emit_json(json_pack("{s:o,s:o}", "evidence", jstr(op.evidence_id), "message",
+                            jstr(rep->status->message)));
+    else
+        printf("evidence %s: retracted%s%s\n", op.evidence_id,
+               rep->status->message[0] ? "; " : "", rep->status->message);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
 /* ---- framework import-case -------------------------------------------------------------- */
 
 static int cmd_framework_import_case(ctl_t *ctl, const args_t *a)
@@ -2782,6 +3068,31 @@ static const command_t COMMANDS[] = {
      "       [--actor NAME]",
      "Grants or withdraws a mastery by a teacher's decision (audited)."},
     {"health", NULL, cmd_health, 0, 0, 0, 0, "health", "Shows the daemon's status."},
+    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "evidence retract ID --reason TEXT",
+     "Retracts an evidence item: kept, marked, no longer counted (mastery stays)."},
+    {"credential", "list", cmd_credential_list, O(OPT_LEARNER), O(OPT_LEARNER), 0, 0,
+     "credential list --learner L", "Lists the badges issued to a learner."},
+    {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,
+     "credential get ID [--format json|jwt]",
+     "Prints a badge exactly as signed: the file a student keeps and shows."},
+    {"credential", "revoke", cmd_credential_revoke, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential revoke ID --reason TEXT", "Revokes a badge (final; idempotent)."},
+    {"credential", "suspend", cmd_credential_suspend, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential suspend ID --reason TEXT", "Suspends a badge until unsuspended."},
+    {"credential", "unsuspend", cmd_credential_unsuspend, O(OPT_REASON), 0, 1, 1,
+     "credential unsuspend ID [--reason TEXT]", "Lifts a suspension."},
+    {"status-list", "export", cmd_status_list_export, 0, 0, 1, 1,
+     "status-list export revocation|suspension",
+     "Prints the signed status list credential, for the school's web server."},
+    {"issuer", "show", cmd_issuer_show, 0, 0, 0, 0, "issuer show",
+     "Shows the issuer: DID, profile, keys."},
+    {"issuer", "did-document", cmd_issuer_did_document, 0, 0, 0, 0, "issuer did-document",
+     "Prints the did:web DID document (did.json) to publish."},
+    {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
+     "Makes new current signing keys; old ones stay published."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2,
+     "learner register-did L DID", "Records the DID a learner gave; later badges name it."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
      O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
      "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"

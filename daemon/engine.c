@@ -216,7 +216,7 @@ static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner,
         memcpy(&h, v.data, sizeof h);
         if (h.flags & EV_RETRACTED)
             continue;
-        if ((st->flags & STATE_WITHDRAWN) && h.observed_at <= st->override_at)
+        if ((st->flags & STATE_WITHDRAWN) && h.observed_at < st->override_at)
             continue;
         if ((rc = samples_reserve(e, n + 1)) != 0)
             break;
@@ -548,8 +548,14 @@ int engine_framework_reevaluate(engine_t *e, store_txn_t *txn, const catalog_fw_
         if (rc != 0)
             return rc;
         key_profile(&pk, cursor);
-        if ((rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v)) != 0)
-            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* records without a profile */
+        rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v);
+        if (rc == ERR_NOT_FOUND) { /* no evidence, no state (e.g. only a registered DID) */
+            if (!hash_next(cursor))
+                return 0;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
         if (v.len > STORE_KEY_MAX)
             return ERR_INTERNAL;
         memcpy(id, v.data, v.len);

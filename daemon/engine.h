@@ -35,7 +35,7 @@ typedef enum comp_status {
 
 /* Flags of a state record. */
 #define STATE_OVERRIDDEN 1u /* the status was last set by an override */
-#define STATE_WITHDRAWN 2u  /* a withdrawal: only evidence after override_at counts */
+#define STATE_WITHDRAWN 2u  /* a withdrawal: only evidence observed at or after override_at counts */
 #define STATE_RULE_MET 4u   /* the rule is met by the evidence right now */
 
 /* A learner's state on one competency of one framework (stored as is: 48 bytes). */
@@ -57,6 +57,8 @@ typedef enum engine_event_kind {
     EVENT_OVERRIDE,
     EVENT_FRAMEWORK_LOADED,
     EVENT_RETRACTED,
+    EVENT_CREDENTIAL_ISSUED, /* emitted by the handler (badges), not the engine */
+    EVENT_CREDENTIAL_STATUS,
 } engine_event_kind_t;
 
 /* An event as the engine reports it; strings borrowed for the duration of the callback. */
@@ -72,6 +74,10 @@ typedef struct engine_event {
     uint32_t revision;
     const char *version;
     uint32_t competency_count;
+    const char *credential_id;    /* credential events */
+    const char *achievement_name;
+    const char *purpose;          /* credential status: "revocation" / "suspension" */
+    bool set;
 } engine_event_t;
 
 typedef int (*engine_emit_fn)(void *ctx, const engine_event_t *ev);

@@ -454,13 +454,14 @@ static void test_override_withdraw(void **state)
     f->n_ev = 0;
     engine_set_now(f->eng, 6000);
     add(f, "cw-a2", "cora", "a", 1.0, 4000);
-    add(f, "cw-a3", "cora", "a", 1.0, 5000); /* at the instant of the withdrawal: still old */
+    add(f, "cw-a3", "cora", "a", 1.0, 4999); /* a millisecond before the withdrawal: old */
     EXPECT_EVENTS(f, "");
     comp_state_t st = state_of(f, "fw", "cora", "a");
     assert_int_equal(st.status, STATUS_UNLOCKED);
     assert_int_equal(st.evidence_count, 0);
-    /* Newer evidence does. */
-    add(f, "cw-a4", "cora", "a", 0.85, 5001);
+    /* Evidence observed at or after it does: at the withdrawal's own millisecond too, since an
+     * item sent right after the withdrawal is stamped with the same millisecond. */
+    add(f, "cw-a4", "cora", "a", 0.85, 5000);
     EXPECT_EVENTS(f, "M:a");
     assert_string_equal(f->ev[0].evidence, "cw-a4");
     st = state_of(f, "fw", "cora", "a");
