@@ -473,7 +473,8 @@ static void test_lenient_details(void **state)
         "{\"CFDocument\": {\"identifier\": \"d\", \"uri\": \"https://x/d\", \"title\": \"D\"},"
         " \"CFItems\": [{\"identifier\": \"a\", \"uri\": \"https://x/a\", \"fullStatement\": "
         "\"A\"}, {\"identifier\": \"b\", \"uri\": \"https://x/b\", \"fullStatement\": \"B\"},"
-        " {\"identifier\": \"c\"}],"
+        " {\"identifier\": \"c\", \"statusStartDate\": \"2019-05-02\", \"statusEndDate\": null,"
+        " \"lastChangeDateTime\": \"2019-05-02T10:11:12.5-05:00\"}],"
         " \"CFAssociations\": ["
         "{\"associationType\": \"precedes\", \"originNodeURI\": {\"identifier\": \"old-a\", "
         "\"uri\": \"https://x/a\"}, \"destinationNodeURI\": {\"identifier\": \"b\"}},"
@@ -504,6 +505,8 @@ static void test_lenient_details(void **state)
     assert_true(has_warning(p, "sequenceNumber is not an integer: ignored", NULL));
     assert_true(has_warning(p, "item c: no uri", NULL));
     assert_true(has_warning(p, "item c: no humanCodingScheme or statement", NULL));
+    assert_false(has_warning(p, "item c: status", NULL)); /* a date, and null, are allowed */
+    assert_false(has_warning(p, "item c: lastChangeDateTime", NULL));
     assert_non_null(strstr(casepkg_summary(p), "(1 top-level)")); /* b, found by uri */
     assert_non_null(strstr(casepkg_summary(p), "kept 1 exemplar, 1 preceeds"));
     assert_non_null(strstr(casepkg_summary(p), "ignored 2"));
