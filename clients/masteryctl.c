@@ -96,6 +96,7 @@ typedef enum opt_id {
     OPT_GATE,
     OPT_RULE,
     OPT_MAPPING,
+    OPT_BADGES,
     OPT_COUNT
 } opt_id_t;
 
@@ -136,6 +137,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_RULE] = {"rule", "RULE", "ITEM_ID=METHOD[:threshold] or *=METHOD[:threshold] (repeatable)",
                   true},
     [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)"},
+    [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered"},
 };
 
 #define MULTI_MAX 256 /* values of a repeatable option */
@@ -2354,6 +2356,7 @@ static int cmd_framework_import_case(ctl_t *ctl, const args_t *a)
     imp.package_json = text;
     imp.framework_id = (char *)opt_str(a, OPT_CASE_ID, "");
     imp.gate = (char *)gate;
+    imp.badges = a->set[OPT_BADGES];
     imp.n_rules = a->n_multi;
     imp.rules = (char **)a->multi;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
@@ -3037,8 +3040,9 @@ static const command_t COMMANDS[] = {
     {"framework", "list", cmd_framework_list, 0, 0, 0, 0, "framework list",
      "Lists the loaded frameworks."},
     {"framework", "import-case", cmd_framework_import_case,
-     O(OPT_CASE_ID) | O(OPT_GATE) | O(OPT_RULE), 0, 1, 1,
-     "framework import-case PACKAGE.json|- [--id ID] [--gate precedes|none] [--rule RULE ...]",
+     O(OPT_CASE_ID) | O(OPT_GATE) | O(OPT_RULE) | O(OPT_BADGES), 0, 1, 1,
+     "framework import-case PACKAGE.json|- [--id ID] [--gate precedes|none] [--rule RULE ...]\n"
+     "       [--badges]",
      "Imports a 1EdTech CASE 1.0 package (CFPackage JSON) as a framework: CFItems become\n"
      "competencies, isChildOf a roll-up, precedes a prerequisite (unless --gate none).\n"
      "Prints the summary and every warning about what was accepted leniently."},

@@ -428,7 +428,10 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     in.competency_id = c->id;
     in.competency_title = c->title;
     in.source_uri = c->source_uri[0] ? c->source_uri : NULL;
+    /* A CASE item (casepkg puts it in metadata.case) aligns as a CFItem. */
     const json_t *tt = json_object_get(c->achievement, "alignment_target_type");
+    if (tt == NULL)
+        tt = json_object_get(json_object_get(c->metadata, "case"), "alignment_target_type");
     in.source_is_case = json_is_string(tt) && strcmp(json_string_value(tt), "CFItem") == 0;
     if ((rc = cred_input_from_achievement(&in, c->achievement, d)) != 0)
         goto out;

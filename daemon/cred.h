@@ -62,6 +62,13 @@
  *   rc = cred_issue(ctx, &in, &signer, CRED_FORM_DI | CRED_FORM_JWT, &out, &d);
  *   // store out.json (canonical JSON text, with proof) and out.jwt; cred_signed_free(&out).
  *
+ *   where signer = {ed25519 key, its vm id, NULL, NULL} for EdDSA JWTs, or
+ *   {ed25519 key, vm, rsa key, rsa vm id} for RS256 ones. issuer_did() / issuer_vm_id()
+ *   (issuer.h) give the DID and vm ids. RS256 needs a did:web issuer: a verifier finds RSA
+ *   keys only in the DID document (did:key names Ed25519 keys alone).
+ *   Sizes, for storage: the example badge (3 evidence items, one status entry) is ~2.3 KB of
+ *   JSON and ~2.9 KB of JWT; each evidence item adds ~80-120 bytes.
+ *
  * Every borrowed input pointer only needs to live for the call. No I/O; RAND_bytes only for
  * cred_urn_uuid_random() and a NULL salt. Thread safety: one cred_ctx_t and one signing
  * keys_t (see keys.h: keys_dup() per thread) per thread.

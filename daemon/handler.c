@@ -7,6 +7,7 @@
 
 #include "arena.h"
 #include "badges.h"
+#include "casepkg.h"
 #include "catalog.h"
 #include "engine.h"
 #include "graph.h"
@@ -381,12 +382,14 @@ static Mastery__V1__FrameworkInfo *fw_info(handler_t *h, const catalog_fw_t *fw)
 typedef int (*op_fn)(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                      const handler_client_t *who, reply_t *rep, err_detail_t *d);
 
-static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
-                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+/*
+ * Loads a framework document: parse and validate, then a new revision (or none, when it is
+ * identical to the current one), the framework_loaded event, and the re-evaluation of every
+ * learner. *info receives the revision's description.
+ */
+static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size_t len,
+                          Mastery__V1__FrameworkInfo **info, err_detail_t *d)
 {
-    (void)who;
-    const char *json = req->put_framework->json;
-    size_t len = strlen(json);
     graph_t *g = NULL;
     int rc = graph_parse(json, len, &g, d);
     if (rc != 0) {
@@ -418,9 +421,8 @@ static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t
         }
         if (doc_len == len && memcmp(doc, json, len) == 0) {
             graph_destroy(&g);
-            rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
-            rep->framework_info = fw_info(h, cur);
-            return rep->framework_info ? 0 : ERR_NOMEM;
+            *info = fw_info(h, cur);
+            return *info ? 0 : ERR_NOMEM;
         }
         revision = cur->revision + 1;
     }
@@ -459,9 +461,96 @@ static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t
         return rc;
     if (revision > 1 && (rc = engine_framework_reevaluate(h->engine, txn, fw)) != 0)
         return rc;
-    rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
-    rep->framework_info = fw_info(h, fw);
-    return rep->framework_info ? 0 : ERR_NOMEM;
+    *info = fw_info(h, fw);
+    return *info ? 0 : ERR_NOMEM;
+}
+
+static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const char *json = req->put_framework->json;
+    int rc = framework_load(h, txn, json, strlen(json), &rep->framework_info, d);
+    if (rc == 0)
+        rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
+    return rc;
+}
+
+/* Gives every competency of a framework document an achievement (a badge), from its own
+ * title and description, unless it has one. */
+static int add_badges(json_t *doc)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "competencies"), i, c)
+    {
+        if (json_object_get(c, "achievement"))
+            continue;
+        const char *title = json_string_value(json_object_get(c, "title"));
+        const char *desc = json_string_value(json_object_get(c, "description"));
+        json_t *a = json_pack("{s:s, s:s}", "name", title ? title : "", "description",
+                              desc && desc[0] ? desc : title ? title : "");
+        if (a == NULL || json_object_set_new(c, "achievement", a) != 0)
+            return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int op_import_case(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ImportCase *op = req->import_case;
+    casepkg_opts_t opts = {op->framework_id, op->gate, (const char *const *)op->rules,
+                           op->n_rules};
+    casepkg_t *pkg = NULL;
+    char *text = NULL;
+    json_t *doc = NULL;
+    int rc = casepkg_convert(op->package_json, strlen(op->package_json), &opts, &pkg, d);
+    if (rc != 0) {
+        char field[sizeof d->field];
+        memcpy(field, d->field, sizeof field);
+        snprintf(d->field, sizeof d->field, "import_case%s%.100s", field[0] ? "." : "", field);
+        return rc;
+    }
+    const char *json = casepkg_framework_text(pkg);
+    if (op->badges) {
+        doc = json_deep_copy(casepkg_framework(pkg));
+        if (doc == NULL || (rc = add_badges(doc)) != 0 ||
+            (text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+        json = text;
+    }
+    Mastery__V1__ImportCaseResult *out = arena_alloc(h->arena, sizeof *out);
+    size_t n = casepkg_warning_count(pkg);
+    if (out == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    mastery__v1__import_case_result__init(out);
+    if ((rc = framework_load(h, txn, json, strlen(json), &out->info, d)) != 0)
+        goto out;
+    out->summary = arena_strdup(h->arena, casepkg_summary(pkg));
+    out->warnings = arena_alloc(h->arena, (n ? n : 1) * sizeof *out->warnings);
+    if (out->summary == NULL || out->warnings == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((out->warnings[out->n_warnings++] = arena_strdup(h->arena, casepkg_warning(pkg, i))) ==
+            NULL) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+    rep->result_case = MASTERY__V1__REPLY__RESULT_IMPORT_CASE;
+    rep->import_case = out;
+out:
+    free(text);
+    json_decref(doc);
+    casepkg_destroy(&pkg);
+    return rc;
 }
 
 static int op_get_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
@@ -1219,6 +1308,7 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
     {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
     {MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE, "retract_evidence", true, op_retract_evidence},
+    {MASTERY__V1__REQUEST__OP_IMPORT_CASE, "import_case", true, op_import_case},
     {MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS, "list_credentials", false, op_list_credentials},
     {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL, "get_credential", false, op_get_credential},
     {MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS, "set_credential_status", true,

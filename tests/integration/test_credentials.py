@@ -218,3 +218,32 @@ def test_learner_did_and_new_revision_keeps_badges(client):
     assert load(client, doc2).revision == 2
     after = creds(client, "s5")
     assert [(c.credential_id, c.state) for c in after] == [(cred.credential_id, pb.CREDENTIAL_ACTIVE)]
+
+
+def test_case_import_with_badges_aligns_to_cfitem(client):
+    import os
+    from conftest import VECTORS
+    path = os.path.join(VECTORS, "case", "SmartLevelFramework.json")
+    with open(path) as f:
+        pkg = f.read()
+    rep = client.call(import_case=pb.ImportCase(package_json=pkg, badges=True))
+    assert rep.status.code == pb.STATUS_OK, rep.status
+    res = rep.import_case
+    assert res.info.competency_count == 14 and res.summary
+    leaf = json.loads(pkg)["CFItems"][-1]
+    fwdoc = json.loads(client.call(get_framework=pb.GetFramework(
+        framework_id=res.info.framework_id)).framework.json)
+    comp = [c for c in fwdoc["competencies"] if c["id"] == leaf["identifier"]][0]
+    # Master every competency the leaf needs by overrides, then the leaf by evidence.
+    for c in fwdoc["competencies"]:
+        if c["id"] != leaf["identifier"] and c.get("rule", {}).get("method") != "children":
+            client.call(override=pb.Override(learner_id="cs1", framework_id=res.info.framework_id,
+                                             competency_id=c["id"], mastered=True, reason="setup"))
+    client.submit(evidence("case-1", "cs1", leaf["identifier"], 0.95, 1000))
+    got = {c.competency_id: c for c in creds(client, "cs1")}
+    assert leaf["identifier"] in got
+    doc = json.loads(get(client, got[leaf["identifier"]].credential_id).document)
+    al = doc["credentialSubject"]["achievement"]["alignment"][0]
+    assert al["targetType"] == "CFItem" and al["targetUrl"] == leaf["uri"] == comp["source_uri"]
+    bad = client.call(import_case=pb.ImportCase(package_json='{"CFItems": []}'))
+    assert bad.status.code == pb.STATUS_INVALID and bad.status.field.startswith("import_case")
