@@ -200,6 +200,14 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic seconds with nanosecond resolution: a short import still has a non-zero rate. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -1541,12 +1549,12 @@ static int cmd_evidence_import(ctl_t *ctl, const args_t *a)
         return CTL_USAGE;
     }
     imp->buf = xcalloc(1, MAX_LINE_BYTES + 2);
-    int64_t t0 = now_ms();
+    double t0 = mono_s();
     rc = transport_open(ctl);
     if (rc == 0)
         rc = import_run(imp);
     if (rc == 0 || rc == CTL_UNREACHABLE)
-        import_summary(imp, (double)(now_ms() - t0) / 1000.0);
+        import_summary(imp, mono_s() - t0);
     if (rc == 0 && imp->rejected > 0)
         rc = CTL_ERR_REPLY;
     for (size_t i = 0; i < MAX_WINDOW; i++)
@@ -2069,11 +2077,11 @@ static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
     char at[ISOTIME_BUFSZ];
     text_time(c->issued_at_ms, at, sizeof at);
     return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
-                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id),
-                     "revision", (json_int_t)c->revision, "competency", jstr(c->competency_id),
-                     "achievement", jstr(c->achievement_name), "issued_at", at, "state",
-                     credential_state_name(c->state), "status_index",
-                     (json_int_t)c->status_index, "reason", jstr(c->reason));
+                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id), "revision",
+                     (json_int_t)c->revision, "competency", jstr(c->competency_id), "achievement",
+                     jstr(c->achievement_name), "issued_at", at, "state",
+                     credential_state_name(c->state), "status_index", (json_int_t)c->status_index,
+                     "reason", jstr(c->reason));
 }
 
 static int cmd_credential_list(ctl_t *ctl, const args_t *a)
@@ -2155,8 +2163,7 @@ static int set_status(ctl_t *ctl, const args_t *a, const char *purpose, bool set
         emit_json(credential_info_json(c));
     else
         printf("%s: %s%s%s\n", c->credential_id, credential_state_name(c->state),
-               rep->status->message[0] ? " (" : "",
-               rep->status->message[0] ? "unchanged)" : "");
+               rep->status->message[0] ? " (" : "", rep->status->message[0] ? "unchanged)" : "");
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -2225,8 +2232,8 @@ static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
                                                   (int)k->current, "created_at", at));
         }
         emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
-                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email),
-                            "image", jstr(is->image), "keys", keys));
+                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email), "image",
+                            jstr(is->image), "keys", keys));
         return;
     }
     printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
@@ -2328,8 +2335,8 @@ static int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
         emit_json(json_pack("{s:o,s:o}", "evidence", jstr(op.evidence_id), "message",
                             jstr(rep->status->message)));
     else
-        printf("evidence %s: retracted%s%s\n", op.evidence_id,
-               rep->status->message[0] ? "; " : "", rep->status->message);
+        printf("evidence %s: retracted%s%s\n", op.evidence_id, rep->status->message[0] ? "; " : "",
+               rep->status->message);
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -2990,7 +2997,7 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    int64_t t0 = now_ms();
+    double t0 = mono_s();
     rc = transport_open(ctl);
     if (rc == 0)
         rc = xrun_case_uris(x);
@@ -2999,7 +3006,7 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
     if (rc == 0)
         rc = xrun_drain(x);
     if (rc == 0 || rc == CTL_UNREACHABLE)
-        xrun_summary(x, (double)(now_ms() - t0) / 1000.0);
+        xrun_summary(x, mono_s() - t0);
     if (rc == 0 && (x->why[XAPI_MALFORMED] > 0 || x->imp.rejected > 0 || x->retract_failed > 0))
         rc = CTL_ERR_REPLY;
     xrun_clear_items(x);
@@ -3095,8 +3102,8 @@ static const command_t COMMANDS[] = {
      "Prints the did:web DID document (did.json) to publish."},
     {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
      "Makes new current signing keys; old ones stay published."},
-    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2,
-     "learner register-did L DID", "Records the DID a learner gave; later badges name it."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
+     "Records the DID a learner gave; later badges name it."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
      O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
      "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"

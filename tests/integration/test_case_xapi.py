@@ -305,17 +305,6 @@ def import_case(daemon, path, *args):
     return ctl(daemon, "--json", "framework", "import-case", path, *args)
 
 
-@pytest.fixture(autouse=True)
-def import_case_wired(request):
-    """The daemon side of ImportCase is written on main: until it answers, its tests skip."""
-    if "daemon" not in request.fixturenames or "case" not in request.node.name:
-        return
-    c = request.getfixturevalue("client")
-    rep = c.call(import_case=pb.ImportCase(package_json="{}"))
-    if "unknown operation" in rep.status.message:
-        pytest.skip("the daemon does not answer ImportCase yet")
-
-
 def test_import_case_vector(daemon, client):
     r = import_case(daemon, os.path.join(VECTORS, "case", "SmartLevelFramework.json"))
     assert r.returncode == 0, r.stderr
