@@ -2077,11 +2077,11 @@ static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
     char at[ISOTIME_BUFSZ];
     text_time(c->issued_at_ms, at, sizeof at);
     return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
-                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id), "revision",
-                     (json_int_t)c->revision, "competency", jstr(c->competency_id), "achievement",
-                     jstr(c->achievement_name), "issued_at", at, "state",
-                     credential_state_name(c->state), "status_index", (json_int_t)c->status_index,
-                     "reason", jstr(c->reason));
+                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id),
+                     "revision", (json_int_t)c->revision, "competency", jstr(c->competency_id),
+                     "achievement", jstr(c->achievement_name), "issued_at", at, "state",
+                     credential_state_name(c->state), "status_index",
+                     (json_int_t)c->status_index, "reason", jstr(c->reason));
 }
 
 static int cmd_credential_list(ctl_t *ctl, const args_t *a)
@@ -2163,7 +2163,8 @@ static int set_status(ctl_t *ctl, const args_t *a, const char *purpose, bool set
         emit_json(credential_info_json(c));
     else
         printf("%s: %s%s%s\n", c->credential_id, credential_state_name(c->state),
-               rep->status->message[0] ? " (" : "", rep->status->message[0] ? "unchanged)" : "");
+               rep->status->message[0] ? " (" : "",
+               rep->status->message[0] ? "unchanged)" : "");
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -2232,8 +2233,8 @@ static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
                                                   (int)k->current, "created_at", at));
         }
         emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
-                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email), "image",
-                            jstr(is->image), "keys", keys));
+                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email),
+                            "image", jstr(is->image), "keys", keys));
         return;
     }
     printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
@@ -2335,8 +2336,8 @@ static int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
         emit_json(json_pack("{s:o,s:o}", "evidence", jstr(op.evidence_id), "message",
                             jstr(rep->status->message)));
     else
-        printf("evidence %s: retracted%s%s\n", op.evidence_id, rep->status->message[0] ? "; " : "",
-               rep->status->message);
+        printf("evidence %s: retracted%s%s\n", op.evidence_id,
+               rep->status->message[0] ? "; " : "", rep->status->message);
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
 }
@@ -3102,8 +3103,8 @@ static const command_t COMMANDS[] = {
      "Prints the did:web DID document (did.json) to publish."},
     {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
      "Makes new current signing keys; old ones stay published."},
-    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
-     "Records the DID a learner gave; later badges name it."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2,
+     "learner register-did L DID", "Records the DID a learner gave; later badges name it."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
      O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
      "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"
