@@ -3004,6 +3004,8 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
         rc = xrun_case_uris(x);
     if (rc == 0)
         rc = xrun_loop(x);
+    if (rc < 0)
+        rc = 0; /* interrupted (follow): what was read is still sent and counted */
     if (rc == 0)
         rc = xrun_drain(x);
     if (rc == 0 || rc == CTL_UNREACHABLE)
