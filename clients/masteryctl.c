@@ -2414,6 +2414,8 @@ typedef struct xreader {
     size_t scan; /* array mode: how far the current element was scanned */
     int depth;
     bool in_str, esc, skipping;
+    bool wrapped;  /* the array is the "statements" of an LRS StatementResult object */
+    char more[1024]; /* that object's "more" link, when it has one */
     uint64_t line; /* line number of the byte at start (1-based) */
 } xreader_t;
 
@@ -2461,6 +2463,64 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/*
+ * Whether the input at r->start opens an LRS StatementResult, {"statements": [ ...: 1 (and
+ * *after is the offset past the '['), 0 no, -1 cannot tell yet (more input needed).
+ */
+static int xreader_statement_result(const xreader_t *r, size_t *after)
+{
+    static const char *const parts[] = {"{", "\"statements\"", ":", "["};
+    size_t i = r->start;
+    for (size_t k = 0; k < 4; k++) {
+        while (i < r->len && is_ws(r->buf[i]))
+            i++;
+        size_t n = strlen(parts[k]);
+        size_t have = r->len - i < n ? r->len - i : n;
+        if (memcmp(r->buf + i, parts[k], have) != 0)
+            return 0;
+        if (have < n)
+            return r->eof ? 0 : -1;
+        i += n;
+    }
+    *after = i;
+    return 1;
+}
+
+/* The end of a StatementResult after its array: "}" or ', "more": "..." }'. */
+static int xreader_result_tail(xreader_t *r, const char **why)
+{
+    size_t n = r->len - r->start;
+    if (n > 65536) {
+        *why = "too much text after the statements of the StatementResult";
+        return -1;
+    }
+    char *text = xcalloc(1, n + 2);
+    memcpy(text + 1, r->buf + r->start, n);
+    text[0] = '{';
+    size_t k = 1;
+    while (k <= n && is_ws(text[k]))
+        k++;
+    json_t *o = NULL;
+    if (k <= n && text[k] == ',') {
+        text[k] = ' ';
+        o = json_loadb(text, n + 1, 0, NULL);
+    } else if (k <= n && text[k] == '}') {
+        o = json_object();
+    }
+    free(text);
+    r->start = r->scan = r->len;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *why = "the StatementResult does not end as a JSON object";
+        return -1;
+    }
+    const char *more = json_string_value(json_object_get(o, "more"));
+    if (more)
+        snprintf(r->more, sizeof r->more, "%s", more);
+    json_decref(o);
+    return 0;
+}
+
 /* Skips white space (counting lines) in array mode. */
 static void xreader_skip_ws(xreader_t *r)
 {
@@ -2487,9 +2547,14 @@ static int xreader_next(xreader_t *r, const char **s, size_t *n, uint64_t *line,
         xreader_skip_ws(r);
         if (r->start == r->len)
             return 0;
-        if (r->buf[r->start] == '[') {
+        size_t after = 0;
+        int sr = r->buf[r->start] == '{' ? xreader_statement_result(r, &after) : 0;
+        if (sr < 0)
+            return 0;
+        if (r->buf[r->start] == '[' || sr == 1) {
             r->mode = XR_ARRAY;
-            r->start++;
+            r->wrapped = sr == 1;
+            r->start = sr == 1 ? after : r->start + 1;
             r->scan = r->start;
         } else {
             r->mode = XR_LINES;
@@ -2537,6 +2602,15 @@ static int xreader_next(xreader_t *r, const char **s, size_t *n, uint64_t *line,
     }
     if (r->mode == XR_DONE) {
         xreader_skip_ws(r);
+        if (r->wrapped) {
+            if (!r->eof)
+                return 0; /* the object's tail is read whole at the end */
+            r->wrapped = false;
+            if (r->start < r->len)
+                return xreader_result_tail(r, why);
+            *why = "the StatementResult object is not closed with }";
+            return -1;
+        }
         if (r->start < r->len) {
             *why = "text after the closing ] of the statement array";
             r->start = r->scan = r->len;
@@ -2924,7 +2998,7 @@ static void xrun_summary(const xrun_t *x, double seconds)
         for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
             json_object_set_new(why, xapi_reason_name((xapi_reason_t)r),
                                 json_integer((json_int_t)x->why[r]));
-        emit_json(json_pack(
+        json_t *o = json_pack(
             "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:f,s:f}", "statements",
             (json_int_t)x->statements, "evidence", (json_int_t)x->evidence, "accepted",
             (json_int_t)imp->accepted, "duplicates", (json_int_t)imp->duplicates, "rejected",
@@ -2932,7 +3006,10 @@ static void xrun_summary(const xrun_t *x, double seconds)
             (json_int_t)x->retracted, "retract_not_found", (json_int_t)x->retract_missing,
             "retract_failed", (json_int_t)x->retract_failed, "not_mapped", why, "warnings",
             (json_int_t)x->warnings, "case_uris", (json_int_t)x->case_uris, "seconds", seconds,
-            "statements_per_s", rate));
+            "statements_per_s", rate);
+        if (o != NULL && x->rd.more[0])
+            json_object_set_new(o, "more", jstr(x->rd.more));
+        emit_json(o);
         return;
     }
     printf("%" PRIu64 " statements in %.2f s (%.0f/s): %" PRIu64 " evidence (%" PRIu64
@@ -2945,6 +3022,8 @@ static void xrun_summary(const xrun_t *x, double seconds)
         printf("%s %" PRIu64 " %s", r == XAPI_VERB_NOT_MAPPED ? "" : ",", x->why[r],
                xapi_reason_name((xapi_reason_t)r));
     printf("; %" PRIu64 " warnings\n", x->warnings);
+    if (x->rd.more[0])
+        fprintf(stderr, "(the LRS has more statements: %s)\n", x->rd.more);
     for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
         if (r != XAPI_MALFORMED && x->why[r] > XAPI_SHOWN_PER_WHY)
             fprintf(stderr, "(%" PRIu64 " more %s statements not listed)\n",

@@ -261,6 +261,30 @@ def test_xapi_void_after_evidence_in_one_file(xenv):
     assert evidence_of(client, "ann")["same-4"].retracted
 
 
+def test_xapi_lrs_statement_result(xenv):
+    """An LRS answer to GET /statements ({"statements": [...], "more": ...}) imports as is."""
+    daemon, client, tmp, mp = xenv
+    sts = [stmt("sr-%d" % i, result={"score": {"scaled": 0.9}}) for i in range(3)]
+    for name, text in (("pretty", json.dumps({"statements": sts, "more": "/xapi/statements?"
+                                              "more=abc"}, indent=2)),
+                       ("compact", json.dumps({"statements": sts[:2], "more": ""}))):
+        path = tmp / (name + ".json")
+        path.write_text(text)
+        r = ctl(daemon, "--json", "xapi", "import", str(path), "--mapping", mp)
+        assert r.returncode == 0, r.stderr
+        summary = json.loads(r.stdout.splitlines()[-1])
+        assert summary["statements"] == (3 if name == "pretty" else 2)
+        assert summary["accepted"] + summary["duplicates"] == summary["statements"]
+        assert summary.get("more", "") == ("/xapi/statements?more=abc" if name == "pretty"
+                                           else "")
+    assert sorted(evidence_of(client, "ann")) == ["sr-0", "sr-1", "sr-2"]
+    bad = tmp / "unclosed.json"
+    bad.write_text(json.dumps({"statements": sts[:1]})[:-1])
+    r = ctl(daemon, "--json", "xapi", "import", str(bad), "--mapping", mp)
+    assert r.returncode == 1
+    assert "not closed" in r.stdout.splitlines()[0]
+
+
 def test_xapi_follow_bridge(xenv):
     daemon, client, tmp, mp = xenv
     cmd = [os.path.join(BIN, "masteryctl"), "-e", daemon.endpoint, "--json", "xapi", "follow",
