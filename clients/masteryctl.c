@@ -2414,9 +2414,9 @@ typedef struct xreader {
     size_t scan; /* array mode: how far the current element was scanned */
     int depth;
     bool in_str, esc, skipping;
-    bool wrapped;  /* the array is the "statements" of an LRS StatementResult object */
+    bool wrapped;    /* the array is the "statements" of an LRS StatementResult object */
     char more[1024]; /* that object's "more" link, when it has one */
-    uint64_t line; /* line number of the byte at start (1-based) */
+    uint64_t line;   /* line number of the byte at start (1-based) */
 } xreader_t;
 
 /* Reads once from the input. Returns 0, or -1 on a read error (printed). */
