@@ -264,7 +264,10 @@ int jsonseq_next(jsonseq_t *p, const char **item, size_t *len, uint64_t *line, c
         case MODE_UNKNOWN: {
             if (!p->bom_done) { /* a byte order mark, only as the very first bytes */
                 size_t have = p->len - p->start, k = have < 3 ? have : 3;
-                if (memcmp(p->buf + p->start, "\xEF\xBB\xBF", k) != 0 || (have < 3 && p->ended))
+                if (have == 0 && !p->ended)
+                    return JSONSEQ_NEED; /* nothing yet (and no buffer) */
+                if (have == 0 || memcmp(p->buf + p->start, "\xEF\xBB\xBF", k) != 0 ||
+                    (have < 3 && p->ended))
                     p->bom_done = true;
                 else if (have < 3)
                     return JSONSEQ_NEED; /* maybe the start of one */
