@@ -41,6 +41,7 @@
 #include "auth.h"
 #include "err.h"
 #include "isotime.h"
+#include "jsonseq.h"
 #include "mastery/v1/mastery.pb-c.h"
 #include "xapi.h"
 
@@ -207,6 +208,14 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic seconds with nanosecond resolution: a short import still has a non-zero rate. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int64_t wall_ms(void)
@@ -1579,12 +1588,12 @@ static int cmd_evidence_import(ctl_t *ctl, const args_t *a)
         return CTL_USAGE;
     }
     imp->buf = xcalloc(1, MAX_LINE_BYTES + 2);
-    int64_t t0 = now_ms();
+    double t0 = mono_s();
     rc = transport_open(ctl);
     if (rc == 0)
         rc = import_run(imp);
     if (rc == 0 || rc == CTL_UNREACHABLE)
-        import_summary(imp, (double)(now_ms() - t0) / 1000.0);
+        import_summary(imp, mono_s() - t0);
     if (rc == 0 && imp->rejected > 0)
         rc = CTL_ERR_REPLY;
     for (size_t i = 0; i < MAX_WINDOW; i++)
@@ -2462,200 +2471,40 @@ static int cmd_framework_import_case(ctl_t *ctl, const args_t *a)
 #define XAPI_FLUSH_MS      200 /* a partial batch waits at most this long */
 #define XAPI_SHOWN_PER_WHY 5   /* unmapped statements listed per reason (malformed: all) */
 
-/* Splits the input into statement texts: JSON lines, or the elements of one JSON array. */
-typedef struct xreader {
-    int fd;
-    bool eof;  /* read() said end of input */
-    char *buf; /* bytes [start, len) not consumed yet */
-    size_t start, len, cap;
-    enum { XR_UNKNOWN, XR_LINES, XR_ARRAY, XR_DONE } mode;
-    size_t scan; /* array mode: how far the current element was scanned */
-    int depth;
-    bool in_str, esc, skipping;
-    uint64_t line; /* line number of the byte at start (1-based) */
-} xreader_t;
-
-/* Reads once from the input. Returns 0, or -1 on a read error (printed). */
-static int xreader_fill(xreader_t *r, const char *path)
+/* Reads once from the input into the splitter; at the end, tells it. Returns 0 or -1 (printed). */
+static int xinput_fill(int fd, bool *eof, jsonseq_t *seq, char *chunk, const char *path)
 {
-    if (r->start > 0 && (r->start > r->cap / 2 || r->len == r->start)) {
-        memmove(r->buf, r->buf + r->start, r->len - r->start);
-        r->len -= r->start;
-        r->scan -= r->start;
-        r->start = 0;
-    }
-    if (r->cap - r->len < XAPI_READ_CHUNK) {
-        size_t ncap = r->cap ? r->cap * 2 : 2 * XAPI_READ_CHUNK;
-        char *p = realloc(r->buf, ncap);
-        if (p == NULL) {
-            fprintf(stderr, "%s: out of memory\n", progname);
-            exit(CTL_ERR_REPLY);
-        }
-        r->buf = p;
-        r->cap = ncap;
-    }
     for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+        ssize_t n = read(fd, chunk, XAPI_READ_CHUNK);
         if (n < 0 && errno == EINTR) {
-            if (g_stop) {
-                r->eof = true;
-                return 0;
-            }
-            continue;
+            if (!g_stop)
+                continue;
+            n = 0; /* interrupted (follow): the input ends here */
         }
         if (n < 0) {
             fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
             return -1;
         }
-        if (n == 0)
-            r->eof = true;
-        r->len += (size_t)n;
-        return 0;
-    }
-}
-
-static bool is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Skips white space (counting lines) in array mode. */
-static void xreader_skip_ws(xreader_t *r)
-{
-    while (r->start < r->len && is_ws(r->buf[r->start])) {
-        if (r->buf[r->start] == '\n')
-            r->line++;
-        r->start++;
-    }
-    r->scan = r->start;
-}
-
-/*
- * The next statement text. Returns 1 with *s, *n and *line set (borrowed until the next
- * call), 0 when more input is needed (or the input is done), -1 for an input that cannot be
- * split (a broken array, an element over MAX_LINE_BYTES): *why says what.
- */
-static int xreader_next(xreader_t *r, const char **s, size_t *n, uint64_t *line, const char **why)
-{
-    if (r->mode == XR_UNKNOWN) {
-        if (r->line == 0)
-            r->line = 1;
-        if (r->len - r->start >= 3 && memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
-            r->start += 3;
-        xreader_skip_ws(r);
-        if (r->start == r->len)
+        if (n == 0) {
+            *eof = true;
+            jsonseq_end(seq);
             return 0;
-        if (r->buf[r->start] == '[') {
-            r->mode = XR_ARRAY;
-            r->start++;
-            r->scan = r->start;
-        } else {
-            r->mode = XR_LINES;
         }
-    }
-    if (r->mode == XR_LINES) {
-        for (;;) {
-            char *nl = memchr(r->buf + r->scan, '\n', r->len - r->scan);
-            if (nl == NULL) {
-                if (r->len - r->start > MAX_LINE_BYTES && !r->skipping) {
-                    r->skipping = true; /* report once, then drop the rest of the line */
-                    *why = "a line longer than 1 MiB";
-                    *line = r->line;
-                    r->scan = r->len;
-                    return -2;
-                }
-                if (r->skipping) {
-                    r->start = r->scan = r->len;
-                    return 0;
-                }
-                r->scan = r->len;
-                if (!r->eof || r->start == r->len)
-                    return 0;
-                nl = r->buf + r->len; /* the last line has no newline */
-            }
-            size_t a = r->start, b = (size_t)(nl - r->buf);
-            uint64_t this_line = r->line;
-            r->start = r->scan = b < r->len ? b + 1 : b;
-            r->line++;
-            if (r->skipping) {
-                r->skipping = false;
-                continue;
-            }
-            while (a < b && is_ws(r->buf[a]))
-                a++;
-            while (b > a && is_ws(r->buf[b - 1]))
-                b--;
-            if (a == b)
-                continue; /* blank line */
-            *s = r->buf + a;
-            *n = b - a;
-            *line = this_line;
-            return 1;
-        }
-    }
-    if (r->mode == XR_DONE) {
-        xreader_skip_ws(r);
-        if (r->start < r->len) {
-            *why = "text after the closing ] of the statement array";
-            r->start = r->scan = r->len;
-            return -1;
+        if (jsonseq_feed(seq, chunk, (size_t)n) != 0) {
+            fprintf(stderr, "%s: out of memory\n", progname);
+            exit(CTL_ERR_REPLY);
         }
         return 0;
     }
-    /* XR_ARRAY: scan one element up to a ',' or ']' at depth 0 outside strings */
-    if (r->scan == r->start)
-        xreader_skip_ws(r);
-    if (r->start < r->len && r->buf[r->start] == ']' && r->depth == 0) {
-        r->start++;
-        r->mode = XR_DONE;
-        return xreader_next(r, s, n, line, why);
-    }
-    for (size_t i = r->scan; i < r->len; i++) {
-        char c = r->buf[i];
-        if (r->in_str) {
-            if (r->esc)
-                r->esc = false;
-            else if (c == '\\')
-                r->esc = true;
-            else if (c == '"')
-                r->in_str = false;
-            continue;
-        }
-        if (c == '"')
-            r->in_str = true;
-        else if (c == '{' || c == '[')
-            r->depth++;
-        else if ((c == '}' || c == ']') && r->depth > 0)
-            r->depth--;
-        else if ((c == ',' || c == ']') && r->depth == 0) {
-            size_t a = r->start, b = i;
-            while (b > a && is_ws(r->buf[b - 1]))
-                b--;
-            *s = r->buf + a;
-            *n = b - a;
-            *line = r->line;
-            for (size_t k = r->start; k < i; k++)
-                r->line += r->buf[k] == '\n';
-            r->start = r->scan = c == ',' ? i + 1 : i; /* leave the ']' for the next call */
-            return 1;
-        }
-    }
-    r->scan = r->len;
-    if (r->len - r->start > MAX_LINE_BYTES) {
-        *why = "a statement longer than 1 MiB in the array";
-        return -1;
-    }
-    if (r->eof) {
-        *why = "the statement array is not closed with ]";
-        return -1;
-    }
-    return 0;
 }
 
 typedef struct xrun {
     importer_t imp; /* the batches in flight and the evidence counters */
     xapi_map_t *map;
-    xreader_t rd;
+    int fd;
+    bool eof;
+    jsonseq_t *seq; /* splits the input into statements */
+    char *chunk;    /* XAPI_READ_CHUNK bytes for read() */
     const char *path;
     /* the batch being filled */
     Mastery__V1__Evidence *items;
@@ -2676,13 +2525,13 @@ static void xrun_report(xrun_t *x, uint64_t index, uint64_t line, const char *id
         json_t *o = json_pack("{s:I,s:o,s:s,s:o,s:o}", "statement", (json_int_t)index, "id",
                               id ? jstr(id) : json_null(), "code", code, "field", jstr(field),
                               "message", jstr(message));
-        if (x->rd.mode == XR_LINES)
+        if (jsonseq_is_lines(x->seq))
             json_object_set_new(o, "line", json_integer((json_int_t)line));
         emit_json(o);
         return;
     }
     char where[48] = "", ident[XAPI_ID_MAX + 16] = "";
-    if (x->rd.mode == XR_LINES)
+    if (jsonseq_is_lines(x->seq))
         snprintf(where, sizeof where, " (line %" PRIu64 ")", line);
     if (id)
         snprintf(ident, sizeof ident, " [id %s]", id);
@@ -2866,24 +2715,24 @@ static int xrun_loop(xrun_t *x)
         size_t n = 0;
         uint64_t line = 0;
         int r;
-        while ((r = xreader_next(&x->rd, &s, &n, &line, &why)) == 1) {
+        while ((r = jsonseq_next(x->seq, &s, &n, &line, &why)) == JSONSEQ_ITEM) {
             int rc = xrun_statement(x, s, n, line);
             if (rc != 0)
                 return rc;
         }
-        if (r == -2) { /* an over-long line: one malformed statement, then go on */
+        if (r == JSONSEQ_SKIPPED) { /* an over-long line: one malformed statement, go on */
             x->why[XAPI_MALFORMED]++;
             xrun_report(x, x->statements++, line, NULL, "malformed", "", why);
             continue;
         }
-        if (r < 0) {
+        if (r == JSONSEQ_BROKEN) {
             x->why[XAPI_MALFORMED]++;
-            xrun_report(x, x->statements, x->rd.line, NULL, "malformed", "", why);
+            xrun_report(x, x->statements, line, NULL, "malformed", "", why);
             x->fatal = true;
             return 0;
         }
         xrun_reap(x);
-        if (x->rd.eof || g_stop)
+        if (x->eof || g_stop)
             return 0;
         if (x->n > 0 && now_ms() >= x->first_ms + XAPI_FLUSH_MS) {
             int rc = xrun_send(x);
@@ -2892,7 +2741,7 @@ static int xrun_loop(xrun_t *x)
         }
         int64_t deadline = xrun_next_deadline(x);
         int64_t wait = deadline == INT64_MAX ? 1000 : deadline - now_ms();
-        zmq_pollitem_t items[2] = {{NULL, x->rd.fd, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[2] = {{NULL, x->fd, ZMQ_POLLIN, 0},
                                    {x->imp.ctl->dealer, 0, ZMQ_POLLIN, 0}};
         int got = zmq_poll(items, x->imp.count > 0 ? 2 : 1, wait > 0 ? (long)wait : 0);
         if (got < 0 && zmq_errno() != EINTR) {
@@ -2900,7 +2749,7 @@ static int xrun_loop(xrun_t *x)
             return CTL_ERR_REPLY;
         }
         if (got > 0 && (items[0].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) &&
-            xreader_fill(&x->rd, x->path) != 0)
+            xinput_fill(x->fd, &x->eof, x->seq, x->chunk, x->path) != 0)
             return CTL_USAGE;
         if (x->imp.count > 0 &&
             ((got > 0 && (items[1].revents & ZMQ_POLLIN)) || now_ms() >= deadline)) {
@@ -2982,7 +2831,7 @@ static void xrun_summary(const xrun_t *x, double seconds)
         for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
             json_object_set_new(why, xapi_reason_name((xapi_reason_t)r),
                                 json_integer((json_int_t)x->why[r]));
-        emit_json(json_pack(
+        json_t *o = json_pack(
             "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:f,s:f}", "statements",
             (json_int_t)x->statements, "evidence", (json_int_t)x->evidence, "accepted",
             (json_int_t)imp->accepted, "duplicates", (json_int_t)imp->duplicates, "rejected",
@@ -2990,7 +2839,10 @@ static void xrun_summary(const xrun_t *x, double seconds)
             (json_int_t)x->retracted, "retract_not_found", (json_int_t)x->retract_missing,
             "retract_failed", (json_int_t)x->retract_failed, "not_mapped", why, "warnings",
             (json_int_t)x->warnings, "case_uris", (json_int_t)x->case_uris, "seconds", seconds,
-            "statements_per_s", rate));
+            "statements_per_s", rate);
+        if (o != NULL && jsonseq_more(x->seq)[0])
+            json_object_set_new(o, "more", jstr(jsonseq_more(x->seq)));
+        emit_json(o);
         return;
     }
     printf("%" PRIu64 " statements in %.2f s (%.0f/s): %" PRIu64 " evidence (%" PRIu64
@@ -3003,6 +2855,8 @@ static void xrun_summary(const xrun_t *x, double seconds)
         printf("%s %" PRIu64 " %s", r == XAPI_VERB_NOT_MAPPED ? "" : ",", x->why[r],
                xapi_reason_name((xapi_reason_t)r));
     printf("; %" PRIu64 " warnings\n", x->warnings);
+    if (jsonseq_more(x->seq)[0])
+        fprintf(stderr, "(the LRS has more statements: %s)\n", jsonseq_more(x->seq));
     for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
         if (r != XAPI_MALFORMED && x->why[r] > XAPI_SHOWN_PER_WHY)
             fprintf(stderr, "(%" PRIu64 " more %s statements not listed)\n",
@@ -3032,13 +2886,19 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
     }
     free(mtext);
     x->path = path;
-    x->rd.fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    if (x->rd.fd < 0) {
+    x->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (x->fd < 0) {
         fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
         xapi_map_destroy(&x->map);
         free(x);
         return CTL_USAGE;
     }
+    x->seq = jsonseq_new();
+    if (x->seq == NULL) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        exit(CTL_ERR_REPLY);
+    }
+    x->chunk = xcalloc(1, XAPI_READ_CHUNK);
     x->imp.ctl = ctl;
     x->imp.unit = "statement";
     x->imp.batch_size = batch;
@@ -3056,24 +2916,27 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    int64_t t0 = now_ms();
+    double t0 = mono_s();
     rc = transport_open(ctl);
     if (rc == 0)
         rc = xrun_case_uris(x);
     if (rc == 0)
         rc = xrun_loop(x);
+    if (rc < 0)
+        rc = 0; /* interrupted (follow): what was read is still sent and counted */
     if (rc == 0)
         rc = xrun_drain(x);
     if (rc == 0 || rc == CTL_UNREACHABLE)
-        xrun_summary(x, (double)(now_ms() - t0) / 1000.0);
+        xrun_summary(x, mono_s() - t0);
     if (rc == 0 && (x->why[XAPI_MALFORMED] > 0 || x->imp.rejected > 0 || x->retract_failed > 0))
         rc = CTL_ERR_REPLY;
     xrun_clear_items(x);
     for (size_t i = 0; i < MAX_WINDOW; i++)
         batch_reset(&x->imp.ring[i]);
-    if (x->rd.fd > 0)
-        close(x->rd.fd);
-    free(x->rd.buf);
+    if (x->fd > 0)
+        close(x->fd);
+    jsonseq_destroy(&x->seq);
+    free(x->chunk);
     free(x->items);
     free(x->ptrs);
     free(x->index);

@@ -247,11 +247,13 @@ static void report_unknown(conv_t *c)
     }
 }
 
-/* Warns about a timestamp that is not RFC 3339 (most often: no time zone). */
+/* Warns about a timestamp that is not RFC 3339 (most often: no time zone). The status dates
+ * may also be a plain date (YYYY-MM-DD) or null, as the CASE schema allows. */
 static void check_time(conv_t *c, const json_t *obj, const char *key, const char *who)
 {
     const json_t *v = json_object_get(obj, key);
-    if (v == NULL)
+    bool status_date = strncmp(key, "status", 6) == 0;
+    if (v == NULL || (status_date && json_is_null(v)))
         return;
     if (!json_is_string(v)) {
         warn(c, "%s: %s is not a string: ignored", who, key);
@@ -263,6 +265,11 @@ static void check_time(conv_t *c, const json_t *obj, const char *key, const char
     if (isotime_parse(s, len, &ms, NULL) == 0)
         return;
     char z[64];
+    if (status_date && len == 10) {
+        snprintf(z, sizeof z, "%sT00:00:00Z", s);
+        if (isotime_parse(z, len + 10, &ms, NULL) == 0)
+            return;
+    }
     if (len < 40) {
         snprintf(z, sizeof z, "%sZ", s);
         if (isotime_parse(z, len + 1, &ms, NULL) == 0) {

@@ -40,7 +40,8 @@
  * an item without children is refused, as is an ITEM_ID not in the package or given twice.
  *
  * Lenient, with a warning naming the item or association: sequenceNumber as a string of digits,
- * timestamps without a time zone (or otherwise not RFC 3339), identifiers that are not UUIDs,
+ * timestamps without a time zone (or otherwise not RFC 3339; statusStartDate/statusEndDate may
+ * be a plain date or null without a warning), identifiers that are not UUIDs,
  * unknown or misspelled optional fields ("did you mean ..."), a missing uri or fullStatement,
  * a uri with spaces (dropped), over-long title or description (cut), an association repeated,
  * an association endpoint found only by uri, associations to outside items.

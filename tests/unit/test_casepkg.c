@@ -473,7 +473,8 @@ static void test_lenient_details(void **state)
         "{\"CFDocument\": {\"identifier\": \"d\", \"uri\": \"https://x/d\", \"title\": \"D\"},"
         " \"CFItems\": [{\"identifier\": \"a\", \"uri\": \"https://x/a\", \"fullStatement\": "
         "\"A\"}, {\"identifier\": \"b\", \"uri\": \"https://x/b\", \"fullStatement\": \"B\"},"
-        " {\"identifier\": \"c\"}],"
+        " {\"identifier\": \"c\", \"statusStartDate\": \"2019-05-02\", \"statusEndDate\": null,"
+        " \"lastChangeDateTime\": \"2019-05-02T10:11:12.5-05:00\"}],"
         " \"CFAssociations\": ["
         "{\"associationType\": \"precedes\", \"originNodeURI\": {\"identifier\": \"old-a\", "
         "\"uri\": \"https://x/a\"}, \"destinationNodeURI\": {\"identifier\": \"b\"}},"
@@ -504,11 +505,92 @@ static void test_lenient_details(void **state)
     assert_true(has_warning(p, "sequenceNumber is not an integer: ignored", NULL));
     assert_true(has_warning(p, "item c: no uri", NULL));
     assert_true(has_warning(p, "item c: no humanCodingScheme or statement", NULL));
+    assert_false(has_warning(p, "item c: status", NULL)); /* a date, and null, are allowed */
+    assert_false(has_warning(p, "item c: lastChangeDateTime", NULL));
     assert_non_null(strstr(casepkg_summary(p), "(1 top-level)")); /* b, found by uri */
     assert_non_null(strstr(casepkg_summary(p), "kept 1 exemplar, 1 preceeds"));
     assert_non_null(strstr(casepkg_summary(p), "ignored 2"));
     graph_destroy(&g);
     casepkg_destroy(&p);
+}
+
+static void test_more_leniency_and_options(void **state)
+{
+    (void)state;
+    /* unknown keys at every level (with and without a near miss), odd associations, a uri
+     * with a space, a repeated isChildOf, an explicit children rule for a parent */
+    const char *pkg =
+        "{\"CFDocument\": {\"identifier\": \"d\", \"title\": \"D\", \"titel\": \"x\", "
+        "\"lastChangeDateTime\": 5},"
+        " \"CFItems\": [{\"identifier\": \"p\", \"uri\": \"https://x/a b\", "
+        "\"fullStatement\": \"P\", \"colour\": \"red\"},"
+        " {\"identifier\": \"k\", \"fullStatement\": \"K\"}],"
+        " \"CFAssociations\": [7, {\"identifier\": \"a1\"},"
+        " {\"identifier\": \"a2\", \"associationType\": \"isChildOf\", \"sequenceNumbr\": 1, "
+        "\"originNodeURI\": {\"identifier\": \"k\"}, \"destinationNodeURI\": {\"identifier\": "
+        "\"p\"}},"
+        " {\"identifier\": \"a3\", \"associationType\": \"isChildOf\", \"originNodeURI\": "
+        "{\"identifier\": \"k\"}, \"destinationNodeURI\": {\"identifier\": \"p\"}},"
+        " {\"identifier\": \"a4\", \"associationType\": \"isTranslationOf\", "
+        "\"sequenceNumber\": 3, \"originNodeURI\": {\"identifier\": \"k\"}, "
+        "\"destinationNodeURI\": {\"identifier\": \"p\"}}],"
+        " \"CFRubric\": []}";
+    const char *rules[] = {"p=children", "*=n_mastery:0.9"};
+    casepkg_opts_t o = {.rules = rules, .n_rules = 2};
+    graph_t *g = NULL;
+    casepkg_t *p = convert_ok(pkg, strlen(pkg), &o, &g);
+    const graph_comp_t *parent = comp(g, "p");
+    assert_int_equal(parent->rule.method, RULE_CHILDREN);
+    assert_int_equal(parent->n_children, 1);
+    assert_string_equal(parent->source_uri, "");
+    assert_int_equal(comp(g, "k")->rule.method, RULE_N_MASTERY);
+    assert_float_equal(comp(g, "k")->rule.threshold, 0.9, 1e-12);
+    const json_t *a = json_array_get(json_object_get(case_meta(comp(g, "k")), "associations"), 0);
+    assert_int_equal(json_integer_value(json_object_get(a, "sequenceNumber")), 3);
+    assert_true(has_warning(p, "CFDocument field 'titel'", "did you mean 'title'?"));
+    assert_true(
+        has_warning(p, "CFItem field 'colour' (in 1, first item p)", "CASE 1.0 field: ignored"));
+    assert_true(
+        has_warning(p, "CFAssociation field 'sequenceNumbr'", "did you mean 'sequenceNumber'?"));
+    assert_true(has_warning(p, "package field 'CFRubric'", "did you mean 'CFRubrics'?"));
+    assert_true(has_warning(p, "lastChangeDateTime is not a string: ignored", NULL));
+    assert_true(has_warning(p, "item p: uri 'https://x/a b' has spaces", NULL));
+    assert_true(has_warning(p, "CFAssociations[0]: not an object: ignored", NULL));
+    assert_true(has_warning(p, "association a1: no associationType: ignored", NULL));
+    assert_true(has_warning(p, "association a3: k isChildOf p repeated: counted once", NULL));
+    assert_true(has_warning(p, "association a2: identifier is not a UUID", NULL));
+    assert_true(has_warning(p, "'isTranslationOf' is not a CASE 1.0 type: kept as metadata", NULL));
+    assert_non_null(strstr(casepkg_summary(p), "kept 1 isTranslationOf"));
+    assert_non_null(strstr(casepkg_summary(p), "ignored 2"));
+    graph_destroy(&g);
+    casepkg_destroy(&p);
+
+    /* no CFItems at all: an empty framework, with a warning; a long version is left out */
+    char doc[600];
+    char version[300];
+    memset(version, 'v', 299);
+    version[299] = '\0';
+    snprintf(doc, sizeof doc, "{\"CFDocument\": {\"identifier\": \"d\", \"version\": \"%s\"}}",
+             version);
+    p = convert_ok(doc, strlen(doc), NULL, &g);
+    assert_int_equal(graph_count(g), 0);
+    assert_string_equal(graph_version(g), "");
+    assert_true(has_warning(p, "the package has no CFItems", NULL));
+    assert_true(has_warning(p, "version is longer than 256 bytes", NULL));
+    graph_destroy(&g);
+    casepkg_destroy(&p);
+
+    const char *star_children[] = {"*=children"};
+    o = (casepkg_opts_t){.rules = star_children, .n_rules = 1};
+    refused_file("precedes-chain.json", &o, ERR_INVALID, "rules[0]", "*=children");
+    const char *children_threshold[] = {STRAND "=children:0.5"};
+    o = (casepkg_opts_t){.rules = children_threshold, .n_rules = 1};
+    refused_file("precedes-chain.json", &o, ERR_INVALID, "rules[0]", "takes no threshold");
+    refused_text("{\"CFDocument\": []}", NULL, ERR_INVALID, "CFDocument", "must be an object");
+    refused_text("{\"CFDocument\": {\"identifier\": 5}}", NULL, ERR_INVALID,
+                 "CFDocument.identifier", "must be a non-empty string");
+    refused_text("{\"CFDocument\": {\"identifier\": \"d\"}, \"CFAssociations\": {}}", NULL,
+                 ERR_INVALID, "CFAssociations", "must be an array");
 }
 
 static void test_warning_cap_and_lengths(void **state)
@@ -571,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_quirks),
         cmocka_unit_test(test_lenient_details),
+        cmocka_unit_test(test_more_leniency_and_options),
         cmocka_unit_test(test_warning_cap_and_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -535,6 +535,79 @@ static void test_mapping_file(void **state)
     xapi_map_destroy(&m);
 }
 
+static void test_more_paths(void **state)
+{
+    (void)state;
+    /* mbox as the whole address, an openid found in the lookup table, lookup-only mbox */
+    xapi_map_t *m =
+        map_of("{\"activities\": {\"https://sims.example.org/pizza\": \"frac.add-like\"},"
+               " \"source\": \"lrs-east\", \"learners\": {\"mbox\": \"address\","
+               " \"openid\": \"lookup\", \"lookup\": {\"https://id.example/u1\": \"s-u1\"}}}");
+    learner_is(m, "{\"mbox\": \"mailto:ann@school.example\"}", "ann@school.example");
+    learner_is(m, "{\"openid\": \"https://id.example/u1\"}", "s-u1");
+    learner_fails(m, "{\"openid\": \"\"}", XAPI_MALFORMED, "actor.openid", "must be a URI");
+    xapi_map_destroy(&m);
+    m = map_of("{\"activities\": {\"https://sims.example.org/pizza\": \"frac.add-like\"},"
+               " \"learners\": {\"mbox\": \"lookup\"}}");
+    learner_fails(m, "{\"mbox\": \"mailto:ann@school.example\"}", XAPI_NO_LEARNER, "actor.mbox",
+                  "in the lookup table");
+    xapi_map_destroy(&m);
+
+    /* two warnings on one statement are both kept */
+    m = map_of(MAPPING);
+    xapi_item_t it;
+    json_t *js = NULL;
+    char *s = quiz("d0000000-0000-4000-8000-000000000001", "scored",
+                   "\"result\": {\"score\": {\"scaled\": -1}}");
+    char *t = strstr(s, "10:15:00+00:00");
+    assert_non_null(t);
+    memcpy(t, "10:15:00\"      ", 15); /* the timestamp loses its zone */
+    assert_int_equal(map_text(m, s, &it, &js), XAPI_EVIDENCE);
+    assert_string_equal(it.warning, "timestamp '2026-11-20T10:15:00' has no time zone: read as "
+                                    "UTC; result.score.scaled -1 is negative: counted as 0");
+    json_decref(js);
+    free(s);
+    /* structure of result and context */
+    s = quiz("d0000000-0000-4000-8000-000000000002", "scored", "\"result\": [0.5]");
+    expect_unmapped(m, s, XAPI_MALFORMED, "result", "result must be an object");
+    free(s);
+    s = quiz("d0000000-0000-4000-8000-000000000003", "scored", "\"result\": {\"score\": 0.5}");
+    expect_unmapped(m, s, XAPI_MALFORMED, "result.score", "score must be an object");
+    free(s);
+    s = with_object_context("{\"id\": \"https://lms.school.example/quiz/77\"}",
+                            "\"context\": {\"contextActivities\": []}");
+    expect_unmapped(m, s, XAPI_MALFORMED, "context.contextActivities", "must be an object");
+    free(s);
+    xapi_map_destroy(&m);
+
+    assert_string_equal(xapi_reason_name(XAPI_OK), "ok");
+    assert_string_equal(xapi_reason_name(XAPI_NO_COMPETENCY), "no_competency");
+    assert_string_equal(xapi_reason_name(XAPI_NO_SCORE), "no_score");
+    assert_string_equal(xapi_reason_name(XAPI_REASON_COUNT), "unknown");
+
+    map_refused("{\"verbs\": \"passed\"}", "verbs", "array of verb IRIs or an object");
+    map_refused("{\"verbs\": {\"http://x/v\": {\"weight\": 1}}}", "verbs.http://x/v.weight",
+                "unknown key");
+    map_refused("{\"activities\": []}", "activities", "must be an object");
+    map_refused("{\"look_in\": []}", "look_in", "must list some of");
+    map_refused("{\"learners\": []}", "learners", "must be an object");
+    map_refused("{\"learners\": {\"lookup\": []}}", "learners.lookup", "must be an object");
+    map_refused("{\"learners\": {\"account\": {}}}", "learners.account", "must be an array");
+    map_refused("{\"learners\": {\"account\": [{\"homePage\": \"*\", \"use\": \"mbox\"}]}}",
+                "learners.account[0]", "use must be \"name\"");
+    map_refused("{\"learners\": {\"account\": [{\"homePage\": \"*\", \"prefix\": 1}]}}",
+                "learners.account[0]", "prefix must be a string");
+    map_refused("{\"learners\": {\"account\": [{\"homePage\": \"*\", \"x\": 1}]}}",
+                "learners.account[0].x", "unknown key");
+    map_refused("{\"learners\": {\"mbox_domains\": \"school.example\"}}", "learners.mbox_domains",
+                "must be an array");
+    map_refused("{\"learners\": {\"mbox_domains\": [\"\"]}}", "learners.mbox_domains",
+                "mbox_domains[0] must be a domain name");
+    map_refused("{\"learners\": {\"openid\": \"url\"}}", "learners.openid",
+                "\"lookup\" or \"as_is\"");
+    map_refused("{\"frameworks\": [\"a\", 2]}", "frameworks", "frameworks[1] must be");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_voiding_and_verbs),
         cmocka_unit_test(test_times_and_malformed),
         cmocka_unit_test(test_mapping_file),
+        cmocka_unit_test(test_more_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
