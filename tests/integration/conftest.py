@@ -26,6 +26,21 @@ EXAMPLES = os.path.join(SRC, "schemas", "examples")
 VECTORS = os.path.abspath(os.path.join(SRC, "..", "shared", "vectors"))
 
 
+_LIVE = set()
+
+
+def _kill_leftovers():
+    """A test that fails between start() and stop() must not leave a daemon running."""
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
+
+
+import atexit  # noqa: E402
+
+atexit.register(_kill_leftovers)
+
+
 class Daemon:
     """One masteryd process. start() waits for its "ready" log line and learns the endpoints."""
 
@@ -42,6 +57,7 @@ class Daemon:
         args = self.wrapper + [os.path.join(BIN, "masteryd"), "-d", "-v", "--data", self.data_dir,
                                "--listen", listen, "--events", events] + self.extra_args
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        _LIVE.add(self.proc)
         deadline = time.time() + 120
         while time.time() < deadline:
             line = self.proc.stderr.readline()
@@ -77,6 +93,7 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             rc = self.proc.wait()
+        _LIVE.discard(self.proc)
         self.proc = None
         return rc
 
