@@ -438,7 +438,9 @@ class EventStream:
         """Yields stored events from next_seq (up to upto, exclusive) until the store has
         nothing newer."""
         while upto is None or self.next_seq < upto:
-            page = self._client._page(self.next_seq)
+            # A gap is read exactly: what follows it is already queued on the SUB socket.
+            limit = min(upto - self.next_seq, 100000) if upto is not None else 0
+            page = self._client._page(self.next_seq, limit)
             for e in page.events:
                 if e.seq < self.next_seq:
                     continue
