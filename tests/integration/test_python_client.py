@@ -191,13 +191,17 @@ def test_retry_after_sigstop_counts_once(daemon, md):
         os.kill(daemon.proc.pid, signal.SIGCONT)
     assert r.acknowledged and waited >= 1.4
     assert c.sends >= 3                                  # it did send again, same ids
+    # Every copy reaches the daemon and is answered (OK once, DUPLICATE for the rest); the
+    # late answers are dropped by request id, so the next call gets its own answer.
     after = md.health()
+    deadline = time.monotonic() + 10 * SLOW
+    while after.requests - before.requests < c.sends + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = md.health()
+    assert after.requests - before.requests >= c.sends + 1
     assert after.evidence_count == before.evidence_count + 1
     assert [e.evidence_id for e in md.evidence("s-9")] == ["stop-1"]
     assert md.learner_state("s-9").get("a").evidence_count == 1
-    # Every copy reached the daemon and was answered (OK once, DUPLICATE for the rest): the
-    # late answers are dropped by request id, so the next call gets its own answer.
-    assert after.requests - before.requests >= c.sends
     assert c.submit_evidence("stop-1", "s-9", "a", 0.9).code == "DUPLICATE"
     assert c.learner_state("s-9").learner == "s-9"
     # A batch submitted while stopped: every item acknowledged, each stored once.
@@ -224,7 +228,10 @@ def test_stopped_past_every_retry_times_out_then_the_same_ids_succeed(daemon, md
     finally:
         os.kill(daemon.proc.pid, signal.SIGCONT)
     assert c.sends == 2
-    # The daemon got it after all; sending it again (as the README says) answers DUPLICATE.
+    # The daemon gets both copies after all (stored once); sending it again answers DUPLICATE.
+    deadline = time.monotonic() + 10 * SLOW
+    while md.health().evidence_count < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     r = make_client(daemon).submit_evidence("late-1", "s-1", "a", 0.9)
     assert r.code == "DUPLICATE"
     assert md.health().evidence_count == 1
@@ -260,6 +267,24 @@ def test_batch_splitting_by_count_and_size(md):
     md.load_framework(FRACTIONS)
     res = md.submit_batch(lines)
     assert res.ok and res.accepted == len(lines)
+
+
+def test_batch_refused_midway_reports_what_was_answered(data_dir):
+    daemon = configured_daemon(data_dir, max_frame=2048)
+    try:
+        c = make_client(daemon, max_batch=3)             # the client thinks frames may be 1 MiB
+        c.load_framework(TWO)
+        items = [item("p-%d" % i, "s-p") for i in range(3)]
+        items += [item("p-%d" % i, "s-p", narrative="n" * 1000) for i in range(3, 6)]
+        with pytest.raises(InvalidError) as e:           # the second request is too large
+            c.submit_batch(items)
+        assert e.value.field == "frame" and "max_frame" in e.value.message
+        assert [r.evidence_id for r in e.value.partial] == ["p-0", "p-1", "p-2"]
+        assert e.value.partial.ok and "items[0..2] were answered" in e.value.message
+        assert c.health().evidence_count == 3
+        c.close()
+    finally:
+        assert daemon.stop() == 0
 
 
 # ---- events ---------------------------------------------------------------------------------

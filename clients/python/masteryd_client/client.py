@@ -173,6 +173,10 @@ class Client:
                 continue
             if rep.request_id == request_id:
                 return rep
+            # A request the daemon could not read (too large, undecodable) is refused without
+            # an id; one request is outstanding at a time, so it is this one's answer.
+            if rep.request_id == "" and rep.status.code != pb.STATUS_OK:
+                return rep
 
     def _call(self, op, msg, resend=True):
         """Sends one request and returns its Reply (status OK); raises the typed error.
@@ -284,12 +288,19 @@ class Client:
         answers DUPLICATE, which counts as acknowledged.
 
         Returns a BatchResult: one ItemResult per item, in order (field names the index in
-        `items`). Raises a typed error only for a refused request or ConnectionTimeout (then
-        every chunk before the failing one has been acknowledged)."""
+        `items`). Raises a typed error only for a refused request or ConnectionTimeout; its
+        .partial is the BatchResult of the items answered before the failing request."""
         evs = [self._evidence(it) for it in items]
         out = BatchResult()
         for start, chunk in self._chunks(evs):
-            rep = self._call("submit_evidence", pb.SubmitEvidence(items=chunk))
+            try:
+                rep = self._call("submit_evidence", pb.SubmitEvidence(items=chunk))
+            except MasterydError as e:
+                e.partial = out     # the items answered before this request
+                if start:
+                    e.message += ("; items[0..%d] were answered (see .partial), the rest are "
+                                  "unknown: send them again" % (start - 1))
+                raise
             results = rep.evidence_results.items
             if len(results) != len(chunk):
                 raise MasterydError("INTERNAL", "%d results for %d items"

@@ -7,7 +7,11 @@ class MasterydError(Exception):
     code    -- the status name: "INVALID", "NOT_FOUND", "CONFLICT", "UNAVAILABLE", ...
     field   -- the offending field as the daemon names it ("items[3].score"), or ""
     message -- the daemon's explanation, for a person
+    partial -- from submit_batch: the BatchResult of the items answered before the request
+               that failed (None elsewhere)
     """
+
+    partial = None
 
     def __init__(self, code, message="", field=""):
         self.code = code
