@@ -17,6 +17,7 @@
  * rejected); 2 usage error; 3 the daemon could not be reached within the timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,11 +32,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "err.h"
 #include "isotime.h"
 #include "mastery/v1/mastery.pb-c.h"
+#include "xapi.h"
 
 enum {
     CTL_OK = 0,
@@ -88,13 +91,20 @@ typedef enum opt_id {
     OPT_WITHDRAW,
     OPT_REASON,
     OPT_ACTOR,
+    OPT_FORMAT,
+    OPT_CASE_ID,
+    OPT_GATE,
+    OPT_RULE,
+    OPT_MAPPING,
+    OPT_BADGES,
     OPT_COUNT
 } opt_id_t;
 
 typedef struct opt_spec {
-    const char *name;    /* --name */
+    const char *name;    /* --name (two options may share a name if no command takes both) */
     const char *metavar; /* NULL: a flag without argument */
     const char *help;
+    bool repeat; /* may be given more than once: the values go to args_t.multi */
 } opt_spec_t;
 
 static const opt_spec_t OPTS[OPT_COUNT] = {
@@ -120,7 +130,17 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery"},
     [OPT_REASON] = {"reason", "TEXT", "why (required; kept in the audit trail)"},
     [OPT_ACTOR] = {"actor", "NAME", "who decided (default: $USER)"},
+    [OPT_FORMAT] = {"format", "json|jwt", "credential form (default json)"},
+    [OPT_CASE_ID] = {"id", "ID", "framework id (default: the CFDocument identifier)"},
+    [OPT_GATE] = {"gate", "precedes|none",
+                  "precedes associations gate the destination (default) or not"},
+    [OPT_RULE] = {"rule", "RULE", "ITEM_ID=METHOD[:threshold] or *=METHOD[:threshold] (repeatable)",
+                  true},
+    [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)"},
+    [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered"},
 };
+
+#define MULTI_MAX 256 /* values of a repeatable option */
 
 #define O(x) (1u << (x))
 
@@ -128,6 +148,8 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
 typedef struct args {
     const char *val[OPT_COUNT];
     bool set[OPT_COUNT];
+    const char *multi[MULTI_MAX]; /* every value of the command's repeatable option, in order */
+    size_t n_multi;
     char **pos;
     int npos;
 } args_t;
@@ -402,8 +424,14 @@ static int args_parse(ctl_t *ctl, const command_t *c, int argc, char **argv, arg
             return usage_error(ctl, "unknown option %s", argv[optind - 1]);
         }
         int id = ch - LONGOPT_BASE;
-        if (a->set[id])
+        if (OPTS[id].repeat) {
+            if (a->n_multi == MULTI_MAX)
+                return usage_error(ctl, "option --%s given more than %d times", OPTS[id].name,
+                                   MULTI_MAX);
+            a->multi[a->n_multi++] = optarg ? optarg : "";
+        } else if (a->set[id]) {
             return usage_error(ctl, "option --%s given twice", OPTS[id].name);
+        }
         a->set[id] = true;
         a->val[id] = optarg ? optarg : "";
     }
@@ -1144,6 +1172,7 @@ typedef struct batch {
 
 typedef struct importer {
     ctl_t *ctl;
+    const char *unit; /* what a number in a report counts: "line" (NULL) or "statement" */
     FILE *in;
     const char *path;
     char *buf; /* MAX_LINE_BYTES + 2 */
@@ -1311,13 +1340,14 @@ static int import_fill_batch(importer_t *imp, batch_t *b)
 static void import_report(const importer_t *imp, uint64_t line, const char *code, const char *field,
                           const char *message)
 {
+    const char *unit = imp->unit ? imp->unit : "line";
     if (imp->ctl->json) {
-        emit_json(json_pack("{s:I,s:s,s:o,s:o}", "line", (json_int_t)line, "code", code, "field",
+        emit_json(json_pack("{s:I,s:s,s:o,s:o}", unit, (json_int_t)line, "code", code, "field",
                             jstr(field), "message", jstr(message)));
     } else if (field && field[0]) {
-        fprintf(stderr, "line %" PRIu64 ": %s %s: %s\n", line, code, field, message);
+        fprintf(stderr, "%s %" PRIu64 ": %s %s: %s\n", unit, line, code, field, message);
     } else {
-        fprintf(stderr, "line %" PRIu64 ": %s: %s\n", line, code, message);
+        fprintf(stderr, "%s %" PRIu64 ": %s: %s\n", unit, line, code, message);
     }
 }
 
@@ -1343,13 +1373,16 @@ static void import_batch_refused(importer_t *imp, const batch_t *b, const Master
     const char *field = has ? rep->status->field : "";
     const char *message = has ? rep->status->message : "unexpected reply to submit_evidence";
     uint64_t first = b->lines[0], last = b->lines[b->n_items - 1];
+    const char *unit = imp->unit ? imp->unit : "line";
+    char last_key[32];
+    snprintf(last_key, sizeof last_key, "last_%s", unit);
     imp->rejected += b->n_items;
     if (imp->ctl->json)
-        emit_json(json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "line", (json_int_t)first, "last_line",
+        emit_json(json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", unit, (json_int_t)first, last_key,
                             (json_int_t)last, "items", (json_int_t)b->n_items, "code", code,
                             "field", jstr(field), "message", jstr(message)));
     else
-        fprintf(stderr, "lines %" PRIu64 "-%" PRIu64 " (%zu items): %s%s%s: %s\n", first, last,
+        fprintf(stderr, "%ss %" PRIu64 "-%" PRIu64 " (%zu items): %s%s%s: %s\n", unit, first, last,
                 b->n_items, code, field[0] ? " " : "", field, message);
 }
 
@@ -1404,8 +1437,8 @@ static int import_retry_due(importer_t *imp)
         if (b->done || b->call.deadline > now)
             continue;
         if (b->call.attempts >= CALL_ATTEMPTS) {
-            fprintf(stderr, "%s: lines %" PRIu64 "..%" PRIu64 " unconfirmed\n", progname,
-                    b->lines[0], b->lines[b->n_items - 1]);
+            fprintf(stderr, "%s: %ss %" PRIu64 "..%" PRIu64 " unconfirmed\n", progname,
+                    imp->unit ? imp->unit : "line", b->lines[0], b->lines[b->n_items - 1]);
             return unreachable(imp->ctl, b->call.attempts);
         }
         int rc = call_send(imp->ctl, &b->call);
@@ -2017,6 +2050,982 @@ static int cmd_health(ctl_t *ctl, const args_t *a)
     return 0;
 }
 
+/* ---- credentials, issuer, keys, retraction ----------------------------------------------- */
+
+static const char *credential_state_name(Mastery__V1__CredentialState s)
+{
+    switch (s) {
+    case MASTERY__V1__CREDENTIAL_STATE__CREDENTIAL_REVOKED:
+        return "revoked";
+    case MASTERY__V1__CREDENTIAL_STATE__CREDENTIAL_SUSPENDED:
+        return "suspended";
+    default:
+        return "active";
+    }
+}
+
+static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
+{
+    char at[ISOTIME_BUFSZ];
+    text_time(c->issued_at_ms, at, sizeof at);
+    return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
+                     "learner", jstr(c->learner_id), "framework", jstr(c->framework_id),
+                     "revision", (json_int_t)c->revision, "competency", jstr(c->competency_id),
+                     "achievement", jstr(c->achievement_name), "issued_at", at, "state",
+                     credential_state_name(c->state), "status_index",
+                     (json_int_t)c->status_index, "reason", jstr(c->reason));
+}
+
+static int cmd_credential_list(ctl_t *ctl, const args_t *a)
+{
+    Mastery__V1__ListCredentials op = MASTERY__V1__LIST_CREDENTIALS__INIT;
+    op.learner_id = (char *)a->val[OPT_LEARNER];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS;
+    req.list_credentials = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL_LIST, &rep);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__CredentialList *l = rep->credential_list;
+    if (ctl->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->n_credentials; i++)
+            json_array_append_new(arr, credential_info_json(l->credentials[i]));
+        emit_json(json_pack("{s:o}", "credentials", arr));
+    } else {
+        table_t t = {.ncols = 5,
+                     .head = {"CREDENTIAL", "ACHIEVEMENT", "COMPETENCY", "ISSUED AT", "STATE"}};
+        for (size_t i = 0; i < l->n_credentials; i++) {
+            const Mastery__V1__CredentialInfo *c = l->credentials[i];
+            char at[ISOTIME_BUFSZ];
+            text_time(c->issued_at_ms, at, sizeof at);
+            table_row(&t, c->credential_id, c->achievement_name, c->competency_id, at,
+                      credential_state_name(c->state));
+        }
+        table_print(&t, stdout);
+        table_free(&t);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_credential_get(ctl_t *ctl, const args_t *a)
+{
+    const char *format = opt_str(a, OPT_FORMAT, "json");
+    bool jwt = strcmp(format, "jwt") == 0;
+    if (!jwt && strcmp(format, "json") != 0)
+        return usage_error(ctl, "--format: \"%s\" is not json or jwt", format);
+    Mastery__V1__GetCredential op = MASTERY__V1__GET_CREDENTIAL__INIT;
+    op.credential_id = a->pos[0];
+    op.format = jwt ? MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JWT
+                    : MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JSON;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_GET_CREDENTIAL;
+    req.get_credential = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL, &rep);
+    if (rc != 0)
+        return rc;
+    /* The badge file a student keeps: the document exactly as signed, nothing around it. */
+    printf("%s\n", rep->credential->document);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int set_status(ctl_t *ctl, const args_t *a, const char *purpose, bool set)
+{
+    if (set && a->val[OPT_REASON][0] == '\0')
+        return usage_error(ctl, "--reason: must not be empty");
+    Mastery__V1__SetCredentialStatus op = MASTERY__V1__SET_CREDENTIAL_STATUS__INIT;
+    op.credential_id = a->pos[0];
+    op.purpose = (char *)purpose;
+    op.set = set;
+    op.reason = (char *)opt_str(a, OPT_REASON, "");
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS;
+    req.set_credential_status = &op;
+    Mastery__V1__Reply *rep = NULL;
+    /* Safe to resend: setting a status twice is a no-op. */
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL_INFO, &rep);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__CredentialInfo *c = rep->credential_info;
+    if (ctl->json)
+        emit_json(credential_info_json(c));
+    else
+        printf("%s: %s%s%s\n", c->credential_id, credential_state_name(c->state),
+               rep->status->message[0] ? " (" : "",
+               rep->status->message[0] ? "unchanged)" : "");
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_credential_revoke(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "revocation", true);
+}
+
+static int cmd_credential_suspend(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "suspension", true);
+}
+
+static int cmd_credential_unsuspend(ctl_t *ctl, const args_t *a)
+{
+    return set_status(ctl, a, "suspension", false);
+}
+
+static int cmd_status_list_export(ctl_t *ctl, const args_t *a)
+{
+    const char *purpose = a->pos[0];
+    if (strcmp(purpose, "revocation") != 0 && strcmp(purpose, "suspension") != 0)
+        return usage_error(ctl, "PURPOSE: \"%s\" is not revocation or suspension", purpose);
+    Mastery__V1__ExportStatusList op = MASTERY__V1__EXPORT_STATUS_LIST__INIT;
+    op.purpose = (char *)purpose;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST;
+    req.export_status_list = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep);
+    if (rc != 0)
+        return rc;
+    printf("%s\n", rep->status_list->json);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int issuer_request(ctl_t *ctl, bool rotate, Mastery__V1__Reply **rep)
+{
+    Mastery__V1__GetIssuer get = MASTERY__V1__GET_ISSUER__INIT;
+    Mastery__V1__RotateKeys rot = MASTERY__V1__ROTATE_KEYS__INIT;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    if (rotate) {
+        req.op_case = MASTERY__V1__REQUEST__OP_ROTATE_KEYS;
+        req.rotate_keys = &rot;
+    } else {
+        req.op_case = MASTERY__V1__REQUEST__OP_GET_ISSUER;
+        req.get_issuer = &get;
+    }
+    /* A rotation is not resent: a lost reply must not rotate twice. */
+    return request(ctl, &req, !rotate, MASTERY__V1__REPLY__RESULT_ISSUER, rep);
+}
+
+static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
+{
+    if (ctl->json) {
+        json_t *keys = json_array();
+        for (size_t i = 0; i < is->n_keys; i++) {
+            const Mastery__V1__IssuerKey *k = is->keys[i];
+            char at[ISOTIME_BUFSZ];
+            text_time(k->created_at_ms, at, sizeof at);
+            json_array_append_new(keys, json_pack("{s:o,s:o,s:o,s:b,s:s}", "id", jstr(k->key_id),
+                                                  "type", jstr(k->type), "verification_method",
+                                                  jstr(k->verification_method), "current",
+                                                  (int)k->current, "created_at", at));
+        }
+        emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
+                            jstr(is->name), "url", jstr(is->url), "email", jstr(is->email),
+                            "image", jstr(is->image), "keys", keys));
+        return;
+    }
+    printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
+    if (is->url[0])
+        printf("%-8s %s\n", "url", is->url);
+    if (is->email[0])
+        printf("%-8s %s\n", "email", is->email);
+    table_t t = {.ncols = 4, .head = {"KEY", "TYPE", "CURRENT", "CREATED AT"}};
+    for (size_t i = 0; i < is->n_keys; i++) {
+        char at[ISOTIME_BUFSZ];
+        text_time(is->keys[i]->created_at_ms, at, sizeof at);
+        table_row(&t, is->keys[i]->key_id, is->keys[i]->type, is->keys[i]->current ? "yes" : "",
+                  at);
+    }
+    printf("\n");
+    table_print(&t, stdout);
+    table_free(&t);
+}
+
+static int cmd_issuer_show(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, false, &rep);
+    if (rc != 0)
+        return rc;
+    print_issuer(ctl, rep->issuer);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_issuer_did_document(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, false, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep->issuer->did_document[0] == '\0') {
+        fprintf(stderr,
+                "%s: the issuer is %s: a did:key resolves from itself and has no document to "
+                "publish; set issuer_did_web in the daemon's config for did:web\n",
+                progname, rep->issuer->did);
+        rc = CTL_ERR_REPLY;
+    } else {
+        printf("%s\n", rep->issuer->did_document);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return rc;
+}
+
+static int cmd_keys_rotate(ctl_t *ctl, const args_t *a)
+{
+    (void)a;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = issuer_request(ctl, true, &rep);
+    if (rc != 0)
+        return rc;
+    print_issuer(ctl, rep->issuer);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_learner_register_did(ctl_t *ctl, const args_t *a)
+{
+    Mastery__V1__RegisterLearnerDid op = MASTERY__V1__REGISTER_LEARNER_DID__INIT;
+    op.learner_id = a->pos[0];
+    op.did = a->pos[1];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID;
+    req.register_learner_did = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT__NOT_SET, &rep);
+    if (rc != 0)
+        return rc;
+    if (ctl->json)
+        emit_json(json_pack("{s:o,s:o}", "learner", jstr(op.learner_id), "did", jstr(op.did)));
+    else
+        printf("learner %s: badges will name %s\n", op.learner_id, op.did);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
+{
+    if (a->val[OPT_REASON][0] == '\0')
+        return usage_error(ctl, "--reason: must not be empty");
+    Mastery__V1__RetractEvidence op = MASTERY__V1__RETRACT_EVIDENCE__INIT;
+    op.evidence_id = a->pos[0];
+    op.reason = (char *)a->val[OPT_REASON];
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
+    req.retract_evidence = &op;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT__NOT_SET, &rep);
+    if (rc != 0)
+        return rc;
+    if (ctl->json)
+        emit_json(json_pack("{s:o,s:o}", "evidence", jstr(op.evidence_id), "message",
+                            jstr(rep->status->message)));
+    else
+        printf("evidence %s: retracted%s%s\n", op.evidence_id,
+               rep->status->message[0] ? "; " : "", rep->status->message);
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+/* ---- framework import-case -------------------------------------------------------------- */
+
+static int cmd_framework_import_case(ctl_t *ctl, const args_t *a)
+{
+    const char *gate = opt_str(a, OPT_GATE, "precedes");
+    if (strcmp(gate, "precedes") != 0 && strcmp(gate, "none") != 0)
+        return usage_error(ctl, "--gate: \"%s\" is not precedes or none", gate);
+    for (size_t i = 0; i < a->n_multi; i++)
+        if (strchr(a->multi[i], '=') == NULL)
+            return usage_error(ctl, "--rule: \"%s\" is not ITEM_ID=METHOD[:threshold]",
+                               a->multi[i]);
+    if (a->set[OPT_CASE_ID] && a->val[OPT_CASE_ID][0] == '\0')
+        return usage_error(ctl, "--id: must not be empty");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_file(a->pos[0], MAX_FILE_BYTES, &text, &len);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__ImportCase imp = MASTERY__V1__IMPORT_CASE__INIT;
+    imp.package_json = text;
+    imp.framework_id = (char *)opt_str(a, OPT_CASE_ID, "");
+    imp.gate = (char *)gate;
+    imp.badges = a->set[OPT_BADGES];
+    imp.n_rules = a->n_multi;
+    imp.rules = (char **)a->multi;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_IMPORT_CASE;
+    req.import_case = &imp;
+    Mastery__V1__Reply *rep = NULL;
+    /* Not resent: every import makes a new revision. */
+    rc = request(ctl, &req, false, MASTERY__V1__REPLY__RESULT_IMPORT_CASE, &rep);
+    free(text);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__ImportCaseResult *r = rep->import_case;
+    const Mastery__V1__FrameworkInfo *fi = r->info;
+    if (ctl->json) {
+        json_t *o = fi ? framework_info_json(fi) : json_object();
+        json_t *w = json_array();
+        for (size_t i = 0; i < r->n_warnings; i++)
+            json_array_append_new(w, jstr(r->warnings[i]));
+        json_object_set_new(o, "summary", jstr(r->summary));
+        json_object_set_new(o, "warnings", w);
+        emit_json(o);
+    } else {
+        if (fi)
+            printf("imported %s revision %" PRIu32 ": %" PRIu32 " competencies\n", fi->framework_id,
+                   fi->revision, fi->competency_count);
+        printf("%s\n", r->summary);
+        for (size_t i = 0; i < r->n_warnings; i++)
+            printf("warning: %s\n", r->warnings[i]);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+/* ---- xapi import / follow ---------------------------------------------------------------- */
+
+#define XAPI_READ_CHUNK    (256u << 10)
+#define XAPI_FLUSH_MS      200 /* a partial batch waits at most this long */
+#define XAPI_SHOWN_PER_WHY 5   /* unmapped statements listed per reason (malformed: all) */
+
+/* Splits the input into statement texts: JSON lines, or the elements of one JSON array. */
+typedef struct xreader {
+    int fd;
+    bool eof;  /* read() said end of input */
+    char *buf; /* bytes [start, len) not consumed yet */
+    size_t start, len, cap;
+    enum { XR_UNKNOWN, XR_LINES, XR_ARRAY, XR_DONE } mode;
+    size_t scan; /* array mode: how far the current element was scanned */
+    int depth;
+    bool in_str, esc, skipping;
+    uint64_t line; /* line number of the byte at start (1-based) */
+} xreader_t;
+
+/* Reads once from the input. Returns 0, or -1 on a read error (printed). */
+static int xreader_fill(xreader_t *r, const char *path)
+{
+    if (r->start > 0 && (r->start > r->cap / 2 || r->len == r->start)) {
+        memmove(r->buf, r->buf + r->start, r->len - r->start);
+        r->len -= r->start;
+        r->scan -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - r->len < XAPI_READ_CHUNK) {
+        size_t ncap = r->cap ? r->cap * 2 : 2 * XAPI_READ_CHUNK;
+        char *p = realloc(r->buf, ncap);
+        if (p == NULL) {
+            fprintf(stderr, "%s: out of memory\n", progname);
+            exit(CTL_ERR_REPLY);
+        }
+        r->buf = p;
+        r->cap = ncap;
+    }
+    for (;;) {
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (n < 0 && errno == EINTR) {
+            if (g_stop) {
+                r->eof = true;
+                return 0;
+            }
+            continue;
+        }
+        if (n < 0) {
+            fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+            return -1;
+        }
+        if (n == 0)
+            r->eof = true;
+        r->len += (size_t)n;
+        return 0;
+    }
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skips white space (counting lines) in array mode. */
+static void xreader_skip_ws(xreader_t *r)
+{
+    while (r->start < r->len && is_ws(r->buf[r->start])) {
+        if (r->buf[r->start] == '\n')
+            r->line++;
+        r->start++;
+    }
+    r->scan = r->start;
+}
+
+/*
+ * The next statement text. Returns 1 with *s, *n and *line set (borrowed until the next
+ * call), 0 when more input is needed (or the input is done), -1 for an input that cannot be
+ * split (a broken array, an element over MAX_LINE_BYTES): *why says what.
+ */
+static int xreader_next(xreader_t *r, const char **s, size_t *n, uint64_t *line, const char **why)
+{
+    if (r->mode == XR_UNKNOWN) {
+        if (r->line == 0)
+            r->line = 1;
+        if (r->len - r->start >= 3 && memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
+            r->start += 3;
+        xreader_skip_ws(r);
+        if (r->start == r->len)
+            return 0;
+        if (r->buf[r->start] == '[') {
+            r->mode = XR_ARRAY;
+            r->start++;
+            r->scan = r->start;
+        } else {
+            r->mode = XR_LINES;
+        }
+    }
+    if (r->mode == XR_LINES) {
+        for (;;) {
+            char *nl = memchr(r->buf + r->scan, '\n', r->len - r->scan);
+            if (nl == NULL) {
+                if (r->len - r->start > MAX_LINE_BYTES && !r->skipping) {
+                    r->skipping = true; /* report once, then drop the rest of the line */
+                    *why = "a line longer than 1 MiB";
+                    *line = r->line;
+                    r->scan = r->len;
+                    return -2;
+                }
+                if (r->skipping) {
+                    r->start = r->scan = r->len;
+                    return 0;
+                }
+                r->scan = r->len;
+                if (!r->eof || r->start == r->len)
+                    return 0;
+                nl = r->buf + r->len; /* the last line has no newline */
+            }
+            size_t a = r->start, b = (size_t)(nl - r->buf);
+            uint64_t this_line = r->line;
+            r->start = r->scan = b < r->len ? b + 1 : b;
+            r->line++;
+            if (r->skipping) {
+                r->skipping = false;
+                continue;
+            }
+            while (a < b && is_ws(r->buf[a]))
+                a++;
+            while (b > a && is_ws(r->buf[b - 1]))
+                b--;
+            if (a == b)
+                continue; /* blank line */
+            *s = r->buf + a;
+            *n = b - a;
+            *line = this_line;
+            return 1;
+        }
+    }
+    if (r->mode == XR_DONE) {
+        xreader_skip_ws(r);
+        if (r->start < r->len) {
+            *why = "text after the closing ] of the statement array";
+            r->start = r->scan = r->len;
+            return -1;
+        }
+        return 0;
+    }
+    /* XR_ARRAY: scan one element up to a ',' or ']' at depth 0 outside strings */
+    if (r->scan == r->start)
+        xreader_skip_ws(r);
+    if (r->start < r->len && r->buf[r->start] == ']' && r->depth == 0) {
+        r->start++;
+        r->mode = XR_DONE;
+        return xreader_next(r, s, n, line, why);
+    }
+    for (size_t i = r->scan; i < r->len; i++) {
+        char c = r->buf[i];
+        if (r->in_str) {
+            if (r->esc)
+                r->esc = false;
+            else if (c == '\\')
+                r->esc = true;
+            else if (c == '"')
+                r->in_str = false;
+            continue;
+        }
+        if (c == '"')
+            r->in_str = true;
+        else if (c == '{' || c == '[')
+            r->depth++;
+        else if ((c == '}' || c == ']') && r->depth > 0)
+            r->depth--;
+        else if ((c == ',' || c == ']') && r->depth == 0) {
+            size_t a = r->start, b = i;
+            while (b > a && is_ws(r->buf[b - 1]))
+                b--;
+            *s = r->buf + a;
+            *n = b - a;
+            *line = r->line;
+            for (size_t k = r->start; k < i; k++)
+                r->line += r->buf[k] == '\n';
+            r->start = r->scan = c == ',' ? i + 1 : i; /* leave the ']' for the next call */
+            return 1;
+        }
+    }
+    r->scan = r->len;
+    if (r->len - r->start > MAX_LINE_BYTES) {
+        *why = "a statement longer than 1 MiB in the array";
+        return -1;
+    }
+    if (r->eof) {
+        *why = "the statement array is not closed with ]";
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct xrun {
+    importer_t imp; /* the batches in flight and the evidence counters */
+    xapi_map_t *map;
+    xreader_t rd;
+    const char *path;
+    /* the batch being filled */
+    Mastery__V1__Evidence *items;
+    Mastery__V1__Evidence **ptrs;
+    uint64_t *index;
+    size_t n, bytes;
+    int64_t first_ms;
+    /* counters */
+    uint64_t statements, evidence, retractions, retracted, retract_missing, retract_failed;
+    uint64_t why[XAPI_REASON_COUNT], shown[XAPI_REASON_COUNT], warnings, case_uris;
+    bool fatal;
+} xrun_t;
+
+static void xrun_report(xrun_t *x, uint64_t index, uint64_t line, const char *id, const char *code,
+                        const char *field, const char *message)
+{
+    if (x->imp.ctl->json) {
+        json_t *o = json_pack("{s:I,s:o,s:s,s:o,s:o}", "statement", (json_int_t)index, "id",
+                              id ? jstr(id) : json_null(), "code", code, "field", jstr(field),
+                              "message", jstr(message));
+        if (x->rd.mode == XR_LINES)
+            json_object_set_new(o, "line", json_integer((json_int_t)line));
+        emit_json(o);
+        return;
+    }
+    char where[48] = "", ident[XAPI_ID_MAX + 16] = "";
+    if (x->rd.mode == XR_LINES)
+        snprintf(where, sizeof where, " (line %" PRIu64 ")", line);
+    if (id)
+        snprintf(ident, sizeof ident, " [id %s]", id);
+    fprintf(stderr, "statement %" PRIu64 "%s: %s%s%s: %s%s\n", index, where, code,
+            field && field[0] ? " " : "", field ? field : "", message, ident);
+}
+
+static void xrun_clear_items(xrun_t *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->items[i].evidence_id);
+        free(x->items[i].learner_id);
+        free(x->items[i].competency_id);
+        x->items[i] = (Mastery__V1__Evidence)MASTERY__V1__EVIDENCE__INIT;
+    }
+    x->n = 0;
+    x->bytes = 0;
+}
+
+/* Files replies of finished batches, in order. */
+static void xrun_reap(xrun_t *x)
+{
+    importer_t *imp = &x->imp;
+    while (imp->count > 0 && imp->ring[imp->head].done) {
+        import_finish_batch(imp, &imp->ring[imp->head]);
+        batch_reset(&imp->ring[imp->head]);
+        imp->head = (imp->head + 1) % imp->window;
+        imp->count--;
+    }
+}
+
+/* Sends the batch being filled (waiting for room in the window first). */
+static int xrun_send(xrun_t *x)
+{
+    importer_t *imp = &x->imp;
+    if (x->n == 0)
+        return 0;
+    for (;;) {
+        xrun_reap(x);
+        if (imp->count < imp->window)
+            break;
+        int rc = import_wait(imp);
+        if (rc != 0)
+            return rc;
+    }
+    batch_t *b = &imp->ring[(imp->head + imp->count) % imp->window];
+    imp->count++;
+    b->lines = xcalloc(x->n, sizeof *b->lines);
+    memcpy(b->lines, x->index, x->n * sizeof *b->lines);
+    b->n_items = x->n;
+    for (size_t i = 0; i < x->n; i++)
+        x->ptrs[i] = &x->items[i];
+    Mastery__V1__SubmitEvidence sub = MASTERY__V1__SUBMIT_EVIDENCE__INIT;
+    sub.n_items = x->n;
+    sub.items = x->ptrs;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE;
+    req.submit_evidence = &sub;
+    call_prepare(imp->ctl, &req, &b->call);
+    xrun_clear_items(x);
+    return call_send(imp->ctl, &b->call);
+}
+
+/* Sends what is pending and waits until every batch is answered and reported. */
+static int xrun_drain(xrun_t *x)
+{
+    int rc = xrun_send(x);
+    while (rc == 0 && x->imp.count > 0) {
+        xrun_reap(x);
+        if (x->imp.count > 0)
+            rc = import_wait(&x->imp);
+    }
+    xrun_reap(x);
+    return rc;
+}
+
+/* A voiding statement: everything before it is stored first, then the retraction. */
+static int xrun_retract(xrun_t *x, const xapi_item_t *it, uint64_t index, uint64_t line)
+{
+    x->retractions++;
+    int rc = xrun_drain(x);
+    if (rc != 0)
+        return rc;
+    char reason[XAPI_ID_MAX + 64];
+    snprintf(reason, sizeof reason, "voided by xAPI statement %s", it->statement_id);
+    Mastery__V1__RetractEvidence op = MASTERY__V1__RETRACT_EVIDENCE__INIT;
+    op.evidence_id = (char *)it->evidence_id;
+    op.reason = reason;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
+    req.retract_evidence = &op;
+    Mastery__V1__Reply *rep = NULL;
+    /* Safe to resend: retracting twice is answered OK ("already retracted"). */
+    rc = rpc(x->imp.ctl, &req, CALL_ATTEMPTS, &rep);
+    if (rc != 0)
+        return rc;
+    int code = status_code(rep->status);
+    if (code == 0) {
+        x->retracted++;
+    } else {
+        if (code == MASTERY__V1__STATUS_CODE__STATUS_NOT_FOUND)
+            x->retract_missing++; /* voids a statement that never became evidence */
+        else
+            x->retract_failed++;
+        xrun_report(x, index, line, it->statement_id, status_name(code), rep->status->field,
+                    rep->status->message);
+    }
+    mastery__v1__reply__free_unpacked(rep, NULL);
+    return 0;
+}
+
+static int xrun_statement(xrun_t *x, const char *text, size_t n, uint64_t line)
+{
+    uint64_t index = x->statements++;
+    json_error_t je;
+    json_t *js = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+    xapi_item_t it;
+    if (js == NULL) {
+        x->why[XAPI_MALFORMED]++;
+        char msg[256];
+        snprintf(msg, sizeof msg, "not JSON: %s (column %d)", je.text, je.column);
+        xrun_report(x, index, line, NULL, "malformed", "", msg);
+        return 0;
+    }
+    int rc = 0;
+    switch (xapi_map_statement(x->map, js, &it)) {
+    case XAPI_EVIDENCE: {
+        Mastery__V1__Evidence *ev = &x->items[x->n];
+        ev->evidence_id = xstrdup(it.evidence_id);
+        ev->learner_id = xstrdup(it.learner_id);
+        ev->competency_id = xstrdup(it.competency_id);
+        ev->source = (char *)it.source;
+        ev->score = it.score;
+        ev->outcome = (Mastery__V1__Outcome)it.outcome;
+        ev->observed_at_ms = it.observed_at_ms;
+        if (x->n == 0)
+            x->first_ms = now_ms();
+        x->index[x->n++] = index;
+        x->bytes += mastery__v1__evidence__get_packed_size(ev) + 8;
+        x->evidence++;
+        if (it.warning[0]) {
+            x->warnings++;
+            if (x->warnings <= XAPI_SHOWN_PER_WHY * 4)
+                xrun_report(x, index, line, it.statement_id, "warning", "", it.warning);
+        }
+        if (x->n == x->imp.batch_size || x->bytes >= MAX_BATCH_BYTES)
+            rc = xrun_send(x);
+        break;
+    }
+    case XAPI_RETRACTION:
+        rc = xrun_retract(x, &it, index, line);
+        break;
+    case XAPI_UNMAPPED:
+        x->why[it.reason]++;
+        if (it.reason == XAPI_MALFORMED || x->shown[it.reason]++ < XAPI_SHOWN_PER_WHY)
+            xrun_report(x, index, line, it.statement_id, xapi_reason_name(it.reason), it.path,
+                        it.message);
+        break;
+    }
+    json_decref(js);
+    return rc;
+}
+
+static int64_t xrun_next_deadline(const xrun_t *x)
+{
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < x->imp.count; i++) {
+        const batch_t *b = &x->imp.ring[(x->imp.head + i) % x->imp.window];
+        if (!b->done && b->call.deadline < first)
+            first = b->call.deadline;
+    }
+    if (x->n > 0 && x->first_ms + XAPI_FLUSH_MS < first)
+        first = x->first_ms + XAPI_FLUSH_MS;
+    return first;
+}
+
+static int xrun_loop(xrun_t *x)
+{
+    for (;;) {
+        const char *s = NULL, *why = NULL;
+        size_t n = 0;
+        uint64_t line = 0;
+        int r;
+        while ((r = xreader_next(&x->rd, &s, &n, &line, &why)) == 1) {
+            int rc = xrun_statement(x, s, n, line);
+            if (rc != 0)
+                return rc;
+        }
+        if (r == -2) { /* an over-long line: one malformed statement, then go on */
+            x->why[XAPI_MALFORMED]++;
+            xrun_report(x, x->statements++, line, NULL, "malformed", "", why);
+            continue;
+        }
+        if (r < 0) {
+            x->why[XAPI_MALFORMED]++;
+            xrun_report(x, x->statements, x->rd.line, NULL, "malformed", "", why);
+            x->fatal = true;
+            return 0;
+        }
+        xrun_reap(x);
+        if (x->rd.eof || g_stop)
+            return 0;
+        if (x->n > 0 && now_ms() >= x->first_ms + XAPI_FLUSH_MS) {
+            int rc = xrun_send(x);
+            if (rc != 0)
+                return rc;
+        }
+        int64_t deadline = xrun_next_deadline(x);
+        int64_t wait = deadline == INT64_MAX ? 1000 : deadline - now_ms();
+        zmq_pollitem_t items[2] = {{NULL, x->rd.fd, ZMQ_POLLIN, 0},
+                                   {x->imp.ctl->dealer, 0, ZMQ_POLLIN, 0}};
+        int got = zmq_poll(items, x->imp.count > 0 ? 2 : 1, wait > 0 ? (long)wait : 0);
+        if (got < 0 && zmq_errno() != EINTR) {
+            fprintf(stderr, "%s: poll: %s\n", progname, zmq_strerror(zmq_errno()));
+            return CTL_ERR_REPLY;
+        }
+        if (got > 0 && (items[0].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) &&
+            xreader_fill(&x->rd, x->path) != 0)
+            return CTL_USAGE;
+        if (x->imp.count > 0 &&
+            ((got > 0 && (items[1].revents & ZMQ_POLLIN)) || now_ms() >= deadline)) {
+            int rc = import_wait(&x->imp);
+            if (rc != 0)
+                return rc;
+        }
+    }
+}
+
+/* Adds the CASE item URIs (source_uri) of the frameworks the mapping lists. */
+static int xrun_case_uris(xrun_t *x)
+{
+    const json_t *fws = xapi_map_frameworks(x->map);
+    if (fws == NULL || json_array_size(fws) == 0)
+        return 0;
+    ctl_t *ctl = x->imp.ctl;
+    json_t *ids = json_array();
+    bool all = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(fws, i, e) all |= strcmp(json_string_value(e), "*") == 0;
+    int rc = 0;
+    if (all) {
+        Mastery__V1__ListFrameworks list = MASTERY__V1__LIST_FRAMEWORKS__INIT;
+        Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+        req.op_case = MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS;
+        req.list_frameworks = &list;
+        Mastery__V1__Reply *rep = NULL;
+        if ((rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_FRAMEWORK_LIST, &rep)))
+            goto out;
+        for (i = 0; i < rep->framework_list->n_frameworks; i++)
+            json_array_append_new(ids, jstr(rep->framework_list->frameworks[i]->framework_id));
+        mastery__v1__reply__free_unpacked(rep, NULL);
+    } else {
+        json_array_extend(ids, (json_t *)fws);
+    }
+    json_array_foreach(ids, i, e)
+    {
+        Mastery__V1__GetFramework get = MASTERY__V1__GET_FRAMEWORK__INIT;
+        get.framework_id = (char *)json_string_value(e);
+        Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+        req.op_case = MASTERY__V1__REQUEST__OP_GET_FRAMEWORK;
+        req.get_framework = &get;
+        Mastery__V1__Reply *rep = NULL;
+        if ((rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_FRAMEWORK, &rep)))
+            goto out;
+        json_t *doc = json_loads(rep->framework->json, 0, NULL);
+        size_t k;
+        json_t *c;
+        json_array_foreach(json_object_get(doc, "competencies"), k, c)
+        {
+            const char *uri = json_string_value(json_object_get(c, "source_uri"));
+            const char *id = json_string_value(json_object_get(c, "id"));
+            const char *existing = NULL;
+            if (uri == NULL || id == NULL)
+                continue;
+            int r = xapi_map_add_activity(x->map, uri, id, &existing);
+            if (r == 0)
+                x->case_uris++;
+            else if (r == ERR_DUPLICATE && strcmp(existing, id) != 0 && !ctl->json)
+                fprintf(stderr, "%s: %s is %s's source_uri too; it stays mapped to %s\n", progname,
+                        uri, id, existing);
+        }
+        json_decref(doc);
+        mastery__v1__reply__free_unpacked(rep, NULL);
+    }
+out:
+    json_decref(ids);
+    return rc;
+}
+
+static void xrun_summary(const xrun_t *x, double seconds)
+{
+    const importer_t *imp = &x->imp;
+    double rate = seconds > 0 ? (double)x->statements / seconds : 0;
+    if (x->imp.ctl->json) {
+        json_t *why = json_object();
+        for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
+            json_object_set_new(why, xapi_reason_name((xapi_reason_t)r),
+                                json_integer((json_int_t)x->why[r]));
+        emit_json(json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:f,s:f}", "statements",
+            (json_int_t)x->statements, "evidence", (json_int_t)x->evidence, "accepted",
+            (json_int_t)imp->accepted, "duplicates", (json_int_t)imp->duplicates, "rejected",
+            (json_int_t)imp->rejected, "retractions", (json_int_t)x->retractions, "retracted",
+            (json_int_t)x->retracted, "retract_not_found", (json_int_t)x->retract_missing,
+            "retract_failed", (json_int_t)x->retract_failed, "not_mapped", why, "warnings",
+            (json_int_t)x->warnings, "case_uris", (json_int_t)x->case_uris, "seconds", seconds,
+            "statements_per_s", rate));
+        return;
+    }
+    printf("%" PRIu64 " statements in %.2f s (%.0f/s): %" PRIu64 " evidence (%" PRIu64
+           " accepted, %" PRIu64 " duplicates, %" PRIu64 " rejected), %" PRIu64
+           " retractions (%" PRIu64 " done, %" PRIu64 " not found, %" PRIu64
+           " failed); not mapped:",
+           x->statements, seconds, rate, x->evidence, imp->accepted, imp->duplicates, imp->rejected,
+           x->retractions, x->retracted, x->retract_missing, x->retract_failed);
+    for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
+        printf("%s %" PRIu64 " %s", r == XAPI_VERB_NOT_MAPPED ? "" : ",", x->why[r],
+               xapi_reason_name((xapi_reason_t)r));
+    printf("; %" PRIu64 " warnings\n", x->warnings);
+    for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
+        if (r != XAPI_MALFORMED && x->why[r] > XAPI_SHOWN_PER_WHY)
+            fprintf(stderr, "(%" PRIu64 " more %s statements not listed)\n",
+                    x->why[r] - XAPI_SHOWN_PER_WHY, xapi_reason_name((xapi_reason_t)r));
+}
+
+static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
+{
+    uint64_t batch = DEFAULT_BATCH, window = DEFAULT_WINDOW;
+    int rc = opt_u64(ctl, a, OPT_BATCH, 1, MAX_BATCH, &batch);
+    if (rc == 0)
+        rc = opt_u64(ctl, a, OPT_WINDOW, 1, MAX_WINDOW, &window);
+    if (rc != 0)
+        return rc;
+    char *mtext = NULL;
+    size_t mlen = 0;
+    if ((rc = read_file(a->val[OPT_MAPPING], MAX_FILE_BYTES, &mtext, &mlen)) != 0)
+        return rc;
+    xrun_t *x = xcalloc(1, sizeof *x);
+    err_detail_t d;
+    if (xapi_map_parse(mtext, mlen, &x->map, &d) != 0) {
+        fprintf(stderr, "%s: %s: %s%s%s\n", progname, a->val[OPT_MAPPING], d.field,
+                d.field[0] ? ": " : "", d.message);
+        free(mtext);
+        free(x);
+        return CTL_USAGE;
+    }
+    free(mtext);
+    x->path = path;
+    x->rd.fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (x->rd.fd < 0) {
+        fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+        xapi_map_destroy(&x->map);
+        free(x);
+        return CTL_USAGE;
+    }
+    x->imp.ctl = ctl;
+    x->imp.unit = "statement";
+    x->imp.batch_size = batch;
+    x->imp.window = window;
+    x->items = xcalloc(batch, sizeof *x->items);
+    x->ptrs = xcalloc(batch, sizeof *x->ptrs);
+    x->index = xcalloc(batch, sizeof *x->index);
+    for (size_t i = 0; i < batch; i++)
+        x->items[i] = (Mastery__V1__Evidence)MASTERY__V1__EVIDENCE__INIT;
+    if (follow) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal; /* no SA_RESTART: poll and read return EINTR */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    int64_t t0 = now_ms();
+    rc = transport_open(ctl);
+    if (rc == 0)
+        rc = xrun_case_uris(x);
+    if (rc == 0)
+        rc = xrun_loop(x);
+    if (rc == 0)
+        rc = xrun_drain(x);
+    if (rc == 0 || rc == CTL_UNREACHABLE)
+        xrun_summary(x, (double)(now_ms() - t0) / 1000.0);
+    if (rc == 0 && (x->why[XAPI_MALFORMED] > 0 || x->imp.rejected > 0 || x->retract_failed > 0))
+        rc = CTL_ERR_REPLY;
+    xrun_clear_items(x);
+    for (size_t i = 0; i < MAX_WINDOW; i++)
+        batch_reset(&x->imp.ring[i]);
+    if (x->rd.fd > 0)
+        close(x->rd.fd);
+    free(x->rd.buf);
+    free(x->items);
+    free(x->ptrs);
+    free(x->index);
+    xapi_map_destroy(&x->map);
+    free(x);
+    return rc;
+}
+
+static int cmd_xapi_import(ctl_t *ctl, const args_t *a)
+{
+    return xapi_run(ctl, a, a->pos[0], false);
+}
+
+static int cmd_xapi_follow(ctl_t *ctl, const args_t *a)
+{
+    return xapi_run(ctl, a, "-", true);
+}
+
 /* ---- the command table ------------------------------------------------------------------ */
 
 #define EVIDENCE_FIELDS                                                                            \
@@ -2030,6 +3039,13 @@ static const command_t COMMANDS[] = {
      "framework show ID [--revision N]", "Prints a framework document as loaded."},
     {"framework", "list", cmd_framework_list, 0, 0, 0, 0, "framework list",
      "Lists the loaded frameworks."},
+    {"framework", "import-case", cmd_framework_import_case,
+     O(OPT_CASE_ID) | O(OPT_GATE) | O(OPT_RULE) | O(OPT_BADGES), 0, 1, 1,
+     "framework import-case PACKAGE.json|- [--id ID] [--gate precedes|none] [--rule RULE ...]\n"
+     "       [--badges]",
+     "Imports a 1EdTech CASE 1.0 package (CFPackage JSON) as a framework: CFItems become\n"
+     "competencies, isChildOf a roll-up, precedes a prerequisite (unless --gate none).\n"
+     "Prints the summary and every warning about what was accepted leniently."},
     {"evidence", "add", cmd_evidence_add, EVIDENCE_FIELDS,
      O(OPT_LEARNER) | O(OPT_COMPETENCY) | O(OPT_SCORE), 0, 0,
      "evidence add --learner L --competency C --score X [--id ID] [--observed-at TIME]\n"
@@ -2056,6 +3072,40 @@ static const command_t COMMANDS[] = {
      "       [--actor NAME]",
      "Grants or withdraws a mastery by a teacher's decision (audited)."},
     {"health", NULL, cmd_health, 0, 0, 0, 0, "health", "Shows the daemon's status."},
+    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "evidence retract ID --reason TEXT",
+     "Retracts an evidence item: kept, marked, no longer counted (mastery stays)."},
+    {"credential", "list", cmd_credential_list, O(OPT_LEARNER), O(OPT_LEARNER), 0, 0,
+     "credential list --learner L", "Lists the badges issued to a learner."},
+    {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,
+     "credential get ID [--format json|jwt]",
+     "Prints a badge exactly as signed: the file a student keeps and shows."},
+    {"credential", "revoke", cmd_credential_revoke, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential revoke ID --reason TEXT", "Revokes a badge (final; idempotent)."},
+    {"credential", "suspend", cmd_credential_suspend, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential suspend ID --reason TEXT", "Suspends a badge until unsuspended."},
+    {"credential", "unsuspend", cmd_credential_unsuspend, O(OPT_REASON), 0, 1, 1,
+     "credential unsuspend ID [--reason TEXT]", "Lifts a suspension."},
+    {"status-list", "export", cmd_status_list_export, 0, 0, 1, 1,
+     "status-list export revocation|suspension",
+     "Prints the signed status list credential, for the school's web server."},
+    {"issuer", "show", cmd_issuer_show, 0, 0, 0, 0, "issuer show",
+     "Shows the issuer: DID, profile, keys."},
+    {"issuer", "did-document", cmd_issuer_did_document, 0, 0, 0, 0, "issuer did-document",
+     "Prints the did:web DID document (did.json) to publish."},
+    {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
+     "Makes new current signing keys; old ones stay published."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2,
+     "learner register-did L DID", "Records the DID a learner gave; later badges name it."},
+    {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
+     O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
+     "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"
+     "file (clients/XAPI.md); voiding statements retract. Reports every statement that is\n"
+     "not mapped by reason and prints a summary. Exit 1 if any was malformed or rejected."},
+    {"xapi", "follow", cmd_xapi_follow, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
+     O(OPT_MAPPING), 0, 0, "xapi follow --mapping MAP.json [--batch N] [--window N]",
+     "A bridge: reads xAPI statements as JSON lines from standard input until it ends (or\n"
+     "SIGINT/SIGTERM) and sends them as they come, a batch at least every 200 ms."},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

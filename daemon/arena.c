@@ -69,6 +69,9 @@ void arena_reset(arena_t *a)
 
 void *arena_alloc(arena_t *a, size_t size)
 {
+    /* Rounding up and the chunk header must not wrap around to a tiny block. */
+    if (size > SIZE_MAX - sizeof(arena_chunk_t) - 15)
+        return NULL;
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
         size = 16;

@@ -92,6 +92,24 @@ int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_a
     return 0;
 }
 
+/* Puts cat->fws in the order of first[] (then id), as catalog_put would have built it. */
+static void catalog_sort(catalog_t *cat, int64_t *first)
+{
+    for (uint32_t i = 1; i < cat->count; i++) {
+        for (uint32_t j = i; j > 0; j--) {
+            int64_t a = first[j - 1], b = first[j];
+            if (a < b || (a == b && strcmp(graph_id(cat->fws[j - 1].graph),
+                                           graph_id(cat->fws[j].graph)) <= 0))
+                break;
+            catalog_fw_t t = cat->fws[j];
+            cat->fws[j] = cat->fws[j - 1];
+            cat->fws[j - 1] = t;
+            first[j] = a;
+            first[j - 1] = b;
+        }
+    }
+}
+
 int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
 {
     catalog_clear(cat);
@@ -104,7 +122,8 @@ int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
     uint8_t prev_hash[STORE_HASH_LEN];
     bool have_prev = false;
     uint32_t prev_rev = 0;
-    int64_t prev_at = 0;
+    int64_t prev_at = 0, prev_first = 0; /* loaded_at: current and first revision */
+    int64_t *first = NULL;               /* per framework, to restore the load order */
     const char *prev_doc = NULL;
     size_t prev_len = 0;
     for (;;) {
@@ -123,6 +142,14 @@ int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
                              pd.field, pd.message);
                 break;
             }
+            int64_t *grown = realloc(first, (cat->count + 1) * sizeof *first);
+            if (grown == NULL) {
+                graph_destroy(&g);
+                rc = ERR_NOMEM;
+                break;
+            }
+            first = grown;
+            first[cat->count] = prev_first;
             if ((rc = catalog_put(cat, &g, prev_rev, prev_at)) != 0) {
                 graph_destroy(&g);
                 break;
@@ -135,11 +162,16 @@ int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
             rc = err_set(d, ERR_INTERNAL, "frameworks", "malformed framework record");
             break;
         }
+        if (new_run)
+            prev_first = prev_at; /* keys sort by revision: the run starts at the first */
         memcpy(prev_hash, k.data, STORE_HASH_LEN);
         prev_rev = store_read_u32((const uint8_t *)k.data + STORE_HASH_LEN);
         have_prev = true;
     }
     store_iter_close(&it);
+    if (rc == 0)
+        catalog_sort(cat, first);
+    free(first);
     return rc;
 }
 

@@ -22,11 +22,11 @@ typedef struct conf_entry {
 
 /* The single source of truth for settings: names, bounds, defaults, documentation. */
 static const conf_entry_t conf_table[] = {
-    {"data_dir", CONF_STR, offsetof(conf_t, data_dir), "./masteryd-data", 0, 0,
+    {"data_dir", CONF_STR, offsetof(conf_t, data_dir), "./masteryd-data", 1, 0,
      "LMDB environment directory (created on first start)"},
-    {"listen", CONF_STR, offsetof(conf_t, listen), "tcp://127.0.0.1:7411", 0, 0,
+    {"listen", CONF_STR, offsetof(conf_t, listen), "tcp://127.0.0.1:7411", 1, 0,
      "request endpoint (ZeroMQ ROUTER)"},
-    {"events", CONF_STR, offsetof(conf_t, events), "tcp://127.0.0.1:7412", 0, 0,
+    {"events", CONF_STR, offsetof(conf_t, events), "tcp://127.0.0.1:7412", 1, 0,
      "event endpoint (ZeroMQ PUB)"},
     {"max_frame", CONF_U64, offsetof(conf_t, max_frame), "1048576", 1024, 64 * MIB,
      "largest request accepted, bytes"},
@@ -47,6 +47,28 @@ static const conf_entry_t conf_table[] = {
     {"recv_hwm", CONF_U64, offsetof(conf_t, recv_hwm), "10000", 1, 10000000,
      "ZeroMQ receive high water mark, messages"},
     {"verbose", CONF_I64, offsetof(conf_t, verbose), "0", 0, 2, "0: info, 1: debug"},
+    /* Credentials: who issues, where status lists are published. */
+    {"issuer_name", CONF_STR, offsetof(conf_t, issuer_name), "masteryd development issuer", 1,
+     0, "issuer Profile name shown on every badge"},
+    {"issuer_url", CONF_STR, offsetof(conf_t, issuer_url), "", 0, 0,
+     "issuer Profile url (the school's site)"},
+    {"issuer_email", CONF_STR, offsetof(conf_t, issuer_email), "", 0, 0,
+     "issuer Profile email"},
+    {"issuer_image", CONF_STR, offsetof(conf_t, issuer_image), "", 0, 0,
+     "issuer Profile image URL"},
+    {"issuer_did_web", CONF_STR, offsetof(conf_t, issuer_did_web), "", 0, 0,
+     "domain for did:web (e.g. school.example); empty: did:key"},
+    {"status_base_url", CONF_STR, offsetof(conf_t, status_base_url),
+     "https://school.example/masteryd/status", 1, 0,
+     "where the status lists are published (<url>/revocation, <url>/suspension)"},
+    {"credential_suspension", CONF_U64, offsetof(conf_t, credential_suspension), "0", 0, 1,
+     "1: badges also carry a suspension entry (valid VC 2.0; the OB 3.0 schema allows one)"},
+    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072,
+     67108864, "entries per status list (herd privacy: at least 131072)"},
+    {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
+     "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
+    {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
+     "issuer key directory (mode 0700); empty: <data_dir>/keys"},
 };
 
 #define CONF_COUNT (sizeof conf_table / sizeof conf_table[0])
@@ -63,11 +85,11 @@ static int conf_apply(conf_t *c, const conf_entry_t *e, const char *value, const
                       err_detail_t *d)
 {
     char *base = (char *)c + e->offset;
-    if (e->type == CONF_STR) {
+    if (e->type == CONF_STR) { /* min: the shortest allowed length (0: may be empty) */
         size_t n = strlen(value);
-        if (n == 0 || n >= CONF_STR_MAX)
-            return err_set(d, ERR_INVALID, where, "%s: must be 1 to %d bytes", e->name,
-                           CONF_STR_MAX - 1);
+        if (n < e->min || n >= CONF_STR_MAX)
+            return err_set(d, ERR_INVALID, where, "%s: must be %llu to %d bytes", e->name,
+                           (unsigned long long)e->min, CONF_STR_MAX - 1);
         memcpy(base, value, n + 1);
         return 0;
     }

@@ -30,6 +30,16 @@ typedef struct conf {
     uint64_t send_hwm;            /* ZeroMQ high water marks (messages) */
     uint64_t recv_hwm;
     int64_t verbose;              /* 0: info, 1: debug */
+    char issuer_name[CONF_STR_MAX];
+    char issuer_url[CONF_STR_MAX];
+    char issuer_email[CONF_STR_MAX];
+    char issuer_image[CONF_STR_MAX];
+    char issuer_did_web[CONF_STR_MAX]; /* "" : did:key */
+    char status_base_url[CONF_STR_MAX];
+    uint64_t credential_suspension;
+    uint64_t status_list_size;
+    char key_dir[CONF_STR_MAX];        /* "" : <data_dir>/keys */
+    char credential_proofs[CONF_STR_MAX]; /* rdfc | jcs | rdfc,jcs */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

@@ -28,6 +28,8 @@ typedef struct ev_header {
 } ev_header_t;
 
 _Static_assert(sizeof(ev_header_t) == 32, "evidence header is a stored format");
+
+#define EV_RETRACTED 1u /* ev_header_t.flags: excluded from every rule */
 _Static_assert(sizeof(comp_state_t) == 48, "state record is a stored format");
 
 engine_t *engine_new(catalog_t *cat, engine_emit_fn emit, void *emit_ctx)
@@ -212,7 +214,9 @@ static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner,
             break;
         }
         memcpy(&h, v.data, sizeof h);
-        if ((st->flags & STATE_WITHDRAWN) && h.observed_at <= st->override_at)
+        if (h.flags & EV_RETRACTED)
+            continue;
+        if ((st->flags & STATE_WITHDRAWN) && h.observed_at < st->override_at)
             continue;
         if ((rc = samples_reserve(e, n + 1)) != 0)
             break;
@@ -354,10 +358,9 @@ int engine_record_blob(const store_val_t *record, store_val_t *blob)
     return 0;
 }
 
-int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
-                         store_val_t *blob)
+/* Finds the record key of a stored evidence id through the id index. */
+static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_t *rk)
 {
-    (void)e;
     store_key_t k;
     store_val_t v;
     store_key_reset(&k);
@@ -368,14 +371,35 @@ int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
     if (v.len != 2 * STORE_HASH_LEN + 8)
         return ERR_INTERNAL;
     /* The index value is the record key without its 'E' and id. */
-    store_key_reset(&k);
-    store_key_bytes(&k, v.data, STORE_HASH_LEN);
-    store_key_byte(&k, 'E');
-    store_key_bytes(&k, (const uint8_t *)v.data + STORE_HASH_LEN, STORE_HASH_LEN + 8);
-    store_key_bytes(&k, evidence_id, strlen(evidence_id));
+    store_key_reset(rk);
+    store_key_bytes(rk, v.data, STORE_HASH_LEN);
+    store_key_byte(rk, 'E');
+    store_key_bytes(rk, (const uint8_t *)v.data + STORE_HASH_LEN, STORE_HASH_LEN + 8);
+    store_key_bytes(rk, evidence_id, strlen(evidence_id));
+    return 0;
+}
+
+int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
+                         store_val_t *blob)
+{
+    (void)e;
+    store_key_t k;
+    store_val_t v;
+    int rc = evidence_locate(txn, evidence_id, &k);
+    if (rc != 0)
+        return rc;
     if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
         return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* index without record: corrupt */
     return engine_record_blob(&v, blob);
+}
+
+bool engine_record_retracted(const store_val_t *record)
+{
+    ev_header_t h;
+    if (record->len < sizeof h)
+        return false;
+    memcpy(&h, record->data, sizeof h);
+    return (h.flags & EV_RETRACTED) != 0;
 }
 
 int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *ev,
@@ -428,6 +452,64 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
     return 0;
 }
 
+int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *evidence_id,
+                            const char *learner_id, const char *competency_id,
+                            const char *reason, bool *already, err_detail_t *d)
+{
+    store_key_t k;
+    store_val_t v;
+    *already = false;
+    int rc = evidence_locate(txn, evidence_id, &k);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s'", evidence_id);
+    if (rc != 0 || (rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+    ev_header_t h;
+    if (v.len < sizeof h)
+        return ERR_INTERNAL;
+    memcpy(&h, v.data, sizeof h);
+    if (h.flags & EV_RETRACTED) {
+        *already = true;
+        return 0;
+    }
+    /* Copy out before writing: v points into LMDB and a put may move it. */
+    uint8_t *rec = malloc(v.len);
+    if (rec == NULL)
+        return ERR_NOMEM;
+    size_t len = v.len;
+    memcpy(rec, v.data, len);
+    h.flags |= EV_RETRACTED;
+    memcpy(rec, &h, sizeof h);
+    rc = store_put(txn, STORE_DB_LEARNERS, &k, rec, len, 0);
+    free(rec);
+    if (rc == 0) {
+        engine_event_t ev = {
+            .kind = EVENT_RETRACTED,
+            .learner_id = learner_id,
+            .competency_id = competency_id,
+            .framework_id = "",
+            .evidence_id = evidence_id,
+            .reason = reason,
+        };
+        rc = e->emit(e->emit_ctx, &ev);
+    }
+    learner_t l;
+    if (rc == 0)
+        learner_init(&l, learner_id);
+    for (uint32_t i = 0; rc == 0 && i < catalog_count(e->cat); i++) {
+        const catalog_fw_t *fw = catalog_at(e->cat, i);
+        uint32_t ci;
+        bool mastered;
+        if (graph_find(fw->graph, competency_id, &ci) != 0)
+            continue;
+        rc = process(e, txn, &l, fw, ci, evidence_id, &mastered);
+        if (rc == 0 && mastered)
+            rc = cascade(e, txn, &l, fw, ci, evidence_id);
+    }
+    return rc;
+}
+
 /* ---- framework revisions ------------------------------------------------------------------- */
 
 /* The smallest hash greater than h (big-endian increment); false when h is all ones. */
@@ -466,8 +548,14 @@ int engine_framework_reevaluate(engine_t *e, store_txn_t *txn, const catalog_fw_
         if (rc != 0)
             return rc;
         key_profile(&pk, cursor);
-        if ((rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v)) != 0)
-            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* records without a profile */
+        rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v);
+        if (rc == ERR_NOT_FOUND) { /* no evidence, no state (e.g. only a registered DID) */
+            if (!hash_next(cursor))
+                return 0;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
         if (v.len > STORE_KEY_MAX)
             return ERR_INTERNAL;
         memcpy(id, v.data, v.len);

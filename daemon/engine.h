@@ -35,7 +35,7 @@ typedef enum comp_status {
 
 /* Flags of a state record. */
 #define STATE_OVERRIDDEN 1u /* the status was last set by an override */
-#define STATE_WITHDRAWN 2u  /* a withdrawal: only evidence after override_at counts */
+#define STATE_WITHDRAWN 2u  /* a withdrawal: only evidence observed at or after override_at counts */
 #define STATE_RULE_MET 4u   /* the rule is met by the evidence right now */
 
 /* A learner's state on one competency of one framework (stored as is: 48 bytes). */
@@ -56,6 +56,9 @@ typedef enum engine_event_kind {
     EVENT_MASTERED,
     EVENT_OVERRIDE,
     EVENT_FRAMEWORK_LOADED,
+    EVENT_RETRACTED,
+    EVENT_CREDENTIAL_ISSUED, /* emitted by the handler (badges), not the engine */
+    EVENT_CREDENTIAL_STATUS,
 } engine_event_kind_t;
 
 /* An event as the engine reports it; strings borrowed for the duration of the callback. */
@@ -71,6 +74,10 @@ typedef struct engine_event {
     uint32_t revision;
     const char *version;
     uint32_t competency_count;
+    const char *credential_id;    /* credential events */
+    const char *achievement_name;
+    const char *purpose;          /* credential status: "revocation" / "suspension" */
+    bool set;
 } engine_event_t;
 
 typedef int (*engine_emit_fn)(void *ctx, const engine_event_t *ev);
@@ -112,6 +119,21 @@ int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *evidence_i
  */
 int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t *ev,
                         const void *blob, size_t blob_len);
+
+/*
+ * Retracts a stored evidence item (an xAPI voiding statement, a tool's correction), whose
+ * learner and competency the caller read from it (engine_evidence_find): the record
+ * is kept and marked, every rule stops counting it, and the competency is re-evaluated in every
+ * framework that has it (scores and rule_met change; a mastery already earned stays: mastery is
+ * sticky, and a teacher override can withdraw it). Sets *already when it was retracted before
+ * (nothing changes then). Returns 0, ERR_NOT_FOUND (detail names the field) or a store error.
+ */
+int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidence_id,
+                            const char *learner_id, const char *competency_id,
+                            const char *reason, bool *already, err_detail_t *detail);
+
+/* Whether a stored record (as iterated or found) is retracted. */
+bool engine_record_retracted(const store_val_t *record);
 
 /*
  * Re-evaluates every learner with evidence on any competency of framework fw (just installed

@@ -82,7 +82,7 @@ static const struct {
 static const char *const framework_keys[] = {"$schema",     "id",         "title",       "version",
                                              "description", "source_uri", "competencies"};
 static const char *const competency_keys[] = {"id",       "title", "description", "source_uri",
-                                              "requires", "rule",  "achievement"};
+                                              "requires", "rule",  "achievement", "metadata"};
 
 /*
  * Where an error is: the JSON path competencies[i].<sub><key>[<item>] (or just <sub><key>
@@ -425,6 +425,14 @@ static int parse_achievement(const json_t *a, uint32_t i, graph_comp_t *c, err_d
     return 0;
 }
 
+static int parse_metadata(const json_t *m, uint32_t i, graph_comp_t *c, err_detail_t *d)
+{
+    if (m != NULL && !json_is_object(m))
+        return fail(d, ERR_INVALID, W("metadata"), "%s: metadata must be an object", c->id);
+    c->metadata = m;
+    return 0;
+}
+
 /* Pass 1 for competency i: every field but the id references. */
 static int parse_competency(graph_t *g, const json_t *cj, uint32_t i, err_detail_t *d)
 {
@@ -460,6 +468,8 @@ static int parse_competency(graph_t *g, const json_t *cj, uint32_t i, err_detail
     if ((rc = parse_requires(json_object_get(cj, "requires"), i, c, d)))
         return rc;
     if ((rc = parse_rule(json_object_get(cj, "rule"), i, c, d)))
+        return rc;
+    if ((rc = parse_metadata(json_object_get(cj, "metadata"), i, c, d)))
         return rc;
     return parse_achievement(json_object_get(cj, "achievement"), i, c, d);
 }

@@ -19,7 +19,7 @@
  *                string; version: string of at most GRAPH_ID_MAX bytes. An empty competency
  *                list is allowed (a framework with nothing in it yet).
  *   competency  {"id", "title", "description"?, "source_uri"?, "requires"?, "rule"?,
- *                "achievement"?}; no other keys.
+ *                "achievement"?, "metadata"?}; no other keys.
  *     id          non-empty, <= GRAPH_ID_MAX bytes, valid UTF-8 without NUL or other ASCII
  *                 control characters, unique in the framework.
  *     title       non-empty string, <= GRAPH_TITLE_MAX bytes; description <= GRAPH_TEXT_MAX.
@@ -42,6 +42,9 @@
  *                 defaults: threshold 0.8, min_evidence 1, i.e. "the last score is 80% or more".
  *     achievement free-form object (badge name, description, criteria, image, ...); only
  *                 "name", when present, must be a string.
+ *     metadata    free-form object kept with the competency and never interpreted by the
+ *                 graph (a CASE import keeps the item's identifier, associations and the
+ *                 alignment hint under "case"; see casepkg.h).
  * Errors name the JSON path in detail->field ("competencies[4].requires.of[1]") and the
  * competency id and offending value in the message ("frac.x: unknown competency 'frac.nope'").
  * Malformed JSON has an empty field and "malformed JSON at line L, column C: ...". A cycle
@@ -99,6 +102,7 @@ typedef struct graph_comp {
     const uint32_t *parents; /* reverse of children: who rolls this one up */
     uint32_t n_parents;
     const json_t *achievement; /* the "achievement" object, or NULL: borrowed from the graph */
+    const json_t *metadata;    /* the "metadata" object, or NULL: borrowed from the graph */
 } graph_comp_t;
 
 /*

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "arena.h"
+#include "badges.h"
+#include "casepkg.h"
 #include "catalog.h"
 #include "engine.h"
 #include "graph.h"
@@ -32,6 +34,7 @@ struct handler {
     handler_stats_t *stats;
     catalog_t *cat;
     engine_t *engine;
+    badges_t *badges;        /* borrowed; NULL: credentials disabled */
     arena_t *arena;          /* reply building; reset per request */
     store_txn_t *txn;        /* the transaction events are written to (request's child) */
     int64_t now;
@@ -53,9 +56,46 @@ static const char *event_kind_name(engine_event_kind_t k)
         return "mastered";
     case EVENT_OVERRIDE:
         return "override";
+    case EVENT_RETRACTED:
+        return "evidence_retracted";
+    case EVENT_CREDENTIAL_ISSUED:
+        return "credential_issued";
+    case EVENT_CREDENTIAL_STATUS:
+        return "credential_status";
     default:
         return "framework_loaded";
     }
+}
+
+static int handler_emit(void *ctx, const engine_event_t *ev);
+
+/* A mastery of a competency with an achievement issues its badge in the same transaction,
+ * and the badge's event follows the mastery's. */
+static int issue_badge(handler_t *h, const engine_event_t *mastered)
+{
+    const catalog_fw_t *fw = catalog_find(h->cat, mastered->framework_id);
+    uint32_t ci;
+    if (fw == NULL || graph_find(fw->graph, mastered->competency_id, &ci) != 0)
+        return ERR_INTERNAL;
+    bool issued;
+    badges_info_t info;
+    err_detail_t d;
+    int rc = badges_on_mastered(h->badges, h->txn, fw, ci, mastered->learner_id, h->now,
+                                &issued, &info, &d);
+    if (rc != 0)
+        return rc;
+    if (!issued)
+        return 0;
+    engine_event_t ev = {
+        .kind = EVENT_CREDENTIAL_ISSUED,
+        .learner_id = mastered->learner_id,
+        .framework_id = mastered->framework_id,
+        .competency_id = mastered->competency_id,
+        .credential_id = info.id,
+        .achievement_name = info.name,
+        .revision = fw->revision,
+    };
+    return handler_emit(h, &ev);
 }
 
 /* Numbers, stores and queues one event: the engine's emit callback. */
@@ -67,6 +107,9 @@ static int handler_emit(void *ctx, const engine_event_t *ev)
     Mastery__V1__Mastered m = MASTERY__V1__MASTERED__INIT;
     Mastery__V1__OverrideApplied o = MASTERY__V1__OVERRIDE_APPLIED__INIT;
     Mastery__V1__FrameworkLoaded f = MASTERY__V1__FRAMEWORK_LOADED__INIT;
+    Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
+    Mastery__V1__CredentialIssued ci = MASTERY__V1__CREDENTIAL_ISSUED__INIT;
+    Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
     e.seq = h->seq + 1;
     e.at_ms = h->now;
     const char *subject = ev->learner_id;
@@ -107,6 +150,32 @@ static int handler_emit(void *ctx, const engine_event_t *ev)
         e.framework_loaded = &f;
         subject = ev->framework_id;
         break;
+    case EVENT_RETRACTED:
+        r.learner_id = (char *)ev->learner_id;
+        r.competency_id = (char *)ev->competency_id;
+        r.evidence_id = (char *)ev->evidence_id;
+        r.reason = (char *)ev->reason;
+        e.kind_case = MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED;
+        e.evidence_retracted = &r;
+        break;
+    case EVENT_CREDENTIAL_ISSUED:
+        ci.credential_id = (char *)ev->credential_id;
+        ci.learner_id = (char *)ev->learner_id;
+        ci.framework_id = (char *)ev->framework_id;
+        ci.competency_id = (char *)ev->competency_id;
+        ci.achievement_name = (char *)ev->achievement_name;
+        e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_ISSUED;
+        e.credential_issued = &ci;
+        break;
+    case EVENT_CREDENTIAL_STATUS:
+        cs.credential_id = (char *)ev->credential_id;
+        cs.learner_id = (char *)ev->learner_id;
+        cs.purpose = (char *)ev->purpose;
+        cs.set = ev->set;
+        cs.reason = (char *)ev->reason;
+        e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS;
+        e.credential_status = &cs;
+        break;
     }
     if (h->n_events == h->cap_events) {
         size_t cap = h->cap_events ? h->cap_events * 2 : 64;
@@ -131,6 +200,8 @@ static int handler_emit(void *ctx, const engine_event_t *ev)
     }
     h->n_events++;
     h->seq = e.seq;
+    if (ev->kind == EVENT_MASTERED && h->badges)
+        return issue_badge(h, ev);
     return 0;
 }
 
@@ -178,13 +249,14 @@ static int handler_load(handler_t *h, err_detail_t *d)
     return rc;
 }
 
-int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, handler_t **out,
-                err_detail_t *d)
+int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_t *badges,
+                handler_t **out, err_detail_t *d)
 {
     handler_t *h = calloc(1, sizeof *h);
     if (h == NULL)
         return err_set(d, ERR_NOMEM, "handler", "out of memory");
     h->store = st;
+    h->badges = badges;
     h->conf = conf;
     h->stats = stats;
     h->cat = catalog_new();
@@ -310,12 +382,14 @@ static Mastery__V1__FrameworkInfo *fw_info(handler_t *h, const catalog_fw_t *fw)
 typedef int (*op_fn)(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                      const handler_client_t *who, reply_t *rep, err_detail_t *d);
 
-static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
-                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+/*
+ * Loads a framework document: parse and validate, then a new revision (or none, when it is
+ * identical to the current one), the framework_loaded event, and the re-evaluation of every
+ * learner. *info receives the revision's description.
+ */
+static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size_t len,
+                          Mastery__V1__FrameworkInfo **info, err_detail_t *d)
 {
-    (void)who;
-    const char *json = req->put_framework->json;
-    size_t len = strlen(json);
     graph_t *g = NULL;
     int rc = graph_parse(json, len, &g, d);
     if (rc != 0) {
@@ -347,9 +421,8 @@ static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t
         }
         if (doc_len == len && memcmp(doc, json, len) == 0) {
             graph_destroy(&g);
-            rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
-            rep->framework_info = fw_info(h, cur);
-            return rep->framework_info ? 0 : ERR_NOMEM;
+            *info = fw_info(h, cur);
+            return *info ? 0 : ERR_NOMEM;
         }
         revision = cur->revision + 1;
     }
@@ -388,9 +461,96 @@ static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t
         return rc;
     if (revision > 1 && (rc = engine_framework_reevaluate(h->engine, txn, fw)) != 0)
         return rc;
-    rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
-    rep->framework_info = fw_info(h, fw);
-    return rep->framework_info ? 0 : ERR_NOMEM;
+    *info = fw_info(h, fw);
+    return *info ? 0 : ERR_NOMEM;
+}
+
+static int op_put_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const char *json = req->put_framework->json;
+    int rc = framework_load(h, txn, json, strlen(json), &rep->framework_info, d);
+    if (rc == 0)
+        rep->result_case = MASTERY__V1__REPLY__RESULT_FRAMEWORK_INFO;
+    return rc;
+}
+
+/* Gives every competency of a framework document an achievement (a badge), from its own
+ * title and description, unless it has one. */
+static int add_badges(json_t *doc)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "competencies"), i, c)
+    {
+        if (json_object_get(c, "achievement"))
+            continue;
+        const char *title = json_string_value(json_object_get(c, "title"));
+        const char *desc = json_string_value(json_object_get(c, "description"));
+        json_t *a = json_pack("{s:s, s:s}", "name", title ? title : "", "description",
+                              desc && desc[0] ? desc : title ? title : "");
+        if (a == NULL || json_object_set_new(c, "achievement", a) != 0)
+            return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int op_import_case(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ImportCase *op = req->import_case;
+    casepkg_opts_t opts = {op->framework_id, op->gate, (const char *const *)op->rules,
+                           op->n_rules};
+    casepkg_t *pkg = NULL;
+    char *text = NULL;
+    json_t *doc = NULL;
+    int rc = casepkg_convert(op->package_json, strlen(op->package_json), &opts, &pkg, d);
+    if (rc != 0) {
+        char field[sizeof d->field];
+        memcpy(field, d->field, sizeof field);
+        snprintf(d->field, sizeof d->field, "import_case%s%.100s", field[0] ? "." : "", field);
+        return rc;
+    }
+    const char *json = casepkg_framework_text(pkg);
+    if (op->badges) {
+        doc = json_deep_copy(casepkg_framework(pkg));
+        if (doc == NULL || (rc = add_badges(doc)) != 0 ||
+            (text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+        json = text;
+    }
+    Mastery__V1__ImportCaseResult *out = arena_alloc(h->arena, sizeof *out);
+    size_t n = casepkg_warning_count(pkg);
+    if (out == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    mastery__v1__import_case_result__init(out);
+    if ((rc = framework_load(h, txn, json, strlen(json), &out->info, d)) != 0)
+        goto out;
+    out->summary = arena_strdup(h->arena, casepkg_summary(pkg));
+    out->warnings = arena_alloc(h->arena, (n ? n : 1) * sizeof *out->warnings);
+    if (out->summary == NULL || out->warnings == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((out->warnings[out->n_warnings++] = arena_strdup(h->arena, casepkg_warning(pkg, i))) ==
+            NULL) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+    rep->result_case = MASTERY__V1__REPLY__RESULT_IMPORT_CASE;
+    rep->import_case = out;
+out:
+    free(text);
+    json_decref(doc);
+    casepkg_destroy(&pkg);
+    return rc;
 }
 
 static int op_get_framework(handler_t *h, store_txn_t *txn, const wire_request_t *req,
@@ -509,6 +669,7 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     if (rc != 0)
         return rc;
     bool client_time = ev->observed_at_ms != 0;
+    ev->retracted = false; /* the daemon's to set, in listings */
     if (!client_time)
         ev->observed_at_ms = h->now;
     if (who->authenticated)
@@ -608,6 +769,36 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS;
     rep->evidence_results = out;
     return 0;
+}
+
+static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                               const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who, (void)rep;
+    const Mastery__V1__RetractEvidence *op = req->retract_evidence;
+    int rc;
+    if ((rc = check_id(op->evidence_id, "retract_evidence.evidence_id", d)) != 0 ||
+        (rc = check_text(op->reason, REASON_MAX, "retract_evidence.reason", d)) != 0)
+        return rc;
+    if (op->reason[0] == '\0')
+        return err_set(d, ERR_INVALID, "retract_evidence.reason", "a retraction must say why");
+    store_val_t blob;
+    rc = engine_evidence_find(h->engine, txn, op->evidence_id, &blob);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s'", op->evidence_id);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
+    if (ev == NULL)
+        return ERR_INTERNAL;
+    bool already;
+    rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id,
+                                 ev->competency_id, op->reason, &already, d);
+    mastery__v1__evidence__free_unpacked(ev, NULL);
+    if (rc == 0 && already)
+        err_set(d, ERR_OK, "", "evidence '%s' was already retracted", op->evidence_id);
+    return rc;
 }
 
 static Mastery__V1__CompetencyState *state_msg(handler_t *h, const char *comp_id,
@@ -796,6 +987,7 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
             rc = ERR_INTERNAL;
             break;
         }
+        e->retracted = engine_record_retracted(&v);
         out->items[out->n_items++] = e;
     }
     store_iter_close(&it);
@@ -828,6 +1020,275 @@ static int op_health(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     return 0;
 }
 
+/* ---- credentials --------------------------------------------------------------------------- */
+
+static Mastery__V1__CredentialInfo *cred_info_msg(handler_t *h, const badges_info_t *i)
+{
+    Mastery__V1__CredentialInfo *m = arena_alloc(h->arena, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    mastery__v1__credential_info__init(m);
+    m->credential_id = arena_strdup(h->arena, i->id);
+    m->learner_id = arena_strdup(h->arena, i->learner_id);
+    m->framework_id = arena_strdup(h->arena, i->framework_id);
+    m->competency_id = arena_strdup(h->arena, i->competency_id);
+    m->achievement_name = arena_strdup(h->arena, i->name);
+    m->reason = arena_strdup(h->arena, i->reason);
+    m->revision = i->revision;
+    m->issued_at_ms = i->issued_at;
+    m->state = (Mastery__V1__CredentialState)i->state;
+    m->status_index = i->status_index;
+    if (!m->credential_id || !m->learner_id || !m->framework_id || !m->competency_id ||
+        !m->achievement_name || !m->reason)
+        return NULL;
+    return m;
+}
+
+static int need_badges(handler_t *h, err_detail_t *d)
+{
+    return h->badges ? 0 : err_set(d, ERR_UNAVAILABLE, "credentials", "credentials are off");
+}
+
+typedef struct cred_list_ctx {
+    handler_t *h;
+    Mastery__V1__CredentialList *out;
+    size_t cap;
+} cred_list_ctx_t;
+
+static int cred_list_add(void *ctx, const badges_info_t *info)
+{
+    cred_list_ctx_t *c = ctx;
+    if (c->out->n_credentials == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        Mastery__V1__CredentialInfo **grown = arena_alloc(c->h->arena, cap * sizeof *grown);
+        if (grown == NULL)
+            return ERR_NOMEM;
+        if (c->out->n_credentials)
+            memcpy(grown, c->out->credentials, c->out->n_credentials * sizeof *grown);
+        c->out->credentials = grown;
+        c->cap = cap;
+    }
+    Mastery__V1__CredentialInfo *m = cred_info_msg(c->h, info);
+    if (m == NULL)
+        return ERR_NOMEM;
+    c->out->credentials[c->out->n_credentials++] = m;
+    return 0;
+}
+
+static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                               const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ListCredentials *op = req->list_credentials;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(op->learner_id, "list_credentials.learner_id", d)) != 0)
+        return rc;
+    Mastery__V1__CredentialList *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__credential_list__init(out);
+    cred_list_ctx_t c = {h, out, 0};
+    if ((rc = badges_list(h->badges, txn, op->learner_id, cred_list_add, &c)) != 0)
+        return rc;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL_LIST;
+    rep->credential_list = out;
+    return 0;
+}
+
+static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                             const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__GetCredential *op = req->get_credential;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(op->credential_id, "get_credential.credential_id", d)) != 0)
+        return rc;
+    if (op->format != MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JSON &&
+        op->format != MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JWT)
+        return err_set(d, ERR_INVALID, "get_credential.format", "unknown format %d",
+                       (int)op->format);
+    badges_info_t info;
+    const char *json, *jwt;
+    size_t json_len, jwt_len;
+    rc = badges_get(h->badges, txn, op->credential_id, &info, &json, &json_len, &jwt, &jwt_len);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "get_credential.credential_id", "no credential '%s'",
+                       op->credential_id);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__CredentialDoc *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__credential_doc__init(out);
+    out->info = cred_info_msg(h, &info);
+    bool as_jwt = op->format == MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JWT;
+    out->document = as_jwt ? arena_strndup(h->arena, jwt, jwt_len)
+                           : arena_strndup(h->arena, json, json_len);
+    if (out->info == NULL || out->document == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL;
+    rep->credential = out;
+    return 0;
+}
+
+static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                                    const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__SetCredentialStatus *op = req->set_credential_status;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(op->credential_id, "set_credential_status.credential_id", d)) != 0 ||
+        (rc = check_text(op->reason, REASON_MAX, "set_credential_status.reason", d)) != 0)
+        return rc;
+    if (op->set && op->reason[0] == '\0')
+        return err_set(d, ERR_INVALID, "set_credential_status.reason",
+                       "revoking or suspending must say why");
+    bool changed;
+    badges_info_t info;
+    if ((rc = badges_set_status(h->badges, txn, op->credential_id, op->purpose, op->set,
+                                op->reason, h->now, &changed, &info, d)) != 0)
+        return rc;
+    if (changed) {
+        engine_event_t ev = {
+            .kind = EVENT_CREDENTIAL_STATUS,
+            .learner_id = info.learner_id,
+            .credential_id = info.id,
+            .purpose = op->purpose,
+            .set = op->set,
+            .reason = op->reason,
+        };
+        /* The event is built from copies: the store may move info's strings on write. */
+        char lid[ID_MAX + 1], cid[ID_MAX + 1];
+        snprintf(lid, sizeof lid, "%s", info.learner_id);
+        snprintf(cid, sizeof cid, "%s", info.id);
+        ev.learner_id = lid;
+        ev.credential_id = cid;
+        if ((rc = handler_emit(h, &ev)) != 0)
+            return rc;
+        if ((rc = badges_get(h->badges, txn, cid, &info, NULL, NULL, NULL, NULL)) != 0)
+            return rc;
+    } else {
+        err_set(d, ERR_OK, "", "no change: the credential already had that status");
+    }
+    rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL_INFO;
+    rep->credential_info = cred_info_msg(h, &info);
+    return rep->credential_info ? 0 : ERR_NOMEM;
+}
+
+static int op_export_status_list(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                                 const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ExportStatusList *op = req->export_status_list;
+    int rc = need_badges(h, d);
+    char *json = NULL;
+    size_t len;
+    if (rc != 0 || (rc = badges_status_list(h->badges, txn, op->purpose, h->now, &json, &len,
+                                            d)) != 0)
+        return rc;
+    Mastery__V1__StatusListDoc *out = arena_alloc(h->arena, sizeof *out);
+    if (out != NULL) {
+        mastery__v1__status_list_doc__init(out);
+        out->purpose = op->purpose;
+        out->json = arena_strndup(h->arena, json, len);
+    }
+    free(json);
+    if (out == NULL || out->json == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_STATUS_LIST;
+    rep->status_list = out;
+    return 0;
+}
+
+static const char *json_str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static int issuer_reply(handler_t *h, reply_t *rep, err_detail_t *d)
+{
+    json_t *info = NULL;
+    int rc = badges_issuer_info(h->badges, &info, d);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__IssuerInfo *out = arena_alloc(h->arena, sizeof *out);
+    json_t *keys = json_object_get(info, "keys");
+    size_t n = json_array_size(keys);
+    if (out == NULL)
+        goto nomem;
+    mastery__v1__issuer_info__init(out);
+    out->did = arena_strdup(h->arena, json_str(info, "did"));
+    out->name = arena_strdup(h->arena, json_str(info, "name"));
+    out->url = arena_strdup(h->arena, json_str(info, "url"));
+    out->email = arena_strdup(h->arena, json_str(info, "email"));
+    out->image = arena_strdup(h->arena, json_str(info, "image"));
+    out->keys = arena_alloc(h->arena, (n ? n : 1) * sizeof *out->keys);
+    if (!out->did || !out->name || !out->url || !out->email || !out->image || !out->keys)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        json_t *k = json_array_get(keys, i);
+        Mastery__V1__IssuerKey *m = arena_alloc(h->arena, sizeof *m);
+        if (m == NULL)
+            goto nomem;
+        mastery__v1__issuer_key__init(m);
+        m->key_id = arena_strdup(h->arena, json_str(k, "id"));
+        m->type = arena_strdup(h->arena, json_str(k, "type"));
+        m->verification_method = arena_strdup(h->arena, json_str(k, "verification_method"));
+        m->current = json_is_true(json_object_get(k, "current"));
+        m->created_at_ms = (int64_t)json_integer_value(json_object_get(k, "created_ms"));
+        if (!m->key_id || !m->type || !m->verification_method)
+            goto nomem;
+        out->keys[out->n_keys++] = m;
+    }
+    json_t *doc = json_object_get(info, "did_document");
+    char *text = json_is_object(doc) ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    out->did_document = arena_strdup(h->arena, text ? text : "");
+    free(text);
+    if (out->did_document == NULL)
+        goto nomem;
+    json_decref(info);
+    rep->result_case = MASTERY__V1__REPLY__RESULT_ISSUER;
+    rep->issuer = out;
+    return 0;
+nomem:
+    json_decref(info);
+    return ERR_NOMEM;
+}
+
+static int op_get_issuer(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                         const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)txn, (void)req, (void)who;
+    int rc = need_badges(h, d);
+    return rc ? rc : issuer_reply(h, rep, d);
+}
+
+static int op_rotate_keys(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)txn, (void)req, (void)who;
+    int rc = need_badges(h, d);
+    if (rc == 0)
+        rc = badges_rotate(h->badges, h->now, d);
+    return rc ? rc : issuer_reply(h, rep, d);
+}
+
+static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                                   const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who, (void)rep;
+    const Mastery__V1__RegisterLearnerDid *op = req->register_learner_did;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(op->learner_id, "register_learner_did.learner_id", d)) != 0)
+        return rc;
+    return badges_register_did(h->badges, txn, op->learner_id, op->did, d);
+}
+
 /* The request table: operation, name, whether it writes, handler. */
 typedef struct op_entry {
     Mastery__V1__Request__OpCase op;
@@ -846,6 +1307,18 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, op_override},
     {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
     {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
+    {MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE, "retract_evidence", true, op_retract_evidence},
+    {MASTERY__V1__REQUEST__OP_IMPORT_CASE, "import_case", true, op_import_case},
+    {MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS, "list_credentials", false, op_list_credentials},
+    {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL, "get_credential", false, op_get_credential},
+    {MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS, "set_credential_status", true,
+     op_set_credential_status},
+    {MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST, "export_status_list", false,
+     op_export_status_list},
+    {MASTERY__V1__REQUEST__OP_GET_ISSUER, "get_issuer", false, op_get_issuer},
+    {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, op_rotate_keys},
+    {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
+     op_register_learner_did},
 };
 
 static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)

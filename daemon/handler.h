@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "badges.h"
 #include "conf.h"
 #include "err.h"
 #include "store.h"
@@ -42,11 +43,12 @@ typedef struct handler_stats {
 } handler_stats_t;
 
 /*
- * Creates a handler over st (borrowed; outlives the handler) and loads the frameworks.
+ * Creates a handler over st and badges (borrowed; outlive the handler; badges may be NULL:
+ * credential operations then answer UNAVAILABLE) and loads the frameworks.
  * Caller owns *out; free with handler_destroy(). Returns 0 or an error with detail.
  */
-int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, handler_t **out,
-                err_detail_t *detail);
+int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_t *badges,
+                handler_t **out, err_detail_t *detail);
 void handler_destroy(handler_t **h);
 
 /* Whether the request's operation writes (needs a write transaction). */

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "badges.h"
 #include "conf.h"
+#include "keyring.h"
 #include "handler.h"
 #include "log.h"
 #include "server.h"
@@ -140,6 +142,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     store_t *store = NULL;
+    keyring_t *keyring = NULL;
+    badges_t *badges = NULL;
     handler_t *handler = NULL;
     server_t *server = NULL;
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = true};
@@ -149,7 +153,26 @@ int main(int argc, char **argv)
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
-    if (handler_new(store, &conf, &stats, &handler, &d) != 0) {
+    char key_dir[2 * CONF_STR_MAX];
+    if (conf.key_dir[0])
+        snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
+    else
+        snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
+    if (keyring_open(key_dir, wall_ms(), &keyring, &d) != 0) {
+        log_warnx("issuer keys: %s: %s", d.field, d.message);
+        goto out;
+    }
+    badges_conf_t bconf = {conf.issuer_name,     conf.issuer_url,
+                           conf.issuer_email,    conf.issuer_image,
+                           conf.issuer_did_web,  conf.status_base_url,
+                           conf.credential_suspension != 0, (uint32_t)conf.status_list_size,
+                           conf.credential_proofs};
+    if (badges_new(&bconf, keyring, &badges, &d) != 0) {
+        log_warnx("credentials: %s: %s", d.field, d.message);
+        goto out;
+    }
+    log_info("issuer %s", badges_issuer_did(badges));
+    if (handler_new(store, &conf, &stats, badges, &handler, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
@@ -167,6 +190,8 @@ int main(int argc, char **argv)
 out:
     server_destroy(&server);
     handler_destroy(&handler);
+    badges_destroy(&badges);
+    keyring_destroy(&keyring);
     store_close(&store);
     return rc;
 }

@@ -21,7 +21,7 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta", "frameworks", "learners", "evidence_ids", "events",
+    "meta", "frameworks", "learners", "evidence_ids", "events", "credentials", "cred_index", "status",
 };
 
 /* The one place LMDB's codes become ours. */
@@ -319,6 +319,8 @@ int store_del(store_txn_t *t, store_db_t db, const store_key_t *key)
 {
     if (t->ret != 0)
         return t->ret;
+    if (key->overflow)
+        return t->ret = ERR_INTERNAL;
     MDB_val k = {key->len, (void *)key->b};
     int rc = mdb_del(t->txn, t->st->dbi[db], &k, NULL);
     if (rc == 0 || rc == MDB_NOTFOUND)
@@ -350,6 +352,15 @@ int store_last(store_txn_t *t, store_db_t db, store_val_t *key, store_val_t *val
     return 0;
 }
 
+/* LMDB's default order: bytewise, a prefix before its extensions. */
+static int store_key_cmp(const store_key_t *a, const store_key_t *b)
+{
+    int c = memcmp(a->b, b->b, a->len < b->len ? a->len : b->len);
+    if (c != 0)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
 int store_iter_open(store_txn_t *t, store_db_t db, const store_key_t *prefix,
                     const store_key_t *start, store_iter_t *it)
 {
@@ -366,7 +377,8 @@ int store_iter_open(store_txn_t *t, store_db_t db, const store_key_t *prefix,
         it->prefix = *prefix;
     if (start)
         it->start = *start;
-    else if (prefix)
+    /* No start, or one that sorts before the prefix: begin at the prefix. */
+    if (prefix && (start == NULL || store_key_cmp(start, prefix) < 0))
         it->start = *prefix;
     return 0;
 }

@@ -34,6 +34,9 @@ typedef enum store_db {
                              page per learner, not one per record kind. */
     STORE_DB_EVIDENCE_ID, /* evidence_id -> H(learner) H(comp) obs(be64): idempotency index */
     STORE_DB_EVENTS,      /* seq(be64) -> event (appended) */
+    STORE_DB_CREDENTIALS, /* credential id -> credential record (badges.c) */
+    STORE_DB_CRED_INDEX,  /* H(learner) H(framework) rev(be32) H(comp) -> credential id */
+    STORE_DB_STATUS,      /* 'U' used indexes, 'R' revoked, 'S' suspended -> bitstring */
     STORE_DB_COUNT
 } store_db_t;
 

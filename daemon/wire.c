@@ -1,5 +1,6 @@
 #include "wire.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,23 @@ static size_t path_push(char *path, size_t cap, const char *name, int index)
     return old;
 }
 
+/* Refuses field f (occurrence index, or -1) with its full path ("items[1].score"). */
+static int wire_field_err(char *path, size_t cap, const ProtobufCFieldDescriptor *f, int index,
+                          err_detail_t *d, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static int wire_field_err(char *path, size_t cap, const ProtobufCFieldDescriptor *f, int index,
+                          err_detail_t *d, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    path_push(path, cap, f->name, index);
+    return err_set(d, ERR_INVALID, path, "%s", msg);
+}
+
 static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                      int depth, char *path, size_t cap, err_detail_t *d)
 {
@@ -90,7 +108,7 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
     while (c.p < c.end) {
         uint64_t tag;
         if (!wire_varint(&c, &tag))
-            return err_set(d, ERR_INVALID, path, "truncated field tag");
+            return err_set(d, ERR_INVALID, path[0] ? path : "request", "truncated field tag");
         uint32_t number = (uint32_t)(tag >> 3);
         unsigned wt = (unsigned)(tag & 7);
         const ProtobufCFieldDescriptor *f =
@@ -109,14 +127,14 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
         switch (wt) {
         case 0:
             if (!wire_varint(&c, &v))
-                return err_set(d, ERR_INVALID, f->name, "truncated varint");
+                return wire_field_err(path, cap, f, index, d, "truncated varint");
             if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE ||
                 f->type == PROTOBUF_C_TYPE_BYTES || f->type == PROTOBUF_C_TYPE_DOUBLE)
                 goto badtype;
             break;
         case 1:
             if (c.end - c.p < 8)
-                return err_set(d, ERR_INVALID, f->name, "truncated 64-bit field");
+                return wire_field_err(path, cap, f, index, d, "truncated 64-bit field");
             if (f->type != PROTOBUF_C_TYPE_DOUBLE && f->type != PROTOBUF_C_TYPE_FIXED64 &&
                 f->type != PROTOBUF_C_TYPE_SFIXED64)
                 goto badtype;
@@ -124,7 +142,7 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
             break;
         case 5:
             if (c.end - c.p < 4)
-                return err_set(d, ERR_INVALID, f->name, "truncated 32-bit field");
+                return wire_field_err(path, cap, f, index, d, "truncated 32-bit field");
             if (f->type != PROTOBUF_C_TYPE_FLOAT && f->type != PROTOBUF_C_TYPE_FIXED32 &&
                 f->type != PROTOBUF_C_TYPE_SFIXED32)
                 goto badtype;
@@ -132,7 +150,8 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
             break;
         case 2: {
             if (!wire_varint(&c, &v) || v > (uint64_t)(c.end - c.p))
-                return err_set(d, ERR_INVALID, f->name, "length runs past the end of the frame");
+                return wire_field_err(path, cap, f, index, d,
+                                      "length runs past the end of the frame");
             const uint8_t *body = c.p;
             c.p += v;
             size_t old = path_push(path, cap, f->name, index);
@@ -151,12 +170,12 @@ static int wire_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data
             break;
         }
         default:
-            return err_set(d, ERR_INVALID, f->name, "unsupported wire type %u", wt);
+            return wire_field_err(path, cap, f, index, d, "unsupported wire type %u", wt);
         }
         continue;
     badtype:
-        return err_set(d, ERR_INVALID, f->name, "wire type %u does not match the field's type",
-                       wt);
+        return wire_field_err(path, cap, f, index, d,
+                              "wire type %u does not match the field's type", wt);
     }
     return 0;
 }
@@ -172,13 +191,16 @@ int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size
 
 typedef struct wire_budget {
     size_t used, limit;
+    bool exceeded; /* an allocation was refused */
 } wire_budget_t;
 
 static void *wire_budget_alloc(void *opaque, size_t size)
 {
     wire_budget_t *b = opaque;
-    if (size > b->limit - b->used)
+    if (size > b->limit - b->used) {
+        b->exceeded = true;
         return NULL;
+    }
     b->used += size;
     return malloc(size);
 }
@@ -197,13 +219,13 @@ int wire_request_decode(const uint8_t *data, size_t len, size_t budget, wire_req
     int rc = wire_check(&mastery__v1__request__descriptor, data, len, d);
     if (rc != 0)
         return rc;
-    wire_budget_t b = {0, budget};
+    wire_budget_t b = {0, budget, false};
     ProtobufCAllocator alloc = {wire_budget_alloc, wire_budget_free, &b};
     wire_request_t *req = mastery__v1__request__unpack(&alloc, len, data);
     if (req == NULL)
-        return err_set(d, b.used >= budget ? ERR_NOMEM : ERR_INVALID, "request",
-                       b.used >= budget ? "request needs more memory than its budget"
-                                        : "not a valid mastery.v1.Request");
+        return err_set(d, b.exceeded ? ERR_NOMEM : ERR_INVALID, "request",
+                       b.exceeded ? "request needs more memory than its budget"
+                                  : "not a valid mastery.v1.Request");
     if (req->op_case == MASTERY__V1__REQUEST__OP__NOT_SET) {
         mastery__v1__request__free_unpacked(req, NULL);
         return err_set(d, ERR_INVALID, "op", "request carries no known operation");

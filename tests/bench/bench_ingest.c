@@ -29,7 +29,9 @@ typedef struct opts {
     int clients, window, batch, seconds;
     long learners;
     double rate;
-    const char *endpoint, *events;
+    const char *endpoint, *events, *conf;
+    const char *framework;  /* framework file (default: the fractions example) */
+    const char *competency; /* one competency for every item (default: the fractions ones) */
 } opts_t;
 
 typedef struct client {
@@ -76,7 +78,8 @@ static void send_request(client_t *c, void *sock, uint64_t *rng, uint64_t stamp,
                  (long)(xorshift(rng) % (uint64_t)c->o->learners));
         items[j].evidence_id = ids[j];
         items[j].learner_id = learners[j];
-        items[j].competency_id = (char *)comps[xorshift(rng) % N_COMPS];
+        items[j].competency_id = c->o->competency ? (char *)c->o->competency
+                                                  : (char *)comps[xorshift(rng) % N_COMPS];
         items[j].score = 0.55 + (double)(xorshift(rng) % 450) / 1000.0;
         items[j].source = "bench";
         ptrs[j] = &items[j];
@@ -226,12 +229,14 @@ static void *sub_main(void *arg)
 
 int main(int argc, char **argv)
 {
-    opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL};
+    opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL, NULL, NULL, NULL};
     static const struct option lo[] = {
         {"clients", required_argument, NULL, 'c'}, {"window", required_argument, NULL, 'w'},
         {"batch", required_argument, NULL, 'b'},   {"seconds", required_argument, NULL, 's'},
         {"learners", required_argument, NULL, 'l'}, {"rate", required_argument, NULL, 'r'},
         {"endpoint", required_argument, NULL, 'e'}, {"events", required_argument, NULL, 'E'},
+        {"conf", required_argument, NULL, 'C'},
+        {"framework", required_argument, NULL, 'F'}, {"competency", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -244,10 +249,14 @@ int main(int argc, char **argv)
         case 'r': o.rate = atof(optarg); break;
         case 'e': o.endpoint = optarg; break;
         case 'E': o.events = optarg; break;
+        case 'C': o.conf = optarg; break;
+        case 'F': o.framework = optarg; break;
+        case 'K': o.competency = optarg; break;
         default:
             fprintf(stderr, "usage: bench_ingest [--clients N] [--window N] [--batch N] "
                             "[--seconds N] [--learners N] [--rate EVIDENCE_PER_S] "
-                            "[--endpoint EP --events EP]\n");
+                            "[--conf MASTERYD_CONF] [--framework FILE --competency ID]\n"
+                            "       [--endpoint EP --events EP]\n");
             return 2;
         }
     }
@@ -258,7 +267,7 @@ int main(int argc, char **argv)
     run_nonce = (unsigned)getpid() ^ (unsigned)time(NULL);
     bench_daemon_t d = {0};
     if (o.endpoint == NULL) {
-        if (bench_daemon_start(&d) != 0) {
+        if (bench_daemon_start_conf(&d, o.conf) != 0) {
             fprintf(stderr, "bench_ingest: masteryd did not start\n");
             return 1;
         }
@@ -269,7 +278,12 @@ int main(int argc, char **argv)
     void *ctx = zmq_ctx_new();
     void *ctl = zmq_socket(ctx, ZMQ_DEALER);
     zmq_connect(ctl, o.endpoint);
-    char *doc = bench_read_file(MASTERY_SOURCE_DIR "/schemas/examples/fractions.json", NULL);
+    char *doc = bench_read_file(
+        o.framework ? o.framework : MASTERY_SOURCE_DIR "/schemas/examples/fractions.json", NULL);
+    if (doc == NULL) {
+        fprintf(stderr, "bench_ingest: cannot read the framework file\n");
+        return 1;
+    }
     Mastery__V1__PutFramework put = MASTERY__V1__PUT_FRAMEWORK__INIT;
     put.json = doc;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;

@@ -32,8 +32,9 @@ static inline uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Starts build/bin/masteryd; returns 0 when it logged "ready". */
-static inline int bench_daemon_start(bench_daemon_t *d)
+/* Starts build/bin/masteryd (with config file conf, or NULL); returns 0 when it logged
+ * "ready". */
+static inline int bench_daemon_start_conf(bench_daemon_t *d, const char *conf)
 {
     snprintf(d->dir, sizeof d->dir, "/tmp/masteryd-bench-XXXXXX");
     if (mkdtemp(d->dir) == NULL)
@@ -47,8 +48,12 @@ static inline int bench_daemon_start(bench_daemon_t *d)
         close(pipefd[0]);
         char data[300];
         snprintf(data, sizeof data, "%s/data", d->dir);
-        execl(MASTERY_BIN_DIR "/masteryd", "masteryd", "-d", "--data", data, "--listen",
-              "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", (char *)NULL);
+        if (conf)
+            execl(MASTERY_BIN_DIR "/masteryd", "masteryd", "-d", "-c", conf, "--data", data,
+                  "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", (char *)NULL);
+        else
+            execl(MASTERY_BIN_DIR "/masteryd", "masteryd", "-d", "--data", data, "--listen",
+                  "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);
@@ -74,6 +79,11 @@ static inline int bench_daemon_start(bench_daemon_t *d)
     }
     fclose(f);
     return ready ? 0 : -1;
+}
+
+static inline int bench_daemon_start(bench_daemon_t *d)
+{
+    return bench_daemon_start_conf(d, NULL);
 }
 
 /* Peak resident set of the daemon, in KiB (VmHWM). */

@@ -186,8 +186,19 @@ def test_events_paging_and_pub(daemon, client):
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"mastered/s8/")
+    sub.setsockopt(zmq.SUBSCRIBE, b"mastered/warm-")
     sub.connect(daemon.events_endpoint)
-    time.sleep(0.3)  # the slow-joiner window of PUB/SUB
+    # PUB drops what it sends before a subscription arrives: warm up with throwaway learners
+    # until one event comes through; subscriptions travel in order, so s8's is in place too.
+    for k in range(100):
+        client.submit(evidence(f"warm-{k}", f"warm-{k}", "a", 0.9, 1000))
+        if sub.poll(200):
+            sub.recv_multipart()
+            break
+    else:
+        raise AssertionError("the subscription never took effect")
+    while sub.poll(100):
+        sub.recv_multipart()
     client.submit(evidence("p1", "s8", "a", 0.9, 1000), evidence("p2", "s9", "a", 0.9, 1000))
     assert sub.poll(5000)
     topic, payload = sub.recv_multipart()
@@ -265,3 +276,30 @@ def test_pipelined_clients_group_commit(daemon):
     assert h.evidence_count == n_clients * per
     assert h.commits < n_clients * per  # batched: fewer commits than requests
     c.close()
+
+
+def test_retract_evidence_reevaluates(client):
+    load(client, CHAIN)
+    client.submit(evidence("rt1", "s11", "b", 0.9, 1000), evidence("rt2", "s11", "b", 0.3, 2000))
+    assert states(client.learner("s11"))["b"] == ("LOCKED", 0.6)
+    rep = client.call(retract_evidence=pb.RetractEvidence(evidence_id="rt2", reason="voided"))
+    assert rep.status.code == pb.STATUS_OK, rep.status
+    st = states(client.learner("s11"))["b"]
+    assert st == ("LOCKED", 0.9)  # only rt1 counts now
+    comp = [c for c in client.learner("s11").learner.frameworks[0].competencies if c.competency_id == "b"][0]
+    assert comp.evidence_count == 1
+    lst = client.call(list_evidence=pb.ListEvidence(learner_id="s11")).evidence.items
+    assert {e.evidence_id: e.retracted for e in lst} == {"rt1": False, "rt2": True}
+    evs = client.events().events.events
+    r = [e.evidence_retracted for e in evs if e.WhichOneof("kind") == "evidence_retracted"]
+    assert r and r[-1].evidence_id == "rt2" and r[-1].learner_id == "s11" and r[-1].reason == "voided"
+    # Idempotent; the item itself stays a duplicate if resent.
+    again = client.call(retract_evidence=pb.RetractEvidence(evidence_id="rt2", reason="voided"))
+    assert again.status.code == pb.STATUS_OK and "already" in again.status.message
+    assert ok_items(client.submit(evidence("rt2", "s11", "b", 0.3, 2000))) == ["STATUS_DUPLICATE"]
+    nf = client.call(retract_evidence=pb.RetractEvidence(evidence_id="nope", reason="x"))
+    assert nf.status.code == pb.STATUS_NOT_FOUND and nf.status.field == "retract_evidence.evidence_id"
+    # Mastery stays after a retraction (sticky); the rule value reflects it.
+    client.submit(evidence("rt3", "s12", "a", 0.9, 1000))
+    client.call(retract_evidence=pb.RetractEvidence(evidence_id="rt3", reason="voided"))
+    assert states(client.learner("s12"))["a"] == ("MASTERED", 0.0)

@@ -425,6 +425,20 @@ static void test_refuse_competency_fields(void **state)
     graph_t *g = NULL;
     assert_int_equal(graph_parse(doc, strlen(doc), &g, NULL), 0);
     assert_non_null(graph_comp(g, 0)->achievement);
+    assert_null(graph_comp(g, 0)->metadata);
+    graph_destroy(&g);
+
+    /* metadata is a free-form object, kept and not interpreted */
+    refused("{\"id\": \"a\", \"title\": \"A\", \"metadata\": [1]}", ERR_INVALID,
+            "competencies[0].metadata", "a: metadata must be an object");
+    const char *meta = "{\"id\": \"u\", \"title\": \"T\", \"competencies\": [{\"id\": \"a\", "
+                       "\"title\": \"A\", \"metadata\": {\"case\": {\"uri\": \"https://c/1\"}, "
+                       "\"x\": null}}]}";
+    assert_int_equal(graph_parse(meta, strlen(meta), &g, NULL), 0);
+    const json_t *m = graph_comp(g, 0)->metadata;
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(m, "case"), "uri")),
+                        "https://c/1");
     graph_destroy(&g);
 }
 

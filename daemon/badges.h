@@ -1,0 +1,128 @@
+/*
+ * badges: the credentials this daemon issues. Issuance when a competency with an
+ * `achievement` becomes MASTERED (inside the same write transaction as the mastery), their
+ * storage, revocation and suspension (W3C Bitstring Status List), the status list
+ * credentials, the issuer's identity (did:key or did:web, profile, keys) and learners' DIDs.
+ *
+ * Calls: cred (documents and proofs), statuslist, issuer (DIDs), keyring (the signing keys:
+ * only handles; private bytes stay in keys), store. It reads evidence records (the packed
+ * Evidence messages the handler stores) to list the evidence that made a mastery.
+ *
+ * Every credential is issued once per (learner, framework revision, competency): a mastery is
+ * sticky, and the index makes a second mastery event (after an override withdrawal, say) a
+ * no-op. A framework change never revokes anything. Status indexes are drawn at random from
+ * the unused ones (herd privacy); a list holds status_list_size entries (at least 131 072).
+ *
+ * Stored (see ARCHITECTURE.md): credentials (id -> record with the signed JSON and the JWT),
+ * cred_index (learner-first: list by learner, and the once-only check), status ('U' used,
+ * 'R' revoked, 'S' suspended bitstrings). Learner DIDs: learners H(learner) 'D'.
+ */
+#ifndef MASTERY_BADGES_H
+#define MASTERY_BADGES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "cred.h"
+#include "engine.h"
+#include "err.h"
+#include "keyring.h"
+#include "store.h"
+
+typedef struct badges badges_t;
+
+typedef struct badges_conf {
+    const char *issuer_name;     /* the issuer Profile; name required */
+    const char *issuer_url;      /* "" to leave out */
+    const char *issuer_email;
+    const char *issuer_image;
+    const char *did_web;         /* a domain ("school.example"): did:web; "": did:key */
+    const char *status_base_url; /* lists live at <base>/<purpose> */
+    bool suspension;             /* credentials also carry a suspension entry */
+    uint32_t status_list_size;   /* bits per list */
+    const char *proofs;          /* "rdfc" (eddsa-rdfc-2022), "jcs" (eddsa-jcs-2022), or
+                                    "rdfc,jcs" (both, one proof set); NULL: "rdfc" */
+} badges_conf_t;
+
+typedef enum badges_state {
+    BADGE_ACTIVE = 0,
+    BADGE_REVOKED = 1,
+    BADGE_SUSPENDED = 2,
+} badges_state_t;
+
+/* A stored credential's facts. Strings borrowed from the store: valid until the next write
+ * in the transaction or its end. */
+typedef struct badges_info {
+    const char *id;
+    const char *learner_id;
+    const char *framework_id;
+    const char *competency_id;
+    const char *name;   /* the achievement's name */
+    const char *reason; /* why revoked/suspended; "" */
+    uint32_t revision;
+    uint32_t status_index;
+    int64_t issued_at;
+    int64_t changed_at;
+    badges_state_t state;
+    bool suspendable; /* carries a suspension entry */
+} badges_info_t;
+
+/*
+ * Creates the credential service over kr (borrowed; outlives it). Validates conf (the did:web
+ * domain, the base URL). Caller owns *out; badges_destroy(). Returns 0 or ERR_INVALID.
+ */
+int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_detail_t *detail);
+void badges_destroy(badges_t **b);
+
+/* The issuer DID now (did:web, or did:key of the current Ed25519 key). Borrowed. */
+const char *badges_issuer_did(const badges_t *b);
+
+/*
+ * Issues the credential for a mastery, if competency ci of fw has an achievement and none was
+ * issued for (learner, fw revision, competency). *issued is set when one was; then *info
+ * describes it. Returns 0 or an error (store, signing; ERR_LIMIT when the status list is
+ * full): the caller fails the transaction, since the mastery must not commit without it.
+ */
+int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, uint32_t ci,
+                       const char *learner_id, int64_t now, bool *issued, badges_info_t *info,
+                       err_detail_t *detail);
+
+/* A credential by id: 0, or ERR_NOT_FOUND. json/jwt (optional) borrowed like the info. */
+int badges_get(badges_t *b, store_txn_t *txn, const char *id, badges_info_t *info,
+               const char **json, size_t *json_len, const char **jwt, size_t *jwt_len);
+
+/* Calls fn for each credential of a learner (ordered by framework, revision, competency);
+ * stops at fn's first non-zero return and returns it. */
+int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
+                int (*fn)(void *ctx, const badges_info_t *info), void *ctx);
+
+/*
+ * Revokes (purpose "revocation", set true; final: unset is refused), suspends or unsuspends
+ * ("suspension") a credential. Idempotent: *changed tells whether anything changed. Returns 0,
+ * ERR_NOT_FOUND, ERR_INVALID (unknown purpose, unrevoking, a credential issued without a
+ * suspension entry, suspending a revoked one), with the field named.
+ */
+int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char *purpose,
+                      bool set, const char *reason, int64_t now, bool *changed,
+                      badges_info_t *info, err_detail_t *detail);
+
+/* The signed BitstringStatusListCredential for a purpose, as canonical JSON text. Caller owns
+ * *json (free()). Returns 0, ERR_INVALID (purpose), or a signing error. */
+int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now,
+                       char **json, size_t *len, err_detail_t *detail);
+
+/* The issuer: {"did","name","url","email","image","keys":[{"id","type","verification_method",
+ * "current","created_ms"}],"did_document": {...} or null}. Caller owns *out (json_decref). */
+int badges_issuer_info(badges_t *b, json_t **out, err_detail_t *detail);
+
+/* Rotates the keys (keyring_rotate) and recomputes the issuer DID. */
+int badges_rotate(badges_t *b, int64_t now, err_detail_t *detail);
+
+/* Records the DID a learner gave; badges issued later name the learner by it. Returns 0 or
+ * ERR_INVALID (not "did:<method>:<id>"). */
+int badges_register_did(badges_t *b, store_txn_t *txn, const char *learner_id, const char *did,
+                        err_detail_t *detail);
+
+#endif

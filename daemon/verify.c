@@ -1,0 +1,623 @@
+#include "verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "cred.h"
+#include "dataint.h"
+#include "isotime.h"
+#include "issuer.h"
+#include "jcs.h"
+#include "jws.h"
+#include "statuslist.h"
+
+typedef struct vctx {
+    const verify_input_t *in;
+    verify_result_t *res;
+    json_t *did_doc; /* parsed, or NULL */
+    int nomem;
+} vctx_t;
+
+static void reason(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(vctx_t *v, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (json_array_append_new(v->res->reasons, json_string(msg)) != 0)
+        v->nomem = 1;
+}
+
+static void warning(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warning(vctx_t *v, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (json_array_append_new(v->res->warnings, json_string(msg)) != 0)
+        v->nomem = 1;
+}
+
+static void check(vctx_t *v, const char *name, const char *value)
+{
+    /* a failure is never overwritten by a later "ok" */
+    const char *old = json_string_value(json_object_get(v->res->checks, name));
+    if (old != NULL && strcmp(old, "ok") != 0 && strcmp(value, "ok") == 0)
+        return;
+    if (json_object_set_new(v->res->checks, name, json_string(value)) != 0)
+        v->nomem = 1;
+}
+
+/* A printable, bounded copy of untrusted text for messages. */
+static const char *shown(const char *s)
+{
+    return s == NULL ? "(none)" : s;
+}
+
+static const char *issuer_id(const json_t *doc)
+{
+    const json_t *is = json_object_get(doc, "issuer");
+    return json_is_string(is) ? json_string_value(is)
+                              : json_string_value(json_object_get(is, "id"));
+}
+
+static bool has_string(const json_t *v, const char *want)
+{
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), want) == 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) if (json_is_string(e) &&
+                                    strcmp(json_string_value(e), want) == 0) return true;
+    return false;
+}
+
+static int parse_json(const verify_blob_t *b, json_t **out, err_detail_t *d)
+{
+    if (b->len > VERIFY_MAX_INPUT)
+        return err_set(d, ERR_LIMIT, "json", "larger than %u bytes", VERIFY_MAX_INPUT);
+    return jcs_parse(b->data, b->len, out, d);
+}
+
+static void check_structure(vctx_t *v, const json_t *doc, const char *what)
+{
+    const json_t *ctx = json_object_get(doc, "@context");
+    bool ok = true;
+    if (!json_is_array(ctx) || !json_is_string(json_array_get(ctx, 0)) ||
+        strcmp(json_string_value(json_array_get(ctx, 0)), CRED_CONTEXT_VC2) != 0) {
+        reason(v, "%s: @context must be an array starting with %s", what, CRED_CONTEXT_VC2);
+        ok = false;
+    }
+    if (!has_string(json_object_get(doc, "type"), "VerifiableCredential")) {
+        reason(v, "%s: type does not include VerifiableCredential", what);
+        ok = false;
+    }
+    if (issuer_id(doc) == NULL) {
+        reason(v, "%s: no issuer id", what);
+        ok = false;
+    }
+    if (!json_is_object(json_object_get(doc, "credentialSubject")) &&
+        !json_is_array(json_object_get(doc, "credentialSubject"))) {
+        reason(v, "%s: no credentialSubject", what);
+        ok = false;
+    }
+    check(v, "structure", ok ? "ok" : "failed");
+}
+
+/* Checks validFrom/validUntil of doc against now; prefix names the document. */
+static void check_times(vctx_t *v, const json_t *doc, const char *what, bool record)
+{
+    int64_t ms;
+    const json_t *from = json_object_get(doc, "validFrom");
+    const json_t *until = json_object_get(doc, "validUntil");
+    if (from != NULL) {
+        const char *s = json_string_value(from);
+        if (s == NULL || isotime_parse(s, strlen(s), &ms, NULL) != 0) {
+            reason(v, "%s: validFrom is not an RFC 3339 date-time", what);
+            if (record)
+                check(v, "valid_from", "failed");
+        } else if (ms > v->in->now_ms) {
+            reason(v, "%s: not valid yet (validFrom %s)", what, s);
+            if (record)
+                check(v, "valid_from", "failed");
+        } else if (record)
+            check(v, "valid_from", "ok");
+    } else if (record)
+        check(v, "valid_from", "absent");
+    if (until != NULL) {
+        const char *s = json_string_value(until);
+        if (s == NULL || isotime_parse(s, strlen(s), &ms, NULL) != 0) {
+            reason(v, "%s: validUntil is not an RFC 3339 date-time", what);
+            if (record)
+                check(v, "valid_until", "failed");
+        } else if (ms <= v->in->now_ms) {
+            reason(v, "%s: expired (validUntil %s)", what, s);
+            if (record)
+                check(v, "valid_until", "failed");
+        } else if (record)
+            check(v, "valid_until", "ok");
+    } else if (record)
+        check(v, "valid_until", "absent");
+}
+
+/* Verifies every proof of a JSON document by issuer. Returns true when at least one proof
+ * verified and none failed. */
+static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, const char *what,
+                            bool record)
+{
+    const json_t *proofs = json_object_get(doc, "proof");
+    json_t *one = NULL;
+    if (json_is_object(proofs)) {
+        one = json_array();
+        if (one == NULL || json_array_append(one, (json_t *)(uintptr_t)proofs) != 0) {
+            json_decref(one);
+            v->nomem = 1;
+            return false;
+        }
+        proofs = one;
+    }
+    if (!json_is_array(proofs) || json_array_size(proofs) == 0) {
+        reason(v, "%s: no proof", what);
+        if (record)
+            check(v, "proof", "failed");
+        json_decref(one);
+        return false;
+    }
+    bool all_ok = true;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(proofs, i, p)
+    {
+        err_detail_t d;
+        err_clear(&d);
+        const char *type = json_string_value(json_object_get(p, "type"));
+        const char *suite = json_string_value(json_object_get(p, "cryptosuite"));
+        const char *purpose = json_string_value(json_object_get(p, "proofPurpose"));
+        const char *vm = json_string_value(json_object_get(p, "verificationMethod"));
+        keys_t *key = NULL;
+        if (!json_is_object(p) || type == NULL || strcmp(type, DATAINT_TYPE) != 0) {
+            reason(v, "%s: proof %zu: type is %s; expected DataIntegrityProof", what, i,
+                   shown(type));
+            all_ok = false;
+            continue;
+        }
+        bool rdfc = suite != NULL && strcmp(suite, "eddsa-rdfc-2022") == 0;
+        if (suite == NULL || (strcmp(suite, DATAINT_CRYPTOSUITE) != 0 && !rdfc)) {
+            reason(v, "%s: proof %zu: unsupported cryptosuite %s (eddsa-jcs-2022 expected)", what,
+                   i, shown(suite));
+            all_ok = false;
+            continue;
+        }
+        if (rdfc && v->in->rdfc == NULL) {
+            reason(v, "%s: proof %zu: cryptosuite eddsa-rdfc-2022 is not supported by this build",
+                   what, i);
+            all_ok = false;
+            continue;
+        }
+        if (purpose == NULL || strcmp(purpose, "assertionMethod") != 0) {
+            reason(v, "%s: proof %zu: proofPurpose is %s; expected assertionMethod", what, i,
+                   shown(purpose));
+            if (record)
+                check(v, "proof_purpose", "failed");
+            all_ok = false;
+            continue;
+        }
+        if (record)
+            check(v, "proof_purpose", "ok");
+        if (vm == NULL) {
+            reason(v, "%s: proof %zu: no verificationMethod", what, i);
+            all_ok = false;
+            continue;
+        }
+        if (issuer_resolve_key(issuer, vm, v->did_doc, &key, &d) != 0) {
+            reason(v, "%s: proof %zu: %s", what, i, d.message);
+            if (record)
+                check(v, "issuer_key", "failed");
+            all_ok = false;
+            continue;
+        }
+        if (record)
+            check(v, "issuer_key", "ok");
+        int rc;
+        if (rdfc)
+            rc = v->in->rdfc(doc, p, key, &d);
+        else {
+            /* verify this proof alone: a document holding only it */
+            json_t *single = json_copy((json_t *)(uintptr_t)doc);
+            if (single == NULL ||
+                json_object_set_nocheck(single, "proof", (json_t *)(uintptr_t)p) != 0) {
+                json_decref(single);
+                keys_destroy(&key);
+                v->nomem = 1;
+                break;
+            }
+            rc = dataint_proof_verify(single, key, NULL, &d);
+            json_decref(single);
+        }
+        keys_destroy(&key);
+        if (rc == ERR_NOMEM)
+            v->nomem = 1;
+        if (rc != 0) {
+            if (rc == ERR_UNAUTHENTICATED)
+                reason(v,
+                       "%s: proof %zu: the signature does not verify (the document was "
+                       "changed, or signed by another key)",
+                       what, i);
+            else
+                reason(v, "%s: proof %zu: %s", what, i, d.message);
+            all_ok = false;
+        }
+    }
+    if (record)
+        check(v, "proof", all_ok ? "ok" : "failed");
+    json_decref(one);
+    return all_ok;
+}
+
+/* Finds the given status list whose id is url; returns it parsed (caller decrefs) or NULL. */
+static json_t *find_list(vctx_t *v, const char *url)
+{
+    for (size_t i = 0; i < v->in->n_status_lists && i < VERIFY_MAX_LISTS; i++) {
+        json_t *l = NULL;
+        err_detail_t d;
+        if (parse_json(&v->in->status_lists[i], &l, &d) != 0)
+            continue; /* reported once by check_lists_parse() */
+        const char *id = json_string_value(json_object_get(l, "id"));
+        if (id != NULL && strcmp(id, url) == 0)
+            return l;
+        json_decref(l);
+    }
+    return NULL;
+}
+
+static void check_lists_parse(vctx_t *v)
+{
+    for (size_t i = 0; i < v->in->n_status_lists; i++) {
+        json_t *l = NULL;
+        err_detail_t d;
+        if (i >= VERIFY_MAX_LISTS) {
+            reason(v, "more than %d status lists given", VERIFY_MAX_LISTS);
+            return;
+        }
+        if (parse_json(&v->in->status_lists[i], &l, &d) != 0)
+            reason(v, "status list %zu: malformed JSON: %s", i + 1, d.message);
+        else if (!json_is_object(l))
+            reason(v, "status list %zu: not a JSON object", i + 1);
+        json_decref(l);
+    }
+}
+
+static void check_entry(vctx_t *v, const json_t *entry, const char *issuer)
+{
+    const char *type = json_string_value(json_object_get(entry, "type"));
+    const char *purpose = json_string_value(json_object_get(entry, "statusPurpose"));
+    const char *idx_s = json_string_value(json_object_get(entry, "statusListIndex"));
+    const char *url = json_string_value(json_object_get(entry, "statusListCredential"));
+    if (type == NULL || strcmp(type, "BitstringStatusListEntry") != 0) {
+        warning(v, "credentialStatus of type %s is not checked", shown(type));
+        return;
+    }
+    if (purpose == NULL || url == NULL || idx_s == NULL) {
+        reason(v, "credentialStatus: a BitstringStatusListEntry needs statusPurpose, "
+                  "statusListIndex and statusListCredential");
+        check(v, "status", "failed");
+        return;
+    }
+    bool known = strcmp(purpose, "revocation") == 0 || strcmp(purpose, "suspension") == 0;
+    const char *name = known ? purpose : "status";
+    char *end = NULL;
+    unsigned long idx = strtoul(idx_s, &end, 10);
+    if (idx_s[0] < '0' || idx_s[0] > '9' || *end != '\0' || idx >= STATUSLIST_MAX_BITS) {
+        reason(v, "credentialStatus: statusListIndex \"%.40s\" is not a valid index", idx_s);
+        check(v, name, "failed");
+        return;
+    }
+    if (!known) {
+        warning(v, "credentialStatus purpose %.40s is not checked", purpose);
+        return;
+    }
+    json_t *list = find_list(v, url);
+    if (list == NULL) {
+        warning(v, "%s not checked: no status list given for %.300s", purpose, url);
+        check(v, name, "unchecked");
+        return;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s status list", purpose);
+    bool ok = true;
+    const json_t *subj = json_object_get(list, "credentialSubject");
+    const char *lpurpose = json_string_value(json_object_get(subj, "statusPurpose"));
+    const char *enc = json_string_value(json_object_get(subj, "encodedList"));
+    const char *lissuer = issuer_id(list);
+    if (!has_string(json_object_get(list, "type"), "BitstringStatusListCredential")) {
+        reason(v, "%s: not a BitstringStatusListCredential", what);
+        ok = false;
+    }
+    if (lissuer == NULL || strcmp(lissuer, issuer) != 0) {
+        reason(v, "%s: issued by %.200s, not by the badge's issuer %.200s", what, shown(lissuer),
+               issuer);
+        ok = false;
+    }
+    if (lpurpose == NULL || strcmp(lpurpose, purpose) != 0) {
+        reason(v, "%s: its statusPurpose is %.40s", what, shown(lpurpose));
+        ok = false;
+    }
+    check_times(v, list, what, false);
+    if (lissuer != NULL && !check_di_proofs(v, list, lissuer, what, false))
+        ok = false;
+    statuslist_t *bits = NULL;
+    err_detail_t d;
+    if (enc == NULL) {
+        reason(v, "%s: no encodedList", what);
+        ok = false;
+    } else if (statuslist_decode(enc, strlen(enc), 0, &bits, &d) != 0) {
+        reason(v, "%s: %s", what, d.message);
+        ok = false;
+    } else if (idx >= statuslist_size(bits)) {
+        reason(v, "%s: index %lu is beyond the list's %u entries", what, idx,
+               statuslist_size(bits));
+        ok = false;
+    } else if (ok) {
+        bool set = false;
+        statuslist_get(bits, (uint32_t)idx, &set);
+        if (set) {
+            reason(v, "the credential is %s (%s list %.200s, index %lu)",
+                   strcmp(purpose, "revocation") == 0 ? "revoked" : "suspended", purpose, url, idx);
+            check(v, name, strcmp(purpose, "revocation") == 0 ? "revoked" : "suspended");
+        } else
+            check(v, name, "ok");
+    }
+    if (!ok)
+        check(v, name, "failed");
+    statuslist_destroy(&bits);
+    json_decref(list);
+}
+
+static void check_status(vctx_t *v, const json_t *doc, const char *issuer)
+{
+    const json_t *st = json_object_get(doc, "credentialStatus");
+    if (st == NULL) {
+        check(v, "revocation", "absent");
+        return;
+    }
+    if (json_is_object(st)) {
+        check_entry(v, st, issuer);
+        return;
+    }
+    if (!json_is_array(st)) {
+        reason(v, "credentialStatus must be an object or an array");
+        check(v, "status", "failed");
+        return;
+    }
+    size_t i;
+    const json_t *e;
+    json_array_foreach(st, i, e) check_entry(v, e, issuer);
+}
+
+static void verify_json(vctx_t *v)
+{
+    json_t *doc = NULL;
+    err_detail_t d;
+    check(v, "format", "json");
+    if (parse_json(&v->in->badge, &doc, &d) != 0) {
+        reason(v, "malformed JSON: %s", d.message);
+        check(v, "parse", "failed");
+        return;
+    }
+    if (!json_is_object(doc)) {
+        reason(v, "the credential is not a JSON object");
+        check(v, "parse", "failed");
+        json_decref(doc);
+        return;
+    }
+    check(v, "parse", "ok");
+    check_structure(v, doc, "credential");
+    const char *issuer = issuer_id(doc);
+    if (issuer != NULL)
+        check_di_proofs(v, doc, issuer, "credential", true);
+    check_times(v, doc, "credential", true);
+    if (issuer != NULL)
+        check_status(v, doc, issuer);
+    json_decref(doc);
+}
+
+/* Decodes the unverified payload of a compact JWS (to learn iss before choosing a key). */
+static json_t *peek_claims(const char *tok, size_t len)
+{
+    const char *a = memchr(tok, '.', len);
+    if (a == NULL)
+        return NULL;
+    const char *b = memchr(a + 1, '.', len - (size_t)(a + 1 - tok));
+    if (b == NULL)
+        return NULL;
+    size_t n = (size_t)(b - a - 1), cap = CODEC_BASE64URL_DECODED_MAX(n) + 1, out_len = 0;
+    uint8_t *buf = malloc(cap);
+    json_t *claims = NULL;
+    if (buf != NULL && codec_base64url_decode(a + 1, n, buf, cap, &out_len) == 0)
+        jcs_parse((const char *)buf, out_len, &claims, NULL);
+    free(buf);
+    if (!json_is_object(claims)) {
+        json_decref(claims);
+        return NULL;
+    }
+    return claims;
+}
+
+static void check_claim_time(vctx_t *v, const json_t *claims, const char *claim)
+{
+    const json_t *t = json_object_get(claims, claim);
+    if (t == NULL)
+        return;
+    if (!json_is_integer(t) && !json_is_real(t)) {
+        reason(v, "JWT: %s is not a number", claim);
+        return;
+    }
+    double s = json_number_value(t);
+    double now = (double)v->in->now_ms / 1000.0;
+    if (strcmp(claim, "nbf") == 0 && s > now) {
+        reason(v, "JWT: not valid yet (nbf %.0f)", s);
+        check(v, "valid_from", "failed");
+    }
+    if (strcmp(claim, "exp") == 0 && s <= now) {
+        reason(v, "JWT: expired (exp %.0f)", s);
+        check(v, "valid_until", "failed");
+    }
+}
+
+static void verify_jwt(vctx_t *v)
+{
+    const char *tok = v->in->badge.data;
+    size_t len = v->in->badge.len;
+    json_t *header = NULL, *peeked = NULL, *claims = NULL;
+    keys_t *key = NULL;
+    err_detail_t d;
+    check(v, "format", "jwt");
+    if (jws_peek_header(tok, len, &header, &d) != 0) {
+        reason(v, "malformed JWT: %s", d.message);
+        check(v, "parse", "failed");
+        return;
+    }
+    const char *alg = json_string_value(json_object_get(header, "alg"));
+    const char *kid = json_string_value(json_object_get(header, "kid"));
+    if (alg == NULL || (strcmp(alg, "EdDSA") != 0 && strcmp(alg, "RS256") != 0)) {
+        reason(v, "JWT: alg %.40s is refused (EdDSA or RS256 only)", shown(alg));
+        check(v, "jwt_alg", "failed");
+        check(v, "proof", "failed");
+        goto out;
+    }
+    check(v, "jwt_alg", "ok");
+    peeked = peek_claims(tok, len);
+    const char *iss = json_string_value(json_object_get(peeked, "iss"));
+    if (iss == NULL) {
+        reason(v, "JWT: no iss claim (or the payload is not a JSON object)");
+        check(v, "proof", "failed");
+        goto out;
+    }
+    if (kid == NULL) {
+        reason(v, "JWT: no kid in the header: cannot tell which issuer key signed it");
+        check(v, "issuer_key", "failed");
+        check(v, "proof", "failed");
+        goto out;
+    }
+    char full_kid[1024];
+    if (kid[0] == '#')
+        snprintf(full_kid, sizeof full_kid, "%s%s", iss, kid);
+    else
+        snprintf(full_kid, sizeof full_kid, "%s", kid);
+    if (issuer_resolve_key(iss, full_kid, v->did_doc, &key, &d) != 0) {
+        reason(v, "JWT: %s", d.message);
+        check(v, "issuer_key", "failed");
+        check(v, "proof", "failed");
+        goto out;
+    }
+    check(v, "issuer_key", "ok");
+    int rc = jws_verify(tok, len, key, NULL, &claims, &d);
+    if (rc != 0) {
+        if (rc == ERR_UNAUTHENTICATED)
+            reason(v, "JWT: the signature does not verify with the issuer's key %.200s (%s)",
+                   full_kid, d.message);
+        else
+            reason(v, "JWT: %s", d.message);
+        check(v, "proof", "failed");
+        goto out;
+    }
+    check(v, "proof", "ok");
+    check(v, "parse", "ok");
+    const json_t *vc = json_object_get(claims, "vc");
+    if (!json_is_object(vc)) {
+        reason(v, "JWT: no vc claim holding the credential");
+        goto out;
+    }
+    check_structure(v, vc, "credential");
+    const char *vc_issuer = issuer_id(vc);
+    if (vc_issuer == NULL || strcmp(vc_issuer, iss) != 0)
+        reason(v, "JWT: iss %.200s differs from the credential's issuer %.200s", iss,
+               shown(vc_issuer));
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *id = json_string_value(json_object_get(vc, "id"));
+    if (jti != NULL && (id == NULL || strcmp(jti, id) != 0))
+        reason(v, "JWT: jti %.200s differs from the credential id %.200s", jti, shown(id));
+    check_times(v, vc, "credential", true);
+    check_claim_time(v, claims, "nbf");
+    check_claim_time(v, claims, "exp");
+    check_status(v, vc, iss);
+out:
+    keys_destroy(&key);
+    json_decref(claims);
+    json_decref(peeked);
+    json_decref(header);
+}
+
+void verify_result_free(verify_result_t *res)
+{
+    if (res == NULL)
+        return;
+    json_decref(res->reasons);
+    json_decref(res->warnings);
+    json_decref(res->checks);
+    memset(res, 0, sizeof *res);
+}
+
+int verify_badge(const verify_input_t *in, verify_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->reasons = json_array();
+    res->warnings = json_array();
+    res->checks = json_object();
+    if (res->reasons == NULL || res->warnings == NULL || res->checks == NULL) {
+        verify_result_free(res);
+        return ERR_NOMEM;
+    }
+    vctx_t v = {in, res, NULL, 0};
+    err_detail_t d;
+    if (in->did_document.data != NULL) {
+        if (parse_json(&in->did_document, &v.did_doc, &d) != 0)
+            reason(&v, "DID document: malformed JSON: %s", d.message);
+        else if (!json_is_object(v.did_doc)) {
+            reason(&v, "DID document: not a JSON object");
+            json_decref(v.did_doc);
+            v.did_doc = NULL;
+        }
+    }
+    check_lists_parse(&v);
+    const char *p = in->badge.data;
+    size_t n = in->badge.len;
+    while (n > 0 && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+        n--;
+    verify_input_t trimmed = *in;
+    trimmed.badge.data = p;
+    trimmed.badge.len = n;
+    v.in = &trimmed;
+    if (p == NULL || n == 0) {
+        reason(&v, "the credential is empty");
+        check(&v, "format", "failed");
+    } else if (n > VERIFY_MAX_INPUT) {
+        reason(&v, "the credential is larger than %u bytes", VERIFY_MAX_INPUT);
+        check(&v, "format", "failed");
+    } else if (p[0] == '{' || p[0] == '[')
+        verify_json(&v);
+    else if (memchr(p, '.', n) != NULL && memchr(p, '{', n) == NULL)
+        verify_jwt(&v);
+    else {
+        reason(&v, "neither a JSON credential nor a compact JWT");
+        check(&v, "format", "failed");
+    }
+    json_decref(v.did_doc);
+    if (v.nomem) {
+        verify_result_free(res);
+        return ERR_NOMEM;
+    }
+    res->valid = json_array_size(res->reasons) == 0;
+    return 0;
+}

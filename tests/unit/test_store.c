@@ -1,0 +1,681 @@
+/*
+ * Unit tests for store, against real LMDB environments in a temporary directory: put/get/del,
+ * prefix iteration (order, bounds, start key), store_last, the key encodings (u32/u64/i64 sort
+ * order, the fixed hash width), the sticky transaction error, nested transactions, and map
+ * growth (ERR_RETRY, store_grow, redo; ERR_LIMIT at the maximum; data survives a reopen).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define MIB (1024ull * 1024ull)
+
+static char tmpdir[] = "/tmp/test_store.XXXXXX";
+static int env_seq;
+
+static void rm_env(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A fresh environment directory (not yet created: store_open creates it). */
+static void new_dir(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/env%d", tmpdir, env_seq++);
+}
+
+static store_t *open_store(const char *dir, uint64_t map, uint64_t max)
+{
+    store_t *st = NULL;
+    err_detail_t d;
+    err_clear(&d);
+    int rc = store_open(dir, map, max, &st, &d);
+    if (rc != 0)
+        fail_msg("store_open(%s): %s: %s: %s", dir, err_str(rc), d.field, d.message);
+    assert_non_null(st);
+    return st;
+}
+
+static void key_str(store_key_t *k, const char *s)
+{
+    store_key_reset(k);
+    store_key_bytes(k, s, strlen(s));
+}
+
+static int put_str(store_txn_t *t, store_db_t db, const char *key, const char *val)
+{
+    store_key_t k;
+    key_str(&k, key);
+    return store_put(t, db, &k, val, strlen(val), 0);
+}
+
+static void expect_get(store_txn_t *t, store_db_t db, const char *key, const char *val)
+{
+    store_key_t k;
+    store_val_t v;
+    key_str(&k, key);
+    int rc = store_get(t, db, &k, &v);
+    if (val == NULL) {
+        assert_int_equal(rc, ERR_NOT_FOUND);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(v.len, strlen(val));
+    assert_memory_equal(v.data, val, v.len);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char dir[300];
+    for (int i = 0; i < env_seq; i++) {
+        snprintf(dir, sizeof dir, "%s/env%d", tmpdir, i);
+        rm_env(dir);
+    }
+    return rmdir(tmpdir);
+}
+
+static void test_open_put_get_del(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 4 * MIB, 16 * MIB);
+    assert_int_equal(access(dir, F_OK), 0);
+    store_txn_t *t = NULL;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_non_null(t);
+    assert_int_equal(put_str(t, STORE_DB_META, "alpha", "1"), 0);
+    assert_int_equal(put_str(t, STORE_DB_META, "beta", "22"), 0);
+    assert_int_equal(put_str(t, STORE_DB_EVENTS, "alpha", "other db"), 0);
+    expect_get(t, STORE_DB_META, "alpha", "1");
+    assert_int_equal(put_str(t, STORE_DB_META, "alpha", "overwritten"), 0);
+    expect_get(t, STORE_DB_META, "alpha", "overwritten");
+    expect_get(t, STORE_DB_META, "gamma", NULL);
+    /* A miss is not sticky. */
+    assert_int_equal(store_txn_error(t), 0);
+    /* Empty values are values. */
+    assert_int_equal(put_str(t, STORE_DB_META, "empty", ""), 0);
+    expect_get(t, STORE_DB_META, "empty", "");
+    assert_int_equal(store_count(t, STORE_DB_META), 3);
+    assert_int_equal(store_count(t, STORE_DB_EVENTS), 1);
+    assert_int_equal(store_count(t, STORE_DB_LEARNERS), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    assert_null(t);
+
+    /* A read transaction sees the committed data; each database is its own key space. */
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_META, "alpha", "overwritten");
+    expect_get(t, STORE_DB_EVENTS, "alpha", "other db");
+    expect_get(t, STORE_DB_LEARNERS, "alpha", NULL);
+    store_txn_abort(&t);
+    assert_null(t);
+    store_txn_abort(&t); /* NULL: no-op */
+
+    /* Delete: present and missing keys. */
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    store_key_t k;
+    key_str(&k, "beta");
+    assert_int_equal(store_del(t, STORE_DB_META, &k), 0);
+    assert_int_equal(store_del(t, STORE_DB_META, &k), 0);
+    key_str(&k, "never-there");
+    assert_int_equal(store_del(t, STORE_DB_META, &k), 0);
+    assert_int_equal(store_txn_error(t), 0);
+    expect_get(t, STORE_DB_META, "beta", NULL);
+    assert_int_equal(store_count(t, STORE_DB_META), 2);
+    assert_int_equal(store_txn_commit(&t), 0);
+
+    /* An aborted write leaves nothing behind. */
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_META, "ghost", "boo"), 0);
+    store_txn_abort(&t);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_META, "ghost", NULL);
+    expect_get(t, STORE_DB_META, "beta", NULL);
+    store_txn_abort(&t);
+
+    uint64_t map = 0, used = 0;
+    store_usage(st, &map, &used);
+    assert_int_equal(map, 4 * MIB);
+    assert_true(used > 0 && used <= map);
+    store_close(&st);
+    assert_null(st);
+    store_close(&st); /* idempotent */
+
+    /* Reopening finds everything committed. */
+    st = open_store(dir, 4 * MIB, 16 * MIB);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_META, "alpha", "overwritten");
+    expect_get(t, STORE_DB_META, "empty", "");
+    assert_int_equal(store_count(t, STORE_DB_META), 2);
+    store_txn_abort(&t);
+    store_close(&st);
+}
+
+static void test_open_failure(void **state)
+{
+    (void)state;
+    store_t *st = NULL;
+    err_detail_t d;
+    char dir[700];
+    /* The parent does not exist: the directory cannot be created. */
+    snprintf(dir, sizeof dir, "%s/no/such/parent", tmpdir);
+    err_clear(&d);
+    assert_int_equal(store_open(dir, MIB, MIB, &st, &d), ERR_UNAVAILABLE);
+    assert_null(st);
+    assert_string_equal(d.field, "data_dir");
+    assert_non_null(strstr(d.message, dir));
+}
+
+/* Iterates db from prefix/start; writes "k1,k2,..." to out. */
+static void collect(store_txn_t *t, store_db_t db, const store_key_t *prefix,
+                    const store_key_t *start, char *out, size_t cap)
+{
+    store_iter_t it;
+    store_val_t k, v;
+    size_t used = 0;
+    out[0] = '\0';
+    assert_int_equal(store_iter_open(t, db, prefix, start, &it), 0);
+    int rc;
+    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+        int n = snprintf(out + used, cap - used, "%s%.*s=%.*s", used ? "," : "", (int)k.len,
+                         (const char *)k.data, (int)v.len, (const char *)v.data);
+        assert_true(n > 0 && (size_t)n < cap - used);
+        used += (size_t)n;
+    }
+    assert_int_equal(rc, ERR_NOT_FOUND);
+    /* After the end it stays at the end. */
+    assert_int_equal(store_iter_next(&it, &k, &v), ERR_NOT_FOUND);
+    store_iter_close(&it);
+    assert_int_equal(store_iter_next(&it, &k, &v), ERR_NOT_FOUND);
+}
+
+static void test_iteration(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 4 * MIB, 4 * MIB);
+    store_txn_t *t = NULL;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    /* Inserted out of order. */
+    static const char *const keys[] = {"b/2", "a/9", "b/1", "b/10", "c/0", "b",
+                                       "b/",  "ba",  "a",   "b/3",  "bz",  "b0"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(put_str(t, STORE_DB_LEARNERS, keys[i], keys[i]), 0);
+
+    char out[1024];
+    store_key_t prefix, start;
+    /* Whole database, bytewise order. */
+    collect(t, STORE_DB_LEARNERS, NULL, NULL, out, sizeof out);
+    assert_string_equal(out, "a=a,a/9=a/9,b=b,b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3,b0=b0,"
+                             "ba=ba,bz=bz,c/0=c/0");
+    /* Only keys with the prefix, starting at the prefix. */
+    key_str(&prefix, "b/");
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    /* A start key inside the prefix: keys >= start only. */
+    key_str(&start, "b/10");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/10=b/10,b/2=b/2,b/3=b/3");
+    key_str(&start, "b/11"); /* not a key: the next one */
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/2=b/2,b/3=b/3");
+    key_str(&start, "b/4"); /* past the prefix's last key */
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "");
+    /* A start key before the prefix: the prefix's keys, all of them. */
+    key_str(&start, "a/0");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    key_str(&start, "b");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    /* A start key past everything with the prefix, sorting after it. */
+    key_str(&start, "c");
+    collect(t, STORE_DB_LEARNERS, &prefix, &start, out, sizeof out);
+    assert_string_equal(out, "");
+    /* A start key without a prefix. */
+    key_str(&start, "bz");
+    collect(t, STORE_DB_LEARNERS, NULL, &start, out, sizeof out);
+    assert_string_equal(out, "bz=bz,c/0=c/0");
+    /* A prefix nothing has, before, between and after existing keys. */
+    key_str(&prefix, "0");
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    key_str(&prefix, "b/4");
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    key_str(&prefix, "zz");
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    /* An empty prefix is the whole database. */
+    store_key_reset(&prefix);
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_non_null(strstr(out, "a=a,") == out ? out : NULL);
+    /* An empty database. */
+    collect(t, STORE_DB_EVENTS, NULL, NULL, out, sizeof out);
+    assert_string_equal(out, "");
+
+    /* store_last: the greatest key; NOT_FOUND on an empty database (not sticky). */
+    store_val_t k, v;
+    assert_int_equal(store_last(t, STORE_DB_LEARNERS, &k, &v), 0);
+    assert_int_equal(k.len, 3);
+    assert_memory_equal(k.data, "c/0", 3);
+    assert_memory_equal(v.data, "c/0", 3);
+    assert_int_equal(store_last(t, STORE_DB_LEARNERS, &k, NULL), 0);
+    assert_int_equal(store_last(t, STORE_DB_EVENTS, &k, &v), ERR_NOT_FOUND);
+    assert_int_equal(store_txn_error(t), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+
+    /* The same from a read-only transaction. */
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    key_str(&prefix, "b/");
+    collect(t, STORE_DB_LEARNERS, &prefix, NULL, out, sizeof out);
+    assert_string_equal(out, "b/=b/,b/1=b/1,b/10=b/10,b/2=b/2,b/3=b/3");
+    assert_int_equal(store_last(t, STORE_DB_LEARNERS, &k, &v), 0);
+    assert_memory_equal(k.data, "c/0", 3);
+    store_txn_abort(&t);
+    store_close(&st);
+}
+
+static int cmp_keys(const store_key_t *a, const store_key_t *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->b, b->b, n);
+    if (c != 0)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static void test_key_encodings(void **state)
+{
+    (void)state;
+    store_key_t a, b;
+    /* u32: big-endian bytes. */
+    store_key_reset(&a);
+    store_key_u32(&a, 0x01020304u);
+    assert_int_equal(a.len, 4);
+    assert_memory_equal(a.b, "\x01\x02\x03\x04", 4);
+    assert_int_equal(store_read_u32(a.b), 0x01020304u);
+    /* u64: big-endian bytes, read back. */
+    store_key_reset(&a);
+    store_key_u64(&a, 0x0102030405060708ull);
+    assert_int_equal(a.len, 8);
+    assert_memory_equal(a.b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    assert_int_equal(store_read_u64(a.b), 0x0102030405060708ull);
+
+    /* Sort order equals numeric order, for every pair of a list of values. */
+    static const uint32_t u32s[] = {0,     1,           255,         256,         65535,
+                                    65536, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+    for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)
+        for (size_t j = 0; j < sizeof u32s / sizeof u32s[0]; j++) {
+            store_key_reset(&a);
+            store_key_reset(&b);
+            store_key_u32(&a, u32s[i]);
+            store_key_u32(&b, u32s[j]);
+            int c = cmp_keys(&a, &b);
+            assert_int_equal(c < 0, i < j);
+            assert_int_equal(c == 0, i == j);
+        }
+    static const uint64_t u64s[] = {
+        0, 1, 255, 256, 1ull << 32, (1ull << 32) + 1, 1ull << 63, UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof u64s / sizeof u64s[0]; i++)
+        for (size_t j = 0; j < sizeof u64s / sizeof u64s[0]; j++) {
+            store_key_reset(&a);
+            store_key_reset(&b);
+            store_key_u64(&a, u64s[i]);
+            store_key_u64(&b, u64s[j]);
+            int c = cmp_keys(&a, &b);
+            assert_int_equal(c < 0, i < j);
+            assert_int_equal(c == 0, i == j);
+            assert_int_equal(store_read_u64(a.b), u64s[i]);
+        }
+    static const int64_t i64s[] = {
+        INT64_MIN, INT64_MIN + 1, -(1ll << 40), -256,          -2,       -1, 0, 1,
+        2,         255,           1ll << 40,    INT64_MAX - 1, INT64_MAX};
+    for (size_t i = 0; i < sizeof i64s / sizeof i64s[0]; i++)
+        for (size_t j = 0; j < sizeof i64s / sizeof i64s[0]; j++) {
+            store_key_reset(&a);
+            store_key_reset(&b);
+            store_key_i64(&a, i64s[i]);
+            store_key_i64(&b, i64s[j]);
+            assert_int_equal(a.len, 8);
+            int c = cmp_keys(&a, &b);
+            assert_int_equal(c < 0, i < j);
+            assert_int_equal(c == 0, i == j);
+        }
+    /* i64: the sign bit flipped. */
+    store_key_reset(&a);
+    store_key_i64(&a, -1);
+    assert_memory_equal(a.b, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8);
+    store_key_reset(&a);
+    store_key_i64(&a, 0);
+    assert_memory_equal(a.b, "\x80\x00\x00\x00\x00\x00\x00\x00", 8);
+
+    /* Hash: the first 16 bytes of SHA-256, whatever the id's length. */
+    store_key_reset(&a);
+    store_key_hash(&a, "abc");
+    assert_int_equal(a.len, STORE_HASH_LEN);
+    /* SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 b00361a3 ... (FIPS 180-2) */
+    assert_memory_equal(a.b, "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23",
+                        STORE_HASH_LEN);
+    store_key_reset(&b);
+    store_key_hash(&b, "");
+    assert_int_equal(b.len, STORE_HASH_LEN);
+    /* SHA-256("") = e3b0c442 98fc1c14 9afbf4c8 996fb924 ... */
+    assert_memory_equal(b.b, "\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8\x99\x6f\xb9\x24",
+                        STORE_HASH_LEN);
+    char longid[400];
+    memset(longid, 'x', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    store_key_reset(&b);
+    store_key_byte(&b, 'S');
+    store_key_hash(&b, longid);
+    store_key_hash(&b, "abc");
+    assert_int_equal(b.len, 1 + 2 * STORE_HASH_LEN);
+    assert_memory_equal(b.b + 1 + STORE_HASH_LEN, a.b, STORE_HASH_LEN);
+    assert_false(b.overflow);
+
+    /* Overflow is sticky: appends stop, the key is marked. */
+    store_key_reset(&a);
+    char chunk[200];
+    memset(chunk, 'k', sizeof chunk);
+    store_key_bytes(&a, chunk, sizeof chunk);
+    store_key_bytes(&a, chunk, sizeof chunk);
+    assert_false(a.overflow);
+    assert_int_equal(a.len, 400);
+    store_key_bytes(&a, chunk, STORE_KEY_MAX - 400); /* exactly full */
+    assert_false(a.overflow);
+    assert_int_equal(a.len, STORE_KEY_MAX);
+    store_key_byte(&a, 'x');
+    assert_true(a.overflow);
+    assert_int_equal(a.len, STORE_KEY_MAX);
+    store_key_reset(&a);
+    store_key_bytes(&a, chunk, 100);
+    store_key_u64(&a, 1);
+    assert_false(a.overflow);
+    assert_int_equal(a.len, 108);
+}
+
+/* After a failure every call returns it, and commit aborts. */
+static void test_sticky_error(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 4 * MIB, 4 * MIB);
+    store_txn_t *t = NULL;
+    store_key_t k;
+    store_val_t v, kv;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_EVENTS, "kept", "x"), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_EVENTS, "m", "before the failure"), 0);
+    /* STORE_APPEND with a key that sorts before an existing one: LMDB refuses. */
+    key_str(&k, "a");
+    int err = store_put(t, STORE_DB_EVENTS, &k, "x", 1, STORE_APPEND);
+    assert_true(err < 0);
+    assert_int_equal(store_txn_error(t), err);
+    /* Every later call returns the same error and does nothing. */
+    assert_int_equal(put_str(t, STORE_DB_EVENTS, "z", "after"), err);
+    key_str(&k, "kept");
+    assert_int_equal(store_get(t, STORE_DB_EVENTS, &k, &v), err);
+    assert_int_equal(store_del(t, STORE_DB_EVENTS, &k), err);
+    assert_int_equal(store_last(t, STORE_DB_EVENTS, &kv, &v), err);
+    store_iter_t it;
+    assert_int_equal(store_iter_open(t, STORE_DB_EVENTS, NULL, NULL, &it), err);
+    assert_int_equal(store_iter_next(&it, &kv, &v), ERR_NOT_FOUND); /* never opened */
+    store_iter_close(&it);
+    store_txn_t *child = NULL;
+    assert_int_equal(store_txn_begin_child(t, &child), err);
+    assert_null(child);
+    assert_int_equal(store_txn_error(t), err);
+    /* Commit reports the error and writes nothing. */
+    assert_int_equal(store_txn_commit(&t), err);
+    assert_null(t);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_EVENTS, "kept", "x");
+    expect_get(t, STORE_DB_EVENTS, "m", NULL);
+    expect_get(t, STORE_DB_EVENTS, "z", NULL);
+    store_txn_abort(&t);
+
+    /* An iterator opened before the failure reports it too. */
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(store_iter_open(t, STORE_DB_EVENTS, NULL, NULL, &it), 0);
+    key_str(&k, "a");
+    err = store_put(t, STORE_DB_EVENTS, &k, "x", 1, STORE_APPEND);
+    assert_true(err < 0);
+    assert_int_equal(store_iter_next(&it, &kv, &v), err);
+    store_iter_close(&it);
+    store_txn_abort(&t);
+
+    /* A key that overflowed is a programmer error: INTERNAL, sticky, and nothing is touched
+     * (not even the truncated key it holds). */
+    char big[STORE_KEY_MAX];
+    memset(big, 'k', sizeof big);
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    store_key_reset(&k);
+    store_key_bytes(&k, "kept", 4);
+    store_key_bytes(&k, big, sizeof big);
+    assert_true(k.overflow);
+    assert_int_equal(store_get(t, STORE_DB_EVENTS, &k, &v), ERR_INTERNAL);
+    assert_int_equal(store_txn_error(t), ERR_INTERNAL);
+    assert_int_equal(store_txn_commit(&t), ERR_INTERNAL);
+
+    static const int ops[] = {0, 1};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        assert_int_equal(store_txn_begin(st, true, &t), 0);
+        int rc = ops[i] == 0 ? store_put(t, STORE_DB_EVENTS, &k, "y", 1, 0)
+                             : store_del(t, STORE_DB_EVENTS, &k);
+        assert_int_equal(rc, ERR_INTERNAL);
+        assert_int_equal(store_txn_error(t), ERR_INTERNAL);
+        assert_int_equal(store_txn_commit(&t), ERR_INTERNAL);
+    }
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_EVENTS, "kept", "x");
+    assert_int_equal(store_count(t, STORE_DB_EVENTS), 1);
+    store_txn_abort(&t);
+    store_close(&st);
+}
+
+static void test_child_transactions(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 4 * MIB, 4 * MIB);
+    store_txn_t *t = NULL, *child = NULL;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_META, "parent", "p"), 0);
+
+    /* Commit merges into the parent. */
+    assert_int_equal(store_txn_begin_child(t, &child), 0);
+    assert_non_null(child);
+    expect_get(child, STORE_DB_META, "parent", "p"); /* sees the parent's writes */
+    assert_int_equal(put_str(child, STORE_DB_META, "child1", "c1"), 0);
+    assert_int_equal(put_str(child, STORE_DB_META, "parent", "changed by child"), 0);
+    assert_int_equal(store_txn_commit(&child), 0);
+    assert_null(child);
+    expect_get(t, STORE_DB_META, "child1", "c1");
+    expect_get(t, STORE_DB_META, "parent", "changed by child");
+
+    /* Abort discards. */
+    assert_int_equal(store_txn_begin_child(t, &child), 0);
+    assert_int_equal(put_str(child, STORE_DB_META, "child2", "c2"), 0);
+    store_key_t k;
+    key_str(&k, "child1");
+    assert_int_equal(store_del(child, STORE_DB_META, &k), 0);
+    store_txn_abort(&child);
+    assert_null(child);
+    expect_get(t, STORE_DB_META, "child2", NULL);
+    expect_get(t, STORE_DB_META, "child1", "c1");
+
+    /* A child that fails: its commit reports the error and discards its writes; the parent
+     * is unharmed and carries on (one request of a group commit failing alone). */
+    assert_int_equal(store_txn_begin_child(t, &child), 0);
+    assert_int_equal(put_str(child, STORE_DB_META, "zzz", "last"), 0);
+    assert_int_equal(put_str(child, STORE_DB_META, "child3", "c3"), 0);
+    key_str(&k, "aaa");
+    int err = store_put(child, STORE_DB_META, &k, "x", 1, STORE_APPEND);
+    assert_true(err < 0);
+    assert_int_equal(store_txn_commit(&child), err);
+    assert_null(child);
+    assert_int_equal(store_txn_error(t), 0);
+    expect_get(t, STORE_DB_META, "child3", NULL);
+    expect_get(t, STORE_DB_META, "zzz", NULL);
+    assert_int_equal(put_str(t, STORE_DB_META, "parent2", "p2"), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_META, "parent", "changed by child");
+    expect_get(t, STORE_DB_META, "child1", "c1");
+    expect_get(t, STORE_DB_META, "parent2", "p2");
+    expect_get(t, STORE_DB_META, "child2", NULL);
+    expect_get(t, STORE_DB_META, "child3", NULL);
+    assert_int_equal(store_count(t, STORE_DB_META), 3);
+    store_txn_abort(&t);
+
+    /* Aborting the parent discards a committed child too. */
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(store_txn_begin_child(t, &child), 0);
+    assert_int_equal(put_str(child, STORE_DB_META, "orphan", "o"), 0);
+    assert_int_equal(store_txn_commit(&child), 0);
+    store_txn_abort(&t);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_META, "orphan", NULL);
+    store_txn_abort(&t);
+    store_close(&st);
+}
+
+#define VAL_LEN 4000
+#define BATCH   64 /* about 256 KiB per batch */
+
+/* Writes one batch of values with keys batch:i; returns 0 or the first error. */
+static int write_batch(store_t *st, uint32_t batch, const uint8_t *val)
+{
+    store_txn_t *t = NULL;
+    int rc = store_txn_begin(st, true, &t);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < BATCH; i++) {
+        store_key_t k;
+        store_key_reset(&k);
+        store_key_u32(&k, batch);
+        store_key_u32(&k, i);
+        if ((rc = store_put(t, STORE_DB_EVENTS, &k, val, VAL_LEN, STORE_APPEND)) != 0) {
+            assert_int_equal(store_txn_error(t), rc);
+            /* Sticky: the commit reports it too. */
+            assert_int_equal(store_txn_commit(&t), rc);
+            return rc;
+        }
+    }
+    return store_txn_commit(&t);
+}
+
+static void test_map_growth(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, MIB, 64 * MIB);
+    uint8_t *val = malloc(VAL_LEN);
+    assert_non_null(val);
+    memset(val, 0x5a, VAL_LEN);
+    uint64_t map, used;
+    store_usage(st, &map, &used);
+    assert_int_equal(map, MIB);
+
+    uint32_t batches = 0;
+    int retries = 0, rc;
+    for (;;) {
+        rc = write_batch(st, batches, val);
+        if (rc == 0) {
+            batches++;
+            continue;
+        }
+        assert_int_equal(rc, ERR_RETRY);
+        retries++;
+        uint64_t before;
+        store_usage(st, &before, &used);
+        rc = store_grow(st);
+        if (rc == ERR_LIMIT)
+            break;
+        assert_int_equal(rc, 0);
+        store_usage(st, &map, &used);
+        assert_int_equal(map, 2 * before); /* doubles */
+        /* Redo the same batch: it fits now. */
+        assert_int_equal(write_batch(st, batches, val), 0);
+        batches++;
+    }
+    store_usage(st, &map, &used);
+    assert_int_equal(map, 64 * MIB);
+    assert_true(used <= map);
+    assert_int_equal(retries, 7); /* 1 -> 2 -> ... -> 64 MiB, then the limit */
+    assert_int_equal(store_grow(st), ERR_LIMIT);
+    /* Nearly the whole maximum was filled. */
+    assert_true((uint64_t)batches * BATCH * VAL_LEN > 48 * MIB);
+    store_close(&st);
+
+    /* Everything committed survives a reopen (with a smaller configured map: the file's size
+     * wins), and every value is intact. */
+    st = open_store(dir, MIB, 64 * MIB);
+    store_usage(st, &map, &used);
+    assert_true(map >= used);
+    store_txn_t *t = NULL;
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    assert_int_equal(store_count(t, STORE_DB_EVENTS), (uint64_t)batches * BATCH);
+    store_iter_t it;
+    store_val_t k, v;
+    assert_int_equal(store_iter_open(t, STORE_DB_EVENTS, NULL, NULL, &it), 0);
+    uint64_t n = 0;
+    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+        assert_int_equal(k.len, 8);
+        assert_int_equal(store_read_u32(k.data), n / BATCH);
+        assert_int_equal(store_read_u32((const uint8_t *)k.data + 4), n % BATCH);
+        assert_int_equal(v.len, VAL_LEN);
+        assert_memory_equal(v.data, val, VAL_LEN);
+        n++;
+    }
+    assert_int_equal(rc, ERR_NOT_FOUND);
+    assert_int_equal(n, (uint64_t)batches * BATCH);
+    store_iter_close(&it);
+    store_val_t lk;
+    assert_int_equal(store_last(t, STORE_DB_EVENTS, &lk, &v), 0);
+    assert_int_equal(store_read_u32(lk.data), batches - 1);
+    store_txn_abort(&t);
+    store_close(&st);
+    free(val);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_put_get_del), cmocka_unit_test(test_open_failure),
+        cmocka_unit_test(test_iteration),        cmocka_unit_test(test_key_encodings),
+        cmocka_unit_test(test_sticky_error),     cmocka_unit_test(test_child_transactions),
+        cmocka_unit_test(test_map_growth),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
