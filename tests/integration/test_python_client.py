@@ -118,6 +118,45 @@ def test_frameworks_health_and_state(md):
     assert h.evidence_count == 2 and h.framework_count == 2 and h.last_seq == evs[-1].seq
 
 
+def test_retraction_case_import_and_credentials(md):
+    import json as _json
+    from conftest import VECTORS
+    md.load_framework(FRACTIONS)
+    md.submit_batch([item("r-1", "s-2", "frac.equivalent", 0.9),
+                     item("r-2", "s-2", "frac.equivalent", 0.95)])
+    eq = md.learner_state("s-2", FW).get("frac.equivalent")
+    assert eq.mastered
+    # Mastering a competency with an achievement issues a badge.
+    creds = md.credentials("s-2")
+    assert [(c.competency, c.state) for c in creds] == [("frac.equivalent", "active")]
+    assert creds[0].achievement_name == "Equivalent fractions" and creds[0].issued_at
+    doc = md.credential(creds[0].credential_id)
+    assert _json.loads(doc.document)["id"] == creds[0].credential_id
+    assert md.credential(creds[0].credential_id, format="jwt").document.count(".") == 2
+    with pytest.raises(NotFoundError) as e:
+        md.credential("urn:uuid:00000000-0000-4000-8000-000000000000")
+    assert e.value.field == "get_credential.credential_id"
+    # Retraction: the item stays listed, marked; a second retraction is a no-op.
+    assert md.retract_evidence("r-2", reason="voided by xAPI statement v-1") is True
+    assert md.retract_evidence("r-2", reason="again") is False
+    listed = {e.evidence_id: e.retracted for e in md.evidence("s-2")}
+    assert listed == {"r-1": False, "r-2": True}
+    assert md.learner_state("s-2", FW).get("frac.equivalent").evidence_count == 1
+    assert [e.data["evidence_id"] for e in md.events(follow=False, kinds="evidence_retracted")] \
+        == ["r-2"]
+    with pytest.raises(NotFoundError) as e:
+        md.retract_evidence("nope", reason="x")
+    assert e.value.field == "retract_evidence.evidence_id"
+    # CASE import: a package from the spec vectors becomes a framework.
+    res = md.import_case(os.path.join(VECTORS, "case", "SequenceNumberFramework.json"),
+                         framework_id="urn:test:case")
+    assert res.info.framework == "urn:test:case" and res.info.competency_count > 0
+    assert res.summary and isinstance(res.warnings, list)
+    assert "urn:test:case" in {f.framework for f in md.frameworks()}
+    with pytest.raises(InvalidError):
+        md.import_case({"CFItems": []})                      # no CFDocument
+
+
 def test_typed_errors_name_code_and_field(md):
     md.load_framework(TWO)
     with pytest.raises(InvalidError) as e:

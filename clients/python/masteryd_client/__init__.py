@@ -8,11 +8,13 @@ from .client import DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStrea
 from .errors import (ConflictError, ConnectionTimeout, ForbiddenError, InternalError,
                      InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
-from .models import (BatchResult, CompetencyState, Event, FrameworkDocument, FrameworkInfo,
-                    FrameworkState, Health, ItemResult, LearnerState, StoredEvidence)
+from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
+                     FrameworkDocument, FrameworkInfo, FrameworkState, Health, ImportCaseResult,
+                     ItemResult, LearnerState, StoredEvidence)
 
 __all__ = ["Client", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS", "MAX_BATCH", "MasterydError",
            "InvalidError", "NotFoundError", "ConflictError", "UnavailableError",
            "ForbiddenError", "UnauthenticatedError", "InternalError", "ConnectionTimeout",
            "BatchResult", "ItemResult", "CompetencyState", "FrameworkState", "LearnerState",
-           "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health", "Event"]
+           "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health", "Event",
+           "ImportCaseResult", "CredentialInfo", "CredentialDocument"]

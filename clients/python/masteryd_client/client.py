@@ -10,8 +10,9 @@ import zmq
 
 from ._proto import pb
 from .errors import ConnectionTimeout, MasterydError, error_for
-from .models import (BatchResult, CompetencyState, Event, FrameworkDocument, FrameworkInfo,
-                    FrameworkState, Health, ItemResult, LearnerState, StoredEvidence)
+from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
+                     FrameworkDocument, FrameworkInfo, FrameworkState, Health, ImportCaseResult,
+                     ItemResult, LearnerState, StoredEvidence)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
@@ -76,6 +77,16 @@ def _framework_info(i):
     return FrameworkInfo(framework=i.framework_id, title=i.title, version=i.version,
                          revision=i.revision, competency_count=i.competency_count,
                          loaded_at_ms=i.loaded_at_ms)
+
+
+def _credential_info(c):
+    state = pb.CredentialState.Name(c.state)
+    return CredentialInfo(credential_id=c.credential_id, learner=c.learner_id,
+                          framework=c.framework_id, revision=c.revision,
+                          competency=c.competency_id, achievement_name=c.achievement_name,
+                          issued_at_ms=c.issued_at_ms,
+                          state=state[len("CREDENTIAL_"):].lower(),
+                          status_index=c.status_index, reason=c.reason)
 
 
 def _event(e):
@@ -245,6 +256,24 @@ class Client:
                                                           revision=revision))
         return FrameworkDocument(info=_framework_info(rep.framework.info), json=rep.framework.json)
 
+    def import_case(self, package, framework_id=None, gate="precedes", rules=()):
+        """Imports a 1EdTech CASE 1.0 CFPackage (a path, JSON text or a dict) as a framework.
+        gate: "precedes" (precedes associations become prerequisites) or "none"; rules:
+        "ITEM_ID=METHOD[:threshold]" or "*=METHOD[:threshold]". Returns ImportCaseResult."""
+        if isinstance(package, dict):
+            text = json.dumps(package)
+        elif isinstance(package, str) and package.lstrip().startswith("{"):
+            text = package
+        else:
+            with open(os.fspath(package), encoding="utf-8") as f:
+                text = f.read()
+        rep = self._call("import_case", pb.ImportCase(package_json=text,
+                                                      framework_id=framework_id or "",
+                                                      gate=gate or "", rules=list(rules)))
+        r = rep.import_case
+        return ImportCaseResult(info=_framework_info(r.info), warnings=list(r.warnings),
+                                summary=r.summary)
+
     # ---- evidence -------------------------------------------------------------------------
 
     def _evidence(self, item):
@@ -346,6 +375,14 @@ class Client:
                                narrative=e.narrative, retracted=e.retracted)
                 for e in rep.evidence.items]
 
+    def retract_evidence(self, evidence_id, reason):
+        """Retracts a stored item (e.g. an xAPI statement was voided): kept, marked, excluded
+        from every rule, and the rules re-evaluated. Returns True if this call retracted it,
+        False if it already was. Raises NotFoundError for an unknown id."""
+        rep = self._call("retract_evidence", pb.RetractEvidence(evidence_id=evidence_id,
+                                                                 reason=reason))
+        return rep.status.message == ""
+
     # ---- learners -------------------------------------------------------------------------
 
     def learner_state(self, learner, framework=None):
@@ -369,6 +406,24 @@ class Client:
                                                  reason=reason, actor=actor or ""),
                          resend=False)
         return _competency(rep.competency)
+
+    # ---- credentials ----------------------------------------------------------------------
+
+    def credentials(self, learner):
+        """The learner's issued credentials (badges): a list of CredentialInfo."""
+        rep = self._call("list_credentials", pb.ListCredentials(learner_id=learner))
+        return [_credential_info(c) for c in rep.credential_list.credentials]
+
+    def credential(self, credential_id, format="json"):
+        """One credential: CredentialDocument(info, document), the document being the signed
+        JSON-LD text (format "json") or the compact VC-JWT (format "jwt")."""
+        fmt = {"json": pb.FORMAT_JSON, "jwt": pb.FORMAT_JWT}.get(format)
+        if fmt is None:
+            raise ValueError("format is 'json' or 'jwt', not %r" % (format,))
+        rep = self._call("get_credential", pb.GetCredential(credential_id=credential_id,
+                                                            format=fmt))
+        return CredentialDocument(info=_credential_info(rep.credential.info),
+                                  document=rep.credential.document)
 
     def health(self):
         rep = self._call("health", pb.Health())

@@ -136,6 +136,37 @@ class FrameworkDocument:
 
 
 @dataclass(frozen=True)
+class ImportCaseResult:
+    info: FrameworkInfo
+    warnings: List[str]       # what was accepted leniently, with the item ids
+    summary: str              # counts: items, compositions, gates, kept, ignored
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    credential_id: str        # urn:uuid:...
+    learner: str
+    framework: str
+    revision: int
+    competency: str
+    achievement_name: str
+    issued_at_ms: int
+    state: str                # "active", "revoked" or "suspended"
+    status_index: int         # its bit in the status lists
+    reason: str               # why revoked / suspended
+
+    @property
+    def issued_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.issued_at_ms)
+
+
+@dataclass(frozen=True)
+class CredentialDocument:
+    info: CredentialInfo
+    document: str             # the signed JSON-LD text, or the compact VC-JWT
+
+
+@dataclass(frozen=True)
 class StoredEvidence:
     evidence_id: str
     learner: str
