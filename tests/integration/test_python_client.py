@@ -194,8 +194,15 @@ def test_typed_errors_name_code_and_field(md):
     assert res[1].field == "items[1].score" and isinstance(res[1].error, InvalidError)
     assert (res.accepted, res.duplicates, len(res.rejected), res.ok) == (1, 1, 1, False)
     # Client-side checks before anything is sent.
+    sends = md.sends
     with pytest.raises(ValueError):
         md.submit_evidence("x-6", "s-1", "a", 0.5, outcome="maybe")
+    with pytest.raises(ValueError, match=r"items\[0\]: observed_at 'yesterday'"):
+        md.submit_evidence("x-6", "s-1", "a", 0.5, observed_at="yesterday")
+    with pytest.raises(TypeError, match=r"items\[1\]: unknown keys: lerner; missing: learner"):
+        md.submit_batch([item("x-7", "s-1"), {"id": "x-8", "lerner": "s-1", "competency": "a",
+                                              "score": 0.5}])
+    assert md.sends == sends
     with pytest.raises(ValueError):
         md.events(kinds={"nonsense"})
 

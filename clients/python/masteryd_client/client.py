@@ -276,22 +276,33 @@ class Client:
 
     # ---- evidence -------------------------------------------------------------------------
 
-    def _evidence(self, item):
+    def _evidence(self, item, i):
+        """One evidence dict -> pb.Evidence; a malformed one raises TypeError/ValueError
+        naming items[i], before anything is sent."""
         if isinstance(item, pb.Evidence):
             return item
         if not isinstance(item, dict):
-            raise TypeError("an evidence item is a dict, not %s" % type(item).__name__)
+            raise TypeError("items[%d]: an evidence item is a dict, not %s"
+                            % (i, type(item).__name__))
         d = dict(item)
         if "id" in d and "evidence_id" not in d:    # the JSON-lines import format
             d["evidence_id"] = d.pop("id")
         unknown = set(d) - set(_EVIDENCE_KEYS)
-        if unknown:
-            raise TypeError("unknown evidence keys: %s" % ", ".join(sorted(unknown)))
+        missing = [k for k in _EVIDENCE_KEYS[:4] if d.get(k) is None]
+        if unknown or missing:
+            raise TypeError("items[%d]: %s" % (i, "; ".join(
+                (["unknown keys: " + ", ".join(sorted(unknown))] if unknown else []) +
+                (["missing: " + ", ".join(missing)] if missing else []))))
         if d.get("outcome") not in _OUTCOMES:
-            raise ValueError("outcome must be 'passed', 'failed' or None, not %r" % d["outcome"])
+            raise ValueError("items[%d].outcome must be 'passed', 'failed' or None, not %r"
+                             % (i, d["outcome"]))
+        try:
+            observed = _to_ms(d.get("observed_at"))
+        except (TypeError, ValueError) as e:
+            raise type(e)("items[%d]: %s" % (i, e)) from None
         return pb.Evidence(evidence_id=d["evidence_id"], learner_id=d["learner"],
                            competency_id=d["competency"], score=float(d["score"]),
-                           observed_at_ms=_to_ms(d.get("observed_at")),
+                           observed_at_ms=observed,
                            source=d.get("source") or self.source or "",
                            outcome=_OUTCOMES[d.get("outcome")],
                            weight=float(d.get("weight") or 0.0), url=d.get("url") or "",
@@ -319,7 +330,7 @@ class Client:
         Returns a BatchResult: one ItemResult per item, in order (field names the index in
         `items`). Raises a typed error only for a refused request or ConnectionTimeout; its
         .partial is the BatchResult of the items answered before the failing request."""
-        evs = [self._evidence(it) for it in items]
+        evs = [self._evidence(it, i) for i, it in enumerate(items)]
         out = BatchResult()
         for start, chunk in self._chunks(evs):
             try:
@@ -493,6 +504,12 @@ class EventStream:
 
     def __exit__(self, *exc):
         self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def close(self):
         self._gen.close()
