@@ -383,7 +383,7 @@ def test_events_fill_pub_gaps_and_dropped_tail_from_the_store(daemon, md):
     md.load_framework(TWO)
     md.submit_batch([item("g-%d" % i, "g-%d" % i) for i in range(5)])
     first_last = md.health().last_seq
-    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub = zmq.Context.instance().socket(zmq.XPUB)         # XPUB: it sees the subscription
     port = pub.bind_to_random_port("tcp://127.0.0.1")
     c = Client(daemon.endpoint, events_endpoint="tcp://127.0.0.1:%d" % port, timeout=10 * SLOW)
     stream = c.events(from_seq=1, poll_interval=0.5)
@@ -393,7 +393,7 @@ def test_events_fill_pub_gaps_and_dropped_tail_from_the_store(daemon, md):
     last = md.health().last_seq
     stored = raw.events(first_last + 1).events.events
     assert [e.seq for e in stored] == list(range(first_last + 1, last + 1))
-    time.sleep(0.3)                                          # the subscription reaches the PUB
+    assert pub.poll(10000 * SLOW) and pub.recv() == b"\x01"  # the stream has subscribed
     for e in stored[:2] + stored[6:-4]:                      # drop 4 in the middle, and the tail
         pub.send_multipart([b"unlocked/x/", e.SerializeToString()])
     for e in stored[:3]:                                     # and repeat some (already seen)
