@@ -502,14 +502,84 @@ int cred_input_from_achievement(cred_input_t *in, const json_t *achievement, err
     return 0;
 }
 
-int cred_sign_di(cred_ctx_t *ctx, json_t *doc, keys_t *key, const char *vm, int64_t created_ms,
-                 err_detail_t *d)
+#define TOP_KEYS_MAX 64
+
+typedef struct top_key {
+    const char *key;
+    const json_t *value;
+} top_key_t;
+
+static int cmp_top_key(const void *a, const void *b)
+{
+    return strcmp(((const top_key_t *)a)->key, ((const top_key_t *)b)->key);
+}
+
+/* A key JCS writes as itself between quotes: printable ASCII without '"' or '\\'. For such
+ * keys byte order is UTF-16 code unit order, as RFC 8785 sorts. */
+static bool plain_key(const char *k)
+{
+    for (; *k; k++)
+        if (*k < 0x20 || *k > 0x7e || *k == '"' || *k == '\\')
+            return false;
+    return true;
+}
+
+/*
+ * Appends JCS(doc) to b member by member, so the caller learns where a "proof" member would
+ * go: *ins is the offset just after the last member whose name sorts before "proof" (1, just
+ * after '{', when there is none), *n_members the number of members. Returns 1 (nothing
+ * appended) when a top-level name is not plain ASCII or there are too many: then the caller
+ * serialises the usual way.
+ */
+static int canon_top(const json_t *doc, buf_t *b, size_t *ins, size_t *n_members, err_detail_t *d)
+{
+    top_key_t keys[TOP_KEYS_MAX];
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)doc, k, v)
+    {
+        if (n == TOP_KEYS_MAX || !plain_key(k))
+            return 1;
+        keys[n++] = (top_key_t){k, v};
+    }
+    qsort(keys, n, sizeof keys[0], cmp_top_key);
+    int rc = buf_append_byte(b, '{');
+    size_t start = b->len;
+    *ins = start;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (i > 0)
+            rc = buf_append_byte(b, ',');
+        if (rc == 0)
+            rc = buf_append_byte(b, '"');
+        if (rc == 0)
+            rc = buf_append_str(b, keys[i].key);
+        if (rc == 0)
+            rc = buf_append(b, "\":", 2);
+        if (rc == 0)
+            rc = jcs_serialize_buf(keys[i].value, b, d);
+        if (rc == 0 && strcmp(keys[i].key, "proof") < 0)
+            *ins = b->len;
+    }
+    if (rc == 0)
+        rc = buf_append_byte(b, '}');
+    *n_members = n;
+    return rc;
+}
+
+/* The shared body of cred_sign_di() and cred_issue(): when text is not NULL it also returns
+ * the canonical text of the signed document, spliced from the hashed bytes (one
+ * serialisation of the document instead of two). */
+static int sign_di(cred_ctx_t *ctx, json_t *doc, keys_t *key, const char *vm, int64_t created_ms,
+                   char **text, size_t *text_len, err_detail_t *d)
 {
     int rc;
     char created[ISOTIME_BUFSZ], value[CODEC_BASE58_ENCODED_MAX(KEYS_ED25519_SIG_LEN) + 1];
     uint8_t hash[DATAINT_HASH_LEN], sig[KEYS_ED25519_SIG_LEN];
-    size_t sig_len = 0;
+    size_t sig_len = 0, ins = 0, n_members = 0;
     json_t *options = NULL, *config = NULL, *arr = NULL;
+    buf_t pbuf;
+    buf_init(&pbuf, CRED_TEXT_MAX);
     if (!json_is_object(doc) || empty(vm))
         return err_set(d, ERR_INVALID, "proof", "a document object and a verification method");
     if (keys_alg(key) != KEYS_ED25519)
@@ -537,7 +607,14 @@ int cred_sign_di(cred_ctx_t *ctx, json_t *doc, keys_t *key, const char *vm, int6
         goto out;
     SHA256((const unsigned char *)ctx->buf.data, ctx->buf.len, hash);
     buf_reset(&ctx->buf);
-    if ((rc = jcs_serialize_buf(doc, &ctx->buf, d)) != 0)
+    bool spliced = text != NULL;
+    if (spliced && (rc = canon_top(doc, &ctx->buf, &ins, &n_members, d)) != 0) {
+        if (rc < 0)
+            goto out;
+        spliced = false;
+        buf_reset(&ctx->buf);
+    }
+    if (!spliced && (rc = jcs_serialize_buf(doc, &ctx->buf, d)) != 0)
         goto out;
     SHA256((const unsigned char *)ctx->buf.data, ctx->buf.len, hash + 32);
     if ((rc = keys_sign(key, hash, sizeof hash, sig, sizeof sig, &sig_len, d)) != 0)
@@ -549,17 +626,58 @@ int cred_sign_di(cred_ctx_t *ctx, json_t *doc, keys_t *key, const char *vm, int6
     arr = json_array();
     if (arr == NULL ||
         json_object_set_new_nocheck(config, "proofValue", json_string_nocheck(value)) != 0 ||
-        json_array_append(arr, config) != 0 || json_object_set_nocheck(doc, "proof", arr) != 0) {
+        json_array_append(arr, config) != 0) {
         rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
         goto out;
     }
+    if (spliced) {
+        /* text = doc[0, ins) + [","] "proof":<JCS(arr)> [","] + doc[ins, end) */
+        bool before = ins > 1, after = n_members > 0 && !before;
+        if ((rc = buf_append_str(&pbuf, before ? ",\"proof\":" : "\"proof\":")) != 0 ||
+            (rc = jcs_serialize_buf(arr, &pbuf, d)) != 0 ||
+            (after && (rc = buf_append_byte(&pbuf, ',')) != 0)) {
+            err_set(d, rc, "proof", "the proof does not fit");
+            goto out;
+        }
+        size_t total = ctx->buf.len + pbuf.len;
+        char *t = total <= CRED_TEXT_MAX ? malloc(total + 1) : NULL;
+        if (t == NULL) {
+            rc = err_set(d, total > CRED_TEXT_MAX ? ERR_LIMIT : ERR_NOMEM, "credential",
+                         "the credential does not fit");
+            goto out;
+        }
+        memcpy(t, ctx->buf.data, ins);
+        memcpy(t + ins, pbuf.data, pbuf.len);
+        memcpy(t + ins + pbuf.len, ctx->buf.data + ins, ctx->buf.len - ins);
+        t[total] = '\0';
+        *text = t;
+        if (text_len != NULL)
+            *text_len = total;
+    }
+    if (json_object_set_nocheck(doc, "proof", arr) != 0) {
+        if (spliced) {
+            free(*text);
+            *text = NULL;
+        }
+        rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
+        goto out;
+    }
+    if (text != NULL && !spliced && (rc = cred_text(ctx, doc, text, text_len, d)) != 0)
+        goto out;
     rc = 0;
 out:
     buf_reset(&ctx->buf);
+    buf_free(&pbuf);
     json_decref(arr);
     json_decref(config);
     json_decref(options);
     return rc;
+}
+
+int cred_sign_di(cred_ctx_t *ctx, json_t *doc, keys_t *key, const char *vm, int64_t created_ms,
+                 err_detail_t *d)
+{
+    return sign_di(ctx, doc, key, vm, created_ms, NULL, NULL, d);
 }
 
 static int time_claim(json_t *claims, const char *claim, const json_t *doc, const char *member,
@@ -661,9 +779,8 @@ int cred_issue(cred_ctx_t *ctx, const cred_input_t *in, const cred_signer_t *sig
             goto out;
     }
     if (forms & CRED_FORM_DI) {
-        if ((rc = cred_sign_di(ctx, doc, signer->di_key, signer->di_vm, in->valid_from_ms, d)) !=
-                0 ||
-            (rc = cred_text(ctx, doc, &out->json, &out->json_len, d)) != 0)
+        if ((rc = sign_di(ctx, doc, signer->di_key, signer->di_vm, in->valid_from_ms, &out->json,
+                          &out->json_len, d)) != 0)
             goto out;
     }
     if (doc_out != NULL) {

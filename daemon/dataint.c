@@ -62,14 +62,13 @@ static int require_string(const json_t *obj, const char *name, const char *want,
     return 0;
 }
 
-/* The checks shared by creation and verification (the options without proofValue). */
-static int check_options(const json_t *options, err_detail_t *d)
+int dataint_check_options(const json_t *options, const char *cryptosuite, err_detail_t *d)
 {
     if (!json_is_object(options))
         return err_set(d, ERR_INVALID, "proof", "proof options must be a JSON object");
     int rc;
     if ((rc = require_string(options, "type", DATAINT_TYPE, d)) != 0 ||
-        (rc = require_string(options, "cryptosuite", DATAINT_CRYPTOSUITE, d)) != 0 ||
+        (rc = require_string(options, "cryptosuite", cryptosuite, d)) != 0 ||
         (rc = require_string(options, "verificationMethod", NULL, d)) != 0 ||
         (rc = require_string(options, "proofPurpose", NULL, d)) != 0)
         return rc;
@@ -86,7 +85,7 @@ int dataint_proof_config(const json_t *document, const json_t *options, json_t *
 {
     if (!json_is_object(document))
         return err_set(d, ERR_INVALID, "document", "the document must be a JSON object");
-    int rc = check_options(options, d);
+    int rc = dataint_check_options(options, DATAINT_CRYPTOSUITE, d);
     if (rc != 0)
         return rc;
     if (json_object_get(options, "proofValue") != NULL)
@@ -221,7 +220,7 @@ static int verify_one(const json_t *secured, const json_t *proof, keys_t *key, e
         sig_len != KEYS_ED25519_SIG_LEN)
         return err_set(d, ERR_INVALID, "proofValue",
                        "proofValue must be 'z' + base58btc of a 64-byte Ed25519 signature");
-    if ((rc = check_options(proof, d)) != 0)
+    if ((rc = dataint_check_options(proof, DATAINT_CRYPTOSUITE, d)) != 0)
         return rc;
     options = json_copy((json_t *)(uintptr_t)proof);
     unsecured = json_copy((json_t *)(uintptr_t)secured);

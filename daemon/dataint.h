@@ -25,6 +25,15 @@
 #define DATAINT_HASH_LEN    64 /* proof config hash (32) then document hash (32) */
 
 /*
+ * The checks every Data Integrity proof's options share, whatever the cryptosuite (creation
+ * and verification, without proofValue): a JSON object with type DataIntegrityProof, the
+ * given cryptosuite, verificationMethod and proofPurpose strings, and created (if present) an
+ * XML Schema dateTimeStamp with a time zone.
+ * @return 0; ERR_INVALID (field names the offending option).
+ */
+int dataint_check_options(const json_t *options, const char *cryptosuite, err_detail_t *d);
+
+/*
  * Builds the proof configuration: a copy of options with the document's @context (if any).
  * Checks that options has type DataIntegrityProof, cryptosuite eddsa-jcs-2022, a
  * verificationMethod and proofPurpose string, no proofValue, and that created (if present)

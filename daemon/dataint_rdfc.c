@@ -12,77 +12,14 @@
 #include <string.h>
 
 #include "codec.h"
+#include "dataint.h"
 #include "nquads.h"
 #include "rdfc.h"
 
-static bool is_digits(const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-static int two(const char *s)
-{
-    return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* XML Schema dateTimeStamp: YYYY-MM-DDThh:mm:ss(.s+)?(Z|(+|-)hh:mm), time zone required. */
-static bool is_date_time_stamp(const char *s)
-{
-    size_t len = strlen(s);
-    if (len < 20 || !is_digits(s, 4) || s[4] != '-' || !is_digits(s + 5, 2) || s[7] != '-' ||
-        !is_digits(s + 8, 2) || s[10] != 'T' || !is_digits(s + 11, 2) || s[13] != ':' ||
-        !is_digits(s + 14, 2) || s[16] != ':' || !is_digits(s + 17, 2))
-        return false;
-    int month = two(s + 5), day = two(s + 8), hour = two(s + 11), minute = two(s + 14),
-        second = two(s + 17);
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60 ||
-        (hour == 24 && (minute != 0 || second != 0)))
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (p[0] == 'Z' && p[1] == '\0')
-        return true;
-    return (p[0] == '+' || p[0] == '-') && is_digits(p + 1, 2) && p[3] == ':' &&
-           is_digits(p + 4, 2) && p[6] == '\0' && two(p + 1) <= 14 && two(p + 4) <= 59;
-}
-
-static int require_string(const json_t *obj, const char *name, const char *want, err_detail_t *d)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (v == NULL)
-        return err_set(d, ERR_INVALID, name, "proof %s must be a string", name);
-    if (want != NULL && strcmp(v, want) != 0)
-        return err_set(d, ERR_INVALID, name, "proof %s is \"%.64s\"; expected \"%s\"", name, v,
-                       want);
-    return 0;
-}
-
-/* The checks shared by creation and verification (the options without proofValue). */
+/* The option checks are dataint's, with this cryptosuite's name. */
 static int check_options(const json_t *options, err_detail_t *d)
 {
-    if (!json_is_object(options))
-        return err_set(d, ERR_INVALID, "proof", "proof options must be a JSON object");
-    int rc;
-    if ((rc = require_string(options, "type", DATAINT_RDFC_TYPE, d)) != 0 ||
-        (rc = require_string(options, "cryptosuite", DATAINT_RDFC_CRYPTOSUITE, d)) != 0 ||
-        (rc = require_string(options, "verificationMethod", NULL, d)) != 0 ||
-        (rc = require_string(options, "proofPurpose", NULL, d)) != 0)
-        return rc;
-    const json_t *created = json_object_get(options, "created");
-    if (created != NULL &&
-        (!json_is_string(created) || !is_date_time_stamp(json_string_value(created))))
-        return err_set(d, ERR_INVALID, "created",
-                       "proof created must be a dateTimeStamp like 2023-02-24T23:36:38Z");
-    return 0;
+    return dataint_check_options(options, DATAINT_RDFC_CRYPTOSUITE, d);
 }
 
 int dataint_rdfc_canonize(jsonld_t *jl, const json_t *doc, char **out, size_t *len, err_detail_t *d)

@@ -19,6 +19,17 @@
  * The same statuslist_t type serves as the issuer's "used indexes" bitmap, from which
  * statuslist_pick() draws a random free index (uniform, RAND_bytes) for a new credential.
  *
+ * HOW THE DAEMON USES IT (a suggestion that keeps storage small):
+ *   - keep three raw bitstrings per list number in LMDB (statuslist_bytes() /
+ *     statuslist_from_bytes(), 16 KiB each): "used", "revocation", "suspension";
+ *   - on issuance: statuslist_pick(used) -> i; set used[i]; give the credential
+ *     revocation = {<base>/revocation/<n>, i} and suspension = {<base>/suspension/<n>, i}
+ *     (one index in both lists; herd privacy is the same) in the same transaction that stores
+ *     it; when statuslist_pick() says ERR_LIMIT, start list n + 1;
+ *   - revoke / suspend / unsuspend: statuslist_set() on that purpose's bits (idempotent);
+ *   - export: statuslist_credential() with valid_from = now, then cred_sign_di() with the
+ *     current key and cred_text() for the file the school's web server publishes at the URL.
+ *
  * No I/O. A statuslist_t is not thread-safe; distinct lists may be used concurrently.
  */
 #ifndef MASTERY_STATUSLIST_H

@@ -111,6 +111,51 @@ static void check_structure(vctx_t *v, const json_t *doc, const char *what)
     check(v, "structure", ok ? "ok" : "failed");
 }
 
+/* "https://purl.imsglobal.org/spec/ob/v3p0/context.json" or ".../context-3.D.D.json" */
+static bool is_ob_context(const char *s)
+{
+    static const char base[] = "https://purl.imsglobal.org/spec/ob/v3p0/context";
+    size_t n = sizeof base - 1;
+    if (s == NULL || strncmp(s, base, n) != 0)
+        return false;
+    s += n;
+    if (s[0] == '-' && s[1] == '3' && s[2] == '.' && s[3] >= '0' && s[3] <= '9' && s[4] == '.' &&
+        s[5] >= '0' && s[5] <= '9')
+        s += 6;
+    return strcmp(s, ".json") == 0;
+}
+
+/* The Open Badges 3.0 shape the 1EdTech schema requires of the parts verifiers rely on. */
+static void check_ob3(vctx_t *v, const json_t *doc)
+{
+    bool ok = true;
+    const json_t *ctx = json_object_get(doc, "@context");
+    if (!is_ob_context(json_string_value(json_array_get(ctx, 1)))) {
+        reason(v, "credential: the second @context must be the Open Badges 3.0 context");
+        ok = false;
+    }
+    const json_t *type = json_object_get(doc, "type");
+    if (!has_string(type, "OpenBadgeCredential") && !has_string(type, "AchievementCredential")) {
+        reason(v, "credential: type includes neither OpenBadgeCredential nor "
+                  "AchievementCredential");
+        ok = false;
+    }
+    const json_t *subj = json_object_get(doc, "credentialSubject");
+    const json_t *ach = json_object_get(subj, "achievement");
+    if (!has_string(json_object_get(subj, "type"), "AchievementSubject") || !json_is_object(ach) ||
+        !has_string(json_object_get(ach, "type"), "Achievement")) {
+        reason(v, "credential: credentialSubject must be an AchievementSubject with an "
+                  "Achievement");
+        ok = false;
+    }
+    if (json_is_object(subj) && json_object_get(subj, "id") == NULL &&
+        !json_is_array(json_object_get(subj, "identifier"))) {
+        reason(v, "credential: credentialSubject has neither an id nor an identifier");
+        ok = false;
+    }
+    check(v, "ob3_shape", ok ? "ok" : "failed");
+}
+
 /* Checks validFrom/validUntil of doc against now; prefix names the document. */
 static void check_times(vctx_t *v, const json_t *doc, const char *what, bool record)
 {
@@ -419,6 +464,7 @@ static void verify_json(vctx_t *v)
     }
     check(v, "parse", "ok");
     check_structure(v, doc, "credential");
+    check_ob3(v, doc);
     const char *issuer = issuer_id(doc);
     if (issuer != NULL)
         check_di_proofs(v, doc, issuer, "credential", true);
@@ -536,6 +582,7 @@ static void verify_jwt(vctx_t *v)
         goto out;
     }
     check_structure(v, vc, "credential");
+    check_ob3(v, vc);
     const char *vc_issuer = issuer_id(vc);
     if (vc_issuer == NULL || strcmp(vc_issuer, iss) != 0)
         reason(v, "JWT: iss %.200s differs from the credential's issuer %.200s", iss,

@@ -7,6 +7,10 @@
  *   format        JSON object or compact JWS; malformed JSON (line/column) is a reason.
  *   structure     @context starts with the VC 2.0 context; type has VerifiableCredential;
  *                 an issuer id; credentialSubject present.
+ *   ob3_shape     the Open Badges 3.0 parts verifiers rely on: the OB 3.0 context second,
+ *                 type OpenBadgeCredential (or AchievementCredential), an AchievementSubject
+ *                 (with an id or an identifier) holding an Achievement. The full 1EdTech JSON
+ *                 Schema is checked by the test suite, not here.
  *   proof         JSON: every DataIntegrityProof must be eddsa-jcs-2022 (eddsa-rdfc-2022
  *                 through the verify_rdfc_fn hook when one is given; any other cryptosuite is
  *                 a reason), proofPurpose assertionMethod, and verify with the key its

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "cred.h"
+#include "dataint_rdfc.h"
 #include "issuer.h"
+#include "jsonld.h"
 #include "keys.h"
 #include "verify.h"
 
@@ -29,6 +31,7 @@ static double now(void)
 }
 
 typedef struct bench {
+    jsonld_t *jl;
     keys_t *key, *rsa;
     char did[KEYS_DID_MAX], vm[KEYS_VM_ID_MAX];
     cred_ctx_t *ctx;
@@ -112,6 +115,23 @@ static int op_di(bench_t *b)
     return issue(b, CRED_FORM_DI, NULL);
 }
 
+/* The same through the public two-pass path: cred_build + cred_sign_di + cred_text. */
+static int op_di_two_pass(bench_t *b)
+{
+    next_id(b);
+    json_t *doc = NULL;
+    char *text = NULL;
+    size_t len;
+    int rc = cred_build(&b->in, &doc, NULL);
+    if (rc == 0)
+        rc = cred_sign_di(b->ctx, doc, b->key, b->vm, b->in.valid_from_ms, NULL);
+    if (rc == 0)
+        rc = cred_text(b->ctx, doc, &text, &len, NULL);
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
 static int op_jwt(bench_t *b)
 {
     return issue(b, CRED_FORM_JWT, NULL);
@@ -153,6 +173,34 @@ static int op_verify_jwt(bench_t *b)
 }
 
 /* Runs the Node stack on the same badge; returns 0 and the rates when it ran. */
+/* What the daemon does by default: build, eddsa-rdfc-2022 proof (toRdf + RDFC-1.0 of the
+ * document and the proof configuration, SHA-256, Ed25519), canonical text. */
+static int op_rdfc(bench_t *b)
+{
+    json_t *doc = NULL, *proof = NULL;
+    char *text = NULL;
+    size_t len;
+    next_id(b);
+    json_t *opts = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "DataIntegrityProof",
+                             "cryptosuite", "eddsa-rdfc-2022", "created", "2026-11-20T10:15:00Z",
+                             "verificationMethod", b->vm, "proofPurpose", "assertionMethod");
+    int rc = cred_build(&b->in, &doc, NULL);
+    if (rc == 0)
+        rc = dataint_rdfc_proof_create(b->jl, doc, opts, b->key, &proof, NULL);
+    if (rc == 0) {
+        json_t *set = json_array();
+        json_array_append_new(set, proof);
+        json_object_set_new(doc, "proof", set);
+        rc = cred_text(b->ctx, doc, &text, &len, NULL);
+    }
+    free(text);
+    json_decref(opts);
+    json_decref(doc);
+    return rc;
+}
+
+static double node_rdfc_rate;
+
 static int node_rates(const char *badge_path, double *di, double *jwt)
 {
     char dir[512], cmd[2048], line[512];
@@ -177,14 +225,15 @@ static int node_rates(const char *badge_path, double *di, double *jwt)
     json_t *o = json_loads(line, 0, NULL);
     *di = json_number_value(json_object_get(o, "di_per_second"));
     *jwt = json_number_value(json_object_get(o, "jwt_per_second"));
+    node_rdfc_rate = json_number_value(json_object_get(o, "rdfc_per_second"));
     json_decref(o);
     return *di > 0 && *jwt > 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
-    int rounds = argc > 2 ? atoi(argv[2]) : 5;
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 0.5;
+    int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
     if (seconds <= 0)
         seconds = 0.5;
     if (rounds < 1 || rounds > 31)
@@ -194,7 +243,7 @@ int main(int argc, char **argv)
     uint8_t seed[32];
     memset(seed, 1, sizeof seed);
     if (keys_from_seed(seed, &b.key, NULL) != 0 || keys_generate(KEYS_RSA, &b.rsa, NULL) != 0 ||
-        cred_ctx_new(&b.ctx) != 0)
+        cred_ctx_new(&b.ctx) != 0 || (b.jl = jsonld_new()) == NULL)
         return 1;
     keys_did_key(b.key, b.did, sizeof b.did);
     keys_vm_id(b.key, b.vm, sizeof b.vm);
@@ -240,12 +289,16 @@ int main(int argc, char **argv)
     double raw =
         run("Ed25519 sign of hashData (64 B), the floor", op_raw_sign, &b, seconds, rounds);
     double di = run("issue eddsa-jcs-2022 (build+JCS+sign+text)", op_di, &b, seconds, rounds);
+    double rdfc =
+        run("issue eddsa-rdfc-2022 (build+toRdf+RDFC+sign)", op_rdfc, &b, seconds, rounds);
+    run("  same, two serialisations (sign_di + text)", op_di_two_pass, &b, seconds, rounds);
     double jwt = run("issue VC-JWT EdDSA", op_jwt, &b, seconds, rounds);
     run("issue both forms (DI + JWT EdDSA)", op_both, &b, seconds, rounds);
     run("issue VC-JWT RS256 (RSA-2048)", op_rs256, &b, seconds, rounds);
     run("verify eddsa-jcs-2022 badge (verify_badge)", op_verify_di, &b, seconds, rounds);
     run("verify VC-JWT EdDSA badge (verify_badge)", op_verify_jwt, &b, seconds, rounds);
-    printf("DI issuance is %.0f%% of the raw signing rate\n", 100.0 * di / raw);
+    printf("DI issuance is %.0f%% (jcs) and %.0f%% (rdfc) of the raw signing rate\n",
+           100.0 * di / raw, 100.0 * rdfc / raw);
 
     char path[] = "/tmp/bench_issue_badge_XXXXXX";
     int fd = mkstemp(path);
@@ -258,6 +311,11 @@ int main(int argc, char **argv)
             printf("%-46s %9.0f /s\n", "node: @digitalbazaar/vc eddsa-jcs-2022 issue", ndi);
             printf("%-46s %9.0f /s\n", "node: jose VC-JWT EdDSA sign", njwt);
             printf("ratio C/node: eddsa-jcs-2022 %.1fx, VC-JWT %.1fx\n", di / ndi, jwt / njwt);
+            if (node_rdfc_rate > 0) {
+                printf("%-46s %9.0f /s\n", "node: @digitalbazaar/vc eddsa-rdfc-2022 issue",
+                       node_rdfc_rate);
+                printf("ratio C/node: eddsa-rdfc-2022 %.1fx\n", rdfc / node_rdfc_rate);
+            }
         }
         unlink(path);
     }
@@ -265,5 +323,6 @@ int main(int argc, char **argv)
     cred_ctx_destroy(&b.ctx);
     keys_destroy(&b.key);
     keys_destroy(&b.rsa);
+    jsonld_destroy(&b.jl);
     return 0;
 }

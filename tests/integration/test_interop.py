@@ -109,3 +109,48 @@ def test_issuer_not_controlling_the_key_fails(peer, tmp_path):
     out = peer_verify(peer, write(tmp_path, "b.json", text))
     assert not out["verified"]
     assert "controller" in out["error"]
+
+
+# ---- badges issued by the daemon itself -------------------------------------------------------
+
+def daemon_badge(tmp_path, proofs, name):
+    """A badge issued by a real masteryd on mastery, as the student downloads it."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from conftest import Client, Daemon, evidence, pb
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"credential_proofs = {proofs}\n")
+    d = Daemon(str(tmp_path / f"{name}-data"), extra_args=["-c", str(conf)]).start()
+    c = Client(d.endpoint)
+    try:
+        fw = {"id": "urn:interop", "title": "Interop", "competencies": [
+            {"id": "a", "title": "A", "source_uri": "https://case.example.org/uri/a",
+             "achievement": {"name": "Interop badge", "description": "Issued by masteryd.",
+                             "valid_for_days": 30}}]}
+        assert c.call(put_framework=pb.PutFramework(json=json.dumps(fw))).status.code == 0
+        c.submit(evidence("i-1", "learner-1", "a", 0.9, 1000, url="https://quiz.example/r/1"))
+        [cred] = c.call(list_credentials=pb.ListCredentials(learner_id="learner-1")).credential_list.credentials
+        doc = c.call(get_credential=pb.GetCredential(credential_id=cred.credential_id)).credential.document
+        jwt = c.call(get_credential=pb.GetCredential(credential_id=cred.credential_id,
+                                                     format=pb.FORMAT_JWT)).credential.document
+    finally:
+        c.close()
+        assert d.stop() == 0
+    return doc, jwt
+
+
+@pytest.mark.parametrize("proofs", ["rdfc", "jcs", "rdfc,jcs"])
+def test_daemon_issued_badges_verify_in_the_peer(peer, tmp_path, proofs):
+    doc, jwt = daemon_badge(tmp_path, proofs, proofs.replace(",", "-"))
+    suites = [p["cryptosuite"] for p in json.loads(doc)["proof"]]
+    assert suites == {"rdfc": ["eddsa-rdfc-2022"], "jcs": ["eddsa-jcs-2022"],
+                      "rdfc,jcs": ["eddsa-rdfc-2022", "eddsa-jcs-2022"]}[proofs]
+    out = peer_verify(peer, write(tmp_path, "d.json", doc))
+    assert out["verified"], out
+    out = peer_verify(peer, write(tmp_path, "d.jwt", jwt))
+    assert out["verified"], out
+    # Tampered: the peer must refuse it, whichever proof it checks.
+    bad = json.loads(doc)
+    bad["credentialSubject"]["achievement"]["name"] = "Calculus"
+    out = peer_verify(peer, write(tmp_path, "t.json", json.dumps(bad)))
+    assert not out["verified"], out

@@ -294,3 +294,27 @@ def test_usage_and_io_errors(tmp_path):
     assert verify(b, now="yesterday").returncode == 2
     assert verify(b, "--status-list", str(tmp_path / "nope")).returncode == 2
     assert verify(b, "--bogus").returncode == 2
+
+
+def test_not_an_open_badge(tmp_path):
+    doc = json.loads(badge())
+    doc["type"] = ["VerifiableCredential", "AlumniCredential"]
+    doc["@context"] = doc["@context"][:1]
+    r = verify(write(tmp_path, "a.json", doc), "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and out["checks"]["ob3_shape"] == "failed"
+    assert any("neither OpenBadgeCredential" in x for x in out["reasons"])
+    assert any("Open Badges 3.0 context" in x for x in out["reasons"])
+
+
+def test_w3c_vector_fails_on_issuer_binding():
+    """The vc-di-eddsa example's proof is mechanically right, but its issuer is a URL that does
+    not control the did:key that signed it: a full verifier must refuse it, saying why."""
+    src = os.environ.get("MASTERY_SRC", os.path.join(os.path.dirname(__file__), "../.."))
+    vec = os.path.join(src, "..", "shared", "vectors", "vc-di-eddsa", "eddsa-jcs-2022",
+                       "signedJCS.json")
+    r = verify(vec, "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1
+    assert out["checks"]["issuer_key"] == "failed"
+    assert any("is not a DID" in x for x in out["reasons"])

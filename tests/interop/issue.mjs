@@ -1,13 +1,15 @@
 // Times the Node stack issuing the same badge masteryd issues: N credentials signed with
-// @digitalbazaar/vc + eddsa-jcs-2022, and N VC-JWTs signed with jose (EdDSA), on one core.
+// @digitalbazaar/vc + eddsa-jcs-2022, N with eddsa-rdfc-2022 (jsonld + rdf-canonize), and N
+// VC-JWTs signed with jose (EdDSA), on one core.
 //   node issue.mjs --vectors DIR --badge FILE [--n N]
 // FILE is a badge from make_badge (its proof is dropped and re-made). Prints one JSON line:
-// {"n":N,"di_per_second":..,"jwt_per_second":..}.
+// {"n":N,"di_per_second":..,"jwt_per_second":..,"rdfc_per_second":..}.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {createSignCryptosuite} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
+import {cryptosuite as rdfcCryptosuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import * as jose from 'jose';
 import {makeLoader, parseArgs} from './loader.mjs';
@@ -35,6 +37,14 @@ async function issueOne() {
   const credential = structuredClone(template);
   credential.id = `urn:uuid:${crypto.randomUUID()}`;
   return vc.issue({credential, suite, documentLoader});
+}
+
+// The same with eddsa-rdfc-2022: jsonld toRdf + rdf-canonize (RDFC-1.0) + Ed25519.
+const rdfcSuite = new DataIntegrityProof({signer: keyPair.signer(), cryptosuite: rdfcCryptosuite});
+async function issueRdfc() {
+  const credential = structuredClone(template);
+  credential.id = `urn:uuid:${crypto.randomUUID()}`;
+  return vc.issue({credential, suite: rdfcSuite, documentLoader});
 }
 
 const jwk = await Ed25519Multikey.toJwk({keyPair});
@@ -68,4 +78,6 @@ if(!signed.proof) {
 }
 const di = await rate(issueOne);
 const jwt = await rate(jwtOne);
-console.log(JSON.stringify({n, di_per_second: Math.round(di), jwt_per_second: Math.round(jwt)}));
+const rdfc = await rate(issueRdfc);
+console.log(JSON.stringify({n, di_per_second: Math.round(di), jwt_per_second: Math.round(jwt),
+                            rdfc_per_second: Math.round(rdfc)}));

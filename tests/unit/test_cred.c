@@ -339,6 +339,14 @@ static void test_issue_and_jwt(void **state)
     assert_string_equal(str_at(doc, "credentialSubject.achievement.image.id"),
                         "https://lincoln.example.edu/badges/frac.png");
     assert_string_equal(str_at(doc, "validUntil"), "2026-12-20T10:15:00Z");
+    /* the spliced text is exactly the canonical form of the signed document */
+    char *canon = NULL;
+    size_t clen = 0;
+    assert_int_equal(jcs_serialize(doc, &canon, &clen, &d), 0);
+    assert_int_equal(clen, out.json_len);
+    assert_memory_equal(canon, out.json, clen);
+    assert_int_equal(strlen(out.json), out.json_len);
+    free(canon);
     json_t *parsed = NULL;
     assert_int_equal(jcs_parse(out.json, out.json_len, &parsed, &d), 0);
     assert_int_equal(dataint_proof_verify(parsed, k, NULL, &d), 0);
