@@ -251,7 +251,9 @@ def test_retry_after_sigstop_counts_once(daemon, md):
     assert md.learner_state("s-9").get("a").evidence_count == 1
     assert c.submit_evidence("stop-1", "s-9", "a", 0.9).code == "DUPLICATE"
     assert c.learner_state("s-9").learner == "s-9"
-    # A batch submitted while stopped: every item acknowledged, each stored once.
+    # A batch of 5 requests submitted while stopped: every item acknowledged, stored once.
+    c.close()
+    c = make_client(daemon, timeout=0.4, retries=20, max_batch=10)
     os.kill(daemon.proc.pid, signal.SIGSTOP)
     timer = threading.Timer(1.0, os.kill, (daemon.proc.pid, signal.SIGCONT))
     timer.start()
@@ -260,8 +262,10 @@ def test_retry_after_sigstop_counts_once(daemon, md):
     finally:
         timer.join()
         os.kill(daemon.proc.pid, signal.SIGCONT)
-    assert res.ok and len(res) == 50
+    assert res.ok and len(res) == 50 and c.sends >= 6
+    assert [r.evidence_id for r in res] == ["stop-b%d" % i for i in range(50)]
     assert md.health().evidence_count == before.evidence_count + 51
+    assert len(md.evidence("s-10")) == 50
     c.close()
 
 
