@@ -80,7 +80,11 @@ def test_frameworks_health_and_state(md):
     assert r.code == "OK"
     assert md.submit_evidence("q-2", "s-1", "frac.equivalent", 0.95,
                               observed_at=1795169800.0).code == "DUPLICATE"
-    stored = {e.evidence_id: e for e in md.evidence("s-1")}
+    page = md.evidence("s-1")
+    assert len(page) == 2 and page.truncated is False
+    assert [e.evidence_id for e in md.evidence("s-1", limit=1)] == ["q-1"]   # by observed_at
+    assert md.evidence("s-1", limit=1).truncated is True
+    stored = {e.evidence_id: e for e in page}
     assert stored["q-1"].observed_at_ms == 1795169700000 and stored["q-1"].outcome == "passed"
     assert stored["q-1"].weight == 2 and stored["q-1"].source == "quiz-engine"
     assert stored["q-1"].narrative == "three of three"

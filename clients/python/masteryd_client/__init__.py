@@ -9,12 +9,12 @@ from .errors import (ConflictError, ConnectionTimeout, ForbiddenError, InternalE
                      InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
-                     FrameworkDocument, FrameworkInfo, FrameworkState, Health, ImportCaseResult,
-                     ItemResult, LearnerState, StoredEvidence)
+                     EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
 
 __all__ = ["Client", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS", "MAX_BATCH", "MasterydError",
            "InvalidError", "NotFoundError", "ConflictError", "UnavailableError",
            "ForbiddenError", "UnauthenticatedError", "InternalError", "ConnectionTimeout",
            "BatchResult", "ItemResult", "CompetencyState", "FrameworkState", "LearnerState",
            "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health", "Event",
-           "ImportCaseResult", "CredentialInfo", "CredentialDocument"]
+           "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage"]

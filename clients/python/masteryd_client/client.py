@@ -11,8 +11,8 @@ import zmq
 from ._proto import pb
 from .errors import ConnectionTimeout, MasterydError, error_for
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
-                     FrameworkDocument, FrameworkInfo, FrameworkState, Health, ImportCaseResult,
-                     ItemResult, LearnerState, StoredEvidence)
+                     EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
@@ -375,16 +375,17 @@ class Client:
 
     def evidence(self, learner, competency=None, limit=0):
         """Stored evidence of a learner (one competency, or all), at most one page (limit 0:
-        the daemon's page size). Returns a list of StoredEvidence."""
+        the daemon's page size). Returns an EvidencePage: a list of StoredEvidence ordered by
+        competency, observed_at and id, with .truncated when more were stored."""
         rep = self._call("list_evidence", pb.ListEvidence(learner_id=learner,
                                                           competency_id=competency or "",
                                                           limit=limit))
-        return [StoredEvidence(evidence_id=e.evidence_id, learner=e.learner_id,
+        return EvidencePage((StoredEvidence(evidence_id=e.evidence_id, learner=e.learner_id,
                                competency=e.competency_id, score=e.score,
                                observed_at_ms=e.observed_at_ms, source=e.source,
                                outcome=_OUTCOME_NAMES.get(e.outcome), weight=e.weight, url=e.url,
                                narrative=e.narrative, retracted=e.retracted)
-                for e in rep.evidence.items]
+                             for e in rep.evidence.items), truncated=rep.evidence.truncated)
 
     def retract_evidence(self, evidence_id, reason):
         """Retracts a stored item (e.g. an xAPI statement was voided): kept, marked, excluded

@@ -181,6 +181,14 @@ class StoredEvidence:
     retracted: bool
 
 
+class EvidencePage(list):
+    """A list of StoredEvidence; truncated: the learner has more than this page holds."""
+
+    def __init__(self, items=(), truncated=False):
+        super().__init__(items)
+        self.truncated = truncated
+
+
 @dataclass(frozen=True)
 class Health:
     version: str
