@@ -482,6 +482,16 @@ def test_curve_round_trip(tmp_path):
                 break
         assert seen[-1] == ("override", "frac.compare")
         stream.close()
+        # The example tool with its key files, as masteryctl takes them.
+        key_file = tmp_path / "quiz.key"
+        key_file.write_text(keys["quiz"][1] + "\n")
+        os.chmod(key_file, 0o600)
+        out = subprocess.run([PYTHON, QUIZ_TOOL, "-e", daemon.endpoint, "-k", str(key_file),
+                              "--server-key", str(tmp_path / "data" / "curve.key.pub")],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "9 stored, 0 already stored, 0 refused" in out.stdout
+        assert lee.learner_state("s-1001", FW).get("frac.equivalent").mastered
         # A key the daemon does not list cannot complete the handshake: nothing is answered.
         with pytest.raises(ConnectionTimeout):
             client("stranger", timeout=0.3, retries=1).health()
@@ -513,6 +523,28 @@ def test_curve_keys_are_set_on_the_sockets():
     with pytest.raises(ValueError):
         Client("tcp://127.0.0.1:9", curve_keys=(pub, sec))
     c.close()
+
+
+def test_curve_key_files(tmp_path):
+    pub, sec = zmq.curve_keypair()
+    spub, _ = zmq.curve_keypair()
+    key, server = tmp_path / "quiz.key", tmp_path / "curve.key.pub"
+    key.write_text(sec.decode() + "\n")
+    server.write_text(spub.decode() + "\n")
+    os.chmod(key, 0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        masteryd_client.curve_keys_from_files(str(key), str(server))
+    os.chmod(key, 0o600)
+    assert masteryd_client.curve_keys_from_files(str(key), str(server)) == \
+        (pub.decode(), sec.decode(), spub.decode())
+    server.write_text("not a key\n")
+    with pytest.raises(ValueError, match="not a CURVE public key"):
+        masteryd_client.curve_keys_from_files(str(key), str(server))
+    with pytest.raises(FileNotFoundError):
+        masteryd_client.curve_keys_from_files(str(tmp_path / "missing"), str(server))
+    out = subprocess.run([PYTHON, QUIZ_TOOL, "-k", str(key), "--server-key", str(server)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "not a CURVE public key" in out.stderr
 
 
 # ---- the example tool -----------------------------------------------------------------------

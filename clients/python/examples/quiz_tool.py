@@ -10,7 +10,9 @@ built-in fractions quiz (schemas/examples/fractions.json; load it with --load-fr
 Evidence ids are "<quiz>/<submission>/<question>", so running it twice stores nothing twice:
 the second run reports every item as a duplicate.
 
-Exit status: 0 every item stored, 1 some item refused, 3 the daemon could not be reached.
+Exit status: 0 every item stored, 1 some item refused, 2 usage or key file errors, 3 the
+daemon could not be reached. With a secure daemon, pass this tool's key file and the daemon's
+public key, as for masteryctl: -k quiz.key --server-key curve.key.pub.
 """
 import argparse
 import json
@@ -59,9 +61,14 @@ def grade(quiz, responses):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-e", "--endpoint", default=masteryd_client.DEFAULT_ENDPOINT)
-    ap.add_argument("--curve", metavar="PUB,SECRET,SERVER",
-                    help="CURVE keys (Z85): this tool's public and secret key, the daemon's")
+    ap.add_argument("-e", "--endpoint", help="request endpoint (env MASTERYD_ENDPOINT)",
+                    default=os.environ.get("MASTERYD_ENDPOINT") or
+                    masteryd_client.DEFAULT_ENDPOINT)
+    ap.add_argument("-k", "--key", metavar="FILE", default=os.environ.get("MASTERYD_KEY"),
+                    help="this tool's CURVE secret key, from masteryctl keygen (env MASTERYD_KEY)")
+    ap.add_argument("--server-key", metavar="FILE",
+                    default=os.environ.get("MASTERYD_SERVER_KEY"),
+                    help="the daemon's public key, curve.key.pub (env MASTERYD_SERVER_KEY)")
     ap.add_argument("--load-framework", metavar="FILE", help="load this framework first")
     ap.add_argument("--quiz", metavar="FILE", help="the quiz (JSON)")
     ap.add_argument("--responses", metavar="FILE", help="submissions (JSON lines)")
@@ -75,7 +82,15 @@ def main():
     if args.responses:
         with open(args.responses) as f:
             responses = [json.loads(line) for line in f if line.strip()]
-    keys = tuple(args.curve.split(",")) if args.curve else None
+    keys = None
+    if args.key or args.server_key:
+        if not (args.key and args.server_key):
+            ap.error("--key and --server-key go together")
+        try:
+            keys = masteryd_client.curve_keys_from_files(args.key, args.server_key)
+        except (OSError, ValueError) as e:
+            print("quiz_tool: %s" % e, file=sys.stderr)
+            return 2
 
     try:
         with masteryd_client.Client(args.endpoint, curve_keys=keys, timeout=args.timeout,
@@ -89,7 +104,10 @@ def main():
             for r in results.rejected:
                 print("  refused %s: %s" % (r.evidence_id, r.error), file=sys.stderr)
             for learner in sorted({r["learner"] for r in responses}):
-                state = md.learner_state(learner, quiz["framework"])
+                try:
+                    state = md.learner_state(learner, quiz["framework"])
+                except masteryd_client.ForbiddenError:
+                    break   # a secure daemon lets a tool key submit, not read learners
                 mastered = sorted(c for c, s in state.statuses().items() if s == "MASTERED")
                 print("%s mastered: %s" % (learner, ", ".join(mastered) or "-"))
     except masteryd_client.ConnectionTimeout as e:

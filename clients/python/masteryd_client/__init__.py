@@ -8,13 +8,14 @@ from .client import DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStrea
 from .errors import (ConflictError, ConnectionTimeout, ForbiddenError, InternalError,
                      InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
+from .keys import curve_keys_from_files
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
                      ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
 
-__all__ = ["Client", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS", "MAX_BATCH", "MasterydError",
-           "InvalidError", "NotFoundError", "ConflictError", "UnavailableError",
-           "ForbiddenError", "UnauthenticatedError", "InternalError", "ConnectionTimeout",
-           "BatchResult", "ItemResult", "CompetencyState", "FrameworkState", "LearnerState",
-           "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health", "Event",
-           "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage"]
+__all__ = ["Client", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
+           "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
+           "UnavailableError", "ForbiddenError", "UnauthenticatedError", "InternalError",
+           "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",
+           "LearnerState", "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health",
+           "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage"]
