@@ -212,9 +212,7 @@ def test_typed_errors_name_code_and_field(md):
 
 
 def test_unreachable_daemon_is_a_connection_timeout():
-    with zmq.Context.instance().socket(zmq.ROUTER) as s:   # a free port nobody answers on
-        port = s.bind_to_random_port("tcp://127.0.0.1")
-    c = Client("tcp://127.0.0.1:%d" % port, timeout=0.2, retries=2)
+    c = Client("tcp://127.0.0.1:%d" % _free_port(), timeout=0.2, retries=2)   # nobody there
     t0 = time.monotonic()
     with pytest.raises(ConnectionTimeout) as e:
         c.health()
@@ -418,6 +416,35 @@ def test_events_fill_pub_gaps_and_dropped_tail_from_the_store(daemon, md):
     c.close()
 
 
+def _free_port():
+    with zmq.Context.instance().socket(zmq.ROUTER) as s:
+        return s.bind_to_random_port("tcp://127.0.0.1")
+
+
+def test_events_and_requests_survive_a_daemon_restart(data_dir):
+    listen, events = ("tcp://127.0.0.1:%d" % _free_port() for _ in range(2))
+    daemon = Daemon(data_dir).start(listen=listen, events=events)
+    md = Client(listen, events_endpoint=events, timeout=10 * SLOW)
+    md.load_framework(TWO)
+    stream = md.events(from_seq=1, poll_interval=0.3)
+    assert next(stream).seq == 1
+    assert daemon.stop() == 0
+    daemon = Daemon(data_dir).start(listen=listen, events=events)
+    try:
+        # The same sockets reconnect by themselves; the stream goes on from seq 2.
+        res = md.submit_batch([item("re-1", "s-re")])
+        assert res.ok
+        got = [next(stream) for _ in range(2)]
+        assert [e.seq for e in got] == [2, 3] and {e.learner for e in got} == {"s-re"}
+        stream.close()
+        # A new stream resumes exactly where a closed one stopped.
+        assert [e.seq for e in md.events(from_seq=stream.next_seq, follow=False)] == []
+        assert stream.next_seq == md.health().last_seq + 1
+        md.close()
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_events_follow_false_stops_at_the_end_of_the_store(md):
     md.load_framework(TWO)
     assert [e.kind for e in md.events(follow=False)] == ["framework_loaded"]
@@ -565,9 +592,8 @@ def test_quiz_tool_example_runs(daemon, md):
     assert again.returncode == 0 and "0 stored, 9 already stored" in again.stdout
     assert md.health().evidence_count == 9
     # Unreachable: exit 3 and a message, quickly.
-    with zmq.Context.instance().socket(zmq.ROUTER) as s:
-        port = s.bind_to_random_port("tcp://127.0.0.1")
-    down = subprocess.run([PYTHON, QUIZ_TOOL, "-e", "tcp://127.0.0.1:%d" % port, "-t", "0.2"],
+    down = subprocess.run([PYTHON, QUIZ_TOOL, "-e", "tcp://127.0.0.1:%d" % _free_port(),
+                           "-t", "0.2"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert down.returncode == 3 and "no answer" in down.stderr
 
