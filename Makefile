@@ -31,11 +31,13 @@ asan: deps
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DMASTERY_SANITIZE=ON $(CMAKEFLAGS) >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
-# libFuzzer targets (clang); runs each for FUZZ_SECONDS.
+# libFuzzer targets (clang); runs each for FUZZ_SECONDS. Builds only the fuzz targets (and the
+# core library they link), not the daemon, clients, tests and benchmarks.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c)))
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMASTERY_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) $(addprefix --target ,$(FUZZ_TARGETS))
 	./tests/fuzz/run-all $(FUZZ_SECONDS) build-fuzz
 
 format:

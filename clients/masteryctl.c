@@ -12,6 +12,7 @@
  * late reply to an earlier attempt is recognised and dropped). Requests that are safe to repeat
  * (reads, and evidence, whose ids make a resend idempotent) are resent byte for byte after a
  * timeout, up to CALL_ATTEMPTS times. Live events come from a SUB socket on the event endpoint.
+ * With -k KEY --server-key FILE both sockets are CURVE clients (the daemon's secure mode).
  *
  * Exit codes: 0 success; 1 the daemon answered with an error (or a line of an import was
  * rejected); 2 usage error; 3 the daemon could not be reached within the timeout.
@@ -35,6 +36,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <openssl/crypto.h>
+
+#include "auth.h"
 #include "err.h"
 #include "isotime.h"
 #include "mastery/v1/mastery.pb-c.h"
@@ -160,6 +164,8 @@ struct command;
 
 typedef struct ctl {
     const char *endpoint;
+    const char *key_file;        /* -k: this client's CURVE secret key (NULL: no CURVE) */
+    const char *server_key_file; /* --server-key: the daemon's public key */
     char events_endpoint[512];
     bool json;
     int timeout_ms;
@@ -449,6 +455,32 @@ static int args_parse(ctl_t *ctl, const command_t *c, int argc, char **argv, arg
 
 /* ---- transport ------------------------------------------------------------------------ */
 
+/* Makes sock a CURVE client with -k and --server-key (nothing without -k). */
+static int curve_apply(const ctl_t *ctl, void *sock)
+{
+    if (ctl->key_file == NULL)
+        return 0;
+    uint8_t secret[AUTH_KEY_LEN], server[AUTH_KEY_LEN], public[AUTH_KEY_LEN];
+    char public_z85[AUTH_Z85_LEN + 1];
+    err_detail_t d;
+    if (auth_secret_key_read(ctl->key_file, secret, public_z85, &d) != 0 ||
+        auth_z85_decode(public_z85, AUTH_Z85_LEN, public) != 0 ||
+        auth_public_key_read(ctl->server_key_file, server, &d) != 0) {
+        OPENSSL_cleanse(secret, sizeof secret);
+        fprintf(stderr, "%s: %s\n", progname, d.message);
+        return CTL_USAGE;
+    }
+    int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, sizeof server) ||
+             zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, sizeof public) ||
+             zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, sizeof secret);
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot enable CURVE: %s\n", progname, zmq_strerror(zmq_errno()));
+        return CTL_USAGE;
+    }
+    return 0;
+}
+
 static int transport_open(ctl_t *ctl)
 {
     if (ctl->dealer != NULL)
@@ -471,6 +503,9 @@ static int transport_open(ctl_t *ctl)
     zmq_setsockopt(ctl->dealer, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(ctl->dealer, ZMQ_SNDTIMEO, &ctl->timeout_ms, sizeof ctl->timeout_ms);
     zmq_setsockopt(ctl->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    int crc = curve_apply(ctl, ctl->dealer);
+    if (crc != 0)
+        return crc;
     if (zmq_connect(ctl->dealer, ctl->endpoint) != 0) {
         fprintf(stderr, "%s: cannot connect to %s: %s\n", progname, ctl->endpoint,
                 zmq_strerror(zmq_errno()));
@@ -1900,6 +1935,8 @@ static int events_follow(event_reader_t *r)
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0); /* filtered here, so a gap is always a loss */
+    if ((rc = curve_apply(ctl, sub)) != 0)
+        goto out;
     if (zmq_connect(sub, ctl->events_endpoint) != 0) {
         fprintf(stderr, "%s: cannot connect to %s: %s\n", progname, ctl->events_endpoint,
                 zmq_strerror(zmq_errno()));
@@ -2048,6 +2085,33 @@ static int cmd_health(ctl_t *ctl, const args_t *a)
     }
     mastery__v1__reply__free_unpacked(rep, NULL);
     return 0;
+}
+
+/* ---- keys --------------------------------------------------------------------------------- */
+
+static int cmd_keygen(ctl_t *ctl, const args_t *a)
+{
+    const char *path = a->pos[0];
+    char pub[AUTH_Z85_LEN + 1];
+    err_detail_t d;
+    if (auth_keypair_create(path, pub, &d) != 0) {
+        fprintf(stderr, "%s: %s\n", progname, d.message);
+        return d.code == ERR_CONFLICT ? CTL_USAGE : CTL_ERR_REPLY;
+    }
+    if (ctl->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "public_key", json_string(pub));
+        json_object_set_new(o, "secret_key_file", json_string(path));
+        emit_json(o);
+        return CTL_OK;
+    }
+    printf("secret key: %s (mode 0600; keep it on this machine)\n"
+           "public key: %s.pub\n\n"
+           "Add this line to the daemon's clients file (name, then role: tool, teacher,\n"
+           "admin or auditor; tools also list the frameworks they may submit for), then\n"
+           "send the daemon SIGHUP:\n\n%s  NAME  ROLE  [FRAMEWORKS]\n",
+           path, path, pub);
+    return CTL_OK;
 }
 
 /* ---- credentials, issuer, keys, retraction ----------------------------------------------- */
@@ -3106,12 +3170,16 @@ static const command_t COMMANDS[] = {
      O(OPT_MAPPING), 0, 0, "xapi follow --mapping MAP.json [--batch N] [--window N]",
      "A bridge: reads xAPI statements as JSON lines from standard input until it ends (or\n"
      "SIGINT/SIGTERM) and sends them as they come, a batch at least every 200 ms."},
+    {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
+     "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
 static void print_global_usage(FILE *f)
 {
-    fprintf(f, "usage: %s [-e ENDPOINT] [--events-endpoint EP] [--json] [-t MS] COMMAND ...\n\n",
+    fprintf(f,
+            "usage: %s [-e ENDPOINT] [--events-endpoint EP] [-k KEY --server-key FILE] [--json]\n"
+            "       [-t MS] COMMAND ...\n\n",
             progname);
     fprintf(f, "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -3121,6 +3189,9 @@ static void print_global_usage(FILE *f)
             "  -e, --endpoint EP        request endpoint (env MASTERYD_ENDPOINT; default %s)\n"
             "  --events-endpoint EP     event endpoint (env MASTERYD_EVENTS; default: the\n"
             "                           request endpoint's host, port %s)\n"
+            "  -k, --key FILE           this client's CURVE secret key (env MASTERYD_KEY);\n"
+            "                           needs --server-key (env MASTERYD_SERVER_KEY), the\n"
+            "                           daemon's public key file\n"
             "  --json                   machine-readable output (JSON; JSON lines for streams)\n"
             "  -t, --timeout MS         wait this long for each reply (default %d); reads and\n"
             "                           evidence are resent up to %d times in all\n"
@@ -3150,6 +3221,8 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
     static const struct option longopts[] = {
         {"endpoint", required_argument, NULL, 'e'},
         {"events-endpoint", required_argument, NULL, 'E'},
+        {"key", required_argument, NULL, 'k'},
+        {"server-key", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
@@ -3159,16 +3232,25 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
     const char *env_ep = getenv("MASTERYD_ENDPOINT");
     ctl->endpoint = env_ep && env_ep[0] ? env_ep : DEFAULT_ENDPOINT;
     ctl->timeout_ms = DEFAULT_TIMEOUT_MS;
+    const char *env_key = getenv("MASTERYD_KEY"), *env_server = getenv("MASTERYD_SERVER_KEY");
+    ctl->key_file = env_key && env_key[0] ? env_key : NULL;
+    ctl->server_key_file = env_server && env_server[0] ? env_server : NULL;
     opterr = 0;
     int ch;
     uint64_t t;
-    while ((ch = getopt_long(argc, argv, "+:e:t:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+:e:k:t:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'e':
             ctl->endpoint = optarg;
             break;
         case 'E':
             events = optarg;
+            break;
+        case 'k':
+            ctl->key_file = optarg;
+            break;
+        case 'S':
+            ctl->server_key_file = optarg;
             break;
         case 'j':
             ctl->json = true;
@@ -3191,6 +3273,8 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
     }
     if (ctl->endpoint[0] == '\0')
         return usage_error(ctl, "-e: empty endpoint");
+    if ((ctl->key_file == NULL) != (ctl->server_key_file == NULL))
+        return usage_error(ctl, "-k and --server-key go together (CURVE needs both keys)");
     if (events && events[0])
         snprintf(ctl->events_endpoint, sizeof ctl->events_endpoint, "%s", events);
     else

@@ -46,6 +46,11 @@ static const conf_entry_t conf_table[] = {
      "ZeroMQ send high water mark, messages"},
     {"recv_hwm", CONF_U64, offsetof(conf_t, recv_hwm), "10000", 1, 10000000,
      "ZeroMQ receive high water mark, messages"},
+    {"clients_file", CONF_STR, offsetof(conf_t, clients_file), "", 0, 0,
+     "clients file (key, name, role, frameworks); empty: development mode, loopback only"},
+    {"curve_secret_key_file", CONF_STR, offsetof(conf_t, curve_secret_key_file), "", 0, 0,
+     "CURVE secret key (mode 0600; created with FILE.pub on first start); empty: "
+     "DATA_DIR/curve.key"},
     {"verbose", CONF_I64, offsetof(conf_t, verbose), "0", 0, 2, "0: info, 1: debug"},
     /* Credentials: who issues, where status lists are published. */
     {"issuer_name", CONF_STR, offsetof(conf_t, issuer_name), "masteryd development issuer", 1,

@@ -29,6 +29,8 @@ typedef struct conf {
     uint64_t future_skew_ms;      /* how far in the future observed_at may lie */
     uint64_t send_hwm;            /* ZeroMQ high water marks (messages) */
     uint64_t recv_hwm;
+    char clients_file[CONF_STR_MAX]; /* "": development mode (no CURVE, loopback only) */
+    char curve_secret_key_file[CONF_STR_MAX]; /* "": DATA_DIR/curve.key */
     int64_t verbose;              /* 0: info, 1: debug */
     char issuer_name[CONF_STR_MAX];
     char issuer_url[CONF_STR_MAX];

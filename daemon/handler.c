@@ -662,18 +662,40 @@ static int validate_item(handler_t *h, Mastery__V1__Evidence *ev, size_t i, err_
     return 0;
 }
 
+/* A tool's scope: evidence counts for every framework containing its competency, so each of
+ * them must be one the tool may submit for. */
+static int check_scope(handler_t *h, const Mastery__V1__Evidence *ev, size_t i,
+                       const handler_client_t *who, err_detail_t *d)
+{
+    if (!who->authenticated)
+        return 0;
+    uint32_t ci;
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++) {
+        const graph_t *g = catalog_at(h->cat, f)->graph;
+        if (graph_find(g, ev->competency_id, &ci) != 0 ||
+            (who->client != NULL && auth_client_in_scope(who->client, graph_id(g))))
+            continue;
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].competency_id", i);
+        return err_set(d, ERR_FORBIDDEN, field,
+                       "'%s' is in framework '%s', outside the frameworks %s may submit for",
+                       ev->competency_id, graph_id(g), who->name);
+    }
+    return 0;
+}
+
 static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev, size_t i,
                       const handler_client_t *who, err_detail_t *d)
 {
     int rc = validate_item(h, ev, i, d);
+    if (rc == 0)
+        rc = check_scope(h, ev, i, who, d);
     if (rc != 0)
         return rc;
     bool client_time = ev->observed_at_ms != 0;
     ev->retracted = false; /* the daemon's to set, in listings */
     if (!client_time)
         ev->observed_at_ms = h->now;
-    if (who->authenticated)
-        ev->source = (char *)who->name; /* the authenticated name, not the claim */
     store_val_t stored;
     rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
     if (rc == 0) {
@@ -741,7 +763,11 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
         /* Items are validated before anything is written; a failure after the first write
          * poisons the whole batch transaction (see submit_one), so no child transaction is
          * needed per item: nested transactions cost a dirty-page merge each. */
+        char *claimed = ev->source;
+        if (who->authenticated)
+            ev->source = (char *)who->name; /* the authenticated name, not the claim */
         int rc = submit_one(h, txn, ev, i, who, &item);
+        ev->source = claimed; /* the request's allocator frees its own strings only */
         if (store_txn_error(txn) != 0)
             return store_txn_error(txn);
         if (rc == 0) {
@@ -774,7 +800,7 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
 static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who, (void)rep;
+    (void)rep;
     const Mastery__V1__RetractEvidence *op = req->retract_evidence;
     int rc;
     if ((rc = check_id(op->evidence_id, "retract_evidence.evidence_id", d)) != 0 ||
@@ -792,6 +818,12 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
     Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
     if (ev == NULL)
         return ERR_INTERNAL;
+    if (who->authenticated && who->client && who->client->role == AUTH_ROLE_TOOL &&
+        strcmp(ev->source, who->name) != 0) { /* a tool retracts only what it submitted */
+        mastery__v1__evidence__free_unpacked(ev, NULL);
+        return err_set(d, ERR_FORBIDDEN, "retract_evidence.evidence_id",
+                       "evidence '%s' was submitted by another client", op->evidence_id);
+    }
     bool already;
     rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id,
                                  ev->competency_id, op->reason, &already, d);
@@ -1289,37 +1321,74 @@ static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_re
     return badges_register_did(h->badges, txn, op->learner_id, op->did, d);
 }
 
-/* The request table: operation, name, whether it writes, handler. */
+/*
+ * The request table: operation, name, whether it writes, the roles that may call it, handler.
+ *
+ * Roles are checked before dispatch (development mode allows everything). A new operation
+ * picks its roles by this rule:
+ *   - framework reads, health and the issuer's public profile: every role (R_ANY);
+ *   - learner data, evidence lists, the event log, credential reads and verification:
+ *     teacher, admin, auditor (R_READ);
+ *   - submitting evidence: tool (its framework scope is checked per item); retracting it: the
+ *     tool that submitted it, teachers, admins;
+ *   - overrides: teacher; a learner's DID: teacher, admin;
+ *   - frameworks (also CASE imports), keys, revoking/suspending credentials: admin (R_ADMIN).
+ */
+#define R_TOOL    AUTH_ROLE_TOOL
+#define R_TEACHER AUTH_ROLE_TEACHER
+#define R_ADMIN   AUTH_ROLE_ADMIN
+#define R_ANY     AUTH_ROLES_ALL
+#define R_READ    (AUTH_ROLE_TEACHER | AUTH_ROLE_ADMIN | AUTH_ROLE_AUDITOR)
+
 typedef struct op_entry {
     Mastery__V1__Request__OpCase op;
     const char *name;
     bool writes;
+    unsigned roles;
     op_fn fn;
 } op_entry_t;
 
 static const op_entry_t op_table[] = {
-    {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, op_put_framework},
-    {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, op_get_framework},
-    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, op_list_frameworks},
-    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, op_submit_evidence},
-    {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, op_get_learner},
-    {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, op_read_events},
-    {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, op_override},
-    {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, op_health},
-    {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, op_list_evidence},
-    {MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE, "retract_evidence", true, op_retract_evidence},
-    {MASTERY__V1__REQUEST__OP_IMPORT_CASE, "import_case", true, op_import_case},
-    {MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS, "list_credentials", false, op_list_credentials},
-    {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL, "get_credential", false, op_get_credential},
-    {MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS, "set_credential_status", true,
+    {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, R_ADMIN, op_put_framework},
+    {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, R_ANY, op_get_framework},
+    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, R_ANY,
+     op_list_frameworks},
+    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, R_TOOL,
+     op_submit_evidence},
+    {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, R_READ, op_get_learner},
+    {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, R_READ, op_read_events},
+    {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, R_TEACHER, op_override},
+    {MASTERY__V1__REQUEST__OP_HEALTH, "health", false, R_ANY, op_health},
+    {MASTERY__V1__REQUEST__OP_LIST_EVIDENCE, "list_evidence", false, R_READ, op_list_evidence},
+    {MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE, "retract_evidence", true,
+     R_TOOL | R_TEACHER | R_ADMIN, op_retract_evidence},
+    {MASTERY__V1__REQUEST__OP_IMPORT_CASE, "import_case", true, R_ADMIN, op_import_case},
+    {MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS, "list_credentials", false, R_READ,
+     op_list_credentials},
+    {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL, "get_credential", false, R_READ, op_get_credential},
+    {MASTERY__V1__REQUEST__OP_SET_CREDENTIAL_STATUS, "set_credential_status", true, R_ADMIN,
      op_set_credential_status},
-    {MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST, "export_status_list", false,
+    {MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST, "export_status_list", false, R_READ,
      op_export_status_list},
-    {MASTERY__V1__REQUEST__OP_GET_ISSUER, "get_issuer", false, op_get_issuer},
-    {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, op_rotate_keys},
+    {MASTERY__V1__REQUEST__OP_GET_ISSUER, "get_issuer", false, R_ANY, op_get_issuer},
+    {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, R_ADMIN, op_rotate_keys},
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
-     op_register_learner_did},
+     R_TEACHER | R_ADMIN, op_register_learner_did},
 };
+
+/* Whether who may call e; FORBIDDEN naming the roles that may, otherwise. */
+static int authorize(const op_entry_t *e, const handler_client_t *who, err_detail_t *d)
+{
+    if (!who->authenticated)
+        return 0; /* development mode: loopback only, everything allowed */
+    if (who->client != NULL && (e->roles & (unsigned)who->client->role))
+        return 0;
+    char allowed[64];
+    auth_roles_format(e->roles, allowed, sizeof allowed);
+    return err_set(d, ERR_FORBIDDEN, "op", "%s may not call %s (role %s; allowed: %s)",
+                   who->name, e->name, who->client ? auth_role_name(who->client->role) : "none",
+                   allowed);
+}
 
 static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)
 {
@@ -1349,6 +1418,8 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         err_set(&d, ERR_INVALID, "op", "unknown operation %d", (int)req->op_case);
         return reply_pack(&rep, req->request_id, &d, reply, len);
     }
+    if (authorize(e, who, &d) != 0)
+        return reply_pack(&rep, req->request_id, &d, reply, len);
     if (!e->writes) {
         rc = e->fn(h, txn, req, who, &rep, &d);
     } else {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "badges.h"
 #include "conf.h"
 #include "err.h"
@@ -28,10 +29,17 @@
 
 typedef struct handler handler_t;
 
-/* Who sent a request (authentication arrives with the security issue: dev mode is admin). */
+/*
+ * Who sent a request. In development mode (not authenticated) every operation is allowed; an
+ * authenticated client may call the operations its role is listed for in the request table
+ * (FORBIDDEN otherwise), and a tool may submit evidence only for competencies whose every
+ * framework is in its scope (FORBIDDEN per item, nothing of that item written).
+ */
 typedef struct handler_client {
     const char *name; /* recorded as the source / actor when authenticated; "" in dev mode */
     bool authenticated;
+    const auth_client_t *client; /* role and scope; NULL unless authenticated. Borrowed for
+                                    the call */
 } handler_client_t;
 
 /* Daemon-wide counters the handler reports in Health. */

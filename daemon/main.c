@@ -1,17 +1,21 @@
 /*
  * masteryd: wiring only. Settings (defaults, -c file, flags), logging, signals, then
- * store -> handler -> server, and the loop until SIGTERM/SIGINT.
+ * store -> handler -> server, and the loop until SIGTERM/SIGINT. SIGHUP re-reads the clients
+ * file (secure mode).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "badges.h"
 #include "conf.h"
 #include "keyring.h"
@@ -21,11 +25,18 @@
 #include "store.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -114,10 +125,35 @@ int main(int argc, char **argv)
     }
     if (verbose > conf.verbose)
         conf.verbose = verbose;
+    bool secure = conf.clients_file[0] != '\0';
     if (check_only) {
         int bad = 0;
-        if (!server_endpoint_is_loopback(conf.listen) ||
-            !server_endpoint_is_loopback(conf.events)) {
+        if (secure) {
+            auth_clients_t *clients = NULL;
+            if (auth_clients_load(conf.clients_file, &clients, &d) != 0) {
+                fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+                bad = 1;
+            }
+            auth_clients_destroy(&clients);
+            char key[CONF_STR_MAX + 32];
+            uint8_t secret[AUTH_KEY_LEN];
+            snprintf(key, sizeof key, "%s", conf.curve_secret_key_file);
+            if (key[0] == '\0')
+                snprintf(key, sizeof key, "%s/curve.key", conf.data_dir);
+            int krc = auth_secret_key_read(key, secret, NULL, &d);
+            OPENSSL_cleanse(secret, sizeof secret);
+            if (krc == ERR_NOT_FOUND) {
+                printf("# %s does not exist yet: created on first start\n", key);
+            } else if (krc != 0) {
+                fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+                bad = 1;
+            }
+        } else if (conf.curve_secret_key_file[0] != '\0') {
+            fprintf(stderr, "masteryd: curve_secret_key_file is set but clients_file is not; "
+                            "CURVE is on only with a clients file\n");
+            bad = 1;
+        } else if (!server_endpoint_is_loopback(conf.listen) ||
+                   !server_endpoint_is_loopback(conf.events)) {
             fprintf(stderr, "masteryd: development mode (no CURVE keys) listens on loopback "
                             "only; listen and events must be loopback endpoints\n");
             bad = 1;
@@ -127,8 +163,10 @@ int main(int argc, char **argv)
         return bad;
     }
 
-    /* No core dumps: the process will hold private keys. */
+    /* No core dumps: the process will hold private keys (and the CURVE secret key). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     log_init(foreground, (int)conf.verbose, "masteryd");
     if (!foreground && daemon(1, 0) != 0)
         fatal("daemon");
@@ -139,6 +177,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     store_t *store = NULL;
@@ -146,7 +186,7 @@ int main(int argc, char **argv)
     badges_t *badges = NULL;
     handler_t *handler = NULL;
     server_t *server = NULL;
-    handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = true};
+    handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
     if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0) {
@@ -180,12 +220,13 @@ int main(int argc, char **argv)
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
-    log_warnx("DEVELOPMENT MODE: no authentication, loopback only. Configure CURVE keys "
-              "before exposing masteryd to a network.");
+    if (!secure)
+        log_warnx("DEVELOPMENT MODE: no authentication, loopback only. Set clients_file (see "
+                  "README, Security) before exposing masteryd to a network.");
     log_info("requests on %s", server_endpoint(server));
     log_info("events on %s", server_events_endpoint(server));
     log_info("ready");
-    rc = server_run(server, &stop_requested) == 0 ? 0 : 1;
+    rc = server_run(server, &stop_requested, &reload_requested) == 0 ? 0 : 1;
     log_info("shutting down");
 out:
     server_destroy(&server);

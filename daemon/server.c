@@ -1,12 +1,20 @@
 #include "server.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "log.h"
+
+/* A draft option in libzmq 4.3's header, implemented by the library since 4.2.3; setting it is
+ * checked (and read back) at start, so a library without it refuses to start secure mode. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
 #define RID_MAX 256
 #define ENDPOINT_MAX 1024
@@ -15,6 +23,7 @@ typedef struct pending {
     uint8_t rid[RID_MAX];
     size_t rid_len;
     wire_request_t *req;
+    const auth_client_t *client; /* secure mode: who sent it (borrowed from auth) */
     uint8_t *reply;
     size_t reply_len;
 } pending_t;
@@ -31,6 +40,11 @@ struct server {
     char events_endpoint[ENDPOINT_MAX];
     pending_t *batch;
     size_t n_batch;
+    size_t batch_bytes;     /* request bytes in the batch: draining stops at 8x max_frame */
+    auth_t *auth;           /* NULL in development mode */
+    int64_t refusal_window; /* start of the current minute of refused-handshake logging */
+    uint64_t refusals;      /* refused handshakes in it */
+    volatile sig_atomic_t *reload;
 };
 
 static int64_t now_ms(void)
@@ -63,15 +77,89 @@ static int bind_socket(void *sock, const char *ep, char *bound, err_detail_t *d,
     return 0;
 }
 
+/* Secret key file: the configured one, or DATA_DIR/curve.key. */
+static int key_path(const conf_t *conf, char *out, size_t size, err_detail_t *d)
+{
+    int n = conf->curve_secret_key_file[0] ? snprintf(out, size, "%s", conf->curve_secret_key_file)
+                                           : snprintf(out, size, "%s/curve.key", conf->data_dir);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(d, ERR_INVALID, "curve_secret_key_file", "path too long");
+    return 0;
+}
+
+/*
+ * Secure mode: the ZAP handler (bound before any other socket of the context), the server key
+ * pair (generated on first start), CURVE on both sockets, and a check that they really use it.
+ */
+static int secure_sockets(server_t *s, err_detail_t *d)
+{
+    const conf_t *conf = s->conf;
+    if (!zmq_has("curve"))
+        return err_set(d, ERR_INTERNAL, "clients_file",
+                       "this libzmq has no CURVE support; cannot authenticate clients");
+    int rc = auth_new(s->ctx, conf->clients_file, &s->auth, d);
+    if (rc != 0)
+        return rc;
+    char path[CONF_STR_MAX + 32], pub[AUTH_Z85_LEN + 1];
+    uint8_t secret[AUTH_KEY_LEN];
+    if ((rc = key_path(conf, path, sizeof path, d)) != 0)
+        return rc;
+    rc = auth_secret_key_read(path, secret, pub, d);
+    if (rc == ERR_NOT_FOUND) {
+        if ((rc = auth_keypair_create(path, NULL, d)) != 0)
+            return rc;
+        log_info("generated the CURVE server key pair: %s (secret, mode 0600) and %s.pub", path,
+                 path);
+        rc = auth_secret_key_read(path, secret, pub, d);
+    }
+    if (rc != 0)
+        return rc;
+    int one = 1;
+    const char *domain = AUTH_ZAP_DOMAIN;
+    void *socks[2] = {s->router, s->pub};
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if (zmq_setsockopt(socks[i], ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
+            zmq_setsockopt(socks[i], ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
+            zmq_setsockopt(socks[i], ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(socks[i], ZMQ_CURVE_SECRETKEY, secret, sizeof secret) != 0)
+            rc = err_set(d, ERR_INTERNAL, "clients_file", "cannot enable CURVE: %s",
+                         zmq_strerror(zmq_errno()));
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (rc != 0)
+        return rc;
+    /* Trust, but verify: a socket that is not a CURVE server would accept anyone. */
+    for (int i = 0; i < 2; i++) {
+        int mech = -1, server = 0, enforce = 0;
+        size_t len = sizeof mech;
+        zmq_getsockopt(socks[i], ZMQ_MECHANISM, &mech, &len);
+        len = sizeof server;
+        zmq_getsockopt(socks[i], ZMQ_CURVE_SERVER, &server, &len);
+        len = sizeof enforce;
+        zmq_getsockopt(socks[i], ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, &len);
+        if (mech != ZMQ_CURVE || server != 1 || enforce != 1)
+            return err_set(d, ERR_INTERNAL, "clients_file",
+                           "socket %d does not use CURVE after configuring it; refusing to start",
+                           i);
+    }
+    log_info("CURVE on; server public key %s (%s.pub); %zu clients listed in %s", pub, path,
+             auth_clients_count(auth_clients(s->auth)), conf->clients_file);
+    return 0;
+}
+
 int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
                server_t **out, err_detail_t *d)
 {
-    if (!server_endpoint_is_loopback(conf->listen))
+    bool secure = conf->clients_file[0] != '\0';
+    if (!secure && conf->curve_secret_key_file[0] != '\0')
+        return err_set(d, ERR_INVALID, "curve_secret_key_file",
+                       "a CURVE key without clients_file: set clients_file to enable CURVE");
+    if (!secure && !server_endpoint_is_loopback(conf->listen))
         return err_set(d, ERR_FORBIDDEN, "listen",
                        "%s is not a loopback address; without CURVE keys masteryd runs in "
                        "development mode and listens on loopback only",
                        conf->listen);
-    if (!server_endpoint_is_loopback(conf->events))
+    if (!secure && !server_endpoint_is_loopback(conf->events))
         return err_set(d, ERR_FORBIDDEN, "events",
                        "%s is not a loopback address (development mode: loopback only)",
                        conf->events);
@@ -109,6 +197,8 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     zmq_setsockopt(s->pub, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s->pub, ZMQ_LINGER, &pub_linger, sizeof pub_linger);
     zmq_setsockopt(s->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (secure && (rc = secure_sockets(s, d)) != 0)
+        goto fail;
     if ((rc = bind_socket(s->router, conf->listen, s->endpoint, d, "listen")) != 0 ||
         (rc = bind_socket(s->pub, conf->events, s->events_endpoint, d, "events")) != 0)
         goto fail;
@@ -128,6 +218,7 @@ void server_destroy(server_t **sp)
         zmq_close(s->router);
     if (s->pub)
         zmq_close(s->pub);
+    auth_destroy(&s->auth);
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     free(s->batch);
@@ -209,7 +300,29 @@ static int receive_one(server_t *s)
         send_error(s, p->rid, rid_len, "", &d);
         goto out;
     }
+    p->client = NULL;
+    if (s->auth != NULL) {
+        /* The User-Id libzmq attached after the ZAP handler accepted the peer (its public key),
+         * mapped to the client list as it is now: a key removed by a reload is refused from its
+         * next message on. Never the routing id: a peer can choose that. */
+        const char *uid = zmq_msg_gets(&frames[2], "User-Id");
+        p->client = auth_lookup_user_id(s->auth, uid);
+    }
     size_t len = zmq_msg_size(&frames[2]);
+    if (s->auth != NULL && p->client == NULL) {
+        /* decoded only to answer with its request id, so the client can match the refusal */
+        wire_request_t *req = NULL;
+        err_detail_t ignored;
+        if (len > s->conf->max_frame ||
+            wire_request_decode(zmq_msg_data(&frames[2]), len, 8 * len + 64 * 1024, &req,
+                                &ignored) != 0)
+            req = NULL;
+        err_set(&d, ERR_UNAUTHENTICATED, "key",
+                "this client's key is not (or no longer) in the clients file");
+        send_error(s, p->rid, rid_len, req ? req->request_id : "", &d);
+        wire_request_free(&req);
+        goto out;
+    }
     if (len > s->conf->max_frame) {
         err_set(&d, ERR_INVALID, "frame", "request of %zu bytes exceeds max_frame (%llu)", len,
                 (unsigned long long)s->conf->max_frame);
@@ -225,6 +338,7 @@ static int receive_one(server_t *s)
         goto out;
     }
     s->n_batch++;
+    s->batch_bytes += len;
     rc = 1;
 out:
     for (int i = 0; i < kept; i++)
@@ -248,10 +362,12 @@ static int batch_apply(server_t *s, bool writes)
     if (rc != 0)
         return rc;
     handler_batch_begin(s->handler, txn, now_ms());
-    static const handler_client_t dev_client = {"", false};
-    for (size_t i = 0; i < s->n_batch && rc == 0; i++)
-        rc = handler_apply(s->handler, txn, s->batch[i].req, &dev_client, &s->batch[i].reply,
+    for (size_t i = 0; i < s->n_batch && rc == 0; i++) {
+        const auth_client_t *c = s->batch[i].client;
+        handler_client_t who = {c ? c->name : "", c != NULL, c};
+        rc = handler_apply(s->handler, txn, s->batch[i].req, &who, &s->batch[i].reply,
                            &s->batch[i].reply_len);
+    }
     if (rc == 0)
         rc = store_txn_commit(&txn);
     else
@@ -314,14 +430,60 @@ static int batch_run(server_t *s)
     for (size_t i = 0; i < s->n_batch; i++)
         wire_request_free(&s->batch[i].req);
     s->n_batch = 0;
+    s->batch_bytes = 0;
     return 0;
 }
 
-int server_run(server_t *s, volatile sig_atomic_t *stop)
+#define REFUSALS_LOGGED 10 /* refused handshakes logged per minute; the rest are counted */
+
+/* Answers every waiting ZAP request (secure mode). Refusals are logged, at most
+ * REFUSALS_LOGGED a minute, so a flood of strangers cannot flood the log. */
+static void zap_drain(server_t *s)
 {
+    bool accepted;
+    char note[512];
+    int64_t now = now_ms();
+    if (now - s->refusal_window >= 60000) {
+        if (s->refusals > REFUSALS_LOGGED)
+            log_info("%llu more connections refused in the last minute (not logged one by one)",
+                     (unsigned long long)(s->refusals - REFUSALS_LOGGED));
+        s->refusal_window = now;
+        s->refusals = 0;
+    }
+    while (auth_zap_handle(s->auth, &accepted, note, sizeof note) == 1) {
+        if (accepted)
+            log_debug("%s", note);
+        else if (++s->refusals <= REFUSALS_LOGGED)
+            log_info("%s", note);
+    }
+}
+
+static void reload_clients(server_t *s)
+{
+    *s->reload = 0;
+    if (s->auth == NULL) {
+        log_info("SIGHUP: development mode, no clients file to reload");
+        return;
+    }
+    err_detail_t d;
+    if (auth_reload(s->auth, &d) != 0)
+        log_warnx("SIGHUP: clients file not reloaded, the old list stays in force: %s: %s", d.field,
+                  d.message);
+    else
+        log_info("SIGHUP: %zu clients listed in %s", auth_clients_count(auth_clients(s->auth)),
+                 s->conf->clients_file);
+}
+
+int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+    static volatile sig_atomic_t no_reload;
+    s->reload = reload ? reload : &no_reload;
     while (!*stop) {
-        zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 1, 1000);
+        if (*s->reload)
+            reload_clients(s); /* between batches: no request holds a client pointer */
+        zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
+                                  {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, s->auth ? 2 : 1, 1000);
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -330,7 +492,12 @@ int server_run(server_t *s, volatile sig_atomic_t *stop)
         }
         if (n == 0)
             continue;
-        while (s->n_batch < s->conf->max_group && receive_one(s) >= 0)
+        if (s->auth)
+            zap_drain(s);
+        /* A batch holds at most max_group requests and 8x max_frame bytes of them, so its
+         * decoded requests stay within 8 x (8 x max_frame + 64 KiB) of memory. */
+        while (s->n_batch < s->conf->max_group && s->batch_bytes < 8 * s->conf->max_frame &&
+               receive_one(s) >= 0)
             ;
         if (s->n_batch > 0)
             batch_run(s);

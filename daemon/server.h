@@ -24,8 +24,14 @@ typedef struct server server_t;
 
 /*
  * Creates the sockets and binds them (endpoints may use port "*": the bound endpoint is then
- * reported by server_endpoint()). Refuses (ERR_FORBIDDEN) a non-loopback endpoint, since this
- * build has no authentication configured (development mode). Caller owns *out.
+ * reported by server_endpoint()). Caller owns *out.
+ *
+ * With conf->clients_file set (secure mode) it starts the ZAP handler (auth), reads the CURVE
+ * server secret key (creating the key pair on first start), makes both sockets CURVE servers
+ * in ZAP domain "masteryd" with ZMQ_ZAP_ENFORCE_DOMAIN, and checks that they really are before
+ * binding (ERR_INTERNAL otherwise). Without it (development mode) a non-loopback endpoint is
+ * refused (ERR_FORBIDDEN). Errors of auth_new/auth_secret_key_read pass through (a key file
+ * others may read: ERR_FORBIDDEN).
  */
 int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
                server_t **out, err_detail_t *detail);
@@ -39,10 +45,14 @@ const char *server_events_endpoint(const server_t *s);
 
 /*
  * Runs the loop until *stop becomes non-zero (set from a signal handler). The batch in
- * progress when stop is set is finished: committed and answered. Returns 0, or an error
+ * progress when stop is set is finished: committed and answered. When *reload becomes non-zero
+ * (SIGHUP; reload may be NULL) the clients file is re-read before the next message is taken:
+ * on success the new list decides from then on, on failure the old one stays (logged).
+ * Every request is authorized by the User-Id its CURVE handshake gave (the client's public
+ * key), looked up in the list as it is when the request arrives. Returns 0, or an error
  * when the store fails in a way that cannot be retried.
  */
-int server_run(server_t *s, volatile sig_atomic_t *stop);
+int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
 /* Whether an endpoint is loopback-only (tcp on 127.0.0.0/8, ::1 or localhost; ipc; inproc). */
 bool server_endpoint_is_loopback(const char *endpoint);

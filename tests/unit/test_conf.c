@@ -73,6 +73,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.send_hwm, 10000);
     assert_int_equal(c.recv_hwm, 10000);
     assert_int_equal(c.verbose, 0);
+    assert_string_equal(c.clients_file, ""); /* development mode by default */
+    assert_string_equal(c.curve_secret_key_file, "");
     assert_true(c.map_size <= c.map_size_max);
 }
 
