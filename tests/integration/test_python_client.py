@@ -453,15 +453,6 @@ def test_events_follow_false_stops_at_the_end_of_the_store(md):
 
 # ---- CURVE ----------------------------------------------------------------------------------
 
-def _daemon_has_curve():
-    from conftest import BIN
-    out = subprocess.run([os.path.join(BIN, "masteryd"), "-n"], capture_output=True, text=True)
-    return "clients_file" in out.stdout + out.stderr
-
-
-@pytest.mark.skipif(not _daemon_has_curve(),
-                    reason="this masteryd has no CURVE support (no clients_file setting): the "
-                    "auth work is not on main yet; the client side is tested for its sockets only")
 def test_curve_round_trip(tmp_path):
     keys = {name: tuple(k.decode() for k in zmq.curve_keypair())
             for name in ("quiz", "admin", "lee", "stranger")}
