@@ -491,6 +491,8 @@ def test_curve_round_trip(tmp_path):
         assert res[0].code == "FORBIDDEN" and res[0].field.startswith("items[0]")
         with pytest.raises(masteryd_client.ForbiddenError):
             quiz.override("s-1", FW, "frac.compare", True, reason="no")
+        with pytest.raises(masteryd_client.ForbiddenError):
+            list(quiz.events(follow=False))                  # a tool may not replay events
         c = lee.override("s-1", FW, "frac.compare", True, reason="oral exam")
         assert c.mastered
         seen = []
