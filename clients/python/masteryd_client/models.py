@@ -1,0 +1,221 @@
+"""Plain dataclasses returned by the client (no protobuf objects leak out)."""
+import datetime
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from .errors import error_for
+
+
+def ms_to_datetime(ms):
+    """Unix milliseconds -> aware UTC datetime; None for 0 (never)."""
+    if not ms:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.timezone.utc)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The daemon's answer for one submitted evidence item.
+
+    code is "OK" (stored), "DUPLICATE" (already stored with the same content: also
+    acknowledged) or an error name ("INVALID", "NOT_FOUND", "CONFLICT", ...), with field (e.g.
+    "items[1500].score", indexed in the list you passed) and message.
+    """
+    evidence_id: str
+    code: str
+    field: str = ""
+    message: str = ""
+
+    @property
+    def acknowledged(self) -> bool:
+        """Durably stored (now or before)."""
+        return self.code in ("OK", "DUPLICATE")
+
+    @property
+    def error(self):
+        """The typed error (InvalidError, ...) for a rejected item; None when acknowledged."""
+        return None if self.acknowledged else error_for(self.code, self.message, self.field)
+
+
+class BatchResult(list):
+    """A list of ItemResult, one per item in the order given, with counts."""
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for r in self if r.code == "OK")
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for r in self if r.code == "DUPLICATE")
+
+    @property
+    def rejected(self) -> List[ItemResult]:
+        return [r for r in self if not r.acknowledged]
+
+    @property
+    def ok(self) -> bool:
+        """Every item acknowledged."""
+        return all(r.acknowledged for r in self)
+
+
+@dataclass(frozen=True)
+class CompetencyState:
+    competency: str
+    status: str               # "LOCKED", "UNLOCKED" or "MASTERED"
+    score: float              # the rule's current value (reported even after mastery)
+    evidence_count: int
+    unlocked_at_ms: int = 0   # 0: not unlocked
+    mastered_at_ms: int = 0   # 0: not mastered
+    overridden: bool = False  # the status was set by a teacher override
+    rule_met: bool = False    # the rule is met by the evidence right now
+
+    @property
+    def mastered(self) -> bool:
+        return self.status == "MASTERED"
+
+    @property
+    def unlocked_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.unlocked_at_ms)
+
+    @property
+    def mastered_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.mastered_at_ms)
+
+
+@dataclass(frozen=True)
+class FrameworkState:
+    framework: str
+    revision: int
+    competencies: List[CompetencyState] = field(default_factory=list)
+
+    def get(self, competency: str) -> Optional[CompetencyState]:
+        for c in self.competencies:
+            if c.competency == competency:
+                return c
+        return None
+
+
+@dataclass(frozen=True)
+class LearnerState:
+    learner: str
+    frameworks: List[FrameworkState] = field(default_factory=list)
+
+    def get(self, competency: str, framework: Optional[str] = None) -> Optional[CompetencyState]:
+        """The competency's state (in the given framework, else the first that has it)."""
+        for fw in self.frameworks:
+            if framework is None or fw.framework == framework:
+                c = fw.get(competency)
+                if c is not None:
+                    return c
+        return None
+
+    def statuses(self, framework: Optional[str] = None) -> Dict[str, str]:
+        """{competency: status} over the frameworks (or one)."""
+        return {c.competency: c.status for fw in self.frameworks
+                if framework is None or fw.framework == framework for c in fw.competencies}
+
+
+@dataclass(frozen=True)
+class FrameworkInfo:
+    framework: str
+    title: str
+    version: str              # the document's own version label
+    revision: int             # 1, 2, ... per changed load of this id
+    competency_count: int
+    loaded_at_ms: int
+
+    @property
+    def loaded_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.loaded_at_ms)
+
+
+@dataclass(frozen=True)
+class FrameworkDocument:
+    info: FrameworkInfo
+    json: str                 # the document exactly as loaded
+
+
+@dataclass(frozen=True)
+class ImportCaseResult:
+    info: FrameworkInfo
+    warnings: List[str]       # what was accepted leniently, with the item ids
+    summary: str              # counts: items, compositions, gates, kept, ignored
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    credential_id: str        # urn:uuid:...
+    learner: str
+    framework: str
+    revision: int
+    competency: str
+    achievement_name: str
+    issued_at_ms: int
+    state: str                # "active", "revoked" or "suspended"
+    status_index: int         # its bit in the status lists
+    reason: str               # why revoked / suspended
+
+    @property
+    def issued_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.issued_at_ms)
+
+
+@dataclass(frozen=True)
+class CredentialDocument:
+    info: CredentialInfo
+    document: str             # the signed JSON-LD text, or the compact VC-JWT
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    evidence_id: str
+    learner: str
+    competency: str
+    score: float
+    observed_at_ms: int
+    source: str
+    outcome: Optional[str]    # "passed", "failed" or None
+    weight: float             # 0: the default weight 1
+    url: str
+    narrative: str
+    retracted: bool
+
+
+class EvidencePage(list):
+    """A list of StoredEvidence; truncated: the learner has more than this page holds."""
+
+    def __init__(self, items=(), truncated=False):
+        super().__init__(items)
+        self.truncated = truncated
+
+
+@dataclass(frozen=True)
+class Health:
+    version: str
+    uptime_ms: int
+    evidence_count: int
+    last_seq: int             # the newest event's seq
+    framework_count: int
+    map_size: int
+    map_used: int
+    requests: int
+    commits: int
+    dev_mode: bool
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event. kind is the payload's name: "unlocked", "mastered", "override",
+    "framework_loaded", "evidence_retracted", "credential_issued", "credential_status".
+    data holds every field of the payload by its proto name."""
+    seq: int
+    at_ms: int
+    kind: str
+    learner: Optional[str] = None
+    framework: Optional[str] = None
+    competency: Optional[str] = None
+    data: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.at_ms)
