@@ -14,14 +14,14 @@
 #include "wire.h"
 
 #define BADGES_EVIDENCE_LISTED 100 /* evidence items named in one credential (the latest) */
-#define BADGES_URL_MAX 1024
-#define BADGES_DID_MAX 256
+#define BADGES_URL_MAX         1024
+#define BADGES_DID_MAX         256
 
 struct badges {
     char issuer_name[256], issuer_url[BADGES_URL_MAX], issuer_email[256];
     char issuer_image[BADGES_URL_MAX];
-    char did_web[ISSUER_DID_MAX]; /* "did:web:..." or "" */
-    char did[ISSUER_DID_MAX];     /* the issuer DID now */
+    char did_web[ISSUER_DID_MAX];     /* "did:web:..." or "" */
+    char did[ISSUER_DID_MAX];         /* the issuer DID now */
     char list_url[2][BADGES_URL_MAX]; /* revocation, suspension */
     bool suspension;
     uint32_t status_list_size;
@@ -185,10 +185,10 @@ int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_det
                         d)) != 0 ||
         (rc = copy_conf(b->issuer_url, sizeof b->issuer_url, conf->issuer_url, "issuer_url", d)) !=
             0 ||
-        (rc = copy_conf(b->issuer_email, sizeof b->issuer_email, conf->issuer_email,
-                        "issuer_email", d)) != 0 ||
-        (rc = copy_conf(b->issuer_image, sizeof b->issuer_image, conf->issuer_image,
-                        "issuer_image", d)) != 0)
+        (rc = copy_conf(b->issuer_email, sizeof b->issuer_email, conf->issuer_email, "issuer_email",
+                        d)) != 0 ||
+        (rc = copy_conf(b->issuer_image, sizeof b->issuer_image, conf->issuer_image, "issuer_image",
+                        d)) != 0)
         goto fail;
     if (b->issuer_name[0] == '\0') {
         rc = err_set(d, ERR_INVALID, "issuer_name", "the issuer needs a name");
@@ -220,8 +220,8 @@ int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_det
     } else if (strcmp(proofs, "rdfc,jcs") == 0 || strcmp(proofs, "jcs,rdfc") == 0) {
         b->proof_rdfc = b->proof_jcs = true;
     } else {
-        rc = err_set(d, ERR_INVALID, "credential_proofs",
-                     "'%s' is not rdfc, jcs, or rdfc,jcs", proofs);
+        rc = err_set(d, ERR_INVALID, "credential_proofs", "'%s' is not rdfc, jcs, or rdfc,jcs",
+                     proofs);
         goto fail;
     }
     b->kr = kr;
@@ -269,8 +269,7 @@ static int signer_get(badges_t *b, keyring_entry_t **ed, char *vm, size_t cap)
  * canonical text: eddsa-rdfc-2022 (what wallets and the 1EdTech validator accept) and/or
  * eddsa-jcs-2022; with both, "proof" is a proof set of two independent proofs.
  */
-static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *len,
-                  err_detail_t *d)
+static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *len, err_detail_t *d)
 {
     keyring_entry_t *ed;
     char vm[ISSUER_VM_ID_MAX], created[32];
@@ -327,8 +326,8 @@ static void key_learner_did(store_key_t *k, const uint8_t *learner_hash)
 
 /* The evidence that made the mastery: the latest BADGES_EVIDENCE_LISTED items, not retracted.
  * Items are unpacked with the default allocator; the caller frees msgs[0..*n). */
-static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash,
-                            const uint8_t *comp_hash, Mastery__V1__Evidence **msgs, size_t *n)
+static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash, const uint8_t *comp_hash,
+                            Mastery__V1__Evidence **msgs, size_t *n)
 {
     store_key_t prefix;
     store_iter_t it;
@@ -420,8 +419,8 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     cred_input_t in;
     cred_input_init(&in);
     in.id = id;
-    in.issuer = (cred_issuer_t){b->did, b->issuer_name, b->issuer_url, b->issuer_email,
-                                b->issuer_image};
+    in.issuer =
+        (cred_issuer_t){b->did, b->issuer_name, b->issuer_url, b->issuer_email, b->issuer_image};
     in.valid_from_ms = now;
     in.framework_id = graph_id(fw->graph);
     in.framework_version = graph_version(fw->graph);
@@ -454,8 +453,8 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
                    .state = BADGE_ACTIVE,
                    .flags = b->suspension ? REC_SUSPENDABLE : 0};
     const char *name = in.name ? in.name : c->title;
-    const char *s[R_COUNT] = {id, learner_id, graph_id(fw->graph), c->id, name, "", out.json,
-                              out.jwt};
+    const char *s[R_COUNT] = {id,       learner_id, graph_id(fw->graph), c->id, name, "",
+                              out.json, out.jwt};
     size_t len[R_COUNT];
     for (int i = 0; i < R_COUNT; i++)
         len[i] = strlen(s[i]);
@@ -545,9 +544,9 @@ int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
 
 /* ---- status -------------------------------------------------------------------------------- */
 
-int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char *purpose,
-                      bool set, const char *reason, int64_t now, bool *changed,
-                      badges_info_t *info, err_detail_t *d)
+int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char *purpose, bool set,
+                      const char *reason, int64_t now, bool *changed, badges_info_t *info,
+                      err_detail_t *d)
 {
     bool revocation = strcmp(purpose, "revocation") == 0;
     *changed = false;
@@ -611,8 +610,8 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
     return 0;
 }
 
-int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now,
-                       char **json, size_t *len, err_detail_t *d)
+int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now, char **json,
+                       size_t *len, err_detail_t *d)
 {
     int which = strcmp(purpose, "revocation") == 0   ? 0
                 : strcmp(purpose, "suspension") == 0 ? 1
@@ -637,9 +636,8 @@ int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64
 
 int badges_issuer_info(badges_t *b, json_t **out, err_detail_t *d)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "did", b->did, "name", b->issuer_name,
-                          "url", b->issuer_url, "email", b->issuer_email, "image",
-                          b->issuer_image);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "did", b->did, "name", b->issuer_name, "url",
+                          b->issuer_url, "email", b->issuer_email, "image", b->issuer_image);
     json_t *keys = json_array();
     uint32_t n = keyring_count(b->kr);
     const keys_t **all = calloc(n ? n : 1, sizeof *all);

@@ -34,8 +34,8 @@
 typedef struct badges badges_t;
 
 typedef struct badges_conf {
-    const char *issuer_name;     /* the issuer Profile; name required */
-    const char *issuer_url;      /* "" to leave out */
+    const char *issuer_name; /* the issuer Profile; name required */
+    const char *issuer_url;  /* "" to leave out */
     const char *issuer_email;
     const char *issuer_image;
     const char *did_web;         /* a domain ("school.example"): did:web; "": did:key */
@@ -104,14 +104,14 @@ int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
  * ERR_NOT_FOUND, ERR_INVALID (unknown purpose, unrevoking, a credential issued without a
  * suspension entry, suspending a revoked one), with the field named.
  */
-int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char *purpose,
-                      bool set, const char *reason, int64_t now, bool *changed,
-                      badges_info_t *info, err_detail_t *detail);
+int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char *purpose, bool set,
+                      const char *reason, int64_t now, bool *changed, badges_info_t *info,
+                      err_detail_t *detail);
 
 /* The signed BitstringStatusListCredential for a purpose, as canonical JSON text. Caller owns
  * *json (free()). Returns 0, ERR_INVALID (purpose), or a signing error. */
-int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now,
-                       char **json, size_t *len, err_detail_t *detail);
+int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now, char **json,
+                       size_t *len, err_detail_t *detail);
 
 /* The issuer: {"did","name","url","email","image","keys":[{"id","type","verification_method",
  * "current","created_ms"}],"did_document": {...} or null}. Caller owns *out (json_decref). */

@@ -18,11 +18,11 @@
 typedef struct catalog catalog_t;
 
 typedef struct catalog_fw {
-    graph_t *graph;     /* owned by the catalog */
-    uint32_t revision;  /* 1, 2, ... per framework id */
-    int64_t loaded_at;  /* Unix ms */
-    uint8_t hash[STORE_HASH_LEN];           /* store_hash_id(framework id) */
-    uint8_t (*comp_hash)[STORE_HASH_LEN];   /* per competency index: store_hash_id(id) */
+    graph_t *graph;                       /* owned by the catalog */
+    uint32_t revision;                    /* 1, 2, ... per framework id */
+    int64_t loaded_at;                    /* Unix ms */
+    uint8_t hash[STORE_HASH_LEN];         /* store_hash_id(framework id) */
+    uint8_t (*comp_hash)[STORE_HASH_LEN]; /* per competency index: store_hash_id(id) */
 } catalog_fw_t;
 
 /* Returns a new, empty catalog (caller owns; catalog_destroy()), or NULL. */

@@ -53,12 +53,11 @@ static const conf_entry_t conf_table[] = {
      "DATA_DIR/curve.key"},
     {"verbose", CONF_I64, offsetof(conf_t, verbose), "0", 0, 2, "0: info, 1: debug"},
     /* Credentials: who issues, where status lists are published. */
-    {"issuer_name", CONF_STR, offsetof(conf_t, issuer_name), "masteryd development issuer", 1,
-     0, "issuer Profile name shown on every badge"},
+    {"issuer_name", CONF_STR, offsetof(conf_t, issuer_name), "masteryd development issuer", 1, 0,
+     "issuer Profile name shown on every badge"},
     {"issuer_url", CONF_STR, offsetof(conf_t, issuer_url), "", 0, 0,
      "issuer Profile url (the school's site)"},
-    {"issuer_email", CONF_STR, offsetof(conf_t, issuer_email), "", 0, 0,
-     "issuer Profile email"},
+    {"issuer_email", CONF_STR, offsetof(conf_t, issuer_email), "", 0, 0, "issuer Profile email"},
     {"issuer_image", CONF_STR, offsetof(conf_t, issuer_image), "", 0, 0,
      "issuer Profile image URL"},
     {"issuer_did_web", CONF_STR, offsetof(conf_t, issuer_did_web), "", 0, 0,
@@ -68,8 +67,8 @@ static const conf_entry_t conf_table[] = {
      "where the status lists are published (<url>/revocation, <url>/suspension)"},
     {"credential_suspension", CONF_U64, offsetof(conf_t, credential_suspension), "0", 0, 1,
      "1: badges also carry a suspension entry (valid VC 2.0; the OB 3.0 schema allows one)"},
-    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072,
-     67108864, "entries per status list (herd privacy: at least 131072)"},
+    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072, 67108864,
+     "entries per status list (herd privacy: at least 131072)"},
     {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
      "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
@@ -107,8 +106,8 @@ static int conf_apply(conf_t *c, const conf_entry_t *e, const char *value, const
     if (errno != 0 || end == value || *end != '\0')
         return err_set(d, ERR_INVALID, where, "%s: '%s' is not an integer", e->name, value);
     if (v < e->min || v > e->max)
-        return err_set(d, ERR_INVALID, where, "%s: %llu is outside %" PRIu64 "..%" PRIu64,
-                       e->name, v, e->min, e->max);
+        return err_set(d, ERR_INVALID, where, "%s: %llu is outside %" PRIu64 "..%" PRIu64, e->name,
+                       v, e->min, e->max);
     if (e->type == CONF_U64)
         *(uint64_t *)(void *)base = v;
     else

@@ -17,21 +17,21 @@
 #define CONF_STR_MAX 1024
 
 typedef struct conf {
-    char data_dir[CONF_STR_MAX];  /* LMDB environment directory; created on first start */
-    char listen[CONF_STR_MAX];    /* request endpoint (ROUTER) */
-    char events[CONF_STR_MAX];    /* event endpoint (PUB) */
-    uint64_t max_frame;           /* bytes; larger requests are refused */
-    uint64_t max_batch_items;     /* evidence items per SubmitEvidence */
-    uint64_t max_group;           /* requests applied in one write transaction */
-    uint64_t page_size;           /* events / evidence returned per page */
-    uint64_t map_size;            /* initial LMDB map size, bytes */
-    uint64_t map_size_max;        /* the map grows on MDB_MAP_FULL up to this */
-    uint64_t future_skew_ms;      /* how far in the future observed_at may lie */
-    uint64_t send_hwm;            /* ZeroMQ high water marks (messages) */
+    char data_dir[CONF_STR_MAX]; /* LMDB environment directory; created on first start */
+    char listen[CONF_STR_MAX];   /* request endpoint (ROUTER) */
+    char events[CONF_STR_MAX];   /* event endpoint (PUB) */
+    uint64_t max_frame;          /* bytes; larger requests are refused */
+    uint64_t max_batch_items;    /* evidence items per SubmitEvidence */
+    uint64_t max_group;          /* requests applied in one write transaction */
+    uint64_t page_size;          /* events / evidence returned per page */
+    uint64_t map_size;           /* initial LMDB map size, bytes */
+    uint64_t map_size_max;       /* the map grows on MDB_MAP_FULL up to this */
+    uint64_t future_skew_ms;     /* how far in the future observed_at may lie */
+    uint64_t send_hwm;           /* ZeroMQ high water marks (messages) */
     uint64_t recv_hwm;
-    char clients_file[CONF_STR_MAX]; /* "": development mode (no CURVE, loopback only) */
+    char clients_file[CONF_STR_MAX];          /* "": development mode (no CURVE, loopback only) */
     char curve_secret_key_file[CONF_STR_MAX]; /* "": DATA_DIR/curve.key */
-    int64_t verbose;              /* 0: info, 1: debug */
+    int64_t verbose;                          /* 0: info, 1: debug */
     char issuer_name[CONF_STR_MAX];
     char issuer_url[CONF_STR_MAX];
     char issuer_email[CONF_STR_MAX];
@@ -40,7 +40,7 @@ typedef struct conf {
     char status_base_url[CONF_STR_MAX];
     uint64_t credential_suspension;
     uint64_t status_list_size;
-    char key_dir[CONF_STR_MAX];        /* "" : <data_dir>/keys */
+    char key_dir[CONF_STR_MAX];           /* "" : <data_dir>/keys */
     char credential_proofs[CONF_STR_MAX]; /* rdfc | jcs | rdfc,jcs */
 } conf_t;
 

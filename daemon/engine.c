@@ -132,8 +132,8 @@ static int state_get(store_txn_t *txn, const learner_t *l, const catalog_fw_t *f
     return 0;
 }
 
-int engine_state_get(engine_t *e, store_txn_t *txn, const char *learner_id,
-                     const catalog_fw_t *fw, uint32_t ci, comp_state_t *out)
+int engine_state_get(engine_t *e, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
+                     uint32_t ci, comp_state_t *out)
 {
     (void)e;
     learner_t l;
@@ -179,9 +179,8 @@ static int samples_reserve(engine_t *e, size_t n)
     return 0;
 }
 
-static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner,
-                    const catalog_fw_t *fw, uint32_t ci, const comp_state_t *st,
-                    mastery_result_t *res)
+static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                    uint32_t ci, const comp_state_t *st, mastery_result_t *res)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     memset(res, 0, sizeof *res);
@@ -267,8 +266,8 @@ static int emit_state(engine_t *e, engine_event_kind_t kind, const learner_t *le
  * Brings one competency's state up to date: rule value, unlock, mastery. Sets *mastered when
  * this call made it MASTERED (the caller cascades). Writes only when something changed.
  */
-static int process(engine_t *e, store_txn_t *txn, const learner_t *learner,
-                   const catalog_fw_t *fw, uint32_t ci, const char *trigger, bool *mastered)
+static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                   uint32_t ci, const char *trigger, bool *mastered)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     comp_state_t st, before;
@@ -323,8 +322,8 @@ static int work_push(engine_t *e, uint32_t ci)
 }
 
 /* Everything that may change because competency `from` was just mastered, transitively. */
-static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner,
-                   const catalog_fw_t *fw, uint32_t from, const char *trigger)
+static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                   uint32_t from, const char *trigger)
 {
     int rc;
     e->work_len = 0;
@@ -379,8 +378,7 @@ static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_
     return 0;
 }
 
-int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
-                         store_val_t *blob)
+int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id, store_val_t *blob)
 {
     (void)e;
     store_key_t k;
@@ -453,16 +451,16 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
 }
 
 int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *evidence_id,
-                            const char *learner_id, const char *competency_id,
-                            const char *reason, bool *already, err_detail_t *d)
+                            const char *learner_id, const char *competency_id, const char *reason,
+                            bool *already, err_detail_t *d)
 {
     store_key_t k;
     store_val_t v;
     *already = false;
     int rc = evidence_locate(txn, evidence_id, &k);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
-                       "no evidence with id '%s'", evidence_id);
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
+                       evidence_id);
     if (rc != 0 || (rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
         return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
     ev_header_t h;
@@ -574,9 +572,9 @@ int engine_framework_reevaluate(engine_t *e, store_txn_t *txn, const catalog_fw_
 
 /* ---- overrides ----------------------------------------------------------------------------- */
 
-int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id,
-                    const char *framework_id, const char *competency_id, bool grant,
-                    const char *reason, const char *actor, comp_state_t *out, err_detail_t *d)
+int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const char *framework_id,
+                    const char *competency_id, bool grant, const char *reason, const char *actor,
+                    comp_state_t *out, err_detail_t *d)
 {
     const catalog_fw_t *fw = catalog_find(e->cat, framework_id);
     if (fw == NULL)

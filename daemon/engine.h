@@ -33,10 +33,11 @@ typedef enum comp_status {
     STATUS_MASTERED = 2,
 } comp_status_t;
 
-/* Flags of a state record. */
+/* Flags of a state record. STATE_WITHDRAWN: after a withdrawal, only evidence observed at or
+ * after override_at counts. */
 #define STATE_OVERRIDDEN 1u /* the status was last set by an override */
-#define STATE_WITHDRAWN 2u  /* a withdrawal: only evidence observed at or after override_at counts */
-#define STATE_RULE_MET 4u   /* the rule is met by the evidence right now */
+#define STATE_WITHDRAWN  2u /* a withdrawal (see above) */
+#define STATE_RULE_MET   4u /* the rule is met by the evidence right now */
 
 /* A learner's state on one competency of one framework (stored as is: 48 bytes). */
 typedef struct comp_state {
@@ -69,14 +70,14 @@ typedef struct engine_event {
     const char *competency_id;
     const char *evidence_id; /* the trigger, or "" */
     double score;
-    bool mastered;           /* override: grant or withdraw */
+    bool mastered; /* override: grant or withdraw */
     const char *reason, *actor;
     uint32_t revision;
     const char *version;
     uint32_t competency_count;
-    const char *credential_id;    /* credential events */
+    const char *credential_id; /* credential events */
     const char *achievement_name;
-    const char *purpose;          /* credential status: "revocation" / "suspension" */
+    const char *purpose; /* credential status: "revocation" / "suspension" */
     bool set;
 } engine_event_t;
 
@@ -129,8 +130,8 @@ int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t
  * (nothing changes then). Returns 0, ERR_NOT_FOUND (detail names the field) or a store error.
  */
 int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidence_id,
-                            const char *learner_id, const char *competency_id,
-                            const char *reason, bool *already, err_detail_t *detail);
+                            const char *learner_id, const char *competency_id, const char *reason,
+                            bool *already, err_detail_t *detail);
 
 /* Whether a stored record (as iterated or found) is retracted. */
 bool engine_record_retracted(const store_val_t *record);
@@ -148,8 +149,7 @@ int engine_framework_reevaluate(engine_t *eng, store_txn_t *txn, const catalog_f
  */
 int engine_override(engine_t *eng, store_txn_t *txn, const char *learner_id,
                     const char *framework_id, const char *competency_id, bool grant,
-                    const char *reason, const char *actor, comp_state_t *out,
-                    err_detail_t *detail);
+                    const char *reason, const char *actor, comp_state_t *out, err_detail_t *detail);
 
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,

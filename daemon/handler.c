@@ -12,11 +12,11 @@
 #include "engine.h"
 #include "graph.h"
 
-#define ID_MAX 256
-#define SOURCE_MAX 256
-#define URL_MAX 2048
+#define ID_MAX        256
+#define SOURCE_MAX    256
+#define URL_MAX       2048
 #define NARRATIVE_MAX 8192
-#define REASON_MAX 2048
+#define REASON_MAX    2048
 
 typedef Mastery__V1__Reply reply_t;
 
@@ -34,12 +34,12 @@ struct handler {
     handler_stats_t *stats;
     catalog_t *cat;
     engine_t *engine;
-    badges_t *badges;        /* borrowed; NULL: credentials disabled */
-    arena_t *arena;          /* reply building; reset per request */
-    store_txn_t *txn;        /* the transaction events are written to (request's child) */
+    badges_t *badges; /* borrowed; NULL: credentials disabled */
+    arena_t *arena;   /* reply building; reset per request */
+    store_txn_t *txn; /* the transaction events are written to (request's child) */
     int64_t now;
-    uint64_t seq;            /* last event seq written (in this batch) */
-    uint64_t committed_seq;  /* last event seq durable */
+    uint64_t seq;           /* last event seq written (in this batch) */
+    uint64_t committed_seq; /* last event seq durable */
     queued_event_t *events;
     size_t n_events, cap_events;
     bool catalog_dirty;
@@ -80,8 +80,8 @@ static int issue_badge(handler_t *h, const engine_event_t *mastered)
     bool issued;
     badges_info_t info;
     err_detail_t d;
-    int rc = badges_on_mastered(h->badges, h->txn, fw, ci, mastered->learner_id, h->now,
-                                &issued, &info, &d);
+    int rc = badges_on_mastered(h->badges, h->txn, fw, ci, mastered->learner_id, h->now, &issued,
+                                &info, &d);
     if (rc != 0)
         return rc;
     if (!issued)
@@ -324,8 +324,7 @@ static int check_id(const char *s, const char *field, err_detail_t *d)
         return err_set(d, ERR_INVALID, field, "is %zu bytes; at most %d", n, ID_MAX);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return err_set(d, ERR_INVALID, field, "contains a control character at byte %zu",
-                           i);
+            return err_set(d, ERR_INVALID, field, "contains a control character at byte %zu", i);
     return 0;
 }
 
@@ -339,8 +338,8 @@ static int check_text(const char *s, size_t max, const char *field, err_detail_t
 
 /* ---- reply helpers ------------------------------------------------------------------------- */
 
-static int reply_pack(reply_t *rep, const char *request_id, const err_detail_t *d,
-                      uint8_t **out, size_t *len)
+static int reply_pack(reply_t *rep, const char *request_id, const err_detail_t *d, uint8_t **out,
+                      size_t *len)
 {
     Mastery__V1__Status status = MASTERY__V1__STATUS__INIT;
     rep->request_id = (char *)request_id;
@@ -443,7 +442,7 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         graph_destroy(&g);
         return rc;
     }
-    h->catalog_dirty = true; /* from here on, a failure must rebuild the catalog */
+    h->catalog_dirty = true;      /* from here on, a failure must rebuild the catalog */
     const char *id = graph_id(g); /* the graph moves into the catalog, the string with it */
     if ((rc = catalog_put(h->cat, &g, revision, h->now)) != 0) {
         graph_destroy(&g);
@@ -489,7 +488,9 @@ static int add_badges(json_t *doc)
         const char *title = json_string_value(json_object_get(c, "title"));
         const char *desc = json_string_value(json_object_get(c, "description"));
         json_t *a = json_pack("{s:s, s:s}", "name", title ? title : "", "description",
-                              desc && desc[0] ? desc : title ? title : "");
+                              desc && desc[0] ? desc
+                              : title         ? title
+                                              : "");
         if (a == NULL || json_object_set_new(c, "achievement", a) != 0)
             return ERR_NOMEM;
     }
@@ -501,8 +502,7 @@ static int op_import_case(handler_t *h, store_txn_t *txn, const wire_request_t *
 {
     (void)who;
     const Mastery__V1__ImportCase *op = req->import_case;
-    casepkg_opts_t opts = {op->framework_id, op->gate, (const char *const *)op->rules,
-                           op->n_rules};
+    casepkg_opts_t opts = {op->framework_id, op->gate, (const char *const *)op->rules, op->n_rules};
     casepkg_t *pkg = NULL;
     char *text = NULL;
     json_t *doc = NULL;
@@ -642,8 +642,7 @@ static int validate_item(handler_t *h, Mastery__V1__Evidence *ev, size_t i, err_
     if (!isfinite(ev->score) || ev->score < 0.0 || ev->score > 1.0)
         return err_set(d, ERR_INVALID, FIELD("score"), "%g is not a number in 0..1", ev->score);
     if (!isfinite(ev->weight) || ev->weight < 0.0 || ev->weight > 1e6)
-        return err_set(d, ERR_INVALID, FIELD("weight"), "%g is not a weight in 0..1e6",
-                       ev->weight);
+        return err_set(d, ERR_INVALID, FIELD("weight"), "%g is not a weight in 0..1e6", ev->weight);
     if (ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_UNSPECIFIED &&
         ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_PASSED &&
         ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_FAILED)
@@ -699,8 +698,7 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     store_val_t stored;
     rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
     if (rc == 0) {
-        Mastery__V1__Evidence *old =
-            mastery__v1__evidence__unpack(NULL, stored.len, stored.data);
+        Mastery__V1__Evidence *old = mastery__v1__evidence__unpack(NULL, stored.len, stored.data);
         if (old == NULL)
             return ERR_INTERNAL;
         bool same = evidence_same(old, ev, client_time);
@@ -714,8 +712,8 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     }
     if (rc != ERR_NOT_FOUND)
         return rc;
-    uint8_t buf[sizeof(Mastery__V1__Evidence) + ID_MAX * 3 + SOURCE_MAX + URL_MAX +
-                NARRATIVE_MAX + 128];
+    uint8_t buf[sizeof(Mastery__V1__Evidence) + ID_MAX * 3 + SOURCE_MAX + URL_MAX + NARRATIVE_MAX +
+                128];
     size_t blob_len = mastery__v1__evidence__get_packed_size(ev);
     if (blob_len > sizeof buf)
         return ERR_INTERNAL;
@@ -811,8 +809,8 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
     store_val_t blob;
     rc = engine_evidence_find(h->engine, txn, op->evidence_id, &blob);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
-                       "no evidence with id '%s'", op->evidence_id);
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
+                       op->evidence_id);
     if (rc != 0)
         return rc;
     Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
@@ -825,8 +823,8 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
                        "evidence '%s' was submitted by another client", op->evidence_id);
     }
     bool already;
-    rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id,
-                                 ev->competency_id, op->reason, &already, d);
+    rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id, ev->competency_id,
+                                 op->reason, &already, d);
     mastery__v1__evidence__free_unpacked(ev, NULL);
     if (rc == 0 && already)
         err_set(d, ERR_OK, "", "evidence '%s' was already retracted", op->evidence_id);
@@ -916,8 +914,8 @@ static int op_override(handler_t *h, store_txn_t *txn, const wire_request_t *req
         return err_set(d, ERR_INVALID, "override.reason", "an override must say why");
     const char *actor = who->authenticated ? who->name : op->actor[0] ? op->actor : "unknown";
     comp_state_t st;
-    if ((rc = engine_override(h->engine, txn, op->learner_id, op->framework_id,
-                              op->competency_id, op->mastered, op->reason, actor, &st, d)) != 0)
+    if ((rc = engine_override(h->engine, txn, op->learner_id, op->framework_id, op->competency_id,
+                              op->mastered, op->reason, actor, &st, d)) != 0)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_COMPETENCY;
     rep->competency = state_msg(h, op->competency_id, &st);
@@ -985,8 +983,8 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
     int rc = check_id(op->learner_id, "list_evidence.learner_id", d);
     if (rc != 0)
         return rc;
-    if (op->competency_id[0] && (rc = check_id(op->competency_id, "list_evidence.competency_id",
-                                               d)) != 0)
+    if (op->competency_id[0] &&
+        (rc = check_id(op->competency_id, "list_evidence.competency_id", d)) != 0)
         return rc;
     uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
     Mastery__V1__EvidenceList *out = arena_alloc(h->arena, sizeof *out);
@@ -1156,8 +1154,8 @@ static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_
     mastery__v1__credential_doc__init(out);
     out->info = cred_info_msg(h, &info);
     bool as_jwt = op->format == MASTERY__V1__CREDENTIAL_FORMAT__FORMAT_JWT;
-    out->document = as_jwt ? arena_strndup(h->arena, jwt, jwt_len)
-                           : arena_strndup(h->arena, json, json_len);
+    out->document =
+        as_jwt ? arena_strndup(h->arena, jwt, jwt_len) : arena_strndup(h->arena, json, json_len);
     if (out->info == NULL || out->document == NULL)
         return ERR_NOMEM;
     rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL;
@@ -1180,8 +1178,8 @@ static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_r
                        "revoking or suspending must say why");
     bool changed;
     badges_info_t info;
-    if ((rc = badges_set_status(h->badges, txn, op->credential_id, op->purpose, op->set,
-                                op->reason, h->now, &changed, &info, d)) != 0)
+    if ((rc = badges_set_status(h->badges, txn, op->credential_id, op->purpose, op->set, op->reason,
+                                h->now, &changed, &info, d)) != 0)
         return rc;
     if (changed) {
         engine_event_t ev = {
@@ -1218,8 +1216,8 @@ static int op_export_status_list(handler_t *h, store_txn_t *txn, const wire_requ
     int rc = need_badges(h, d);
     char *json = NULL;
     size_t len;
-    if (rc != 0 || (rc = badges_status_list(h->badges, txn, op->purpose, h->now, &json, &len,
-                                            d)) != 0)
+    if (rc != 0 ||
+        (rc = badges_status_list(h->badges, txn, op->purpose, h->now, &json, &len, d)) != 0)
         return rc;
     Mastery__V1__StatusListDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out != NULL) {
@@ -1351,10 +1349,8 @@ typedef struct op_entry {
 static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK, "put_framework", true, R_ADMIN, op_put_framework},
     {MASTERY__V1__REQUEST__OP_GET_FRAMEWORK, "get_framework", false, R_ANY, op_get_framework},
-    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, R_ANY,
-     op_list_frameworks},
-    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, R_TOOL,
-     op_submit_evidence},
+    {MASTERY__V1__REQUEST__OP_LIST_FRAMEWORKS, "list_frameworks", false, R_ANY, op_list_frameworks},
+    {MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE, "submit_evidence", true, R_TOOL, op_submit_evidence},
     {MASTERY__V1__REQUEST__OP_GET_LEARNER, "get_learner", false, R_READ, op_get_learner},
     {MASTERY__V1__REQUEST__OP_READ_EVENTS, "read_events", false, R_READ, op_read_events},
     {MASTERY__V1__REQUEST__OP_OVERRIDE, "override", true, R_TEACHER, op_override},
@@ -1385,9 +1381,8 @@ static int authorize(const op_entry_t *e, const handler_client_t *who, err_detai
         return 0;
     char allowed[64];
     auth_roles_format(e->roles, allowed, sizeof allowed);
-    return err_set(d, ERR_FORBIDDEN, "op", "%s may not call %s (role %s; allowed: %s)",
-                   who->name, e->name, who->client ? auth_role_name(who->client->role) : "none",
-                   allowed);
+    return err_set(d, ERR_FORBIDDEN, "op", "%s may not call %s (role %s; allowed: %s)", who->name,
+                   e->name, who->client ? auth_role_name(who->client->role) : "none", allowed);
 }
 
 static const op_entry_t *op_find(Mastery__V1__Request__OpCase op)

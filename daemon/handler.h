@@ -83,7 +83,7 @@ void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t 
                        const uint8_t **data, size_t *len);
 
 /* A packed error Reply for a request that never reached a handler. Caller owns *reply. */
-int handler_error_reply(const char *request_id, int code, const char *field,
-                        const char *message, uint8_t **reply, size_t *len);
+int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
+                        uint8_t **reply, size_t *len);
 
 #endif

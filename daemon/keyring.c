@@ -75,10 +75,8 @@ static int registry_save(const keyring_t *kr, err_detail_t *d)
     int rc = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t len = strlen(text);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
-        rename(tmp, path) != 0)
-        rc = err_set(d, ERR_UNAVAILABLE, "keyring", "cannot write %s: %s", path,
-                     strerror(errno));
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 || rename(tmp, path) != 0)
+        rc = err_set(d, ERR_UNAVAILABLE, "keyring", "cannot write %s: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
     free(text);
@@ -167,8 +165,7 @@ int keyring_open(const char *dir, int64_t now, keyring_t **out, err_detail_t *d)
     snprintf(kr->dir, sizeof kr->dir, "%s", dir);
     struct stat st;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        rc = err_set(d, ERR_UNAVAILABLE, "keyring", "cannot create %s: %s", dir,
-                     strerror(errno));
+        rc = err_set(d, ERR_UNAVAILABLE, "keyring", "cannot create %s: %s", dir, strerror(errno));
         goto fail;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -190,8 +187,7 @@ int keyring_open(const char *dir, int64_t now, keyring_t **out, err_detail_t *d)
         goto fail;
     }
     if (keyring_current(kr, KEYS_ED25519) == NULL || keyring_current(kr, KEYS_RSA) == NULL) {
-        rc = err_set(d, ERR_INVALID, "keyring", "%s names no current Ed25519 and RSA key",
-                     path);
+        rc = err_set(d, ERR_INVALID, "keyring", "%s names no current Ed25519 and RSA key", path);
         goto fail;
     }
     *out = kr;

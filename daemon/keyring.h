@@ -21,10 +21,10 @@
 typedef struct keyring keyring_t;
 
 typedef struct keyring_entry {
-    keys_t *key;               /* owned by the keyring */
+    keys_t *key; /* owned by the keyring */
     keys_alg_t alg;
-    char id[KEYS_ID_MAX];      /* RFC 7638 thumbprint */
-    int64_t created_at;        /* Unix ms */
+    char id[KEYS_ID_MAX]; /* RFC 7638 thumbprint */
+    int64_t created_at;   /* Unix ms */
     bool current;
 } keyring_entry_t;
 

@@ -20,7 +20,7 @@ void log_init(bool foreground, int verbose, const char *ident)
 }
 
 __attribute__((format(printf, 3, 0))) static void log_vwrite(int priority, const char *errtext,
-                                                           const char *fmt, va_list ap)
+                                                             const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);

@@ -41,16 +41,15 @@ static void on_hup(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: masteryd [-dnv] [-c FILE] [--data DIR] [--listen EP] [--events EP]\n"
-            "  -c FILE        config file (name = value lines; see README)\n"
-            "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
-            "  -n             check the configuration, print it, and exit\n"
-            "  -v             more verbose logging (debug)\n"
-            "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
-            "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
-            "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
-            "  --version      print the version and exit\n");
+    fprintf(out, "usage: masteryd [-dnv] [-c FILE] [--data DIR] [--listen EP] [--events EP]\n"
+                 "  -c FILE        config file (name = value lines; see README)\n"
+                 "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
+                 "  -n             check the configuration, print it, and exit\n"
+                 "  -v             more verbose logging (debug)\n"
+                 "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
+                 "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
+                 "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
+                 "  --version      print the version and exit\n");
 }
 
 static int64_t wall_ms(void)
@@ -202,10 +201,14 @@ int main(int argc, char **argv)
         log_warnx("issuer keys: %s: %s", d.field, d.message);
         goto out;
     }
-    badges_conf_t bconf = {conf.issuer_name,     conf.issuer_url,
-                           conf.issuer_email,    conf.issuer_image,
-                           conf.issuer_did_web,  conf.status_base_url,
-                           conf.credential_suspension != 0, (uint32_t)conf.status_list_size,
+    badges_conf_t bconf = {conf.issuer_name,
+                           conf.issuer_url,
+                           conf.issuer_email,
+                           conf.issuer_image,
+                           conf.issuer_did_web,
+                           conf.status_base_url,
+                           conf.credential_suspension != 0,
+                           (uint32_t)conf.status_list_size,
                            conf.credential_proofs};
     if (badges_new(&bconf, keyring, &badges, &d) != 0) {
         log_warnx("credentials: %s: %s", d.field, d.message);

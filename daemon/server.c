@@ -16,7 +16,7 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define RID_MAX 256
+#define RID_MAX      256
 #define ENDPOINT_MAX 1024
 
 typedef struct pending {
@@ -65,8 +65,7 @@ bool server_endpoint_is_loopback(const char *ep)
            strncmp(host, "[::1]:", 6) == 0;
 }
 
-static int bind_socket(void *sock, const char *ep, char *bound, err_detail_t *d,
-                       const char *field)
+static int bind_socket(void *sock, const char *ep, char *bound, err_detail_t *d, const char *field)
 {
     if (zmq_bind(sock, ep) != 0)
         return err_set(d, ERR_UNAVAILABLE, field, "cannot bind %s: %s", ep,
@@ -293,10 +292,9 @@ static int receive_one(server_t *s)
     memcpy(p->rid, zmq_msg_data(&frames[0]), rid_len);
     p->rid_len = rid_len;
     if (kept != 3 || extra != 0 || zmq_msg_size(&frames[1]) != 0) {
-        err_set(&d, ERR_INVALID, "envelope",
-                "expected [empty delimiter][Request]: %d frames%s", n - 1,
-                kept >= 2 && zmq_msg_size(&frames[1]) != 0 ? " without the empty delimiter"
-                                                            : "");
+        err_set(&d, ERR_INVALID, "envelope", "expected [empty delimiter][Request]: %d frames%s",
+                n - 1,
+                kept >= 2 && zmq_msg_size(&frames[1]) != 0 ? " without the empty delimiter" : "");
         send_error(s, p->rid, rid_len, "", &d);
         goto out;
     }
@@ -409,8 +407,7 @@ static int batch_run(server_t *s)
         err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
                 "not stored (%s); nothing was written, retry later", err_str(rc));
         for (size_t i = 0; i < s->n_batch; i++)
-            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id,
-                       &d);
+            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id, &d);
     } else {
         if (writes)
             s->stats->commits++;

@@ -21,7 +21,8 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta", "frameworks", "learners", "evidence_ids", "events", "credentials", "cred_index", "status",
+    "meta",   "frameworks",  "learners",   "evidence_ids",
+    "events", "credentials", "cred_index", "status",
 };
 
 /* The one place LMDB's codes become ours. */

@@ -41,7 +41,7 @@ typedef enum store_db {
 } store_db_t;
 
 #define STORE_HASH_LEN 16  /* bytes of SHA-256 used for ids inside keys */
-#define STORE_KEY_MAX 511  /* LMDB's default maximum key size */
+#define STORE_KEY_MAX  511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;
 typedef struct store_txn store_txn_t;
@@ -69,8 +69,8 @@ void store_key_bytes(store_key_t *k, const void *p, size_t n);
 void store_key_byte(store_key_t *k, uint8_t b);
 void store_key_u32(store_key_t *k, uint32_t v); /* big-endian: sorts numerically */
 void store_key_u64(store_key_t *k, uint64_t v);
-void store_key_i64(store_key_t *k, int64_t v);  /* sign bit flipped, big-endian */
-uint64_t store_read_u64(const void *p);         /* reads a store_key_u64 encoding */
+void store_key_i64(store_key_t *k, int64_t v); /* sign bit flipped, big-endian */
+uint64_t store_read_u64(const void *p);        /* reads a store_key_u64 encoding */
 uint32_t store_read_u32(const void *p);
 
 /*
@@ -123,8 +123,8 @@ int store_get(store_txn_t *txn, store_db_t db, const store_key_t *key, store_val
 /* Puts a value. flags: STORE_APPEND (key sorts after every existing key). Returns 0 or the
  * (now sticky) error. */
 #define STORE_APPEND 1u
-int store_put(store_txn_t *txn, store_db_t db, const store_key_t *key, const void *val,
-              size_t len, unsigned flags);
+int store_put(store_txn_t *txn, store_db_t db, const store_key_t *key, const void *val, size_t len,
+              unsigned flags);
 
 /* Deletes a key; deleting a missing key is not an error. */
 int store_del(store_txn_t *txn, store_db_t db, const store_key_t *key);

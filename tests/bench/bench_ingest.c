@@ -18,10 +18,11 @@
 #include "bench_util.h"
 
 static const char *const comps[] = {
-    "frac.equivalent",   "frac.compare",        "frac.common-denominator", "frac.add-like",
-    "frac.subtract-like", "frac.add-unlike",    "frac.subtract-unlike",    "frac.mixed-numbers",
-    "frac.word-problems-add", "frac.as-division", "frac.multiply-whole",   "frac.multiply-fractions",
-    "frac.scaling",      "frac.divide-unit",
+    "frac.equivalent",      "frac.compare",        "frac.common-denominator",
+    "frac.add-like",        "frac.subtract-like",  "frac.add-unlike",
+    "frac.subtract-unlike", "frac.mixed-numbers",  "frac.word-problems-add",
+    "frac.as-division",     "frac.multiply-whole", "frac.multiply-fractions",
+    "frac.scaling",         "frac.divide-unit",
 };
 #define N_COMPS (sizeof comps / sizeof comps[0])
 
@@ -72,14 +73,14 @@ static void send_request(client_t *c, void *sock, uint64_t *rng, uint64_t stamp,
     int b = c->o->batch;
     for (int j = 0; j < b; j++) {
         mastery__v1__evidence__init(&items[j]);
-        snprintf(ids[j], sizeof ids[j], "b-%u-%d-%" PRIu64 "-%d-%" PRIu64, run_nonce, c->no, seq,
-                 j, stamp);
+        snprintf(ids[j], sizeof ids[j], "b-%u-%d-%" PRIu64 "-%d-%" PRIu64, run_nonce, c->no, seq, j,
+                 stamp);
         snprintf(learners[j], sizeof learners[j], "L%ld",
                  (long)(xorshift(rng) % (uint64_t)c->o->learners));
         items[j].evidence_id = ids[j];
         items[j].learner_id = learners[j];
-        items[j].competency_id = c->o->competency ? (char *)c->o->competency
-                                                  : (char *)comps[xorshift(rng) % N_COMPS];
+        items[j].competency_id =
+            c->o->competency ? (char *)c->o->competency : (char *)comps[xorshift(rng) % N_COMPS];
         items[j].score = 0.55 + (double)(xorshift(rng) % 450) / 1000.0;
         items[j].source = "bench";
         ptrs[j] = &items[j];
@@ -113,8 +114,7 @@ static int recv_reply(client_t *c, void *sock, int timeout_ms)
     zmq_msg_init(&m);
     zmq_msg_recv(&m, sock, 0);
     uint64_t now = bench_now_ns();
-    Mastery__V1__Reply *rep =
-        mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    Mastery__V1__Reply *rep = mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
     zmq_msg_close(&m);
     if (rep == NULL) {
         c->errors++;
@@ -231,27 +231,48 @@ int main(int argc, char **argv)
 {
     opts_t o = {8, 64, 1, 5, 100000, 0, NULL, NULL, NULL, NULL, NULL};
     static const struct option lo[] = {
-        {"clients", required_argument, NULL, 'c'}, {"window", required_argument, NULL, 'w'},
-        {"batch", required_argument, NULL, 'b'},   {"seconds", required_argument, NULL, 's'},
-        {"learners", required_argument, NULL, 'l'}, {"rate", required_argument, NULL, 'r'},
-        {"endpoint", required_argument, NULL, 'e'}, {"events", required_argument, NULL, 'E'},
-        {"conf", required_argument, NULL, 'C'},
-        {"framework", required_argument, NULL, 'F'}, {"competency", required_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0}};
+        {"clients", required_argument, NULL, 'c'},    {"window", required_argument, NULL, 'w'},
+        {"batch", required_argument, NULL, 'b'},      {"seconds", required_argument, NULL, 's'},
+        {"learners", required_argument, NULL, 'l'},   {"rate", required_argument, NULL, 'r'},
+        {"endpoint", required_argument, NULL, 'e'},   {"events", required_argument, NULL, 'E'},
+        {"conf", required_argument, NULL, 'C'},       {"framework", required_argument, NULL, 'F'},
+        {"competency", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 'c': o.clients = atoi(optarg); break;
-        case 'w': o.window = atoi(optarg); break;
-        case 'b': o.batch = atoi(optarg); break;
-        case 's': o.seconds = atoi(optarg); break;
-        case 'l': o.learners = atol(optarg); break;
-        case 'r': o.rate = atof(optarg); break;
-        case 'e': o.endpoint = optarg; break;
-        case 'E': o.events = optarg; break;
-        case 'C': o.conf = optarg; break;
-        case 'F': o.framework = optarg; break;
-        case 'K': o.competency = optarg; break;
+        case 'c':
+            o.clients = atoi(optarg);
+            break;
+        case 'w':
+            o.window = atoi(optarg);
+            break;
+        case 'b':
+            o.batch = atoi(optarg);
+            break;
+        case 's':
+            o.seconds = atoi(optarg);
+            break;
+        case 'l':
+            o.learners = atol(optarg);
+            break;
+        case 'r':
+            o.rate = atof(optarg);
+            break;
+        case 'e':
+            o.endpoint = optarg;
+            break;
+        case 'E':
+            o.events = optarg;
+            break;
+        case 'C':
+            o.conf = optarg;
+            break;
+        case 'F':
+            o.framework = optarg;
+            break;
+        case 'K':
+            o.competency = optarg;
+            break;
         default:
             fprintf(stderr, "usage: bench_ingest [--clients N] [--window N] [--batch N] "
                             "[--seconds N] [--learners N] [--rate EVIDENCE_PER_S] "
@@ -343,8 +364,7 @@ int main(int argc, char **argv)
     printf("  ack latency        p50 %.3f ms  p99 %.3f ms  (%zu requests)\n",
            bench_pct_ms(lat, n_lat, 50), bench_pct_ms(lat, n_lat, 99), n_lat);
     printf("  evidence->unlock   p50 %.3f ms  p99 %.3f ms  (%zu unlock events)\n",
-           bench_pct_ms(sub.lat, sub.n_lat, 50), bench_pct_ms(sub.lat, sub.n_lat, 99),
-           sub.n_lat);
+           bench_pct_ms(sub.lat, sub.n_lat, 50), bench_pct_ms(sub.lat, sub.n_lat, 99), sub.n_lat);
     if (rep && rep->health)
         printf("  commits            %" PRIu64 " (%.1f requests per commit)\n",
                rep->health->commits,

@@ -127,8 +127,7 @@ static inline Mastery__V1__Reply *bench_call(void *sock, const Mastery__V1__Requ
     zmq_msg_close(&m);
     zmq_msg_init(&m);
     zmq_msg_recv(&m, sock, 0);
-    Mastery__V1__Reply *rep =
-        mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    Mastery__V1__Reply *rep = mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
     zmq_msg_close(&m);
     return rep;
 }

@@ -105,7 +105,9 @@ static void test_malformed_registry(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/keyring.json", dir);
     FILE *f = fopen(path, "w");
-    fputs("[{\"alg\": \"Ed25519\", \"file\": \"../../etc/passwd\", \"created_ms\": 1, \"current\": true}]", f);
+    fputs("[{\"alg\": \"Ed25519\", \"file\": \"../../etc/passwd\", \"created_ms\": 1, \"current\": "
+          "true}]",
+          f);
     fclose(f);
     assert_int_equal(keyring_open(dir, 1000, &kr, &d), ERR_INVALID);
     assert_null(kr);
