@@ -132,7 +132,10 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1; 0 also means the start)",
                   false},
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
-    [OPT_KIND] = {"kind", "K", "only unlocked, mastered, override or framework_loaded", false},
+    [OPT_KIND] = {"kind", "K",
+                  "unlocked, mastered, override, framework_loaded, evidence_retracted, "
+                  "credential_issued or credential_status",
+                  false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
     [OPT_REASON] = {"reason", "TEXT", "why (required; kept in the audit trail)", false},
@@ -1788,6 +1791,50 @@ static void fill_framework_loaded(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "competency_count", json_integer(fl->competency_count));
 }
 
+static void fill_evidence_retracted(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__EvidenceRetracted *r = ev->evidence_retracted;
+    json_object_set_new(o, "learner", jstr(r->learner_id));
+    json_object_set_new(o, "competency", jstr(r->competency_id));
+    json_object_set_new(o, "evidence", jstr(r->evidence_id));
+    json_object_set_new(o, "reason", jstr(r->reason));
+}
+
+static void fill_credential_issued(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__CredentialIssued *c = ev->credential_issued;
+    json_object_set_new(o, "credential", jstr(c->credential_id));
+    json_object_set_new(o, "learner", jstr(c->learner_id));
+    json_object_set_new(o, "framework", jstr(c->framework_id));
+    json_object_set_new(o, "competency", jstr(c->competency_id));
+    json_object_set_new(o, "achievement", jstr(c->achievement_name));
+}
+
+static void fill_credential_status(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__CredentialStatusChanged *c = ev->credential_status;
+    json_object_set_new(o, "credential", jstr(c->credential_id));
+    json_object_set_new(o, "learner", jstr(c->learner_id));
+    json_object_set_new(o, "purpose", jstr(c->purpose));
+    json_object_set_new(o, "set", json_boolean(c->set));
+    json_object_set_new(o, "reason", jstr(c->reason));
+}
+
+static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
+{
+    return ev->evidence_retracted->learner_id;
+}
+
+static const char *learner_credential_issued(const Mastery__V1__Event *ev)
+{
+    return ev->credential_issued->learner_id;
+}
+
+static const char *learner_credential_status(const Mastery__V1__Event *ev)
+{
+    return ev->credential_status->learner_id;
+}
+
 static const char *learner_unlocked(const Mastery__V1__Event *ev)
 {
     return ev->unlocked->learner_id;
@@ -1813,6 +1860,12 @@ static const struct event_kind {
     {MASTERY__V1__EVENT__KIND_MASTERED, "mastered", fill_mastered, learner_mastered},
     {MASTERY__V1__EVENT__KIND_OVERRIDE, "override", fill_override, learner_override},
     {MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED, "framework_loaded", fill_framework_loaded, NULL},
+    {MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED, "evidence_retracted", fill_evidence_retracted,
+     learner_evidence_retracted},
+    {MASTERY__V1__EVENT__KIND_CREDENTIAL_ISSUED, "credential_issued", fill_credential_issued,
+     learner_credential_issued},
+    {MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS, "credential_status", fill_credential_status,
+     learner_credential_status},
 };
 #define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
 
@@ -2003,8 +2056,9 @@ static int cmd_events(ctl_t *ctl, const args_t *a)
         from = 1; /* "from 0": from the very beginning; events start at seq 1 */
     if (a->set[OPT_KIND] && !kind_known(a->val[OPT_KIND]))
         return usage_error(ctl,
-                           "--kind: \"%s\" is not unlocked, mastered, override or "
-                           "framework_loaded",
+                           "--kind: \"%s\" is not unlocked, mastered, override, "
+                           "framework_loaded, evidence_retracted, credential_issued or "
+                           "credential_status",
                            a->val[OPT_KIND]);
     event_reader_t r = {.ctl = ctl,
                         .kind = opt_str(a, OPT_KIND, NULL),

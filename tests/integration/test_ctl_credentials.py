@@ -61,3 +61,18 @@ def test_issuer_keys_did_and_retract(daemon, tmp_path):
     r = ctl(daemon, "--json", "evidence", "list", "--learner", "s1")
     assert r.returncode == 0
     assert ctl(daemon, "evidence", "retract", "nope", "--reason", "x").returncode == 1
+
+
+def test_events_show_credential_kinds(daemon, tmp_path):
+    cred = issue_one(daemon, tmp_path)
+    ctl(daemon, "credential", "revoke", cred["id"], "--reason", "test")
+    ctl(daemon, "evidence", "retract", "ev-1", "--reason", "voided")
+    lines = [json.loads(x) for x in ctl(daemon, "events", "--from", "0").stdout.splitlines()]
+    kinds = {e["kind"] for e in lines}
+    assert {"credential_issued", "credential_status", "evidence_retracted"} <= kinds
+    assert "unknown" not in kinds
+    issued = [e for e in lines if e["kind"] == "credential_issued"][0]
+    assert issued["credential"] == cred["id"] and issued["achievement"] == "Badge A"
+    r = ctl(daemon, "events", "--kind", "credential_status", "--learner", "s1")
+    [st] = [json.loads(x) for x in r.stdout.splitlines()]
+    assert st["purpose"] == "revocation" and st["set"] and st["reason"] == "test"
