@@ -26,6 +26,7 @@ struct badges {
     bool suspension;
     uint32_t status_list_size;
     bool proof_rdfc, proof_jcs; /* which Data Integrity proofs badges and lists carry */
+    bool jwt_rs256;             /* VC-JWTs signed RS256 with the RSA key (else EdDSA) */
     keyring_t *kr;
     cred_ctx_t *ctx;
     jsonld_t *jl; /* JSON-LD processor for eddsa-rdfc-2022 (caches processed contexts) */
@@ -224,6 +225,17 @@ int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_det
                      proofs);
         goto fail;
     }
+    const char *alg = conf->jwt_alg && conf->jwt_alg[0] ? conf->jwt_alg : "EdDSA";
+    b->jwt_rs256 = strcmp(alg, "RS256") == 0;
+    if (!b->jwt_rs256 && strcmp(alg, "EdDSA") != 0) {
+        rc = err_set(d, ERR_INVALID, "credential_jwt_alg", "'%s' is not EdDSA or RS256", alg);
+        goto fail;
+    }
+    if (b->jwt_rs256 && b->did_web[0] == '\0') {
+        rc = err_set(d, ERR_INVALID, "credential_jwt_alg",
+                     "RS256 needs a did:web issuer (issuer_did_web): a did:key names no RSA key");
+        goto fail;
+    }
     b->kr = kr;
     if ((b->jl = jsonld_new()) == NULL) {
         rc = err_set(d, ERR_NOMEM, "badges", "out of memory");
@@ -303,6 +315,19 @@ static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *le
         json_array_insert_new(set, 0, rdfc_proof); /* rdfc first: the default suite */
     }
     return cred_text(b->ctx, doc, text, len, d);
+}
+
+/* The VC-JWT form: EdDSA with the Ed25519 key, or RS256 with the current RSA key (whose kid
+ * is its did:web verification method). */
+static int sign_jwt(badges_t *b, const json_t *doc, keys_t *ed, const char *ed_vm,
+                    cred_signed_t *out, err_detail_t *d)
+{
+    if (!b->jwt_rs256)
+        return cred_sign_jwt(doc, ed, ed_vm, &out->jwt, &out->jwt_len, d);
+    keyring_entry_t *rsa = keyring_current(b->kr, KEYS_RSA);
+    char kid[ISSUER_VM_ID_MAX];
+    int rc = rsa ? issuer_vm_id(rsa->key, b->did_web, kid, sizeof kid) : ERR_INTERNAL;
+    return rc ? rc : cred_sign_jwt(doc, rsa->key, kid, &out->jwt, &out->jwt_len, d);
 }
 
 /* ---- issuance ------------------------------------------------------------------------------ */
@@ -442,7 +467,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     if (b->suspension)
         in.suspension = (cred_status_t){b->list_url[1], index};
     if ((rc = signer_get(b, &ed, vm, sizeof vm)) != 0 || (rc = cred_build(&in, &doc, d)) != 0 ||
-        (rc = cred_sign_jwt(doc, ed->key, vm, &out.jwt, &out.jwt_len, d)) != 0 ||
+        (rc = sign_jwt(b, doc, ed->key, vm, &out, d)) != 0 ||
         (rc = secure(b, doc, now, &out.json, &out.json_len, d)) != 0)
         goto out;
 

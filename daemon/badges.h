@@ -44,6 +44,8 @@ typedef struct badges_conf {
     uint32_t status_list_size;   /* bits per list */
     const char *proofs;          /* "rdfc" (eddsa-rdfc-2022), "jcs" (eddsa-jcs-2022), or
                                     "rdfc,jcs" (both, one proof set); NULL: "rdfc" */
+    const char *jwt_alg;         /* "EdDSA" (Ed25519 key) or "RS256" (RSA key; needs did:web,
+                                    since a did:key names no RSA key); NULL: "EdDSA" */
 } badges_conf_t;
 
 typedef enum badges_state {

@@ -71,6 +71,8 @@ static const conf_entry_t conf_table[] = {
      "entries per status list (herd privacy: at least 131072)"},
     {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
      "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
+    {"credential_jwt_alg", CONF_STR, offsetof(conf_t, credential_jwt_alg), "EdDSA", 5, 0,
+     "VC-JWT signature: EdDSA, or RS256 (RSA key; needs issuer_did_web)"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
      "issuer key directory (mode 0700); empty: <data_dir>/keys"},
 };

@@ -40,8 +40,9 @@ typedef struct conf {
     char status_base_url[CONF_STR_MAX];
     uint64_t credential_suspension;
     uint64_t status_list_size;
-    char key_dir[CONF_STR_MAX];           /* "" : <data_dir>/keys */
-    char credential_proofs[CONF_STR_MAX]; /* rdfc | jcs | rdfc,jcs */
+    char key_dir[CONF_STR_MAX];            /* "" : <data_dir>/keys */
+    char credential_proofs[CONF_STR_MAX];  /* rdfc | jcs | rdfc,jcs */
+    char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

@@ -209,7 +209,8 @@ int main(int argc, char **argv)
                            conf.status_base_url,
                            conf.credential_suspension != 0,
                            (uint32_t)conf.status_list_size,
-                           conf.credential_proofs};
+                           conf.credential_proofs,
+                           conf.credential_jwt_alg};
     if (badges_new(&bconf, keyring, &badges, &d) != 0) {
         log_warnx("credentials: %s: %s", d.field, d.message);
         goto out;

@@ -90,3 +90,32 @@ def test_did_web_badge_needs_the_did_document(tmp_path):
     finally:
         c.close()
         assert d.stop() == 0
+
+
+def test_rs256_jwt_with_did_web(tmp_path):
+    import base64
+    conf = tmp_path / "m.conf"
+    conf.write_text("issuer_did_web = school.example\ncredential_jwt_alg = RS256\n")
+    d = Daemon(str(tmp_path / "data"), extra_args=["-c", str(conf)]).start()
+    c = Client(d.endpoint)
+    try:
+        cid = issue(c, "rs1")
+        p = files(c, tmp_path, cid)
+        h = json.loads(base64.urlsafe_b64decode(p["jwt"].read_text().split(".")[0] + "=="))
+        assert h["alg"] == "RS256" and h["kid"].startswith("did:web:school.example#")
+        didf = tmp_path / "did.json"
+        didf.write_text(c.call(get_issuer=pb.GetIssuer()).issuer.did_document)
+        r = verify(p["jwt"], "--status-list", p["list"], "--did-document", didf)
+        assert r.returncode == 0, r.stdout
+    finally:
+        c.close()
+        assert d.stop() == 0
+
+
+def test_rs256_needs_did_web(tmp_path):
+    conf = tmp_path / "m.conf"
+    conf.write_text("credential_jwt_alg = RS256\n")
+    r = subprocess.run([os.path.join(BIN, "masteryd"), "-d", "-c", str(conf), "--data",
+                        str(tmp_path / "data"), "--listen", "tcp://127.0.0.1:*", "--events",
+                        "tcp://127.0.0.1:*"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "did:web" in r.stderr
