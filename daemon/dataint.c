@@ -183,8 +183,7 @@ int dataint_sign(json_t *document, const json_t *options, keys_t *key, err_detai
     return 0;
 }
 
-/* Whether the array doc_ctx (or single value) starts with the values of proof_ctx. */
-static bool context_prefix(const json_t *doc_ctx, const json_t *proof_ctx)
+bool dataint_context_prefix(const json_t *doc_ctx, const json_t *proof_ctx)
 {
     if (doc_ctx == NULL)
         return false;
@@ -231,7 +230,7 @@ static int verify_one(const json_t *secured, const json_t *proof, keys_t *key, e
     json_object_del(unsecured, "proof");
     const json_t *proof_ctx = json_object_get(options, "@context");
     if (proof_ctx != NULL) {
-        if (!context_prefix(json_object_get(unsecured, "@context"), proof_ctx)) {
+        if (!dataint_context_prefix(json_object_get(unsecured, "@context"), proof_ctx)) {
             rc = err_set(d, ERR_UNAUTHENTICATED, "@context",
                          "the document's @context does not begin with the proof's @context");
             goto out;

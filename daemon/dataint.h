@@ -15,6 +15,7 @@
 #define MASTERY_DATAINT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -32,6 +33,10 @@
  * @return 0; ERR_INVALID (field names the offending option).
  */
 int dataint_check_options(const json_t *options, const char *cryptosuite, err_detail_t *d);
+
+/* Whether the document's @context (an array, or a single value) begins with the proof's
+ * @context values, in order: a proof that carries @context must be read in the document's. */
+bool dataint_context_prefix(const json_t *doc_ctx, const json_t *proof_ctx);
 
 /*
  * Builds the proof configuration: a copy of options with the document's @context (if any).

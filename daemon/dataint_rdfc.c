@@ -160,26 +160,6 @@ int dataint_rdfc_sign(jsonld_t *jl, json_t *document, const json_t *options, key
     return 0;
 }
 
-/* Whether the array doc_ctx (or single value) starts with the values of proof_ctx. */
-static bool context_prefix(const json_t *doc_ctx, const json_t *proof_ctx)
-{
-    if (doc_ctx == NULL)
-        return false;
-    if (!json_is_array(proof_ctx))
-        return json_is_array(doc_ctx) ? json_array_size(doc_ctx) > 0 &&
-                                            json_equal(json_array_get(doc_ctx, 0), proof_ctx)
-                                      : json_equal(doc_ctx, proof_ctx);
-    size_t n = json_array_size(proof_ctx);
-    if (!json_is_array(doc_ctx))
-        return n == 1 && json_equal(doc_ctx, json_array_get(proof_ctx, 0));
-    if (json_array_size(doc_ctx) < n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!json_equal(json_array_get(doc_ctx, i), json_array_get(proof_ctx, i)))
-            return false;
-    return true;
-}
-
 /* Verifies one proof object against the document (whose "proof" is ignored). */
 static int verify_one(jsonld_t *jl, const json_t *secured, const json_t *proof, keys_t *key,
                       err_detail_t *d)
@@ -209,7 +189,7 @@ static int verify_one(jsonld_t *jl, const json_t *secured, const json_t *proof, 
     json_object_del(unsecured, "proof");
     const json_t *proof_ctx = json_object_get(options, "@context");
     if (proof_ctx != NULL) {
-        if (!context_prefix(json_object_get(unsecured, "@context"), proof_ctx)) {
+        if (!dataint_context_prefix(json_object_get(unsecured, "@context"), proof_ctx)) {
             rc = err_set(d, ERR_UNAUTHENTICATED, "@context",
                          "the document's @context does not begin with the proof's @context");
             goto out;
