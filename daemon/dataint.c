@@ -203,7 +203,8 @@ bool dataint_context_prefix(const json_t *doc_ctx, const json_t *proof_ctx)
 }
 
 /* Verifies one proof object against the document (whose "proof" is ignored). */
-static int verify_one(const json_t *secured, const json_t *proof, keys_t *key, err_detail_t *d)
+static int verify_one(const dataint_suite_t *suite, const json_t *secured, const json_t *proof,
+                      keys_t *key, err_detail_t *d)
 {
     int rc;
     json_t *options = NULL, *unsecured = NULL;
@@ -219,7 +220,7 @@ static int verify_one(const json_t *secured, const json_t *proof, keys_t *key, e
         sig_len != KEYS_ED25519_SIG_LEN)
         return err_set(d, ERR_INVALID, "proofValue",
                        "proofValue must be 'z' + base58btc of a 64-byte Ed25519 signature");
-    if ((rc = dataint_check_options(proof, DATAINT_CRYPTOSUITE, d)) != 0)
+    if ((rc = dataint_check_options(proof, suite->cryptosuite, d)) != 0)
         return rc;
     options = json_copy((json_t *)(uintptr_t)proof);
     unsecured = json_copy((json_t *)(uintptr_t)secured);
@@ -246,47 +247,48 @@ static int verify_one(const json_t *secured, const json_t *proof, keys_t *key, e
         rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
         goto out;
     }
-    if ((rc = dataint_hash_data(unsecured, options, hash, d)) != 0)
+    if ((rc = suite->hash(suite->ctx, unsecured, options, hash, d)) != 0)
         goto out;
     rc = keys_verify(key, hash, sizeof hash, sig, sig_len, d);
     if (rc == ERR_UNAUTHENTICATED)
-        err_set(d, rc, "proofValue", "the eddsa-jcs-2022 signature does not verify with the key");
+        err_set(d, rc, "proofValue", "the %s signature does not verify with the key",
+                suite->cryptosuite);
 out:
     json_decref(unsecured);
     json_decref(options);
     return rc;
 }
 
-static bool is_candidate(const json_t *p)
+static bool is_candidate(const dataint_suite_t *suite, const json_t *p)
 {
     const char *type = json_string_value(json_object_get(p, "type"));
-    const char *suite = json_string_value(json_object_get(p, "cryptosuite"));
-    return type != NULL && suite != NULL && strcmp(type, DATAINT_TYPE) == 0 &&
-           strcmp(suite, DATAINT_CRYPTOSUITE) == 0;
+    const char *cs = json_string_value(json_object_get(p, "cryptosuite"));
+    return type != NULL && cs != NULL && strcmp(type, DATAINT_TYPE) == 0 &&
+           strcmp(cs, suite->cryptosuite) == 0;
 }
 
-int dataint_proof_verify(const json_t *secured, keys_t *key, const json_t **verified,
-                         err_detail_t *d)
+int dataint_verify_suite(const dataint_suite_t *suite, const json_t *secured, keys_t *key,
+                         const json_t **verified, err_detail_t *d)
 {
     if (!json_is_object(secured))
         return err_set(d, ERR_INVALID, "document", "the secured document must be a JSON object");
     if (keys_alg(key) != KEYS_ED25519)
-        return err_set(d, ERR_INVALID, "key", "eddsa-jcs-2022 needs an Ed25519 key");
+        return err_set(d, ERR_INVALID, "key", "%s needs an Ed25519 key", suite->cryptosuite);
     const json_t *proof = json_object_get(secured, "proof");
     if (proof == NULL)
         return err_set(d, ERR_INVALID, "proof", "the document has no proof");
     if (!json_is_array(proof)) {
-        int rc = verify_one(secured, proof, key, d);
+        int rc = verify_one(suite, secured, proof, key, d);
         if (rc == 0 && verified != NULL)
             *verified = proof;
         return rc;
     }
-    int rc = err_set(d, ERR_INVALID, "proof", "no DataIntegrityProof with eddsa-jcs-2022");
+    int rc = err_set(d, ERR_INVALID, "proof", "no DataIntegrityProof with %s", suite->cryptosuite);
     for (size_t i = 0; i < json_array_size(proof); i++) {
         const json_t *p = json_array_get(proof, i);
-        if (!is_candidate(p))
+        if (!is_candidate(suite, p))
             continue;
-        rc = verify_one(secured, p, key, d);
+        rc = verify_one(suite, secured, p, key, d);
         if (rc == 0) {
             if (verified != NULL)
                 *verified = p;
@@ -296,4 +298,18 @@ int dataint_proof_verify(const json_t *secured, keys_t *key, const json_t **veri
         }
     }
     return rc;
+}
+
+static int jcs_hash(void *ctx, const json_t *document, const json_t *config,
+                    uint8_t hash[DATAINT_HASH_LEN], err_detail_t *d)
+{
+    (void)ctx;
+    return dataint_hash_data(document, config, hash, d);
+}
+
+int dataint_proof_verify(const json_t *secured, keys_t *key, const json_t **verified,
+                         err_detail_t *d)
+{
+    const dataint_suite_t jcs = {DATAINT_CRYPTOSUITE, jcs_hash, NULL};
+    return dataint_verify_suite(&jcs, secured, key, verified, d);
 }

@@ -34,6 +34,27 @@
  */
 int dataint_check_options(const json_t *options, const char *cryptosuite, err_detail_t *d);
 
+/*
+ * What distinguishes one EdDSA Data Integrity cryptosuite from another: its name and how it
+ * computes hashData (SHA-256 of the canonical proof configuration, then of the canonical
+ * document). Verification is otherwise the same, so both suites share dataint_verify_suite().
+ */
+typedef int (*dataint_hash_fn)(void *ctx, const json_t *document, const json_t *config,
+                               uint8_t hash[DATAINT_HASH_LEN], err_detail_t *d);
+
+typedef struct dataint_suite {
+    const char *cryptosuite; /* "eddsa-jcs-2022", "eddsa-rdfc-2022" */
+    dataint_hash_fn hash;
+    void *ctx; /* passed to hash (e.g. a JSON-LD processor); borrowed */
+} dataint_suite_t;
+
+/*
+ * Verifies a secured document's proof (one object, or a proof set of which one member of this
+ * cryptosuite verifying with key suffices), as dataint_proof_verify() does for jcs.
+ */
+int dataint_verify_suite(const dataint_suite_t *suite, const json_t *secured, keys_t *key,
+                         const json_t **verified, err_detail_t *d);
+
 /* Whether the document's @context (an array, or a single value) begins with the proof's
  * @context values, in order: a proof that carries @context must be read in the document's. */
 bool dataint_context_prefix(const json_t *doc_ctx, const json_t *proof_ctx);

@@ -160,97 +160,15 @@ int dataint_rdfc_sign(jsonld_t *jl, json_t *document, const json_t *options, key
     return 0;
 }
 
-/* Verifies one proof object against the document (whose "proof" is ignored). */
-static int verify_one(jsonld_t *jl, const json_t *secured, const json_t *proof, keys_t *key,
-                      err_detail_t *d)
+static int rdfc_hash(void *ctx, const json_t *document, const json_t *config,
+                     uint8_t hash[DATAINT_HASH_LEN], err_detail_t *d)
 {
-    int rc;
-    json_t *options = NULL, *unsecured = NULL;
-    uint8_t sig[KEYS_ED25519_SIG_LEN + 1], hash[DATAINT_RDFC_HASH_LEN];
-    size_t sig_len = 0;
-    if (!json_is_object(proof))
-        return err_set(d, ERR_INVALID, "proof", "proof must be a JSON object");
-    const char *value = json_string_value(json_object_get(proof, "proofValue"));
-    if (value == NULL)
-        return err_set(d, ERR_INVALID, "proofValue", "proof has no proofValue string");
-    if (value[0] != 'z' ||
-        codec_multibase_decode(value, strlen(value), NULL, sig, sizeof sig, &sig_len) != 0 ||
-        sig_len != KEYS_ED25519_SIG_LEN)
-        return err_set(d, ERR_INVALID, "proofValue",
-                       "proofValue must be 'z' + base58btc of a 64-byte Ed25519 signature");
-    if ((rc = check_options(proof, d)) != 0)
-        return rc;
-    options = json_copy((json_t *)(uintptr_t)proof);
-    unsecured = json_copy((json_t *)(uintptr_t)secured);
-    if (options == NULL || unsecured == NULL || json_object_del(options, "proofValue") != 0) {
-        rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
-        goto out;
-    }
-    json_object_del(unsecured, "proof");
-    const json_t *proof_ctx = json_object_get(options, "@context");
-    if (proof_ctx != NULL) {
-        if (!dataint_context_prefix(json_object_get(unsecured, "@context"), proof_ctx)) {
-            rc = err_set(d, ERR_UNAUTHENTICATED, "@context",
-                         "the document's @context does not begin with the proof's @context");
-            goto out;
-        }
-        if (json_object_set(unsecured, "@context", (json_t *)(uintptr_t)proof_ctx) != 0) {
-            rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
-            goto out;
-        }
-    }
-    /* proofConfig = options with the (possibly replaced) document @context. */
-    json_t *ctx = json_object_get(unsecured, "@context");
-    if (ctx != NULL && json_object_set(options, "@context", ctx) != 0) {
-        rc = err_set(d, ERR_NOMEM, "proof", "out of memory");
-        goto out;
-    }
-    if ((rc = dataint_rdfc_hash_data(jl, unsecured, options, hash, d)) != 0)
-        goto out;
-    rc = keys_verify(key, hash, sizeof hash, sig, sig_len, d);
-    if (rc == ERR_UNAUTHENTICATED)
-        err_set(d, rc, "proofValue", "the eddsa-rdfc-2022 signature does not verify with the key");
-out:
-    json_decref(unsecured);
-    json_decref(options);
-    return rc;
-}
-
-static bool is_candidate(const json_t *p)
-{
-    const char *type = json_string_value(json_object_get(p, "type"));
-    const char *suite = json_string_value(json_object_get(p, "cryptosuite"));
-    return type != NULL && suite != NULL && strcmp(type, DATAINT_RDFC_TYPE) == 0 &&
-           strcmp(suite, DATAINT_RDFC_CRYPTOSUITE) == 0;
+    return dataint_rdfc_hash_data(ctx, document, config, hash, d);
 }
 
 int dataint_rdfc_proof_verify(jsonld_t *jl, const json_t *secured, keys_t *key,
                               const json_t **verified, err_detail_t *d)
 {
-    if (!json_is_object(secured))
-        return err_set(d, ERR_INVALID, "document", "the secured document must be a JSON object");
-    if (keys_alg(key) != KEYS_ED25519)
-        return err_set(d, ERR_INVALID, "key", "eddsa-rdfc-2022 needs an Ed25519 key");
-    const json_t *proof = json_object_get(secured, "proof");
-    if (proof == NULL)
-        return err_set(d, ERR_INVALID, "proof", "the document has no proof");
-    if (!json_is_array(proof)) {
-        int rc = verify_one(jl, secured, proof, key, d);
-        if (rc == 0 && verified != NULL)
-            *verified = proof;
-        return rc;
-    }
-    int rc = err_set(d, ERR_INVALID, "proof", "no DataIntegrityProof with eddsa-rdfc-2022");
-    for (size_t i = 0; i < json_array_size(proof); i++) {
-        const json_t *p = json_array_get(proof, i);
-        if (!is_candidate(p))
-            continue;
-        rc = verify_one(jl, secured, p, key, d);
-        if (rc == 0) {
-            if (verified != NULL)
-                *verified = p;
-            return 0;
-        }
-    }
-    return rc;
+    const dataint_suite_t rdfc = {DATAINT_RDFC_CRYPTOSUITE, rdfc_hash, jl};
+    return dataint_verify_suite(&rdfc, secured, key, verified, d);
 }
