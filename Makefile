@@ -41,7 +41,7 @@ fuzz: deps
 	./tests/fuzz/run-all $(FUZZ_SECONDS) build-fuzz
 
 format:
-	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*/*.[ch]
+	clang-format -i daemon/*.[ch] lib/*/*.[ch] clients/*.[ch] clients/*/*.[ch] tests/*/*.[ch]
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -38,7 +38,7 @@
 
 #include <openssl/crypto.h>
 
-#include "auth.h"
+#include "curvekey.h"
 #include "err.h"
 #include "isotime.h"
 #include "jsonseq.h"
@@ -475,12 +475,12 @@ static int curve_apply(const ctl_t *ctl, void *sock)
 {
     if (ctl->key_file == NULL)
         return 0;
-    uint8_t secret[AUTH_KEY_LEN], server[AUTH_KEY_LEN], public[AUTH_KEY_LEN];
-    char public_z85[AUTH_Z85_LEN + 1];
+    uint8_t secret[CURVEKEY_LEN], server[CURVEKEY_LEN], public[CURVEKEY_LEN];
+    char public_z85[CURVEKEY_Z85_LEN + 1];
     err_detail_t d;
-    if (auth_secret_key_read(ctl->key_file, secret, public_z85, &d) != 0 ||
-        auth_z85_decode(public_z85, AUTH_Z85_LEN, public) != 0 ||
-        auth_public_key_read(ctl->server_key_file, server, &d) != 0) {
+    if (curvekey_secret_read(ctl->key_file, secret, public_z85, &d) != 0 ||
+        curvekey_z85_decode(public_z85, CURVEKEY_Z85_LEN, public) != 0 ||
+        curvekey_public_read(ctl->server_key_file, server, &d) != 0) {
         OPENSSL_cleanse(secret, sizeof secret);
         fprintf(stderr, "%s: %s\n", progname, d.message);
         return CTL_USAGE;
@@ -2158,9 +2158,9 @@ static int cmd_health(ctl_t *ctl, const args_t *a)
 static int cmd_keygen(ctl_t *ctl, const args_t *a)
 {
     const char *path = a->pos[0];
-    char pub[AUTH_Z85_LEN + 1];
+    char pub[CURVEKEY_Z85_LEN + 1];
     err_detail_t d;
-    if (auth_keypair_create(path, pub, &d) != 0) {
+    if (curvekey_pair_create(path, pub, &d) != 0) {
         fprintf(stderr, "%s: %s\n", progname, d.message);
         return d.code == ERR_CONFLICT ? CTL_USAGE : CTL_ERR_REPLY;
     }

@@ -1,5 +1,7 @@
 #include "auth.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -21,53 +23,6 @@ struct auth {
     auth_clients_t *clients;
     auth_stats_t stats;
 };
-
-/* ---- Z85 ----------------------------------------------------------------------------------- */
-
-static const char z85_chars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                ".-:+=^!/*?&<>()[]{}@%$#";
-
-static int z85_value(char c)
-{
-    const char *p = c ? strchr(z85_chars, c) : NULL;
-    return p ? (int)(p - z85_chars) : -1;
-}
-
-int auth_z85_decode(const char *z85, size_t len, uint8_t key[AUTH_KEY_LEN])
-{
-    if (len != AUTH_Z85_LEN)
-        return ERR_INVALID;
-    for (size_t i = 0; i < AUTH_Z85_LEN; i += 5) {
-        uint64_t v = 0;
-        for (size_t j = 0; j < 5; j++) {
-            int d = z85_value(z85[i + j]);
-            if (d < 0)
-                return ERR_INVALID;
-            v = v * 85 + (uint64_t)d;
-        }
-        if (v > 0xffffffffu)
-            return ERR_INVALID;
-        uint8_t *o = key + i / 5 * 4;
-        o[0] = (uint8_t)(v >> 24);
-        o[1] = (uint8_t)(v >> 16);
-        o[2] = (uint8_t)(v >> 8);
-        o[3] = (uint8_t)v;
-    }
-    return 0;
-}
-
-void auth_z85_encode(const uint8_t key[AUTH_KEY_LEN], char z85[AUTH_Z85_LEN + 1])
-{
-    for (size_t i = 0; i < AUTH_KEY_LEN; i += 4) {
-        uint32_t v = (uint32_t)key[i] << 24 | (uint32_t)key[i + 1] << 16 |
-                     (uint32_t)key[i + 2] << 8 | key[i + 3];
-        for (int j = 4; j >= 0; j--) {
-            z85[i / 4 * 5 + (size_t)j] = z85_chars[v % 85];
-            v /= 85;
-        }
-    }
-    z85[AUTH_Z85_LEN] = '\0';
-}
 
 /* ---- the clients file ---------------------------------------------------------------------- */
 
@@ -272,13 +227,13 @@ static int parse_line(const field_t *f, size_t nf, unsigned lineno, auth_client_
 {
     memset(c, 0, sizeof *c);
     c->line = lineno;
-    if (f[0].len != AUTH_Z85_LEN || auth_z85_decode(f[0].p, f[0].len, c->key) != 0)
+    if (f[0].len != AUTH_Z85_LEN || curvekey_z85_decode(f[0].p, f[0].len, c->key) != 0)
         return err_set(d, ERR_INVALID, where,
                        "public key: expected %d Z85 characters, got %zu%s (to comment a line "
                        "out, start it with '# ')",
                        AUTH_Z85_LEN, f[0].len,
                        f[0].len == AUTH_Z85_LEN ? " that are not a Z85 key" : "");
-    auth_z85_encode(c->key, c->key_z85);
+    curvekey_z85_encode(c->key, c->key_z85);
     if (nf < 3)
         return err_set(d, ERR_INVALID, where, "expected: PUBLIC_KEY NAME ROLE [FRAMEWORKS]");
     if (f[1].len == 0 || f[1].len > AUTH_NAME_MAX)
@@ -380,36 +335,6 @@ out:
     return rc;
 }
 
-/* Reads a whole small file through an open descriptor. Caller frees *buf. */
-static int read_fd(int fd, size_t max, char **buf, size_t *len, const char *path, err_detail_t *d)
-{
-    char *b = malloc(max + 1);
-    if (b == NULL)
-        return err_set(d, ERR_NOMEM, path, "out of memory");
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, b + n, max + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(b);
-            return err_set(d, ERR_UNAVAILABLE, path, "cannot read %s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            free(b);
-            return err_set(d, ERR_INVALID, path, "%s is larger than %zu bytes", path, max);
-        }
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int auth_clients_load(const char *path, auth_clients_t **out, err_detail_t *d)
 {
     *out = NULL;
@@ -432,144 +357,13 @@ int auth_clients_load(const char *path, auth_clients_t **out, err_detail_t *d)
                      path, (unsigned)(st.st_mode & 0777));
         goto out;
     }
-    if ((rc = read_fd(fd, AUTH_FILE_MAX, &buf, &len, path, d)) != 0)
+    if ((rc = fileio_read_fd(fd, AUTH_FILE_MAX, &buf, &len, path, d)) != 0)
         goto out;
     rc = auth_clients_parse(buf, len, path, out, d);
 out:
     free(buf);
     close(fd);
     return rc;
-}
-
-/* ---- key files ----------------------------------------------------------------------------- */
-
-/* The single Z85 key in a key file: 40 characters, then only blanks and newlines. */
-static int key_text_parse(const char *buf, size_t len, uint8_t key[AUTH_KEY_LEN])
-{
-    size_t i = 0;
-    while (i < len && (is_blank(buf[i]) || buf[i] == '\n'))
-        i++;
-    if (len - i < AUTH_Z85_LEN || auth_z85_decode(buf + i, AUTH_Z85_LEN, key) != 0)
-        return ERR_INVALID;
-    for (i += AUTH_Z85_LEN; i < len; i++)
-        if (!is_blank(buf[i]) && buf[i] != '\n')
-            return ERR_INVALID;
-    return 0;
-}
-
-static int write_key_file(const char *path, const char *z85, mode_t mode, err_detail_t *d)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        return err_set(d, errno == EEXIST ? ERR_CONFLICT : ERR_UNAVAILABLE, path,
-                       "cannot create %s: %s", path, strerror(errno));
-    char line[AUTH_Z85_LEN + 2];
-    memcpy(line, z85, AUTH_Z85_LEN);
-    line[AUTH_Z85_LEN] = '\n';
-    line[AUTH_Z85_LEN + 1] = '\0';
-    int rc = 0;
-    /* the umask may have narrowed the mode, never widened it; set it exactly */
-    if (fchmod(fd, mode) != 0 || write(fd, line, AUTH_Z85_LEN + 1) != AUTH_Z85_LEN + 1 ||
-        fsync(fd) != 0) {
-        rc = err_set(d, ERR_UNAVAILABLE, path, "cannot write %s: %s", path, strerror(errno));
-        unlink(path);
-    }
-    OPENSSL_cleanse(line, sizeof line);
-    close(fd);
-    return rc;
-}
-
-int auth_keypair_create(const char *path, char public_z85[AUTH_Z85_LEN + 1], err_detail_t *d)
-{
-    char pub[AUTH_Z85_LEN + 1], sec[AUTH_Z85_LEN + 1];
-    char pub_path[4096];
-    int n = snprintf(pub_path, sizeof pub_path, "%s.pub", path);
-    if (n < 0 || (size_t)n >= sizeof pub_path)
-        return err_set(d, ERR_INVALID, path, "path too long");
-    if (!zmq_has("curve"))
-        return err_set(d, ERR_INTERNAL, path, "this libzmq has no CURVE support");
-    if (access(pub_path, F_OK) == 0)
-        return err_set(d, ERR_CONFLICT, pub_path, "%s exists; not overwriting it", pub_path);
-    if (zmq_curve_keypair(pub, sec) != 0)
-        return err_set(d, ERR_INTERNAL, path, "zmq_curve_keypair: %s", zmq_strerror(zmq_errno()));
-    int rc = write_key_file(path, sec, 0600, d);
-    OPENSSL_cleanse(sec, sizeof sec);
-    if (rc != 0)
-        return rc;
-    if ((rc = write_key_file(pub_path, pub, 0644, d)) != 0) {
-        unlink(path);
-        return rc;
-    }
-    if (public_z85)
-        memcpy(public_z85, pub, sizeof pub);
-    return 0;
-}
-
-int auth_secret_key_read(const char *path, uint8_t secret[AUTH_KEY_LEN],
-                         char public_z85[AUTH_Z85_LEN + 1], err_detail_t *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return err_set(d, errno == ENOENT ? ERR_NOT_FOUND : ERR_UNAVAILABLE, path,
-                       "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    char *buf = NULL;
-    size_t len = 0;
-    int rc;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = err_set(d, ERR_FORBIDDEN, path, "%s is not a regular file", path);
-        goto out;
-    }
-    if (st.st_mode & 077) {
-        rc = err_set(d, ERR_FORBIDDEN, path,
-                     "%s has mode %03o: a secret key must be readable by its owner only "
-                     "(chmod 600)",
-                     path, (unsigned)(st.st_mode & 0777));
-        goto out;
-    }
-    if ((rc = read_fd(fd, 256, &buf, &len, path, d)) != 0)
-        goto out;
-    if (key_text_parse(buf, len, secret) != 0) {
-        rc = err_set(d, ERR_INVALID, path, "%s does not hold one Z85 key (40 characters)", path);
-        goto out;
-    }
-    if (public_z85) {
-        char sec[AUTH_Z85_LEN + 1];
-        auth_z85_encode(secret, sec);
-        int prc = zmq_curve_public(public_z85, sec);
-        OPENSSL_cleanse(sec, sizeof sec);
-        if (prc != 0) {
-            rc = err_set(d, ERR_INTERNAL, path, "zmq_curve_public: %s", zmq_strerror(zmq_errno()));
-            goto out;
-        }
-    }
-out:
-    if (buf) {
-        OPENSSL_cleanse(buf, len);
-        free(buf);
-    }
-    if (rc != 0)
-        OPENSSL_cleanse(secret, AUTH_KEY_LEN); /* a partly decoded key, too */
-    close(fd);
-    return rc;
-}
-
-int auth_public_key_read(const char *path, uint8_t key[AUTH_KEY_LEN], err_detail_t *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return err_set(d, ERR_NOT_FOUND, path, "cannot open %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = read_fd(fd, 256, &buf, &len, path, d);
-    close(fd);
-    if (rc != 0)
-        return rc;
-    rc = key_text_parse(buf, len, key);
-    free(buf);
-    if (rc != 0)
-        return err_set(d, ERR_INVALID, path, "%s does not hold one Z85 key (40 characters)", path);
-    return 0;
 }
 
 /* ---- ZAP ----------------------------------------------------------------------------------- */
@@ -647,7 +441,7 @@ int auth_reload(auth_t *a, err_detail_t *d)
 const auth_client_t *auth_lookup_user_id(const auth_t *a, const char *user_id)
 {
     uint8_t key[AUTH_KEY_LEN];
-    if (user_id == NULL || auth_z85_decode(user_id, strlen(user_id), key) != 0)
+    if (user_id == NULL || curvekey_z85_decode(user_id, strlen(user_id), key) != 0)
         return NULL;
     return auth_clients_find(a->clients, key);
 }
@@ -711,7 +505,7 @@ int auth_zap_handle(auth_t *a, bool *accepted, char *note, size_t note_size)
         snprintf(why, sizeof why, "malformed CURVE credentials");
     } else if ((c = auth_clients_find(a->clients, zmq_msg_data(&f[6]))) == NULL) {
         char z85[AUTH_Z85_LEN + 1];
-        auth_z85_encode(zmq_msg_data(&f[6]), z85);
+        curvekey_z85_encode(zmq_msg_data(&f[6]), z85);
         snprintf(why, sizeof why, "public key %s is not in the clients file", z85);
     } else {
         status = "200";

@@ -1,6 +1,6 @@
 /*
  * auth: who may talk to masteryd. The clients file (who is listed, with which role and scope),
- * the daemon's CURVE key pair, key files, and the ZAP handler that libzmq asks during every
+ * and the ZAP handler that libzmq asks during every
  * CURVE handshake.
  *
  * The clients file is text, one client a line, fields separated by blanks; `#` starts a
@@ -32,14 +32,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "curvekey.h"
 #include "err.h"
 
-#define AUTH_KEY_LEN       32    /* a CURVE key, binary */
-#define AUTH_Z85_LEN       40    /* a CURVE key in Z85 text (without the NUL) */
-#define AUTH_NAME_MAX      64    /* client names */
-#define AUTH_FRAMEWORK_MAX 256   /* framework ids in a tool's scope */
-#define AUTH_SCOPE_MAX     256   /* frameworks per tool */
-#define AUTH_CLIENTS_MAX   10000 /* lines with a client */
+#define AUTH_KEY_LEN       CURVEKEY_LEN     /* a CURVE key, binary */
+#define AUTH_Z85_LEN       CURVEKEY_Z85_LEN /* a CURVE key in Z85 text (without the NUL) */
+#define AUTH_NAME_MAX      64               /* client names */
+#define AUTH_FRAMEWORK_MAX 256              /* framework ids in a tool's scope */
+#define AUTH_SCOPE_MAX     256              /* frameworks per tool */
+#define AUTH_CLIENTS_MAX   10000            /* lines with a client */
 #define AUTH_FILE_MAX      (1u << 20)
 #define AUTH_ZAP_DOMAIN    "masteryd"
 
@@ -105,39 +106,6 @@ const char *auth_role_name(auth_role_t role);
 
 /* Names of every role in the mask, comma-separated, into buf (always NUL-terminated). */
 void auth_roles_format(unsigned roles, char *buf, size_t size);
-
-/* ---- key files ------------------------------------------------------------------------- */
-
-/*
- * Z85 text <-> 32-byte key. auth_z85_decode accepts exactly AUTH_Z85_LEN characters of the Z85
- * alphabet. Returns 0 or ERR_INVALID.
- */
-int auth_z85_decode(const char *z85, size_t len, uint8_t key[AUTH_KEY_LEN]);
-void auth_z85_encode(const uint8_t key[AUTH_KEY_LEN], char z85[AUTH_Z85_LEN + 1]);
-
-/*
- * Generates a CURVE key pair and writes the secret key to path (Z85 and a newline; created
- * with O_EXCL, mode 0600, fsync'ed) and the public key to path + ".pub" (mode 0644).
- * Refuses to overwrite either.
- * @param[out] public_z85 the new public key (may be NULL).
- * @return 0; ERR_CONFLICT (a file exists); ERR_UNAVAILABLE (cannot write: errno text);
- *         ERR_INTERNAL (no CURVE support in libzmq).
- */
-int auth_keypair_create(const char *path, char public_z85[AUTH_Z85_LEN + 1], err_detail_t *detail);
-
-/*
- * Reads a secret key file: a regular file, readable by its owner only (no group or other
- * permission bits: ERR_FORBIDDEN otherwise, naming the mode), holding one Z85 key.
- * @param[out] secret     the key bytes; the caller wipes them with OPENSSL_cleanse after use.
- * @param[out] public_z85 the matching public key (may be NULL).
- * @return 0; ERR_NOT_FOUND (no such file); ERR_FORBIDDEN; ERR_INVALID (not one Z85 key);
- *         ERR_UNAVAILABLE (other read errors).
- */
-int auth_secret_key_read(const char *path, uint8_t secret[AUTH_KEY_LEN],
-                         char public_z85[AUTH_Z85_LEN + 1], err_detail_t *detail);
-
-/* Reads a public key file (one Z85 key; any mode). Returns 0, ERR_NOT_FOUND or ERR_INVALID. */
-int auth_public_key_read(const char *path, uint8_t key[AUTH_KEY_LEN], err_detail_t *detail);
 
 /* ---- the ZAP handler ------------------------------------------------------------------- */
 

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
             snprintf(key, sizeof key, "%s", conf.curve_secret_key_file);
             if (key[0] == '\0')
                 snprintf(key, sizeof key, "%s/curve.key", conf.data_dir);
-            int krc = auth_secret_key_read(key, secret, NULL, &d);
+            int krc = curvekey_secret_read(key, secret, NULL, &d);
             OPENSSL_cleanse(secret, sizeof secret);
             if (krc == ERR_NOT_FOUND) {
                 printf("# %s does not exist yet: created on first start\n", key);

@@ -103,13 +103,13 @@ static int secure_sockets(server_t *s, err_detail_t *d)
     uint8_t secret[AUTH_KEY_LEN];
     if ((rc = key_path(conf, path, sizeof path, d)) != 0)
         return rc;
-    rc = auth_secret_key_read(path, secret, pub, d);
+    rc = curvekey_secret_read(path, secret, pub, d);
     if (rc == ERR_NOT_FOUND) {
-        if ((rc = auth_keypair_create(path, NULL, d)) != 0)
+        if ((rc = curvekey_pair_create(path, NULL, d)) != 0)
             return rc;
         log_info("generated the CURVE server key pair: %s (secret, mode 0600) and %s.pub", path,
                  path);
-        rc = auth_secret_key_read(path, secret, pub, d);
+        rc = curvekey_secret_read(path, secret, pub, d);
     }
     if (rc != 0)
         return rc;

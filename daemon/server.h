@@ -30,7 +30,7 @@ typedef struct server server_t;
  * server secret key (creating the key pair on first start), makes both sockets CURVE servers
  * in ZAP domain "masteryd" with ZMQ_ZAP_ENFORCE_DOMAIN, and checks that they really are before
  * binding (ERR_INTERNAL otherwise). Without it (development mode) a non-loopback endpoint is
- * refused (ERR_FORBIDDEN). Errors of auth_new/auth_secret_key_read pass through (a key file
+ * refused (ERR_FORBIDDEN). Errors of auth_new/curvekey_secret_read pass through (a key file
  * others may read: ERR_FORBIDDEN).
  */
 int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const auth_client_t *cl = auth_clients_at(c, i);
         check(auth_clients_find(c, cl->key) == cl);
         uint8_t back[AUTH_KEY_LEN];
-        check(auth_z85_decode(cl->key_z85, strlen(cl->key_z85), back) == 0);
+        check(curvekey_z85_decode(cl->key_z85, strlen(cl->key_z85), back) == 0);
         check(memcmp(back, cl->key, AUTH_KEY_LEN) == 0);
         size_t name_len = strlen(cl->name);
         check(name_len > 0 && name_len <= AUTH_NAME_MAX);

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates daemon/jsonld_contexts.c: the JSON-LD contexts masteryd knows, as static C tables.
+"""Generates lib/ld/jsonld_contexts.c: the JSON-LD contexts masteryd knows, as static C tables.
 
 Usage (from the repository root):
   python3 tests/tools/gen_jsonld_contexts.py ../shared/vectors/contexts \
-    | clang-format --assume-filename=daemon/jsonld_contexts.c > daemon/jsonld_contexts.c
+    | clang-format --assume-filename=lib/ld/jsonld_contexts.c > lib/ld/jsonld_contexts.c
 
 The published context documents (the reference copies in shared/vectors/contexts) are read as
 JSON and turned into term tables; no context text is embedded in the daemon, and no context is

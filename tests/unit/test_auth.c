@@ -22,10 +22,10 @@ static void test_z85_rfc_vector(void **state)
     for (int i = 0; i < 4; i++)
         memcpy(key + 8 * i, hello, 8);
     char z85[AUTH_Z85_LEN + 1];
-    auth_z85_encode(key, z85);
+    curvekey_z85_encode(key, z85);
     assert_string_equal(z85, "HelloWorldHelloWorldHelloWorldHelloWorld");
     uint8_t back[AUTH_KEY_LEN];
-    assert_int_equal(auth_z85_decode(z85, AUTH_Z85_LEN, back), 0);
+    assert_int_equal(curvekey_z85_decode(z85, AUTH_Z85_LEN, back), 0);
     assert_memory_equal(back, key, AUTH_KEY_LEN);
 }
 
@@ -34,12 +34,12 @@ static void test_z85_rejects(void **state)
     (void)state;
     uint8_t key[AUTH_KEY_LEN];
     /* wrong length, a character outside the alphabet, a group above 2^32-1 ("%nSc1") */
-    assert_int_equal(auth_z85_decode("HelloWorld", 10, key), ERR_INVALID);
-    assert_int_equal(auth_z85_decode("HelloWorldHelloWorldHelloWorldHelloWor\"d", 40, key),
+    assert_int_equal(curvekey_z85_decode("HelloWorld", 10, key), ERR_INVALID);
+    assert_int_equal(curvekey_z85_decode("HelloWorldHelloWorldHelloWorldHelloWor\"d", 40, key),
                      ERR_INVALID);
-    assert_int_equal(auth_z85_decode("#####HelloWorldHelloWorldHelloWorldHello", 40, key),
+    assert_int_equal(curvekey_z85_decode("#####HelloWorldHelloWorldHelloWorldHello", 40, key),
                      ERR_INVALID);
-    assert_int_equal(auth_z85_decode("%nSc0HelloWorldHelloWorldHelloWorldHello", 40, key), 0);
+    assert_int_equal(curvekey_z85_decode("%nSc0HelloWorldHelloWorldHelloWorldHello", 40, key), 0);
     assert_int_equal(key[0], 0xff);
     assert_int_equal(key[3], 0xff);
 }
@@ -49,9 +49,9 @@ static void fixed_keys(char a[AUTH_Z85_LEN + 1], char b[AUTH_Z85_LEN + 1])
 {
     uint8_t k[AUTH_KEY_LEN];
     memset(k, 1, sizeof k);
-    auth_z85_encode(k, a);
+    curvekey_z85_encode(k, a);
     memset(k, 2, sizeof k);
-    auth_z85_encode(k, b);
+    curvekey_z85_encode(k, b);
 }
 
 static int parse(const char *text, auth_clients_t **out, err_detail_t *d)
@@ -161,30 +161,30 @@ static void test_key_files(void **state)
     snprintf(pub_path, sizeof pub_path, "%s.pub", path);
     char pub[AUTH_Z85_LEN + 1], derived[AUTH_Z85_LEN + 1];
     err_detail_t d;
-    assert_int_equal(auth_keypair_create(path, pub, &d), 0);
+    assert_int_equal(curvekey_pair_create(path, pub, &d), 0);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(stat(pub_path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
     /* never overwritten */
-    assert_int_equal(auth_keypair_create(path, NULL, &d), ERR_CONFLICT);
+    assert_int_equal(curvekey_pair_create(path, NULL, &d), ERR_CONFLICT);
 
     uint8_t secret[AUTH_KEY_LEN], public_key[AUTH_KEY_LEN], from_pub[AUTH_KEY_LEN];
-    assert_int_equal(auth_secret_key_read(path, secret, derived, &d), 0);
+    assert_int_equal(curvekey_secret_read(path, secret, derived, &d), 0);
     assert_string_equal(derived, pub);
-    assert_int_equal(auth_public_key_read(pub_path, from_pub, &d), 0);
-    assert_int_equal(auth_z85_decode(pub, AUTH_Z85_LEN, public_key), 0);
+    assert_int_equal(curvekey_public_read(pub_path, from_pub, &d), 0);
+    assert_int_equal(curvekey_z85_decode(pub, AUTH_Z85_LEN, public_key), 0);
     assert_memory_equal(from_pub, public_key, AUTH_KEY_LEN);
 
     /* readable by the group or others: refused, naming the mode */
     assert_int_equal(chmod(path, 0640), 0);
-    assert_int_equal(auth_secret_key_read(path, secret, NULL, &d), ERR_FORBIDDEN);
+    assert_int_equal(curvekey_secret_read(path, secret, NULL, &d), ERR_FORBIDDEN);
     assert_non_null(strstr(d.message, "640"));
     assert_int_equal(chmod(path, 0604), 0);
-    assert_int_equal(auth_secret_key_read(path, secret, NULL, &d), ERR_FORBIDDEN);
+    assert_int_equal(curvekey_secret_read(path, secret, NULL, &d), ERR_FORBIDDEN);
     assert_int_equal(chmod(path, 0400), 0);
-    assert_int_equal(auth_secret_key_read(path, secret, NULL, &d), 0);
+    assert_int_equal(curvekey_secret_read(path, secret, NULL, &d), 0);
 
     /* the clients file: writable by others is refused */
     char clients[256];
