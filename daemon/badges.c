@@ -10,6 +10,7 @@
 #include "isotime.h"
 #include "issuer.h"
 #include "jsonld.h"
+#include "records.h"
 #include "statuslist.h"
 #include "wire.h"
 
@@ -32,100 +33,30 @@ struct badges {
     jsonld_t *jl; /* JSON-LD processor for eddsa-rdfc-2022 (caches processed contexts) */
 };
 
-/* ---- the credential record ------------------------------------------------------------------
- * [32-byte header][8 strings, each: u32 length with its NUL, the bytes, the NUL]. Strings are
- * stored NUL-terminated so readers can use them in place. */
+/* ---- credential records (records.h owns the layout) ---------------------------------------- */
 
-typedef struct rec_hdr {
-    int64_t issued_at;
-    int64_t changed_at;
-    uint32_t index;
-    uint32_t revision;
-    uint8_t state;
-    uint8_t flags; /* REC_SUSPENDABLE */
-    uint8_t reserved[6];
-} rec_hdr_t;
-
-_Static_assert(sizeof(rec_hdr_t) == 32, "credential header is a stored format");
-
-#define REC_SUSPENDABLE 1u
-enum { R_ID, R_LEARNER, R_FRAMEWORK, R_COMPETENCY, R_NAME, R_REASON, R_JSON, R_JWT, R_COUNT };
-
-static uint8_t *rec_build(const rec_hdr_t *h, const char *const s[R_COUNT],
-                          const size_t len[R_COUNT], size_t *out_len)
+static void info_from(badges_info_t *info, const records_credential_t *c)
 {
-    size_t n = sizeof *h;
-    for (int i = 0; i < R_COUNT; i++)
-        n += 4 + len[i] + 1;
-    uint8_t *rec = malloc(n), *p = rec;
-    if (rec == NULL)
-        return NULL;
-    memcpy(p, h, sizeof *h);
-    p += sizeof *h;
-    for (int i = 0; i < R_COUNT; i++) {
-        uint32_t l = (uint32_t)len[i] + 1;
-        memcpy(p, &l, 4);
-        memcpy(p + 4, s[i], len[i]);
-        p[4 + len[i]] = '\0';
-        p += 4 + l;
-    }
-    *out_len = n;
-    return rec;
-}
-
-static int rec_parse(const store_val_t *v, rec_hdr_t *h, const char *s[R_COUNT],
-                     size_t len[R_COUNT])
-{
-    const uint8_t *p = v->data, *end = p + v->len;
-    if (v->len < sizeof *h)
-        return ERR_INTERNAL;
-    memcpy(h, p, sizeof *h);
-    p += sizeof *h;
-    for (int i = 0; i < R_COUNT; i++) {
-        uint32_t l;
-        if (end - p < 4)
-            return ERR_INTERNAL;
-        memcpy(&l, p, 4);
-        if (l == 0 || (size_t)(end - p - 4) < l || p[4 + l - 1] != '\0')
-            return ERR_INTERNAL;
-        s[i] = (const char *)p + 4;
-        len[i] = l - 1;
-        p += 4 + l;
-    }
-    return 0;
-}
-
-static void info_from(badges_info_t *info, const rec_hdr_t *h, const char *const s[R_COUNT])
-{
-    info->id = s[R_ID];
-    info->learner_id = s[R_LEARNER];
-    info->framework_id = s[R_FRAMEWORK];
-    info->competency_id = s[R_COMPETENCY];
-    info->name = s[R_NAME];
-    info->reason = s[R_REASON];
-    info->revision = h->revision;
-    info->status_index = h->index;
-    info->issued_at = h->issued_at;
-    info->changed_at = h->changed_at;
-    info->state = (badges_state_t)h->state;
-    info->suspendable = (h->flags & REC_SUSPENDABLE) != 0;
-}
-
-static void key_id(store_key_t *k, const char *id)
-{
-    store_key_reset(k);
-    store_key_bytes(k, id, strlen(id));
+    info->id = c->s[RECORDS_CRED_ID];
+    info->learner_id = c->s[RECORDS_CRED_LEARNER];
+    info->framework_id = c->s[RECORDS_CRED_FRAMEWORK];
+    info->competency_id = c->s[RECORDS_CRED_COMPETENCY];
+    info->name = c->s[RECORDS_CRED_NAME];
+    info->reason = c->s[RECORDS_CRED_REASON];
+    info->revision = c->revision;
+    info->status_index = c->status_index;
+    info->issued_at = c->issued_at;
+    info->changed_at = c->changed_at;
+    info->state = (badges_state_t)c->state;
+    info->suspendable = (c->flags & RECORDS_CRED_SUSPENDABLE) != 0;
 }
 
 /* ---- status bitstrings --------------------------------------------------------------------- */
 
 static int bits_load(badges_t *b, store_txn_t *txn, char which, statuslist_t **out)
 {
-    store_key_t k;
     store_val_t v;
-    store_key_reset(&k);
-    store_key_byte(&k, (uint8_t)which);
-    int rc = store_get(txn, STORE_DB_STATUS, &k, &v);
+    int rc = records_bits_get(txn, which, &v);
     if (rc == ERR_NOT_FOUND)
         return statuslist_new(b->status_list_size, out);
     if (rc != 0)
@@ -135,12 +66,9 @@ static int bits_load(badges_t *b, store_txn_t *txn, char which, statuslist_t **o
 
 static int bits_store(store_txn_t *txn, char which, const statuslist_t *l)
 {
-    store_key_t k;
     size_t len;
     const uint8_t *bytes = statuslist_bytes(l, &len);
-    store_key_reset(&k);
-    store_key_byte(&k, (uint8_t)which);
-    return store_put(txn, STORE_DB_STATUS, &k, bytes, len, 0);
+    return records_bits_put(txn, which, bytes, len);
 }
 
 static int bits_set(badges_t *b, store_txn_t *txn, char which, uint32_t index, bool value)
@@ -332,47 +260,22 @@ static int sign_jwt(badges_t *b, const json_t *doc, keys_t *ed, const char *ed_v
 
 /* ---- issuance ------------------------------------------------------------------------------ */
 
-static void key_index(store_key_t *k, const uint8_t *learner_hash, const catalog_fw_t *fw,
-                      uint32_t ci)
-{
-    store_key_reset(k);
-    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
-    store_key_bytes(k, fw->hash, STORE_HASH_LEN);
-    store_key_u32(k, fw->revision);
-    store_key_bytes(k, fw->comp_hash[ci], STORE_HASH_LEN);
-}
-
-static void key_learner_did(store_key_t *k, const uint8_t *learner_hash)
-{
-    store_key_reset(k);
-    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
-    store_key_byte(k, 'D');
-}
-
 /* The evidence that made the mastery: the latest BADGES_EVIDENCE_LISTED items, not retracted.
  * Items are unpacked with the default allocator; the caller frees msgs[0..*n). */
 static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash, const uint8_t *comp_hash,
                             Mastery__V1__Evidence **msgs, size_t *n)
 {
-    store_key_t prefix;
-    store_iter_t it;
-    store_val_t k, v;
-    store_key_reset(&prefix);
-    store_key_bytes(&prefix, learner_hash, STORE_HASH_LEN);
-    store_key_byte(&prefix, 'E');
-    store_key_bytes(&prefix, comp_hash, STORE_HASH_LEN);
+    records_evidence_iter_t it;
+    records_evidence_t r;
     *n = 0;
-    int rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it);
+    int rc = records_evidence_iter_open(txn, learner_hash, comp_hash, &it);
     if (rc != 0)
         return rc;
     size_t seen = 0;
-    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
-        store_val_t blob;
-        if (engine_record_retracted(&v))
+    while ((rc = records_evidence_iter_next(&it, &r)) == 0) {
+        if (r.retracted)
             continue;
-        if ((rc = engine_record_blob(&v, &blob)) != 0)
-            break;
-        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
+        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(NULL, r.blob_len, r.blob);
         if (e == NULL) {
             rc = ERR_INTERNAL;
             break;
@@ -384,7 +287,7 @@ static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash, const
         msgs[slot] = e;
         seen++;
     }
-    store_iter_close(&it);
+    records_evidence_iter_close(&it);
     *n = seen < BADGES_EVIDENCE_LISTED ? seen : BADGES_EVIDENCE_LISTED;
     if (seen > BADGES_EVIDENCE_LISTED) { /* rotate the ring into observed order */
         Mastery__V1__Evidence *tmp[BADGES_EVIDENCE_LISTED];
@@ -404,17 +307,15 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     if (c->achievement == NULL)
         return 0;
     uint8_t lh[STORE_HASH_LEN];
-    store_key_t ik, k;
-    store_val_t v;
     store_hash_id(learner_id, lh);
-    key_index(&ik, lh, fw, ci);
-    int rc = store_get(txn, STORE_DB_CRED_INDEX, &ik, &v);
+    records_cred_key_t ik = {lh, fw->hash, fw->comp_hash[ci], fw->revision};
+    static char id[CRED_URN_UUID_MAX]; /* info->id points here until the next issuance */
+    int rc = records_cred_index_get(txn, &ik, id, sizeof id);
     if (rc == 0)
         return 0; /* issued before for this revision: never twice */
     if (rc != ERR_NOT_FOUND)
         return rc;
 
-    static char id[CRED_URN_UUID_MAX]; /* info->id points here until the next issuance */
     char did[BADGES_DID_MAX + 1] = "", vm[ISSUER_VM_ID_MAX];
     uint32_t index;
     statuslist_t *used = NULL;
@@ -424,18 +325,17 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     cred_signed_t out = {0};
     keyring_entry_t *ed;
     json_t *doc = NULL;
-    uint8_t *rec = NULL;
     if ((rc = cred_urn_uuid_random(id, sizeof id)) != 0 ||
-        (rc = bits_load(b, txn, 'U', &used)) != 0 || (rc = statuslist_pick(used, &index, d)) != 0 ||
-        (rc = statuslist_set(used, index, true)) != 0 || (rc = bits_store(txn, 'U', used)) != 0)
+        (rc = bits_load(b, txn, RECORDS_BITS_USED, &used)) != 0 ||
+        (rc = statuslist_pick(used, &index, d)) != 0 ||
+        (rc = statuslist_set(used, index, true)) != 0 ||
+        (rc = bits_store(txn, RECORDS_BITS_USED, used)) != 0)
         goto out;
-    key_learner_did(&k, lh);
-    if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) == 0 && v.len <= BADGES_DID_MAX) {
-        memcpy(did, v.data, v.len);
-        did[v.len] = '\0';
-    } else if (rc != 0 && rc != ERR_NOT_FOUND) {
+    /* A stored DID too long for the buffer is ignored, as before: badges name the learner
+     * by id then. */
+    if ((rc = records_did_get(txn, lh, did, sizeof did)) != 0 && rc != ERR_NOT_FOUND &&
+        rc != ERR_INTERNAL)
         goto out;
-    }
     if ((rc = evidence_collect(txn, lh, fw->comp_hash[ci], msgs, &n_ev)) != 0)
         goto out;
     for (size_t i = 0; i < n_ev; i++)
@@ -471,32 +371,25 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
         (rc = secure(b, doc, now, &out.json, &out.json_len, d)) != 0)
         goto out;
 
-    rec_hdr_t h = {.issued_at = now,
-                   .changed_at = now,
-                   .index = index,
-                   .revision = fw->revision,
-                   .state = BADGE_ACTIVE,
-                   .flags = b->suspension ? REC_SUSPENDABLE : 0};
     const char *name = in.name ? in.name : c->title;
-    const char *s[R_COUNT] = {id,       learner_id, graph_id(fw->graph), c->id, name, "",
-                              out.json, out.jwt};
-    size_t len[R_COUNT];
-    for (int i = 0; i < R_COUNT; i++)
-        len[i] = strlen(s[i]);
-    size_t rec_len;
-    if ((rec = rec_build(&h, s, len, &rec_len)) == NULL) {
-        rc = ERR_NOMEM;
-        goto out;
-    }
-    key_id(&k, id);
-    if ((rc = store_put(txn, STORE_DB_CREDENTIALS, &k, rec, rec_len, 0)) != 0 ||
-        (rc = store_put(txn, STORE_DB_CRED_INDEX, &ik, id, strlen(id), 0)) != 0)
+    records_credential_t rec = {
+        .issued_at = now,
+        .changed_at = now,
+        .status_index = index,
+        .revision = fw->revision,
+        .state = BADGE_ACTIVE,
+        .flags = b->suspension ? RECORDS_CRED_SUSPENDABLE : 0,
+        .s = {id, learner_id, graph_id(fw->graph), c->id, name, "", out.json, out.jwt},
+    };
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
+        rec.len[i] = strlen(rec.s[i]);
+    if ((rc = records_credential_put(txn, &rec)) != 0 ||
+        (rc = records_cred_index_put(txn, &ik, id)) != 0)
         goto out;
     *issued = true;
-    const char *sp[R_COUNT] = {id, learner_id, graph_id(fw->graph), c->id, name, ""};
-    info_from(info, &h, sp);
+    rec.s[RECORDS_CRED_JSON] = rec.s[RECORDS_CRED_JWT] = NULL; /* freed below */
+    info_from(info, &rec);
 out:
-    free(rec);
     json_decref(doc);
     cred_signed_free(&out);
     for (size_t i = 0; i < n_ev; i++)
@@ -511,25 +404,18 @@ int badges_get(badges_t *b, store_txn_t *txn, const char *id, badges_info_t *inf
                const char **json, size_t *json_len, const char **jwt, size_t *jwt_len)
 {
     (void)b;
-    store_key_t k;
-    store_val_t v;
-    rec_hdr_t h;
-    const char *s[R_COUNT];
-    size_t len[R_COUNT];
-    key_id(&k, id);
-    int rc = store_get(txn, STORE_DB_CREDENTIALS, &k, &v);
+    records_credential_t c;
+    int rc = records_credential_get(txn, id, &c);
     if (rc != 0)
         return rc;
-    if ((rc = rec_parse(&v, &h, s, len)) != 0)
-        return rc;
-    info_from(info, &h, s);
+    info_from(info, &c);
     if (json) {
-        *json = s[R_JSON];
-        *json_len = len[R_JSON];
+        *json = c.s[RECORDS_CRED_JSON];
+        *json_len = c.len[RECORDS_CRED_JSON];
     }
     if (jwt) {
-        *jwt = s[R_JWT];
-        *jwt_len = len[R_JWT];
+        *jwt = c.s[RECORDS_CRED_JWT];
+        *jwt_len = c.len[RECORDS_CRED_JWT];
     }
     return 0;
 }
@@ -538,24 +424,14 @@ int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
                 int (*fn)(void *ctx, const badges_info_t *info), void *ctx)
 {
     uint8_t lh[STORE_HASH_LEN];
-    store_key_t prefix;
-    store_iter_t it;
-    store_val_t k, v;
+    records_cred_iter_t it;
     store_hash_id(learner_id, lh);
-    store_key_reset(&prefix);
-    store_key_bytes(&prefix, lh, STORE_HASH_LEN);
-    int rc = store_iter_open(txn, STORE_DB_CRED_INDEX, &prefix, NULL, &it);
+    int rc = records_cred_iter_open(txn, lh, &it);
     if (rc != 0)
         return rc;
-    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
-        char id[CRED_URN_UUID_MAX];
+    char id[CRED_URN_UUID_MAX];
+    while ((rc = records_cred_iter_next(&it, id, sizeof id)) == 0) {
         badges_info_t info;
-        if (v.len >= sizeof id) {
-            rc = ERR_INTERNAL;
-            break;
-        }
-        memcpy(id, v.data, v.len);
-        id[v.len] = '\0';
         if ((rc = badges_get(b, txn, id, &info, NULL, NULL, NULL, NULL)) != 0) {
             rc = rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
             break;
@@ -563,7 +439,7 @@ int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
         if ((rc = fn(ctx, &info)) != 0)
             break;
     }
-    store_iter_close(&it);
+    records_cred_iter_close(&it);
     return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
@@ -578,60 +454,49 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
     if (!revocation && strcmp(purpose, "suspension") != 0)
         return err_set(d, ERR_INVALID, "set_credential_status.purpose",
                        "'%s' is not revocation or suspension", purpose);
-    store_key_t k;
-    store_val_t v;
-    rec_hdr_t h;
-    const char *s[R_COUNT];
-    size_t len[R_COUNT];
-    key_id(&k, id);
-    int rc = store_get(txn, STORE_DB_CREDENTIALS, &k, &v);
+    records_credential_t c;
+    int rc = records_credential_get(txn, id, &c);
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "set_credential_status.credential_id",
                        "no credential '%s'", id);
-    if (rc != 0 || (rc = rec_parse(&v, &h, s, len)) != 0)
+    if (rc != 0)
         return rc;
-    badges_state_t next = (badges_state_t)h.state;
-    char bit = revocation ? 'R' : 'S';
+    badges_state_t next = (badges_state_t)c.state;
+    char bit = revocation ? RECORDS_BITS_REVOKED : RECORDS_BITS_SUSPENDED;
     if (revocation) {
         if (!set)
             return err_set(d, ERR_INVALID, "set_credential_status.set",
                            "revocation is final; a revoked credential cannot be restored");
         next = BADGE_REVOKED;
     } else {
-        if (!(h.flags & REC_SUSPENDABLE))
+        if (!(c.flags & RECORDS_CRED_SUSPENDABLE))
             return err_set(d, ERR_INVALID, "set_credential_status.purpose",
                            "credential '%s' was issued without a suspension status entry "
                            "(set credential_suspension = 1 for new credentials)",
                            id);
-        if (h.state == BADGE_REVOKED)
+        if (c.state == BADGE_REVOKED)
             return err_set(d, ERR_INVALID, "set_credential_status.credential_id",
                            "credential '%s' is revoked", id);
         next = set ? BADGE_SUSPENDED : BADGE_ACTIVE;
     }
-    if (next == (badges_state_t)h.state) {
-        info_from(info, &h, s);
+    if (next == (badges_state_t)c.state) {
+        info_from(info, &c);
         return 0; /* idempotent */
     }
-    h.state = (uint8_t)next;
-    h.changed_at = now;
-    const char *ns[R_COUNT];
-    memcpy(ns, s, sizeof ns);
-    ns[R_REASON] = reason ? reason : "";
-    len[R_REASON] = strlen(ns[R_REASON]);
-    size_t rec_len;
-    uint8_t *rec = rec_build(&h, ns, len, &rec_len);
-    if (rec == NULL)
-        return ERR_NOMEM;
-    rc = store_put(txn, STORE_DB_CREDENTIALS, &k, rec, rec_len, 0);
-    free(rec);
-    if (rc != 0 || (rc = bits_set(b, txn, bit, h.index, set)) != 0)
+    c.state = (uint8_t)next;
+    c.changed_at = now;
+    c.s[RECORDS_CRED_REASON] = reason ? reason : "";
+    c.len[RECORDS_CRED_REASON] = strlen(c.s[RECORDS_CRED_REASON]);
+    /* The record's strings point into the stored value, which the put replaces: the put
+     * copies them into a new buffer before it writes. */
+    if ((rc = records_credential_put(txn, &c)) != 0 ||
+        (rc = bits_set(b, txn, bit, c.status_index, set)) != 0)
         return rc;
     *changed = true;
     /* Re-read: the put may have moved the record's memory. */
-    if ((rc = store_get(txn, STORE_DB_CREDENTIALS, &k, &v)) != 0 ||
-        (rc = rec_parse(&v, &h, s, len)) != 0)
+    if ((rc = records_credential_get(txn, id, &c)) != 0)
         return rc;
-    info_from(info, &h, s);
+    info_from(info, &c);
     return 0;
 }
 
@@ -646,7 +511,7 @@ int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64
                        "'%s' is not revocation or suspension", purpose);
     statuslist_t *l = NULL;
     json_t *doc = NULL;
-    int rc = bits_load(b, txn, which == 0 ? 'R' : 'S', &l);
+    int rc = bits_load(b, txn, which == 0 ? RECORDS_BITS_REVOKED : RECORDS_BITS_SUSPENDED, &l);
     statuslist_cred_t c = {b->list_url[which], b->did, purpose, now, 0};
     if (rc == 0)
         rc = statuslist_credential(l, &c, &doc, d);
@@ -732,8 +597,6 @@ int badges_register_did(badges_t *b, store_txn_t *txn, const char *learner_id, c
                        "'%.64s' is not a DID (did:<method>:<id>, at most %d bytes)", did,
                        BADGES_DID_MAX);
     uint8_t lh[STORE_HASH_LEN];
-    store_key_t k;
     store_hash_id(learner_id, lh);
-    key_learner_did(&k, lh);
-    return store_put(txn, STORE_DB_LEARNERS, &k, did, strlen(did), 0);
+    return records_did_put(txn, lh, did);
 }

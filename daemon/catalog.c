@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "records.h"
+
 struct catalog {
     catalog_fw_t *fws;
     uint32_t count, cap;
@@ -51,17 +53,6 @@ void catalog_destroy(catalog_t **cp)
     free((*cp)->fws);
     free(*cp);
     *cp = NULL;
-}
-
-int catalog_record_parse(const store_val_t *val, int64_t *loaded_at, const char **doc,
-                         size_t *doc_len)
-{
-    if (val->len < 8)
-        return ERR_INTERNAL;
-    memcpy(loaded_at, val->data, 8);
-    *doc = (const char *)val->data + 8;
-    *doc_len = val->len - 8;
-    return 0;
 }
 
 int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_at)
@@ -113,12 +104,12 @@ static void catalog_sort(catalog_t *cat, int64_t *first)
 int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
 {
     catalog_clear(cat);
-    store_iter_t it;
-    store_val_t k, v;
-    int rc = store_iter_open(txn, STORE_DB_FRAMEWORKS, NULL, NULL, &it);
+    records_framework_iter_t it;
+    records_framework_t r;
+    int rc = records_framework_iter_open(txn, &it);
     if (rc != 0)
         return rc;
-    /* Keys are H(id) rev: the last key of each hash run is the current revision. */
+    /* Revisions come by framework hash, then revision: the last of each run is current. */
     uint8_t prev_hash[STORE_HASH_LEN];
     bool have_prev = false;
     uint32_t prev_rev = 0;
@@ -127,12 +118,14 @@ int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
     const char *prev_doc = NULL;
     size_t prev_len = 0;
     for (;;) {
-        rc = store_iter_next(&it, &k, &v);
+        rc = records_framework_iter_next(&it, &r);
         bool end = rc == ERR_NOT_FOUND;
+        if (rc == ERR_INTERNAL)
+            rc = err_set(d, ERR_INTERNAL, "frameworks", "malformed framework record");
         if (rc != 0 && !end)
             break;
         rc = 0;
-        bool new_run = end || !have_prev || memcmp(k.data, prev_hash, STORE_HASH_LEN) != 0;
+        bool new_run = end || !have_prev || memcmp(r.hash, prev_hash, STORE_HASH_LEN) != 0;
         if (new_run && have_prev) {
             graph_t *g = NULL;
             err_detail_t pd;
@@ -157,18 +150,16 @@ int catalog_load(catalog_t *cat, store_txn_t *txn, err_detail_t *d)
         }
         if (end)
             break;
-        if (k.len != STORE_HASH_LEN + 4 ||
-            catalog_record_parse(&v, &prev_at, &prev_doc, &prev_len) != 0) {
-            rc = err_set(d, ERR_INTERNAL, "frameworks", "malformed framework record");
-            break;
-        }
         if (new_run)
-            prev_first = prev_at; /* keys sort by revision: the run starts at the first */
-        memcpy(prev_hash, k.data, STORE_HASH_LEN);
-        prev_rev = store_read_u32((const uint8_t *)k.data + STORE_HASH_LEN);
+            prev_first = r.loaded_at; /* revisions sort in order: the run starts at the first */
+        memcpy(prev_hash, r.hash, STORE_HASH_LEN);
+        prev_rev = r.revision;
+        prev_at = r.loaded_at;
+        prev_doc = r.doc;
+        prev_len = r.len;
         have_prev = true;
     }
-    store_iter_close(&it);
+    records_framework_iter_close(&it);
     if (rc == 0)
         catalog_sort(cat, first);
     free(first);

@@ -46,8 +46,4 @@ const catalog_fw_t *catalog_find(const catalog_t *cat, const char *framework_id)
 uint32_t catalog_count(const catalog_t *cat);
 const catalog_fw_t *catalog_at(const catalog_t *cat, uint32_t i);
 
-/* Stored framework record: [int64 loaded_at LE][document text]. */
-int catalog_record_parse(const store_val_t *val, int64_t *loaded_at, const char **doc,
-                         size_t *doc_len);
-
 #endif

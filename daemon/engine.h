@@ -5,8 +5,10 @@
  * commits, so a request's effects (records, states, events) become durable together or not
  * at all.
  *
- * Calls: store (records), catalog/graph (the frameworks), mastery (rules). Events leave
- * through the emit callback the caller provides (the handler numbers, stores and queues them).
+ * Calls: records (the stored layout), catalog/graph (the frameworks), mastery (rules). It calls
+ * nothing above it: every operation *returns* its changes (state transitions, in the order
+ * they happened) in a caller-owned engine_changes_t, and the caller turns them into events and
+ * badges (handler.c: apply_changes).
  *
  * State semantics (DESIGN.md section 3):
  *   LOCKED -> UNLOCKED when the competency's `requires` is met (none: unlocked from the start);
@@ -25,6 +27,7 @@
 #include "catalog.h"
 #include "err.h"
 #include "mastery.h"
+#include "records.h"
 #include "store.h"
 
 typedef enum comp_status {
@@ -39,49 +42,54 @@ typedef enum comp_status {
 #define STATE_WITHDRAWN  2u /* a withdrawal (see above) */
 #define STATE_RULE_MET   4u /* the rule is met by the evidence right now */
 
-/* A learner's state on one competency of one framework (stored as is: 48 bytes). */
-typedef struct comp_state {
-    uint8_t status; /* comp_status_t */
-    uint8_t flags;
-    uint16_t reserved;
-    uint32_t evidence_count;
-    double score;
-    int64_t unlocked_at;
-    int64_t mastered_at;
-    int64_t override_at;
-    int64_t updated_at;
-} comp_state_t;
+/* A learner's state on one competency of one framework (records.h owns the stored layout). */
+typedef records_state_t comp_state_t;
 
-typedef enum engine_event_kind {
-    EVENT_UNLOCKED,
-    EVENT_MASTERED,
-    EVENT_OVERRIDE,
-    EVENT_FRAMEWORK_LOADED,
-    EVENT_RETRACTED,
-    EVENT_CREDENTIAL_ISSUED, /* emitted by the handler (badges), not the engine */
-    EVENT_CREDENTIAL_STATUS,
-} engine_event_kind_t;
+/* What happened, in order. Every change names the learner, and (but for a retraction) the
+ * framework and competency whose state moved. */
+typedef enum engine_change_kind {
+    CHANGE_UNLOCKED,  /* LOCKED -> UNLOCKED */
+    CHANGE_MASTERED,  /* -> MASTERED, by the rule, a cascade, or a granting override */
+    CHANGE_OVERRIDE,  /* a teacher's decision (recorded before the mastery it may cause) */
+    CHANGE_RETRACTED, /* an evidence item stopped counting (framework and competency index
+                         unset: it counts for every framework with the competency) */
+} engine_change_kind_t;
 
-/* An event as the engine reports it; strings borrowed for the duration of the callback. */
-typedef struct engine_event {
-    engine_event_kind_t kind;
+/*
+ * One change. Strings are borrowed: learner_id, evidence_id, reason and actor from the
+ * operation's arguments (for re-evaluation: from its cursor), framework and competency ids
+ * from the catalog's graphs. Valid until the caller's next engine call or catalog change.
+ */
+typedef struct engine_change {
+    engine_change_kind_t kind;
     const char *learner_id;
-    const char *framework_id;
+    const catalog_fw_t *fw; /* NULL for CHANGE_RETRACTED */
+    uint32_t competency;    /* index in fw */
     const char *competency_id;
-    const char *evidence_id; /* the trigger, or "" */
-    double score;
-    bool mastered; /* override: grant or withdraw */
-    const char *reason, *actor;
-    uint32_t revision;
-    const char *version;
-    uint32_t competency_count;
-    const char *credential_id; /* credential events */
-    const char *achievement_name;
-    const char *purpose; /* credential status: "revocation" / "suspension" */
-    bool set;
-} engine_event_t;
+    const char *evidence_id; /* what triggered it, or "" */
+    double score;            /* the competency's score after the change */
+    bool granted;            /* CHANGE_OVERRIDE: grant (true) or withdraw */
+    const char *reason;      /* CHANGE_OVERRIDE, CHANGE_RETRACTED */
+    const char *actor;       /* CHANGE_OVERRIDE */
+} engine_change_t;
 
-typedef int (*engine_emit_fn)(void *ctx, const engine_event_t *ev);
+/*
+ * A caller-owned list the engine appends to. Zero-initialise it; engine_changes_reset() empties
+ * it (keeping its memory), engine_changes_free() releases it. max_bytes bounds the array (0:
+ * ENGINE_CHANGES_BYTES_MAX); an operation whose changes would exceed it fails with ERR_NOMEM
+ * and the caller must drop its transaction. Valid graphs stay far below the default: one item
+ * changes at most two states per competency of the frameworks that contain it.
+ */
+#define ENGINE_CHANGES_BYTES_MAX (64u << 20)
+
+typedef struct engine_changes {
+    engine_change_t *v;
+    size_t n, cap;
+    size_t max_bytes;
+} engine_changes_t;
+
+void engine_changes_reset(engine_changes_t *c);
+void engine_changes_free(engine_changes_t *c);
 
 /* One evidence item, validated by the caller. Strings borrowed for the call. */
 typedef struct engine_evidence {
@@ -97,7 +105,7 @@ typedef struct engine_evidence {
 typedef struct engine engine_t;
 
 /* Returns a new engine over cat (borrowed; must outlive the engine), or NULL. */
-engine_t *engine_new(catalog_t *cat, engine_emit_fn emit, void *emit_ctx);
+engine_t *engine_new(catalog_t *cat);
 void engine_destroy(engine_t **eng);
 
 /* Sets "now" (Unix ms) for the records and events of the current batch. */
@@ -116,10 +124,11 @@ int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *evidence_i
 /*
  * Records ev (whose id must not be stored yet: check with engine_evidence_find) with the
  * caller's serialized copy blob, then evaluates the competency in every framework that has it
- * and runs the cascade. Returns 0 or a store error (the transaction is then unusable).
+ * and runs the cascade, appending what changed to *out. Returns 0 or an error (store, or
+ * ERR_NOMEM: the transaction must then not commit).
  */
 int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t *ev,
-                        const void *blob, size_t blob_len);
+                        const void *blob, size_t blob_len, engine_changes_t *out);
 
 /*
  * Retracts a stored evidence item (an xAPI voiding statement, a tool's correction), whose
@@ -131,17 +140,29 @@ int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t
  */
 int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidence_id,
                             const char *learner_id, const char *competency_id, const char *reason,
-                            bool *already, err_detail_t *detail);
-
-/* Whether a stored record (as iterated or found) is retracted. */
-bool engine_record_retracted(const store_val_t *record);
+                            bool *already, engine_changes_t *out, err_detail_t *detail);
 
 /*
- * Re-evaluates every learner with evidence on any competency of framework fw (just installed
- * in the catalog as a new revision): unlocks what the new graph unlocks, masters what the new
- * rules master, never takes a mastery back. Emits events as usual.
+ * Re-evaluation of every learner after framework fw got a new revision (just installed in the
+ * catalog): unlocks what the new graph unlocks, masters what the new rules master, never takes
+ * a mastery back. One learner per call, so the caller handles each learner's changes before
+ * the next and memory stays bounded by one learner's:
+ *
+ *     engine_reeval_t r = {0};
+ *     while ((rc = engine_framework_reevaluate_next(eng, txn, fw, &r, &changes)) == 0)
+ *         ... handle changes, engine_changes_reset(&changes) ...
+ *     rc == ERR_NOT_FOUND: every learner is done
+ *
+ * The cursor holds the current learner's id: the changes' learner_id points into it.
  */
-int engine_framework_reevaluate(engine_t *eng, store_txn_t *txn, const catalog_fw_t *fw);
+typedef struct engine_reeval {
+    uint8_t cursor[STORE_HASH_LEN]; /* the next learner hash to look at */
+    bool done;
+    char learner_id[STORE_KEY_MAX + 1];
+} engine_reeval_t;
+
+int engine_framework_reevaluate_next(engine_t *eng, store_txn_t *txn, const catalog_fw_t *fw,
+                                     engine_reeval_t *r, engine_changes_t *out);
 
 /*
  * Applies a teacher override. Returns 0, ERR_NOT_FOUND (framework or competency; field named
@@ -149,13 +170,11 @@ int engine_framework_reevaluate(engine_t *eng, store_txn_t *txn, const catalog_f
  */
 int engine_override(engine_t *eng, store_txn_t *txn, const char *learner_id,
                     const char *framework_id, const char *competency_id, bool grant,
-                    const char *reason, const char *actor, comp_state_t *out, err_detail_t *detail);
+                    const char *reason, const char *actor, comp_state_t *out,
+                    engine_changes_t *changes, err_detail_t *detail);
 
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,
                      const catalog_fw_t *fw, uint32_t ci, comp_state_t *out);
-
-/* Evidence records: the caller's blob inside a stored value (header skipped). */
-int engine_record_blob(const store_val_t *record, store_val_t *blob);
 
 #endif

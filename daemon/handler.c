@@ -11,6 +11,8 @@
 #include "catalog.h"
 #include "engine.h"
 #include "graph.h"
+#include "journal.h"
+#include "records.h"
 
 #define ID_MAX        256
 #define SOURCE_MAX    256
@@ -20,210 +22,96 @@
 
 typedef Mastery__V1__Reply reply_t;
 
-/* An event committed (or about to be) in this batch, waiting to be published. */
-typedef struct queued_event {
-    char topic[2 * ID_MAX + 32];
-    size_t topic_len;
-    uint8_t *data;
-    size_t len;
-} queued_event_t;
-
 struct handler {
     store_t *store;
     const conf_t *conf;
     handler_stats_t *stats;
     catalog_t *cat;
     engine_t *engine;
-    badges_t *badges; /* borrowed; NULL: credentials disabled */
-    arena_t *arena;   /* reply building; reset per request */
-    store_txn_t *txn; /* the transaction events are written to (request's child) */
+    journal_t *journal;
+    engine_changes_t changes; /* what the engine did in the current operation */
+    badges_t *badges;         /* borrowed; NULL: credentials disabled */
+    arena_t *arena;           /* reply building; reset per request */
     int64_t now;
-    uint64_t seq;           /* last event seq written (in this batch) */
-    uint64_t committed_seq; /* last event seq durable */
-    queued_event_t *events;
-    size_t n_events, cap_events;
     bool catalog_dirty;
 };
 
-/* ---- events -------------------------------------------------------------------------------- */
-
-static const char *event_kind_name(engine_event_kind_t k)
-{
-    switch (k) {
-    case EVENT_UNLOCKED:
-        return "unlocked";
-    case EVENT_MASTERED:
-        return "mastered";
-    case EVENT_OVERRIDE:
-        return "override";
-    case EVENT_RETRACTED:
-        return "evidence_retracted";
-    case EVENT_CREDENTIAL_ISSUED:
-        return "credential_issued";
-    case EVENT_CREDENTIAL_STATUS:
-        return "credential_status";
-    default:
-        return "framework_loaded";
-    }
-}
-
-static int handler_emit(void *ctx, const engine_event_t *ev);
+/* ---- the engine's changes, as events and badges -------------------------------------------- */
 
 /* A mastery of a competency with an achievement issues its badge in the same transaction,
  * and the badge's event follows the mastery's. */
-static int issue_badge(handler_t *h, const engine_event_t *mastered)
+static int issue_badge(handler_t *h, store_txn_t *txn, const engine_change_t *mastered)
 {
-    const catalog_fw_t *fw = catalog_find(h->cat, mastered->framework_id);
-    uint32_t ci;
-    if (fw == NULL || graph_find(fw->graph, mastered->competency_id, &ci) != 0)
-        return ERR_INTERNAL;
     bool issued;
     badges_info_t info;
     err_detail_t d;
-    int rc = badges_on_mastered(h->badges, h->txn, fw, ci, mastered->learner_id, h->now, &issued,
-                                &info, &d);
-    if (rc != 0)
+    int rc = badges_on_mastered(h->badges, txn, mastered->fw, mastered->competency,
+                                mastered->learner_id, h->now, &issued, &info, &d);
+    if (rc != 0 || !issued)
         return rc;
-    if (!issued)
-        return 0;
-    engine_event_t ev = {
-        .kind = EVENT_CREDENTIAL_ISSUED,
+    journal_event_t ev = {
+        .kind = JOURNAL_CREDENTIAL_ISSUED,
         .learner_id = mastered->learner_id,
-        .framework_id = mastered->framework_id,
+        .framework_id = graph_id(mastered->fw->graph),
         .competency_id = mastered->competency_id,
         .credential_id = info.id,
         .achievement_name = info.name,
-        .revision = fw->revision,
     };
-    return handler_emit(h, &ev);
+    return journal_append(h->journal, txn, &ev);
 }
 
-/* Numbers, stores and queues one event: the engine's emit callback. */
-static int handler_emit(void *ctx, const engine_event_t *ev)
+/*
+ * Turns what the engine returned into the journal's events, in the order it happened, and
+ * issues the badge of every mastery right after its event. Then empties the list. A failure
+ * here follows writes: the caller must not commit the transaction.
+ */
+static int apply_changes(handler_t *h, store_txn_t *txn)
 {
-    handler_t *h = ctx;
-    Mastery__V1__Event e = MASTERY__V1__EVENT__INIT;
-    Mastery__V1__Unlocked u = MASTERY__V1__UNLOCKED__INIT;
-    Mastery__V1__Mastered m = MASTERY__V1__MASTERED__INIT;
-    Mastery__V1__OverrideApplied o = MASTERY__V1__OVERRIDE_APPLIED__INIT;
-    Mastery__V1__FrameworkLoaded f = MASTERY__V1__FRAMEWORK_LOADED__INIT;
-    Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
-    Mastery__V1__CredentialIssued ci = MASTERY__V1__CREDENTIAL_ISSUED__INIT;
-    Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
-    e.seq = h->seq + 1;
-    e.at_ms = h->now;
-    const char *subject = ev->learner_id;
-    switch (ev->kind) {
-    case EVENT_UNLOCKED:
-        u.learner_id = (char *)ev->learner_id;
-        u.framework_id = (char *)ev->framework_id;
-        u.competency_id = (char *)ev->competency_id;
-        u.evidence_id = (char *)ev->evidence_id;
-        e.kind_case = MASTERY__V1__EVENT__KIND_UNLOCKED;
-        e.unlocked = &u;
-        break;
-    case EVENT_MASTERED:
-        m.learner_id = (char *)ev->learner_id;
-        m.framework_id = (char *)ev->framework_id;
-        m.competency_id = (char *)ev->competency_id;
-        m.evidence_id = (char *)ev->evidence_id;
-        m.score = ev->score;
-        e.kind_case = MASTERY__V1__EVENT__KIND_MASTERED;
-        e.mastered = &m;
-        break;
-    case EVENT_OVERRIDE:
-        o.learner_id = (char *)ev->learner_id;
-        o.framework_id = (char *)ev->framework_id;
-        o.competency_id = (char *)ev->competency_id;
-        o.mastered = ev->mastered;
-        o.reason = (char *)ev->reason;
-        o.actor = (char *)ev->actor;
-        e.kind_case = MASTERY__V1__EVENT__KIND_OVERRIDE;
-        e.override = &o;
-        break;
-    case EVENT_FRAMEWORK_LOADED:
-        f.framework_id = (char *)ev->framework_id;
-        f.revision = ev->revision;
-        f.version = (char *)ev->version;
-        f.competency_count = ev->competency_count;
-        e.kind_case = MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED;
-        e.framework_loaded = &f;
-        subject = ev->framework_id;
-        break;
-    case EVENT_RETRACTED:
-        r.learner_id = (char *)ev->learner_id;
-        r.competency_id = (char *)ev->competency_id;
-        r.evidence_id = (char *)ev->evidence_id;
-        r.reason = (char *)ev->reason;
-        e.kind_case = MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED;
-        e.evidence_retracted = &r;
-        break;
-    case EVENT_CREDENTIAL_ISSUED:
-        ci.credential_id = (char *)ev->credential_id;
-        ci.learner_id = (char *)ev->learner_id;
-        ci.framework_id = (char *)ev->framework_id;
-        ci.competency_id = (char *)ev->competency_id;
-        ci.achievement_name = (char *)ev->achievement_name;
-        e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_ISSUED;
-        e.credential_issued = &ci;
-        break;
-    case EVENT_CREDENTIAL_STATUS:
-        cs.credential_id = (char *)ev->credential_id;
-        cs.learner_id = (char *)ev->learner_id;
-        cs.purpose = (char *)ev->purpose;
-        cs.set = ev->set;
-        cs.reason = (char *)ev->reason;
-        e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS;
-        e.credential_status = &cs;
-        break;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < h->changes.n; i++) {
+        const engine_change_t *c = &h->changes.v[i];
+        journal_event_t ev = {
+            .learner_id = c->learner_id,
+            .framework_id = c->fw ? graph_id(c->fw->graph) : "",
+            .competency_id = c->competency_id,
+            .evidence_id = c->evidence_id,
+            .score = c->score,
+        };
+        switch (c->kind) {
+        case CHANGE_UNLOCKED:
+            ev.kind = JOURNAL_UNLOCKED;
+            break;
+        case CHANGE_MASTERED:
+            ev.kind = JOURNAL_MASTERED;
+            break;
+        case CHANGE_OVERRIDE:
+            ev.kind = JOURNAL_OVERRIDE;
+            ev.flag = c->granted;
+            ev.reason = c->reason;
+            ev.actor = c->actor;
+            break;
+        case CHANGE_RETRACTED:
+            ev.kind = JOURNAL_EVIDENCE_RETRACTED;
+            ev.reason = c->reason;
+            break;
+        }
+        rc = journal_append(h->journal, txn, &ev);
+        if (rc == 0 && c->kind == CHANGE_MASTERED && h->badges)
+            rc = issue_badge(h, txn, c);
     }
-    if (h->n_events == h->cap_events) {
-        size_t cap = h->cap_events ? h->cap_events * 2 : 64;
-        queued_event_t *grown = realloc(h->events, cap * sizeof *grown);
-        if (grown == NULL)
-            return ERR_NOMEM;
-        h->events = grown;
-        h->cap_events = cap;
-    }
-    queued_event_t *q = &h->events[h->n_events];
-    int rc = wire_pack(&e.base, &q->data, &q->len);
-    if (rc != 0)
-        return rc;
-    int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", event_kind_name(ev->kind), subject);
-    q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
-    store_key_t k;
-    store_key_reset(&k);
-    store_key_u64(&k, e.seq);
-    if ((rc = store_put(h->txn, STORE_DB_EVENTS, &k, q->data, q->len, STORE_APPEND)) != 0) {
-        free(q->data);
-        return rc;
-    }
-    h->n_events++;
-    h->seq = e.seq;
-    if (ev->kind == EVENT_MASTERED && h->badges)
-        return issue_badge(h, ev);
-    return 0;
-}
-
-static void events_drop_from(handler_t *h, size_t from)
-{
-    for (size_t i = from; i < h->n_events; i++)
-        free(h->events[i].data);
-    h->n_events = from;
+    engine_changes_reset(&h->changes);
+    return rc;
 }
 
 size_t handler_event_count(const handler_t *h)
 {
-    return h->n_events;
+    return journal_queued(h->journal);
 }
 
 void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t *topic_len,
                        const uint8_t **data, size_t *len)
 {
-    *topic = h->events[i].topic;
-    *topic_len = h->events[i].topic_len;
-    *data = h->events[i].data;
-    *len = h->events[i].len;
+    journal_queued_get(h->journal, i, topic, topic_len, data, len);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -235,15 +123,8 @@ static int handler_load(handler_t *h, err_detail_t *d)
     if (rc != 0)
         return err_set(d, rc, "store", "cannot begin a read transaction");
     rc = catalog_load(h->cat, txn, d);
-    if (rc == 0) {
-        store_val_t k;
-        int lrc = store_last(txn, STORE_DB_EVENTS, &k, NULL);
-        if (lrc == 0 && k.len == 8)
-            h->seq = store_read_u64(k.data);
-        else if (lrc != ERR_NOT_FOUND)
-            rc = err_set(d, lrc ? lrc : ERR_INTERNAL, "events", "cannot read the last event");
-        h->committed_seq = h->seq;
-    }
+    if (rc == 0 && (rc = journal_open(h->journal, txn)) != 0)
+        rc = err_set(d, rc, "events", "cannot read the last event");
     store_txn_abort(&txn);
     h->catalog_dirty = false;
     return rc;
@@ -261,10 +142,11 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
     h->stats = stats;
     h->cat = catalog_new();
     h->arena = arena_new(64 * 1024);
+    h->journal = journal_new();
     if (h->cat)
-        h->engine = engine_new(h->cat, handler_emit, h);
+        h->engine = engine_new(h->cat);
     int rc;
-    if (h->cat == NULL || h->arena == NULL || h->engine == NULL) {
+    if (h->cat == NULL || h->arena == NULL || h->engine == NULL || h->journal == NULL) {
         rc = err_set(d, ERR_NOMEM, "handler", "out of memory");
         goto fail;
     }
@@ -282,8 +164,8 @@ void handler_destroy(handler_t **hp)
     if (hp == NULL || *hp == NULL)
         return;
     handler_t *h = *hp;
-    events_drop_from(h, 0);
-    free(h->events);
+    journal_destroy(&h->journal);
+    engine_changes_free(&h->changes);
     engine_destroy(&h->engine);
     catalog_destroy(&h->cat);
     arena_destroy(&h->arena);
@@ -293,22 +175,17 @@ void handler_destroy(handler_t **hp)
 
 void handler_batch_begin(handler_t *h, store_txn_t *txn, int64_t now_ms)
 {
-    events_drop_from(h, 0);
-    h->txn = txn;
+    (void)txn;
     h->now = now_ms;
-    h->seq = h->committed_seq;
+    journal_batch_begin(h->journal, now_ms);
     engine_set_now(h->engine, now_ms);
 }
 
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *d)
 {
-    h->txn = NULL;
-    if (committed) {
-        h->committed_seq = h->seq;
+    journal_batch_end(h->journal, committed);
+    if (committed)
         return 0;
-    }
-    events_drop_from(h, 0);
-    h->seq = h->committed_seq;
     return handler_load(h, d); /* memory must not run ahead of the store */
 }
 
@@ -397,23 +274,14 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         return rc;
     }
     /* Identical to the current revision: idempotent, no new revision. */
-    store_key_t k;
-    store_key_reset(&k);
-    store_key_hash(&k, graph_id(g));
-    store_key_u32(&k, UINT32_MAX);
     uint32_t revision = 1;
     const catalog_fw_t *cur = catalog_find(h->cat, graph_id(g));
     if (cur != NULL) {
-        store_key_t ck;
-        store_val_t v;
-        store_key_reset(&ck);
-        store_key_hash(&ck, graph_id(g));
-        store_key_u32(&ck, cur->revision);
         int64_t at;
         const char *doc;
         size_t doc_len;
-        if ((rc = store_get(txn, STORE_DB_FRAMEWORKS, &ck, &v)) != 0 ||
-            (rc = catalog_record_parse(&v, &at, &doc, &doc_len)) != 0) {
+        if ((rc = records_framework_get(txn, graph_id(g), cur->revision, &at, &doc, &doc_len)) !=
+            0) {
             graph_destroy(&g);
             return err_set(d, rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc, "framework",
                            "cannot read the current revision");
@@ -425,20 +293,7 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         }
         revision = cur->revision + 1;
     }
-    store_key_reset(&k);
-    store_key_hash(&k, graph_id(g));
-    store_key_u32(&k, revision);
-    size_t rec_len = 8 + len;
-    uint8_t *rec = malloc(rec_len);
-    if (rec == NULL) {
-        graph_destroy(&g);
-        return ERR_NOMEM;
-    }
-    memcpy(rec, &h->now, 8);
-    memcpy(rec + 8, json, len);
-    rc = store_put(txn, STORE_DB_FRAMEWORKS, &k, rec, rec_len, 0);
-    free(rec);
-    if (rc != 0) {
+    if ((rc = records_framework_put(txn, graph_id(g), revision, h->now, json, len)) != 0) {
         graph_destroy(&g);
         return rc;
     }
@@ -449,17 +304,24 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         return rc;
     }
     const catalog_fw_t *fw = catalog_find(h->cat, id);
-    engine_event_t ev = {
-        .kind = EVENT_FRAMEWORK_LOADED,
+    journal_event_t ev = {
+        .kind = JOURNAL_FRAMEWORK_LOADED,
         .framework_id = graph_id(fw->graph),
         .revision = revision,
         .version = graph_version(fw->graph),
         .competency_count = graph_count(fw->graph),
     };
-    if ((rc = handler_emit(h, &ev)) != 0)
+    if ((rc = journal_append(h->journal, txn, &ev)) != 0)
         return rc;
-    if (revision > 1 && (rc = engine_framework_reevaluate(h->engine, txn, fw)) != 0)
-        return rc;
+    if (revision > 1) { /* every learner again, one at a time */
+        engine_reeval_t r = {0};
+        while ((rc = engine_framework_reevaluate_next(h->engine, txn, fw, &r, &h->changes)) == 0)
+            if ((rc = apply_changes(h, txn)) != 0)
+                return rc;
+        engine_changes_reset(&h->changes);
+        if (rc != ERR_NOT_FOUND)
+            return rc;
+    }
     *info = fw_info(h, fw);
     return *info ? 0 : ERR_NOMEM;
 }
@@ -563,20 +425,15 @@ static int op_get_framework(handler_t *h, store_txn_t *txn, const wire_request_t
         return err_set(d, ERR_NOT_FOUND, "get_framework.framework_id", "no framework '%s'",
                        op->framework_id);
     uint32_t revision = op->revision ? op->revision : fw->revision;
-    store_key_t k;
-    store_val_t v;
-    store_key_reset(&k);
-    store_key_hash(&k, op->framework_id);
-    store_key_u32(&k, revision);
-    int rc = store_get(txn, STORE_DB_FRAMEWORKS, &k, &v);
+    int64_t at;
+    const char *doc;
+    size_t doc_len;
+    int rc = records_framework_get(txn, op->framework_id, revision, &at, &doc, &doc_len);
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "get_framework.revision",
                        "framework '%s' has no revision %u (current: %u)", op->framework_id,
                        revision, fw->revision);
-    int64_t at;
-    const char *doc;
-    size_t doc_len;
-    if (rc != 0 || (rc = catalog_record_parse(&v, &at, &doc, &doc_len)) != 0)
+    if (rc != 0)
         return rc;
     Mastery__V1__FrameworkDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -731,7 +588,10 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     };
     /* Past validation: a failure now may follow some writes, so it must fail the batch
      * (nothing of it commits) rather than the item. */
-    rc = engine_evidence_add(h->engine, txn, &e, buf, blob_len);
+    rc = engine_evidence_add(h->engine, txn, &e, buf, blob_len, &h->changes);
+    if (rc == 0)
+        rc = apply_changes(h, txn);
+    engine_changes_reset(&h->changes);
     return rc == 0 ? 0 : store_txn_fail(txn, rc);
 }
 
@@ -824,7 +684,10 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
     }
     bool already;
     rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id, ev->competency_id,
-                                 op->reason, &already, d);
+                                 op->reason, &already, &h->changes, d);
+    if (rc == 0)
+        rc = apply_changes(h, txn);
+    engine_changes_reset(&h->changes);
     mastery__v1__evidence__free_unpacked(ev, NULL);
     if (rc == 0 && already)
         err_set(d, ERR_OK, "", "evidence '%s' was already retracted", op->evidence_id);
@@ -914,8 +777,12 @@ static int op_override(handler_t *h, store_txn_t *txn, const wire_request_t *req
         return err_set(d, ERR_INVALID, "override.reason", "an override must say why");
     const char *actor = who->authenticated ? who->name : op->actor[0] ? op->actor : "unknown";
     comp_state_t st;
-    if ((rc = engine_override(h->engine, txn, op->learner_id, op->framework_id, op->competency_id,
-                              op->mastered, op->reason, actor, &st, d)) != 0)
+    rc = engine_override(h->engine, txn, op->learner_id, op->framework_id, op->competency_id,
+                         op->mastered, op->reason, actor, &st, &h->changes, d);
+    if (rc == 0)
+        rc = apply_changes(h, txn);
+    engine_changes_reset(&h->changes);
+    if (rc != 0)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_COMPETENCY;
     rep->competency = state_msg(h, op->competency_id, &st);
@@ -947,17 +814,15 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
     if (out->events == NULL)
         return ERR_NOMEM;
     ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
-    store_key_t start;
-    store_key_reset(&start);
-    store_key_u64(&start, op->from_seq ? op->from_seq : 1);
-    store_iter_t it;
-    store_val_t k, v;
-    int rc = store_iter_open(txn, STORE_DB_EVENTS, NULL, &start, &it);
+    records_event_iter_t it;
+    uint64_t seq, next = op->from_seq ? op->from_seq : 1;
+    const void *data;
+    size_t len;
+    int rc = records_event_iter_open(txn, next, &it);
     if (rc != 0)
         return rc;
-    uint64_t next = op->from_seq ? op->from_seq : 1;
-    while (out->n_events < limit && (rc = store_iter_next(&it, &k, &v)) == 0) {
-        Mastery__V1__Event *e = mastery__v1__event__unpack(&alloc, v.len, v.data);
+    while (out->n_events < limit && (rc = records_event_iter_next(&it, &seq, &data, &len)) == 0) {
+        Mastery__V1__Event *e = mastery__v1__event__unpack(&alloc, len, data);
         if (e == NULL) {
             rc = ERR_INTERNAL;
             break;
@@ -965,11 +830,11 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         out->events[out->n_events++] = e;
         next = e->seq + 1;
     }
-    store_iter_close(&it);
+    records_event_iter_close(&it);
     if (rc != 0 && rc != ERR_NOT_FOUND)
         return rc;
     out->next_seq = next;
-    out->last_seq = h->seq;
+    out->last_seq = journal_last_seq(h->journal);
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVENTS;
     rep->events = out;
     return 0;
@@ -995,32 +860,30 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
     if (out->items == NULL)
         return ERR_NOMEM;
     ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
-    store_key_t prefix;
-    store_key_reset(&prefix);
-    store_key_hash(&prefix, op->learner_id);
-    store_key_byte(&prefix, 'E');
+    records_learner_t l;
+    uint8_t comp_hash[STORE_HASH_LEN];
+    records_learner_init(&l, op->learner_id);
     if (op->competency_id[0])
-        store_key_hash(&prefix, op->competency_id);
-    store_iter_t it;
-    store_val_t k, v, blob;
-    if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it)) != 0)
+        store_hash_id(op->competency_id, comp_hash);
+    records_evidence_iter_t it;
+    records_evidence_t r;
+    if ((rc = records_evidence_iter_open(txn, l.hash, op->competency_id[0] ? comp_hash : NULL,
+                                         &it)) != 0)
         return rc;
-    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+    while ((rc = records_evidence_iter_next(&it, &r)) == 0) {
         if (out->n_items == limit) {
             out->truncated = true;
             break;
         }
-        if ((rc = engine_record_blob(&v, &blob)) != 0)
-            break;
-        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, blob.len, blob.data);
+        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, r.blob_len, r.blob);
         if (e == NULL) {
             rc = ERR_INTERNAL;
             break;
         }
-        e->retracted = engine_record_retracted(&v);
+        e->retracted = r.retracted;
         out->items[out->n_items++] = e;
     }
-    store_iter_close(&it);
+    records_evidence_iter_close(&it);
     if (rc != 0 && rc != ERR_NOT_FOUND)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE;
@@ -1038,8 +901,8 @@ static int op_health(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     mastery__v1__health_info__init(out);
     out->version = (char *)MASTERY_VERSION;
     out->uptime_ms = h->now - h->stats->started_at;
-    out->evidence_count = store_count(txn, STORE_DB_EVIDENCE_ID);
-    out->last_seq = h->seq;
+    out->evidence_count = records_evidence_count(txn);
+    out->last_seq = journal_last_seq(h->journal);
     out->framework_count = catalog_count(h->cat);
     store_usage(h->store, &out->map_size, &out->map_used);
     out->requests = h->stats->requests;
@@ -1182,12 +1045,12 @@ static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_r
                                 h->now, &changed, &info, d)) != 0)
         return rc;
     if (changed) {
-        engine_event_t ev = {
-            .kind = EVENT_CREDENTIAL_STATUS,
+        journal_event_t ev = {
+            .kind = JOURNAL_CREDENTIAL_STATUS,
             .learner_id = info.learner_id,
             .credential_id = info.id,
             .purpose = op->purpose,
-            .set = op->set,
+            .flag = op->set,
             .reason = op->reason,
         };
         /* The event is built from copies: the store may move info's strings on write. */
@@ -1196,7 +1059,7 @@ static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_r
         snprintf(cid, sizeof cid, "%s", info.id);
         ev.learner_id = lid;
         ev.credential_id = cid;
-        if ((rc = handler_emit(h, &ev)) != 0)
+        if ((rc = journal_append(h->journal, txn, &ev)) != 0)
             return rc;
         if ((rc = badges_get(h->badges, txn, cid, &info, NULL, NULL, NULL, NULL)) != 0)
             return rc;
@@ -1420,16 +1283,12 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     } else {
         /* Submit runs a child per item itself; everything else is one child per request. */
         store_txn_t *child = NULL;
-        size_t events_before = h->n_events;
-        uint64_t seq_before = h->seq;
-        if (e->op != MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE) {
-            if ((rc = store_txn_begin_child(txn, &child)) != 0)
-                return rc;
-            h->txn = child;
-        }
+        journal_mark_t mark = journal_mark(h->journal);
+        if (e->op != MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE &&
+            (rc = store_txn_begin_child(txn, &child)) != 0)
+            return rc;
         h->catalog_dirty = false;
         rc = e->fn(h, child ? child : txn, req, who, &rep, &d);
-        h->txn = txn;
         if (child) {
             int sticky = store_txn_error(child);
             if (rc == 0 && sticky == 0) {
@@ -1437,8 +1296,7 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                     return rc;
             } else {
                 store_txn_abort(&child);
-                events_drop_from(h, events_before);
-                h->seq = seq_before;
+                journal_rollback(h->journal, mark);
                 if (h->catalog_dirty) {
                     err_detail_t ld;
                     int lrc = catalog_load(h->cat, txn, &ld);

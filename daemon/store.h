@@ -23,20 +23,17 @@
 
 #include "err.h"
 
-/* The named databases. Key layouts are in daemon/ARCHITECTURE.md. */
+/* The named databases. Their keys and values are laid out by records.h, the one module that
+ * builds keys; nothing else in the daemon names a database. */
 typedef enum store_db {
-    STORE_DB_META = 0,    /* name -> value: format version, counters */
-    STORE_DB_FRAMEWORKS,  /* H(framework) rev(be32) -> framework record */
-    STORE_DB_LEARNERS,    /* H(learner) 'E' H(comp) obs(be64) id -> evidence;
-                             H(learner) 'P' -> learner id (the profile: who this hash is);
-                             H(learner) 'S' H(framework) H(comp) -> state.
-                             One learner's records sit together: a batch dirties one leaf
-                             page per learner, not one per record kind. */
-    STORE_DB_EVIDENCE_ID, /* evidence_id -> H(learner) H(comp) obs(be64): idempotency index */
-    STORE_DB_EVENTS,      /* seq(be64) -> event (appended) */
-    STORE_DB_CREDENTIALS, /* credential id -> credential record (badges.c) */
-    STORE_DB_CRED_INDEX,  /* H(learner) H(framework) rev(be32) H(comp) -> credential id */
-    STORE_DB_STATUS,      /* 'U' used indexes, 'R' revoked, 'S' suspended -> bitstring */
+    STORE_DB_META = 0,
+    STORE_DB_FRAMEWORKS,
+    STORE_DB_LEARNERS,
+    STORE_DB_EVIDENCE_ID,
+    STORE_DB_EVENTS,
+    STORE_DB_CREDENTIALS,
+    STORE_DB_CRED_INDEX,
+    STORE_DB_STATUS,
     STORE_DB_COUNT
 } store_db_t;
 

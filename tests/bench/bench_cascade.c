@@ -27,15 +27,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t events;
-
-static int count_event(void *ctx, const engine_event_t *ev)
-{
-    (void)ctx, (void)ev;
-    events++;
-    return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -88,7 +79,8 @@ int main(int argc, char **argv)
     }
     catalog_t *cat = catalog_new();
     catalog_put(cat, &g, 1, 0);
-    engine_t *eng = engine_new(cat, count_event, NULL);
+    engine_t *eng = engine_new(cat);
+    engine_changes_t changes = {0};
     uint64_t *apply = calloc((size_t)reps, sizeof *apply), *commit = calloc((size_t)reps, 8);
     uint64_t cascade_events = 0;
     char id[64], learner[32], comp[32];
@@ -101,18 +93,18 @@ int main(int argc, char **argv)
             snprintf(id, sizeof id, "prior-%d-%d", r, i);
             snprintf(comp, sizeof comp, "c%d", i);
             engine_evidence_t ev = {id, learner, comp, 0.9, 1.0, OUTCOME_NONE, 1000 + i};
-            engine_evidence_add(eng, txn, &ev, "x", 1);
+            engine_evidence_add(eng, txn, &ev, "x", 1, &changes);
+            engine_changes_reset(&changes);
         }
         if (store_txn_commit(&txn) != 0) {
             fprintf(stderr, "bench_cascade: prior evidence not committed\n");
             return 1;
         }
-        events = 0;
         store_txn_begin(st, true, &txn);
         snprintf(id, sizeof id, "trigger-%d", r);
         engine_evidence_t ev = {id, learner, "c0", 0.9, 1.0, OUTCOME_NONE, 1000};
         uint64_t a = now_ns();
-        int rc = engine_evidence_add(eng, txn, &ev, "x", 1);
+        int rc = engine_evidence_add(eng, txn, &ev, "x", 1, &changes);
         uint64_t b = now_ns();
         rc = rc ? rc : store_txn_commit(&txn);
         uint64_t c = now_ns();
@@ -122,7 +114,8 @@ int main(int argc, char **argv)
         }
         apply[r] = b - a;
         commit[r] = c - b;
-        cascade_events = events;
+        cascade_events = changes.n;
+        engine_changes_reset(&changes);
     }
     qsort(apply, (size_t)reps, 8, cmp_u64);
     qsort(commit, (size_t)reps, 8, cmp_u64);
@@ -135,6 +128,7 @@ int main(int argc, char **argv)
     printf("  synced commit             median %.2f ms\n", (double)commit[reps / 2] / 1e6);
     printf("  total                     median %.2f ms\n",
            (double)(apply[reps / 2] + commit[reps / 2]) / 1e6);
+    engine_changes_free(&changes);
     engine_destroy(&eng);
     catalog_destroy(&cat);
     store_close(&st);

@@ -16,6 +16,14 @@ import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
+# Symbols that only their owner may use, so one module keeps each concern: LMDB keys and
+# record layouts belong to records.c (the store's own file defines them).
+OWNED = [
+    (re.compile(r"\b(store_key_\w+|store_get|store_put|store_del|store_iter_\w+|store_last|"
+                r"store_count|STORE_DB_\w+|STORE_APPEND)\b"),
+     {"records.c", "records.h", "store.c", "store.h"}, "the stored layout belongs to daemon/records.c"),
+]
+
 
 def load(build):
     targets = {}
@@ -83,6 +91,14 @@ def analyse(targets):
                 else:
                     used |= ok
         uses[name] = used
+        if name == "masteryd_core":
+            for fn in sources_of(folder, name, targets):
+                text = open(os.path.join(folder, fn), encoding="utf-8").read()
+                for pattern, owners, why in OWNED:
+                    if fn in owners:
+                        continue
+                    for m in sorted(set(pattern.findall(text))):
+                        problems.append(f"{folder}/{fn}: uses {m}: {why}")
     return problems, uses
 
 

@@ -6,7 +6,8 @@
  *   e            (no requires)          d requires at least 1 of [a, e]
  *   p            rule: children [a, e] (roll-up)
  *
- * Every rule is the default "latest >= 0.8". Events are captured through the emit callback.
+ * Every rule is the default "latest >= 0.8". The changes each engine call returns are captured
+ * as events (the wrappers below).
  * Also catalog_load: the current revision of every stored framework, in load order.
  */
 #include <setjmp.h>
@@ -63,7 +64,7 @@ static const char fw_other[] =
 #define MAX_EVENTS 64
 
 typedef struct captured {
-    engine_event_kind_t kind;
+    engine_change_kind_t kind;
     char learner[32], framework[32], competency[32], evidence[32];
     double score;
     bool mastered;
@@ -79,7 +80,8 @@ typedef struct fixture {
     store_txn_t *txn;
     captured_t ev[MAX_EVENTS];
     size_t n_ev;
-    int fail_emit; /* nonzero: the emit callback returns this */
+    engine_changes_t changes;
+    int fail_emit; /* nonzero: the change list has no room, so the engine fails (ERR_NOMEM) */
 } fixture_t;
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -87,27 +89,57 @@ static void copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "(null)");
 }
 
-static int capture(void *ctx, const engine_event_t *ev)
+/* Moves the changes of the last engine call into the captured events. */
+static void capture(fixture_t *f)
 {
-    fixture_t *f = ctx;
-    if (f->fail_emit)
-        return f->fail_emit;
-    assert_true(f->n_ev < MAX_EVENTS);
-    captured_t *c = &f->ev[f->n_ev++];
-    memset(c, 0, sizeof *c);
-    c->kind = ev->kind;
-    copy(c->learner, sizeof c->learner, ev->learner_id);
-    copy(c->framework, sizeof c->framework, ev->framework_id);
-    copy(c->competency, sizeof c->competency, ev->competency_id);
-    copy(c->evidence, sizeof c->evidence, ev->evidence_id);
-    c->score = ev->score;
-    c->mastered = ev->mastered;
-    c->revision = ev->revision;
-    if (ev->kind == EVENT_OVERRIDE) {
-        copy(c->reason, sizeof c->reason, ev->reason);
-        copy(c->actor, sizeof c->actor, ev->actor);
+    for (size_t i = 0; i < f->changes.n; i++) {
+        const engine_change_t *ch = &f->changes.v[i];
+        assert_true(f->n_ev < MAX_EVENTS);
+        captured_t *c = &f->ev[f->n_ev++];
+        memset(c, 0, sizeof *c);
+        c->kind = ch->kind;
+        copy(c->learner, sizeof c->learner, ch->learner_id);
+        copy(c->framework, sizeof c->framework, ch->fw ? graph_id(ch->fw->graph) : "");
+        copy(c->competency, sizeof c->competency, ch->competency_id);
+        copy(c->evidence, sizeof c->evidence, ch->evidence_id);
+        c->score = ch->score;
+        c->mastered = ch->granted;
+        c->revision = ch->fw ? ch->fw->revision : 0;
+        if (ch->kind == CHANGE_OVERRIDE) {
+            copy(c->reason, sizeof c->reason, ch->reason);
+            copy(c->actor, sizeof c->actor, ch->actor);
+        }
     }
-    return 0;
+    engine_changes_reset(&f->changes);
+}
+
+/* The engine's operations, capturing what each returns. */
+static int evidence_add(fixture_t *f, const engine_evidence_t *ev, const void *blob, size_t len)
+{
+    f->changes.max_bytes = f->fail_emit ? 1 : 0;
+    int rc = engine_evidence_add(f->eng, f->txn, ev, blob, len, &f->changes);
+    capture(f);
+    return rc;
+}
+
+static int override(fixture_t *f, const char *learner, const char *fw, const char *comp, bool grant,
+                    const char *reason, const char *actor, comp_state_t *out, err_detail_t *d)
+{
+    f->changes.max_bytes = f->fail_emit ? 1 : 0;
+    int rc = engine_override(f->eng, f->txn, learner, fw, comp, grant, reason, actor, out,
+                             &f->changes, d);
+    capture(f);
+    return rc;
+}
+
+static int reevaluate(fixture_t *f, const catalog_fw_t *fw)
+{
+    engine_reeval_t r = {0};
+    int rc;
+    while ((rc = engine_framework_reevaluate_next(f->eng, f->txn, fw, &r, &f->changes)) == 0)
+        capture(f);
+    capture(f);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
 /* "M:a U:b ..." for the captured events (U unlocked, M mastered, O+/O- override). */
@@ -117,10 +149,10 @@ static const char *event_string(const fixture_t *f, char *out, size_t cap)
     out[0] = '\0';
     for (size_t i = 0; i < f->n_ev; i++) {
         const captured_t *c = &f->ev[i];
-        const char *k = c->kind == EVENT_UNLOCKED   ? "U"
-                        : c->kind == EVENT_MASTERED ? "M"
-                        : c->kind == EVENT_OVERRIDE ? (c->mastered ? "O+" : "O-")
-                                                    : "?";
+        const char *k = c->kind == CHANGE_UNLOCKED   ? "U"
+                        : c->kind == CHANGE_MASTERED ? "M"
+                        : c->kind == CHANGE_OVERRIDE ? (c->mastered ? "O+" : "O-")
+                                                     : "?";
         int n = snprintf(out + used, cap - used, "%s%s:%s", used ? " " : "", k, c->competency);
         assert_true(n > 0 && (size_t)n < cap - used);
         used += (size_t)n;
@@ -157,7 +189,7 @@ static int setup(void **state)
     if (store_open(f->dir, 16u << 20, 64u << 20, &f->st, &d) != 0)
         return -1;
     f->cat = catalog_new();
-    f->eng = engine_new(f->cat, capture, f);
+    f->eng = engine_new(f->cat);
     if (f->cat == NULL || f->eng == NULL)
         return -1;
     install(f, fw_rev1, 1);
@@ -174,6 +206,7 @@ static int teardown(void **state)
     store_txn_abort(&f->txn);
     engine_destroy(&f->eng);
     assert_null(f->eng);
+    engine_changes_free(&f->changes);
     catalog_destroy(&f->cat);
     store_close(&f->st);
     char path[128];
@@ -209,7 +242,7 @@ static void add(fixture_t *f, const char *id, const char *learner, const char *c
     int n = snprintf(blob, sizeof blob, "blob of %s", id);
     store_val_t found;
     assert_int_equal(engine_evidence_find(f->eng, f->txn, id, &found), ERR_NOT_FOUND);
-    assert_int_equal(engine_evidence_add(f->eng, f->txn, &ev, blob, (size_t)n), 0);
+    assert_int_equal(evidence_add(f, &ev, blob, (size_t)n), 0);
 }
 
 static comp_state_t state_of(fixture_t *f, const char *fw_id, const char *learner, const char *comp)
@@ -355,7 +388,7 @@ static void test_evidence_find(void **state)
     EXPECT_EVENTS(f, "");
     /* An empty blob is stored and found as empty. */
     engine_evidence_t ev = {"x-4", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9000};
-    assert_int_equal(engine_evidence_add(f->eng, f->txn, &ev, "", 0), 0);
+    assert_int_equal(evidence_add(f, &ev, "", 0), 0);
     assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-4", &blob), 0);
     assert_int_equal(blob.len, 0);
     /* A large blob (beyond the engine's stack buffer). */
@@ -363,7 +396,7 @@ static void test_evidence_find(void **state)
     assert_non_null(big);
     memset(big, 'B', 10000);
     engine_evidence_t ev5 = {"x-5", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9001};
-    assert_int_equal(engine_evidence_add(f->eng, f->txn, &ev5, big, 10000), 0);
+    assert_int_equal(evidence_add(f, &ev5, big, 10000), 0);
     assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-5", &blob), 0);
     assert_int_equal(blob.len, 10000);
     assert_memory_equal(blob.data, big, 10000);
@@ -380,8 +413,7 @@ static void test_override_grant(void **state)
     engine_set_now(f->eng, 3000000);
     comp_state_t out;
     err_detail_t d;
-    assert_int_equal(engine_override(f->eng, f->txn, "bob", "fw", "b", true, "passed the oral",
-                                     "ms.smith", &out, &d),
+    assert_int_equal(override(f, "bob", "fw", "b", true, "passed the oral", "ms.smith", &out, &d),
                      0);
     /* The override is recorded first, then b's mastery and its cascade: c unlocks and its
      * earlier evidence masters it. a is not touched. */
@@ -403,20 +435,17 @@ static void test_override_grant(void **state)
 
     /* Granting again: audited again, nothing else changes. */
     f->n_ev = 0;
-    assert_int_equal(
-        engine_override(f->eng, f->txn, "bob", "fw", "b", true, "again", "ms.smith", &out, &d), 0);
+    assert_int_equal(override(f, "bob", "fw", "b", true, "again", "ms.smith", &out, &d), 0);
     EXPECT_EVENTS(f, "O+:b");
     assert_int_equal(out.mastered_at, 3000000);
 
     /* Unknown framework or competency: NOT_FOUND naming the field; nothing emitted. */
     f->n_ev = 0;
     err_clear(&d);
-    assert_int_equal(engine_override(f->eng, f->txn, "bob", "nope", "b", true, "r", "t", &out, &d),
-                     ERR_NOT_FOUND);
+    assert_int_equal(override(f, "bob", "nope", "b", true, "r", "t", &out, &d), ERR_NOT_FOUND);
     assert_string_equal(d.field, "override.framework_id");
     assert_non_null(strstr(d.message, "nope"));
-    assert_int_equal(engine_override(f->eng, f->txn, "bob", "fw", "nope", true, "r", "t", &out, &d),
-                     ERR_NOT_FOUND);
+    assert_int_equal(override(f, "bob", "fw", "nope", true, "r", "t", &out, &d), ERR_NOT_FOUND);
     assert_string_equal(d.field, "override.competency_id");
     EXPECT_EVENTS(f, "");
     assert_int_equal(store_txn_error(f->txn), 0);
@@ -436,8 +465,7 @@ static void test_override_withdraw(void **state)
     engine_set_now(f->eng, 5000);
     comp_state_t out;
     err_detail_t d;
-    assert_int_equal(engine_override(f->eng, f->txn, "cora", "fw", "a", false, "copied answers",
-                                     "mr.jones", &out, &d),
+    assert_int_equal(override(f, "cora", "fw", "a", false, "copied answers", "mr.jones", &out, &d),
                      0);
     EXPECT_EVENTS(f, "O-:a");
     assert_false(f->ev[0].mastered);
@@ -473,11 +501,9 @@ static void test_override_withdraw(void **state)
     /* Withdrawing a competency whose prerequisite is not mastered makes it LOCKED. */
     f->n_ev = 0;
     engine_set_now(f->eng, 7000);
-    assert_int_equal(engine_override(f->eng, f->txn, "dora", "fw", "c", true, "r", "t", &out, &d),
-                     0);
+    assert_int_equal(override(f, "dora", "fw", "c", true, "r", "t", &out, &d), 0);
     EXPECT_EVENTS(f, "O+:c M:c");
-    assert_int_equal(engine_override(f->eng, f->txn, "dora", "fw", "c", false, "r", "t", &out, &d),
-                     0);
+    assert_int_equal(override(f, "dora", "fw", "c", false, "r", "t", &out, &d), 0);
     assert_int_equal(out.status, STATUS_LOCKED);
     expect_status(f, "dora", "c", STATUS_LOCKED);
 }
@@ -502,7 +528,7 @@ static void test_reevaluate_new_revision(void **state)
     const catalog_fw_t *fw = catalog_find(f->cat, "fw");
     assert_non_null(fw);
     assert_int_equal(fw->revision, 2);
-    assert_int_equal(engine_framework_reevaluate(f->eng, f->txn, fw), 0);
+    assert_int_equal(reevaluate(f, fw), 0);
     /* Learners in id order, competencies in topological order: alice's f unlocks (a is
      * mastered); dan's c unlocks and its evidence masters it at once. */
     EXPECT_EVENTS(f, "U:f U:c M:c");
@@ -527,7 +553,7 @@ static void test_reevaluate_new_revision(void **state)
 
     /* Running it again changes nothing and emits nothing. */
     f->n_ev = 0;
-    assert_int_equal(engine_framework_reevaluate(f->eng, f->txn, fw), 0);
+    assert_int_equal(reevaluate(f, fw), 0);
     EXPECT_EVENTS(f, "");
 
     /* The new graph is live for new evidence: z unlocks erin's a (which is already
@@ -557,13 +583,12 @@ static void test_two_frameworks(void **state)
 static void test_emit_failure(void **state)
 {
     fixture_t *f = *state;
-    /* An emit failure aborts the operation with that error (the caller drops the batch). */
+    /* A change list out of room aborts the operation (the caller drops the batch). */
     f->fail_emit = ERR_NOMEM;
     engine_evidence_t ev = {"h-a1", "hal", "a", 0.9, 1.0, OUTCOME_NONE, 10};
-    assert_int_equal(engine_evidence_add(f->eng, f->txn, &ev, "x", 1), ERR_NOMEM);
+    assert_int_equal(evidence_add(f, &ev, "x", 1), ERR_NOMEM);
     comp_state_t out;
-    assert_int_equal(engine_override(f->eng, f->txn, "hal", "fw", "b", true, "r", "t", &out, NULL),
-                     ERR_NOMEM);
+    assert_int_equal(override(f, "hal", "fw", "b", true, "r", "t", &out, NULL), ERR_NOMEM);
     f->fail_emit = 0;
 }
 

@@ -1,0 +1,92 @@
+/*
+ * journal: the event log. Numbers events (seq: gap-free, from 1, across restarts), stores each
+ * in the write transaction of the change it reports (records: events database), and queues
+ * it for publication, which the server does only after that transaction committed.
+ *
+ *     journal_batch_begin(j, now)          a new group commit
+ *     journal_append(j, txn, &ev) ...      numbered, stored, queued
+ *     journal_mark / journal_rollback      a request that failed takes its events back
+ *     journal_batch_end(j, committed)      committed: the queue is ready to publish;
+ *                                          otherwise numbering restarts from the last durable
+ *
+ * Topics are "<kind>/<subject>/" (subject: the learner, or the framework for
+ * framework_loaded), so a subscriber filters by kind, or by kind and subject.
+ */
+#ifndef MASTERY_JOURNAL_H
+#define MASTERY_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+typedef enum journal_kind {
+    JOURNAL_UNLOCKED,
+    JOURNAL_MASTERED,
+    JOURNAL_OVERRIDE,
+    JOURNAL_FRAMEWORK_LOADED,
+    JOURNAL_EVIDENCE_RETRACTED,
+    JOURNAL_CREDENTIAL_ISSUED,
+    JOURNAL_CREDENTIAL_STATUS,
+} journal_kind_t;
+
+/* An event to append. Strings are borrowed for the call; the fields a kind does not use are
+ * ignored (NULL is fine for them). */
+typedef struct journal_event {
+    journal_kind_t kind;
+    const char *learner_id;
+    const char *framework_id;
+    const char *competency_id;
+    const char *evidence_id;      /* unlocked, mastered, retracted: the trigger, or "" */
+    double score;                 /* mastered */
+    bool flag;                    /* override: granted; credential_status: set */
+    const char *reason, *actor;   /* override; retracted and credential_status: reason */
+    uint32_t revision;            /* framework_loaded */
+    const char *version;          /* framework_loaded */
+    uint32_t competency_count;    /* framework_loaded */
+    const char *credential_id;    /* credential events */
+    const char *achievement_name; /* credential_issued */
+    const char *purpose;          /* credential_status: "revocation" / "suspension" */
+} journal_event_t;
+
+typedef struct journal journal_t;
+
+/* A new journal (caller owns; journal_destroy()), or NULL. */
+journal_t *journal_new(void);
+void journal_destroy(journal_t **j);
+
+/* Reads the last stored seq, in a read transaction, before the first batch. Returns 0 or a
+ * store error (ERR_INTERNAL for a malformed key). */
+int journal_open(journal_t *j, store_txn_t *txn);
+
+void journal_batch_begin(journal_t *j, int64_t now_ms);
+
+/* Numbers, packs, stores (appending to the events database) and queues one event. Returns 0,
+ * ERR_NOMEM, or a store error; on error nothing was queued. */
+int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev);
+
+/* Where the journal is, to take back a failed request's events. */
+typedef struct journal_mark {
+    size_t queued;
+    uint64_t seq;
+} journal_mark_t;
+
+journal_mark_t journal_mark(const journal_t *j);
+/* Drops the events appended since m (their writes die with the caller's aborted child txn). */
+void journal_rollback(journal_t *j, journal_mark_t m);
+
+/* Ends the batch: committed says whether the transaction holding the events committed. */
+void journal_batch_end(journal_t *j, bool committed);
+
+/* The last seq written (in the open batch, or durable between batches). */
+uint64_t journal_last_seq(const journal_t *j);
+
+/* The events queued by the last batch, in seq order: topic and packed mastery.v1.Event,
+ * borrowed until the next journal_batch_begin(). */
+size_t journal_queued(const journal_t *j);
+void journal_queued_get(const journal_t *j, size_t i, const char **topic, size_t *topic_len,
+                        const uint8_t **data, size_t *len);
+
+#endif

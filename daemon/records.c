@@ -1,0 +1,558 @@
+#include "records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND_EVIDENCE 'E'
+#define KIND_PROFILE  'P'
+#define KIND_STATE    'S'
+#define KIND_DID      'D'
+
+void records_learner_init(records_learner_t *l, const char *id)
+{
+    l->id = id;
+    store_hash_id(id, l->hash);
+}
+
+/* ---- frameworks ---------------------------------------------------------------------------- */
+
+static void key_framework(store_key_t *k, const char *framework_id, uint32_t rev)
+{
+    store_key_reset(k);
+    store_key_hash(k, framework_id);
+    store_key_u32(k, rev);
+}
+
+/* [int64 loaded_at][document] */
+static int framework_decode(const store_val_t *v, int64_t *loaded_at, const char **doc, size_t *len)
+{
+    if (v->len < 8)
+        return ERR_INTERNAL;
+    memcpy(loaded_at, v->data, 8);
+    *doc = (const char *)v->data + 8;
+    *len = v->len - 8;
+    return 0;
+}
+
+int records_framework_put(store_txn_t *txn, const char *framework_id, uint32_t rev,
+                          int64_t loaded_at, const char *doc, size_t len)
+{
+    store_key_t k;
+    key_framework(&k, framework_id, rev);
+    uint8_t *rec = malloc(8 + len);
+    if (rec == NULL)
+        return ERR_NOMEM;
+    memcpy(rec, &loaded_at, 8);
+    memcpy(rec + 8, doc, len);
+    int rc = store_put(txn, STORE_DB_FRAMEWORKS, &k, rec, 8 + len, 0);
+    free(rec);
+    return rc;
+}
+
+int records_framework_get(store_txn_t *txn, const char *framework_id, uint32_t rev,
+                          int64_t *loaded_at, const char **doc, size_t *len)
+{
+    store_key_t k;
+    store_val_t v;
+    key_framework(&k, framework_id, rev);
+    int rc = store_get(txn, STORE_DB_FRAMEWORKS, &k, &v);
+    return rc ? rc : framework_decode(&v, loaded_at, doc, len);
+}
+
+int records_framework_iter_open(store_txn_t *txn, records_framework_iter_t *it)
+{
+    return store_iter_open(txn, STORE_DB_FRAMEWORKS, NULL, NULL, &it->it);
+}
+
+int records_framework_iter_next(records_framework_iter_t *it, records_framework_t *out)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != STORE_HASH_LEN + 4)
+        return ERR_INTERNAL;
+    memcpy(out->hash, k.data, STORE_HASH_LEN);
+    out->revision = store_read_u32((const uint8_t *)k.data + STORE_HASH_LEN);
+    return framework_decode(&v, &out->loaded_at, &out->doc, &out->len);
+}
+
+void records_framework_iter_close(records_framework_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- evidence ------------------------------------------------------------------------------ */
+
+/* Stored in front of the caller's blob in every evidence record. */
+typedef struct evidence_header {
+    double score;
+    double weight;
+    int64_t observed_at;
+    uint8_t outcome;
+    uint8_t flags;
+    uint8_t reserved[6];
+} evidence_header_t;
+
+_Static_assert(sizeof(evidence_header_t) == 32, "evidence header is a stored format");
+_Static_assert(sizeof(records_state_t) == 48, "state record is a stored format");
+
+#define EVIDENCE_RETRACTED 1u /* evidence_header_t.flags */
+
+/* The id index value: H(learner) H(comp) observed_at(be64^), the record key without its kind
+ * byte and id. */
+#define INDEX_LEN (2 * STORE_HASH_LEN + 8)
+
+static void key_learner_kind(store_key_t *k, const uint8_t *learner_hash, uint8_t kind)
+{
+    store_key_reset(k);
+    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
+    store_key_byte(k, kind);
+}
+
+static void key_evidence_id(store_key_t *k, const char *evidence_id)
+{
+    store_key_reset(k);
+    store_key_bytes(k, evidence_id, strlen(evidence_id));
+}
+
+static int evidence_decode(const store_val_t *v, records_evidence_t *out)
+{
+    evidence_header_t h;
+    if (v->len < sizeof h)
+        return ERR_INTERNAL;
+    memcpy(&h, v->data, sizeof h);
+    out->score = h.score;
+    out->weight = h.weight;
+    out->observed_at = h.observed_at;
+    out->outcome = h.outcome;
+    out->retracted = (h.flags & EVIDENCE_RETRACTED) != 0;
+    out->blob = (const uint8_t *)v->data + sizeof h;
+    out->blob_len = v->len - sizeof h;
+    return 0;
+}
+
+int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
+                         const char *evidence_id, const records_evidence_t *ev)
+{
+    uint8_t comp_hash[STORE_HASH_LEN];
+    store_key_t k, idkey;
+    store_hash_id(competency_id, comp_hash);
+    key_learner_kind(&k, l->hash, KIND_EVIDENCE);
+    store_key_bytes(&k, comp_hash, STORE_HASH_LEN);
+    store_key_i64(&k, ev->observed_at);
+    uint8_t index[INDEX_LEN];
+    memcpy(index, l->hash, STORE_HASH_LEN);
+    memcpy(index + STORE_HASH_LEN, k.b + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
+    store_key_bytes(&k, evidence_id, strlen(evidence_id));
+
+    size_t len = sizeof(evidence_header_t) + ev->blob_len;
+    uint8_t stackbuf[2048];
+    uint8_t *rec = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (rec == NULL)
+        return ERR_NOMEM;
+    evidence_header_t h = {ev->score, ev->weight, ev->observed_at, ev->outcome, 0, {0}};
+    memcpy(rec, &h, sizeof h);
+    if (ev->blob_len)
+        memcpy(rec + sizeof h, ev->blob, ev->blob_len);
+    int rc = store_put(txn, STORE_DB_LEARNERS, &k, rec, len, 0);
+    if (rec != stackbuf)
+        free(rec);
+    if (rc != 0)
+        return rc;
+    key_evidence_id(&idkey, evidence_id);
+    return store_put(txn, STORE_DB_EVIDENCE_ID, &idkey, index, sizeof index, 0);
+}
+
+/* The record key of a stored evidence id, through the id index. */
+static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_t *rk)
+{
+    store_key_t k;
+    store_val_t v;
+    key_evidence_id(&k, evidence_id);
+    int rc = store_get(txn, STORE_DB_EVIDENCE_ID, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != INDEX_LEN)
+        return ERR_INTERNAL;
+    key_learner_kind(rk, v.data, KIND_EVIDENCE);
+    store_key_bytes(rk, (const uint8_t *)v.data + STORE_HASH_LEN, STORE_HASH_LEN + 8);
+    store_key_bytes(rk, evidence_id, strlen(evidence_id));
+    return 0;
+}
+
+int records_evidence_find(store_txn_t *txn, const char *evidence_id, records_evidence_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    int rc = evidence_locate(txn, evidence_id, &k);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* index without record: damage */
+    return evidence_decode(&v, out);
+}
+
+int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *already)
+{
+    store_key_t k;
+    store_val_t v;
+    *already = false;
+    int rc = evidence_locate(txn, evidence_id, &k);
+    if (rc != 0)
+        return rc;
+    if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+    evidence_header_t h;
+    if (v.len < sizeof h)
+        return ERR_INTERNAL;
+    memcpy(&h, v.data, sizeof h);
+    if (h.flags & EVIDENCE_RETRACTED) {
+        *already = true;
+        return 0;
+    }
+    /* Copy out before writing: v points into LMDB and a put may move it. */
+    uint8_t *rec = malloc(v.len);
+    if (rec == NULL)
+        return ERR_NOMEM;
+    size_t len = v.len;
+    memcpy(rec, v.data, len);
+    h.flags |= EVIDENCE_RETRACTED;
+    memcpy(rec, &h, sizeof h);
+    rc = store_put(txn, STORE_DB_LEARNERS, &k, rec, len, 0);
+    free(rec);
+    return rc;
+}
+
+uint64_t records_evidence_count(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_EVIDENCE_ID);
+}
+
+int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                               const uint8_t *comp_hash, records_evidence_iter_t *it)
+{
+    store_key_t prefix;
+    key_learner_kind(&prefix, learner_hash, KIND_EVIDENCE);
+    if (comp_hash)
+        store_key_bytes(&prefix, comp_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+}
+
+int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    return rc ? rc : evidence_decode(&v, out);
+}
+
+void records_evidence_iter_close(records_evidence_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- learners: profile, DID ---------------------------------------------------------------- */
+
+int records_profile_ensure(store_txn_t *txn, const records_learner_t *l)
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, l->hash, KIND_PROFILE);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc == ERR_NOT_FOUND)
+        rc = store_put(txn, STORE_DB_LEARNERS, &k, l->id, strlen(l->id), 0);
+    return rc;
+}
+
+int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
+                         char id[STORE_KEY_MAX + 1])
+{
+    store_key_t start, pk;
+    store_iter_t it;
+    store_val_t k, v;
+    store_key_reset(&start);
+    store_key_bytes(&start, cursor, STORE_HASH_LEN);
+    int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next(&it, &k, &v);
+    if (rc == 0 && k.len < STORE_HASH_LEN)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(cursor, k.data, STORE_HASH_LEN);
+    store_iter_close(&it);
+    if (rc != 0)
+        return rc;
+    key_learner_kind(&pk, cursor, KIND_PROFILE);
+    rc = store_get(txn, STORE_DB_LEARNERS, &pk, &v);
+    id[0] = '\0';
+    if (rc == ERR_NOT_FOUND) /* records but no profile (e.g. only a registered DID) */
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.len > STORE_KEY_MAX)
+        return ERR_INTERNAL;
+    memcpy(id, v.data, v.len);
+    id[v.len] = '\0';
+    return 0;
+}
+
+int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], char *did,
+                    size_t cap)
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, learner_hash, KIND_DID);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len >= cap)
+        return ERR_INTERNAL;
+    memcpy(did, v.data, v.len);
+    did[v.len] = '\0';
+    return 0;
+}
+
+int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did)
+{
+    store_key_t k;
+    key_learner_kind(&k, learner_hash, KIND_DID);
+    return store_put(txn, STORE_DB_LEARNERS, &k, did, strlen(did), 0);
+}
+
+/* ---- state --------------------------------------------------------------------------------- */
+
+static void key_state(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
+                      const uint8_t *comp_hash)
+{
+    key_learner_kind(k, learner_hash, KIND_STATE);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                      const uint8_t fw_hash[STORE_HASH_LEN],
+                      const uint8_t comp_hash[STORE_HASH_LEN], records_state_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_state(&k, learner_hash, fw_hash, comp_hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != sizeof *out)
+        return ERR_INTERNAL;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                      const uint8_t fw_hash[STORE_HASH_LEN],
+                      const uint8_t comp_hash[STORE_HASH_LEN], const records_state_t *st)
+{
+    store_key_t k;
+    key_state(&k, learner_hash, fw_hash, comp_hash);
+    return store_put(txn, STORE_DB_LEARNERS, &k, st, sizeof *st, 0);
+}
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_t len)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, seq);
+    return store_put(txn, STORE_DB_EVENTS, &k, data, len, STORE_APPEND);
+}
+
+int records_event_last(store_txn_t *txn, uint64_t *seq)
+{
+    store_val_t k;
+    int rc = store_last(txn, STORE_DB_EVENTS, &k, NULL);
+    if (rc != 0)
+        return rc;
+    if (k.len != 8)
+        return ERR_INTERNAL;
+    *seq = store_read_u64(k.data);
+    return 0;
+}
+
+int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_t *it)
+{
+    store_key_t start;
+    store_key_reset(&start);
+    store_key_u64(&start, from);
+    return store_iter_open(txn, STORE_DB_EVENTS, NULL, &start, &it->it);
+}
+
+int records_event_iter_next(records_event_iter_t *it, uint64_t *seq, const void **data, size_t *len)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != 8)
+        return ERR_INTERNAL;
+    *seq = store_read_u64(k.data);
+    *data = v.data;
+    *len = v.len;
+    return 0;
+}
+
+void records_event_iter_close(records_event_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- credentials --------------------------------------------------------------------------- */
+
+typedef struct credential_header {
+    int64_t issued_at;
+    int64_t changed_at;
+    uint32_t index;
+    uint32_t revision;
+    uint8_t state;
+    uint8_t flags;
+    uint8_t reserved[6];
+} credential_header_t;
+
+_Static_assert(sizeof(credential_header_t) == 32, "credential header is a stored format");
+
+static void key_credential(store_key_t *k, const char *id)
+{
+    store_key_reset(k);
+    store_key_bytes(k, id, strlen(id));
+}
+
+int records_credential_put(store_txn_t *txn, const records_credential_t *c)
+{
+    credential_header_t h = {
+        c->issued_at, c->changed_at, c->status_index, c->revision, c->state, c->flags, {0}};
+    size_t n = sizeof h;
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
+        n += 4 + c->len[i] + 1;
+    uint8_t *rec = malloc(n), *p = rec;
+    if (rec == NULL)
+        return ERR_NOMEM;
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
+        uint32_t l = (uint32_t)c->len[i] + 1;
+        memcpy(p, &l, 4);
+        memcpy(p + 4, c->s[i], c->len[i]);
+        p[4 + c->len[i]] = '\0';
+        p += 4 + l;
+    }
+    store_key_t k;
+    key_credential(&k, c->s[RECORDS_CRED_ID]);
+    int rc = store_put(txn, STORE_DB_CREDENTIALS, &k, rec, n, 0);
+    free(rec);
+    return rc;
+}
+
+int records_credential_get(store_txn_t *txn, const char *id, records_credential_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_credential(&k, id);
+    int rc = store_get(txn, STORE_DB_CREDENTIALS, &k, &v);
+    if (rc != 0)
+        return rc;
+    credential_header_t h;
+    const uint8_t *p = v.data, *end = p + v.len;
+    if (v.len < sizeof h)
+        return ERR_INTERNAL;
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
+        uint32_t l;
+        if (end - p < 4)
+            return ERR_INTERNAL;
+        memcpy(&l, p, 4);
+        if (l == 0 || (size_t)(end - p - 4) < l || p[4 + l - 1] != '\0')
+            return ERR_INTERNAL;
+        out->s[i] = (const char *)p + 4;
+        out->len[i] = l - 1;
+        p += 4 + l;
+    }
+    out->issued_at = h.issued_at;
+    out->changed_at = h.changed_at;
+    out->status_index = h.index;
+    out->revision = h.revision;
+    out->state = h.state;
+    out->flags = h.flags;
+    return 0;
+}
+
+static void key_cred_index(store_key_t *k, const records_cred_key_t *c)
+{
+    store_key_reset(k);
+    store_key_bytes(k, c->learner_hash, STORE_HASH_LEN);
+    store_key_bytes(k, c->fw_hash, STORE_HASH_LEN);
+    store_key_u32(k, c->revision);
+    store_key_bytes(k, c->comp_hash, STORE_HASH_LEN);
+}
+
+static int copy_id(const store_val_t *v, char *id, size_t cap)
+{
+    if (v->len >= cap)
+        return ERR_INTERNAL;
+    memcpy(id, v->data, v->len);
+    id[v->len] = '\0';
+    return 0;
+}
+
+int records_cred_index_get(store_txn_t *txn, const records_cred_key_t *c, char *id, size_t cap)
+{
+    store_key_t k;
+    store_val_t v;
+    key_cred_index(&k, c);
+    int rc = store_get(txn, STORE_DB_CRED_INDEX, &k, &v);
+    return rc ? rc : copy_id(&v, id, cap);
+}
+
+int records_cred_index_put(store_txn_t *txn, const records_cred_key_t *c, const char *id)
+{
+    store_key_t k;
+    key_cred_index(&k, c);
+    return store_put(txn, STORE_DB_CRED_INDEX, &k, id, strlen(id), 0);
+}
+
+int records_cred_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                           records_cred_iter_t *it)
+{
+    store_key_t prefix;
+    store_key_reset(&prefix);
+    store_key_bytes(&prefix, learner_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_CRED_INDEX, &prefix, NULL, &it->it);
+}
+
+int records_cred_iter_next(records_cred_iter_t *it, char *id, size_t cap)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    return rc ? rc : copy_id(&v, id, cap);
+}
+
+void records_cred_iter_close(records_cred_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- status bitstrings --------------------------------------------------------------------- */
+
+int records_bits_get(store_txn_t *txn, char which, store_val_t *bits)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_byte(&k, (uint8_t)which);
+    return store_get(txn, STORE_DB_STATUS, &k, bits);
+}
+
+int records_bits_put(store_txn_t *txn, char which, const void *bits, size_t len)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_byte(&k, (uint8_t)which);
+    return store_put(txn, STORE_DB_STATUS, &k, bits, len, 0);
+}

@@ -1,0 +1,262 @@
+/*
+ * records: every key and record format masteryd stores in LMDB, with its encoding and
+ * decoding. The one module that builds keys (store_key_*) and lays out values; everything
+ * else asks it by meaning ("the state of learner L on competency C of framework F").
+ * tests/tools/layering.py refuses store_key_* anywhere else in the daemon.
+ *
+ * H(x) is store_hash_id(x): the first 16 bytes of SHA-256(x), fixed width so ids of up to 256
+ * bytes fit LMDB's 511-byte key limit and prefix scans work. Integers in keys are big-endian
+ * (they sort numerically); observed_at in keys has its sign bit flipped (sorts as signed).
+ * Integers inside values are little-endian, as the structs below lay them out (x86-64 and
+ * aarch64; a big-endian host would need a migration).
+ *
+ *   database      key                                              value
+ *   frameworks    H(framework) rev(be32)                           loaded_at(i64) document
+ *   learners      H(learner) 'E' H(comp) observed_at(be64^) id     evidence header (32) + the
+ *                                                                  packed mastery.v1.Evidence
+ *                 H(learner) 'P'                                   the learner id (the profile)
+ *                 H(learner) 'S' H(framework) H(comp)              records_state_t (48)
+ *                 H(learner) 'D'                                   the learner's DID
+ *   evidence_ids  evidence id                                      H(learner) H(comp)
+ *                                                                  observed_at(be64^): where
+ *                                                                  the record is
+ *   events        seq(be64)                                        the packed mastery.v1.Event
+ *   credentials   credential id (urn:uuid:...)                     credential header (32) +
+ *                                                                  8 strings (see below)
+ *   cred_index    H(learner) H(framework) rev(be32) H(comp)        credential id
+ *   status        'U' | 'R' | 'S'                                  bitstring: indexes in use,
+ *                                                                  revoked, suspended
+ *
+ * One learner's records share a key prefix, so a batch dirties about one leaf page per learner
+ * rather than one per record kind. An absent state record means the default (unlocked when
+ * the competency has no prerequisites, else locked); states are written only when they change.
+ *
+ * Borrowed values (store_val_t, const char * into a record) follow LMDB's rule: valid until
+ * the next write in the same transaction or its end. Every function returns 0, ERR_NOT_FOUND
+ * where it says so, ERR_INTERNAL for a stored value of the wrong shape (damage, named nowhere
+ * else), or the transaction's sticky error.
+ */
+#ifndef MASTERY_RECORDS_H
+#define MASTERY_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+/* A learner id with its key hash, computed once and used for every key of that learner. */
+typedef struct records_learner {
+    const char *id; /* borrowed */
+    uint8_t hash[STORE_HASH_LEN];
+} records_learner_t;
+
+void records_learner_init(records_learner_t *l, const char *id);
+
+/* ---- frameworks ---------------------------------------------------------------------------- */
+
+/* Stores revision rev of a framework document (text as loaded; need not be NUL-terminated). */
+int records_framework_put(store_txn_t *txn, const char *framework_id, uint32_t rev,
+                          int64_t loaded_at, const char *doc, size_t len);
+
+/* One stored revision: ERR_NOT_FOUND when there is none. *doc is borrowed. */
+int records_framework_get(store_txn_t *txn, const char *framework_id, uint32_t rev,
+                          int64_t *loaded_at, const char **doc, size_t *len);
+
+/* Every stored revision in key order (by framework hash, then revision). */
+typedef struct records_framework_iter {
+    store_iter_t it;
+} records_framework_iter_t;
+
+typedef struct records_framework {
+    uint8_t hash[STORE_HASH_LEN]; /* H(framework id) */
+    uint32_t revision;
+    int64_t loaded_at;
+    const char *doc; /* borrowed; not NUL-terminated */
+    size_t len;
+} records_framework_t;
+
+int records_framework_iter_open(store_txn_t *txn, records_framework_iter_t *it);
+/* 0 and the next revision, ERR_NOT_FOUND at the end, ERR_INTERNAL for a malformed record. */
+int records_framework_iter_next(records_framework_iter_t *it, records_framework_t *out);
+void records_framework_iter_close(records_framework_iter_t *it);
+
+/* ---- evidence ------------------------------------------------------------------------------ */
+
+/* An evidence record: what the rules read (the header, so evaluating a competency never
+ * decodes the full item) and the caller's packed mastery.v1.Evidence. */
+typedef struct records_evidence {
+    double score;
+    double weight;
+    int64_t observed_at;
+    uint8_t outcome; /* sample_outcome_t */
+    bool retracted;  /* excluded from every rule; kept for the audit trail */
+    const void *blob;
+    size_t blob_len;
+} records_evidence_t;
+
+/*
+ * Stores a new evidence record for (learner, competency) and its id index entry. The id must
+ * not be stored yet (records_evidence_find). ev->retracted is ignored (a new item is not).
+ */
+int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
+                         const char *evidence_id, const records_evidence_t *ev);
+
+/* The record of an evidence id, through the id index: 0, ERR_NOT_FOUND, or ERR_INTERNAL when
+ * the index points at no record. Blob borrowed. */
+int records_evidence_find(store_txn_t *txn, const char *evidence_id, records_evidence_t *out);
+
+/* Marks an evidence id retracted. *already is set when it was (nothing written then).
+ * ERR_NOT_FOUND when no such id is stored. */
+int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *already);
+
+/* Number of evidence items stored (O(1)). */
+uint64_t records_evidence_count(store_txn_t *txn);
+
+/* A learner's evidence, on one competency or all, in (competency hash, observed_at, id)
+ * order: the rules see a competency's items oldest first. */
+typedef struct records_evidence_iter {
+    store_iter_t it;
+} records_evidence_iter_t;
+
+/* comp_hash NULL: every competency of the learner. */
+int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                               const uint8_t *comp_hash, records_evidence_iter_t *it);
+/* 0 and the next record, ERR_NOT_FOUND at the end, ERR_INTERNAL for a malformed record. */
+int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out);
+void records_evidence_iter_close(records_evidence_iter_t *it);
+
+/* ---- learners: profile, DID ---------------------------------------------------------------- */
+
+/* Writes the profile (hash -> id) unless present: re-evaluation walks learners by hash. */
+int records_profile_ensure(store_txn_t *txn, const records_learner_t *l);
+
+/*
+ * Finds the first learner hash >= *cursor that has any record, and its profile. Returns 0 with
+ * *cursor set to it and id (NUL-terminated, at most STORE_KEY_MAX bytes) filled, or id[0] = 0
+ * when that learner has records but no profile (only a registered DID); ERR_NOT_FOUND when no
+ * learner follows. id must hold STORE_KEY_MAX + 1 bytes.
+ */
+int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
+                         char id[STORE_KEY_MAX + 1]);
+
+/* The learner's registered DID into did (cap bytes with the NUL): ERR_NOT_FOUND when none,
+ * ERR_INTERNAL when the stored one does not fit. */
+int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], char *did,
+                    size_t cap);
+int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did);
+
+/* ---- state --------------------------------------------------------------------------------- */
+
+/* A learner's state on one competency of one framework, stored as is (48 bytes). Status values
+ * and flags are the engine's (engine.h). */
+typedef struct records_state {
+    uint8_t status;
+    uint8_t flags;
+    uint16_t reserved;
+    uint32_t evidence_count;
+    double score;
+    int64_t unlocked_at;
+    int64_t mastered_at;
+    int64_t override_at;
+    int64_t updated_at;
+} records_state_t;
+
+/* ERR_NOT_FOUND: no record (the caller applies the default). */
+int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                      const uint8_t fw_hash[STORE_HASH_LEN],
+                      const uint8_t comp_hash[STORE_HASH_LEN], records_state_t *out);
+int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                      const uint8_t fw_hash[STORE_HASH_LEN],
+                      const uint8_t comp_hash[STORE_HASH_LEN], const records_state_t *st);
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+/* Appends event seq (greater than every stored one; the journal numbers them). */
+int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_t len);
+
+/* The last stored seq: 0 and *seq, or ERR_NOT_FOUND for an empty log. */
+int records_event_last(store_txn_t *txn, uint64_t *seq);
+
+typedef struct records_event_iter {
+    store_iter_t it;
+} records_event_iter_t;
+
+/* Events from seq `from` on, in order. */
+int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_t *it);
+/* 0 with the next event's seq and packed bytes (borrowed), ERR_NOT_FOUND at the end. */
+int records_event_iter_next(records_event_iter_t *it, uint64_t *seq, const void **data,
+                            size_t *len);
+void records_event_iter_close(records_event_iter_t *it);
+
+/* ---- credentials --------------------------------------------------------------------------- */
+
+/*
+ * A credential record: a 32-byte header (issued_at, changed_at, status index, revision, state,
+ * flags) and eight strings, each stored as [u32 length with its NUL][bytes][NUL] so readers
+ * use them in place.
+ */
+enum {
+    RECORDS_CRED_ID,
+    RECORDS_CRED_LEARNER,
+    RECORDS_CRED_FRAMEWORK,
+    RECORDS_CRED_COMPETENCY,
+    RECORDS_CRED_NAME,   /* the achievement's name */
+    RECORDS_CRED_REASON, /* why revoked or suspended; "" */
+    RECORDS_CRED_JSON,   /* the signed credential */
+    RECORDS_CRED_JWT,    /* the VC-JWT */
+    RECORDS_CRED_STRINGS
+};
+
+#define RECORDS_CRED_SUSPENDABLE 1u /* flags: the credential carries a suspension entry */
+
+typedef struct records_credential {
+    int64_t issued_at;
+    int64_t changed_at;
+    uint32_t status_index;
+    uint32_t revision;
+    uint8_t state; /* badges_state_t */
+    uint8_t flags;
+    const char *s[RECORDS_CRED_STRINGS]; /* NUL-terminated; borrowed (from the store on get) */
+    size_t len[RECORDS_CRED_STRINGS];    /* without the NUL */
+} records_credential_t;
+
+/* Stores (or replaces) the record under c->s[RECORDS_CRED_ID]; lengths from c->len. */
+int records_credential_put(store_txn_t *txn, const records_credential_t *c);
+/* ERR_NOT_FOUND when there is no credential with that id. */
+int records_credential_get(store_txn_t *txn, const char *id, records_credential_t *out);
+
+/* The "never twice" index: the credential issued for (learner, framework revision,
+ * competency). get: 0 with the id copied into id (cap bytes), or ERR_NOT_FOUND. */
+typedef struct records_cred_key {
+    const uint8_t *learner_hash, *fw_hash, *comp_hash; /* STORE_HASH_LEN bytes each */
+    uint32_t revision;
+} records_cred_key_t;
+
+int records_cred_index_get(store_txn_t *txn, const records_cred_key_t *k, char *id, size_t cap);
+int records_cred_index_put(store_txn_t *txn, const records_cred_key_t *k, const char *id);
+
+/* A learner's credential ids, ordered by framework, revision, competency. */
+typedef struct records_cred_iter {
+    store_iter_t it;
+} records_cred_iter_t;
+
+int records_cred_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                           records_cred_iter_t *it);
+/* 0 with the next id copied into id (cap bytes), ERR_NOT_FOUND at the end, ERR_INTERNAL when
+ * a stored id does not fit. */
+int records_cred_iter_next(records_cred_iter_t *it, char *id, size_t cap);
+void records_cred_iter_close(records_cred_iter_t *it);
+
+/* ---- status bitstrings --------------------------------------------------------------------- */
+
+#define RECORDS_BITS_USED      'U'
+#define RECORDS_BITS_REVOKED   'R'
+#define RECORDS_BITS_SUSPENDED 'S'
+
+/* ERR_NOT_FOUND: never written (all zero). *bits borrowed. */
+int records_bits_get(store_txn_t *txn, char which, store_val_t *bits);
+int records_bits_put(store_txn_t *txn, char which, const void *bits, size_t len);
+
+#endif
