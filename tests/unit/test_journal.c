@@ -1,0 +1,226 @@
+/*
+ * Unit tests for journal, on a real LMDB store: seq numbering continues across batches and
+ * reopenings, a rolled-back request gives its numbers back, an uncommitted batch restarts from
+ * the last durable seq, topics name kind and subject, and what is queued is what is stored
+ * (decoded back as mastery.v1.Event).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "records.h"
+#include "store.h"
+#include "wire.h"
+
+typedef struct fixture {
+    char dir[64];
+    store_t *st;
+    journal_t *j;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_journal.XXXXXX");
+    err_detail_t d;
+    if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0)
+        return -1;
+    f->j = journal_new();
+    store_txn_t *txn;
+    if (f->j == NULL || store_txn_begin(f->st, false, &txn) != 0)
+        return -1;
+    int rc = journal_open(f->j, txn);
+    store_txn_abort(&txn);
+    *state = f;
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    journal_destroy(&f->j);
+    assert_null(f->j);
+    store_close(&f->st);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static journal_event_t unlocked(const char *learner, const char *comp)
+{
+    return (journal_event_t){.kind = JOURNAL_UNLOCKED,
+                             .learner_id = learner,
+                             .framework_id = "fw",
+                             .competency_id = comp,
+                             .evidence_id = "ev-1"};
+}
+
+/* One batch of n unlock events; commits when commit is true. */
+static void batch(fixture_t *f, int n, bool commit)
+{
+    store_txn_t *txn;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 1234);
+    for (int i = 0; i < n; i++) {
+        journal_event_t ev = unlocked("ann", "c");
+        assert_int_equal(journal_append(f->j, txn, &ev), 0);
+    }
+    if (commit)
+        assert_int_equal(store_txn_commit(&txn), 0);
+    else
+        store_txn_abort(&txn);
+    journal_batch_end(f->j, commit);
+}
+
+static void test_numbering(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(journal_last_seq(f->j), 0);
+    batch(f, 3, true);
+    assert_int_equal(journal_last_seq(f->j), 3);
+    assert_int_equal(journal_queued(f->j), 3);
+    batch(f, 2, false); /* never durable: numbering restarts at 4 */
+    assert_int_equal(journal_last_seq(f->j), 3);
+    assert_int_equal(journal_queued(f->j), 0);
+    batch(f, 1, true);
+    assert_int_equal(journal_last_seq(f->j), 4);
+
+    /* A new journal over the same store continues where the log ends. */
+    journal_t *again = journal_new();
+    store_txn_t *txn;
+    assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
+    assert_int_equal(journal_open(again, txn), 0);
+    store_txn_abort(&txn);
+    assert_int_equal(journal_last_seq(again), 4);
+    journal_destroy(&again);
+}
+
+static void test_rollback(void **state)
+{
+    fixture_t *f = *state;
+    store_txn_t *txn, *child;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 1);
+    journal_event_t a = unlocked("ann", "a"), b = unlocked("bob", "b");
+    assert_int_equal(journal_append(f->j, txn, &a), 0);
+    journal_mark_t m = journal_mark(f->j);
+    assert_int_equal(store_txn_begin_child(txn, &child), 0);
+    assert_int_equal(journal_append(f->j, child, &b), 0);
+    assert_int_equal(journal_append(f->j, child, &b), 0);
+    store_txn_abort(&child);
+    journal_rollback(f->j, m);
+    assert_int_equal(journal_queued(f->j), 1);
+    assert_int_equal(journal_append(f->j, txn, &b), 0); /* gets seq 2 again: no gap */
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+    assert_int_equal(journal_last_seq(f->j), 2);
+
+    /* Stored and queued agree, and the log has no gap. */
+    assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
+    records_event_iter_t it;
+    uint64_t seq, want = 1;
+    const void *data;
+    size_t len;
+    assert_int_equal(records_event_iter_open(txn, 1, &it), 0);
+    while (records_event_iter_next(&it, &seq, &data, &len) == 0) {
+        assert_int_equal(seq, want);
+        const char *topic;
+        size_t topic_len;
+        const uint8_t *qdata;
+        size_t qlen;
+        journal_queued_get(f->j, (size_t)(want - 1), &topic, &topic_len, &qdata, &qlen);
+        assert_int_equal(qlen, len);
+        assert_memory_equal(qdata, data, len);
+        want++;
+    }
+    records_event_iter_close(&it);
+    store_txn_abort(&txn);
+    assert_int_equal(want, 3);
+}
+
+static void test_topics_and_content(void **state)
+{
+    fixture_t *f = *state;
+    store_txn_t *txn;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 777);
+    journal_event_t fl = {.kind = JOURNAL_FRAMEWORK_LOADED,
+                          .framework_id = "fractions",
+                          .revision = 2,
+                          .version = "v2",
+                          .competency_count = 17};
+    journal_event_t cs = {.kind = JOURNAL_CREDENTIAL_STATUS,
+                          .learner_id = "ann",
+                          .credential_id = "urn:uuid:1",
+                          .purpose = "revocation",
+                          .flag = true,
+                          .reason = "error"};
+    journal_event_t ov = {.kind = JOURNAL_OVERRIDE,
+                          .learner_id = "bob",
+                          .framework_id = "fw",
+                          .competency_id = "c",
+                          .flag = true,
+                          .reason = "oral exam",
+                          .actor = "ms.lee"};
+    assert_int_equal(journal_append(f->j, txn, &fl), 0);
+    assert_int_equal(journal_append(f->j, txn, &cs), 0);
+    assert_int_equal(journal_append(f->j, txn, &ov), 0);
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+
+    const char *want_topic[] = {"framework_loaded/fractions/", "credential_status/ann/",
+                                "override/bob/"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *topic;
+        size_t topic_len;
+        const uint8_t *data;
+        size_t len;
+        journal_queued_get(f->j, i, &topic, &topic_len, &data, &len);
+        assert_int_equal(topic_len, strlen(want_topic[i]));
+        assert_memory_equal(topic, want_topic[i], topic_len);
+        Mastery__V1__Event *e = mastery__v1__event__unpack(NULL, len, data);
+        assert_non_null(e);
+        assert_int_equal(e->seq, i + 1);
+        assert_int_equal(e->at_ms, 777);
+        if (i == 0) {
+            assert_int_equal(e->kind_case, MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED);
+            assert_string_equal(e->framework_loaded->version, "v2");
+            assert_int_equal(e->framework_loaded->revision, 2);
+            assert_int_equal(e->framework_loaded->competency_count, 17);
+        } else if (i == 1) {
+            assert_int_equal(e->kind_case, MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS);
+            assert_true(e->credential_status->set);
+            assert_string_equal(e->credential_status->purpose, "revocation");
+            assert_string_equal(e->credential_status->reason, "error");
+        } else {
+            assert_int_equal(e->kind_case, MASTERY__V1__EVENT__KIND_OVERRIDE);
+            assert_true(e->override->mastered);
+            assert_string_equal(e->override->actor, "ms.lee");
+        }
+        mastery__v1__event__free_unpacked(e, NULL);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topics_and_content, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,418 @@
+/*
+ * Unit tests for records, on a real LMDB store in a temporary directory: every layout round
+ * trips; evidence iterates oldest first per competency (negative times too) and is found
+ * through the id index; retraction marks the record once; learner_seek walks learners by hash
+ * and tells a profile-less learner apart; credentials keep their eight strings; and a stored
+ * value of the wrong shape is ERR_INTERNAL, never a crash or a misread. Stored bytes are also
+ * checked against the layouts records.h documents, so a change of format cannot pass silently.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "records.h"
+#include "store.h"
+
+typedef struct fixture {
+    char dir[64];
+    store_t *st;
+    store_txn_t *txn;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_records.XXXXXX");
+    err_detail_t d;
+    if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0 ||
+        store_txn_begin(f->st, true, &f->txn) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    store_txn_abort(&f->txn);
+    store_close(&f->st);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_framework_revisions(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(records_framework_put(f->txn, "fw", 1, 100, "{\"v\":1}", 7), 0);
+    assert_int_equal(records_framework_put(f->txn, "fw", 2, 200, "{\"v\":2}", 7), 0);
+    assert_int_equal(records_framework_put(f->txn, "other", 1, 150, "{}", 2), 0);
+    int64_t at;
+    const char *doc;
+    size_t len;
+    assert_int_equal(records_framework_get(f->txn, "fw", 2, &at, &doc, &len), 0);
+    assert_int_equal(at, 200);
+    assert_int_equal(len, 7);
+    assert_memory_equal(doc, "{\"v\":2}", 7);
+    assert_int_equal(records_framework_get(f->txn, "fw", 3, &at, &doc, &len), ERR_NOT_FOUND);
+
+    /* By framework hash, then revision in numeric order. */
+    records_framework_iter_t it;
+    records_framework_t r;
+    uint8_t fw_hash[STORE_HASH_LEN];
+    store_hash_id("fw", fw_hash);
+    assert_int_equal(records_framework_iter_open(f->txn, &it), 0);
+    int n = 0, fw_seen = 0;
+    uint32_t last_rev = 0;
+    while (records_framework_iter_next(&it, &r) == 0) {
+        n++;
+        if (memcmp(r.hash, fw_hash, STORE_HASH_LEN) == 0) {
+            assert_true(r.revision > last_rev);
+            last_rev = r.revision;
+            fw_seen++;
+        }
+    }
+    records_framework_iter_close(&it);
+    assert_int_equal(n, 3);
+    assert_int_equal(fw_seen, 2);
+}
+
+static void put_evidence(fixture_t *f, const char *learner, const char *comp, const char *id,
+                         double score, int64_t at)
+{
+    records_learner_t l;
+    records_learner_init(&l, learner);
+    records_evidence_t ev = {score, 1.0, at, 0, false, id, strlen(id)};
+    assert_int_equal(records_evidence_put(f->txn, &l, comp, id, &ev), 0);
+    assert_int_equal(records_profile_ensure(f->txn, &l), 0);
+}
+
+static void test_evidence(void **state)
+{
+    fixture_t *f = *state;
+    put_evidence(f, "ann", "c1", "e3", 0.3, 3000);
+    put_evidence(f, "ann", "c1", "e1", 0.1, -5000); /* before 1970 sorts first */
+    put_evidence(f, "ann", "c1", "e2", 0.2, 2000);
+    put_evidence(f, "ann", "c2", "e4", 0.4, 1000);
+    put_evidence(f, "bob", "c1", "e5", 0.5, 1000);
+    assert_int_equal(records_evidence_count(f->txn), 5);
+
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "e2", &r), 0);
+    assert_true(r.score == 0.2);
+    assert_int_equal(r.observed_at, 2000);
+    assert_false(r.retracted);
+    assert_int_equal(r.blob_len, 2);
+    assert_memory_equal(r.blob, "e2", 2);
+    assert_int_equal(records_evidence_find(f->txn, "nope", &r), ERR_NOT_FOUND);
+
+    /* One competency, oldest first. */
+    records_learner_t ann;
+    records_learner_init(&ann, "ann");
+    uint8_t c1[STORE_HASH_LEN];
+    store_hash_id("c1", c1);
+    records_evidence_iter_t it;
+    const char *want[] = {"e1", "e2", "e3"};
+    int n = 0;
+    assert_int_equal(records_evidence_iter_open(f->txn, ann.hash, c1, &it), 0);
+    while (records_evidence_iter_next(&it, &r) == 0) {
+        assert_true(n < 3);
+        assert_memory_equal(r.blob, want[n], 2);
+        n++;
+    }
+    records_evidence_iter_close(&it);
+    assert_int_equal(n, 3);
+    /* Every competency of the learner: 4 items, none of bob's. */
+    n = 0;
+    assert_int_equal(records_evidence_iter_open(f->txn, ann.hash, NULL, &it), 0);
+    while (records_evidence_iter_next(&it, &r) == 0)
+        n++;
+    records_evidence_iter_close(&it);
+    assert_int_equal(n, 4);
+
+    /* Retraction: once, kept, and reported. */
+    bool already = true;
+    assert_int_equal(records_evidence_retract(f->txn, "e2", &already), 0);
+    assert_false(already);
+    assert_int_equal(records_evidence_retract(f->txn, "e2", &already), 0);
+    assert_true(already);
+    assert_int_equal(records_evidence_find(f->txn, "e2", &r), 0);
+    assert_true(r.retracted);
+    assert_true(r.score == 0.2);
+    assert_int_equal(records_evidence_retract(f->txn, "nope", &already), ERR_NOT_FOUND);
+}
+
+static void test_learner_seek_and_did(void **state)
+{
+    fixture_t *f = *state;
+    put_evidence(f, "ann", "c1", "e1", 0.1, 1);
+    put_evidence(f, "bob", "c1", "e2", 0.1, 1);
+    uint8_t dh[STORE_HASH_LEN];
+    store_hash_id("did-only", dh);
+    assert_int_equal(records_did_put(f->txn, dh, "did:example:123"), 0);
+    char did[64];
+    assert_int_equal(records_did_get(f->txn, dh, did, sizeof did), 0);
+    assert_string_equal(did, "did:example:123");
+    assert_int_equal(records_did_get(f->txn, dh, did, 4), ERR_INTERNAL); /* does not fit */
+    uint8_t ah[STORE_HASH_LEN];
+    store_hash_id("ann", ah);
+    assert_int_equal(records_did_get(f->txn, ah, did, sizeof did), ERR_NOT_FOUND);
+
+    /* Three learners by hash; the DID-only one has no profile. */
+    uint8_t cursor[STORE_HASH_LEN] = {0};
+    char id[STORE_KEY_MAX + 1];
+    int named = 0, unnamed = 0;
+    for (;;) {
+        int rc = records_learner_seek(f->txn, cursor, id);
+        if (rc == ERR_NOT_FOUND)
+            break;
+        assert_int_equal(rc, 0);
+        if (id[0])
+            named++, assert_true(strcmp(id, "ann") == 0 || strcmp(id, "bob") == 0);
+        else
+            unnamed++, assert_memory_equal(cursor, dh, STORE_HASH_LEN);
+        int i = STORE_HASH_LEN - 1; /* the next hash */
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0)
+            break;
+    }
+    assert_int_equal(named, 2);
+    assert_int_equal(unnamed, 1);
+}
+
+static void test_state(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t l[STORE_HASH_LEN], fw[STORE_HASH_LEN], c[STORE_HASH_LEN];
+    store_hash_id("ann", l);
+    store_hash_id("fw", fw);
+    store_hash_id("c", c);
+    records_state_t st = {.status = 2,
+                          .flags = 5,
+                          .evidence_count = 7,
+                          .score = 0.75,
+                          .unlocked_at = 10,
+                          .mastered_at = 20,
+                          .override_at = 30,
+                          .updated_at = 40};
+    records_state_t got;
+    assert_int_equal(records_state_get(f->txn, l, fw, c, &got), ERR_NOT_FOUND);
+    assert_int_equal(records_state_put(f->txn, l, fw, c, &st), 0);
+    assert_int_equal(records_state_get(f->txn, l, fw, c, &got), 0);
+    assert_memory_equal(&got, &st, sizeof st);
+}
+
+static void test_events(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t seq = 99;
+    assert_int_equal(records_event_last(f->txn, &seq), ERR_NOT_FOUND);
+    for (uint64_t s = 1; s <= 300; s++)
+        assert_int_equal(records_event_append(f->txn, s, &s, sizeof s), 0);
+    assert_int_equal(records_event_last(f->txn, &seq), 0);
+    assert_int_equal(seq, 300);
+    records_event_iter_t it;
+    const void *data;
+    size_t len;
+    uint64_t want = 256; /* past one byte: big-endian keys sort numerically */
+    assert_int_equal(records_event_iter_open(f->txn, 256, &it), 0);
+    while (records_event_iter_next(&it, &seq, &data, &len) == 0) {
+        assert_int_equal(seq, want);
+        assert_int_equal(len, 8);
+        assert_memory_equal(data, &want, 8);
+        want++;
+    }
+    records_event_iter_close(&it);
+    assert_int_equal(want, 301);
+}
+
+static void test_credentials(void **state)
+{
+    fixture_t *f = *state;
+    records_credential_t c = {
+        .issued_at = 1,
+        .changed_at = 2,
+        .status_index = 42,
+        .revision = 3,
+        .state = 1,
+        .flags = RECORDS_CRED_SUSPENDABLE,
+        .s = {"urn:uuid:1", "ann", "fw", "c", "Name", "", "{\"json\":1}", "a.b.c"},
+    };
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
+        c.len[i] = strlen(c.s[i]);
+    assert_int_equal(records_credential_put(f->txn, &c), 0);
+    records_credential_t g;
+    assert_int_equal(records_credential_get(f->txn, "urn:uuid:1", &g), 0);
+    assert_int_equal(g.issued_at, 1);
+    assert_int_equal(g.changed_at, 2);
+    assert_int_equal(g.status_index, 42);
+    assert_int_equal(g.revision, 3);
+    assert_int_equal(g.state, 1);
+    assert_int_equal(g.flags, RECORDS_CRED_SUSPENDABLE);
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
+        assert_string_equal(g.s[i], c.s[i]);
+        assert_int_equal(g.len[i], c.len[i]);
+    }
+    assert_int_equal(records_credential_get(f->txn, "urn:uuid:2", &g), ERR_NOT_FOUND);
+
+    /* The once-only index, and listing by learner. */
+    uint8_t l[STORE_HASH_LEN], fw[STORE_HASH_LEN], comp[STORE_HASH_LEN];
+    store_hash_id("ann", l);
+    store_hash_id("fw", fw);
+    store_hash_id("c", comp);
+    records_cred_key_t k = {l, fw, comp, 3};
+    char id[64];
+    assert_int_equal(records_cred_index_get(f->txn, &k, id, sizeof id), ERR_NOT_FOUND);
+    assert_int_equal(records_cred_index_put(f->txn, &k, "urn:uuid:1"), 0);
+    assert_int_equal(records_cred_index_get(f->txn, &k, id, sizeof id), 0);
+    assert_string_equal(id, "urn:uuid:1");
+    records_cred_key_t k4 = {l, fw, comp, 4};
+    assert_int_equal(records_cred_index_put(f->txn, &k4, "urn:uuid:3"), 0);
+    records_cred_iter_t it;
+    assert_int_equal(records_cred_iter_open(f->txn, l, &it), 0);
+    assert_int_equal(records_cred_iter_next(&it, id, sizeof id), 0);
+    assert_string_equal(id, "urn:uuid:1"); /* revision 3 before 4 */
+    assert_int_equal(records_cred_iter_next(&it, id, sizeof id), 0);
+    assert_string_equal(id, "urn:uuid:3");
+    assert_int_equal(records_cred_iter_next(&it, id, sizeof id), ERR_NOT_FOUND);
+    records_cred_iter_close(&it);
+}
+
+static void test_bits(void **state)
+{
+    fixture_t *f = *state;
+    store_val_t v;
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
+    assert_int_equal(records_bits_put(f->txn, RECORDS_BITS_REVOKED, "\x01\x02", 2), 0);
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), 0);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.data, "\x01\x02", 2);
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_USED, &v), ERR_NOT_FOUND);
+}
+
+/* The layouts as records.h documents them, read with the store's own primitives. */
+static void test_documented_layouts(void **state)
+{
+    fixture_t *f = *state;
+    put_evidence(f, "ann", "c1", "e1", 0.5, 7);
+    uint8_t lh[STORE_HASH_LEN], ch[STORE_HASH_LEN];
+    store_hash_id("ann", lh);
+    store_hash_id("c1", ch);
+    store_key_t k;
+    store_val_t v;
+    /* learners: H(learner) 'E' H(comp) observed_at(be64, sign flipped) id */
+    store_key_reset(&k);
+    store_key_bytes(&k, lh, STORE_HASH_LEN);
+    store_key_byte(&k, 'E');
+    store_key_bytes(&k, ch, STORE_HASH_LEN);
+    store_key_i64(&k, 7);
+    store_key_bytes(&k, "e1", 2);
+    assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
+    assert_int_equal(v.len, 32 + 2); /* the 32-byte header, then the blob */
+    double score;
+    memcpy(&score, v.data, 8);
+    assert_true(score == 0.5);
+    /* learners: H(learner) 'P' -> the id */
+    store_key_reset(&k);
+    store_key_bytes(&k, lh, STORE_HASH_LEN);
+    store_key_byte(&k, 'P');
+    assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.data, "ann", 3);
+    /* evidence_ids: id -> H(learner) H(comp) observed_at */
+    store_key_reset(&k);
+    store_key_bytes(&k, "e1", 2);
+    assert_int_equal(store_get(f->txn, STORE_DB_EVIDENCE_ID, &k, &v), 0);
+    assert_int_equal(v.len, 2 * STORE_HASH_LEN + 8);
+    assert_memory_equal(v.data, lh, STORE_HASH_LEN);
+    assert_memory_equal((const uint8_t *)v.data + STORE_HASH_LEN, ch, STORE_HASH_LEN);
+}
+
+/* Damage: values of the wrong shape are ERR_INTERNAL. */
+static void test_damage(void **state)
+{
+    fixture_t *f = *state;
+    store_key_t k;
+    /* a framework record shorter than its loaded_at */
+    store_key_reset(&k);
+    store_key_hash(&k, "fw");
+    store_key_u32(&k, 1);
+    assert_int_equal(store_put(f->txn, STORE_DB_FRAMEWORKS, &k, "abc", 3, 0), 0);
+    int64_t at;
+    const char *doc;
+    size_t len;
+    assert_int_equal(records_framework_get(f->txn, "fw", 1, &at, &doc, &len), ERR_INTERNAL);
+    /* an id index entry pointing nowhere, and one of the wrong length */
+    uint8_t idx[2 * STORE_HASH_LEN + 8] = {1};
+    store_key_reset(&k);
+    store_key_bytes(&k, "ghost", 5);
+    assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, sizeof idx, 0), 0);
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "ghost", &r), ERR_INTERNAL);
+    store_key_reset(&k);
+    store_key_bytes(&k, "short", 5);
+    assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, 7, 0), 0);
+    assert_int_equal(records_evidence_find(f->txn, "short", &r), ERR_INTERNAL);
+    bool already;
+    assert_int_equal(records_evidence_retract(f->txn, "ghost", &already), ERR_INTERNAL);
+    /* a state record of the wrong size */
+    uint8_t l[STORE_HASH_LEN] = {2}, fw[STORE_HASH_LEN] = {3}, c[STORE_HASH_LEN] = {4};
+    store_key_reset(&k);
+    store_key_bytes(&k, l, STORE_HASH_LEN);
+    store_key_byte(&k, 'S');
+    store_key_bytes(&k, fw, STORE_HASH_LEN);
+    store_key_bytes(&k, c, STORE_HASH_LEN);
+    assert_int_equal(store_put(f->txn, STORE_DB_LEARNERS, &k, "x", 1, 0), 0);
+    records_state_t st;
+    assert_int_equal(records_state_get(f->txn, l, fw, c, &st), ERR_INTERNAL);
+    /* a credential whose string runs past the end, and one without its NUL */
+    store_key_reset(&k);
+    store_key_bytes(&k, "urn:uuid:x", 10);
+    uint8_t rec[32 + 4 + 2] = {0};
+    uint32_t l9 = 9;
+    memcpy(rec + 32, &l9, 4);
+    assert_int_equal(store_put(f->txn, STORE_DB_CREDENTIALS, &k, rec, sizeof rec, 0), 0);
+    records_credential_t cr;
+    assert_int_equal(records_credential_get(f->txn, "urn:uuid:x", &cr), ERR_INTERNAL);
+    uint32_t l2 = 2;
+    memcpy(rec + 32, &l2, 4);
+    rec[36] = 'a', rec[37] = 'b';
+    assert_int_equal(store_put(f->txn, STORE_DB_CREDENTIALS, &k, rec, sizeof rec, 0), 0);
+    assert_int_equal(records_credential_get(f->txn, "urn:uuid:x", &cr), ERR_INTERNAL);
+    /* an event key that is not 8 bytes */
+    store_key_reset(&k);
+    store_key_bytes(&k, "\xff\xff\xff\xff\xff\xff\xff\xff\x01", 9);
+    assert_int_equal(store_put(f->txn, STORE_DB_EVENTS, &k, "e", 1, 0), 0);
+    uint64_t seq;
+    assert_int_equal(records_event_last(f->txn, &seq), ERR_INTERNAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_framework_revisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_learner_seek_and_did, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_documented_layouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
