@@ -420,27 +420,28 @@ int badges_get(badges_t *b, store_txn_t *txn, const char *id, badges_info_t *inf
     return 0;
 }
 
-int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
-                int (*fn)(void *ctx, const badges_info_t *info), void *ctx)
+int badges_iter_open(badges_t *b, store_txn_t *txn, const char *learner_id, badges_iter_t *it)
 {
     uint8_t lh[STORE_HASH_LEN];
-    records_cred_iter_t it;
     store_hash_id(learner_id, lh);
-    int rc = records_cred_iter_open(txn, lh, &it);
+    it->b = b;
+    it->txn = txn;
+    return records_cred_iter_open(txn, lh, &it->it);
+}
+
+int badges_iter_next(badges_iter_t *it, badges_info_t *info)
+{
+    char id[CRED_URN_UUID_MAX];
+    int rc = records_cred_iter_next(&it->it, id, sizeof id);
     if (rc != 0)
         return rc;
-    char id[CRED_URN_UUID_MAX];
-    while ((rc = records_cred_iter_next(&it, id, sizeof id)) == 0) {
-        badges_info_t info;
-        if ((rc = badges_get(b, txn, id, &info, NULL, NULL, NULL, NULL)) != 0) {
-            rc = rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
-            break;
-        }
-        if ((rc = fn(ctx, &info)) != 0)
-            break;
-    }
-    records_cred_iter_close(&it);
-    return rc == ERR_NOT_FOUND ? 0 : rc;
+    rc = badges_get(it->b, it->txn, id, info, NULL, NULL, NULL, NULL);
+    return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* an index entry without its credential */
+}
+
+void badges_iter_close(badges_iter_t *it)
+{
+    records_cred_iter_close(&it->it);
 }
 
 /* ---- status -------------------------------------------------------------------------------- */

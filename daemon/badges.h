@@ -5,15 +5,16 @@
  * credentials, the issuer's identity (did:key or did:web, profile, keys) and learners' DIDs.
  *
  * Calls: cred (documents and proofs), statuslist, issuer (DIDs), keyring (the signing keys:
- * only handles; private bytes stay in keys), store. It reads evidence records (the packed
- * Evidence messages the handler stores) to list the evidence that made a mastery.
+ * only handles; private bytes stay in keys), records (every stored layout). It reads evidence
+ * records (the packed Evidence messages the handler stores) to list the evidence that made a
+ * mastery. The handler calls it for each mastery the engine returns; it calls nothing above.
  *
  * Every credential is issued once per (learner, framework revision, competency): a mastery is
  * sticky, and the index makes a second mastery event (after an override withdrawal, say) a
  * no-op. A framework change never revokes anything. Status indexes are drawn at random from
  * the unused ones (herd privacy); a list holds status_list_size entries (at least 131 072).
  *
- * Stored (see ARCHITECTURE.md): credentials (id -> record with the signed JSON and the JWT),
+ * Stored (layouts in records.h): credentials (id -> record with the signed JSON and the JWT),
  * cred_index (learner-first: list by learner, and the once-only check), status ('U' used,
  * 'R' revoked, 'S' suspended bitstrings). Learner DIDs: learners H(learner) 'D'.
  */
@@ -26,9 +27,9 @@
 
 #include "catalog.h"
 #include "cred.h"
-#include "engine.h"
 #include "err.h"
 #include "keyring.h"
+#include "records.h"
 #include "store.h"
 
 typedef struct badges badges_t;
@@ -95,10 +96,21 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
 int badges_get(badges_t *b, store_txn_t *txn, const char *id, badges_info_t *info,
                const char **json, size_t *json_len, const char **jwt, size_t *jwt_len);
 
-/* Calls fn for each credential of a learner (ordered by framework, revision, competency);
- * stops at fn's first non-zero return and returns it. */
-int badges_list(badges_t *b, store_txn_t *txn, const char *learner_id,
-                int (*fn)(void *ctx, const badges_info_t *info), void *ctx);
+/* A learner's credentials, ordered by framework, revision, competency: an iterator, so the
+ * caller builds its reply without handing badges a callback.
+ *     badges_iter_t it;  badges_iter_open(b, txn, learner, &it);
+ *     while ((rc = badges_iter_next(&it, &info)) == 0) ...;   rc == ERR_NOT_FOUND: done
+ *     badges_iter_close(&it);
+ * info is borrowed like badges_get's. */
+typedef struct badges_iter {
+    badges_t *b;
+    store_txn_t *txn;
+    records_cred_iter_t it;
+} badges_iter_t;
+
+int badges_iter_open(badges_t *b, store_txn_t *txn, const char *learner_id, badges_iter_t *it);
+int badges_iter_next(badges_iter_t *it, badges_info_t *info);
+void badges_iter_close(badges_iter_t *it);
 
 /*
  * Revokes (purpose "revocation", set true; final: unset is refused), suspends or unsuspends

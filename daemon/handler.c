@@ -942,32 +942,6 @@ static int need_badges(handler_t *h, err_detail_t *d)
     return h->badges ? 0 : err_set(d, ERR_UNAVAILABLE, "credentials", "credentials are off");
 }
 
-typedef struct cred_list_ctx {
-    handler_t *h;
-    Mastery__V1__CredentialList *out;
-    size_t cap;
-} cred_list_ctx_t;
-
-static int cred_list_add(void *ctx, const badges_info_t *info)
-{
-    cred_list_ctx_t *c = ctx;
-    if (c->out->n_credentials == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        Mastery__V1__CredentialInfo **grown = arena_alloc(c->h->arena, cap * sizeof *grown);
-        if (grown == NULL)
-            return ERR_NOMEM;
-        if (c->out->n_credentials)
-            memcpy(grown, c->out->credentials, c->out->n_credentials * sizeof *grown);
-        c->out->credentials = grown;
-        c->cap = cap;
-    }
-    Mastery__V1__CredentialInfo *m = cred_info_msg(c->h, info);
-    if (m == NULL)
-        return ERR_NOMEM;
-    c->out->credentials[c->out->n_credentials++] = m;
-    return 0;
-}
-
 static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -981,8 +955,31 @@ static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_reques
     if (out == NULL)
         return ERR_NOMEM;
     mastery__v1__credential_list__init(out);
-    cred_list_ctx_t c = {h, out, 0};
-    if ((rc = badges_list(h->badges, txn, op->learner_id, cred_list_add, &c)) != 0)
+    badges_iter_t it;
+    badges_info_t info;
+    size_t cap = 0;
+    if ((rc = badges_iter_open(h->badges, txn, op->learner_id, &it)) != 0)
+        return rc;
+    while ((rc = badges_iter_next(&it, &info)) == 0) {
+        if (out->n_credentials == cap) {
+            cap = cap ? cap * 2 : 16;
+            Mastery__V1__CredentialInfo **grown = arena_alloc(h->arena, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            if (out->n_credentials)
+                memcpy(grown, out->credentials, out->n_credentials * sizeof *grown);
+            out->credentials = grown;
+        }
+        if ((out->credentials[out->n_credentials] = cred_info_msg(h, &info)) == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        out->n_credentials++;
+    }
+    badges_iter_close(&it);
+    if (rc != ERR_NOT_FOUND)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL_LIST;
     rep->credential_list = out;
