@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "badges.h"
 #include "conf.h"
 #include "keyring.h"
@@ -126,37 +124,13 @@ int main(int argc, char **argv)
         conf.verbose = verbose;
     bool secure = conf.clients_file[0] != '\0';
     if (check_only) {
-        int bad = 0;
-        if (secure) {
-            auth_clients_t *clients = NULL;
-            if (auth_clients_load(conf.clients_file, &clients, &d) != 0) {
-                fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
-                bad = 1;
-            }
-            auth_clients_destroy(&clients);
-            char key[CONF_STR_MAX + 32];
-            uint8_t secret[AUTH_KEY_LEN];
-            snprintf(key, sizeof key, "%s", conf.curve_secret_key_file);
-            if (key[0] == '\0')
-                snprintf(key, sizeof key, "%s/curve.key", conf.data_dir);
-            int krc = curvekey_secret_read(key, secret, NULL, &d);
-            OPENSSL_cleanse(secret, sizeof secret);
-            if (krc == ERR_NOT_FOUND) {
-                printf("# %s does not exist yet: created on first start\n", key);
-            } else if (krc != 0) {
-                fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
-                bad = 1;
-            }
-        } else if (conf.curve_secret_key_file[0] != '\0') {
-            fprintf(stderr, "masteryd: curve_secret_key_file is set but clients_file is not; "
-                            "CURVE is on only with a clients file\n");
-            bad = 1;
-        } else if (!server_endpoint_is_loopback(conf.listen) ||
-                   !server_endpoint_is_loopback(conf.events)) {
-            fprintf(stderr, "masteryd: development mode (no CURVE keys) listens on loopback "
-                            "only; listen and events must be loopback endpoints\n");
-            bad = 1;
-        }
+        char key[CONF_STR_MAX + 32] = "";
+        bool key_pending;
+        int bad = server_check_conf(&conf, &key_pending, key, sizeof key, &d) != 0;
+        if (bad)
+            fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+        else if (key_pending)
+            printf("# %s does not exist yet: created on first start\n", key);
         conf_dump(&conf, stdout);
         printf(bad ? "configuration INVALID\n" : "configuration OK\n");
         return bad;

@@ -146,8 +146,8 @@ static int secure_sockets(server_t *s, err_detail_t *d)
     return 0;
 }
 
-int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
-               server_t **out, err_detail_t *d)
+/* The mode: CURVE needs a clients file; development mode listens on loopback only. */
+static int mode_check(const conf_t *conf, err_detail_t *d)
 {
     bool secure = conf->clients_file[0] != '\0';
     if (!secure && conf->curve_secret_key_file[0] != '\0')
@@ -162,6 +162,38 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
         return err_set(d, ERR_FORBIDDEN, "events",
                        "%s is not a loopback address (development mode: loopback only)",
                        conf->events);
+    return 0;
+}
+
+int server_check_conf(const conf_t *conf, bool *key_pending, char *key_file, size_t key_cap,
+                      err_detail_t *d)
+{
+    *key_pending = false;
+    int rc = mode_check(conf, d);
+    if (rc != 0 || conf->clients_file[0] == '\0')
+        return rc;
+    auth_clients_t *clients = NULL;
+    rc = auth_clients_load(conf->clients_file, &clients, d);
+    auth_clients_destroy(&clients);
+    if (rc != 0 || (rc = key_path(conf, key_file, key_cap, d)) != 0)
+        return rc;
+    uint8_t secret[AUTH_KEY_LEN];
+    rc = curvekey_secret_read(key_file, secret, NULL, d);
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (rc == ERR_NOT_FOUND) {
+        *key_pending = true;
+        return 0;
+    }
+    return rc;
+}
+
+int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
+               server_t **out, err_detail_t *d)
+{
+    bool secure = conf->clients_file[0] != '\0';
+    int rc = mode_check(conf, d);
+    if (rc != 0)
+        return rc;
     server_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return err_set(d, ERR_NOMEM, "server", "out of memory");
@@ -171,7 +203,6 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     s->stats = stats;
     s->batch = calloc(conf->max_group, sizeof *s->batch);
     s->ctx = zmq_ctx_new();
-    int rc;
     if (s->batch == NULL || s->ctx == NULL) {
         rc = err_set(d, ERR_NOMEM, "server", "out of memory");
         goto fail;

@@ -36,6 +36,16 @@ typedef struct server server_t;
 int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *stats,
                server_t **out, err_detail_t *detail);
 
+/*
+ * What server_new checks before it opens a socket, without opening one (masteryd -n): the mode
+ * (a CURVE key needs clients_file; development mode listens on loopback only) and, in secure
+ * mode, the clients file and the CURVE secret key file, whose path is written to key_file
+ * (key_cap bytes). A key file that does not exist yet is fine (*key_pending: server_new
+ * creates it). Returns 0 or the first error, named as server_new would name it.
+ */
+int server_check_conf(const conf_t *conf, bool *key_pending, char *key_file, size_t key_cap,
+                      err_detail_t *detail);
+
 /* Frees sockets and context (pending replies get up to one second to leave); sets *s NULL. */
 void server_destroy(server_t **s);
 

@@ -58,8 +58,8 @@ static int check_keys(const json_t *obj, const char *const *known, size_t n, con
     json_object_foreach((json_t *)obj, key, v)
     {
         if (!key_known(key, known, n)) {
-            char field[96];
-            snprintf(field, sizeof field, "%s%s%.60s", where, where[0] ? "." : "", key);
+            char field[128]; /* err_detail_t's field; the path is cut, the message names the key */
+            snprintf(field, sizeof field, "%.64s%s%.60s", where, where[0] ? "." : "", key);
             return err_set(d, ERR_INVALID, field, "unknown key '%.60s' in the mapping", key);
         }
     }
