@@ -22,8 +22,8 @@ sys.path.insert(0, os.environ.get("MASTERY_PYGEN", os.path.join(BIN, "../gen/pyt
 from mastery.v1 import mastery_pb2 as pb  # noqa: E402
 
 EXAMPLES = os.path.join(SRC, "schemas", "examples")
-# Spec test vectors live beside the checkout (../shared/vectors), never inside it.
-VECTORS = os.path.abspath(os.path.join(SRC, "..", "shared", "vectors"))
+# Public test vectors, copied into the repository with their provenance (tests/vectors/README.md).
+VECTORS = os.path.abspath(os.path.join(SRC, "tests", "vectors"))
 
 
 _LIVE = set()

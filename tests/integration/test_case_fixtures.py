@@ -3,7 +3,7 @@
 The well-formed fixtures must validate; the ones that carry a real export's quirks must fail
 the schema for exactly those quirks (so the unit tests in tests/unit/test_casepkg.c really
 exercise what the schema refuses and the import accepts with warnings). Uses Debian's
-python3-jsonschema. The schema (../shared/vectors/case/) has no $schema keyword and uses
+python3-jsonschema. The schema (tests/vectors/case/) has no $schema keyword and uses
 "definitions": it is read as draft 7. Its "format" keywords are not checked (jsonschema checks
 date-time only with optional packages), so timestamps are checked here with a pattern.
 """
@@ -17,7 +17,7 @@ import pytest
 
 SRC = os.environ.get("MASTERY_SRC", os.path.join(os.path.dirname(__file__), "../.."))
 DATA = os.path.join(SRC, "tests", "data", "case")
-VECTORS = os.environ.get("MASTERY_VECTORS", os.path.join(SRC, "..", "shared", "vectors"))
+VECTORS = os.environ.get("MASTERY_VECTORS", os.path.join(SRC, "tests", "vectors"))
 SCHEMA = os.path.join(VECTORS, "case", "case-v1p0-cfpackage-schema.json")
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")

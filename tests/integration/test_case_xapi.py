@@ -16,7 +16,7 @@ import pytest
 
 from conftest import BIN, SRC, ctl, pb, states
 
-VECTORS = os.environ.get("MASTERY_VECTORS", os.path.join(SRC, "..", "shared", "vectors"))
+VECTORS = os.environ.get("MASTERY_VECTORS", os.path.join(SRC, "tests", "vectors"))
 CASE_DATA = os.path.join(SRC, "tests", "data", "case")
 ADL = "http://adlnet.gov/expapi/verbs/"
 CHAIN_DOC = "d1000000-0000-4000-8000-000000000001"

@@ -17,7 +17,7 @@ BIN = os.environ.get("MASTERY_BIN", os.path.join(os.path.dirname(__file__), "../
 SRC = os.path.abspath(os.environ.get("MASTERY_SRC",
                                      os.path.join(os.path.dirname(__file__), "../..")))
 INTEROP = os.path.join(SRC, "tests", "interop")
-VECTORS = os.path.abspath(os.path.join(SRC, "..", "shared", "vectors"))
+VECTORS = os.path.abspath(os.path.join(SRC, "tests", "vectors"))
 WEB = "lincoln.example.edu"
 
 

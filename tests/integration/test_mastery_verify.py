@@ -311,7 +311,7 @@ def test_w3c_vector_fails_on_issuer_binding():
     """The vc-di-eddsa example's proof is mechanically right, but its issuer is a URL that does
     not control the did:key that signed it: a full verifier must refuse it, saying why."""
     src = os.environ.get("MASTERY_SRC", os.path.join(os.path.dirname(__file__), "../.."))
-    vec = os.path.join(src, "..", "shared", "vectors", "vc-di-eddsa", "eddsa-jcs-2022",
+    vec = os.path.join(src, "tests", "vectors", "vc-di-eddsa", "eddsa-jcs-2022",
                        "signedJCS.json")
     r = verify(vec, "--json")
     out = json.loads(r.stdout)

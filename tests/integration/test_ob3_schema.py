@@ -15,7 +15,7 @@ jsonschema = pytest.importorskip("jsonschema", reason="needs Debian's python3-js
 
 BIN = os.environ.get("MASTERY_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 SRC = os.environ.get("MASTERY_SRC", os.path.join(os.path.dirname(__file__), "../.."))
-VECTORS = os.path.abspath(os.path.join(SRC, "..", "shared", "vectors"))
+VECTORS = os.path.abspath(os.path.join(SRC, "tests", "vectors"))
 SCHEMA = os.path.join(VECTORS, "ob3", "achievementcredential-schema.json")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 

@@ -1,6 +1,6 @@
 // The offline document loader shared by verify.mjs and issue.mjs: JSON-LD contexts come from
 // the npm context packages and, for Open Badges 3.0.3 (which has no package), from the
-// published copy in ../shared/vectors/contexts; DIDs resolve locally (did:key from the key
+// published copy in tests/vectors/contexts; DIDs resolve locally (did:key from the key
 // itself, did:web only from a DID document file given on the command line). Anything else is
 // refused: the test never touches the network.
 import fs from 'node:fs';

@@ -2,10 +2,10 @@
 """Generates lib/ld/jsonld_contexts.c: the JSON-LD contexts masteryd knows, as static C tables.
 
 Usage (from the repository root):
-  python3 tests/tools/gen_jsonld_contexts.py ../shared/vectors/contexts \
+  python3 tests/tools/gen_jsonld_contexts.py tests/vectors/contexts \
     | clang-format --assume-filename=lib/ld/jsonld_contexts.c > lib/ld/jsonld_contexts.c
 
-The published context documents (the reference copies in shared/vectors/contexts) are read as
+The published context documents (the reference copies in tests/vectors/contexts) are read as
 JSON and turned into term tables; no context text is embedded in the daemon, and no context is
 ever fetched. The W3C citizenship v4rc1 context (used only by the vc-di-eddsa "employ" test
 vector) is not among the reference copies: its terms are transcribed below from the published

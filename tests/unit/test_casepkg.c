@@ -1,5 +1,5 @@
 /*
- * Unit tests for casepkg: the four OpenSALT packages in ../shared/vectors/case/ and the
+ * Unit tests for casepkg: the four OpenSALT packages in tests/vectors/case/ and the
  * packages in tests/data/case/ (a precedes chain, a precedes cycle, a cycle over precedes and
  * isChildOf, a package without CFDocument, a real export's quirks) become framework documents
  * that graph_parse accepts, with the edges, rules, metadata, warnings and summary the CASE
