@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "masteryclient.h"
 
@@ -80,9 +79,8 @@ static int submit(mc_client_t *c, size_t n, size_t batch, size_t window, const c
         fprintf(stderr, "client_drive: bad batch or window\n");
         return 2;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t at = (int64_t)now.tv_sec * 1000 - 60000;
+    /* A fixed time: the same ids sent again must be the same content (DUPLICATE, not CONFLICT). */
+    const int64_t at = 1792491300000; /* 2026-10-20T10:15:00Z */
     Mastery__V1__Evidence *items = calloc(batch, sizeof *items);
     Mastery__V1__Evidence **ptrs = calloc(batch, sizeof *ptrs);
     char(*ids)[64] = calloc(batch, sizeof *ids);
