@@ -60,7 +60,7 @@ static Mastery__V1__Event *make_event(uint64_t seq)
 {
     static Mastery__V1__Mastered m[MAX_STORE * 2];
     static Mastery__V1__Event e[MAX_STORE * 2];
-    static char learner[MAX_STORE * 2][16];
+    static char learner[MAX_STORE * 2][32];
     size_t i = seq % (MAX_STORE * 2);
     mastery__v1__mastered__init(&m[i]);
     mastery__v1__event__init(&e[i]);
