@@ -219,18 +219,23 @@ typedef struct importer {
     uint64_t accepted, duplicates, rejected;
 } importer_t;
 
-/* Makes imp->win on the (connected) client. Returns 0 or CTL_ERR_REPLY (printed). */
+/* Connects and makes imp->win (imp->window requests). Returns 0 or an exit code (printed). */
 int importer_start(importer_t *imp);
-/* Frees what is still in flight and the window. */
+/* Frees the batches still in the window, and the window. */
 void importer_stop(importer_t *imp);
-/* Sends req (a SubmitEvidence) for items numbered lines[0..n) (copied); NULL req with n 0 is a
- * batch of notes only. Returns 0 or an exit code (printed). */
+/*
+ * Sends req (the SubmitEvidence of b's items, resent by the window while CALL_ATTEMPTS last),
+ * or with req NULL queues b for its notes alone, in order with the others. Takes b.
+ * Returns 0 or an exit code (printed).
+ */
 int importer_send(importer_t *imp, Mastery__V1__Request *req, batch_t *b);
-/* Takes one reply (or waits until the next deadline) and files it. 0 or an exit code. */
+/* Takes one reply (or waits until the next deadline) and files it. 0 or an exit code; a batch
+ * out of sends is named ("lines 1..500 unconfirmed"). */
 int importer_wait(importer_t *imp);
-/* Reports finished batches, in order. */
+/* Reports finished batches, in order: notes and the daemon's verdicts merged by number. */
 void importer_reap(importer_t *imp);
-/* A new batch for up to cap items; caller fills it with batch_add/batch_note and sends it. */
+/* A new batch for up to cap items: batch_add numbers each item, batch_note records a failure
+ * found before sending (reported in its place). Exits when out of memory. */
 batch_t *batch_new(size_t cap);
 void batch_add(batch_t *b, uint64_t line);
 void batch_note(batch_t *b, uint64_t line, const err_detail_t *d);
