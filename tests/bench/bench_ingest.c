@@ -2,13 +2,15 @@
  * bench_ingest: durable evidence ingestion through the real daemon.
  *
  * Starts masteryd (or uses --endpoint), loads the example fractions framework, then runs
- * CLIENTS DEALER clients, each in its own thread, over LEARNERS random learners:
+ * CLIENTS libmasteryclient clients, each in its own thread with its own window of requests in
+ * flight (sent once, never resent), over LEARNERS random learners:
  *   closed loop (default): each client keeps --window requests in flight, as fast as acks come;
  *   open loop (--rate R):   the clients together offer R evidence/s on a fixed schedule, and
  *                           latency is measured from the scheduled send time (no coordinated
- *                           omission).
- * A SUB client listens for "unlocked/" events; each event names the evidence that caused it,
- * whose id carries its send time, giving evidence-to-unlock-event latency.
+ *                           omission); the window has no limit.
+ * A live subscription (mc_sub, no gap-fill: PUB as it comes) listens for "unlocked/" events;
+ * each event names the evidence that caused it, whose id carries its send time, giving
+ * evidence-to-unlock-event latency.
  * Prints durable evidence/s, ack latency p50/p99, unlock latency p50/p99, daemon peak RSS.
  */
 #include <getopt.h>
@@ -35,6 +37,13 @@ typedef struct opts {
     const char *competency; /* one competency for every item (default: the fractions ones) */
 } opts_t;
 
+/* The send (or scheduled) times of the requests in flight, oldest first: the window hands
+ * replies back in send order, so the oldest stamp is the next reply's. */
+typedef struct stamps {
+    uint64_t *v;
+    size_t cap, head, n;
+} stamps_t;
+
 typedef struct client {
     pthread_t thread;
     int no;
@@ -43,6 +52,7 @@ typedef struct client {
     uint64_t acked, sent_items, errors;
     uint64_t *lat; /* ack latencies, ns */
     size_t n_lat, cap_lat;
+    stamps_t stamps;
 } client_t;
 
 static volatile int stop_sending;
@@ -57,6 +67,29 @@ static void lat_add(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
     (*a)[(*n)++] = v;
 }
 
+static void stamps_push(stamps_t *s, uint64_t stamp)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint64_t *v = malloc(cap * sizeof *v);
+        for (size_t i = 0; i < s->n; i++)
+            v[i] = s->v[(s->head + i) % s->cap];
+        free(s->v);
+        s->v = v;
+        s->cap = cap;
+        s->head = 0;
+    }
+    s->v[(s->head + s->n++) % s->cap] = stamp;
+}
+
+static uint64_t stamps_pop(stamps_t *s)
+{
+    uint64_t stamp = s->v[s->head];
+    s->head = (s->head + 1) % s->cap;
+    s->n--;
+    return stamp;
+}
+
 static uint64_t xorshift(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -65,8 +98,8 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
-/* Sends one request of o->batch items; the request id is the send (or scheduled) time. */
-static void send_request(client_t *c, void *sock, uint64_t *rng, uint64_t stamp, uint64_t seq)
+/* Sends one request of o->batch items, stamped with its send (or scheduled) time. */
+static void send_request(client_t *c, mc_window_t *w, uint64_t *rng, uint64_t stamp, uint64_t seq)
 {
     Mastery__V1__Evidence items[64], *ptrs[64];
     char ids[64][96], learners[64][32];
@@ -89,66 +122,56 @@ static void send_request(client_t *c, void *sock, uint64_t *rng, uint64_t stamp,
     sub.items = ptrs;
     sub.n_items = (size_t)b;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
-    char rid[32];
-    snprintf(rid, sizeof rid, "%" PRIu64, stamp);
-    req.request_id = rid;
     req.op_case = MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE;
     req.submit_evidence = &sub;
-    uint8_t buf[65536];
-    size_t len = mastery__v1__request__pack(&req, buf);
-    zmq_send(sock, "", 0, ZMQ_SNDMORE);
-    zmq_send(sock, buf, len, 0);
+    err_detail_t d;
+    stamps_push(&c->stamps, stamp);
+    if (mc_window_send(w, &req, 1, NULL, &d) != 0) {
+        fprintf(stderr, "bench_ingest: %s\n", d.message);
+        exit(1);
+    }
     c->sent_items += (uint64_t)b;
 }
 
-/* Receives one reply (blocking up to timeout_ms); returns 0 if one arrived. */
-static int recv_reply(client_t *c, void *sock, int timeout_ms)
+/* Receives at most one reply (waiting up to timeout_ms) and takes what is answered; returns
+ * how many replies were taken. */
+static size_t recv_reply(client_t *c, mc_window_t *w, int timeout_ms)
 {
-    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
-        return -1;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, sock, 0);
-    zmq_msg_close(&m);
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, sock, 0);
+    err_detail_t d;
+    if (mc_window_wait(w, timeout_ms, NULL, &d) != 0)
+        c->errors++;
     uint64_t now = bench_now_ns();
-    Mastery__V1__Reply *rep = mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    zmq_msg_close(&m);
-    if (rep == NULL) {
-        c->errors++;
-        return 0;
+    size_t n = 0;
+    void *tag;
+    Mastery__V1__Reply *rep;
+    while (mc_window_take(w, &tag, &rep)) {
+        uint64_t stamp = stamps_pop(&c->stamps);
+        if (rep->result_case == MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS)
+            c->acked += rep->evidence_results->accepted;
+        else
+            c->errors++;
+        lat_add(&c->lat, &c->n_lat, &c->cap_lat, now - stamp);
+        mc_reply_free(rep);
+        n++;
     }
-    uint64_t stamp = strtoull(rep->request_id, NULL, 10);
-    if (rep->result_case == MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS)
-        c->acked += rep->evidence_results->accepted;
-    else
-        c->errors++;
-    lat_add(&c->lat, &c->n_lat, &c->cap_lat, now - stamp);
-    mastery__v1__reply__free_unpacked(rep, NULL);
-    return 0;
+    return n;
 }
 
 static void *client_main(void *arg)
 {
     client_t *c = arg;
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int hwm = 0;
-    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_connect(sock, c->endpoint);
+    mc_client_t *mc = bench_connect(c->endpoint, NULL);
+    mc_window_t *w = NULL;
+    /* Closed loop: the window is the limit. Open loop: none, requests go out on schedule. */
+    if (mc_window_new(mc, c->o->rate <= 0 ? (size_t)c->o->window : SIZE_MAX, &w) != 0)
+        exit(1);
     uint64_t rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)c->no << 32) ^ run_nonce;
-    uint64_t seq = 0, inflight = 0;
+    uint64_t seq = 0;
     if (c->o->rate <= 0) {
         while (!stop_sending) {
-            while (inflight < (uint64_t)c->o->window) {
-                send_request(c, sock, &rng, bench_now_ns(), seq++);
-                inflight++;
-            }
-            if (recv_reply(c, sock, 100) == 0)
-                inflight--;
+            while (mc_window_count(w) < (size_t)c->o->window)
+                send_request(c, w, &rng, bench_now_ns(), seq++);
+            recv_reply(c, w, 100);
         }
     } else {
         double per_client = c->o->rate / c->o->clients / c->o->batch; /* requests/s */
@@ -157,73 +180,57 @@ static void *client_main(void *arg)
         while (!stop_sending) {
             uint64_t now = bench_now_ns();
             if (now >= next) {
-                send_request(c, sock, &rng, next, seq++);
-                inflight++;
+                send_request(c, w, &rng, next, seq++);
                 next += interval;
                 continue;
             }
             /* zmq_poll has millisecond resolution: under a millisecond, sleep instead of
-             * spinning (8 spinning clients would starve the daemon of both cores). */
+             * spinning (8 spinning clients would starve the daemon of both cores). With
+             * nothing in flight the window does not wait, so sleep then too. */
             uint64_t wait = next - now;
             if (wait < 1000000) {
-                while (recv_reply(c, sock, 0) == 0)
-                    inflight--;
+                while (mc_window_count(w) > 0 && recv_reply(c, w, 0) > 0)
+                    ;
                 usleep((useconds_t)(wait / 1000));
-            } else if (recv_reply(c, sock, (int)(wait / 1000000)) == 0) {
-                inflight--;
+            } else if (mc_window_count(w) > 0) {
+                recv_reply(c, w, (int)(wait / 1000000));
+            } else {
+                usleep((useconds_t)(wait / 1000));
             }
         }
     }
     uint64_t deadline = bench_now_ns() + 10000000000ull;
-    while (inflight > 0 && bench_now_ns() < deadline)
-        if (recv_reply(c, sock, 100) == 0)
-            inflight--;
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
+    while (mc_window_count(w) > 0 && bench_now_ns() < deadline)
+        recv_reply(c, w, 100);
+    mc_window_destroy(&w);
+    mc_client_destroy(&mc);
+    free(c->stamps.v);
     return NULL;
 }
 
 typedef struct sub_state {
-    const char *events;
+    mc_sub_t *sub; /* made by main, used only by this thread from pthread_create on */
     uint64_t *lat;
     size_t n_lat, cap_lat;
     volatile int stop;
-    void *ready_ctx;
 } sub_state_t;
 
 static void *sub_main(void *arg)
 {
     sub_state_t *s = arg;
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_SUB);
-    int hwm = 0;
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "unlocked/", 9);
-    zmq_connect(sock, s->events);
     while (!s->stop) {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
+        Mastery__V1__Event *e = NULL;
+        err_detail_t d;
+        if (mc_sub_recv(s->sub, 100, &e, &d) <= 0)
             continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        zmq_msg_recv(&m, sock, 0); /* topic */
-        zmq_msg_close(&m);
-        zmq_msg_init(&m);
-        zmq_msg_recv(&m, sock, 0);
         uint64_t now = bench_now_ns();
-        Mastery__V1__Event *e =
-            mastery__v1__event__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        zmq_msg_close(&m);
-        if (e && e->kind_case == MASTERY__V1__EVENT__KIND_UNLOCKED) {
+        if (e->kind_case == MASTERY__V1__EVENT__KIND_UNLOCKED) {
             const char *last = strrchr(e->unlocked->evidence_id, '-');
             if (last && strncmp(e->unlocked->evidence_id, "b-", 2) == 0)
                 lat_add(&s->lat, &s->n_lat, &s->cap_lat, now - strtoull(last + 1, NULL, 10));
         }
-        if (e)
-            mastery__v1__event__free_unpacked(e, NULL);
+        mc_event_free(e);
     }
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
     return NULL;
 }
 
@@ -296,9 +303,7 @@ int main(int argc, char **argv)
         o.events = d.events;
     }
     /* Load the example framework. */
-    void *ctx = zmq_ctx_new();
-    void *ctl = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_connect(ctl, o.endpoint);
+    mc_client_t *ctl = bench_connect(o.endpoint, o.events);
     char *doc = bench_read_file(
         o.framework ? o.framework : MASTERY_SOURCE_DIR "/schemas/examples/fractions.json", NULL);
     if (doc == NULL) {
@@ -308,7 +313,6 @@ int main(int argc, char **argv)
     Mastery__V1__PutFramework put = MASTERY__V1__PUT_FRAMEWORK__INIT;
     put.json = doc;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
-    req.request_id = "load";
     req.op_case = MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK;
     req.put_framework = &put;
     Mastery__V1__Reply *rep = bench_call(ctl, &req);
@@ -316,10 +320,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ingest: framework load failed\n");
         return 1;
     }
-    mastery__v1__reply__free_unpacked(rep, NULL);
+    mc_reply_free(rep);
     free(doc);
 
-    sub_state_t sub = {.events = o.events};
+    sub_state_t sub = {0};
+    err_detail_t why;
+    if (mc_sub_new(ctl, "unlocked/", 0, &sub.sub, &why) != 0) {
+        fprintf(stderr, "bench_ingest: %s\n", why.message);
+        return 1;
+    }
     pthread_t sub_thread;
     pthread_create(&sub_thread, NULL, sub_main, &sub);
     usleep(300000); /* PUB/SUB slow joiner */
@@ -349,9 +358,9 @@ int main(int argc, char **argv)
     usleep(500000);
     sub.stop = 1;
     pthread_join(sub_thread, NULL);
+    mc_sub_destroy(&sub.sub);
 
     Mastery__V1__Health hq = MASTERY__V1__HEALTH__INIT;
-    req.request_id = "health";
     req.op_case = MASTERY__V1__REQUEST__OP_HEALTH;
     req.health = &hq;
     rep = bench_call(ctl, &req);
@@ -369,8 +378,7 @@ int main(int argc, char **argv)
         printf("  commits            %" PRIu64 " (%.1f requests per commit)\n",
                rep->health->commits,
                rep->health->commits ? (double)n_lat / (double)rep->health->commits : 0.0);
-    if (rep)
-        mastery__v1__reply__free_unpacked(rep, NULL);
+    mc_reply_free(rep);
     if (d.pid > 0) {
         printf("  daemon peak RSS    %ld KiB\n", bench_daemon_peak_rss_kb(&d));
         bench_daemon_stop(&d);
@@ -378,7 +386,6 @@ int main(int argc, char **argv)
     free(lat);
     free(sub.lat);
     free(cl);
-    zmq_close(ctl);
-    zmq_ctx_term(ctx);
+    mc_client_destroy(&ctl);
     return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * Shared by the benchmarks: start a real masteryd on ephemeral loopback ports in a temporary
- * directory, talk to it, read its peak RSS, and summarize latencies. Header-only (static).
+ * directory, talk to it (libmasteryclient), read its peak RSS, and summarize latencies.
+ * Header-only (static).
  */
 #ifndef MASTERY_BENCH_UTIL_H
 #define MASTERY_BENCH_UTIL_H
@@ -14,9 +15,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
-#include "mastery/v1/mastery.pb-c.h"
+#include "masteryclient.h"
+
+/* Benchmarks never resend: a reply this late is an error, not a retry. */
+#define BENCH_TIMEOUT_MS 600000
 
 typedef struct bench_daemon {
     pid_t pid;
@@ -112,24 +115,32 @@ static inline void bench_daemon_stop(bench_daemon_t *d)
         fprintf(stderr, "could not remove %s\n", d->dir);
 }
 
-/* Sends a request on a DEALER and waits for its reply. Caller frees the reply. */
-static inline Mastery__V1__Reply *bench_call(void *sock, const Mastery__V1__Request *req)
+/*
+ * A client of the daemon at endpoint (events: its event endpoint, or NULL), with unbounded
+ * queues (a benchmark must never block on a high-water mark) and no resends. Exits on failure.
+ */
+static inline mc_client_t *bench_connect(const char *endpoint, const char *events)
 {
-    size_t len = mastery__v1__request__get_packed_size(req);
-    uint8_t *buf = malloc(len);
-    mastery__v1__request__pack(req, buf);
-    zmq_send(sock, "", 0, ZMQ_SNDMORE);
-    zmq_send(sock, buf, len, 0);
-    free(buf);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, sock, 0); /* delimiter */
-    zmq_msg_close(&m);
-    zmq_msg_init(&m);
-    zmq_msg_recv(&m, sock, 0);
-    Mastery__V1__Reply *rep = mastery__v1__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    zmq_msg_close(&m);
-    return rep;
+    mc_options_t opt = {.endpoint = endpoint,
+                        .events_endpoint = events,
+                        .timeout_ms = BENCH_TIMEOUT_MS,
+                        .queue_limit = MC_QUEUE_UNLIMITED};
+    mc_client_t *c = NULL;
+    err_detail_t d;
+    if (mc_client_new(&opt, &c, &d) != 0) {
+        fprintf(stderr, "bench: %s\n", d.message);
+        exit(1);
+    }
+    return c;
+}
+
+/* Sends a request once and waits for its reply. Caller frees the reply (mc_reply_free); NULL
+ * when none came. */
+static inline Mastery__V1__Reply *bench_call(mc_client_t *c, Mastery__V1__Request *req)
+{
+    Mastery__V1__Reply *rep = NULL;
+    err_detail_t d;
+    return mc_call(c, req, 1, &rep, &d) == 0 ? rep : NULL;
 }
 
 static inline char *bench_read_file(const char *path, size_t *len)

@@ -1,0 +1,88 @@
+/*
+ * masteryctl: the command table. Every command is a row (name, subcommand, handler, accepted
+ * and required options, operands, usage, summary); `masteryctl --help` lists them in this order.
+ */
+#include "masteryctl.h"
+
+#define EVIDENCE_FIELDS                                                                            \
+    (O(OPT_LEARNER) | O(OPT_COMPETENCY) | O(OPT_SCORE) | O(OPT_ID) | O(OPT_OBSERVED_AT) |          \
+     O(OPT_SOURCE) | O(OPT_OUTCOME) | O(OPT_WEIGHT) | O(OPT_URL) | O(OPT_NARRATIVE))
+
+const command_t COMMANDS[] = {
+    {"framework", "load", cmd_framework_load, 0, 0, 1, 1, "framework load FILE|-",
+     "Loads a framework document (a new revision when its id is already loaded)."},
+    {"framework", "show", cmd_framework_show, O(OPT_REVISION), 0, 1, 1,
+     "framework show ID [--revision N]", "Prints a framework document as loaded."},
+    {"framework", "list", cmd_framework_list, 0, 0, 0, 0, "framework list",
+     "Lists the loaded frameworks."},
+    {"framework", "import-case", cmd_framework_import_case,
+     O(OPT_CASE_ID) | O(OPT_GATE) | O(OPT_RULE) | O(OPT_BADGES), 0, 1, 1,
+     "framework import-case PACKAGE.json|- [--id ID] [--gate precedes|none] [--rule RULE ...]\n"
+     "       [--badges]",
+     "Imports a 1EdTech CASE 1.0 package (CFPackage JSON) as a framework: CFItems become\n"
+     "competencies, isChildOf a roll-up, precedes a prerequisite (unless --gate none).\n"
+     "Prints the summary and every warning about what was accepted leniently."},
+    {"evidence", "add", cmd_evidence_add, EVIDENCE_FIELDS,
+     O(OPT_LEARNER) | O(OPT_COMPETENCY) | O(OPT_SCORE), 0, 0,
+     "evidence add --learner L --competency C --score X [--id ID] [--observed-at TIME]\n"
+     "       [--source S] [--outcome passed|failed] [--weight W] [--url U] [--narrative TEXT]",
+     "Submits one evidence item and prints its id and status (OK or DUPLICATE)."},
+    {"evidence", "import", cmd_evidence_import, O(OPT_BATCH) | O(OPT_WINDOW), 0, 1, 1,
+     "evidence import FILE|- [--batch N] [--window N]",
+     "Submits evidence lines (JSON, one object a line) in batches; reports every rejected\n"
+     "line by number and prints a summary. Exit 1 if any line was rejected."},
+    {"evidence", "list", cmd_evidence_list, O(OPT_LEARNER) | O(OPT_COMPETENCY) | O(OPT_LIMIT),
+     O(OPT_LEARNER), 0, 0, "evidence list --learner L [--competency C] [--limit N]",
+     "Lists a learner's evidence."},
+    {"learner", "show", cmd_learner_show, O(OPT_FRAMEWORK), 0, 1, 1,
+     "learner show L [--framework F]", "Shows a learner's state in each framework."},
+    {"events", NULL, cmd_events, O(OPT_FROM) | O(OPT_FOLLOW) | O(OPT_KIND) | O(OPT_LEARNER), 0, 0,
+     0, "events [--from N] [--follow] [--kind K] [--learner L]",
+     "Prints events as JSON lines: the stored ones from --from, then (with --follow) live\n"
+     "ones until interrupted, without gaps or duplicates."},
+    {"override", NULL, cmd_override,
+     O(OPT_LEARNER) | O(OPT_FRAMEWORK) | O(OPT_COMPETENCY) | O(OPT_GRANT) | O(OPT_WITHDRAW) |
+         O(OPT_REASON) | O(OPT_ACTOR),
+     O(OPT_LEARNER) | O(OPT_FRAMEWORK) | O(OPT_COMPETENCY) | O(OPT_REASON), 0, 0,
+     "override --learner L --framework F --competency C (--grant|--withdraw) --reason TEXT\n"
+     "       [--actor NAME]",
+     "Grants or withdraws a mastery by a teacher's decision (audited)."},
+    {"health", NULL, cmd_health, 0, 0, 0, 0, "health", "Shows the daemon's status."},
+    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "evidence retract ID --reason TEXT",
+     "Retracts an evidence item: kept, marked, no longer counted (mastery stays)."},
+    {"credential", "list", cmd_credential_list, O(OPT_LEARNER), O(OPT_LEARNER), 0, 0,
+     "credential list --learner L", "Lists the badges issued to a learner."},
+    {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,
+     "credential get ID [--format json|jwt]",
+     "Prints a badge exactly as signed: the file a student keeps and shows."},
+    {"credential", "revoke", cmd_credential_revoke, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential revoke ID --reason TEXT", "Revokes a badge (final; idempotent)."},
+    {"credential", "suspend", cmd_credential_suspend, O(OPT_REASON), O(OPT_REASON), 1, 1,
+     "credential suspend ID --reason TEXT", "Suspends a badge until unsuspended."},
+    {"credential", "unsuspend", cmd_credential_unsuspend, O(OPT_REASON), 0, 1, 1,
+     "credential unsuspend ID [--reason TEXT]", "Lifts a suspension."},
+    {"status-list", "export", cmd_status_list_export, 0, 0, 1, 1,
+     "status-list export revocation|suspension",
+     "Prints the signed status list credential, for the school's web server."},
+    {"issuer", "show", cmd_issuer_show, 0, 0, 0, 0, "issuer show",
+     "Shows the issuer: DID, profile, keys."},
+    {"issuer", "did-document", cmd_issuer_did_document, 0, 0, 0, 0, "issuer did-document",
+     "Prints the did:web DID document (did.json) to publish."},
+    {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
+     "Makes new current signing keys; old ones stay published."},
+    {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
+     "Records the DID a learner gave; later badges name it."},
+    {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
+     O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
+     "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"
+     "file (clients/XAPI.md); voiding statements retract. Reports every statement that is\n"
+     "not mapped by reason and prints a summary. Exit 1 if any was malformed or rejected."},
+    {"xapi", "follow", cmd_xapi_follow, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
+     O(OPT_MAPPING), 0, 0, "xapi follow --mapping MAP.json [--batch N] [--window N]",
+     "A bridge: reads xAPI statements as JSON lines from standard input until it ends (or\n"
+     "SIGINT/SIGTERM) and sends them as they come, a batch at least every 200 ms."},
+    {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
+     "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
+};
+const size_t N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];

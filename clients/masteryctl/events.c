@@ -1,0 +1,230 @@
+/*
+ * masteryctl events: the event log as JSON lines, stored then (--follow) live, without gaps or
+ * repeats (libmasteryclient's reader does the switch); filtered here by --kind and --learner.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "masteryctl.h"
+
+static void fill_unlocked(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__Unlocked *u = ev->unlocked;
+    json_object_set_new(o, "learner", jstr(u->learner_id));
+    json_object_set_new(o, "framework", jstr(u->framework_id));
+    json_object_set_new(o, "competency", jstr(u->competency_id));
+    json_object_set_new(o, "evidence", jstr(u->evidence_id));
+}
+
+static void fill_mastered(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__Mastered *m = ev->mastered;
+    json_object_set_new(o, "learner", jstr(m->learner_id));
+    json_object_set_new(o, "framework", jstr(m->framework_id));
+    json_object_set_new(o, "competency", jstr(m->competency_id));
+    json_object_set_new(o, "score", json_real(m->score));
+    json_object_set_new(o, "evidence", jstr(m->evidence_id));
+}
+
+static void fill_override(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__OverrideApplied *ov = ev->override;
+    json_object_set_new(o, "learner", jstr(ov->learner_id));
+    json_object_set_new(o, "framework", jstr(ov->framework_id));
+    json_object_set_new(o, "competency", jstr(ov->competency_id));
+    json_object_set_new(o, "mastered", json_boolean(ov->mastered));
+    json_object_set_new(o, "reason", jstr(ov->reason));
+    json_object_set_new(o, "actor", jstr(ov->actor));
+}
+
+static void fill_framework_loaded(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__FrameworkLoaded *fl = ev->framework_loaded;
+    json_object_set_new(o, "framework", jstr(fl->framework_id));
+    json_object_set_new(o, "revision", json_integer(fl->revision));
+    json_object_set_new(o, "version", jstr(fl->version));
+    json_object_set_new(o, "competency_count", json_integer(fl->competency_count));
+}
+
+static void fill_evidence_retracted(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__EvidenceRetracted *r = ev->evidence_retracted;
+    json_object_set_new(o, "learner", jstr(r->learner_id));
+    json_object_set_new(o, "competency", jstr(r->competency_id));
+    json_object_set_new(o, "evidence", jstr(r->evidence_id));
+    json_object_set_new(o, "reason", jstr(r->reason));
+}
+
+static void fill_credential_issued(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__CredentialIssued *c = ev->credential_issued;
+    json_object_set_new(o, "credential", jstr(c->credential_id));
+    json_object_set_new(o, "learner", jstr(c->learner_id));
+    json_object_set_new(o, "framework", jstr(c->framework_id));
+    json_object_set_new(o, "competency", jstr(c->competency_id));
+    json_object_set_new(o, "achievement", jstr(c->achievement_name));
+}
+
+static void fill_credential_status(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__CredentialStatusChanged *c = ev->credential_status;
+    json_object_set_new(o, "credential", jstr(c->credential_id));
+    json_object_set_new(o, "learner", jstr(c->learner_id));
+    json_object_set_new(o, "purpose", jstr(c->purpose));
+    json_object_set_new(o, "set", json_boolean(c->set));
+    json_object_set_new(o, "reason", jstr(c->reason));
+}
+
+static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
+{
+    return ev->evidence_retracted->learner_id;
+}
+
+static const char *learner_credential_issued(const Mastery__V1__Event *ev)
+{
+    return ev->credential_issued->learner_id;
+}
+
+static const char *learner_credential_status(const Mastery__V1__Event *ev)
+{
+    return ev->credential_status->learner_id;
+}
+
+static const char *learner_unlocked(const Mastery__V1__Event *ev)
+{
+    return ev->unlocked->learner_id;
+}
+
+static const char *learner_mastered(const Mastery__V1__Event *ev)
+{
+    return ev->mastered->learner_id;
+}
+
+static const char *learner_override(const Mastery__V1__Event *ev)
+{
+    return ev->override->learner_id;
+}
+
+static const struct event_kind {
+    Mastery__V1__Event__KindCase kcase;
+    const char *name;
+    void (*fill)(const Mastery__V1__Event *ev, json_t *o);
+    const char *(*learner)(const Mastery__V1__Event *ev); /* NULL: not about a learner */
+} EVENT_KINDS[] = {
+    {MASTERY__V1__EVENT__KIND_UNLOCKED, "unlocked", fill_unlocked, learner_unlocked},
+    {MASTERY__V1__EVENT__KIND_MASTERED, "mastered", fill_mastered, learner_mastered},
+    {MASTERY__V1__EVENT__KIND_OVERRIDE, "override", fill_override, learner_override},
+    {MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED, "framework_loaded", fill_framework_loaded, NULL},
+    {MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED, "evidence_retracted", fill_evidence_retracted,
+     learner_evidence_retracted},
+    {MASTERY__V1__EVENT__KIND_CREDENTIAL_ISSUED, "credential_issued", fill_credential_issued,
+     learner_credential_issued},
+    {MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS, "credential_status", fill_credential_status,
+     learner_credential_status},
+};
+#define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
+
+static const struct event_kind *event_kind_of(const Mastery__V1__Event *ev)
+{
+    for (size_t i = 0; i < N_EVENT_KINDS; i++)
+        if (EVENT_KINDS[i].kcase == ev->kind_case)
+            return &EVENT_KINDS[i];
+    return NULL;
+}
+
+static bool kind_known(const char *k)
+{
+    for (size_t i = 0; i < N_EVENT_KINDS; i++)
+        if (strcmp(EVENT_KINDS[i].name, k) == 0)
+            return true;
+    return false;
+}
+
+/* Which events to print: NULL means every kind, every learner. */
+typedef struct event_filter {
+    const char *kind;
+    const char *learner;
+} event_filter_t;
+
+static void event_emit(const event_filter_t *r, const Mastery__V1__Event *ev)
+{
+    const struct event_kind *k = event_kind_of(ev);
+    if (r->kind && (k == NULL || strcmp(k->name, r->kind) != 0))
+        return;
+    if (r->learner && (k == NULL || k->learner == NULL || strcmp(k->learner(ev), r->learner) != 0))
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "seq", json_integer((json_int_t)ev->seq));
+    json_object_set_new(o, "at", jtime(ev->at_ms));
+    json_object_set_new(o, "kind", json_string(k ? k->name : "unknown"));
+    if (k)
+        k->fill(ev, o);
+    emit_json(o);
+}
+
+/* Prints every event the reader hands out until the end (or, following, an interrupt). */
+static int events_print(mc_events_t *r, const event_filter_t *f)
+{
+    for (;;) {
+        const Mastery__V1__Event *ev = NULL;
+        err_detail_t d;
+        int rc = mc_events_next(r, &ev, &d);
+        if (rc == MC_EVENTS_EVENT) {
+            event_emit(f, ev);
+        } else if (rc == MC_EVENTS_GAP) {
+            uint64_t first = 0, last = 0;
+            mc_events_gap(r, &first, &last);
+            fprintf(stderr, "%s: events %" PRIu64 "..%" PRIu64 " are not in the store\n", progname,
+                    first, last);
+        } else if (rc == MC_EVENTS_END) {
+            return 0;
+        } else if (rc == MC_ERR_STATUS) {
+            /* ReadEvents refused: as any other refusal, "CODE field: message". */
+            fprintf(stderr, "%s: %s%s%s: %s\n", progname, mc_status_name(-d.code),
+                    d.field[0] ? " " : "", d.field, d.message);
+            return CTL_ERR_REPLY;
+        } else {
+            rc = ctl_failed(&d, rc);
+            return rc < 0 ? 0 : rc; /* interrupted: a normal end */
+        }
+    }
+}
+
+int cmd_events(ctl_t *ctl, const args_t *a)
+{
+    uint64_t from = 1;
+    int rc = opt_u64(ctl, a, OPT_FROM, 0, UINT64_MAX, &from);
+    if (rc != 0)
+        return rc;
+    if (from == 0)
+        from = 1; /* "from 0": from the very beginning; events start at seq 1 */
+    if (a->set[OPT_KIND] && !kind_known(a->val[OPT_KIND]))
+        return usage_error(ctl,
+                           "--kind: \"%s\" is not unlocked, mastered, override, "
+                           "framework_loaded, evidence_retracted, credential_issued or "
+                           "credential_status",
+                           a->val[OPT_KIND]);
+    event_filter_t f = {.kind = opt_str(a, OPT_KIND, NULL),
+                        .learner = opt_str(a, OPT_LEARNER, NULL)};
+    bool follow = a->set[OPT_FOLLOW];
+    if (follow) {
+        ctl_catch_signals();
+        if (ctl->events_endpoint[0] == '\0') {
+            fprintf(stderr, "%s: no events endpoint known for %s; give --events-endpoint\n",
+                    progname, ctl->endpoint);
+            return CTL_USAGE;
+        }
+    }
+    if ((rc = ctl_connect(ctl)) != 0)
+        return rc;
+    mc_events_t *r = NULL;
+    err_detail_t d;
+    rc = mc_events_open(ctl->mc, from, follow, &r, &d);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", progname, d.message);
+        return rc == ERR_INTERNAL || rc == ERR_NOMEM ? CTL_ERR_REPLY : CTL_USAGE;
+    }
+    rc = events_print(r, &f);
+    mc_events_destroy(&r);
+    return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * masteryctl: output and small utilities: JSON lines, text tables, times, files, memory.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "isotime.h"
+#include "masteryctl.h"
+
+/* The library's clock, so deadlines from a window compare with ours. */
+int64_t now_ms(void)
+{
+    return mc_now_ms();
+}
+
+double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        exit(CTL_ERR_REPLY);
+    }
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        exit(CTL_ERR_REPLY);
+    }
+    return p;
+}
+
+static int random_bytes(uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* A random version-4 UUID in its 36-character text form (an xAPI statement id fits). */
+int random_uuid(char out[37])
+{
+    uint8_t b[16];
+    if (random_bytes(b, sizeof b) != 0)
+        return -1;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return 0;
+}
+
+json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    return j ? j : json_null();
+}
+
+json_t *jtime(int64_t ms)
+{
+    char buf[ISOTIME_BUFSZ];
+    if (ms == 0 || isotime_format_ms(ms, buf, sizeof buf) != 0)
+        return json_null();
+    return json_string(buf);
+}
+
+void text_time(int64_t ms, char *buf, size_t size)
+{
+    if (ms == 0 || isotime_format_s(ms, buf, size) != 0)
+        snprintf(buf, size, "-");
+}
+
+void emit_json(json_t *doc)
+{
+    if (doc == NULL)
+        return;
+    json_dumpf(doc, stdout, JSON_FLAGS);
+    fputc('\n', stdout);
+    fflush(stdout);
+    json_decref(doc);
+}
+
+/* ---- tables for text output ------------------------------------------------------------ */
+
+void table_row(table_t *t, ...)
+{
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        char **cells = realloc(t->cells, t->cap * t->ncols * sizeof *cells);
+        if (cells == NULL) {
+            fprintf(stderr, "%s: out of memory\n", progname);
+            exit(CTL_ERR_REPLY);
+        }
+        t->cells = cells;
+    }
+    va_list ap;
+    va_start(ap, t);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *s = va_arg(ap, const char *);
+        t->cells[t->nrows * t->ncols + i] = xstrdup(s ? s : "");
+    }
+    va_end(ap);
+    t->nrows++;
+}
+
+void table_print(table_t *t, FILE *f)
+{
+    size_t w[TABLE_MAX_COLS];
+    for (size_t i = 0; i < t->ncols; i++) {
+        w[i] = strlen(t->head[i]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t l = strlen(t->cells[r * t->ncols + i]);
+            w[i] = l > w[i] ? l : w[i];
+        }
+    }
+    for (size_t r = 0; r <= t->nrows; r++) {
+        for (size_t i = 0; i < t->ncols; i++) {
+            const char *s = r == 0 ? t->head[i] : t->cells[(r - 1) * t->ncols + i];
+            bool last = i + 1 == t->ncols;
+            if (t->right[i])
+                fprintf(f, "%*s%s", (int)w[i], s, last ? "" : "  ");
+            else if (last)
+                fprintf(f, "%s", s);
+            else
+                fprintf(f, "%-*s  ", (int)w[i], s);
+        }
+        fputc('\n', f);
+    }
+}
+
+void table_free(table_t *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+int read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+        return CTL_USAGE;
+    }
+    size_t cap = 65536, n = 0;
+    char *p = xcalloc(1, cap + 1);
+    int rc = 0;
+    for (;;) {
+        size_t r = fread(p + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap) {
+            if (cap >= max) {
+                fprintf(stderr, "%s: %s: larger than %zu bytes\n", progname, path, max);
+                rc = CTL_USAGE;
+                goto out;
+            }
+            cap = cap * 2 > max ? max : cap * 2;
+            char *q = realloc(p, cap + 1);
+            if (q == NULL) {
+                rc = CTL_ERR_REPLY;
+                goto out;
+            }
+            p = q;
+        }
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+        rc = CTL_USAGE;
+    }
+out:
+    if (f != stdin)
+        fclose(f);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
+}
