@@ -4,7 +4,7 @@ ASAN      ?= build-asan
 JOBS      ?= $(shell nproc)
 CMAKEFLAGS ?=
 
-.PHONY: all deps build run test test-fast asan fuzz clean format
+.PHONY: all deps build run test test-fast asan fuzz matrix clean format
 
 all: build
 
@@ -15,7 +15,10 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only what a user needs to start and talk to the daemon (not the tests, fuzzers, benchmarks).
+run: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target masteryd masteryctl mastery-verify
 	./$(BUILD)/bin/masteryd -d
 
 # The whole suite: the release build, then the same tests under ASan+UBSan.
@@ -40,8 +43,12 @@ fuzz: deps
 	@cmake --build build-fuzz -j $(JOBS) $(addprefix --target ,$(FUZZ_TARGETS))
 	./tests/fuzz/run-all $(FUZZ_SECONDS) build-fuzz
 
+# gcc and clang x Release, RelWithDebInfo, Debug, all -Werror (CI runs it).
+matrix: deps
+	./tests/tools/build-matrix build-matrix
+
 format:
 	clang-format -i daemon/*.[ch] lib/*/*.[ch] clients/*.[ch] clients/*/*.[ch] tests/*/*.[ch]
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-fuzz
+	rm -rf $(BUILD) $(ASAN) build-fuzz build-matrix
