@@ -11,7 +11,7 @@ void buf_init(buf_t *b, size_t max)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
-    b->max = max;
+    b->max = max < SIZE_MAX ? max : SIZE_MAX - 1;
 }
 
 int buf_reserve(buf_t *b, size_t extra)
@@ -59,6 +59,25 @@ int buf_append_byte(buf_t *b, char c)
         return 0;
     }
     return buf_append(b, &c, 1);
+}
+
+int buf_append_uint(buf_t *b, uint64_t v)
+{
+    char tmp[20]; /* 2^64 - 1 has 20 digits */
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+void buf_truncate(buf_t *b, size_t len)
+{
+    if (len >= b->len)
+        return;
+    b->len = len;
+    b->data[len] = '\0';
 }
 
 void buf_reset(buf_t *b)

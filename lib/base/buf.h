@@ -1,8 +1,9 @@
 /*
  * buf: a growable byte buffer with a hard maximum size (curl's dynbuf idea).
  *
- * Used by the serialisers (jcs, jws) so output is built with amortised O(1) appends and never
- * grows past a budget the caller chose. The contents are always followed by a NUL byte (not
+ * Used by the serialisers (jcs, jws, nquads) and the canonicalizer's working buffers (rdfc) so
+ * output is built with amortised O(1) appends and never grows past a budget the caller chose:
+ * every growth is checked against max. The contents are always followed by a NUL byte (not
  * counted in len), so text can be handed to C string functions.
  *
  * A buf_t is a plain struct so it can live on the stack; initialise it with buf_init() and
@@ -24,7 +25,8 @@ typedef struct buf {
 /*
  * Initialises *b as empty with a maximum of max bytes of content. Allocates nothing.
  * @param[out] b   the buffer
- * @param[in]  max the largest len the buffer may reach (appends past it fail with ERR_LIMIT)
+ * @param[in]  max the largest len the buffer may reach (appends past it fail with ERR_LIMIT);
+ *                 at most SIZE_MAX - 1 (larger values are lowered: the NUL needs a byte)
  */
 void buf_init(buf_t *b, size_t max);
 
@@ -45,6 +47,15 @@ int buf_append_str(buf_t *b, const char *s);
 
 /* Appends one byte. Same errors as buf_append(). */
 int buf_append_byte(buf_t *b, char c);
+
+/* Appends v in decimal ("0", "1234"). Same errors as buf_append(). */
+int buf_append_uint(buf_t *b, uint64_t v);
+
+/*
+ * Shortens the contents to their first len bytes (len <= b->len; a larger len changes
+ * nothing), keeping the allocation: undoes the appends made since len was read.
+ */
+void buf_truncate(buf_t *b, size_t len);
 
 /* Empties the buffer but keeps its allocation, so a hot path can reuse it. */
 void buf_reset(buf_t *b);
