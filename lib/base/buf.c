@@ -29,6 +29,7 @@ int buf_reserve(buf_t *b, size_t extra)
     char *grown = realloc(b->data, cap);
     if (grown == NULL)
         return ERR_NOMEM;
+    grown[b->len] = '\0'; /* a fresh allocation has no NUL yet: keep the promise */
     b->data = grown;
     b->cap = cap;
     return 0;

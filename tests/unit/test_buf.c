@@ -66,6 +66,17 @@ static void test_reset_detach(void **state)
     assert_string_equal(out, "");
     assert_int_equal(len, 0);
     free(out);
+    /* Reserving allocates; the contents (none) are still a NUL-terminated string. */
+    assert_int_equal(buf_reserve(&b, 100), 0);
+    assert_string_equal(b.data, "");
+    assert_int_equal(buf_detach(&b, &out, &len), 0);
+    assert_string_equal(out, "");
+    free(out);
+    buf_init(&b, 0);
+    assert_int_equal(buf_reserve(&b, 0), 0);
+    assert_int_equal(buf_detach(&b, &out, &len), 0);
+    assert_string_equal(out, "");
+    free(out);
     buf_free_secure(&b);
 }
 
