@@ -9,19 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------------------------------- */
-/* Dataset storage: an arena of string chunks, the quad array, and a hash set for dedup.     */
+#include "arena.h"
 
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-} chunk_t;
+/* ---------------------------------------------------------------------------------------- */
+/* Dataset storage: strings in a capped arena, the quad array, and a hash set for dedup.     */
 
 struct nquads_dataset {
     nquads_quad_t *quads;
     size_t count, cap;
-    chunk_t *chunks;
+    arena_t *strings; /* every string of every quad, packed */
+    size_t max_bytes;
     uint32_t *slots; /* open addressing: quad index + 1, 0 = empty */
     uint64_t *slot_hash;
     size_t nslots; /* power of two, or 0 */
@@ -29,27 +26,26 @@ struct nquads_dataset {
 
 #define CHUNK_MIN 8192u
 
-static char *arena_alloc(nquads_dataset_t *ds, size_t n)
+/* Past this many slots a reset frees the index instead of clearing it. */
+#define RESET_KEEP_SLOTS (1u << 14)
+
+nquads_dataset_t *nquads_dataset_new_limit(size_t max_bytes)
 {
-    chunk_t *c = ds->chunks;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
-        c = malloc(sizeof *c + cap);
-        if (c == NULL)
-            return NULL;
-        c->used = 0;
-        c->cap = cap;
-        c->next = ds->chunks;
-        ds->chunks = c;
+    nquads_dataset_t *ds = calloc(1, sizeof *ds);
+    if (ds == NULL)
+        return NULL;
+    ds->max_bytes = max_bytes ? max_bytes : NQUADS_DEFAULT_MAX_BYTES;
+    ds->strings = arena_new_limit(CHUNK_MIN, ds->max_bytes);
+    if (ds->strings == NULL) {
+        free(ds);
+        return NULL;
     }
-    char *p = c->data + c->used;
-    c->used += n;
-    return p;
+    return ds;
 }
 
 nquads_dataset_t *nquads_dataset_new(void)
 {
-    return calloc(1, sizeof(nquads_dataset_t));
+    return nquads_dataset_new_limit(0);
 }
 
 void nquads_dataset_destroy(nquads_dataset_t **ds)
@@ -57,17 +53,30 @@ void nquads_dataset_destroy(nquads_dataset_t **ds)
     if (ds == NULL || *ds == NULL)
         return;
     nquads_dataset_t *d = *ds;
-    chunk_t *c = d->chunks;
-    while (c != NULL) {
-        chunk_t *next = c->next;
-        free(c);
-        c = next;
-    }
+    arena_destroy(&d->strings);
     free(d->quads);
     free(d->slots);
     free(d->slot_hash);
     free(d);
     *ds = NULL;
+}
+
+void nquads_dataset_reset(nquads_dataset_t *ds)
+{
+    arena_reset(ds->strings);
+    ds->count = 0;
+    if (ds->nslots > RESET_KEEP_SLOTS) {
+        /* One large document must not pin its index and quad array for good. */
+        free(ds->slots);
+        free(ds->slot_hash);
+        free(ds->quads);
+        ds->slots = NULL;
+        ds->slot_hash = NULL;
+        ds->quads = NULL;
+        ds->nslots = ds->cap = 0;
+    } else if (ds->slots != NULL) {
+        memset(ds->slots, 0, ds->nslots * sizeof *ds->slots);
+    }
 }
 
 size_t nquads_dataset_count(const nquads_dataset_t *ds)
@@ -180,7 +189,7 @@ static int set_grow(nquads_dataset_t *ds)
 
 static const char *copy_str(nquads_dataset_t *ds, const char *s, size_t len)
 {
-    char *p = arena_alloc(ds, len + 1);
+    char *p = len < SIZE_MAX ? arena_alloc_packed(ds->strings, len + 1) : NULL;
     if (p == NULL)
         return NULL;
     if (len)
@@ -189,6 +198,7 @@ static const char *copy_str(nquads_dataset_t *ds, const char *s, size_t len)
     return p;
 }
 
+/* Copies src's strings into the dataset; 0 or -1 (arena_error() says why). */
 static int copy_term(nquads_dataset_t *ds, nquads_term_t *dst, const nquads_term_t *src)
 {
     *dst = *src;
@@ -200,16 +210,16 @@ static int copy_term(nquads_dataset_t *ds, nquads_term_t *dst, const nquads_term
         return 0;
     }
     if ((dst->value = copy_str(ds, src->value, src->value_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     if (src->kind != NQUADS_LITERAL) {
         dst->datatype = dst->lang = NULL;
         dst->datatype_len = dst->lang_len = 0;
         return 0;
     }
     if (src->datatype && (dst->datatype = copy_str(ds, src->datatype, src->datatype_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     if (src->lang && (dst->lang = copy_str(ds, src->lang, src->lang_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     return 0;
 }
 
@@ -266,8 +276,12 @@ static int dataset_add_checked(nquads_dataset_t *ds, const nquads_quad_t *in, si
     }
     nquads_quad_t *dst = &ds->quads[ds->count];
     if (copy_term(ds, &dst->s, &q.s) != 0 || copy_term(ds, &dst->p, &q.p) != 0 ||
-        copy_term(ds, &dst->o, &q.o) != 0 || copy_term(ds, &dst->g, &q.g) != 0)
+        copy_term(ds, &dst->o, &q.o) != 0 || copy_term(ds, &dst->g, &q.g) != 0) {
+        if (arena_error(ds->strings) == ERR_LIMIT)
+            return err_set(detail, ERR_LIMIT, "dataset", "more than %zu bytes of strings",
+                           ds->max_bytes);
         return err_set(detail, ERR_NOMEM, "dataset", "out of memory");
+    }
     ds->slots[j] = (uint32_t)(ds->count + 1);
     ds->slot_hash[j] = h;
     ds->count++;
@@ -925,20 +939,29 @@ out:
 /* ---------------------------------------------------------------------------------------- */
 /* Writer.                                                                                  */
 
+/*
+ * Output goes either to a fixed array (dst, cap: the nquads_*_write functions, which measure)
+ * or to a bounded buffer (b: the *_append functions). len counts what was written or would
+ * have been; rc keeps the first buffer error.
+ */
 typedef struct out {
     char *dst;
     size_t cap, len;
+    buf_t *b;
+    int rc;
 } out_t;
 
 static void put(out_t *o, const char *s, size_t n)
 {
-    if (o->len < o->cap) {
+    if (o->b != NULL) {
+        if (o->rc == 0)
+            o->rc = buf_append(o->b, s, n);
+    } else if (o->len < o->cap) {
         size_t room = o->cap - o->len;
         memcpy(o->dst + o->len, s, n < room ? n : room);
     }
     o->len += n;
 }
-
 static void put_escaped(out_t *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -1018,42 +1041,78 @@ static void put_term(out_t *o, const nquads_term_t *t)
     }
 }
 
+static void put_quad(out_t *o, const nquads_quad_t *q)
+{
+    put_term(o, &q->s);
+    put(o, " ", 1);
+    put_term(o, &q->p);
+    put(o, " ", 1);
+    put_term(o, &q->o);
+    if (q->g.kind != NQUADS_NONE) {
+        put(o, " ", 1);
+        put_term(o, &q->g);
+    }
+    put(o, " .\n", 3);
+}
+
 size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap)
 {
-    out_t o = {dst, dst ? cap : 0, 0};
+    out_t o = {dst, dst ? cap : 0, 0, NULL, 0};
     put_term(&o, t);
     return o.len;
 }
 
 size_t nquads_quad_write(const nquads_quad_t *q, char *dst, size_t cap)
 {
-    out_t o = {dst, dst ? cap : 0, 0};
-    put_term(&o, &q->s);
-    put(&o, " ", 1);
-    put_term(&o, &q->p);
-    put(&o, " ", 1);
-    put_term(&o, &q->o);
-    if (q->g.kind != NQUADS_NONE) {
-        put(&o, " ", 1);
-        put_term(&o, &q->g);
-    }
-    put(&o, " .\n", 3);
+    out_t o = {dst, dst ? cap : 0, 0, NULL, 0};
+    put_quad(&o, q);
     return o.len;
+}
+
+int nquads_term_append(buf_t *b, const nquads_term_t *t)
+{
+    size_t start = b->len;
+    out_t o = {NULL, 0, 0, b, 0};
+    put_term(&o, t);
+    if (o.rc != 0)
+        buf_truncate(b, start);
+    return o.rc;
+}
+
+int nquads_quad_append(buf_t *b, const nquads_quad_t *q)
+{
+    size_t start = b->len;
+    out_t o = {NULL, 0, 0, b, 0};
+    put_quad(&o, q);
+    if (o.rc != 0)
+        buf_truncate(b, start);
+    return o.rc;
+}
+
+int nquads_dataset_write(const nquads_dataset_t *ds, buf_t *b)
+{
+    size_t start = b->len;
+    out_t o = {NULL, 0, 0, b, 0};
+    for (size_t i = 0; i < ds->count && o.rc == 0; i++)
+        put_quad(&o, &ds->quads[i]);
+    if (o.rc != 0)
+        buf_truncate(b, start);
+    return o.rc;
 }
 
 int nquads_dataset_serialize(const nquads_dataset_t *ds, char **out, size_t *out_len)
 {
+    /* Measured first, so the buffer is allocated once, at its exact size. */
     size_t total = 0;
     for (size_t i = 0; i < ds->count; i++)
         total += nquads_quad_write(&ds->quads[i], NULL, 0);
-    char *buf = malloc(total + 1);
-    if (buf == NULL)
-        return ERR_NOMEM;
-    size_t at = 0;
-    for (size_t i = 0; i < ds->count; i++)
-        at += nquads_quad_write(&ds->quads[i], buf + at, total - at);
-    buf[at] = '\0';
-    *out = buf;
-    *out_len = at;
-    return 0;
+    buf_t b;
+    buf_init(&b, total);
+    int rc = buf_reserve(&b, total);
+    if (rc == 0)
+        rc = nquads_dataset_write(ds, &b);
+    if (rc == 0)
+        rc = buf_detach(&b, out, out_len);
+    buf_free(&b);
+    return rc == ERR_LIMIT ? ERR_INTERNAL : rc;
 }
