@@ -35,7 +35,7 @@ int buf_reserve(buf_t *b, size_t extra)
     return 0;
 }
 
-int buf_append(buf_t *b, const void *p, size_t n)
+int buf_append_grow(buf_t *b, const void *p, size_t n)
 {
     int rc = buf_reserve(b, n);
     if (rc != 0)
@@ -50,16 +50,6 @@ int buf_append(buf_t *b, const void *p, size_t n)
 int buf_append_str(buf_t *b, const char *s)
 {
     return buf_append(b, s, strlen(s));
-}
-
-int buf_append_byte(buf_t *b, char c)
-{
-    if (b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    return buf_append(b, &c, 1);
 }
 
 int buf_append_uint(buf_t *b, uint64_t v)

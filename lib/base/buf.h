@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct buf {
     char *data; /* Owned by the buffer; NULL until the first append. */
@@ -36,17 +37,41 @@ void buf_init(buf_t *b, size_t max);
  */
 int buf_reserve(buf_t *b, size_t extra);
 
+/* The growing half of buf_append() and buf_append_byte(); call those instead. */
+int buf_append_grow(buf_t *b, const void *p, size_t n);
+
 /*
  * Appends n bytes from p (p may contain NUL bytes; p may be NULL when n is 0).
  * @return 0; ERR_LIMIT; ERR_NOMEM. On failure the buffer is unchanged.
+ * Inline because serialisers call it per token: when the bytes fit the allocation it is a
+ * copy (the allocation never exceeds max + 1, so fitting it respects max); otherwise
+ * buf_append_grow() checks max and grows.
  */
-int buf_append(buf_t *b, const void *p, size_t n);
+static inline int buf_append(buf_t *b, const void *p, size_t n)
+{
+    if (n < b->cap - b->len) {
+        if (n > 0)
+            memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, p, n);
+}
 
 /* Appends the NUL-terminated string s. Same errors as buf_append(). */
 int buf_append_str(buf_t *b, const char *s);
 
-/* Appends one byte. Same errors as buf_append(). */
-int buf_append_byte(buf_t *b, char c);
+/* Appends one byte. Same errors as buf_append(); inline for the same reason. */
+static inline int buf_append_byte(buf_t *b, char c)
+{
+    if (b->cap - b->len > 1) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, &c, 1);
+}
 
 /* Appends v in decimal ("0", "1234"). Same errors as buf_append(). */
 int buf_append_uint(buf_t *b, uint64_t v);
