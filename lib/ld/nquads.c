@@ -939,29 +939,20 @@ out:
 /* ---------------------------------------------------------------------------------------- */
 /* Writer.                                                                                  */
 
-/*
- * Output goes either to a fixed array (dst, cap: the nquads_*_write functions, which measure)
- * or to a bounded buffer (b: the *_append functions). len counts what was written or would
- * have been; rc keeps the first buffer error.
- */
 typedef struct out {
     char *dst;
     size_t cap, len;
-    buf_t *b;
-    int rc;
 } out_t;
 
 static void put(out_t *o, const char *s, size_t n)
 {
-    if (o->b != NULL) {
-        if (o->rc == 0)
-            o->rc = buf_append(o->b, s, n);
-    } else if (o->len < o->cap) {
+    if (o->len < o->cap) {
         size_t room = o->cap - o->len;
         memcpy(o->dst + o->len, s, n < room ? n : room);
     }
     o->len += n;
 }
+
 static void put_escaped(out_t *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -1057,62 +1048,94 @@ static void put_quad(out_t *o, const nquads_quad_t *q)
 
 size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap)
 {
-    out_t o = {dst, dst ? cap : 0, 0, NULL, 0};
+    out_t o = {dst, dst ? cap : 0, 0};
     put_term(&o, t);
     return o.len;
 }
 
 size_t nquads_quad_write(const nquads_quad_t *q, char *dst, size_t cap)
 {
-    out_t o = {dst, dst ? cap : 0, 0, NULL, 0};
+    out_t o = {dst, dst ? cap : 0, 0};
     put_quad(&o, q);
     return o.len;
 }
 
+/* a + b, or SIZE_MAX when it would wrap (a bound that no buffer can reserve). */
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* An upper bound of a term's written length: a literal byte takes at most 6 ("\u0001"). */
+static size_t term_bound(const nquads_term_t *t)
+{
+    size_t v = t->kind == NQUADS_LITERAL
+                   ? (t->value_len > SIZE_MAX / 6 ? SIZE_MAX : t->value_len * 6)
+                   : t->value_len;
+    return sat_add(sat_add(v, t->datatype_len), sat_add(t->lang_len, 8));
+}
+
+/*
+ * Writes a quad (or one term: q NULL) at the end of b. Reserving the bound first lets the
+ * writer copy without a check per token, which is what rdfc's term cache and jsonld's text
+ * output need; only near b's max is the exact length measured first.
+ */
+static int append(buf_t *b, const nquads_quad_t *q, const nquads_term_t *t)
+{
+    size_t bound = q == NULL ? term_bound(t)
+                             : sat_add(sat_add(term_bound(&q->s), term_bound(&q->p)),
+                                       sat_add(term_bound(&q->o), term_bound(&q->g)));
+    int rc = buf_reserve(b, bound);
+    if (rc == ERR_LIMIT)
+        rc = buf_reserve(b,
+                         q == NULL ? nquads_term_write(t, NULL, 0) : nquads_quad_write(q, NULL, 0));
+    if (rc != 0)
+        return rc;
+    out_t o = {b->data + b->len, b->cap - b->len - 1, 0};
+    if (q == NULL)
+        put_term(&o, t);
+    else
+        put_quad(&o, q);
+    b->len += o.len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
 int nquads_term_append(buf_t *b, const nquads_term_t *t)
 {
-    size_t start = b->len;
-    out_t o = {NULL, 0, 0, b, 0};
-    put_term(&o, t);
-    if (o.rc != 0)
-        buf_truncate(b, start);
-    return o.rc;
+    return append(b, NULL, t);
 }
 
 int nquads_quad_append(buf_t *b, const nquads_quad_t *q)
 {
-    size_t start = b->len;
-    out_t o = {NULL, 0, 0, b, 0};
-    put_quad(&o, q);
-    if (o.rc != 0)
-        buf_truncate(b, start);
-    return o.rc;
+    return append(b, q, NULL);
 }
 
 int nquads_dataset_write(const nquads_dataset_t *ds, buf_t *b)
 {
     size_t start = b->len;
-    out_t o = {NULL, 0, 0, b, 0};
-    for (size_t i = 0; i < ds->count && o.rc == 0; i++)
-        put_quad(&o, &ds->quads[i]);
-    if (o.rc != 0)
+    int rc = 0;
+    for (size_t i = 0; i < ds->count && rc == 0; i++)
+        rc = append(b, &ds->quads[i], NULL);
+    if (rc != 0)
         buf_truncate(b, start);
-    return o.rc;
+    return rc;
 }
 
 int nquads_dataset_serialize(const nquads_dataset_t *ds, char **out, size_t *out_len)
 {
-    /* Measured first, so the buffer is allocated once, at its exact size. */
+    /* Measured first, so the text is allocated once, at its exact size. */
     size_t total = 0;
     for (size_t i = 0; i < ds->count; i++)
         total += nquads_quad_write(&ds->quads[i], NULL, 0);
-    buf_t b;
-    buf_init(&b, total);
-    int rc = buf_reserve(&b, total);
-    if (rc == 0)
-        rc = nquads_dataset_write(ds, &b);
-    if (rc == 0)
-        rc = buf_detach(&b, out, out_len);
-    buf_free(&b);
-    return rc == ERR_LIMIT ? ERR_INTERNAL : rc;
+    char *text = total < SIZE_MAX ? malloc(total + 1) : NULL;
+    if (text == NULL)
+        return ERR_NOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < ds->count; i++)
+        at += nquads_quad_write(&ds->quads[i], text + at, total - at);
+    text[at] = '\0';
+    *out = text;
+    *out_len = at;
+    return 0;
 }
