@@ -239,9 +239,10 @@ struct jsonld {
     actx_t *root;
     arena_t *da;          /* per document */
     nquads_dataset_t *ds; /* the document's quads */
-    size_t text_len;      /* bytes of their N-Quads text */
-    buf_t out;            /* that text, when asked for */
-    buf_t json;           /* scratch for @json literals */
+    size_t text_len;      /* bytes of their N-Quads text, or an upper bound (!text_exact) */
+    int text_exact;
+    buf_t out;  /* that text, when asked for */
+    buf_t json; /* scratch for @json literals */
     bnent_t *bns;
     size_t nbns, bcap;
     unsigned nbn; /* blank nodes issued */
@@ -804,9 +805,25 @@ static int apply_context(jsonld_t *st, const actx_t *ctx, const json_t *v, const
 /* Output: quads, into the dataset (a set: duplicates are dropped there).                      */
 
 /*
- * Adds one quad (g of kind NQUADS_NONE: the default graph). Counts the bytes of the N-Quads
- * line of each new quad, so the document is refused past JSONLD_MAX_OUTPUT bytes whether or
- * not its text is ever written.
+ * The bytes of the N-Quads text of the dataset so far, exactly: measured once, when the
+ * running upper bound first passes JSONLD_MAX_OUTPUT (for the usual document it never does,
+ * and no line is measured at all).
+ */
+static size_t text_exact(jsonld_t *st)
+{
+    if (!st->text_exact) {
+        st->text_len = 0;
+        for (size_t i = 0; i < nquads_dataset_count(st->ds); i++)
+            st->text_len += nquads_quad_write(nquads_dataset_quad(st->ds, i), NULL, 0);
+        st->text_exact = 1;
+    }
+    return st->text_len;
+}
+
+/*
+ * Adds one quad (g of kind NQUADS_NONE: the default graph). Keeps count of the bytes of the
+ * N-Quads text, so the document is refused past JSONLD_MAX_OUTPUT bytes whether or not its
+ * text is ever written.
  */
 static int emit(jsonld_t *st, term_t s, term_t p, term_t o, term_t g)
 {
@@ -816,11 +833,14 @@ static int emit(jsonld_t *st, term_t s, term_t p, term_t o, term_t g)
     /* node_term(), literal_term() and new_bnode() checked every string of it */
     int rc = nquads_dataset_add_trusted(st->ds, &q, JSONLD_MAX_QUADS, &d);
     if (rc == 0 && nquads_dataset_count(st->ds) > before) {
-        size_t n = nquads_quad_write(&q, NULL, 0);
-        if (n > JSONLD_MAX_OUTPUT - st->text_len)
-            rc = ERR_LIMIT;
-        else
+        size_t n = st->text_exact ? nquads_quad_write(&q, NULL, 0) : nquads_quad_bound(&q);
+        if (n > JSONLD_MAX_OUTPUT - st->text_len) {
+            /* over by the bound: measure the text (this quad included) and decide on that */
+            if (st->text_exact || text_exact(st) > JSONLD_MAX_OUTPUT)
+                rc = ERR_LIMIT;
+        } else {
             st->text_len += n;
+        }
     }
     switch (rc) {
     case 0:
@@ -1814,6 +1834,7 @@ static int begin(jsonld_t *self, err_detail_t *detail)
     buf_reset(&self->out);
     nquads_dataset_reset(self->ds);
     self->text_len = 0;
+    self->text_exact = 0;
     if (self->bns != NULL)
         memset(self->bns, 0, self->bcap * sizeof *self->bns);
     self->nbns = 0;

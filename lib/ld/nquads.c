@@ -1100,6 +1100,12 @@ static size_t term_bound(const nquads_term_t *t)
     return sat_add(sat_add(v, t->datatype_len), sat_add(t->lang_len, 8));
 }
 
+size_t nquads_quad_bound(const nquads_quad_t *q)
+{
+    return sat_add(sat_add(term_bound(&q->s), term_bound(&q->p)),
+                   sat_add(term_bound(&q->o), term_bound(&q->g)));
+}
+
 /*
  * Writes a quad (or one term: q NULL) at the end of b. Reserving the bound first lets the
  * writer copy without a check per token, which is what rdfc's term cache and jsonld's text
@@ -1107,9 +1113,7 @@ static size_t term_bound(const nquads_term_t *t)
  */
 static int append(buf_t *b, const nquads_quad_t *q, const nquads_term_t *t)
 {
-    size_t bound = q == NULL ? term_bound(t)
-                             : sat_add(sat_add(term_bound(&q->s), term_bound(&q->p)),
-                                       sat_add(term_bound(&q->o), term_bound(&q->g)));
+    size_t bound = q == NULL ? term_bound(t) : nquads_quad_bound(q);
     int rc = buf_reserve(b, bound);
     if (rc == ERR_LIMIT)
         rc = buf_reserve(b,

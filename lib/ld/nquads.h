@@ -176,6 +176,12 @@ size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap);
 size_t nquads_quad_write(const nquads_quad_t *q, char *dst, size_t cap);
 
 /*
+ * An upper bound of nquads_quad_write()'s length, in constant time (a literal's byte counts
+ * as 6, its longest escape), for callers that keep a running bound and measure only near it.
+ */
+size_t nquads_quad_bound(const nquads_quad_t *q);
+
+/*
  * Appends the canonical N-Quads form of one term (as nquads_term_write()) to b.
  * @param[in,out] b an initialised buffer; its max bounds the output.
  * @return 0; ERR_LIMIT (b's max) or ERR_NOMEM, and then b is as it was.

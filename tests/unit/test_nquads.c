@@ -1,7 +1,8 @@
 /*
  * Unit tests for nquads' dataset storage and writer (the parser and the W3C suite are in
  * test_rdfc.c): the byte cap on a dataset's strings, reset and reuse, appending terms, quads
- * and whole datasets to a bounded buffer (all or nothing), and serialize agreeing with write.
+ * and whole datasets to a bounded buffer (all or nothing), serialize agreeing with write, the
+ * length bound, the exported checks, and the unchecked add.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,13 +171,85 @@ static void test_dataset_write(void **state)
     nquads_dataset_destroy(&ds);
 }
 
+static void test_bound(void **state)
+{
+    (void)state;
+    static const char lex[] = "plain\n\x01\"\\\x7f\x00end";
+    nquads_quad_t q = quad("urn:s", "urn:p", "");
+    q.o.value = lex;
+    q.o.value_len = sizeof lex - 1;
+    q.o.datatype = "urn:t";
+    q.o.datatype_len = 5;
+    size_t n = nquads_quad_write(&q, NULL, 0);
+    assert_true(nquads_quad_bound(&q) >= n);
+    q.o.datatype = NULL;
+    q.o.datatype_len = 0;
+    q.o.lang = "en";
+    q.o.lang_len = 2;
+    q.g = (nquads_term_t){.kind = NQUADS_IRI, .value = "urn:g", .value_len = 5};
+    assert_true(nquads_quad_bound(&q) >= nquads_quad_write(&q, NULL, 0));
+    /* a literal of only escapes reaches the bound's factor of 6 */
+    static const char ctl[] = "\x01\x02\x03\x04";
+    q.o = (nquads_term_t){.kind = NQUADS_LITERAL, .value = ctl, .value_len = 4};
+    assert_true(nquads_quad_bound(&q) >= nquads_quad_write(&q, NULL, 0));
+    /* absurd lengths saturate instead of wrapping */
+    q.o.value_len = SIZE_MAX / 2;
+    assert_int_equal(nquads_quad_bound(&q), SIZE_MAX);
+}
+
+static void test_checks(void **state)
+{
+    (void)state;
+    assert_true(nquads_iri_valid("urn:x", 5));
+    assert_true(nquads_iri_valid("http://example.org/a?b#c", 24));
+    assert_true(nquads_iri_valid("http://\xc3\xa9.example/\x7f", 19)); /* UTF-8, DEL */
+    assert_false(nquads_iri_valid("", 0));
+    assert_false(nquads_iri_valid("relative/path", 13));
+    assert_false(nquads_iri_valid("1x:y", 4));
+    assert_false(nquads_iri_valid("urn:a b", 7));
+    assert_false(nquads_iri_valid("urn:a\0b", 7));
+    static const char *const bad[] = {"urn:<", "urn:>", "urn:\"", "urn:{", "urn:}",
+                                      "urn:|", "urn:^", "urn:`",  "urn:\\"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(nquads_iri_valid(bad[i], strlen(bad[i])));
+    assert_false(nquads_iri_valid("urn:\xff", 5));         /* not UTF-8 */
+    assert_false(nquads_iri_valid("urn:\xed\xa0\x80", 7)); /* a surrogate */
+    assert_true(nquads_utf8_valid("", 0));
+    assert_true(nquads_utf8_valid("a\0b", 3));
+    assert_true(nquads_utf8_valid("0123456789abcdef\xf0\x9f\x98\x80xyz", 23));
+    assert_false(nquads_utf8_valid("0123456789abcdef\xc0\x80", 18)); /* overlong */
+    assert_false(nquads_utf8_valid("abcdefgh\xe2\x82", 10));         /* truncated */
+}
+
+static void test_add_trusted(void **state)
+{
+    (void)state;
+    nquads_dataset_t *ds = nquads_dataset_new();
+    err_detail_t d;
+    nquads_quad_t q = quad("urn:s", "urn:p", "v");
+    q.o.datatype = NQUADS_XSD_STRING;
+    q.o.datatype_len = strlen(NQUADS_XSD_STRING);
+    assert_int_equal(nquads_dataset_add_trusted(ds, &q, 0, &d), 0);
+    /* the same quad without the datatype is already there: xsd:string is dropped */
+    nquads_quad_t plain = quad("urn:s", "urn:p", "v");
+    assert_int_equal(nquads_dataset_add(ds, &plain, 0, &d), 0);
+    assert_int_equal(nquads_dataset_count(ds), 1);
+    assert_null(nquads_dataset_quad(ds, 0)->o.datatype);
+    /* limits apply as to the checked add */
+    nquads_quad_t other = quad("urn:s", "urn:p", "w");
+    assert_int_equal(nquads_dataset_add_trusted(ds, &other, 1, &d), ERR_LIMIT);
+    assert_int_equal(nquads_dataset_add_trusted(ds, &other, 2, &d), 0);
+    assert_int_equal(nquads_dataset_count(ds), 2);
+    nquads_dataset_destroy(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_byte_cap),
-        cmocka_unit_test(test_reset_reuse),
-        cmocka_unit_test(test_append),
-        cmocka_unit_test(test_dataset_write),
+        cmocka_unit_test(test_byte_cap),    cmocka_unit_test(test_reset_reuse),
+        cmocka_unit_test(test_append),      cmocka_unit_test(test_dataset_write),
+        cmocka_unit_test(test_bound),       cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_add_trusted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
