@@ -59,7 +59,9 @@ static int check_keys(const json_t *obj, const char *const *known, size_t n, con
     {
         if (!key_known(key, known, n)) {
             char field[96];
-            snprintf(field, sizeof field, "%s%s%.60s", where, where[0] ? "." : "", key);
+            /* a long path is cut short on purpose; using the length tells gcc so */
+            if (snprintf(field, sizeof field, "%s%s%.60s", where, where[0] ? "." : "", key) < 0)
+                field[0] = '\0';
             return err_set(d, ERR_INVALID, field, "unknown key '%.60s' in the mapping", key);
         }
     }

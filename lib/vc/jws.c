@@ -156,7 +156,7 @@ static int parse_header(const parts_t *pt, json_t **header, err_detail_t *d)
 
 int jws_peek_header(const char *token, size_t len, json_t **header, err_detail_t *d)
 {
-    parts_t pt;
+    parts_t pt = {0}; /* gcc -O3 cannot see that split() fills it whenever it returns 0 */
     int rc = split(token, len, &pt, d);
     return rc != 0 ? rc : parse_header(&pt, header, d);
 }
