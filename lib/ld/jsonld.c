@@ -350,7 +350,8 @@ static void pop(jsonld_t *st)
 static int oom(jsonld_t *st, const arena_t *a, const char *what)
 {
     if (arena_error(a) == ERR_LIMIT)
-        return fail(st, ERR_LIMIT, "more than %zu bytes of working memory %s", arena_size(a), what);
+        return fail(st, ERR_LIMIT, "working memory limit (%zu bytes) reached %s", arena_size(a),
+                    what[0] ? what : "converting the document");
     return fail(st, ERR_NOMEM, "out of memory%s%s", what[0] ? " " : "", what);
 }
 
