@@ -19,14 +19,20 @@
 
 enum { POS_S = 0, POS_P = 1, POS_O = 2, POS_G = 3 };
 
-/* Appends prefix followed by the decimal n ("_:b" 12 -> "_:b12"). */
+/*
+ * Appends prefix followed by the decimal n ("_:b" 12 -> "_:b12"), as one append: the
+ * permutation search calls this for every element of every permutation.
+ */
 static int put_id(buf_t *b, const char *prefix, size_t plen, size_t n)
 {
-    size_t start = b->len;
-    int rc = buf_append(b, prefix, plen);
-    if (rc == 0 && (rc = buf_append_uint(b, n)) != 0)
-        buf_truncate(b, start);
-    return rc;
+    char tmp[8 + 20]; /* prefixes are at most 6 bytes; 2^64 - 1 has 20 digits */
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    memcpy(tmp + i - plen, prefix, plen);
+    return buf_append(b, tmp + i - plen, sizeof tmp - i + plen);
 }
 
 /* Code point order of UTF-8 strings is their byte order. */
