@@ -11,7 +11,7 @@ void buf_init(buf_t *b, size_t max)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
-    b->max = max;
+    b->max = max < SIZE_MAX ? max : SIZE_MAX - 1;
 }
 
 int buf_reserve(buf_t *b, size_t extra)
@@ -29,12 +29,13 @@ int buf_reserve(buf_t *b, size_t extra)
     char *grown = realloc(b->data, cap);
     if (grown == NULL)
         return ERR_NOMEM;
+    grown[b->len] = '\0'; /* a fresh allocation has no NUL yet: keep the promise */
     b->data = grown;
     b->cap = cap;
     return 0;
 }
 
-int buf_append(buf_t *b, const void *p, size_t n)
+int buf_append_grow(buf_t *b, const void *p, size_t n)
 {
     int rc = buf_reserve(b, n);
     if (rc != 0)
@@ -51,14 +52,23 @@ int buf_append_str(buf_t *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_byte(buf_t *b, char c)
+int buf_append_uint(buf_t *b, uint64_t v)
 {
-    if (b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    return buf_append(b, &c, 1);
+    char tmp[20]; /* 2^64 - 1 has 20 digits */
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+void buf_truncate(buf_t *b, size_t len)
+{
+    if (len >= b->len)
+        return;
+    b->len = len;
+    b->data[len] = '\0';
 }
 
 void buf_reset(buf_t *b)

@@ -1,8 +1,9 @@
 /*
  * buf: a growable byte buffer with a hard maximum size (curl's dynbuf idea).
  *
- * Used by the serialisers (jcs, jws) so output is built with amortised O(1) appends and never
- * grows past a budget the caller chose. The contents are always followed by a NUL byte (not
+ * Used by the serialisers (jcs, jws, nquads) and the canonicalizer's working buffers (rdfc) so
+ * output is built with amortised O(1) appends and never grows past a budget the caller chose:
+ * every growth is checked against max. The contents are always followed by a NUL byte (not
  * counted in len), so text can be handed to C string functions.
  *
  * A buf_t is a plain struct so it can live on the stack; initialise it with buf_init() and
@@ -13,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct buf {
     char *data; /* Owned by the buffer; NULL until the first append. */
@@ -24,7 +26,8 @@ typedef struct buf {
 /*
  * Initialises *b as empty with a maximum of max bytes of content. Allocates nothing.
  * @param[out] b   the buffer
- * @param[in]  max the largest len the buffer may reach (appends past it fail with ERR_LIMIT)
+ * @param[in]  max the largest len the buffer may reach (appends past it fail with ERR_LIMIT);
+ *                 at most SIZE_MAX - 1 (larger values are lowered: the NUL needs a byte)
  */
 void buf_init(buf_t *b, size_t max);
 
@@ -34,17 +37,50 @@ void buf_init(buf_t *b, size_t max);
  */
 int buf_reserve(buf_t *b, size_t extra);
 
+/* The growing half of buf_append() and buf_append_byte(); call those instead. */
+int buf_append_grow(buf_t *b, const void *p, size_t n);
+
 /*
  * Appends n bytes from p (p may contain NUL bytes; p may be NULL when n is 0).
  * @return 0; ERR_LIMIT; ERR_NOMEM. On failure the buffer is unchanged.
+ * Inline because serialisers call it per token: when the bytes fit the allocation it is a
+ * copy (the allocation never exceeds max + 1, so fitting it respects max); otherwise
+ * buf_append_grow() checks max and grows.
  */
-int buf_append(buf_t *b, const void *p, size_t n);
+static inline int buf_append(buf_t *b, const void *p, size_t n)
+{
+    if (n < b->cap - b->len) {
+        if (n > 0)
+            memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, p, n);
+}
 
 /* Appends the NUL-terminated string s. Same errors as buf_append(). */
 int buf_append_str(buf_t *b, const char *s);
 
-/* Appends one byte. Same errors as buf_append(). */
-int buf_append_byte(buf_t *b, char c);
+/* Appends one byte. Same errors as buf_append(); inline for the same reason. */
+static inline int buf_append_byte(buf_t *b, char c)
+{
+    if (b->cap - b->len > 1) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, &c, 1);
+}
+
+/* Appends v in decimal ("0", "1234"). Same errors as buf_append(). */
+int buf_append_uint(buf_t *b, uint64_t v);
+
+/*
+ * Shortens the contents to their first len bytes (len <= b->len; a larger len changes
+ * nothing), keeping the allocation: undoes the appends made since len was read.
+ */
+void buf_truncate(buf_t *b, size_t len);
 
 /* Empties the buffer but keeps its allocation, so a hot path can reuse it. */
 void buf_reset(buf_t *b);

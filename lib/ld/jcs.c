@@ -17,6 +17,7 @@ typedef struct jcs_ctx {
     buf_t *out;
     member_t *members; /* a stack: each object pushes its members, sorts them, pops them */
     size_t n, cap;
+    int max_depth;
     err_detail_t *d;
 } jcs_ctx_t;
 
@@ -249,11 +250,10 @@ static int write_string(buf_t *b, const char *s, size_t len)
  * differing byte both strings are at the same place in the same kind of sequence, so looking
  * at those two bytes is enough.
  */
-static int member_cmp(const void *pa, const void *pb)
+int jcs_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    const member_t *a = pa, *b = pb;
-    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    const unsigned char *x = (const unsigned char *)a->key, *y = (const unsigned char *)b->key;
+    size_t n = alen < blen ? alen : blen;
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     for (size_t i = 0; i < n; i++) {
         if (x[i] == y[i])
             continue;
@@ -264,7 +264,13 @@ static int member_cmp(const void *pa, const void *pb)
             return 1;
         return cx < cy ? -1 : 1;
     }
-    return a->key_len < b->key_len ? -1 : a->key_len > b->key_len ? 1 : 0;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static int member_cmp(const void *pa, const void *pb)
+{
+    const member_t *a = pa, *b = pb;
+    return jcs_name_cmp(a->key, a->key_len, b->key, b->key_len);
 }
 
 static int write_value(jcs_ctx_t *c, const json_t *v, int depth);
@@ -326,8 +332,8 @@ static int write_number(buf_t *b, double x)
 
 static int write_value(jcs_ctx_t *c, const json_t *v, int depth)
 {
-    if (depth > JCS_MAX_DEPTH)
-        return err_set(c->d, ERR_LIMIT, "json", "nesting deeper than %d levels", JCS_MAX_DEPTH);
+    if (depth > c->max_depth)
+        return err_set(c->d, ERR_LIMIT, "json", "nesting deeper than %d levels", c->max_depth);
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         return write_object(c, v, depth);
@@ -367,9 +373,10 @@ static int write_value(jcs_ctx_t *c, const json_t *v, int depth)
     return ERR_INTERNAL;
 }
 
-int jcs_serialize_buf(const json_t *v, buf_t *b, err_detail_t *d)
+int jcs_serialize_buf_depth(const json_t *v, buf_t *b, int max_depth, err_detail_t *d)
 {
     jcs_ctx_t c = {.out = b, .d = d};
+    c.max_depth = max_depth < 0 ? 0 : max_depth > JCS_MAX_DEPTH ? JCS_MAX_DEPTH : max_depth;
     if (d != NULL)
         err_clear(d);
     int rc = write_value(&c, v, 0);
@@ -381,6 +388,11 @@ int jcs_serialize_buf(const json_t *v, buf_t *b, err_detail_t *d)
     else if (rc == ERR_NOMEM && d != NULL)
         err_set(d, rc, "json", "out of memory");
     return rc;
+}
+
+int jcs_serialize_buf(const json_t *v, buf_t *b, err_detail_t *d)
+{
+    return jcs_serialize_buf_depth(v, b, JCS_MAX_DEPTH, d);
 }
 
 int jcs_serialize(const json_t *v, char **out, size_t *len, err_detail_t *d)

@@ -6,6 +6,10 @@
  * escapes, numbers written the way ECMAScript's Number.prototype.toString writes them. The
  * signatures of eddsa-jcs-2022 proofs are computed over these bytes, so every byte matters.
  *
+ * This is the one RFC 8785 number formatter and JSON writer of the tree: jsonld writes its
+ * @json literals (and checks numbers) with it, so two formatters cannot disagree on a double
+ * and change a signature.
+ *
  * Pure: no I/O, no global state; safe to call from several threads at once on different
  * (or read-only shared) values.
  */
@@ -52,6 +56,21 @@ int jcs_serialize(const json_t *v, char **out, size_t *len, err_detail_t *d);
  * @return as jcs_serialize(); ERR_LIMIT also when b's max is reached.
  */
 int jcs_serialize_buf(const json_t *v, buf_t *b, err_detail_t *d);
+
+/*
+ * As jcs_serialize_buf(), with a tighter bound on nesting: a value nested deeper than
+ * max_depth levels (the top level is 0; values above JCS_MAX_DEPTH are lowered to it) fails
+ * with ERR_LIMIT. For callers whose documents have a lower bound of their own (jsonld writes
+ * @json literals with JSONLD_MAX_DEPTH).
+ */
+int jcs_serialize_buf_depth(const json_t *v, buf_t *b, int max_depth, err_detail_t *d);
+
+/*
+ * Compares two member names the way RFC 8785 sorts them: by their UTF-16 code units (which is
+ * also how JavaScript compares strings). a and b are UTF-8 (alen and blen bytes; NUL bytes
+ * allowed); the result is negative, 0 or positive like strcmp().
+ */
+int jcs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Writes a double the way ECMAScript's Number.prototype.toString does (ECMA-262 7.1.12.1):

@@ -2,9 +2,14 @@
  * jsonld: JSON-LD 1.1 expansion + toRdf for the Open Badges 3.0 context set (see jsonld.h).
  *
  * Expansion and deserialization run as one pass: instead of building the expanded document and
- * its node map, each node is expanded and its statements are written at once. The result is
- * the same set of quads, because toRdf of an expanded document is a set (duplicates are
- * removed here with a hash set of lines) and blank node labels only need to be consistent.
+ * its node map, each node is expanded and its statements are added at once to an RDF dataset
+ * (nquads.h), which is a set, so the result is the same set of quads; blank node labels only
+ * need to be consistent. The dataset is what canonicalization reads (jsonld_to_dataset());
+ * the N-Quads text of jsonld_to_rdf() is written from it.
+ *
+ * Memory comes from the base layer: two capped arenas (contexts, and the current document),
+ * the dataset's own capped arena, and bounded buffers; @json literals are written by jcs.h,
+ * so there is one RFC 8785 number formatter.
  *
  * Active contexts are interned: every active context is derived from its parent by one local
  * context (a context URL, a type-scoped or a property-scoped context) and cached on the parent
@@ -21,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "buf.h"
+#include "jcs.h"
 #include "jsonld_contexts.h"
 
 #define RDF_TYPE    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -34,79 +42,20 @@
 #define XSD_DOUBLE  "http://www.w3.org/2001/XMLSchema#double"
 
 #define MAX_CONTEXTS    2048 /* interned active contexts per processor */
+#define ARENA_CHUNK     16384
 #define CTX_ARENA_MAX   (32u << 20)
 #define DOC_ARENA_MAX   (64u << 20)
 #define MAX_LOCAL_TERMS 512 /* terms in one local context (static tables) */
+/* The dataset's strings are at most the size of their text (JSONLD_MAX_OUTPUT); twice that
+ * leaves room for the arena's slack at chunk ends. */
+#define DATASET_MAX (2u * JSONLD_MAX_OUTPUT)
 
-/* ------------------------------------------------------------------------------------------ */
-/* Arena: bump allocation, freed all at once.                                                  */
-
-typedef struct ablk {
-    struct ablk *next;
-    size_t cap, used;
-} ablk_t;
-
-#define ABLK_HDR ((sizeof(ablk_t) + 15) & ~(size_t)15)
-
-typedef struct arena {
-    ablk_t *head;
-    size_t total, limit;
-} arena_t;
-
-static void *arena_alloc(arena_t *a, size_t n)
+/* s1 then s2 as one NUL-terminated string in a (packed: text needs no alignment). */
+static char *concat(arena_t *a, const char *s1, size_t n1, const char *s2, size_t n2)
 {
-    n = (n + 15) & ~(size_t)15;
-    if (a->head == NULL || a->head->cap - a->head->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        if (a->total + cap > a->limit)
-            return NULL;
-        ablk_t *b = malloc(ABLK_HDR + cap);
-        if (b == NULL)
-            return NULL;
-        b->next = a->head;
-        b->cap = cap;
-        b->used = 0;
-        a->head = b;
-        a->total += cap;
-    }
-    void *p = (char *)a->head + ABLK_HDR + a->head->used;
-    a->head->used += n;
-    return p;
-}
-
-/* Frees every block but the oldest, which is kept (emptied) for reuse. */
-static void arena_reset(arena_t *a)
-{
-    ablk_t *b = a->head, *keep = NULL;
-    while (b != NULL) {
-        ablk_t *next = b->next;
-        if (next == NULL)
-            keep = b;
-        else
-            free(b);
-        b = next;
-    }
-    a->head = keep;
-    a->total = keep ? keep->cap : 0;
-    if (keep)
-        keep->used = 0;
-}
-
-static void arena_free(arena_t *a)
-{
-    ablk_t *b = a->head;
-    while (b != NULL) {
-        ablk_t *next = b->next;
-        free(b);
-        b = next;
-    }
-    a->head = NULL;
-    a->total = 0;
-}
-
-static char *arena_strndup2(arena_t *a, const char *s1, size_t n1, const char *s2, size_t n2)
-{
-    char *p = arena_alloc(a, n1 + n2 + 1);
+    if (n1 > SIZE_MAX / 2 || n2 > SIZE_MAX / 2)
+        return NULL;
+    char *p = arena_alloc_packed(a, n1 + n2 + 1);
     if (p == NULL)
         return NULL;
     memcpy(p, s1, n1);
@@ -114,48 +63,6 @@ static char *arena_strndup2(arena_t *a, const char *s1, size_t n1, const char *s
         memcpy(p + n1, s2, n2);
     p[n1 + n2] = '\0';
     return p;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Growable byte buffer with a maximum size.                                                  */
-
-typedef struct buf {
-    char *p;
-    size_t len, cap, max;
-} buf_t;
-
-static int buf_reserve(buf_t *b, size_t more)
-{
-    if (b->cap - b->len > more)
-        return 0;
-    if (more > b->max || b->len + more + 1 > b->max)
-        return ERR_LIMIT;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len <= more)
-        cap *= 2;
-    if (cap > b->max)
-        cap = b->max;
-    char *p = realloc(b->p, cap);
-    if (p == NULL)
-        return ERR_NOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_put(buf_t *b, const char *s, size_t n)
-{
-    int rc = buf_reserve(b, n);
-    if (rc)
-        return rc;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-static int buf_putc(buf_t *b, char c)
-{
-    return buf_put(b, &c, 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -257,8 +164,7 @@ typedef struct tdef {
     const jsonld_ctxdef_t *scoped;
     int scoped_null;
     int prot, prefix;
-    const char *nq; /* "<iri>" ready to write, when iri is a writable absolute IRI */
-    size_t nq_len;
+    int nq_ok; /* iri is an absolute IRI that N-Quads can write: no need to check it again */
 } tdef_t;
 
 typedef struct actx actx_t;
@@ -301,16 +207,13 @@ typedef struct pathseg {
     size_t idx;
 } pathseg_t;
 
-typedef struct lineent {
-    uint64_t hash;
-    size_t off, len;
-} lineent_t;
-
+/* A blank node label of the document and the label it was given ("b3"). */
 typedef struct bnent {
     uint64_t hash;
     const char *label;
     size_t len;
-    unsigned n;
+    const char *ours;
+    size_t ours_len;
 } bnent_t;
 
 #define USLOTS 2048 /* term index slots; at least twice the number of known terms */
@@ -331,13 +234,15 @@ struct jsonld {
         int tid;
     } tcache[256]; /* term ids of the strings of the current document, by address */
     unsigned gen;
-    arena_t ca; /* active contexts and term definitions */
+    arena_t *ca; /* active contexts and term definitions */
     size_t nctx;
     actx_t *root;
-    arena_t da; /* per document */
-    buf_t out;
-    lineent_t *lines;
-    size_t nlines, lcap;
+    arena_t *da;          /* per document */
+    nquads_dataset_t *ds; /* the document's quads */
+    size_t text_len;      /* bytes of their N-Quads text, or an upper bound (!text_exact) */
+    int text_exact;
+    buf_t out;  /* that text, when asked for */
+    buf_t json; /* scratch for @json literals */
     bnent_t *bns;
     size_t nbns, bcap;
     unsigned nbn; /* blank nodes issued */
@@ -347,14 +252,21 @@ struct jsonld {
     jsonld_term_info_t info;
 };
 
-typedef struct str {
-    const char *s;
-    size_t len;
-} str_t;
+/* Terms are the dataset's: strings borrowed until the quad is added (the dataset copies). */
+typedef nquads_term_t term_t;
 
-/* A word-at-a-time hash (the byte-at-a-time FNV loop was the hottest spot of emit()). */
+#define IRI_TERM(lit) ((term_t){.kind = NQUADS_IRI, .value = (lit), .value_len = sizeof(lit) - 1})
+
+static const term_t DEFAULT_GRAPH = {.kind = NQUADS_NONE, .value = ""};
+
+/*
+ * A word-at-a-time hash (the byte-at-a-time FNV loop was the hottest spot of emit()). The
+ * last partial word is one overlapping load, or built in a register: copying it byte by byte
+ * to the stack and loading it as a word stalled store forwarding on every call.
+ */
 static uint64_t hash64(const char *s, size_t n)
 {
+    size_t len = n;
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, w;
     while (n >= 8) {
         memcpy(&w, s, 8);
@@ -364,7 +276,11 @@ static uint64_t hash64(const char *s, size_t n)
         n -= 8;
     }
     w = 0;
-    memcpy(&w, s, n);
+    if (n > 0 && len >= 8)
+        memcpy(&w, s + n - 8, 8);
+    else
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)(unsigned char)s[i] << (8 * i);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     return h;
@@ -430,6 +346,15 @@ static void pop(jsonld_t *st)
     st->depth--;
 }
 
+/* A failed arena allocation: the arena's cap (ERR_LIMIT) or out of memory. */
+static int oom(jsonld_t *st, const arena_t *a, const char *what)
+{
+    if (arena_error(a) == ERR_LIMIT)
+        return fail(st, ERR_LIMIT, "working memory limit (%zu bytes) reached %s", arena_size(a),
+                    what[0] ? what : "converting the document");
+    return fail(st, ERR_NOMEM, "out of memory%s%s", what[0] ? " " : "", what);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* IRIs.                                                                                      */
 
@@ -447,18 +372,6 @@ static int is_absolute_iri(const char *s, size_t n)
             return 0;
     }
     return 0;
-}
-
-/* An IRI can be written in N-Quads without escapes: no controls, space or <>"{}|^`\\. */
-static int iri_writable(const char *s, size_t n)
-{
-    static const uint64_t bad[4] = {0x50000005ffffffffull, 0x3800000150000000ull, 0, 0};
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((bad[c >> 6] >> (c & 63)) & 1)
-            return 0;
-    }
-    return 1;
 }
 
 static int is_gen_delim(char c)
@@ -602,9 +515,9 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
         }
         const tdef_t *pdef = ctx_lookup(st, ctx, v, plen);
         if (pdef != NULL && pdef->iri != NULL && pdef->prefix) {
-            char *s = arena_strndup2(a, pdef->iri, pdef->iri_len, suffix, slen);
+            char *s = concat(a, pdef->iri, pdef->iri_len, suffix, slen);
             if (s == NULL)
-                return fail(st, ERR_NOMEM, "out of memory expanding an IRI");
+                return oom(st, a, "expanding an IRI");
             r->s = s;
             r->len = pdef->iri_len + slen;
             r->kind = R_IRI;
@@ -616,9 +529,9 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
         }
     }
     if (vocab && ctx->vocab != NULL) {
-        char *s = arena_strndup2(a, ctx->vocab, ctx->vocab_len, v, n);
+        char *s = concat(a, ctx->vocab, ctx->vocab_len, v, n);
         if (s == NULL)
-            return fail(st, ERR_NOMEM, "out of memory expanding an IRI");
+            return oom(st, a, "expanding an IRI");
         r->s = s;
         r->len = ctx->vocab_len + n;
         r->kind = R_IRI;
@@ -633,10 +546,10 @@ static int iri_expand(jsonld_t *st, actx_t *ctx, arena_t *a, const char *v, size
 
 static actx_t *actx_new(jsonld_t *st, const actx_t *from)
 {
-    actx_t *c = arena_alloc(&st->ca, sizeof *c);
+    actx_t *c = arena_alloc_uninit(st->ca, sizeof *c);
     if (c == NULL)
         return NULL;
-    c->terms = arena_alloc(&st->ca, jsonld_universe_n * sizeof c->terms[0]);
+    c->terms = arena_alloc_uninit(st->ca, jsonld_universe_n * sizeof c->terms[0]);
     if (c->terms == NULL)
         return NULL;
     if (from != NULL) {
@@ -689,16 +602,14 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
     if (prev != NULL && prev->prot)
         ctx->nprotected--;
 
-    tdef_t *def = arena_alloc(&st->ca, sizeof *def);
+    tdef_t *def = arena_alloc(st->ca, sizeof *def); /* zeroed */
     if (def == NULL)
-        return fail(st, ERR_NOMEM, "out of memory processing contexts");
-    memset(def, 0, sizeof *def);
+        return oom(st, st->ca, "processing contexts");
     def->prot = raw->protected_ >= 0 ? raw->protected_ : local->protected_;
     int rc;
     iri_t r;
     if (raw->type != NULL) {
-        if ((rc =
-                 iri_expand(st, ctx, &st->ca, raw->type, strlen(raw->type), 1, local, defined, &r)))
+        if ((rc = iri_expand(st, ctx, st->ca, raw->type, strlen(raw->type), 1, local, defined, &r)))
             return rc;
         if (r.kind == R_KEYWORD && r.kw == KW_ID)
             def->tkind = T_ID;
@@ -724,7 +635,7 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
             defined[i] = 2; /* ignored, as JSON-LD does */
             return 0;
         }
-        if ((rc = iri_expand(st, ctx, &st->ca, raw->id, idlen, 1, local, defined, &r)))
+        if ((rc = iri_expand(st, ctx, st->ca, raw->id, idlen, 1, local, defined, &r)))
             return rc;
         if (r.kind == R_KEYWORD) {
             if (r.kw == KW_CONTEXT)
@@ -741,7 +652,7 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
         if (has_colon || has_slash) {
             defined[i] = 2;
             iri_t self;
-            if ((rc = iri_expand(st, ctx, &st->ca, raw->term, tlen, 1, local, defined, &self)))
+            if ((rc = iri_expand(st, ctx, st->ca, raw->term, tlen, 1, local, defined, &self)))
                 return rc;
             if (self.len != def->iri_len || memcmp(self.s, def->iri, self.len) != 0)
                 return fail(st, ERR_INVALID, "invalid IRI mapping for term %s", raw->term);
@@ -750,7 +661,7 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
             (is_gen_delim(def->iri[def->iri_len - 1]) || r.kind == R_BNODE))
             def->prefix = 1;
     } else if (has_colon) {
-        if ((rc = iri_expand(st, ctx, &st->ca, raw->term, tlen, 1, local, defined, &r)))
+        if ((rc = iri_expand(st, ctx, st->ca, raw->term, tlen, 1, local, defined, &r)))
             return rc;
         if (r.kind != R_IRI && r.kind != R_BNODE)
             return fail(st, ERR_INVALID, "invalid IRI mapping for term %s", raw->term);
@@ -759,9 +670,9 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
     } else if (has_slash) {
         return fail(st, ERR_INVALID, "relative IRI term %s", raw->term);
     } else if (ctx->vocab != NULL) {
-        def->iri = arena_strndup2(&st->ca, ctx->vocab, ctx->vocab_len, raw->term, tlen);
+        def->iri = concat(st->ca, ctx->vocab, ctx->vocab_len, raw->term, tlen);
         if (def->iri == NULL)
-            return fail(st, ERR_NOMEM, "out of memory processing contexts");
+            return oom(st, st->ca, "processing contexts");
         def->iri_len = ctx->vocab_len + tlen;
     } else {
         return fail(st, ERR_INVALID, "invalid IRI mapping for term %s", raw->term);
@@ -775,18 +686,8 @@ static int create_term(jsonld_t *st, actx_t *ctx, const jsonld_ctxdef_t *local, 
             return fail(st, ERR_INVALID, "protected term redefinition: %s", raw->term);
         def = (tdef_t *)prev;
     }
-    if (def->iri != NULL && !def->kw && def->nq == NULL &&
-        is_absolute_iri(def->iri, def->iri_len) && iri_writable(def->iri, def->iri_len)) {
-        char *nq = arena_alloc(&st->ca, def->iri_len + 3);
-        if (nq == NULL)
-            return fail(st, ERR_NOMEM, "out of memory processing contexts");
-        nq[0] = '<';
-        memcpy(nq + 1, def->iri, def->iri_len);
-        nq[def->iri_len + 1] = '>';
-        nq[def->iri_len + 2] = '\0';
-        def->nq = nq;
-        def->nq_len = def->iri_len + 2;
-    }
+    if (def->iri != NULL && !def->kw && !def->nq_ok && nquads_iri_valid(def->iri, def->iri_len))
+        def->nq_ok = 1;
     ctx->terms[raw->tid] = def;
     if (def->prot)
         ctx->nprotected++;
@@ -817,13 +718,13 @@ static int derive(jsonld_t *st, const actx_t *parent_c, const jsonld_ctxdef_t *l
             return fail(st, ERR_INVALID, "invalid context nullification (protected terms)");
         c = actx_new(st, NULL);
         if (c == NULL)
-            return fail(st, ERR_NOMEM, "out of memory processing contexts");
+            return oom(st, st->ca, "processing contexts");
         if (flags & DF_NOPROPAGATE)
             c->previous = parent->previous ? parent->previous : parent;
     } else {
         c = actx_new(st, parent);
         if (c == NULL)
-            return fail(st, ERR_NOMEM, "out of memory processing contexts");
+            return oom(st, st->ca, "processing contexts");
         if ((flags & DF_NOPROPAGATE) && c->previous == NULL)
             c->previous = parent;
         if (local->has_vocab) {
@@ -832,7 +733,7 @@ static int derive(jsonld_t *st, const actx_t *parent_c, const jsonld_ctxdef_t *l
                 c->vocab_len = 0;
             } else {
                 iri_t r;
-                int rc = iri_expand(st, c, &st->ca, local->vocab, strlen(local->vocab), 1, NULL,
+                int rc = iri_expand(st, c, st->ca, local->vocab, strlen(local->vocab), 1, NULL,
                                     NULL, &r);
                 if (rc)
                     return rc;
@@ -852,9 +753,9 @@ static int derive(jsonld_t *st, const actx_t *parent_c, const jsonld_ctxdef_t *l
                 return rc;
         }
     }
-    kid_t *k = arena_alloc(&st->ca, sizeof *k);
+    kid_t *k = arena_alloc_uninit(st->ca, sizeof *k);
     if (k == NULL)
-        return fail(st, ERR_NOMEM, "out of memory processing contexts");
+        return oom(st, st->ca, "processing contexts");
     k->local = local;
     k->flags = flags;
     k->child = c;
@@ -902,91 +803,65 @@ static int apply_context(jsonld_t *st, const actx_t *ctx, const json_t *v, const
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Output: quads, deduplicated.                                                               */
+/* Output: quads, into the dataset (a set: duplicates are dropped there).                      */
 
-static int lines_grow(jsonld_t *st)
+/*
+ * The bytes of the N-Quads text of the dataset so far, exactly: measured once, when the
+ * running upper bound first passes JSONLD_MAX_OUTPUT (for the usual document it never does,
+ * and no line is measured at all).
+ */
+static size_t text_exact(jsonld_t *st)
 {
-    size_t ncap = st->lcap ? st->lcap * 2 : 256;
-    lineent_t *n = calloc(ncap, sizeof *n);
-    if (n == NULL)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < st->lcap; i++) {
-        if (st->lines[i].len == 0)
-            continue;
-        size_t j = (size_t)st->lines[i].hash & (ncap - 1);
-        while (n[j].len != 0)
-            j = (j + 1) & (ncap - 1);
-        n[j] = st->lines[i];
+    if (!st->text_exact) {
+        st->text_len = 0;
+        for (size_t i = 0; i < nquads_dataset_count(st->ds); i++)
+            st->text_len += nquads_quad_write(nquads_dataset_quad(st->ds, i), NULL, 0);
+        st->text_exact = 1;
     }
-    free(st->lines);
-    st->lines = n;
-    st->lcap = ncap;
-    return 0;
+    return st->text_len;
 }
 
-/* Writes one quad; g.len == 0 is the default graph. */
-static int emit(jsonld_t *st, str_t s, str_t p, str_t o, str_t g)
+/*
+ * Adds one quad (g of kind NQUADS_NONE: the default graph). Keeps count of the bytes of the
+ * N-Quads text, so the document is refused past JSONLD_MAX_OUTPUT bytes whether or not its
+ * text is ever written.
+ */
+static int emit(jsonld_t *st, term_t s, term_t p, term_t o, term_t g)
 {
-    buf_t *b = &st->out;
-    size_t start = b->len;
-    int rc = 0;
-    if ((rc = buf_reserve(b, s.len + p.len + o.len + g.len + 8)))
-        goto fail;
-    buf_put(b, s.s, s.len);
-    buf_putc(b, ' ');
-    buf_put(b, p.s, p.len);
-    buf_putc(b, ' ');
-    buf_put(b, o.s, o.len);
-    if (g.len) {
-        buf_putc(b, ' ');
-        buf_put(b, g.s, g.len);
-    }
-    buf_put(b, " .\n", 3);
-    size_t len = b->len - start;
-    uint64_t h = hash64(b->p + start, len);
-    if ((st->nlines + 1) * 2 > st->lcap && (rc = lines_grow(st)))
-        goto fail;
-    size_t j = (size_t)h & (st->lcap - 1);
-    while (st->lines[j].len != 0) {
-        if (st->lines[j].hash == h && st->lines[j].len == len &&
-            memcmp(b->p + st->lines[j].off, b->p + start, len) == 0) {
-            b->len = start; /* duplicate */
-            return 0;
+    nquads_quad_t q = {s, p, o, g};
+    err_detail_t d;
+    size_t before = nquads_dataset_count(st->ds);
+    /* node_term(), literal_term() and new_bnode() checked every string of it */
+    int rc = nquads_dataset_add_trusted(st->ds, &q, JSONLD_MAX_QUADS, &d);
+    if (rc == 0 && nquads_dataset_count(st->ds) > before) {
+        size_t n = st->text_exact ? nquads_quad_write(&q, NULL, 0) : nquads_quad_bound(&q);
+        if (n > JSONLD_MAX_OUTPUT - st->text_len) {
+            /* over by the bound: measure the text (this quad included) and decide on that */
+            if (st->text_exact || text_exact(st) > JSONLD_MAX_OUTPUT)
+                rc = ERR_LIMIT;
+        } else {
+            st->text_len += n;
         }
-        j = (j + 1) & (st->lcap - 1);
     }
-    if (st->nlines >= JSONLD_MAX_QUADS) {
-        rc = ERR_LIMIT;
-        goto fail;
-    }
-    st->lines[j].hash = h;
-    st->lines[j].off = start;
-    st->lines[j].len = len;
-    st->nlines++;
-    return 0;
-fail:
-    b->len = start;
-    if (rc == ERR_LIMIT)
+    switch (rc) {
+    case 0:
+        return 0;
+    case ERR_LIMIT:
         return fail(st, rc, "output larger than %u quads or %u bytes", JSONLD_MAX_QUADS,
                     JSONLD_MAX_OUTPUT);
-    return fail(st, rc, "out of memory writing quads");
+    default:
+        return fail(st, rc, "out of memory writing quads");
+    }
 }
 
-static str_t S(const char *s)
-{
-    str_t r = {s, strlen(s)};
-    return r;
-}
-
-static int new_bnode(jsonld_t *st, str_t *out)
+static int new_bnode(jsonld_t *st, term_t *out)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "_:b%u", st->nbn++);
-    char *s = arena_strndup2(&st->da, tmp, (size_t)n, NULL, 0);
+    int n = snprintf(tmp, sizeof tmp, "b%u", st->nbn++);
+    char *s = concat(st->da, tmp, (size_t)n, NULL, 0);
     if (s == NULL)
-        return fail(st, ERR_NOMEM, "out of memory");
-    out->s = s;
-    out->len = (size_t)n;
+        return oom(st, st->da, "");
+    *out = (term_t){.kind = NQUADS_BNODE, .value = s, .value_len = (size_t)n};
     return 0;
 }
 
@@ -1010,130 +885,82 @@ static int bns_grow(jsonld_t *st)
     return 0;
 }
 
-/* The N-Quads term for an expanded IRI or blank node identifier. */
-static int node_term(jsonld_t *st, const iri_t *r, str_t *out)
+/* The term for an expanded IRI or blank node identifier. */
+static int node_term(jsonld_t *st, const iri_t *r, term_t *out)
 {
     if (r->kind == R_BNODE) {
         uint64_t h = hash64(r->s, r->len);
+        /* every new label yields a quad, so the quad limit bounds them; this only backs it */
+        if (st->nbns > JSONLD_MAX_QUADS)
+            return fail(st, ERR_LIMIT, "more than %d blank node labels", JSONLD_MAX_QUADS);
         if ((st->nbns + 1) * 2 > st->bcap && bns_grow(st))
             return fail(st, ERR_NOMEM, "out of memory");
         size_t j = (size_t)h & (st->bcap - 1);
         while (st->bns[j].label != NULL) {
             if (st->bns[j].hash == h && st->bns[j].len == r->len &&
                 memcmp(st->bns[j].label, r->s, r->len) == 0) {
-                char tmp[24];
-                int n = snprintf(tmp, sizeof tmp, "_:b%u", st->bns[j].n);
-                out->s = arena_strndup2(&st->da, tmp, (size_t)n, NULL, 0);
-                out->len = (size_t)n;
-                return out->s ? 0 : fail(st, ERR_NOMEM, "out of memory");
+                *out = (term_t){.kind = NQUADS_BNODE,
+                                .value = st->bns[j].ours,
+                                .value_len = st->bns[j].ours_len};
+                return 0;
             }
             j = (j + 1) & (st->bcap - 1);
         }
+        int rc = new_bnode(st, out);
+        if (rc != 0)
+            return rc;
         st->bns[j].hash = h;
         st->bns[j].label = r->s;
         st->bns[j].len = r->len;
-        st->bns[j].n = st->nbn;
+        st->bns[j].ours = out->value;
+        st->bns[j].ours_len = out->value_len;
         st->nbns++;
-        return new_bnode(st, out);
+        return 0;
     }
-    if (r->kind == R_IRI && r->def != NULL && r->def->nq != NULL && r->s == r->def->iri) {
-        out->s = r->def->nq;
-        out->len = r->def->nq_len;
+    if (r->kind == R_IRI && r->def != NULL && r->def->nq_ok && r->s == r->def->iri) {
+        *out = (term_t){.kind = NQUADS_IRI, .value = r->s, .value_len = r->len};
         return 0;
     }
     if (r->kind != R_IRI)
         return fail(st, ERR_INVALID, "%.*s is not an absolute IRI (relative IRIs are refused)",
                     r->len > 200 ? 200 : (int)r->len, r->s);
-    if (!iri_writable(r->s, r->len) || !is_absolute_iri(r->s, r->len))
+    if (!nquads_iri_valid(r->s, r->len))
         return fail(st, ERR_INVALID, "%.*s is not a valid IRI", r->len > 200 ? 200 : (int)r->len,
                     r->s);
-    char *s = arena_alloc(&st->da, r->len + 3);
-    if (s == NULL)
-        return fail(st, ERR_NOMEM, "out of memory");
-    s[0] = '<';
-    memcpy(s + 1, r->s, r->len);
-    s[r->len + 1] = '>';
-    s[r->len + 2] = '\0';
-    out->s = s;
-    out->len = r->len + 2;
+    *out = (term_t){.kind = NQUADS_IRI, .value = r->s, .value_len = r->len};
     return 0;
 }
 
-/* Writes s escaped as the inside of a canonical N-Quads string literal; returns the end. */
-static char *put_escaped(char *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"':
-        case '\\':
-            *o++ = (char)c;
-            break;
-        case '\n':
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = 't';
-            break;
-        case '\b':
-            *o++ = 'b';
-            break;
-        case '\f':
-            *o++ = 'f';
-            break;
-        default:
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    return o;
-}
-
-/* Renders a literal term into the document arena. */
+/*
+ * A literal term. lex, dt and lang are borrowed (they must live until the quad is added);
+ * the language tag is lowercased into the document arena, as canonical N-Quads writes it.
+ */
 static int literal_term(jsonld_t *st, const char *lex, size_t n, const char *dt, size_t dtlen,
-                        const char *lang, size_t langlen, str_t *out)
+                        const char *lang, size_t langlen, term_t *out)
 {
     int typed = lang == NULL && dt != NULL &&
                 !(dtlen == strlen(XSD_STRING) && memcmp(dt, XSD_STRING, dtlen) == 0);
-    if (typed && (!iri_writable(dt, dtlen) || !is_absolute_iri(dt, dtlen)))
+    if (typed && !nquads_iri_valid(dt, dtlen))
         return fail(st, ERR_INVALID, "datatype %.*s is not a valid IRI",
                     dtlen > 200 ? 200 : (int)dtlen, dt);
     if (n > JSONLD_MAX_OUTPUT / 6)
         return fail(st, ERR_LIMIT, "literal too large");
-    char *p = arena_alloc(&st->da, 6 * n + dtlen + langlen + 8);
-    if (p == NULL)
-        return fail(st, ERR_NOMEM, "out of memory");
-    char *o = p;
-    *o++ = '"';
-    o = put_escaped(o, lex, n);
-    *o++ = '"';
+    if (!nquads_utf8_valid(lex, n)) /* jansson's strings are, unless built with _nocheck */
+        return fail(st, ERR_INVALID, "string is not valid UTF-8");
+    *out = (term_t){.kind = NQUADS_LITERAL, .value = lex, .value_len = n};
     if (lang != NULL) {
-        *o++ = '@';
-        for (size_t i = 0; i < langlen; i++) {
-            char c = lang[i];
-            *o++ = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-        }
+        char *l = concat(st->da, lang, langlen, NULL, 0);
+        if (l == NULL)
+            return oom(st, st->da, "");
+        for (size_t i = 0; i < langlen; i++)
+            if (l[i] >= 'A' && l[i] <= 'Z')
+                l[i] = (char)(l[i] - 'A' + 'a');
+        out->lang = l;
+        out->lang_len = langlen;
     } else if (typed) {
-        memcpy(o, "^^<", 3);
-        memcpy(o + 3, dt, dtlen);
-        o += 3 + dtlen;
-        *o++ = '>';
+        out->datatype = dt;
+        out->datatype_len = dtlen;
     }
-    *o = '\0';
-    out->s = p;
-    out->len = (size_t)(o - p);
     return 0;
 }
 
@@ -1156,229 +983,18 @@ static size_t fmt_double(double v, char *outb, size_t cap)
     return w < 0 ? 0 : (size_t)w;
 }
 
-/* ECMAScript Number::toString, which RFC 8785 uses for numbers. */
-static size_t fmt_es6(double v, char *outb, size_t cap)
+/* The rdf:JSON literal of a JSON value: its RFC 8785 form, written by jcs.h. */
+static int json_literal(jsonld_t *st, const json_t *v, term_t *out)
 {
-    if (v == 0)
-        return (size_t)snprintf(outb, cap, "0");
-    char tmp[48];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    const char *s = tmp;
-    int neg = 0;
-    if (*s == '-') {
-        neg = 1;
-        s++;
-    }
-    char digits[24];
-    size_t k = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9' && k < sizeof digits - 1)
-            digits[k++] = *s;
-    long ex = *s == 'e' ? strtol(s + 1, NULL, 10) : 0;
-    while (k > 1 && digits[k - 1] == '0')
-        k--;
-    digits[k] = '\0';
-    long n = ex + 1;
-    char *o = outb;
-    size_t left = cap;
-    int w;
-#define OUT(...)                                                                                   \
-    do {                                                                                           \
-        w = snprintf(o, left, __VA_ARGS__);                                                        \
-        if (w < 0 || (size_t)w >= left)                                                            \
-            return 0;                                                                              \
-        o += w;                                                                                    \
-        left -= (size_t)w;                                                                         \
-    } while (0)
-    if (neg)
-        OUT("-");
-    if ((long)k <= n && n <= 21) {
-        OUT("%s", digits);
-        for (long i = 0; i < n - (long)k; i++)
-            OUT("0");
-    } else if (0 < n && n <= 21) {
-        OUT("%.*s.%s", (int)n, digits, digits + n);
-    } else if (-6 < n && n <= 0) {
-        OUT("0.");
-        for (long i = 0; i < -n; i++)
-            OUT("0");
-        OUT("%s", digits);
-    } else {
-        OUT("%c", digits[0]);
-        if (k > 1)
-            OUT(".%s", digits + 1);
-        OUT("e%c%ld", n - 1 >= 0 ? '+' : '-', n - 1 >= 0 ? n - 1 : -(n - 1));
-    }
-#undef OUT
-    return (size_t)(o - outb);
-}
-
-/* Next code point of UTF-8 text (invalid bytes stand for themselves). */
-static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
-{
-    unsigned char c = s[*i];
-    size_t need = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 0;
-    if (need == 0 || *i + need >= n) {
-        (*i)++;
-        return c;
-    }
-    uint32_t cp = c & (0x3f >> need);
-    for (size_t j = 1; j <= need; j++)
-        cp = (cp << 6) | (s[*i + j] & 0x3f);
-    *i += need + 1;
-    return cp;
-}
-
-/* Compares two UTF-8 strings by their UTF-16 code units (JavaScript string order). */
-static int utf16_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    size_t i = 0, j = 0;
-    while (i < an && j < bn) {
-        uint32_t x = utf8_next((const unsigned char *)a, an, &i);
-        uint32_t y = utf8_next((const unsigned char *)b, bn, &j);
-        if (x == y)
-            continue;
-        if ((x >= 0x10000) != (y >= 0x10000)) {
-            /* a supplementary character starts with a surrogate (0xD800..0xDBFF) */
-            uint32_t bmp = x >= 0x10000 ? y : x;
-            int supp_smaller = bmp >= 0xE000;
-            return (x >= 0x10000) == supp_smaller ? -1 : 1;
-        }
-        return x < y ? -1 : 1;
-    }
-    return (i < an) - (j < bn);
-}
-
-typedef struct kv {
-    const char *k;
-    size_t n;
-    const json_t *v;
-} kv_t;
-
-static int kv_cmp(const void *a, const void *b)
-{
-    const kv_t *x = a, *y = b;
-    return utf16_cmp(x->k, x->n, y->k, y->n);
-}
-
-static int jcs_string(buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    int rc = buf_putc(b, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[7];
-        size_t elen = 2;
-        esc[0] = '\\';
-        if (c == '"' || c == '\\')
-            esc[1] = (char)c;
-        else if (c == '\b')
-            esc[1] = 'b';
-        else if (c == '\f')
-            esc[1] = 'f';
-        else if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c < 0x20) {
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        } else
-            continue;
-        if ((rc = buf_put(b, s + run, i - run)) == 0)
-            rc = buf_put(b, esc, elen);
-        run = i + 1;
-    }
-    if (rc == 0)
-        rc = buf_put(b, s + run, n - run);
-    return rc ? rc : buf_putc(b, '"');
-}
-
-/* RFC 8785 canonical JSON (minimal local serializer: sorted keys, ES6 numbers). */
-static int jcs_write(buf_t *b, const json_t *v, int depth)
-{
-    int rc = 0;
-    char num[40];
-    if (depth > JSONLD_MAX_DEPTH)
-        return ERR_LIMIT;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        size_t n = json_object_size(v), i = 0;
-        kv_t *kvs = n ? malloc(n * sizeof *kvs) : NULL;
-        if (n && kvs == NULL)
-            return ERR_NOMEM;
-        for (void *it = json_object_iter((json_t *)v); it != NULL && i < n;
-             it = json_object_iter_next((json_t *)v, it), i++) {
-            kvs[i].k = json_object_iter_key(it);
-            kvs[i].n = json_object_iter_key_len(it);
-            kvs[i].v = json_object_iter_value(it);
-        }
-        if (n > 1)
-            qsort(kvs, n, sizeof *kvs, kv_cmp);
-        rc = buf_putc(b, '{');
-        for (i = 0; i < n && rc == 0; i++) {
-            if (i)
-                rc = buf_putc(b, ',');
-            if (rc == 0)
-                rc = jcs_string(b, kvs[i].k, kvs[i].n);
-            if (rc == 0)
-                rc = buf_putc(b, ':');
-            if (rc == 0)
-                rc = jcs_write(b, kvs[i].v, depth + 1);
-        }
-        free(kvs);
-        return rc ? rc : buf_putc(b, '}');
-    }
-    case JSON_ARRAY: {
-        rc = buf_putc(b, '[');
-        for (size_t i = 0; i < json_array_size(v) && rc == 0; i++) {
-            if (i)
-                rc = buf_putc(b, ',');
-            if (rc == 0)
-                rc = jcs_write(b, json_array_get(v, i), depth + 1);
-        }
-        return rc ? rc : buf_putc(b, ']');
-    }
-    case JSON_STRING:
-        return jcs_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-    case JSON_REAL: {
-        size_t n = fmt_es6(json_number_value(v), num, sizeof num);
-        return n ? buf_put(b, num, n) : ERR_INVALID;
-    }
-    case JSON_TRUE:
-        return buf_put(b, "true", 4);
-    case JSON_FALSE:
-        return buf_put(b, "false", 5);
-    case JSON_NULL:
-        return buf_put(b, "null", 4);
-    }
-    return ERR_INVALID;
-}
-
-/* The rdf:JSON literal of a JSON value. */
-static int json_literal(jsonld_t *st, const json_t *v, str_t *out)
-{
-    buf_t tmp = {NULL, 0, 0, JSONLD_MAX_OUTPUT};
-    int rc = jcs_write(&tmp, v, 0);
-    if (rc == 0)
-        rc =
-            literal_term(st, tmp.p ? tmp.p : "", tmp.len, RDF_JSON, strlen(RDF_JSON), NULL, 0, out);
-    else
-        rc = fail(st, rc, "cannot write the JSON literal");
-    free(tmp.p);
-    return rc;
+    buf_reset(&st->json);
+    int rc = jcs_serialize_buf_depth(v, &st->json, JSONLD_MAX_DEPTH, NULL);
+    if (rc != 0)
+        return fail(st, rc, "cannot write the JSON literal");
+    /* a list keeps its items until its end, so the text must outlive the scratch buffer */
+    char *lex = concat(st->da, st->json.data, st->json.len, NULL, 0);
+    if (lex == NULL)
+        return oom(st, st->da, "");
+    return literal_term(st, lex, st->json.len, RDF_JSON, strlen(RDF_JSON), NULL, 0, out);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1386,13 +1002,13 @@ static int json_literal(jsonld_t *st, const json_t *v, str_t *out)
 
 typedef struct sink {
     int list; /* 1: collect objects (a list); 0: write (s, p, o, g) */
-    str_t s, p, g;
-    str_t *items;
+    term_t s, p, g;
+    term_t *items;
     size_t n, cap;
     size_t count;
 } sink_t;
 
-static int sink_put(jsonld_t *st, sink_t *k, str_t o)
+static int sink_put(jsonld_t *st, sink_t *k, term_t o)
 {
     k->count++;
     if (!k->list)
@@ -1401,9 +1017,9 @@ static int sink_put(jsonld_t *st, sink_t *k, str_t o)
         size_t ncap = k->cap ? k->cap * 2 : 8;
         if (ncap > JSONLD_MAX_QUADS)
             return fail(st, ERR_LIMIT, "list longer than %d items", JSONLD_MAX_QUADS);
-        str_t *items = arena_alloc(&st->da, ncap * sizeof *items);
+        term_t *items = arena_alloc_uninit(st->da, ncap * sizeof *items);
         if (items == NULL)
-            return fail(st, ERR_NOMEM, "out of memory");
+            return oom(st, st->da, "");
         if (k->n)
             memcpy(items, k->items, k->n * sizeof *items);
         k->items = items;
@@ -1414,14 +1030,14 @@ static int sink_put(jsonld_t *st, sink_t *k, str_t o)
 }
 
 /* Writes the rdf:first/rest chain of a list; *head is its first node (or rdf:nil). */
-static int emit_list(jsonld_t *st, const sink_t *k, str_t g, str_t *head)
+static int emit_list(jsonld_t *st, const sink_t *k, term_t g, term_t *head)
 {
-    str_t nil = S("<" RDF_NIL ">"), first = S("<" RDF_FIRST ">"), rest = S("<" RDF_REST ">");
+    term_t nil = IRI_TERM(RDF_NIL), first = IRI_TERM(RDF_FIRST), rest = IRI_TERM(RDF_REST);
     if (k->n == 0) {
         *head = nil;
         return 0;
     }
-    str_t cur, next;
+    term_t cur, next;
     int rc = new_bnode(st, &cur);
     if (rc)
         return rc;
@@ -1444,7 +1060,7 @@ static int emit_list(jsonld_t *st, const sink_t *k, str_t g, str_t *head)
 
 static int key_expand(jsonld_t *st, const actx_t *ctx, const char *k, size_t n, iri_t *r)
 {
-    return iri_expand(st, (actx_t *)ctx, &st->da, k, n, 1, NULL, NULL, r);
+    return iri_expand(st, (actx_t *)ctx, st->da, k, n, 1, NULL, NULL, r);
 }
 
 static int valid_language(const char *s, size_t n)
@@ -1473,7 +1089,7 @@ static int valid_language(const char *s, size_t n)
 
 /* The literal for a JSON scalar (toRdf, "object to RDF conversion"). */
 static int scalar_literal(jsonld_t *st, const json_t *v, const char *dt, size_t dtlen,
-                          const char *lang, size_t langlen, str_t *out)
+                          const char *lang, size_t langlen, term_t *out)
 {
     char num[48];
     if (json_is_string(v))
@@ -1497,12 +1113,12 @@ static int scalar_literal(jsonld_t *st, const json_t *v, const char *dt, size_t 
         if (d != floor(d) && fabs(d) < 1e-6) {
             /* JavaScript writes it without a "." (1e-7), and jsonld.js then treats it as an
              * integer ("0"): implementations disagree, so a signature would not verify. */
-            size_t m = fmt_es6(d, num, sizeof num);
-            if (memchr(num, '.', m) == NULL)
+            int m = jcs_format_number(d, num);
+            if (m > 0 && memchr(num, '.', (size_t)m) == NULL)
                 return fail(st, ERR_INVALID,
                             "number %.*s is converted differently by JSON-LD processors; "
                             "write it as a string or with more digits",
-                            (int)m, num);
+                            m, num);
         }
         if (dt_double || fabs(d) >= 1e21 || d != floor(d)) {
             n = fmt_double(d, num, sizeof num);
@@ -1518,15 +1134,18 @@ static int scalar_literal(jsonld_t *st, const json_t *v, const char *dt, size_t 
                 dtlen = strlen(XSD_INTEGER);
             }
         }
-        return literal_term(st, num, n, dt, dtlen, NULL, 0, out);
+        char *lex = concat(st->da, num, n, NULL, 0); /* the quad is added after we return */
+        if (lex == NULL)
+            return oom(st, st->da, "");
+        return literal_term(st, lex, n, dt, dtlen, NULL, 0, out);
     }
     return fail(st, ERR_INVALID, "not a scalar value");
 }
 
 enum { O_NODE, O_VALUE, O_LIST, O_SET };
 
-static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_t g, int is_top,
-                        str_t *subj);
+static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, term_t g, int is_top,
+                        term_t *subj);
 static int expand_value(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const json_t *v,
                         sink_t *k);
 
@@ -1621,11 +1240,11 @@ static int value_object(jsonld_t *st, const actx_t *ctx, const json_t *obj, sink
         return fail(st, ERR_INVALID, "a value object cannot have both @type and @language");
     const char *dt = NULL;
     size_t dtlen = 0;
-    str_t o;
+    term_t o;
     if (type != NULL) {
         if (!json_is_string(type))
             return fail(st, ERR_INVALID, "invalid typed value: @type must be a string");
-        if ((rc = iri_expand(st, (actx_t *)ctx, &st->da, json_string_value(type),
+        if ((rc = iri_expand(st, (actx_t *)ctx, st->da, json_string_value(type),
                              json_string_length(type), 1, NULL, NULL, &r)))
             return rc;
         if (r.kind == R_KEYWORD && r.kw == KW_JSON) {
@@ -1665,7 +1284,7 @@ static int expand_scalar(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, cons
                          sink_t *k)
 {
     int rc;
-    str_t o;
+    term_t o;
     if (json_is_null(v))
         return fail(st, ERR_INVALID, "null value would be dropped");
     if (ap != NULL && (ap->scoped != NULL || ap->scoped_null) &&
@@ -1673,8 +1292,8 @@ static int expand_scalar(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, cons
         return rc;
     if (json_is_string(v) && ap != NULL && (ap->tkind == T_ID || ap->tkind == T_VOCAB)) {
         iri_t r;
-        if ((rc = iri_expand(st, (actx_t *)ctx, &st->da, json_string_value(v),
-                             json_string_length(v), ap->tkind == T_VOCAB, NULL, NULL, &r)))
+        if ((rc = iri_expand(st, (actx_t *)ctx, st->da, json_string_value(v), json_string_length(v),
+                             ap->tkind == T_VOCAB, NULL, NULL, &r)))
             return rc;
         if (r.kind == R_KEYWORD)
             return fail(st, ERR_INVALID, "keyword %s is not an IRI", json_string_value(v));
@@ -1738,7 +1357,7 @@ static int expand_map(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const j
         if ((rc = only_keyword(st, ctx, obj, KW_LIST, &inner)))
             return rc;
         sink_t sub = {1, {0}, {0}, k->g, NULL, 0, 0, 0};
-        str_t head;
+        term_t head;
         if ((rc = push_key(st, "@list", 5)) || (rc = expand_value(st, ctx, ap, inner, &sub)))
             return rc;
         pop(st);
@@ -1753,7 +1372,7 @@ static int expand_map(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const j
         pop(st);
         return 0;
     default: {
-        str_t s;
+        term_t s;
         if ((rc = process_node(st, ctx, obj, k->g, 0, &s)))
             return rc;
         return sink_put(st, k, s);
@@ -1787,7 +1406,7 @@ static int expand_value(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const
 
 /* Items of a graph (the @graph keyword, or a @graph container): node objects only. */
 static int graph_item(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const json_t *item,
-                      str_t g, size_t *count)
+                      term_t g, size_t *count)
 {
     int rc, kind;
     if (json_is_array(item)) {
@@ -1811,13 +1430,13 @@ static int graph_item(jsonld_t *st, const actx_t *ctx, const tdef_t *ap, const j
                     kind == O_VALUE  ? "value"
                     : kind == O_LIST ? "list"
                                      : "set");
-    str_t s;
+    term_t s;
     (*count)++;
     return process_node(st, ctx, item, g, 1, &s);
 }
 
-static int language_map(jsonld_t *st, const actx_t *ctx, const json_t *map, str_t s, str_t p,
-                        str_t g, size_t *count)
+static int language_map(jsonld_t *st, const actx_t *ctx, const json_t *map, term_t s, term_t p,
+                        term_t g, size_t *count)
 {
     const char *key;
     size_t klen;
@@ -1837,7 +1456,7 @@ static int language_map(jsonld_t *st, const actx_t *ctx, const json_t *map, str_
             const json_t *x = json_is_array(val) ? json_array_get(val, i) : val;
             if (!json_is_string(x))
                 return fail(st, ERR_INVALID, "language map values must be strings");
-            str_t o;
+            term_t o;
             if ((rc = literal_term(st, json_string_value(x), json_string_length(x), NULL, 0, key,
                                    klen, &o)) ||
                 (rc = emit(st, s, p, o, g)))
@@ -1850,8 +1469,8 @@ static int language_map(jsonld_t *st, const actx_t *ctx, const json_t *map, str_
 }
 
 /* Values of a @graph container: each (nested arrays flattened) is a graph of its own. */
-static int graph_values(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s, str_t p,
-                        const json_t *v, str_t g, size_t *count)
+static int graph_values(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, term_t s, term_t p,
+                        const json_t *v, term_t g, size_t *count)
 {
     int rc;
     if (json_is_array(v)) {
@@ -1865,7 +1484,7 @@ static int graph_values(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str
         }
         return 0;
     }
-    str_t gn;
+    term_t gn;
     size_t c = 0;
     if ((rc = new_bnode(st, &gn)) || (rc = emit(st, s, p, gn, g)) ||
         (rc = graph_item(st, ctx, pdef, v, gn, &c)))
@@ -1875,14 +1494,14 @@ static int graph_values(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str
 }
 
 /* One property of a node: writes its statements; *count += the number of values. */
-static int property(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s, str_t p,
-                    const json_t *v, str_t g, size_t *count)
+static int property(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, term_t s, term_t p,
+                    const json_t *v, term_t g, size_t *count)
 {
     int rc;
     if (json_is_null(v))
         return fail(st, ERR_INVALID, "null value would be dropped");
     if (pdef != NULL && pdef->tkind == T_JSON) {
-        str_t o;
+        term_t o;
         if ((rc = json_literal(st, v, &o)) || (rc = emit(st, s, p, o, g)))
             return rc;
         (*count)++;
@@ -1909,7 +1528,7 @@ static int property(jsonld_t *st, const actx_t *ctx, const tdef_t *pdef, str_t s
         }
         if (!is_list_object) {
             sink_t sub = {1, {0}, {0}, g, NULL, 0, 0, 0};
-            str_t head;
+            term_t head;
             if ((rc = expand_value(st, ctx, pdef, v, &sub)) ||
                 (rc = emit_list(st, &sub, g, &head)) || (rc = emit(st, s, p, head, g)))
                 return rc;
@@ -1932,7 +1551,7 @@ typedef struct tval {
 static int tval_cmp(const void *a, const void *b)
 {
     const tval_t *x = a, *y = b;
-    return utf16_cmp(x->s, x->n, y->s, y->n);
+    return jcs_name_cmp(x->s, x->n, y->s, y->n); /* UTF-16 order, as JavaScript sorts */
 }
 
 /*
@@ -1940,8 +1559,8 @@ static int tval_cmp(const void *a, const void *b)
  * prepare(). *subj receives the node's term. is_top: at the top of a graph, where a node that
  * yields no statement would be dropped.
  */
-static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_t g, int is_top,
-                        str_t *subj)
+static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, term_t g, int is_top,
+                        term_t *subj)
 {
     const char *key;
     size_t klen;
@@ -1981,9 +1600,9 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
         if ((rc = push_key(st, tkey, tklen)))
             return rc;
         ntv = json_is_array(types) ? json_array_size(types) : 1;
-        tv = arena_alloc(&st->da, (ntv ? ntv : 1) * 2 * sizeof *tv);
+        tv = arena_alloc_uninit(st->da, (ntv ? ntv : 1) * 2 * sizeof *tv);
         if (tv == NULL)
-            return fail(st, ERR_NOMEM, "out of memory");
+            return oom(st, st->da, "");
         for (size_t i = 0; i < ntv; i++) {
             const json_t *x = json_is_array(types) ? json_array_get(types, i) : types;
             if (!json_is_string(x))
@@ -2005,13 +1624,13 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
     }
 
     /* subject */
-    str_t s;
+    term_t s;
     if (idv != NULL) {
         if ((rc = push_key(st, ikey, iklen)))
             return rc;
         if (!json_is_string(idv))
             return fail(st, ERR_INVALID, "invalid @id value (must be a string)");
-        if ((rc = iri_expand(st, (actx_t *)ctx, &st->da, json_string_value(idv),
+        if ((rc = iri_expand(st, (actx_t *)ctx, st->da, json_string_value(idv),
                              json_string_length(idv), 0, NULL, NULL, &r)))
             return rc;
         if (r.kind == R_KEYWORD || r.kind == R_IGNORED || r.kind == R_NULL)
@@ -2026,13 +1645,12 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
 
     size_t produced = 0;
     if (types != NULL) {
-        str_t rdftype = S("<" RDF_TYPE ">");
+        term_t rdftype = IRI_TERM(RDF_TYPE);
         if ((rc = push_key(st, tkey, tklen)))
             return rc;
         for (size_t i = 0; i < ntv; i++) {
-            str_t o;
-            if ((rc =
-                     iri_expand(st, (actx_t *)tsctx, &st->da, tv[i].s, tv[i].n, 1, NULL, NULL, &r)))
+            term_t o;
+            if ((rc = iri_expand(st, (actx_t *)tsctx, st->da, tv[i].s, tv[i].n, 1, NULL, NULL, &r)))
                 return rc;
             if (r.kind == R_RELATIVE)
                 return fail(st, ERR_INVALID,
@@ -2063,7 +1681,7 @@ static int process_node(jsonld_t *st, const actx_t *ctx, const json_t *obj, str_
             }
             return fail(st, ERR_INVALID, "keyword %s is not supported here", kw_name(r.kw));
         case R_IRI: {
-            str_t p;
+            term_t p;
             const tdef_t *pdef = ctx_lookup(st, ctx, key, klen);
             if ((rc = node_term(st, &r, &p)) ||
                 (rc = property(st, ctx, pdef, s, p, val, g, &produced)))
@@ -2090,7 +1708,7 @@ static int top_item(jsonld_t *st, const json_t *item, int root)
 {
     int rc, kind;
     const actx_t *ctx = st->root;
-    str_t none = {"", 0}, s;
+    term_t none = DEFAULT_GRAPH, s;
     if (json_is_array(item)) {
         size_t i;
         const json_t *x;
@@ -2149,7 +1767,7 @@ static int top_item(jsonld_t *st, const json_t *item, int root)
 
 static int cache_reset(jsonld_t *self)
 {
-    arena_free(&self->ca);
+    arena_reset(self->ca);
     self->nctx = 0;
     self->root = actx_new(self, NULL);
     return self->root ? 0 : ERR_NOMEM;
@@ -2178,10 +1796,12 @@ jsonld_t *jsonld_new(void)
         self->uslots[i].len = (uint16_t)n;
         self->uslots[i].hash = (uint32_t)h;
     }
-    self->ca.limit = CTX_ARENA_MAX;
-    self->da.limit = DOC_ARENA_MAX;
-    self->out.max = JSONLD_MAX_OUTPUT;
-    if (cache_reset(self) != 0) {
+    buf_init(&self->out, JSONLD_MAX_OUTPUT);
+    buf_init(&self->json, JSONLD_MAX_OUTPUT);
+    self->ca = arena_new_limit(ARENA_CHUNK, CTX_ARENA_MAX);
+    self->da = arena_new_limit(ARENA_CHUNK, DOC_ARENA_MAX);
+    self->ds = nquads_dataset_new_limit(DATASET_MAX);
+    if (self->ca == NULL || self->da == NULL || self->ds == NULL || cache_reset(self) != 0) {
         jsonld_destroy(&self);
         return NULL;
     }
@@ -2193,10 +1813,11 @@ void jsonld_destroy(jsonld_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     jsonld_t *self = *self_p;
-    arena_free(&self->ca);
-    arena_free(&self->da);
-    free(self->out.p);
-    free(self->lines);
+    arena_destroy(&self->ca);
+    arena_destroy(&self->da);
+    nquads_dataset_destroy(&self->ds);
+    buf_free(&self->out);
+    buf_free(&self->json);
     free(self->bns);
     free(self);
     *self_p = NULL;
@@ -2211,45 +1832,65 @@ static int begin(jsonld_t *self, err_detail_t *detail)
         self->gen = 1;
     }
     self->depth = 0;
-    self->out.len = 0;
-    if (self->lines != NULL)
-        memset(self->lines, 0, self->lcap * sizeof *self->lines);
-    self->nlines = 0;
+    buf_reset(&self->out);
+    nquads_dataset_reset(self->ds);
+    self->text_len = 0;
+    self->text_exact = 0;
     if (self->bns != NULL)
         memset(self->bns, 0, self->bcap * sizeof *self->bns);
     self->nbns = 0;
     self->nbn = 0;
-    arena_reset(&self->da);
+    arena_reset(self->da);
     if (self->nctx > MAX_CONTEXTS / 2 && cache_reset(self) != 0)
         return err_set(detail, ERR_NOMEM, "", "out of memory");
     return 0;
 }
 
-int jsonld_to_rdf(jsonld_t *self, const json_t *doc, const char **nquads, size_t *len,
-                  err_detail_t *detail)
+/* Expansion and toRdf of doc into self->ds. */
+static int convert(jsonld_t *self, const json_t *doc, err_detail_t *detail)
 {
     int rc = begin(self, detail);
     if (rc == 0 && doc == NULL)
         rc = err_set(detail, ERR_INVALID, "", "no document");
     if (rc == 0)
         rc = top_item(self, doc, 1);
-    if (rc == 0 && self->nlines == 0)
+    if (rc == 0 && nquads_dataset_count(self->ds) == 0)
         rc = err_set(detail, ERR_INVALID, "", "the document yields no RDF statements");
+    return rc;
+}
+
+int jsonld_to_dataset(jsonld_t *self, const json_t *doc, const nquads_dataset_t **ds,
+                      err_detail_t *detail)
+{
+    *ds = NULL;
+    int rc = convert(self, doc, detail);
     if (rc == 0)
-        rc = buf_reserve(&self->out, 1);
-    if (rc != 0)
-        self->out.len = 0;
-    if (self->out.p == NULL && (self->out.p = malloc(1)) == NULL) {
+        *ds = self->ds;
+    return rc;
+}
+
+int jsonld_to_rdf(jsonld_t *self, const json_t *doc, const char **nquads, size_t *len,
+                  err_detail_t *detail)
+{
+    int rc = convert(self, doc, detail);
+    if (rc == 0 && (rc = nquads_dataset_write(self->ds, &self->out)) != 0) {
+        /* emit() counted the bytes, so only memory can fail here */
+        if (rc == ERR_LIMIT)
+            err_set(detail, rc, "", "output larger than %u bytes", JSONLD_MAX_OUTPUT);
+        else
+            err_set(detail, rc, "", "out of memory writing quads");
+    }
+    if (rc != 0 || self->out.data == NULL) {
+        buf_reset(&self->out);
         *nquads = "";
         if (len)
             *len = 0;
-        return rc ? rc : ERR_NOMEM;
+        return rc;
     }
-    self->out.p[self->out.len] = '\0';
-    *nquads = self->out.p;
+    *nquads = self->out.data;
     if (len)
         *len = self->out.len;
-    return rc;
+    return 0;
 }
 
 /* Nesting depth of JSON text (strings skipped), so the parser never recurses deeply. */

@@ -21,17 +21,21 @@
  * malformed language tags, blank-node predicates, and the keywords this subset does not
  * implement (@reverse, @nest, @included, @index, @direction, language maps with @none...).
  *
- * The output is N-Quads text: one quad per line ("<s> <p> <o> .\n" or with a graph name),
- * terms written as canonical N-Quads (RDFC-1.0) writes them, duplicate quads removed, blank
- * nodes labelled _:b0, _:b1, ... in order of creation, lines in no particular order. It is
- * the input of RDFC-1.0 canonicalization (eddsa-rdfc-2022).
+ * The output is an RDF dataset (nquads.h): duplicate quads removed, blank nodes labelled b0,
+ * b1, ... in order of creation, language tags lowercased. jsonld_to_dataset() hands it over
+ * as it is, for RDFC-1.0 canonicalization (eddsa-rdfc-2022) without a text round trip;
+ * jsonld_to_rdf() writes it as N-Quads text: one quad per line ("<s> <p> <o> .\n" or with a
+ * graph name), terms as canonical N-Quads (RDFC-1.0) writes them, in the order the quads were
+ * produced (no particular order).
  *
  * Numbers follow JSON-LD toRdf on IEEE doubles (as a JavaScript processor sees them):
  * integral values below 1e21 are xsd:integer ("5"), others xsd:double ("5.5E0"). @json
- * literals are written in RFC 8785 (JCS) canonical form by a minimal local serializer.
+ * literals are written in RFC 8785 (JCS) canonical form by jcs.h.
  *
- * Work is bounded: JSONLD_MAX_INPUT bytes of text, JSONLD_MAX_DEPTH levels of nesting,
- * JSONLD_MAX_QUADS quads and JSONLD_MAX_OUTPUT bytes of output (ERR_LIMIT beyond).
+ * Work is bounded: JSONLD_MAX_INPUT bytes of text, JSONLD_MAX_DEPTH levels of nesting (of
+ * @json literals too), JSONLD_MAX_QUADS quads and JSONLD_MAX_OUTPUT bytes of output, counted
+ * as N-Quads text whether or not the text is written (ERR_LIMIT beyond). Memory is bounded
+ * with it: the processor's arenas, dataset and buffers are capped (arena.h, buf.h).
  *
  * A jsonld_t caches processed active contexts (per context URL list and per scoped-context
  * switch), so converting many documents that use the same contexts processes each context
@@ -45,6 +49,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "nquads.h"
 
 #define JSONLD_MAX_INPUT  (1u << 20)  /* bytes of JSON text */
 #define JSONLD_MAX_DEPTH  64          /* nesting of JSON arrays and objects */
@@ -79,6 +84,19 @@ void jsonld_destroy(jsonld_t **self_p);
  */
 int jsonld_to_rdf(jsonld_t *self, const json_t *doc, const char **nquads, size_t *len,
                   err_detail_t *detail);
+
+/*
+ * Converts a JSON-LD document to an RDF dataset: the quads jsonld_to_rdf() would write, as
+ * terms (strings with lengths), for rdfc_canonicalize().
+ * @param[in]  self   the processor
+ * @param[in]  doc    the document (an object or an array of objects); borrowed, not modified
+ * @param[out] ds     the dataset; NULL on failure. Borrowed: owned by self, valid (and not
+ *                    to be modified) until the next call on self or jsonld_destroy().
+ * @param[out] detail on failure, the JSON path and the reason (may be NULL)
+ * @return as jsonld_to_rdf().
+ */
+int jsonld_to_dataset(jsonld_t *self, const json_t *doc, const nquads_dataset_t **ds,
+                      err_detail_t *detail);
 
 /*
  * Same as jsonld_to_rdf() for JSON text (UTF-8, at most JSONLD_MAX_INPUT bytes). Duplicate

@@ -9,19 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------------------------------- */
-/* Dataset storage: an arena of string chunks, the quad array, and a hash set for dedup.     */
+#include "arena.h"
 
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-} chunk_t;
+/* ---------------------------------------------------------------------------------------- */
+/* Dataset storage: strings in a capped arena, the quad array, and a hash set for dedup.     */
 
 struct nquads_dataset {
     nquads_quad_t *quads;
     size_t count, cap;
-    chunk_t *chunks;
+    arena_t *strings; /* every string of every quad, packed */
+    size_t max_bytes;
     uint32_t *slots; /* open addressing: quad index + 1, 0 = empty */
     uint64_t *slot_hash;
     size_t nslots; /* power of two, or 0 */
@@ -29,27 +26,26 @@ struct nquads_dataset {
 
 #define CHUNK_MIN 8192u
 
-static char *arena_alloc(nquads_dataset_t *ds, size_t n)
+/* Past this many slots a reset frees the index instead of clearing it. */
+#define RESET_KEEP_SLOTS (1u << 14)
+
+nquads_dataset_t *nquads_dataset_new_limit(size_t max_bytes)
 {
-    chunk_t *c = ds->chunks;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
-        c = malloc(sizeof *c + cap);
-        if (c == NULL)
-            return NULL;
-        c->used = 0;
-        c->cap = cap;
-        c->next = ds->chunks;
-        ds->chunks = c;
+    nquads_dataset_t *ds = calloc(1, sizeof *ds);
+    if (ds == NULL)
+        return NULL;
+    ds->max_bytes = max_bytes ? max_bytes : NQUADS_DEFAULT_MAX_BYTES;
+    ds->strings = arena_new_limit(CHUNK_MIN, ds->max_bytes);
+    if (ds->strings == NULL) {
+        free(ds);
+        return NULL;
     }
-    char *p = c->data + c->used;
-    c->used += n;
-    return p;
+    return ds;
 }
 
 nquads_dataset_t *nquads_dataset_new(void)
 {
-    return calloc(1, sizeof(nquads_dataset_t));
+    return nquads_dataset_new_limit(0);
 }
 
 void nquads_dataset_destroy(nquads_dataset_t **ds)
@@ -57,17 +53,30 @@ void nquads_dataset_destroy(nquads_dataset_t **ds)
     if (ds == NULL || *ds == NULL)
         return;
     nquads_dataset_t *d = *ds;
-    chunk_t *c = d->chunks;
-    while (c != NULL) {
-        chunk_t *next = c->next;
-        free(c);
-        c = next;
-    }
+    arena_destroy(&d->strings);
     free(d->quads);
     free(d->slots);
     free(d->slot_hash);
     free(d);
     *ds = NULL;
+}
+
+void nquads_dataset_reset(nquads_dataset_t *ds)
+{
+    arena_reset(ds->strings);
+    ds->count = 0;
+    if (ds->nslots > RESET_KEEP_SLOTS) {
+        /* One large document must not pin its index and quad array for good. */
+        free(ds->slots);
+        free(ds->slot_hash);
+        free(ds->quads);
+        ds->slots = NULL;
+        ds->slot_hash = NULL;
+        ds->quads = NULL;
+        ds->nslots = ds->cap = 0;
+    } else if (ds->slots != NULL) {
+        memset(ds->slots, 0, ds->nslots * sizeof *ds->slots);
+    }
 }
 
 size_t nquads_dataset_count(const nquads_dataset_t *ds)
@@ -80,38 +89,43 @@ const nquads_quad_t *nquads_dataset_quad(const nquads_dataset_t *ds, size_t i)
     return i < ds->count ? &ds->quads[i] : NULL;
 }
 
-/* A fast non-cryptographic hash (8 bytes per step) for the dedup set. */
+/*
+ * A fast non-cryptographic hash (8 bytes per step) for the dedup set. The last partial word
+ * is read as one overlapping 8-byte load when the string is that long, or assembled in a
+ * register: a byte-wise copy to the stack followed by a word load stalls store forwarding,
+ * once per string, and that was most of this function's time.
+ */
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    while (len >= 8) {
+    size_t n = len;
+    while (n >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
         h = (h ^ w) * 0x9E3779B97F4A7C15ull;
         h ^= h >> 29;
         p += 8;
-        len -= 8;
+        n -= 8;
     }
     uint64_t w = 0;
-    if (len)
-        memcpy(&w, p, len);
+    if (n > 0 && len >= 8)
+        memcpy(&w, p + n - 8, 8);
+    else
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)p[i] << (8 * i);
     h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9E3779B97F4A7C15ull;
     return h ^ (h >> 32);
 }
 
 static uint64_t term_hash(uint64_t h, const nquads_term_t *t)
 {
-    unsigned char k = (unsigned char)t->kind;
-    h = fnv(h, &k, 1);
-    h = fnv(h, t->value, t->value_len);
-    if (t->kind == NQUADS_LITERAL) {
-        unsigned char sep[2] = {t->datatype ? 1 : 0, t->lang ? 1 : 0};
-        h = fnv(h, sep, 2);
-        if (t->datatype)
-            h = fnv(h, t->datatype, t->datatype_len);
-        if (t->lang)
-            h = fnv(h, t->lang, t->lang_len);
-    }
+    /* The kind and which parts a literal has go into the seed: no pass of their own. */
+    uint64_t tag = (uint64_t)t->kind | (t->datatype ? 0x100u : 0) | (t->lang ? 0x10000u : 0);
+    h = fnv(h ^ (tag * 0xff51afd7ed558ccdull), t->value, t->value_len);
+    if (t->datatype)
+        h = fnv(h, t->datatype, t->datatype_len);
+    if (t->lang)
+        h = fnv(h, t->lang, t->lang_len);
     return h;
 }
 
@@ -180,7 +194,7 @@ static int set_grow(nquads_dataset_t *ds)
 
 static const char *copy_str(nquads_dataset_t *ds, const char *s, size_t len)
 {
-    char *p = arena_alloc(ds, len + 1);
+    char *p = len < SIZE_MAX ? arena_alloc_packed(ds->strings, len + 1) : NULL;
     if (p == NULL)
         return NULL;
     if (len)
@@ -189,6 +203,7 @@ static const char *copy_str(nquads_dataset_t *ds, const char *s, size_t len)
     return p;
 }
 
+/* Copies src's strings into the dataset; 0 or -1 (arena_error() says why). */
 static int copy_term(nquads_dataset_t *ds, nquads_term_t *dst, const nquads_term_t *src)
 {
     *dst = *src;
@@ -200,16 +215,16 @@ static int copy_term(nquads_dataset_t *ds, nquads_term_t *dst, const nquads_term
         return 0;
     }
     if ((dst->value = copy_str(ds, src->value, src->value_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     if (src->kind != NQUADS_LITERAL) {
         dst->datatype = dst->lang = NULL;
         dst->datatype_len = dst->lang_len = 0;
         return 0;
     }
     if (src->datatype && (dst->datatype = copy_str(ds, src->datatype, src->datatype_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     if (src->lang && (dst->lang = copy_str(ds, src->lang, src->lang_len)) == NULL)
-        return ERR_NOMEM;
+        return -1;
     return 0;
 }
 
@@ -231,8 +246,8 @@ static void normalize_term(nquads_term_t *t)
     }
 }
 
-/* Adds without validating (the parser has already checked every term). */
-static int dataset_add_checked(nquads_dataset_t *ds, const nquads_quad_t *in, size_t max_quads,
+/* Adds without validating: the parser, jsonld and nquads_dataset_add() checked the terms. */
+int nquads_dataset_add_trusted(nquads_dataset_t *ds, const nquads_quad_t *in, size_t max_quads,
                                err_detail_t *detail)
 {
     nquads_quad_t q = *in;
@@ -266,8 +281,12 @@ static int dataset_add_checked(nquads_dataset_t *ds, const nquads_quad_t *in, si
     }
     nquads_quad_t *dst = &ds->quads[ds->count];
     if (copy_term(ds, &dst->s, &q.s) != 0 || copy_term(ds, &dst->p, &q.p) != 0 ||
-        copy_term(ds, &dst->o, &q.o) != 0 || copy_term(ds, &dst->g, &q.g) != 0)
+        copy_term(ds, &dst->o, &q.o) != 0 || copy_term(ds, &dst->g, &q.g) != 0) {
+        if (arena_error(ds->strings) == ERR_LIMIT)
+            return err_set(detail, ERR_LIMIT, "dataset", "more than %zu bytes of strings",
+                           ds->max_bytes);
         return err_set(detail, ERR_NOMEM, "dataset", "out of memory");
+    }
     ds->slots[j] = (uint32_t)(ds->count + 1);
     ds->slot_hash[j] = h;
     ds->count++;
@@ -392,25 +411,53 @@ static bool has_scheme(const char *s, size_t len)
     return false;
 }
 
-static bool valid_iri(const char *s, size_t len)
+/* ASCII bytes that stand for themselves inside an IRIREF (not <>"{}|^`\\, controls, space). */
+static const uint64_t iri_plain_lo = 0xaffffffa00000000ull, iri_plain_hi = 0x47fffffeafffffffull;
+
+static bool iri_plain(unsigned char c)
+{
+    return c < 64 ? (iri_plain_lo >> c) & 1 : c < 128 && ((iri_plain_hi >> (c - 64)) & 1);
+}
+
+/*
+ * Every add checks its strings (jsonld builds quads from a caller's tree), so these run over
+ * every byte of every quad: ASCII goes by table, eight bytes at a time where it can.
+ */
+bool nquads_iri_valid(const char *s, size_t len)
 {
     if (!has_scheme(s, len))
         return false;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            if (!iri_plain(c) && c != 0x7F) /* DEL is allowed, but not "plain" to the parser */
+                return false;
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t n = utf8_decode(u + i, len - i, &cp);
-        if (n == 0 || iri_forbidden(cp))
+        if (n == 0) /* no code point from U+0080 up is forbidden */
             return false;
         i += n;
     }
     return true;
 }
 
-static bool valid_utf8(const char *s, size_t len)
+bool nquads_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080ull) == 0)) {
+            i += 8;
+            continue;
+        }
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t n = utf8_decode(u + i, len - i, &cp);
         if (n == 0)
@@ -468,7 +515,7 @@ static int check_term(const nquads_term_t *t, const char *name, int allowed, err
         return err_set(d, ERR_INVALID, name, "NULL value");
     switch (t->kind) {
     case NQUADS_IRI:
-        if (!valid_iri(t->value, t->value_len))
+        if (!nquads_iri_valid(t->value, t->value_len))
             return err_set(d, ERR_INVALID, name, "not an absolute IRI (or invalid characters)");
         break;
     case NQUADS_BNODE:
@@ -476,9 +523,9 @@ static int check_term(const nquads_term_t *t, const char *name, int allowed, err
             return err_set(d, ERR_INVALID, name, "invalid blank node label");
         break;
     case NQUADS_LITERAL:
-        if (!valid_utf8(t->value, t->value_len))
+        if (!nquads_utf8_valid(t->value, t->value_len))
             return err_set(d, ERR_INVALID, name, "lexical form is not valid UTF-8");
-        if (t->datatype && !valid_iri(t->datatype, t->datatype_len))
+        if (t->datatype && !nquads_iri_valid(t->datatype, t->datatype_len))
             return err_set(d, ERR_INVALID, name, "datatype is not an absolute IRI");
         if (t->lang && !valid_lang(t->lang, t->lang_len))
             return err_set(d, ERR_INVALID, name, "invalid language tag");
@@ -499,7 +546,7 @@ int nquads_dataset_add(nquads_dataset_t *ds, const nquads_quad_t *q, size_t max_
         (rc = check_term(&q->o, "object", resource | (1 << NQUADS_LITERAL), detail)) != 0 ||
         (rc = check_term(&q->g, "graph", resource | (1 << NQUADS_NONE), detail)) != 0)
         return rc;
-    return dataset_add_checked(ds, q, max_quads, detail);
+    return nquads_dataset_add_trusted(ds, q, max_quads, detail);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -579,14 +626,6 @@ static int copy_raw(parser_t *p, uint32_t *cp)
     p->buf_len += n;
     p->pos += n;
     return 0;
-}
-
-/* ASCII bytes that stand for themselves inside an IRIREF (not <>"{}|^`\\, controls, space). */
-static const uint64_t iri_plain_lo = 0xaffffffa00000000ull, iri_plain_hi = 0x47fffffeafffffffull;
-
-static bool iri_plain(unsigned char c)
-{
-    return c < 64 ? (iri_plain_lo >> c) & 1 : c < 128 && ((iri_plain_hi >> (c - 64)) & 1);
 }
 
 /* Copies the run of plain ASCII bytes at the cursor in one go (the common case). */
@@ -911,7 +950,7 @@ int nquads_parse(nquads_dataset_t *ds, const char *text, size_t len, const nquad
         pterm_resolve(&p, &t[1], &q.p);
         pterm_resolve(&p, &t[2], &q.o);
         pterm_resolve(&p, &t[3], &q.g);
-        if ((rc = dataset_add_checked(ds, &q, max_quads, detail)) != 0) {
+        if ((rc = nquads_dataset_add_trusted(ds, &q, max_quads, detail)) != 0) {
             if (detail != NULL)
                 snprintf(detail->field, sizeof detail->field, "line %zu", p.line);
             goto out;
@@ -1018,6 +1057,20 @@ static void put_term(out_t *o, const nquads_term_t *t)
     }
 }
 
+static void put_quad(out_t *o, const nquads_quad_t *q)
+{
+    put_term(o, &q->s);
+    put(o, " ", 1);
+    put_term(o, &q->p);
+    put(o, " ", 1);
+    put_term(o, &q->o);
+    if (q->g.kind != NQUADS_NONE) {
+        put(o, " ", 1);
+        put_term(o, &q->g);
+    }
+    put(o, " .\n", 3);
+}
+
 size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap)
 {
     out_t o = {dst, dst ? cap : 0, 0};
@@ -1028,32 +1081,90 @@ size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap)
 size_t nquads_quad_write(const nquads_quad_t *q, char *dst, size_t cap)
 {
     out_t o = {dst, dst ? cap : 0, 0};
-    put_term(&o, &q->s);
-    put(&o, " ", 1);
-    put_term(&o, &q->p);
-    put(&o, " ", 1);
-    put_term(&o, &q->o);
-    if (q->g.kind != NQUADS_NONE) {
-        put(&o, " ", 1);
-        put_term(&o, &q->g);
-    }
-    put(&o, " .\n", 3);
+    put_quad(&o, q);
     return o.len;
+}
+
+/* a + b, or SIZE_MAX when it would wrap (a bound that no buffer can reserve). */
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* An upper bound of a term's written length: a literal byte takes at most 6 ("\u0001"). */
+static size_t term_bound(const nquads_term_t *t)
+{
+    size_t v = t->kind == NQUADS_LITERAL
+                   ? (t->value_len > SIZE_MAX / 6 ? SIZE_MAX : t->value_len * 6)
+                   : t->value_len;
+    return sat_add(sat_add(v, t->datatype_len), sat_add(t->lang_len, 8));
+}
+
+size_t nquads_quad_bound(const nquads_quad_t *q)
+{
+    return sat_add(sat_add(term_bound(&q->s), term_bound(&q->p)),
+                   sat_add(term_bound(&q->o), term_bound(&q->g)));
+}
+
+/*
+ * Writes a quad (or one term: q NULL) at the end of b. Reserving the bound first lets the
+ * writer copy without a check per token, which is what rdfc's term cache and jsonld's text
+ * output need; only near b's max is the exact length measured first.
+ */
+static int append(buf_t *b, const nquads_quad_t *q, const nquads_term_t *t)
+{
+    size_t bound = q == NULL ? term_bound(t) : nquads_quad_bound(q);
+    int rc = buf_reserve(b, bound);
+    if (rc == ERR_LIMIT)
+        rc = buf_reserve(b,
+                         q == NULL ? nquads_term_write(t, NULL, 0) : nquads_quad_write(q, NULL, 0));
+    if (rc != 0)
+        return rc;
+    out_t o = {b->data + b->len, b->cap - b->len - 1, 0};
+    if (q == NULL)
+        put_term(&o, t);
+    else
+        put_quad(&o, q);
+    b->len += o.len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int nquads_term_append(buf_t *b, const nquads_term_t *t)
+{
+    return append(b, NULL, t);
+}
+
+int nquads_quad_append(buf_t *b, const nquads_quad_t *q)
+{
+    return append(b, q, NULL);
+}
+
+int nquads_dataset_write(const nquads_dataset_t *ds, buf_t *b)
+{
+    size_t start = b->len;
+    int rc = 0;
+    for (size_t i = 0; i < ds->count && rc == 0; i++)
+        rc = append(b, &ds->quads[i], NULL);
+    if (rc != 0)
+        buf_truncate(b, start);
+    return rc;
 }
 
 int nquads_dataset_serialize(const nquads_dataset_t *ds, char **out, size_t *out_len)
 {
+    /* Measured first, so the text is allocated once, at its exact size. */
     size_t total = 0;
     for (size_t i = 0; i < ds->count; i++)
         total += nquads_quad_write(&ds->quads[i], NULL, 0);
-    char *buf = malloc(total + 1);
-    if (buf == NULL)
+    char *text = total < SIZE_MAX ? malloc(total + 1) : NULL;
+    if (text == NULL)
         return ERR_NOMEM;
     size_t at = 0;
     for (size_t i = 0; i < ds->count; i++)
-        at += nquads_quad_write(&ds->quads[i], buf + at, total - at);
-    buf[at] = '\0';
-    *out = buf;
+        at += nquads_quad_write(&ds->quads[i], text + at, total - at);
+    text[at] = '\0';
+    *out = text;
     *out_len = at;
     return 0;
 }

@@ -15,7 +15,13 @@
  *
  * A dataset is a set: adding a quad that is already present changes nothing. Strings are
  * stored with explicit lengths because a literal may contain U+0000; every stored string is
- * also NUL-terminated for convenience.
+ * also NUL-terminated for convenience. A dataset's memory is bounded: at most max_quads quads
+ * per add or parse, and its strings in an arena (arena.h) capped at a byte count chosen when
+ * it is created; past either, adding fails with ERR_LIMIT.
+ *
+ * jsonld builds datasets directly (jsonld_to_dataset()), so canonicalization (rdfc.h) reads the
+ * quads toRdf produced without a text round trip; the parser and writer serve test vectors,
+ * N-Quads input and the text form of jsonld_to_rdf().
  *
  * Pure: no I/O. Not thread-safe per dataset (a dataset may be read from several threads once
  * nobody adds to it).
@@ -23,8 +29,10 @@
 #ifndef MASTERY_NQUADS_H
 #define MASTERY_NQUADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define NQUADS_XSD_STRING     "http://www.w3.org/2001/XMLSchema#string"
@@ -33,6 +41,7 @@
 /* Defaults used when nquads_limits_t is NULL or a field is 0. */
 #define NQUADS_DEFAULT_MAX_INPUT (16u * 1024u * 1024u) /* bytes of N-Quads text per parse */
 #define NQUADS_DEFAULT_MAX_QUADS 200000u               /* quads in one dataset */
+#define NQUADS_DEFAULT_MAX_BYTES (64u * 1024u * 1024u) /* bytes of strings in one dataset */
 
 typedef enum nquads_kind {
     NQUADS_NONE = 0,    /* only for the graph name: the default graph */
@@ -71,10 +80,26 @@ typedef struct nquads_limits {
 typedef struct nquads_dataset nquads_dataset_t;
 
 /*
- * Creates an empty dataset. Returns it, or NULL when out of memory.
+ * Creates an empty dataset whose strings may take NQUADS_DEFAULT_MAX_BYTES (enough for any
+ * text of NQUADS_DEFAULT_MAX_INPUT bytes: a parsed string is never longer than its source).
+ * Returns it, or NULL when out of memory.
  * Caller owns the result; free with nquads_dataset_destroy().
  */
 nquads_dataset_t *nquads_dataset_new(void);
+
+/*
+ * Creates an empty dataset whose string storage (each string with its NUL, packed in chunks
+ * of 8 KiB, slack included) may hold at most max_bytes (0: NQUADS_DEFAULT_MAX_BYTES; one
+ * chunk is always allowed). Returns it, or NULL when out of memory.
+ * Caller owns the result; free with nquads_dataset_destroy().
+ */
+nquads_dataset_t *nquads_dataset_new_limit(size_t max_bytes);
+
+/*
+ * Empties the dataset for reuse, keeping its allocations (but for a very large index, which
+ * is freed). Every quad and string pointer obtained from it before becomes invalid.
+ */
+void nquads_dataset_reset(nquads_dataset_t *ds);
 
 /* Frees the dataset and every string it holds, and sets *ds to NULL; NULL *ds is a no-op. */
 void nquads_dataset_destroy(nquads_dataset_t **ds);
@@ -87,10 +112,32 @@ void nquads_dataset_destroy(nquads_dataset_t **ds);
  * A quad already present is not added again (returns 0).
  * @param[in] max_quads refuse with ERR_LIMIT when the dataset already holds this many distinct
  *            quads (0: NQUADS_DEFAULT_MAX_QUADS).
- * @return 0, ERR_INVALID (detail names the component), ERR_LIMIT or ERR_NOMEM.
+ * @return 0, ERR_INVALID (detail names the component), ERR_LIMIT (max_quads, or the strings
+ *         would pass the dataset's byte cap; field "dataset") or ERR_NOMEM. On failure the
+ *         dataset holds what it held before.
  */
 int nquads_dataset_add(nquads_dataset_t *ds, const nquads_quad_t *q, size_t max_quads,
                        err_detail_t *detail);
+
+/*
+ * Like nquads_dataset_add(), without checking the terms: for a producer that already
+ * guarantees each term is what nquads_dataset_add() accepts (jsonld checks each string once,
+ * when it makes the term, with the two functions below; checking every quad again took a
+ * fifth of toRdf). The xsd:string datatype is still dropped. A term that breaks the rules
+ * makes a dataset whose canonical form no parser accepts.
+ * @return 0, ERR_LIMIT or ERR_NOMEM, as nquads_dataset_add().
+ */
+int nquads_dataset_add_trusted(nquads_dataset_t *ds, const nquads_quad_t *q, size_t max_quads,
+                               err_detail_t *detail);
+
+/*
+ * Whether s (len bytes) is an IRI a quad may hold: absolute (a scheme, then ':'), valid UTF-8,
+ * and none of the characters IRIREF excludes (controls, space, <>"{}|^`\).
+ */
+bool nquads_iri_valid(const char *s, size_t len);
+
+/* Whether s (len bytes) is valid UTF-8 (U+0000 allowed), as a lexical form must be. */
+bool nquads_utf8_valid(const char *s, size_t len);
 
 /* The number of distinct quads in the dataset. */
 size_t nquads_dataset_count(const nquads_dataset_t *ds);
@@ -129,8 +176,31 @@ size_t nquads_term_write(const nquads_term_t *t, char *dst, size_t cap);
 size_t nquads_quad_write(const nquads_quad_t *q, char *dst, size_t cap);
 
 /*
- * Serializes the whole dataset as canonical N-Quads lines in the order the quads were first
+ * An upper bound of nquads_quad_write()'s length, in constant time (a literal's byte counts
+ * as 6, its longest escape), for callers that keep a running bound and measure only near it.
+ */
+size_t nquads_quad_bound(const nquads_quad_t *q);
+
+/*
+ * Appends the canonical N-Quads form of one term (as nquads_term_write()) to b.
+ * @param[in,out] b an initialised buffer; its max bounds the output.
+ * @return 0; ERR_LIMIT (b's max) or ERR_NOMEM, and then b is as it was.
+ */
+int nquads_term_append(buf_t *b, const nquads_term_t *t);
+
+/* Appends one quad as a canonical N-Quads line (as nquads_quad_write()) to b. As above. */
+int nquads_quad_append(buf_t *b, const nquads_quad_t *q);
+
+/*
+ * Appends every quad of ds as canonical N-Quads lines, in the order the quads were first
  * added (not sorted; rdfc_canonicalize() produces the sorted canonical document).
+ * @return 0; ERR_LIMIT (b's max) or ERR_NOMEM, and then b is as it was.
+ */
+int nquads_dataset_write(const nquads_dataset_t *ds, buf_t *b);
+
+/*
+ * Serializes the whole dataset as nquads_dataset_write() does, into a new buffer of exactly
+ * the size needed.
  * @param[out] out a new NUL-terminated buffer: caller owns it, free with free().
  * @param[out] out_len its length without the NUL.
  * @return 0 or ERR_NOMEM.

@@ -19,55 +19,20 @@
 
 enum { POS_S = 0, POS_P = 1, POS_O = 2, POS_G = 3 };
 
-/* A growable byte string. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf_t;
-
-static int sb_reserve(sbuf_t *b, size_t extra)
+/*
+ * Appends prefix followed by the decimal n ("_:b" 12 -> "_:b12"), as one append: the
+ * permutation search calls this for every element of every permutation.
+ */
+static int put_id(buf_t *b, const char *prefix, size_t plen, size_t n)
 {
-    if (b->cap - b->len >= extra)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra) {
-        if (cap > SIZE_MAX / 2)
-            return ERR_NOMEM;
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (p == NULL)
-        return ERR_NOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sb_put(sbuf_t *b, const void *s, size_t n)
-{
-    if (sb_reserve(b, n) != 0)
-        return ERR_NOMEM;
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-/* Appends prefix followed by the decimal n ("_:b" 12 -> "_:b12"). */
-static int sb_put_id(sbuf_t *b, const char *prefix, size_t plen, size_t n)
-{
-    char tmp[48];
+    char tmp[8 + 20]; /* prefixes are at most 6 bytes; 2^64 - 1 has 20 digits */
     size_t i = sizeof tmp;
     do {
         tmp[--i] = (char)('0' + n % 10);
         n /= 10;
     } while (n);
-    if (sb_reserve(b, plen + sizeof tmp - i) != 0)
-        return ERR_NOMEM;
-    memcpy(b->p + b->len, prefix, plen);
-    memcpy(b->p + b->len + plen, tmp + i, sizeof tmp - i);
-    b->len += plen + sizeof tmp - i;
-    return 0;
+    memcpy(tmp + i - plen, prefix, plen);
+    return buf_append(b, tmp + i - plen, sizeof tmp - i + plen);
 }
 
 /* Code point order of UTF-8 strings is their byte order. */
@@ -104,8 +69,8 @@ typedef struct ctx {
     const nquads_dataset_t *ds;
     cquad_t *q;
     size_t nq;
-    sbuf_t text; /* pre-serialized non-blank terms */
-    size_t nb;   /* blank nodes */
+    buf_t text; /* pre-serialized non-blank terms */
+    size_t nb;  /* blank nodes */
     const char **label;
     size_t *label_len;
     uint32_t *rank;   /* position of each blank node's label in byte order */
@@ -119,7 +84,9 @@ typedef struct ctx {
     EVP_MD_CTX *mctx;
     size_t hexlen;
     uint64_t work, work_limit;
-    sbuf_t scratch;
+    buf_t scratch;
+    size_t max_bytes;    /* the bound on each working buffer */
+    bool limit_reported; /* a limit already wrote the detail */
     err_detail_t *detail;
 } ctx_t;
 
@@ -208,21 +175,10 @@ static int32_t bn_intern(ctx_t *c, bn_table_t *t, const char *s, size_t len)
 
 static int term_text(ctx_t *c, const nquads_term_t *t, size_t *off, size_t *len)
 {
-    /* One pass when the form fits the bound (a literal escapes a byte to at most 6). */
-    size_t bound =
-        8 + t->value_len * (t->kind == NQUADS_LITERAL ? 6 : 1) + t->datatype_len + t->lang_len;
-    if (sb_reserve(&c->text, bound) != 0)
-        return ERR_NOMEM;
-    size_t n = nquads_term_write(t, c->text.p + c->text.len, c->text.cap - c->text.len);
-    if (n > c->text.cap - c->text.len) {
-        if (sb_reserve(&c->text, n) != 0)
-            return ERR_NOMEM;
-        n = nquads_term_write(t, c->text.p + c->text.len, n);
-    }
     *off = c->text.len;
-    *len = n;
-    c->text.len += n;
-    return 0;
+    int rc = nquads_term_append(&c->text, t);
+    *len = c->text.len - *off;
+    return rc;
 }
 
 /*
@@ -275,8 +231,10 @@ static int prepare(ctx_t *c)
     int rc = ERR_NOMEM;
     bn_table_t t = {NULL, 0};
     size_t nq = nquads_dataset_count(c->ds);
-    if (nq > INT32_MAX / 4)
+    if (nq > INT32_MAX / 4) {
+        c->limit_reported = true;
         return err_set(c->detail, ERR_LIMIT, "dataset", "%zu quads are too many", nq);
+    }
     size_t maxb = nq * 3 + 1;
     c->nq = nq;
     c->q = calloc(nq + 1, sizeof *c->q);
@@ -298,8 +256,11 @@ static int prepare(ctx_t *c)
             if (terms[k]->kind == NQUADS_BNODE) {
                 q->bn[k] = bn_intern(c, &t, terms[k]->value, terms[k]->value_len);
             } else if (terms[k]->kind != NQUADS_NONE) {
-                if (term_text(c, terms[k], &q->off[k], &q->len[k]) != 0)
+                int trc = term_text(c, terms[k], &q->off[k], &q->len[k]);
+                if (trc != 0) {
+                    rc = trc; /* ERR_LIMIT or ERR_NOMEM */
                     goto out;
+                }
             }
         }
     }
@@ -359,29 +320,29 @@ out:
 
 typedef enum { SUBST_FIRST_DEGREE, SUBST_CANONICAL } subst_t;
 
-static int put_bnode(ctx_t *c, sbuf_t *b, int32_t bn, subst_t how, int32_t self)
+static int put_bnode(ctx_t *c, buf_t *b, int32_t bn, subst_t how, int32_t self)
 {
     if (how == SUBST_FIRST_DEGREE)
-        return sb_put(b, bn == self ? "_:a" : "_:z", 3);
-    return sb_put_id(b, "_:c14n", 6, (size_t)c->canon[bn]);
+        return buf_append(b, bn == self ? "_:a" : "_:z", 3);
+    return put_id(b, "_:c14n", 6, (size_t)c->canon[bn]);
 }
 
-static int put_quad(ctx_t *c, sbuf_t *b, const cquad_t *q, subst_t how, int32_t self)
+static int put_quad(ctx_t *c, buf_t *b, const cquad_t *q, subst_t how, int32_t self)
 {
     for (int k = 0; k < 4; k++) {
         if (k == POS_G && !q->has_g)
             break;
         int rc;
-        if (k > 0 && (rc = sb_put(b, " ", 1)) != 0)
+        if (k > 0 && (rc = buf_append_byte(b, ' ')) != 0)
             return rc;
         if (q->bn[k] >= 0)
             rc = put_bnode(c, b, q->bn[k], how, self);
         else
-            rc = sb_put(b, c->text.p + q->off[k], q->len[k]);
+            rc = buf_append(b, c->text.data + q->off[k], q->len[k]);
         if (rc != 0)
             return rc;
     }
-    return sb_put(b, " .\n", 3);
+    return buf_append(b, " .\n", 3);
 }
 
 static int line_cmp(const void *a, const void *b)
@@ -399,7 +360,7 @@ static int sorted_lines(ctx_t *c, const uint32_t *idx, size_t n, subst_t how, in
     int rc = ERR_NOMEM;
     if (ends == NULL || lines == NULL)
         goto out;
-    c->scratch.len = 0;
+    buf_reset(&c->scratch);
     for (size_t i = 0; i < n; i++) {
         if ((rc = put_quad(c, &c->scratch, &c->q[idx ? idx[i] : i], how, self)) != 0)
             goto out;
@@ -407,7 +368,7 @@ static int sorted_lines(ctx_t *c, const uint32_t *idx, size_t n, subst_t how, in
     }
     for (size_t i = 0; i < n; i++) {
         size_t start = i ? ends[i - 1] : 0;
-        lines[i].p = c->scratch.p + start;
+        lines[i].p = c->scratch.data + start;
         lines[i].len = ends[i] - start;
     }
     qsort(lines, n, sizeof *lines, line_cmp);
@@ -589,11 +550,13 @@ static int related_cmp(const void *a, const void *b)
 static int charge(ctx_t *c, uint64_t units)
 {
     c->work += units;
-    if (c->work > c->work_limit)
+    if (c->work > c->work_limit) {
+        c->limit_reported = true;
         return err_set(c->detail, ERR_LIMIT, "work",
                        "canonicalization needs more than %llu units of work (%zu blank nodes); "
                        "the dataset is too complex (a poison graph?)",
                        (unsigned long long)c->work_limit, c->nb);
+    }
     return 0;
 }
 
@@ -601,24 +564,23 @@ static int charge(ctx_t *c, uint64_t units)
 static int hash_related(ctx_t *c, int32_t related, const cquad_t *q, int pos,
                         const issuer_t *issuer, char *hex)
 {
-    sbuf_t *b = &c->scratch;
-    b->len = 0;
-    const char p = pos == POS_S ? 's' : pos == POS_O ? 'o' : 'g';
-    int rc = sb_put(b, &p, 1);
+    buf_t *b = &c->scratch;
+    buf_reset(b);
+    int rc = buf_append_byte(b, pos == POS_S ? 's' : pos == POS_O ? 'o' : 'g');
     if (rc == 0 && pos != POS_G)
-        rc = sb_put(b, c->text.p + q->off[POS_P], q->len[POS_P]); /* "<iri>" */
+        rc = buf_append(b, c->text.data + q->off[POS_P], q->len[POS_P]); /* "<iri>" */
     if (rc != 0)
         return rc;
     long id;
     if (c->canon[related] >= 0)
-        rc = sb_put_id(b, "_:c14n", 6, (size_t)c->canon[related]);
+        rc = put_id(b, "_:c14n", 6, (size_t)c->canon[related]);
     else if ((id = issuer_find(issuer, related)) >= 0)
-        rc = sb_put_id(b, "_:b", 3, (size_t)id);
+        rc = put_id(b, "_:b", 3, (size_t)id);
     else
-        rc = sb_put(b, c->h1[related], c->hexlen);
+        rc = buf_append(b, c->h1[related], c->hexlen);
     if (rc != 0)
         return rc;
-    return hash_hex(c, b->p, b->len, hex);
+    return hash_hex(c, b->data, b->len, hex);
 }
 
 /*
@@ -631,14 +593,14 @@ typedef struct pathcmp {
 } pathcmp_t;
 
 /* The spec's test "chosen path is not empty, path is at least as long, and path > chosen". */
-static bool path_worse(const sbuf_t *path, const sbuf_t *chosen, bool have_chosen, pathcmp_t *pc)
+static bool path_worse(const buf_t *path, const buf_t *chosen, bool have_chosen, pathcmp_t *pc)
 {
     if (!have_chosen)
         return false;
     if (pc->sign == 0) {
         size_t n = path->len < chosen->len ? path->len : chosen->len;
         if (n > pc->checked) {
-            const char *x = path->p + pc->checked, *y = chosen->p + pc->checked;
+            const char *x = path->data + pc->checked, *y = chosen->data + pc->checked;
             int r = memcmp(x, y, n - pc->checked);
             if (r != 0)
                 pc->sign = r;
@@ -713,12 +675,14 @@ static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex,
  * One group of related blank nodes (all with the same related hash): the permutation search.
  * Appends the chosen path to data and replaces *issuer with the chosen issuer.
  */
-static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *issuer, sbuf_t *data,
+static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *issuer, buf_t *data,
                          size_t depth)
 {
     int rc = ERR_NOMEM;
     perm_t p = {0};
-    sbuf_t path = {0}, chosen = {0};
+    buf_t path, chosen;
+    buf_init(&path, c->max_bytes);
+    buf_init(&chosen, c->max_bytes);
     issuer_t copy = {0}, chosen_issuer = {0};
     int32_t *recursion = malloc(n * sizeof *recursion);
     ranked_t *sorted = malloc(n * sizeof *sorted);
@@ -751,12 +715,12 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
         for (size_t i = 0; i < n && !skip; i++) {
             int32_t r = p.cur[i];
             if (c->canon[r] >= 0) {
-                rc = sb_put_id(&path, "_:c14n", 6, (size_t)c->canon[r]);
+                rc = put_id(&path, "_:c14n", 6, (size_t)c->canon[r]);
             } else {
                 if (issuer_find(&copy, r) < 0)
                     recursion[nrec++] = r;
                 long id = issuer_issue(&copy, r);
-                rc = id < 0 ? ERR_NOMEM : sb_put_id(&path, "_:b", 3, (size_t)id);
+                rc = id < 0 ? ERR_NOMEM : put_id(&path, "_:b", 3, (size_t)id);
             }
             if (rc != 0)
                 goto out;
@@ -771,23 +735,24 @@ static int ndegree_group(ctx_t *c, const related_t *rel, size_t n, issuer_t *iss
                 rc = ERR_NOMEM;
                 goto out;
             }
-            if ((rc = sb_put_id(&path, "_:b", 3, (size_t)id)) != 0 ||
-                (rc = sb_put(&path, "<", 1)) != 0 || (rc = sb_put(&path, hex, c->hexlen)) != 0 ||
-                (rc = sb_put(&path, ">", 1)) != 0)
+            if ((rc = put_id(&path, "_:b", 3, (size_t)id)) != 0 ||
+                (rc = buf_append_byte(&path, '<')) != 0 ||
+                (rc = buf_append(&path, hex, c->hexlen)) != 0 ||
+                (rc = buf_append_byte(&path, '>')) != 0)
                 goto out;
             skip = path_worse(&path, &chosen, have_chosen, &pc);
         }
         if (skip)
             continue;
-        if (!have_chosen || bytes_cmp(path.p, path.len, chosen.p, chosen.len) < 0) {
-            sbuf_t t = chosen;
+        if (!have_chosen || bytes_cmp(path.data, path.len, chosen.data, chosen.len) < 0) {
+            buf_t t = chosen;
             chosen = path;
             path = t;
             issuer_swap(&chosen_issuer, &copy);
             have_chosen = true;
         }
     }
-    if ((rc = sb_put(data, chosen.p, chosen.len)) != 0)
+    if ((rc = buf_append(data, chosen.data, chosen.len)) != 0)
         goto out;
     issuer_swap(issuer, &chosen_issuer);
     rc = 0;
@@ -796,8 +761,8 @@ out:
     free(sorted);
     free(p.cur);
     free(p.left);
-    free(path.p);
-    free(chosen.p);
+    buf_free(&path);
+    buf_free(&chosen);
     issuer_free(&copy);
     issuer_free(&chosen_issuer);
     return rc;
@@ -808,12 +773,15 @@ static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex,
     int rc;
     if ((rc = charge(c, 1)) != 0)
         return rc;
-    if (depth > RDFC_MAX_DEPTH)
+    if (depth > RDFC_MAX_DEPTH) {
+        c->limit_reported = true;
         return err_set(c->detail, ERR_LIMIT, "work", "blank node relations nest deeper than %u",
                        RDFC_MAX_DEPTH);
+    }
     size_t start = c->bq_start[self], nquads = c->bq_start[self + 1] - start;
     related_t *rel = malloc((nquads * 3 + 1) * sizeof *rel);
-    sbuf_t data = {0};
+    buf_t data;
+    buf_init(&data, c->max_bytes);
     size_t nrel = 0;
     rc = ERR_NOMEM;
     if (rel == NULL)
@@ -840,16 +808,16 @@ static int hash_ndegree(ctx_t *c, int32_t self, issuer_t *issuer, char *out_hex,
         size_t j = i + 1;
         while (j < nrel && strcmp(rel[j].hash, rel[i].hash) == 0)
             j++;
-        if ((rc = sb_put(&data, rel[i].hash, c->hexlen)) != 0)
+        if ((rc = buf_append(&data, rel[i].hash, c->hexlen)) != 0)
             goto out;
         if ((rc = ndegree_group(c, rel + i, j - i, issuer, &data, depth)) != 0)
             goto out;
         i = j;
     }
-    rc = hash_hex(c, data.p ? data.p : "", data.len, out_hex);
+    rc = hash_hex(c, data.data ? data.data : "", data.len, out_hex);
 out:
     free(rel);
-    free(data.p);
+    buf_free(&data);
     return rc;
 }
 
@@ -987,10 +955,7 @@ static int build_result(ctx_t *c, rdfc_result_t **out)
         s[c->label_len[b]] = '\0';
         s += c->label_len[b] + 1;
         r->canonical[i] = s;
-        sbuf_t id = {s, 0, 4 + 21 + 1};
-        (void)sb_put_id(&id, "c14n", 4, i); /* fits: capacity reserved above */
-        s[id.len] = '\0';
-        s += id.len + 1;
+        s += (size_t)snprintf(s, 4 + 21 + 1, "c14n%zu", i) + 1; /* room reserved above */
     }
     r->work = c->work;
     *out = r;
@@ -1005,7 +970,7 @@ out:
 static void ctx_free(ctx_t *c)
 {
     free(c->q);
-    free(c->text.p);
+    buf_free(&c->text);
     free(c->label);
     free(c->label_len);
     free(c->rank);
@@ -1014,7 +979,7 @@ static void ctx_free(ctx_t *c)
     free(c->h1);
     free(c->canon);
     free(c->canon_order);
-    free(c->scratch.p);
+    buf_free(&c->scratch);
     EVP_MD_CTX_free(c->mctx);
 }
 
@@ -1060,11 +1025,14 @@ int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdf
     memset(&c, 0, sizeof c);
     c.ds = ds;
     c.detail = detail;
+    c.max_bytes = opt && opt->max_bytes ? opt->max_bytes : RDFC_MAX_BYTES;
+    buf_init(&c.text, c.max_bytes);
+    buf_init(&c.scratch, c.max_bytes);
     int rc;
     rdfc_hash_t h = opt ? opt->hash : RDFC_SHA256;
     if ((unsigned)h > RDFC_SHA512) {
         rc = err_set(detail, ERR_INVALID, "hash", "unknown hash algorithm %d", (int)h);
-        goto out;
+        goto done;
     }
     c.hexlen = hexlens[h];
     pthread_once(&digests_once, digests_fetch);
@@ -1072,24 +1040,24 @@ int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdf
     c.mctx = EVP_MD_CTX_new();
     if (c.md == NULL || c.mctx == NULL) {
         rc = err_set(detail, ERR_INTERNAL, "hash", "%s is not available", md_names[h]);
-        goto out;
+        goto done;
     }
-    if ((rc = prepare(&c)) != 0) {
-        if (rc == ERR_NOMEM)
-            err_set(detail, rc, "dataset", "out of memory");
+    if ((rc = prepare(&c)) != 0)
         goto out;
-    }
     c.work_limit = opt && opt->work_limit ? opt->work_limit
                                           : RDFC_WORK_BASE + (uint64_t)RDFC_WORK_PER_BNODE * c.nb;
-    if ((rc = hash_first_degree_all(&c)) != 0 || (rc = issue_all(&c)) != 0 ||
-        (rc = build_result(&c, out)) != 0) {
-        if (rc == ERR_NOMEM)
-            err_set(detail, rc, "dataset", "out of memory");
-        else if (rc == ERR_INTERNAL)
-            err_set(detail, rc, "hash", "the hash function failed");
+    if ((rc = hash_first_degree_all(&c)) != 0 || (rc = issue_all(&c)) != 0)
         goto out;
-    }
+    rc = build_result(&c, out);
 out:
+    /* The detail of the failures that did not write one where they happened. */
+    if (rc == ERR_NOMEM)
+        err_set(detail, rc, "dataset", "out of memory");
+    else if (rc == ERR_INTERNAL)
+        err_set(detail, rc, "hash", "the hash function failed");
+    else if (rc == ERR_LIMIT && !c.limit_reported)
+        err_set(detail, rc, "dataset", "a working buffer would pass %zu bytes", c.max_bytes);
+done:
     ctx_free(&c);
     return rc;
 }

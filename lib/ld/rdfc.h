@@ -27,6 +27,13 @@
  * indistinguishable blank nodes) also stops with ERR_LIMIT. Either way the call returns
  * promptly, never hangs.
  *
+ * Memory is bounded too: the working text (terms, serialized quads, paths) is held in
+ * buffers (buf.h) of at most RDFC_MAX_BYTES each (or the options' max_bytes), ERR_LIMIT
+ * beyond; every other allocation is proportional to the dataset's quads and blank nodes.
+ *
+ * The input is a dataset, never text: jsonld_to_dataset() hands over the quads of a JSON-LD
+ * document as they are, and nquads_parse() (or rdfc_canonicalize_nquads()) reads N-Quads.
+ *
  * Pure: no I/O. Thread-safe: calls share nothing but the SHA digest handles, fetched from
  * OpenSSL once per process (pthread_once) and kept until exit.
  */
@@ -39,9 +46,10 @@
 #include "err.h"
 #include "nquads.h"
 
-#define RDFC_WORK_BASE      10000u /* default work units for any dataset */
-#define RDFC_WORK_PER_BNODE 100u   /* plus this many per blank node */
-#define RDFC_MAX_DEPTH      1024u  /* nesting of Hash N-Degree Quads */
+#define RDFC_WORK_BASE      10000u       /* default work units for any dataset */
+#define RDFC_WORK_PER_BNODE 100u         /* plus this many per blank node */
+#define RDFC_MAX_DEPTH      1024u        /* nesting of Hash N-Degree Quads */
+#define RDFC_MAX_BYTES      (128u << 20) /* default bound on each working buffer */
 
 typedef enum rdfc_hash {
     RDFC_SHA256 = 0, /* the default, and what RDFC-1.0 specifies */
@@ -49,11 +57,15 @@ typedef enum rdfc_hash {
     RDFC_SHA512 = 2,
 } rdfc_hash_t;
 
-/* Options; a zeroed struct (or NULL) means SHA-256, the default work limit and parse limits. */
+/*
+ * Options; a zeroed struct (or NULL) means SHA-256, the default work limit, the default bound
+ * on working buffers and the default parse limits.
+ */
 typedef struct rdfc_options {
     rdfc_hash_t hash;
     uint64_t work_limit;    /* 0: RDFC_WORK_BASE + RDFC_WORK_PER_BNODE * blank nodes */
     nquads_limits_t limits; /* used by rdfc_canonicalize_nquads() to parse its input */
+    size_t max_bytes;       /* 0: RDFC_MAX_BYTES; bounds each working buffer */
 } rdfc_options_t;
 
 typedef struct rdfc_result rdfc_result_t;
@@ -70,8 +82,9 @@ int rdfc_hash_from_name(const char *name, rdfc_hash_t *out);
  * @param[in] ds the dataset; borrowed, only read.
  * @param[in] opt options, or NULL for the defaults.
  * @param[out] out the result: caller owns it, free with rdfc_result_destroy().
- * @return 0; ERR_LIMIT when the work limit or the depth limit was reached (detail says which
- *         and how much); ERR_NOMEM; ERR_INTERNAL when the hash could not be computed.
+ * @return 0; ERR_LIMIT when the work limit, the depth limit or the buffer bound was reached
+ *         (detail says which: field "work" or "dataset"); ERR_NOMEM; ERR_INTERNAL when the
+ *         hash could not be computed.
  */
 int rdfc_canonicalize(const nquads_dataset_t *ds, const rdfc_options_t *opt, rdfc_result_t **out,
                       err_detail_t *detail);

@@ -1,8 +1,9 @@
 /*
  * dataint_rdfc: eddsa-rdfc-2022 Data Integrity proofs (see dataint_rdfc.h).
  *
- * canon() = jsonld_to_rdf() -> nquads_parse() -> rdfc_canonicalize(). The document without
- * its proof is a shallow copy of the top-level object (members are shared, not copied).
+ * canon() = jsonld_to_dataset() -> rdfc_canonicalize(): the quads toRdf makes go to RDFC-1.0
+ * as they are, never printed and parsed back. The document without its proof is a shallow
+ * copy of the top-level object (members are shared, not copied).
  */
 #include "dataint_rdfc.h"
 
@@ -22,40 +23,34 @@ static int check_options(const json_t *options, err_detail_t *d)
     return dataint_check_options(options, DATAINT_RDFC_CRYPTOSUITE, d);
 }
 
+/* The canonical form of doc: caller owns *res (rdfc_result_destroy()). */
+static int canon(jsonld_t *jl, const json_t *doc, rdfc_result_t **res, err_detail_t *d)
+{
+    const nquads_dataset_t *ds;
+    int rc = jsonld_to_dataset(jl, doc, &ds, d);
+    if (rc == 0)
+        rc = rdfc_canonicalize(ds, NULL, res, d);
+    return rc;
+}
+
 int dataint_rdfc_canonize(jsonld_t *jl, const json_t *doc, char **out, size_t *len, err_detail_t *d)
 {
-    const char *nq;
-    size_t nq_len;
-    nquads_dataset_t *ds = NULL;
     rdfc_result_t *res = NULL;
-    int rc = jsonld_to_rdf(jl, doc, &nq, &nq_len, d);
+    int rc = canon(jl, doc, &res, d);
     if (rc != 0)
         return rc;
-    if ((ds = nquads_dataset_new()) == NULL)
-        return err_set(d, ERR_NOMEM, "document", "out of memory");
-    if ((rc = nquads_parse(ds, nq, nq_len, NULL, d)) != 0) {
-        /* jsonld wrote it: a parse failure is a disagreement between the two modules */
-        if (rc == ERR_INVALID)
-            rc = err_set(d, ERR_INTERNAL, "document", "toRdf output did not parse: %s",
-                         d ? d->message : "");
-        goto out;
-    }
-    if ((rc = rdfc_canonicalize(ds, NULL, &res, d)) != 0)
-        goto out;
     size_t clen;
-    const char *canon = rdfc_result_nquads(res, &clen);
+    const char *text = rdfc_result_nquads(res, &clen);
     char *copy = malloc(clen + 1);
     if (copy == NULL) {
         rc = err_set(d, ERR_NOMEM, "document", "out of memory");
-        goto out;
+    } else {
+        memcpy(copy, text, clen + 1);
+        *out = copy;
+        if (len != NULL)
+            *len = clen;
     }
-    memcpy(copy, canon, clen + 1);
-    *out = copy;
-    if (len != NULL)
-        *len = clen;
-out:
     rdfc_result_destroy(&res);
-    nquads_dataset_destroy(&ds);
     return rc;
 }
 
@@ -86,8 +81,7 @@ static int hash_canonical(jsonld_t *jl, const json_t *v, bool skip_proof, uint8_
                           err_detail_t *d)
 {
     json_t *tmp = NULL;
-    char *canon = NULL;
-    size_t len = 0;
+    rdfc_result_t *res = NULL;
     if (skip_proof && json_object_get(v, "proof") != NULL) {
         tmp = json_copy((json_t *)(uintptr_t)v); /* shallow */
         if (tmp == NULL || json_object_del(tmp, "proof") != 0) {
@@ -96,12 +90,14 @@ static int hash_canonical(jsonld_t *jl, const json_t *v, bool skip_proof, uint8_
         }
         v = tmp;
     }
-    int rc = dataint_rdfc_canonize(jl, v, &canon, &len, d);
+    int rc = canon(jl, v, &res, d);
     json_decref(tmp);
     if (rc != 0)
         return rc;
-    SHA256((const unsigned char *)canon, len, hash);
-    free(canon);
+    size_t len;
+    const char *text = rdfc_result_nquads(res, &len); /* hashed where it lies: no copy */
+    SHA256((const unsigned char *)text, len, hash);
+    rdfc_result_destroy(&res);
     return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  * A proof signs SHA-256(canon(proofConfig)) || SHA-256(canon(document without proof)) with
  * Ed25519, where canon() is JSON-LD toRdf (jsonld.h, safe mode) followed by RDFC-1.0
- * canonicalization (rdfc.h) to canonical N-Quads, and proofConfig is the proof options (type
+ * canonicalization (rdfc.h) to canonical N-Quads (the quads go from one to the other as a
+ * dataset, never as text), and proofConfig is the proof options (type
  * DataIntegrityProof, cryptosuite eddsa-rdfc-2022, created, verificationMethod, proofPurpose,
  * ...) with the document's @context. The proof added to the document is the options plus
  * proofValue ('z' + base58btc of the 64-byte signature), without @context.

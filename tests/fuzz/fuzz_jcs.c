@@ -1,6 +1,8 @@
 /*
  * Fuzz target for jcs: parse arbitrary bytes as JSON; when they parse, the canonical form must
- * parse again and canonicalise to the same bytes (canonicalisation is idempotent).
+ * parse again and canonicalise to the same bytes (canonicalisation is idempotent), and the
+ * writer with a nesting bound (what jsonld uses for @json literals) must give the same bytes
+ * or refuse with ERR_LIMIT, never anything else.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (first_len != second_len || memcmp(first, second, first_len) != 0)
         abort();
+    buf_t b;
+    buf_init(&b, JCS_MAX_OUTPUT);
+    int rc = jcs_serialize_buf_depth(v, &b, 8, NULL);
+    if (rc == 0 && (b.len != first_len || memcmp(b.data, first, first_len) != 0))
+        abort();
+    if (rc != 0 && rc != ERR_LIMIT)
+        abort();
+    buf_free(&b);
 out:
     free(second);
     free(first);

@@ -1,9 +1,10 @@
 /*
  * Fuzz target for nquads (parser, writer) and rdfc (canonicalization with a small work limit).
  *
- * Beyond "no crash, no leak, no hang", it checks two invariants and aborts when one breaks:
- * the canonical form of a parsed dataset parses back to as many quads, and canonicalizing a
- * canonical document again gives the same bytes.
+ * Beyond "no crash, no leak, no hang", it checks invariants and aborts when one breaks: the
+ * text of a parsed dataset parses back to as many quads (into a dataset that was reset, so
+ * reuse is exercised), writing to a bounded buffer gives the same text as serializing, and
+ * canonicalizing a canonical document again gives the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nquads_parse(again, text, text_len, &lim, &d) != 0 ||
         nquads_dataset_count(again) != nquads_dataset_count(ds))
         abort(); /* the writer produced something the parser refuses */
+    nquads_dataset_reset(again);
+    if (nquads_parse(again, text, text_len, &lim, &d) != 0 ||
+        nquads_dataset_count(again) != nquads_dataset_count(ds))
+        abort(); /* a reset dataset is not as good as a new one */
+    buf_t b;
+    buf_init(&b, text_len);
+    int wrc = nquads_dataset_write(ds, &b);
+    if (wrc != 0 || b.len != text_len || memcmp(b.data ? b.data : "", text, text_len) != 0)
+        abort(); /* the two writers disagree, or a buffer of the exact size was too small */
+    buf_free(&b);
     if (rdfc_canonicalize(ds, &opt, &res, &d) != 0)
         goto out;
     size_t len;

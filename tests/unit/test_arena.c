@@ -1,7 +1,8 @@
 /*
  * Unit tests for arena: 16-byte alignment, zeroed memory, allocations larger than the chunk
- * size, reuse of the kept chunk after a reset, strdup/strndup, and refusal of sizes that
- * would overflow.
+ * size, reuse of the kept chunk after a reset, strdup/strndup, refusal of sizes that would
+ * overflow, the byte cap (arena_new_limit, arena_error, arena_size), and packed and
+ * uninitialised allocations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "err.h"
 
 static void test_alignment_and_zeroing(void **state)
 {
@@ -146,12 +148,98 @@ static void test_overflow_refused(void **state)
     arena_destroy(&a);
 }
 
+static void test_limit(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new_limit(4096, 3 * 4096);
+    assert_non_null(a);
+    assert_int_equal(arena_size(a), 4096);
+    assert_int_equal(arena_error(a), 0);
+    /* Three chunks' worth fits, the fourth chunk is refused with ERR_LIMIT. */
+    size_t got = 0;
+    while (arena_alloc(a, 1000) != NULL)
+        got += 1000;
+    assert_int_equal(arena_error(a), ERR_LIMIT);
+    assert_true(got >= 2 * 4096 && got <= 3 * 4096);
+    assert_true(arena_size(a) <= 3 * 4096);
+    /* An outsized block counts in full. */
+    assert_null(arena_alloc_packed(a, 3 * 4096 + 1));
+    assert_int_equal(arena_error(a), ERR_LIMIT);
+    /* A reset gives everything back and clears the error. */
+    arena_reset(a);
+    assert_int_equal(arena_error(a), 0);
+    assert_int_equal(arena_size(a), 4096);
+    unsigned char *p = arena_alloc_packed(a, 2 * 4096);
+    assert_non_null(p);
+    memset(p, 1, 2 * 4096);
+    assert_int_equal(arena_size(a), 3 * 4096);
+    assert_null(arena_alloc(a, 4096 + 1));
+    assert_int_equal(arena_error(a), ERR_LIMIT);
+    /* The head still has room: small allocations go on. */
+    assert_non_null(arena_alloc(a, 100));
+    arena_destroy(&a);
+    /* A cap below the chunk size is raised to it; so is the chunk size to 1024. */
+    a = arena_new_limit(10, 1);
+    assert_non_null(a);
+    assert_int_equal(arena_size(a), 1024);
+    assert_non_null(arena_alloc(a, 1000));
+    assert_null(arena_alloc(a, 1000));
+    assert_int_equal(arena_error(a), ERR_LIMIT);
+    arena_destroy(&a);
+    /* Unrepresentable sizes are ERR_NOMEM, not ERR_LIMIT. */
+    a = arena_new_limit(1024, 1u << 20);
+    assert_null(arena_alloc(a, SIZE_MAX));
+    assert_int_equal(arena_error(a), ERR_NOMEM);
+    assert_null(arena_alloc_packed(a, SIZE_MAX - 8));
+    assert_int_equal(arena_error(a), ERR_NOMEM);
+    assert_null(arena_strndup(a, "x", SIZE_MAX));
+    arena_destroy(&a);
+}
+
+static void test_packed_and_uninit(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new(1024);
+    assert_non_null(a);
+    /* Packed allocations follow each other without padding. */
+    char *x = arena_alloc_packed(a, 3);
+    char *y = arena_alloc_packed(a, 5);
+    assert_non_null(x);
+    assert_ptr_equal(y, x + 3);
+    memcpy(x, "abc", 3);
+    memcpy(y, "defgh", 5);
+    /* An aligned allocation after them is aligned again and does not overlap them. */
+    unsigned char *z = arena_alloc(a, 20);
+    assert_int_equal((uintptr_t)z % 16, 0);
+    assert_true(z >= (unsigned char *)y + 5);
+    for (size_t k = 0; k < 20; k++)
+        assert_int_equal(z[k], 0);
+    unsigned char *u = arena_alloc_uninit(a, 33);
+    assert_non_null(u);
+    assert_int_equal((uintptr_t)u % 16, 0);
+    assert_true(u >= z + 20);
+    memset(u, 0x77, 33);
+    assert_memory_equal(x, "abcdefgh", 8);
+    /* A packed block larger than a chunk gets its own; the head keeps serving small ones. */
+    char *w = arena_alloc_packed(a, 5000);
+    assert_non_null(w);
+    memset(w, 'w', 5000);
+    char *v = arena_alloc_packed(a, 4);
+    assert_ptr_equal(v, (char *)u + 48);
+    assert_int_equal(arena_size(a), 1024 + 5000);
+    arena_reset(a);
+    assert_int_equal(arena_size(a), 1024);
+    assert_ptr_equal(arena_alloc_packed(a, 1), x);
+    arena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_and_zeroing), cmocka_unit_test(test_large_allocations),
         cmocka_unit_test(test_reset_reuse),           cmocka_unit_test(test_strdup),
-        cmocka_unit_test(test_overflow_refused),
+        cmocka_unit_test(test_overflow_refused),      cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_packed_and_uninit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,6 +262,64 @@ static void test_buffer_limit(void **state)
     json_decref(v);
 }
 
+/*
+ * Powers of two: the gap below is half the gap above, so the nearest 16-digit decimal may not
+ * read back while the next one up does. A formatter that only tries the nearest one at each
+ * length writes 17 digits here (jsonld had such a copy); ECMAScript writes the shortest.
+ */
+static void test_powers_of_two(void **state)
+{
+    (void)state;
+    check_number(ldexp(1.0, -1017), "7.120236347223045e-307");
+    check_number(-ldexp(1.0, -1007), "-7.291122019556398e-304");
+    check_number(ldexp(1.0, -957), "8.209073602596753e-289");
+    check_number(ldexp(1.0, -808), "5.858190679279809e-244");
+    /* every power of two reads back, and no shorter digit string would */
+    for (int e = -1074; e <= 1023; e++) {
+        char got[JCS_NUMBER_MAX];
+        double v = ldexp(1.0, e);
+        assert_true(jcs_format_number(v, got) > 0);
+        assert_true(strtod(got, NULL) == v);
+    }
+}
+
+static void test_depth_param(void **state)
+{
+    (void)state;
+    json_t *v = json_loads("[[[1]]]", 0, NULL); /* the innermost value is at depth 3 */
+    assert_non_null(v);
+    buf_t b;
+    buf_init(&b, 1024);
+    err_detail_t d;
+    assert_int_equal(jcs_serialize_buf_depth(v, &b, 3, &d), 0);
+    assert_string_equal(b.data, "[[[1]]]");
+    buf_reset(&b);
+    assert_int_equal(jcs_serialize_buf_depth(v, &b, 2, &d), ERR_LIMIT);
+    assert_non_null(strstr(d.message, "deeper than 2"));
+    buf_reset(&b);
+    /* above JCS_MAX_DEPTH is lowered to it */
+    assert_int_equal(jcs_serialize_buf_depth(v, &b, 1 << 30, &d), 0);
+    buf_free(&b);
+    json_decref(v);
+}
+
+static void test_name_cmp(void **state)
+{
+    (void)state;
+    assert_true(jcs_name_cmp("a", 1, "b", 1) < 0);
+    assert_true(jcs_name_cmp("b", 1, "a", 1) > 0);
+    assert_int_equal(jcs_name_cmp("ab", 2, "ab", 2), 0);
+    assert_true(jcs_name_cmp("a", 1, "ab", 2) < 0);
+    assert_true(jcs_name_cmp("", 0, "a", 1) < 0);
+    /* U+1F600 (F0..) before U+FFFD (EF..) in UTF-16, after it in bytes */
+    assert_true(jcs_name_cmp("\xf0\x9f\x98\x80", 4, "\xef\xbf\xbd", 3) < 0);
+    assert_true(jcs_name_cmp("\xef\xbf\xbd", 3, "\xf0\x9f\x98\x80", 4) > 0);
+    /* below U+E000 the byte order holds: U+D7FF (ED 9F BF) before U+10000 */
+    assert_true(jcs_name_cmp("\xed\x9f\xbf", 3, "\xf0\x90\x80\x80", 4) < 0);
+    /* NUL bytes are compared like any other */
+    assert_true(jcs_name_cmp("a\0b", 3, "a\0c", 3) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,7 +327,8 @@ int main(void)
         cmocka_unit_test(test_number_layout),   cmocka_unit_test(test_utf16_order),
         cmocka_unit_test(test_string_escapes),  cmocka_unit_test(test_built_values),
         cmocka_unit_test(test_parse_rejects),   cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_buffer_limit),
+        cmocka_unit_test(test_buffer_limit),    cmocka_unit_test(test_powers_of_two),
+        cmocka_unit_test(test_depth_param),     cmocka_unit_test(test_name_cmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /*
  * Unit tests for jsonld: the context tables against the published context documents, toRdf
  * against the W3C vc-di-eddsa canonical forms, safe-mode refusals, a full Open Badges 3.0
- * credential, canonical literals (numbers, escapes, @json via the RFC 8785 vectors), limits.
+ * credential, canonical literals (numbers, escapes, @json via the RFC 8785 vectors), limits,
+ * and the dataset handed to RDFC-1.0 without text (the same quads as the text; canonical
+ * forms equal to the vc-di-eddsa vectors byte for byte).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,8 @@
 
 #include "jsonld.h"
 #include "jsonld_contexts.h"
+#include "nquads.h"
+#include "rdfc.h"
 
 #define V MASTERY_VECTORS
 
@@ -210,7 +214,10 @@ static int teardown(void **state)
 
 static const char *to_rdf(const char *json, err_detail_t *d, int *rc)
 {
-    const char *out = NULL;
+    /* static: gcc -O3 takes the text for this variable itself once its address has been
+     * passed out, and warns that the callers use a dangling pointer */
+    static const char *out;
+    out = NULL;
     size_t len = 0;
     *rc = jsonld_to_rdf_text(P, json, strlen(json), &out, &len, d);
     assert_non_null(out);
@@ -963,6 +970,168 @@ static void test_json_numbers_es6(void **state)
     free(text);
 }
 
+/* ---- the dataset, without text ----------------------------------------------------------- */
+
+/* The dataset of doc_path, canonicalized, must be canon_path byte for byte. */
+static void check_dataset_canon(const char *doc_path, const char *canon_path)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(doc_path, 0, &je);
+    assert_non_null(doc);
+    /* the text form of the same call, for comparison */
+    const char *text;
+    size_t text_len;
+    err_detail_t d;
+    assert_int_equal(jsonld_to_rdf(P, doc, &text, &text_len, &d), 0);
+    char *text_copy = strdup(text);
+    const nquads_dataset_t *ds = NULL;
+    if (jsonld_to_dataset(P, doc, &ds, &d) != 0)
+        fail_msg("%s: %s", doc_path, d.message);
+    assert_non_null(ds);
+    /* the same quads, in the same order */
+    char *written;
+    size_t written_len;
+    assert_int_equal(nquads_dataset_serialize(ds, &written, &written_len), 0);
+    assert_int_equal(written_len, text_len);
+    assert_string_equal(written, text_copy);
+    free(written);
+    rdfc_result_t *res = NULL;
+    assert_int_equal(rdfc_canonicalize(ds, NULL, &res, &d), 0);
+    size_t len;
+    const char *canon = rdfc_result_nquads(res, &len);
+    char *want = slurp(canon_path, NULL);
+    assert_string_equal(canon, want);
+    /* and the round trip through text gives the same bytes */
+    char *via_text = NULL;
+    size_t via_len;
+    assert_int_equal(rdfc_canonicalize_nquads(text_copy, text_len, NULL, &via_text, &via_len, &d),
+                     0);
+    assert_int_equal(via_len, len);
+    assert_memory_equal(via_text, canon, len);
+    free(via_text);
+    free(want);
+    free(text_copy);
+    rdfc_result_destroy(&res);
+    json_decref(doc);
+}
+
+static void test_dataset(void **state)
+{
+    (void)state;
+    check_dataset_canon(V "/vc-di-eddsa/unsigned.json",
+                        V "/vc-di-eddsa/eddsa-rdfc-2022/canonDocDataInt.txt");
+    check_dataset_canon(V "/vc-di-eddsa/eddsa-rdfc-2022/proofConfigDataInt.json",
+                        V "/vc-di-eddsa/eddsa-rdfc-2022/proofCanonDataInt.txt");
+    check_dataset_canon(V "/vc-di-eddsa/employmentAuth.json",
+                        V "/vc-di-eddsa/eddsa-rdfc-2022/employ/canonDocDataInt.txt");
+    /* terms as the text writes them: lowercased language, no xsd:string, labels b<n> */
+    json_error_t je;
+    json_t *doc = json_loads("{\"@context\": \"https://www.w3.org/ns/credentials/examples/v2\", "
+                             "\"@id\": \"urn:s\", \"lang\": {\"@value\": \"Hi\", "
+                             "\"@language\": \"EN-us\"}, \"s\": {\"@value\": \"x\", \"@type\": "
+                             "\"http://www.w3.org/2001/XMLSchema#string\"}, \"n\": {\"v\": 1}}",
+                             0, &je);
+    assert_non_null(doc);
+    const nquads_dataset_t *ds;
+    err_detail_t d;
+    assert_int_equal(jsonld_to_dataset(P, doc, &ds, &d), 0);
+    assert_int_equal(nquads_dataset_count(ds), 4);
+    int seen = 0;
+    for (size_t i = 0; i < nquads_dataset_count(ds); i++) {
+        const nquads_quad_t *q = nquads_dataset_quad(ds, i);
+        assert_int_equal(q->g.kind, NQUADS_NONE);
+        if (q->o.kind == NQUADS_LITERAL && q->o.lang != NULL) {
+            assert_string_equal(q->o.lang, "en-us");
+            assert_null(q->o.datatype);
+            seen |= 1;
+        } else if (q->o.kind == NQUADS_LITERAL && strcmp(q->o.value, "x") == 0) {
+            assert_null(q->o.datatype);
+            seen |= 2;
+        } else if (q->o.kind == NQUADS_BNODE) {
+            assert_string_equal(q->o.value, "b0");
+            seen |= 4;
+        }
+    }
+    assert_int_equal(seen, 7);
+    /* a failure hands out no dataset */
+    json_object_set_new(doc, "name", json_null());
+    ds = (const nquads_dataset_t *)&d; /* anything but NULL */
+    assert_int_equal(jsonld_to_dataset(P, doc, &ds, &d), ERR_INVALID);
+    assert_null(ds);
+    assert_string_equal(d.field, "name");
+    json_decref(doc);
+}
+
+/* The JSON-LD output bound holds for the dataset as for the text: it counts the text's bytes. */
+static void test_output_bound(void **state)
+{
+    (void)state;
+    size_t n = 2000000; /* below the literal limit (JSONLD_MAX_OUTPUT / 6) */
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    json_t *doc = json_pack("{s:s,s:s}", "@context",
+                            "https://www.w3.org/ns/credentials/examples/v2", "@id", "urn:s");
+    char key[8];
+    for (int i = 0; i < 9; i++) { /* 9 x 2 MB > 16 MiB > 8 x 2 MB */
+        snprintf(key, sizeof key, "p%d", i);
+        big[0] = (char)('a' + i); /* distinct quads */
+        json_object_set_new(doc, key, json_string(big));
+    }
+    const nquads_dataset_t *ds;
+    const char *out;
+    size_t len;
+    err_detail_t d;
+    assert_int_equal(jsonld_to_dataset(P, doc, &ds, &d), ERR_LIMIT);
+    assert_non_null(strstr(d.message, "output larger than"));
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, &len, &d), ERR_LIMIT);
+    assert_string_equal(out, "");
+    /* eight fit */
+    json_object_del(doc, "p8");
+    assert_int_equal(jsonld_to_dataset(P, doc, &ds, &d), 0);
+    assert_int_equal(nquads_dataset_count(ds), 8);
+    json_decref(doc);
+    free(big);
+}
+
+/* @json literals: the one RFC 8785 formatter (jcs.h), and the nesting bound of this module. */
+static void test_json_literal_edges(void **state)
+{
+    (void)state;
+    /* 2^-1017: the shortest form has 16 digits; a formatter that tried only the nearest
+     * 16-digit decimal wrote 17 */
+    json_t *doc =
+        json_pack("{s:s,s:s,s:s,s:[f]}", "@context", "https://www.w3.org/ns/credentials/v2", "id",
+                  "urn:n", "type", "JsonSchema", "jsonSchema", ldexp(1.0, -1017));
+    assert_non_null(doc);
+    const char *out;
+    err_detail_t d;
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, NULL, &d), 0);
+    assert_non_null(strstr(out, "\"[7.120236347223045e-307]\"^^<"));
+    json_decref(doc);
+    /* nested deeper than JSONLD_MAX_DEPTH inside the literal: refused, as before */
+    json_t *arr = json_array(), *cur = arr;
+    for (int i = 0; i < JSONLD_MAX_DEPTH + 1; i++) {
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    doc = json_pack("{s:s,s:s,s:s,s:o}", "@context", "https://www.w3.org/ns/credentials/v2", "id",
+                    "urn:n", "type", "JsonSchema", "jsonSchema", arr);
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, NULL, &d), ERR_LIMIT);
+    assert_non_null(strstr(d.message, "cannot write the JSON literal"));
+    json_decref(doc);
+    /* a string that is not UTF-8 (a caller's tree built with _nocheck) is refused */
+    doc = json_pack("{s:s,s:s}", "@context", "https://www.w3.org/ns/credentials/examples/v2", "@id",
+                    "urn:s");
+    json_object_set_new(doc, "v", json_string_nocheck("\xff\xfe"));
+    assert_int_equal(jsonld_to_rdf(P, doc, &out, NULL, &d), ERR_INVALID);
+    assert_string_equal(d.field, "v");
+    assert_non_null(strstr(d.message, "UTF-8"));
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1147,9 @@ int main(void)
         cmocka_unit_test(test_literals),
         cmocka_unit_test(test_json_literals_jcs),
         cmocka_unit_test(test_json_numbers_es6),
+        cmocka_unit_test(test_dataset),
+        cmocka_unit_test(test_output_bound),
+        cmocka_unit_test(test_json_literal_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -500,6 +500,32 @@ static void test_vc_di_eddsa_fixed_points(void **state)
     }
 }
 
+/* The working buffers are bounded: a small max_bytes refuses with ERR_LIMIT, field "dataset". */
+static void test_buffer_bound(void **state)
+{
+    (void)state;
+    const char *text = "_:a <http://example.org/p> \"a literal of some length\" .\n"
+                       "_:a <http://example.org/p> _:b .\n";
+    char *out = NULL;
+    size_t len;
+    err_detail_t d;
+    rdfc_options_t opt = {.max_bytes = 40};
+    assert_int_equal(rdfc_canonicalize_nquads(text, strlen(text), &opt, &out, &len, &d), ERR_LIMIT);
+    assert_null(out);
+    assert_string_equal(d.field, "dataset");
+    assert_non_null(strstr(d.message, "40 bytes"));
+    /* the terms fit, the serialized quads do not */
+    opt.max_bytes = 60;
+    assert_int_equal(rdfc_canonicalize_nquads(text, strlen(text), &opt, &out, &len, &d), ERR_LIMIT);
+    assert_string_equal(d.field, "dataset");
+    opt.max_bytes = 4096;
+    assert_int_equal(rdfc_canonicalize_nquads(text, strlen(text), &opt, &out, &len, &d), 0);
+    /* the labels follow the first-degree hashes, not the input order */
+    assert_string_equal(out, "_:c14n1 <http://example.org/p> \"a literal of some length\" .\n"
+                             "_:c14n1 <http://example.org/p> _:c14n0 .\n");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_rdfc_ring_and_limit),
         cmocka_unit_test(test_w3c_suite),
         cmocka_unit_test(test_vc_di_eddsa_fixed_points),
+        cmocka_unit_test(test_buffer_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
