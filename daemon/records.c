@@ -181,16 +181,22 @@ static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_
     return 0;
 }
 
+/* The stored record of an evidence id: its key and value (borrowed). */
+static int evidence_get(store_txn_t *txn, const char *evidence_id, store_key_t *k, store_val_t *v)
+{
+    int rc = evidence_locate(txn, evidence_id, k);
+    if (rc != 0)
+        return rc;
+    rc = store_get(txn, STORE_DB_LEARNERS, k, v);
+    return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* index without record: damage */
+}
+
 int records_evidence_find(store_txn_t *txn, const char *evidence_id, records_evidence_t *out)
 {
     store_key_t k;
     store_val_t v;
-    int rc = evidence_locate(txn, evidence_id, &k);
-    if (rc != 0)
-        return rc;
-    if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
-        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* index without record: damage */
-    return evidence_decode(&v, out);
+    int rc = evidence_get(txn, evidence_id, &k, &v);
+    return rc ? rc : evidence_decode(&v, out);
 }
 
 int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *already)
@@ -198,11 +204,9 @@ int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *al
     store_key_t k;
     store_val_t v;
     *already = false;
-    int rc = evidence_locate(txn, evidence_id, &k);
+    int rc = evidence_get(txn, evidence_id, &k, &v);
     if (rc != 0)
         return rc;
-    if ((rc = store_get(txn, STORE_DB_LEARNERS, &k, &v)) != 0)
-        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
     evidence_header_t h;
     if (v.len < sizeof h)
         return ERR_INTERNAL;

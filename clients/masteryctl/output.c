@@ -5,9 +5,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "entropy.h"
 #include "isotime.h"
 #include "masteryctl.h"
 
@@ -51,33 +51,10 @@ char *xstrdup(const char *s)
     return p;
 }
 
-static int random_bytes(uint8_t *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(buf + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* A random version-4 UUID in its 36-character text form (an xAPI statement id fits). */
 int random_uuid(char out[37])
 {
-    uint8_t b[16];
-    if (random_bytes(b, sizeof b) != 0)
-        return -1;
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return 0;
+    return entropy_uuid4(out);
 }
 
 json_t *jstr(const char *s)

@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <zmq.h>
 
 #include <openssl/crypto.h>
 
 #include "curvekey.h"
+#include "entropy.h"
 #include "mc_internal.h"
 
 int64_t mc_now_ms(void)
@@ -26,21 +26,6 @@ int64_t mc_now_ms(void)
 bool mc_stopping(const mc_client_t *c)
 {
     return c->stop != NULL && *c->stop != 0;
-}
-
-static int random_bytes(uint8_t *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(buf + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)r;
-    }
-    return 0;
 }
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -126,7 +111,7 @@ int mc_client_new(const mc_options_t *opt, mc_client_t **out, err_detail_t *d)
         goto fail;
     }
     uint8_t r[6];
-    if (random_bytes(r, sizeof r) != 0) {
+    if (entropy_fill(r, sizeof r) != 0) {
         rc = err_set(d, ERR_INTERNAL, "", "getrandom: %s", strerror(errno));
         goto fail;
     }
