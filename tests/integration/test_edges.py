@@ -134,3 +134,55 @@ def test_weight_zero_from_masteryctl_and_python_client(daemon, loaded):
             md.submit_evidence("py-w0", "s7", "avg", 0.5, weight=0)
         assert e.value.field == "items[0].weight"
     assert listed(loaded, "s7") == {}
+
+
+# ---- 3. the rules as documented ---------------------------------------------------------------
+
+def test_children_rule_with_threshold_or_min_evidence_is_refused(client):
+    for key, value in (("threshold", 0.8), ("min_evidence", 1)):
+        fw = {"id": "urn:test:kids", "title": "Kids", "competencies": [
+            {"id": "a", "title": "A"},
+            {"id": "all", "title": "All", "rule": {"method": "children", "of": ["a"], key: value}}]}
+        rep = client.call(put_framework=pb.PutFramework(json=json.dumps(fw)))
+        assert rep.status.code == pb.STATUS_INVALID
+        assert key in rep.status.field + rep.status.message
+
+
+def test_n_mastery_score_is_the_mean_of_the_n_highest(loaded):
+    c = loaded
+    rep = c.submit(evidence("nm1", "s8", "nm", 1.0, 1000), evidence("nm2", "s8", "nm", 0.9, 2000),
+                   evidence("nm3", "s8", "nm", 0.2, 3000))
+    assert rep.evidence_results.accepted == 3
+    st, score = states(c.learner("s8"))["nm"]
+    # the mean of the 2 highest (0.95), not of every score (0.7)
+    assert st == "MASTERED" and score == pytest.approx(0.95)
+
+
+def bkt_step(pl, correct, g=0.2, s=0.1, t=0.15):
+    post = pl * (1 - s) / (pl * (1 - s) + (1 - pl) * g) if correct else \
+        pl * s / (pl * s + (1 - pl) * (1 - g))
+    return post + (1 - post) * t
+
+
+def test_bkt_correct_at_and_outcome(loaded):
+    c = loaded
+    # 0.69 < correct_at 0.7: incorrect; 0.7: correct; 0.1 passed: correct; 1.0 failed: incorrect
+    rep = c.submit(evidence("b1", "s9", "bkt", 0.69, 1000), evidence("b2", "s9", "bkt", 0.7, 2000),
+                   evidence("b3", "s9", "bkt", 0.1, 3000, outcome=pb.OUTCOME_PASSED),
+                   evidence("b4", "s9", "bkt", 1.0, 4000, outcome=pb.OUTCOME_FAILED))
+    assert rep.evidence_results.accepted == 4
+    pl = 0.2
+    for correct in (False, True, True, False):
+        pl = bkt_step(pl, correct)
+    st, score = states(c.learner("s9"))["bkt"]
+    assert score == pytest.approx(pl, abs=1e-12) and st == "UNLOCKED"
+
+
+def test_threshold_tolerance_is_1e_9(loaded):
+    c = loaded
+    rep = c.submit(evidence("t1", "s10", "tol", 0.8 - 2e-9, 1000))
+    assert rep.evidence_results.accepted == 1
+    assert states(c.learner("s10"))["tol"][0] == "UNLOCKED"
+    rep = c.submit(evidence("t2", "s10", "tol", 0.8 - 5e-10, 2000))
+    assert rep.evidence_results.accepted == 1
+    assert states(c.learner("s10"))["tol"][0] == "MASTERED"
