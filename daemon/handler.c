@@ -498,6 +498,12 @@ static int validate_item(handler_t *h, Mastery__V1__Evidence *ev, size_t i, err_
         return rc;
     if (!isfinite(ev->score) || ev->score < 0.0 || ev->score > 1.0)
         return err_set(d, ERR_INVALID, FIELD("score"), "%g is not a number in 0..1", ev->score);
+    /* An unset weight is 0 on the wire and means 1; a weight the client says it gives must
+     * be one (the average rule divides by the sum of weights). */
+    if (ev->weight_set && !(ev->weight > 0.0))
+        return err_set(d, ERR_INVALID, FIELD("weight"),
+                       "%g is not a weight: it must be > 0 (leave it unset for the default 1)",
+                       ev->weight);
     if (!isfinite(ev->weight) || ev->weight < 0.0 || ev->weight > 1e6)
         return err_set(d, ERR_INVALID, FIELD("weight"), "%g is not a weight in 0..1e6", ev->weight);
     if (ev->outcome != MASTERY__V1__OUTCOME__OUTCOME_UNSPECIFIED &&
@@ -548,10 +554,15 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
         rc = check_scope(h, ev, i, who, d);
     if (rc != 0)
         return rc;
-    bool client_time = ev->observed_at_ms != 0;
+    /* 0 without the flag is "now" (clients before observed_at_set); with it, the epoch. */
+    bool client_time = ev->observed_at_set || ev->observed_at_ms != 0;
     ev->retracted = false; /* the daemon's to set, in listings */
     if (!client_time)
         ev->observed_at_ms = h->now;
+    /* Stored times are always resolved, so the flags are not stored: the blob of an item is
+     * the same whichever client version sent it (listings set observed_at_set). */
+    ev->observed_at_set = false;
+    ev->weight_set = false;
     store_val_t stored;
     rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
     if (rc == 0) {
@@ -881,6 +892,7 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
             break;
         }
         e->retracted = r.retracted;
+        e->observed_at_set = true; /* stored times are resolved: 0 is the epoch */
         out->items[out->n_items++] = e;
     }
     records_evidence_iter_close(&it);

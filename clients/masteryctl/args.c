@@ -29,7 +29,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                          false},
     [OPT_SOURCE] = {"source", "S", "the tool that observed it", false},
     [OPT_OUTCOME] = {"outcome", "passed|failed", "pass/fail reported by the tool", false},
-    [OPT_WEIGHT] = {"weight", "W", "evidence weight >= 0 (0: the default, 1)", false},
+    [OPT_WEIGHT] = {"weight", "W", "evidence weight > 0 (default 1)", false},
     [OPT_URL] = {"url", "U", "link to the work", false},
     [OPT_NARRATIVE] = {"narrative", "TEXT", "a sentence about the work", false},
     [OPT_REVISION] = {"revision", "N", "framework revision (default: the current one)", false},

@@ -133,6 +133,11 @@ int evidence_from_json(const json_t *obj, Mastery__V1__Evidence *ev, err_detail_
         if (rc != 0)
             return rc;
     }
+    /* Given fields are present on the wire: an observed_at at the epoch means the epoch, and a
+     * weight of 0 is refused by the daemon instead of counting as the default. */
+    ev->observed_at_set = true;
+    ev->weight_set =
+        json_object_get(obj, "weight") != NULL && !json_is_null(json_object_get(obj, "weight"));
     return 0;
 }
 
@@ -177,8 +182,10 @@ static json_t *evidence_to_json(const Mastery__V1__Evidence *ev)
 static int evidence_from_args(ctl_t *ctl, const args_t *a, Mastery__V1__Evidence *ev, char id[37])
 {
     int rc = parse_double_arg(ctl, "--score", a->val[OPT_SCORE], 0, 1, &ev->score);
-    if (rc == 0 && a->set[OPT_WEIGHT])
+    if (rc == 0 && a->set[OPT_WEIGHT]) {
         rc = parse_double_arg(ctl, "--weight", a->val[OPT_WEIGHT], 0, 1e9, &ev->weight);
+        ev->weight_set = true; /* the daemon refuses a weight that is not > 0 */
+    }
     if (rc != 0)
         return rc;
     if (a->set[OPT_OUTCOME] && outcome_parse(a->val[OPT_OUTCOME], &ev->outcome) != 0)
@@ -192,6 +199,7 @@ static int evidence_from_args(ctl_t *ctl, const args_t *a, Mastery__V1__Evidence
         /* Pinned now, not left to the daemon: a resend must carry identical content. */
         ev->observed_at_ms = wall_ms();
     }
+    ev->observed_at_set = true; /* so that 1970-01-01T00:00:00Z means itself */
     if (a->set[OPT_ID]) {
         if (a->val[OPT_ID][0] == '\0')
             return usage_error(ctl, "--id: must not be empty");

@@ -202,6 +202,7 @@ static int xrun_statement(xrun_t *x, const char *text, size_t n, uint64_t line)
         ev->score = it.score;
         ev->outcome = (Mastery__V1__Outcome)it.outcome;
         ev->observed_at_ms = it.observed_at_ms;
+        ev->observed_at_set = true; /* a statement at the epoch is at the epoch */
         if (x->n == 0)
             x->first_ms = now_ms();
         x->index[x->n++] = index;

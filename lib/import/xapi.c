@@ -15,8 +15,11 @@
 
 #define ADL "http://adlnet.gov/expapi/verbs/"
 
-enum { LOOK_OBJECT, LOOK_PARENT, LOOK_GROUPING, LOOK_OTHER, LOOK_COUNT };
-static const char *const look_names[LOOK_COUNT] = {"object", "parent", "grouping", "other"};
+/* category is last and opt-in: its activities usually name a profile, not what was learned. */
+enum { LOOK_OBJECT, LOOK_PARENT, LOOK_GROUPING, LOOK_OTHER, LOOK_CATEGORY, LOOK_COUNT };
+#define LOOK_DEFAULT LOOK_CATEGORY /* the default look_in: object, parent, grouping, other */
+static const char *const look_names[LOOK_COUNT] = {"object", "parent", "grouping", "other",
+                                                   "category"};
 
 typedef enum { MBOX_LOOKUP, MBOX_LOCAL_PART, MBOX_ADDRESS } mbox_use_t;
 
@@ -35,6 +38,8 @@ struct xapi_map {
     size_t n_accounts;
     int look[LOOK_COUNT];
     size_t n_look;
+    bool look_category;   /* category is in look_in: its structure is checked too */
+    bool incomplete_fail; /* result.completion false: failed evidence (else not evidence) */
     mbox_use_t mbox;
     bool openid_as_is;
     const char *source;
@@ -149,14 +154,14 @@ static int parse_activities(xapi_map_t *m, const json_t *v, err_detail_t *d)
 static int parse_look_in(xapi_map_t *m, const json_t *v, err_detail_t *d)
 {
     if (v == NULL) {
-        for (int i = 0; i < LOOK_COUNT; i++)
+        for (int i = 0; i < LOOK_DEFAULT; i++)
             m->look[i] = i;
-        m->n_look = LOOK_COUNT;
+        m->n_look = LOOK_DEFAULT;
         return 0;
     }
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > LOOK_COUNT)
         return err_set(d, ERR_INVALID, "look_in",
-                       "must list some of object, parent, grouping, other");
+                       "must list some of object, parent, grouping, other, category");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
@@ -167,11 +172,13 @@ static int parse_look_in(xapi_map_t *m, const json_t *v, err_detail_t *d)
             k++;
         if (k == LOOK_COUNT)
             return err_set(d, ERR_INVALID, "look_in",
-                           "look_in[%zu] is not object, parent, grouping or other", i);
+                           "look_in[%zu] is not object, parent, grouping or other, nor category",
+                           i);
         for (size_t j = 0; j < m->n_look; j++)
             if (m->look[j] == k)
                 return err_set(d, ERR_INVALID, "look_in", "%s listed twice", look_names[k]);
         m->look[m->n_look++] = k;
+        m->look_category = m->look_category || k == LOOK_CATEGORY;
     }
     return 0;
 }
@@ -325,10 +332,20 @@ int xapi_map_parse(const char *json, size_t len, xapi_map_t **out, err_detail_t 
         rc = err_set(d, ERR_INVALID, "", "the mapping must be a JSON object");
         goto out;
     }
-    static const char *const keys[] = {"verbs",    "activities", "look_in",
-                                       "learners", "source",     "frameworks"};
-    if ((rc = check_keys(m->doc, keys, 6, "", d)))
+    static const char *const keys[] = {"verbs",  "activities", "look_in",   "learners",
+                                       "source", "frameworks", "incomplete"};
+    if ((rc = check_keys(m->doc, keys, 7, "", d)))
         goto out;
+    const json_t *inc = json_object_get(m->doc, "incomplete");
+    if (inc != NULL) {
+        const char *s = json_is_string(inc) ? json_string_value(inc) : "";
+        if (strcmp(s, "failed") == 0) {
+            m->incomplete_fail = true;
+        } else if (strcmp(s, "skip") != 0) {
+            rc = err_set(d, ERR_INVALID, "incomplete", "must be \"skip\" or \"failed\"");
+            goto out;
+        }
+    }
     if ((rc = parse_verbs(m, json_object_get(m->doc, "verbs"), d)) ||
         (rc = parse_activities(m, json_object_get(m->doc, "activities"), d)) ||
         (rc = parse_look_in(m, json_object_get(m->doc, "look_in"), d)) ||
@@ -425,6 +442,8 @@ const char *xapi_reason_name(xapi_reason_t r)
         return "no_score";
     case XAPI_MALFORMED:
         return "malformed";
+    case XAPI_NOT_COMPLETED:
+        return "not_completed";
     case XAPI_REASON_COUNT:
         break;
     }
@@ -637,8 +656,10 @@ static const char *find_in(const xapi_map_t *m, const json_t *list, const char *
     return NULL;
 }
 
-/* Checks the structure of context.contextActivities; returns false with the verdict set. */
-static bool context_ok(const json_t *stmt, xapi_item_t *it)
+/* Checks the structure of context.contextActivities (category only when the map looks in it,
+ * so that mappings without it accept what they always accepted); returns false with the
+ * verdict set. */
+static bool context_ok(const xapi_map_t *m, const json_t *stmt, xapi_item_t *it)
 {
     const json_t *ctx = json_object_get(stmt, "context");
     if (ctx == NULL)
@@ -652,7 +673,7 @@ static bool context_ok(const json_t *stmt, xapi_item_t *it)
         return unmapped(it, XAPI_MALFORMED, "context.contextActivities",
                         "contextActivities must be an object"),
                false;
-    for (int k = LOOK_PARENT; k < LOOK_COUNT; k++) {
+    for (int k = LOOK_PARENT; k < (m->look_category ? LOOK_COUNT : LOOK_DEFAULT); k++) {
         const json_t *l = json_object_get(ca, look_names[k]);
         char path[64];
         snprintf(path, sizeof path, "context.contextActivities.%s", look_names[k]);
@@ -742,6 +763,11 @@ static int read_result(const json_t *stmt, xapi_item_t *it)
     const json_t *succ = json_object_get(res, "success");
     if (succ != NULL && !json_is_boolean(succ))
         return unmapped(it, XAPI_MALFORMED, "result.success", "success must be true or false"), -1;
+    const json_t *done = json_object_get(res, "completion");
+    if (done != NULL && !json_is_boolean(done))
+        return unmapped(it, XAPI_MALFORMED, "result.completion",
+                        "completion must be true or false"),
+               -1;
     if (succ != NULL)
         it->outcome = json_is_true(succ) ? XAPI_OUTCOME_PASSED : XAPI_OUTCOME_FAILED;
     const json_t *sc = json_object_get(res, "score");
@@ -833,7 +859,7 @@ xapi_verdict_t xapi_map_statement(const xapi_map_t *m, const json_t *stmt, xapi_
     const char *ot = json_string_value(json_object_get(obj, "objectType"));
     if ((ot == NULL || strcmp(ot, "Activity") == 0) && !nonempty_string(json_object_get(obj, "id")))
         return unmapped(it, XAPI_MALFORMED, "object.id", "an activity needs an id");
-    if (!context_ok(stmt, it) || !read_time(stmt, it))
+    if (!context_ok(m, stmt, it) || !read_time(stmt, it))
         return XAPI_UNMAPPED;
     int has_score = read_result(stmt, it);
     if (has_score < 0)
@@ -849,6 +875,16 @@ xapi_verdict_t xapi_map_statement(const xapi_map_t *m, const json_t *stmt, xapi_
         return unmapped(it, XAPI_NO_COMPETENCY, "object.id",
                         "no competency for activity %.160s or its context activities",
                         oid ? oid : "(none)");
+    }
+    /* An attempt the tool says is not completed observed no mastery: never the verb's default
+     * score (a "completed" verb with completion false is common in LRS exports). */
+    if (json_is_false(json_object_get(json_object_get(stmt, "result"), "completion"))) {
+        if (!m->incomplete_fail)
+            return unmapped(it, XAPI_NOT_COMPLETED, "result.completion",
+                            "result.completion is false: the attempt was not completed");
+        it->score = 0.0;
+        it->outcome = XAPI_OUTCOME_FAILED;
+        has_score = 1;
     }
     if (has_score == 0) {
         const json_t *dflt = json_object_get(vmap, "score");

@@ -19,6 +19,11 @@
  *   "look_in"     where to look for a mapped activity, in order; default
  *                 ["object", "parent", "grouping", "other"] (the statement's object id, then
  *                 context.contextActivities.parent, .grouping, .other). The first hit wins.
+ *                 "category" (contextActivities.category) may be listed too; it is not in
+ *                 the default, and its structure is checked only when it is listed.
+ *   "incomplete"  what a statement with result.completion false becomes: "skip" (default:
+ *                 XAPI_NOT_COMPLETED, no evidence) or "failed" (evidence with score 0 and
+ *                 outcome failed, whatever its score, success or the verb's default).
  *   "learners"    how the actor becomes the school's learner id:
  *     "lookup"      {key: learner id}, tried first for every kind of actor. Keys: an mbox IRI
  *                   ("mailto:ann@school.example"), an mbox_sha1sum (40 hex digits, any case),
@@ -55,8 +60,22 @@
  *                (raw - min) / (max - min) (raw outside: malformed; raw without min and max is
  *                not a score); else success as 1 or 0; else the verb's default score; else
  *                XAPI_NO_SCORE. success also sets the outcome (passed/failed).
- * Structural problems are reported before mapping ones: a statement that is malformed is
- * XAPI_MALFORMED even if it would also not map.
+ *                success false: outcome failed; with no score the score is 0 (never the verb's
+ *                default). completion must be a boolean (else malformed "result.completion").
+ *
+ * The order of the checks (the first one that fails is the verdict):
+ *   1. malformed: not an object; "id"; "verb.id"
+ *   2. voided verb: retraction, or malformed "object.objectType" / "object.id"
+ *   3. XAPI_VERB_NOT_MAPPED
+ *   4. malformed: "object", "object.id", "context", "context.contextActivities..." (category
+ *      only when looked in), "timestamp"/"stored", "result..." (success, completion, score)
+ *   5. the actor: malformed "actor..." or XAPI_NO_LEARNER (the first identifier present of
+ *      mbox, mbox_sha1sum, openid, account decides)
+ *   6. XAPI_NO_COMPETENCY
+ *   7. XAPI_NOT_COMPLETED (result.completion false, "incomplete": "skip")
+ *   8. XAPI_NO_SCORE
+ * So a statement that is malformed is XAPI_MALFORMED even if it would also not map, except
+ * that an unmapped verb is reported before the rest of the statement is looked at.
  */
 #ifndef MASTERY_XAPI_H
 #define MASTERY_XAPI_H
@@ -84,6 +103,7 @@ typedef enum xapi_reason {
     XAPI_NO_LEARNER,
     XAPI_NO_SCORE,
     XAPI_MALFORMED,
+    XAPI_NOT_COMPLETED, /* result.completion false (and the map's "incomplete" is "skip") */
     XAPI_REASON_COUNT
 } xapi_reason_t;
 
@@ -143,8 +163,8 @@ size_t xapi_map_activity_count(const xapi_map_t *m);
  */
 xapi_verdict_t xapi_map_statement(const xapi_map_t *m, const json_t *stmt, xapi_item_t *out);
 
-/* "verb_not_mapped", "no_competency", "no_learner", "no_score", "malformed" ("ok" for
- * XAPI_OK); static strings, never NULL. */
+/* "verb_not_mapped", "no_competency", "no_learner", "no_score", "malformed", "not_completed"
+ * ("ok" for XAPI_OK); static strings, never NULL. */
 const char *xapi_reason_name(xapi_reason_t r);
 
 #endif

@@ -19,6 +19,7 @@ static const char MAPPING[] =
     "\"http://adlnet.gov/expapi/verbs/scored\": {}, "
     "\"http://adlnet.gov/expapi/verbs/mastered\": {\"score\": 1}},"
     " \"activities\": {\"https://a/1\": \"c1\", \"https://a/2\": \"c2\"},"
+    " \"look_in\": [\"object\", \"parent\", \"grouping\", \"other\", \"category\"],"
     " \"learners\": {\"lookup\": {\"mailto:a@b.c\": \"L1\", \"https://h|n\": \"L2\"},"
     " \"account\": [{\"homePage\": \"https://h\", \"use\": \"name\", \"prefix\": \"p-\"}],"
     " \"mbox\": \"local_part\", \"openid\": \"as_is\"}}";

@@ -31,6 +31,12 @@ def requests(pb):
     ]
     yield "submit_evidence", R(request_id="r4", submit_evidence=pb.SubmitEvidence(items=items))
     yield "submit_evidence-one", R(submit_evidence=pb.SubmitEvidence(items=items[:1]))
+    # the presence flags: an item at the epoch, one with a weight of 0 (refused)
+    yield "submit_evidence-flags", R(submit_evidence=pb.SubmitEvidence(items=[
+        pb.Evidence(evidence_id="e4", learner_id="alice", competency_id="a", score=0.5,
+                    observed_at_ms=0, observed_at_set=True, weight=2.0, weight_set=True),
+        pb.Evidence(evidence_id="e5", learner_id="alice", competency_id="a", score=0.5,
+                    weight=0.0, weight_set=True)]))
     yield "get_learner", R(request_id="r5", get_learner=pb.GetLearner(learner_id="alice"))
     yield "get_learner-fw", R(get_learner=pb.GetLearner(learner_id="alice",
                                                         framework_id="urn:example:fw"))

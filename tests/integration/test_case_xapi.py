@@ -187,7 +187,8 @@ def test_xapi_unmapped_reasons_counted(xenv):
     assert summary["statements"] == 10
     assert summary["evidence"] == 2 and summary["accepted"] == 2
     assert summary["not_mapped"] == {"verb_not_mapped": 2, "no_competency": 1,
-                                     "no_learner": 1, "no_score": 1, "malformed": 3}
+                                     "no_learner": 1, "no_score": 1, "malformed": 3,
+                                     "not_completed": 0}
     by_index = {x["statement"]: x for x in reports}
     assert by_index[7]["code"] == "malformed" and by_index[7]["field"] == "result.score.scaled"
     assert by_index[8]["code"] == "malformed" and by_index[8]["line"] == 9

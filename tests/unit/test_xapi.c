@@ -608,6 +608,161 @@ static void test_more_paths(void **state)
     map_refused("{\"frameworks\": [\"a\", 2]}", "frameworks", "frameworks[1] must be");
 }
 
+/* ---- issue 18: completion, success, category, the order of the verdicts ------------------ */
+
+/* MAPPING with more keys ("\"incomplete\": \"failed\""); caller destroys it. */
+static xapi_map_t *map_with(const char *extra)
+{
+    char text[4096];
+    size_t n = strlen(MAPPING);
+    assert_true(n + strlen(extra) + 3 < sizeof text);
+    snprintf(text, sizeof text, "%.*s, %s}", (int)(n - 1), MAPPING, extra);
+    return map_of(text);
+}
+
+static void test_completion_and_success(void **state)
+{
+    (void)state;
+    xapi_map_t *m = map_of(MAPPING);
+    char *s;
+    /* a "completed" statement that says it is not completed: no evidence by default */
+    s = quiz("c0000000-0000-4000-8000-000000000001", "completed",
+             "\"result\": {\"completion\": false}");
+    expect_unmapped(m, s, XAPI_NOT_COMPLETED, "result.completion", "not completed");
+    free(s);
+    /* ... whatever its score, success, or the verb's default score ("mastered": 1) */
+    s = quiz(
+        "c0000000-0000-4000-8000-000000000002", "mastered",
+        "\"result\": {\"completion\": false, \"success\": true, \"score\": {\"scaled\": 0.9}}");
+    expect_unmapped(m, s, XAPI_NOT_COMPLETED, "result.completion", "not completed");
+    free(s);
+    /* completion true changes nothing; a non-boolean completion is malformed */
+    s = quiz("c0000000-0000-4000-8000-000000000003", "mastered",
+             "\"result\": {\"completion\": true}");
+    expect_evidence(m, s, "frac.equivalent", "s-1001", 1.0, XAPI_OUTCOME_NONE);
+    free(s);
+    s = quiz("c0000000-0000-4000-8000-000000000004", "completed",
+             "\"result\": {\"completion\": \"no\"}");
+    expect_unmapped(m, s, XAPI_MALFORMED, "result.completion", "true or false");
+    free(s);
+    /* success false: failed, score 0 (never the verb's default), or its own score */
+    s = quiz("c0000000-0000-4000-8000-000000000005", "mastered",
+             "\"result\": {\"success\": false}");
+    expect_evidence(m, s, "frac.equivalent", "s-1001", 0.0, XAPI_OUTCOME_FAILED);
+    free(s);
+    s = quiz("c0000000-0000-4000-8000-000000000006", "scored",
+             "\"result\": {\"success\": false, \"score\": {\"scaled\": 0.6}}");
+    expect_evidence(m, s, "frac.equivalent", "s-1001", 0.6, XAPI_OUTCOME_FAILED);
+    free(s);
+    xapi_map_destroy(&m);
+
+    /* "incomplete": "failed": failed evidence with score 0, whatever it carried */
+    m = map_with("\"incomplete\": \"failed\"");
+    s = quiz(
+        "c0000000-0000-4000-8000-000000000007", "mastered",
+        "\"result\": {\"completion\": false, \"success\": true, \"score\": {\"scaled\": 0.9}}");
+    expect_evidence(m, s, "frac.equivalent", "s-1001", 0.0, XAPI_OUTCOME_FAILED);
+    free(s);
+    s = quiz("c0000000-0000-4000-8000-000000000008", "completed",
+             "\"result\": {\"completion\": false}");
+    expect_evidence(m, s, "frac.equivalent", "s-1001", 0.0, XAPI_OUTCOME_FAILED);
+    free(s);
+    xapi_map_destroy(&m);
+    m = map_with("\"incomplete\": \"skip\"");
+    xapi_map_destroy(&m);
+    map_refused("{\"incomplete\": \"zero\"}", "incomplete", "\"skip\" or \"failed\"");
+    map_refused("{\"incomplete\": false}", "incomplete", "\"skip\" or \"failed\"");
+}
+
+static void test_category(void **state)
+{
+    (void)state;
+    const char *ctx = "\"context\": {\"contextActivities\": {\"category\": [{\"id\": "
+                      "\"https://lms.school.example/course/fractions\"}]}}";
+    char *s = with_object_context("{\"id\": \"https://lms.school.example/quiz/77/q9\"}", ctx);
+    /* not in the default look_in */
+    xapi_map_t *m = map_of(MAPPING);
+    expect_unmapped(m, s, XAPI_NO_COMPETENCY, "object.id", "no competency");
+    xapi_map_destroy(&m);
+    m = map_with("\"look_in\": [\"object\", \"parent\", \"category\"]");
+    xapi_item_t it;
+    json_t *js = NULL;
+    assert_int_equal(map_text(m, s, &it, &js), XAPI_EVIDENCE);
+    assert_string_equal(it.competency_id, "frac.all");
+    json_decref(js);
+    free(s);
+    /* a category that is not a list of activities: malformed only when looked in */
+    s = with_object_context("{\"id\": \"https://lms.school.example/quiz/77\"}",
+                            "\"context\": {\"contextActivities\": {\"category\": 5}}");
+    expect_unmapped(m, s, XAPI_MALFORMED, "context.contextActivities.category",
+                    "must be an array of activities");
+    xapi_map_destroy(&m);
+    m = map_of(MAPPING);
+    expect_evidence(m, s, "frac.equivalent", "s-1002", 0.75, XAPI_OUTCOME_NONE);
+    xapi_map_destroy(&m);
+    free(s);
+    /* category alone; a single object (xAPI 1.0.0) works as for the others */
+    m = map_with("\"look_in\": [\"category\"]");
+    s = with_object_context("{\"id\": \"https://lms.school.example/quiz/77\"}",
+                            "\"context\": {\"contextActivities\": {\"category\": {\"id\": "
+                            "\"https://sims.example.org/pizza\"}}}");
+    expect_evidence(m, s, "frac.add-like", "s-1002", 0.75, XAPI_OUTCOME_NONE);
+    free(s);
+    xapi_map_destroy(&m);
+    map_refused("{\"look_in\": [\"category\", \"category\"]}", "look_in", "category listed twice");
+}
+
+/* A statement by account (homePage, name) on object, with result (JSON). */
+static char *by(const char *home, const char *object, const char *result)
+{
+    char *s = malloc(2048);
+    assert_non_null(s);
+    snprintf(s, 2048,
+             "{\"id\": \"0a000000-0000-4000-8000-000000000001\", \"actor\": {\"account\": "
+             "{\"homePage\": \"%s\", \"name\": \"s-1005\"}},"
+             " \"verb\": {\"id\": \"http://adlnet.gov/expapi/verbs/completed\"},"
+             " \"object\": {\"id\": \"%s\"}, \"result\": %s,"
+             " \"timestamp\": \"2026-11-20T10:15:00Z\"}",
+             home, object, result);
+    return s;
+}
+
+/* The documented order (xapi.h): each statement fails two checks; the earlier one is reported. */
+static void test_verdict_order(void **state)
+{
+    (void)state;
+    xapi_map_t *m = map_of(MAPPING);
+    const char *lms = "https://lms.school.example", *nowhere = "https://nowhere.example";
+    const char *quiz77 = "https://lms.school.example/quiz/77",
+               *unmapped_iri = "https://x.example/1";
+    char *s;
+    /* an unmapped verb before a malformed result */
+    s = quiz("0b000000-0000-4000-8000-000000000001", "experienced",
+             "\"result\": {\"score\": {\"scaled\": 7}}");
+    expect_unmapped(m, s, XAPI_VERB_NOT_MAPPED, "verb.id", "not mapped");
+    free(s);
+    /* a malformed result before an unknown learner */
+    s = by(nowhere, quiz77, "{\"score\": {\"scaled\": 7}}");
+    expect_unmapped(m, s, XAPI_MALFORMED, "result.score.scaled", "outside -1..1");
+    free(s);
+    /* an unknown learner before an unmapped activity */
+    s = by(nowhere, unmapped_iri, "{\"completion\": false}");
+    expect_unmapped(m, s, XAPI_NO_LEARNER, "actor.account", "no learner");
+    free(s);
+    /* an unmapped activity before an incomplete attempt */
+    s = by(lms, unmapped_iri, "{\"completion\": false}");
+    expect_unmapped(m, s, XAPI_NO_COMPETENCY, "object.id", "no competency");
+    free(s);
+    /* an incomplete attempt before a missing score */
+    s = by(lms, quiz77, "{\"completion\": false}");
+    expect_unmapped(m, s, XAPI_NOT_COMPLETED, "result.completion", "not completed");
+    free(s);
+    s = by(lms, quiz77, "{\"completion\": true}");
+    expect_unmapped(m, s, XAPI_NO_SCORE, "result", "no result.score.scaled");
+    free(s);
+    xapi_map_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +773,9 @@ int main(void)
         cmocka_unit_test(test_times_and_malformed),
         cmocka_unit_test(test_mapping_file),
         cmocka_unit_test(test_more_paths),
+        cmocka_unit_test(test_completion_and_success),
+        cmocka_unit_test(test_category),
+        cmocka_unit_test(test_verdict_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,8 +32,8 @@ def _status_name(code):
 
 
 def _to_ms(observed_at):
-    """None -> 0 (the daemon's receive time); datetime (naive: UTC), ISO 8601 text, or Unix
-    seconds (int/float) -> Unix milliseconds."""
+    """None -> 0 (sent without observed_at_set: the daemon's receive time); datetime (naive:
+    UTC), ISO 8601 text, or Unix seconds (int/float) -> Unix milliseconds (0: the epoch)."""
     if observed_at is None:
         return 0
     if isinstance(observed_at, str):
@@ -300,12 +300,17 @@ class Client:
             observed = _to_ms(d.get("observed_at"))
         except (TypeError, ValueError) as e:
             raise type(e)("items[%d]: %s" % (i, e)) from None
+        # The *_set flags say the value is given, so that the epoch means the epoch and a
+        # weight of 0 is refused (items[i].weight) instead of counting as the default 1.
+        weight = d.get("weight")
         return pb.Evidence(evidence_id=d["evidence_id"], learner_id=d["learner"],
                            competency_id=d["competency"], score=float(d["score"]),
                            observed_at_ms=observed,
+                           observed_at_set=d.get("observed_at") is not None,
                            source=d.get("source") or self.source or "",
                            outcome=_OUTCOMES[d.get("outcome")],
-                           weight=float(d.get("weight") or 0.0), url=d.get("url") or "",
+                           weight=0.0 if weight is None else float(weight),
+                           weight_set=weight is not None, url=d.get("url") or "",
                            narrative=d.get("narrative") or "")
 
     def _chunks(self, items):
@@ -364,7 +369,7 @@ class Client:
 
         observed_at: datetime (naive means UTC), ISO 8601 text or Unix seconds; None: the
         daemon's receive time. outcome: "passed", "failed" or None. source: default the
-        Client's. weight: None means 1."""
+        Client's. weight: None means 1; a given weight must be > 0."""
         res = self.submit_batch([dict(evidence_id=evidence_id, learner=learner,
                                       competency=competency, score=score,
                                       observed_at=observed_at, source=source, outcome=outcome,
