@@ -47,6 +47,8 @@ bool engine_competency_known(const engine_t *e, const char *competency_id)
     return false;
 }
 
+_Static_assert(sizeof(engine_change_t) <= 72, "keep a change small: cascades write many");
+
 /* ---- changes ------------------------------------------------------------------------------- */
 
 void engine_changes_reset(engine_changes_t *c)

@@ -62,15 +62,16 @@ typedef enum engine_change_kind {
  */
 typedef struct engine_change {
     engine_change_kind_t kind;
+    uint32_t competency; /* index in fw */
     const char *learner_id;
     const catalog_fw_t *fw; /* NULL for CHANGE_RETRACTED */
-    uint32_t competency;    /* index in fw */
     const char *competency_id;
     const char *evidence_id; /* what triggered it, or "" */
     double score;            /* the competency's score after the change */
-    bool granted;            /* CHANGE_OVERRIDE: grant (true) or withdraw */
     const char *reason;      /* CHANGE_OVERRIDE, CHANGE_RETRACTED */
     const char *actor;       /* CHANGE_OVERRIDE */
+    bool granted;            /* CHANGE_OVERRIDE: grant (true) or withdraw */
+    /* Fields ordered so a change is 72 bytes: a 10 000-competency cascade writes 20 000. */
 } engine_change_t;
 
 /*
