@@ -47,7 +47,7 @@ bool engine_competency_known(const engine_t *e, const char *competency_id)
     return false;
 }
 
-_Static_assert(sizeof(engine_change_t) <= 72, "keep a change small: cascades write many");
+_Static_assert(sizeof(engine_change_t) <= 24, "keep a change small: cascades write many");
 
 /* ---- changes ------------------------------------------------------------------------------- */
 
@@ -61,6 +61,18 @@ void engine_changes_free(engine_changes_t *c)
     free(c->v);
     c->v = NULL;
     c->n = c->cap = 0;
+}
+
+/* Starts an operation's list: empty, naming the learner and what triggered it. */
+static void changes_begin(engine_changes_t *c, const char *learner_id, const char *evidence_id,
+                          const char *competency_id)
+{
+    c->n = 0;
+    c->learner_id = learner_id;
+    c->evidence_id = evidence_id ? evidence_id : "";
+    c->competency_id = competency_id ? competency_id : "";
+    c->reason = c->actor = NULL;
+    c->granted = false;
 }
 
 static int change_push(engine_changes_t *c, const engine_change_t *ch)
@@ -195,18 +207,10 @@ static int requires_met(store_txn_t *txn, const learner_t *learner, const catalo
     return 0;
 }
 
-static int record_change(engine_changes_t *out, engine_change_kind_t kind, const learner_t *learner,
-                         const catalog_fw_t *fw, uint32_t ci, const char *trigger, double score)
+static int record_change(engine_changes_t *out, engine_change_kind_t kind, const catalog_fw_t *fw,
+                         uint32_t ci, double score)
 {
-    engine_change_t ch = {
-        .kind = kind,
-        .learner_id = learner->id,
-        .fw = fw,
-        .competency = ci,
-        .competency_id = graph_comp(fw->graph, ci)->id,
-        .evidence_id = trigger ? trigger : "",
-        .score = score,
-    };
+    engine_change_t ch = {.kind = kind, .competency = ci, .fw = fw, .score = score};
     return change_push(out, &ch);
 }
 
@@ -215,7 +219,7 @@ static int record_change(engine_changes_t *out, engine_change_kind_t kind, const
  * this call made it MASTERED (the caller cascades). Writes only when something changed.
  */
 static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
-                   uint32_t ci, const char *trigger, bool *mastered, engine_changes_t *out)
+                   uint32_t ci, bool *mastered, engine_changes_t *out)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     comp_state_t st, before;
@@ -237,7 +241,7 @@ static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
         if (met) {
             st.status = STATUS_UNLOCKED;
             st.unlocked_at = e->now;
-            if ((rc = record_change(out, CHANGE_UNLOCKED, learner, fw, ci, trigger, st.score)) != 0)
+            if ((rc = record_change(out, CHANGE_UNLOCKED, fw, ci, st.score)) != 0)
                 return rc;
         }
     }
@@ -246,7 +250,7 @@ static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
         st.mastered_at = e->now;
         st.flags &= (uint8_t) ~(STATE_OVERRIDDEN | STATE_WITHDRAWN);
         *mastered = true;
-        if ((rc = record_change(out, CHANGE_MASTERED, learner, fw, ci, trigger, st.score)) != 0)
+        if ((rc = record_change(out, CHANGE_MASTERED, fw, ci, st.score)) != 0)
             return rc;
     }
     if (memcmp(&st, &before, sizeof st) == 0)
@@ -271,7 +275,7 @@ static int work_push(engine_t *e, uint32_t ci)
 
 /* Everything that may change because competency `from` was just mastered, transitively. */
 static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
-                   uint32_t from, const char *trigger, engine_changes_t *out)
+                   uint32_t from, engine_changes_t *out)
 {
     int rc;
     e->work_len = 0;
@@ -284,7 +288,7 @@ static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
             uint32_t n = pass == 0 ? x->n_dependents : x->n_parents;
             for (uint32_t i = 0; i < n; i++) {
                 bool mastered;
-                if ((rc = process(e, txn, learner, fw, next[i], trigger, &mastered, out)) != 0)
+                if ((rc = process(e, txn, learner, fw, next[i], &mastered, out)) != 0)
                     return rc;
                 if (mastered && (rc = work_push(e, next[i])) != 0)
                     return rc;
@@ -310,7 +314,7 @@ int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id,
 
 /* Evaluates competency_id in every framework that has it, cascading from new masteries. */
 static int process_everywhere(engine_t *e, store_txn_t *txn, const learner_t *l,
-                              const char *competency_id, const char *trigger, engine_changes_t *out)
+                              const char *competency_id, engine_changes_t *out)
 {
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < catalog_count(e->cat); i++) {
@@ -319,9 +323,9 @@ static int process_everywhere(engine_t *e, store_txn_t *txn, const learner_t *l,
         bool mastered;
         if (graph_find(fw->graph, competency_id, &ci) != 0)
             continue;
-        rc = process(e, txn, l, fw, ci, trigger, &mastered, out);
+        rc = process(e, txn, l, fw, ci, &mastered, out);
         if (rc == 0 && mastered)
-            rc = cascade(e, txn, l, fw, ci, trigger, out);
+            rc = cascade(e, txn, l, fw, ci, out);
     }
     return rc;
 }
@@ -331,6 +335,7 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
 {
     learner_t l;
     records_learner_init(&l, ev->learner_id);
+    changes_begin(out, ev->learner_id, ev->evidence_id, ev->competency_id);
     records_evidence_t r = {
         .score = ev->score,
         .weight = ev->weight,
@@ -343,31 +348,27 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
     if ((rc = records_evidence_put(txn, &l, ev->competency_id, ev->evidence_id, &r)) != 0 ||
         (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
-    return process_everywhere(e, txn, &l, ev->competency_id, ev->evidence_id, out);
+    return process_everywhere(e, txn, &l, ev->competency_id, out);
 }
 
 int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *evidence_id,
                             const char *learner_id, const char *competency_id, const char *reason,
                             bool *already, engine_changes_t *out, err_detail_t *d)
 {
+    changes_begin(out, learner_id, evidence_id, competency_id);
+    out->reason = reason;
     int rc = records_evidence_retract(txn, evidence_id, already);
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
                        evidence_id);
     if (rc != 0 || *already)
         return rc;
-    engine_change_t ch = {
-        .kind = CHANGE_RETRACTED,
-        .learner_id = learner_id,
-        .competency_id = competency_id,
-        .evidence_id = evidence_id,
-        .reason = reason,
-    };
+    engine_change_t ch = {.kind = CHANGE_RETRACTED};
     if ((rc = change_push(out, &ch)) != 0)
         return rc;
     learner_t l;
     records_learner_init(&l, learner_id);
-    return process_everywhere(e, txn, &l, competency_id, evidence_id, out);
+    return process_everywhere(e, txn, &l, competency_id, out);
 }
 
 /* ---- framework revisions ------------------------------------------------------------------- */
@@ -386,6 +387,7 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
 {
     const graph_t *g = fw->graph;
     const uint32_t *order = graph_topo_order(g);
+    changes_begin(out, "", "", "");
     /* One seek per learner: the next learner hash, its profile, then the framework in
      * topological order (prerequisites and children settle before what depends on them, so
      * one pass reaches the fixed point). Learners with records but no profile (only a
@@ -400,12 +402,13 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
             return rc;
         learner_t l = {.id = r->learner_id};
         memcpy(l.hash, r->cursor, STORE_HASH_LEN);
+        changes_begin(out, r->learner_id, "", "");
         r->done = !hash_next(r->cursor);
         if (r->learner_id[0] == '\0')
             continue;
         for (uint32_t j = 0; j < graph_count(g); j++) {
             bool mastered;
-            if ((rc = process(e, txn, &l, fw, order[j], "", &mastered, out)) != 0)
+            if ((rc = process(e, txn, &l, fw, order[j], &mastered, out)) != 0)
                 return rc;
         }
         return 0;
@@ -418,6 +421,10 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
                     const char *competency_id, bool grant, const char *reason, const char *actor,
                     comp_state_t *out, engine_changes_t *changes, err_detail_t *d)
 {
+    changes_begin(changes, learner_id, "", competency_id);
+    changes->reason = reason;
+    changes->actor = actor;
+    changes->granted = grant;
     const catalog_fw_t *fw = catalog_find(e->cat, framework_id);
     if (fw == NULL)
         return err_set(d, ERR_NOT_FOUND, "override.framework_id", "no framework '%s'",
@@ -433,18 +440,7 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
     int rc;
     if ((rc = state_get(txn, &l, fw, ci, &st)) != 0)
         return rc;
-    engine_change_t ch = {
-        .kind = CHANGE_OVERRIDE,
-        .learner_id = learner_id,
-        .fw = fw,
-        .competency = ci,
-        .competency_id = c->id,
-        .evidence_id = "",
-        .score = st.score,
-        .granted = grant,
-        .reason = reason,
-        .actor = actor,
-    };
+    engine_change_t ch = {.kind = CHANGE_OVERRIDE, .competency = ci, .fw = fw, .score = st.score};
     if ((rc = change_push(changes, &ch)) != 0)
         return rc;
     bool newly_mastered = false;
@@ -476,8 +472,8 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
     if ((rc = state_put(txn, &l, fw, ci, &st)) != 0 || (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     if (newly_mastered) {
-        if ((rc = record_change(changes, CHANGE_MASTERED, &l, fw, ci, "", st.score)) != 0 ||
-            (rc = cascade(e, txn, &l, fw, ci, "", changes)) != 0)
+        if ((rc = record_change(changes, CHANGE_MASTERED, fw, ci, st.score)) != 0 ||
+            (rc = cascade(e, txn, &l, fw, ci, changes)) != 0)
             return rc;
     }
     *out = st;

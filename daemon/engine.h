@@ -55,35 +55,38 @@ typedef enum engine_change_kind {
                          unset: it counts for every framework with the competency) */
 } engine_change_kind_t;
 
-/*
- * One change. Strings are borrowed: learner_id, evidence_id, reason and actor from the
- * operation's arguments (for re-evaluation: from its cursor), framework and competency ids
- * from the catalog's graphs. Valid until the caller's next engine call or catalog change.
- */
+/* One change: a competency's state moved (24 bytes: a cascade over a 10 000-competency chain
+ * writes 20 000 of them). The competency is fw's index; its id is graph_comp(fw->graph,
+ * competency)->id. A CHANGE_RETRACTED names no framework (fw NULL): the item stops counting
+ * for every framework with the operation's competency. */
 typedef struct engine_change {
     engine_change_kind_t kind;
-    uint32_t competency; /* index in fw */
-    const char *learner_id;
+    uint32_t competency;    /* index in fw */
     const catalog_fw_t *fw; /* NULL for CHANGE_RETRACTED */
-    const char *competency_id;
-    const char *evidence_id; /* what triggered it, or "" */
-    double score;            /* the competency's score after the change */
-    const char *reason;      /* CHANGE_OVERRIDE, CHANGE_RETRACTED */
-    const char *actor;       /* CHANGE_OVERRIDE */
-    bool granted;            /* CHANGE_OVERRIDE: grant (true) or withdraw */
-    /* Fields ordered so a change is 72 bytes: a 10 000-competency cascade writes 20 000. */
+    double score;           /* the competency's score after the change */
 } engine_change_t;
 
 /*
- * A caller-owned list the engine appends to. Zero-initialise it; engine_changes_reset() empties
- * it (keeping its memory), engine_changes_free() releases it. max_bytes bounds the array (0:
- * ENGINE_CHANGES_BYTES_MAX); an operation whose changes would exceed it fails with ERR_NOMEM
- * and the caller must drop its transaction. Valid graphs stay far below the default: one item
- * changes at most two states per competency of the frameworks that contain it.
+ * What one engine call did: the operation (one learner, one trigger) and its changes in the
+ * order they happened. Caller-owned and reused: zero-initialise it once; every engine call
+ * replaces its content; engine_changes_free() releases it. Strings are borrowed: learner_id,
+ * evidence_id, competency_id, reason and actor from the call's arguments (re-evaluation: its
+ * cursor), valid until the caller's next engine call.
+ *
+ * max_bytes bounds the array (0: ENGINE_CHANGES_BYTES_MAX); a call whose changes would exceed
+ * it fails with ERR_NOMEM and the caller must drop its transaction. Valid graphs stay far below
+ * the default: one item changes at most two states per competency of the frameworks that
+ * contain it.
  */
 #define ENGINE_CHANGES_BYTES_MAX (64u << 20)
 
 typedef struct engine_changes {
+    const char *learner_id;
+    const char *evidence_id;   /* the item that triggered the changes, or "" */
+    const char *competency_id; /* the item's or the override's competency; "" on re-evaluation */
+    const char *reason;        /* override, retraction; else NULL */
+    const char *actor;         /* override; else NULL */
+    bool granted;              /* override: grant (true) or withdraw */
     engine_change_t *v;
     size_t n, cap;
     size_t max_bytes;

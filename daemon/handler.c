@@ -45,15 +45,16 @@ static int issue_badge(handler_t *h, store_txn_t *txn, const engine_change_t *ma
     bool issued;
     badges_info_t info;
     err_detail_t d;
-    int rc = badges_on_mastered(h->badges, txn, mastered->fw, mastered->competency,
-                                mastered->learner_id, h->now, &issued, &info, &d);
+    const char *learner = h->changes.learner_id;
+    int rc = badges_on_mastered(h->badges, txn, mastered->fw, mastered->competency, learner, h->now,
+                                &issued, &info, &d);
     if (rc != 0 || !issued)
         return rc;
     journal_event_t ev = {
         .kind = JOURNAL_CREDENTIAL_ISSUED,
-        .learner_id = mastered->learner_id,
+        .learner_id = learner,
         .framework_id = graph_id(mastered->fw->graph),
-        .competency_id = mastered->competency_id,
+        .competency_id = graph_comp(mastered->fw->graph, mastered->competency)->id,
         .credential_id = info.id,
         .achievement_name = info.name,
     };
@@ -67,14 +68,16 @@ static int issue_badge(handler_t *h, store_txn_t *txn, const engine_change_t *ma
  */
 static int apply_changes(handler_t *h, store_txn_t *txn)
 {
+    const engine_changes_t *op = &h->changes;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < h->changes.n; i++) {
-        const engine_change_t *c = &h->changes.v[i];
+    for (size_t i = 0; rc == 0 && i < op->n; i++) {
+        const engine_change_t *c = &op->v[i];
         journal_event_t ev = {
-            .learner_id = c->learner_id,
+            .learner_id = op->learner_id,
             .framework_id = c->fw ? graph_id(c->fw->graph) : "",
-            .competency_id = c->competency_id,
-            .evidence_id = c->evidence_id,
+            .competency_id =
+                c->fw ? graph_comp(c->fw->graph, c->competency)->id : op->competency_id,
+            .evidence_id = op->evidence_id,
             .score = c->score,
         };
         switch (c->kind) {
@@ -86,13 +89,13 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             break;
         case CHANGE_OVERRIDE:
             ev.kind = JOURNAL_OVERRIDE;
-            ev.flag = c->granted;
-            ev.reason = c->reason;
-            ev.actor = c->actor;
+            ev.flag = op->granted;
+            ev.reason = op->reason;
+            ev.actor = op->actor;
             break;
         case CHANGE_RETRACTED:
             ev.kind = JOURNAL_EVIDENCE_RETRACTED;
-            ev.reason = c->reason;
+            ev.reason = op->reason;
             break;
         }
         rc = journal_append(h->journal, txn, &ev);

@@ -92,22 +92,24 @@ static void copy(char *dst, size_t cap, const char *src)
 /* Moves the changes of the last engine call into the captured events. */
 static void capture(fixture_t *f)
 {
-    for (size_t i = 0; i < f->changes.n; i++) {
-        const engine_change_t *ch = &f->changes.v[i];
+    const engine_changes_t *op = &f->changes;
+    for (size_t i = 0; i < op->n; i++) {
+        const engine_change_t *ch = &op->v[i];
         assert_true(f->n_ev < MAX_EVENTS);
         captured_t *c = &f->ev[f->n_ev++];
         memset(c, 0, sizeof *c);
         c->kind = ch->kind;
-        copy(c->learner, sizeof c->learner, ch->learner_id);
+        copy(c->learner, sizeof c->learner, op->learner_id);
         copy(c->framework, sizeof c->framework, ch->fw ? graph_id(ch->fw->graph) : "");
-        copy(c->competency, sizeof c->competency, ch->competency_id);
-        copy(c->evidence, sizeof c->evidence, ch->evidence_id);
+        copy(c->competency, sizeof c->competency,
+             ch->fw ? graph_comp(ch->fw->graph, ch->competency)->id : op->competency_id);
+        copy(c->evidence, sizeof c->evidence, op->evidence_id);
         c->score = ch->score;
-        c->mastered = ch->granted;
+        c->mastered = ch->kind == CHANGE_OVERRIDE && op->granted;
         c->revision = ch->fw ? ch->fw->revision : 0;
         if (ch->kind == CHANGE_OVERRIDE) {
-            copy(c->reason, sizeof c->reason, ch->reason);
-            copy(c->actor, sizeof c->actor, ch->actor);
+            copy(c->reason, sizeof c->reason, op->reason);
+            copy(c->actor, sizeof c->actor, op->actor);
         }
     }
     engine_changes_reset(&f->changes);
