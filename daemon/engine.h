@@ -128,7 +128,7 @@ int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *evidence_i
 /*
  * Records ev (whose id must not be stored yet: check with engine_evidence_find) with the
  * caller's serialized copy blob, then evaluates the competency in every framework that has it
- * and runs the cascade, appending what changed to *out. Returns 0 or an error (store, or
+ * and runs the cascade; *out receives what changed. Returns 0 or an error (store, or
  * ERR_NOMEM: the transaction must then not commit).
  */
 int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t *ev,
