@@ -176,9 +176,8 @@ void handler_destroy(handler_t **hp)
     *hp = NULL;
 }
 
-void handler_batch_begin(handler_t *h, store_txn_t *txn, int64_t now_ms)
+void handler_batch_begin(handler_t *h, int64_t now_ms)
 {
-    (void)txn;
     h->now = now_ms;
     journal_batch_begin(h->journal, now_ms);
     engine_set_now(h->engine, now_ms);
@@ -321,7 +320,6 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         while ((rc = engine_framework_reevaluate_next(h->engine, txn, fw, &r, &h->changes)) == 0)
             if ((rc = apply_changes(h, txn)) != 0)
                 return rc;
-        engine_changes_reset(&h->changes);
         if (rc != ERR_NOT_FOUND)
             return rc;
     }
@@ -605,7 +603,6 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     rc = engine_evidence_add(h->engine, txn, &e, buf, blob_len, &h->changes);
     if (rc == 0)
         rc = apply_changes(h, txn);
-    engine_changes_reset(&h->changes);
     return rc == 0 ? 0 : store_txn_fail(txn, rc);
 }
 
@@ -701,7 +698,6 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
                                  op->reason, &already, &h->changes, d);
     if (rc == 0)
         rc = apply_changes(h, txn);
-    engine_changes_reset(&h->changes);
     mastery__v1__evidence__free_unpacked(ev, NULL);
     if (rc == 0 && already)
         err_set(d, ERR_OK, "", "evidence '%s' was already retracted", op->evidence_id);
@@ -795,7 +791,6 @@ static int op_override(handler_t *h, store_txn_t *txn, const wire_request_t *req
                          op->mastered, op->reason, actor, &st, &h->changes, d);
     if (rc == 0)
         rc = apply_changes(h, txn);
-    engine_changes_reset(&h->changes);
     if (rc != 0)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_COMPETENCY;

@@ -4,7 +4,7 @@
  * here, before the engine touches the store.
  *
  * A batch (group commit) is driven by the server:
- *   handler_batch_begin(h, txn, now)
+ *   handler_batch_begin(h, now)
  *   handler_apply(...) for each request       -> a packed Reply per request (not yet sent)
  *   store_txn_commit(txn)
  *   handler_batch_end(h, txn_ok)              -> on success the batch's events are ready to
@@ -62,7 +62,7 @@ void handler_destroy(handler_t **h);
 /* Whether the request's operation writes (needs a write transaction). */
 bool handler_request_writes(const wire_request_t *req);
 
-void handler_batch_begin(handler_t *h, store_txn_t *txn, int64_t now_ms);
+void handler_batch_begin(handler_t *h, int64_t now_ms);
 
 /*
  * Applies one request inside the batch transaction and packs its reply into *reply (caller

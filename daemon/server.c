@@ -390,7 +390,7 @@ static int batch_apply(server_t *s, bool writes)
     int rc = store_txn_begin(s->store, writes, &txn);
     if (rc != 0)
         return rc;
-    handler_batch_begin(s->handler, txn, now_ms());
+    handler_batch_begin(s->handler, now_ms());
     for (size_t i = 0; i < s->n_batch && rc == 0; i++) {
         const auth_client_t *c = s->batch[i].client;
         handler_client_t who = {c ? c->name : "", c != NULL, c};
