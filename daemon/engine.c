@@ -382,6 +382,30 @@ static bool hash_next(uint8_t h[STORE_HASH_LEN])
     return false;
 }
 
+/* Whether the learner has evidence on any competency of fw: one seek per competency the
+ * learner has evidence on, stopping at the first that fw has. */
+static int has_evidence_in(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                           const catalog_fw_t *fw, bool *any)
+{
+    uint8_t comp[STORE_HASH_LEN];
+    const uint8_t *from = NULL;
+    *any = false;
+    for (;;) {
+        int rc = records_evidence_next_competency(txn, learner_hash, from, comp);
+        if (rc == ERR_NOT_FOUND)
+            return 0;
+        if (rc != 0)
+            return rc;
+        if (catalog_fw_has_hash(fw, comp)) {
+            *any = true;
+            return 0;
+        }
+        if (!hash_next(comp))
+            return 0;
+        from = comp;
+    }
+}
+
 int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalog_fw_t *fw,
                                      engine_reeval_t *r, engine_changes_t *out)
 {
@@ -406,6 +430,15 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
         r->done = !hash_next(r->cursor);
         if (r->learner_id[0] == '\0')
             continue;
+        if (fw->revision == 1) {
+            /* A new framework has no states and no overrides yet: a learner without evidence
+             * on any of its competencies keeps every default, so only the others are walked. */
+            bool any;
+            if ((rc = has_evidence_in(txn, l.hash, fw, &any)) != 0)
+                return rc;
+            if (!any)
+                continue;
+        }
         for (uint32_t j = 0; j < graph_count(g); j++) {
             bool mastered;
             if ((rc = process(e, txn, &l, fw, order[j], &mastered, out)) != 0)

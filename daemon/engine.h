@@ -147,9 +147,11 @@ int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidenc
                             bool *already, engine_changes_t *out, err_detail_t *detail);
 
 /*
- * Re-evaluation of every learner after framework fw got a new revision (just installed in the
- * catalog): unlocks what the new graph unlocks, masters what the new rules master, never takes
- * a mastery back. One learner per call, so the caller handles each learner's changes before
+ * Re-evaluation of every learner after framework fw was loaded (a first revision or a new one,
+ * just installed in the catalog): unlocks what the new graph unlocks, masters what the new rules
+ * master (counting evidence stored before the framework existed), never takes a mastery back.
+ * For a first revision only learners with evidence on its competencies are walked (the others
+ * keep every default). One learner per call, so the caller handles each learner's changes before
  * the next and memory stays bounded by one learner's:
  *
  *     engine_reeval_t r = {0};

@@ -315,7 +315,10 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
     };
     if ((rc = journal_append(h->journal, txn, &ev)) != 0)
         return rc;
-    if (revision > 1) { /* every learner again, one at a time */
+    {
+        /* Every learner again, one at a time: a new revision may unlock or master more, and a
+         * new framework counts the evidence already stored on its competencies, exactly as if
+         * that evidence had come after it (state never depends on load order). */
         engine_reeval_t r = {0};
         while ((rc = engine_framework_reevaluate_next(h->engine, txn, fw, &r, &h->changes)) == 0)
             if ((rc = apply_changes(h, txn)) != 0)

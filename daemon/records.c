@@ -255,6 +255,28 @@ void records_evidence_iter_close(records_evidence_iter_t *it)
     store_iter_close(&it->it);
 }
 
+int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                     const uint8_t *from, uint8_t out[STORE_HASH_LEN])
+{
+    store_key_t prefix, start;
+    store_iter_t it;
+    store_val_t k, v;
+    key_learner_kind(&prefix, learner_hash, KIND_EVIDENCE);
+    start = prefix;
+    if (from)
+        store_key_bytes(&start, from, STORE_HASH_LEN);
+    int rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, &start, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next(&it, &k, &v);
+    if (rc == 0 && k.len < prefix.len + STORE_HASH_LEN)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(out, (const uint8_t *)k.data + prefix.len, STORE_HASH_LEN);
+    store_iter_close(&it);
+    return rc;
+}
+
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
 int records_profile_ensure(store_txn_t *txn, const records_learner_t *l)

@@ -127,6 +127,14 @@ int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STOR
 int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out);
 void records_evidence_iter_close(records_evidence_iter_t *it);
 
+/*
+ * The competencies a learner has evidence on, in hash order, one seek each: sets out to the
+ * first competency hash >= from (from NULL: the first of all) with any evidence record of the
+ * learner. 0, ERR_NOT_FOUND when there is none, or a store error.
+ */
+int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                     const uint8_t *from, uint8_t out[STORE_HASH_LEN]);
+
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
 /* Writes the profile (hash -> id) unless present: re-evaluation walks learners by hash. */

@@ -143,6 +143,27 @@ static void test_evidence(void **state)
     records_evidence_iter_close(&it);
     assert_int_equal(n, 4);
 
+    /* The competencies ann has evidence on: c1 and c2, each once, in hash order. */
+    uint8_t c2[STORE_HASH_LEN], got[STORE_HASH_LEN], from[STORE_HASH_LEN];
+    store_hash_id("c2", c2);
+    const uint8_t *lo = memcmp(c1, c2, STORE_HASH_LEN) < 0 ? c1 : c2;
+    const uint8_t *hi = lo == c1 ? c2 : c1;
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, NULL, got), 0);
+    assert_memory_equal(got, lo, STORE_HASH_LEN);
+    memcpy(from, lo, STORE_HASH_LEN);
+    from[STORE_HASH_LEN - 1]++; /* just past lo (its last byte is not 0xff here: checked) */
+    assert_true(lo[STORE_HASH_LEN - 1] != 0xff);
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, from, got), 0);
+    assert_memory_equal(got, hi, STORE_HASH_LEN);
+    memcpy(from, hi, STORE_HASH_LEN);
+    from[STORE_HASH_LEN - 1]++;
+    assert_true(hi[STORE_HASH_LEN - 1] != 0xff);
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, from, got), ERR_NOT_FOUND);
+    records_learner_t nobody;
+    records_learner_init(&nobody, "nobody");
+    assert_int_equal(records_evidence_next_competency(f->txn, nobody.hash, NULL, got),
+                     ERR_NOT_FOUND);
+
     /* Retraction: once, kept, and reported. */
     bool already = true;
     assert_int_equal(records_evidence_retract(f->txn, "e2", &already), 0);
