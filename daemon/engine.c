@@ -12,6 +12,7 @@ struct engine {
     size_t samples_cap;
     uint32_t *work; /* cascade worklist */
     size_t work_len, work_cap;
+    uint64_t state_writes; /* state records written (masteryd --check counts them) */
 };
 
 engine_t *engine_new(catalog_t *cat)
@@ -125,9 +126,10 @@ int engine_state_get(engine_t *e, store_txn_t *txn, const char *learner_id, cons
     return state_get(txn, &l, fw, ci, out);
 }
 
-static int state_put(store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw, uint32_t ci,
-                     const comp_state_t *st)
+static int state_put(engine_t *e, store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw,
+                     uint32_t ci, const comp_state_t *st)
 {
+    e->state_writes++;
     return records_state_put(txn, l->hash, fw->hash, fw->comp_hash[ci], st);
 }
 
@@ -256,7 +258,7 @@ static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
     if (memcmp(&st, &before, sizeof st) == 0)
         return 0;
     st.updated_at = e->now;
-    return state_put(txn, learner, fw, ci, &st);
+    return state_put(e, txn, learner, fw, ci, &st);
 }
 
 static int work_push(engine_t *e, uint32_t ci)
@@ -406,6 +408,11 @@ static int has_evidence_in(store_txn_t *txn, const uint8_t learner_hash[STORE_HA
     }
 }
 
+uint64_t engine_state_writes(const engine_t *e)
+{
+    return e->state_writes;
+}
+
 int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalog_fw_t *fw,
                                      engine_reeval_t *r, engine_changes_t *out)
 {
@@ -422,6 +429,8 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
         int rc = records_learner_seek(txn, r->cursor, r->learner_id);
         if (rc == ERR_NOT_FOUND)
             r->done = true;
+        if (rc == ERR_DATA_LOSS) /* the cursor names the learner: the next call goes past it */
+            r->done = !hash_next(r->cursor);
         if (rc != 0)
             return rc;
         learner_t l = {.id = r->learner_id};
@@ -502,7 +511,8 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
             st.flags |= STATE_RULE_MET;
     }
     st.updated_at = e->now;
-    if ((rc = state_put(txn, &l, fw, ci, &st)) != 0 || (rc = records_profile_ensure(txn, &l)) != 0)
+    if ((rc = state_put(e, txn, &l, fw, ci, &st)) != 0 ||
+        (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     if (newly_mastered) {
         if ((rc = record_change(changes, CHANGE_MASTERED, fw, ci, st.score)) != 0 ||

@@ -169,6 +169,12 @@ typedef struct engine_reeval {
 
 int engine_framework_reevaluate_next(engine_t *eng, store_txn_t *txn, const catalog_fw_t *fw,
                                      engine_reeval_t *r, engine_changes_t *out);
+/* ERR_DATA_LOSS from it leaves the cursor past the damaged learner: a caller that tolerates
+ * damage (masteryd --check) may go on with the next call. */
+
+/* State records written by this engine since it was made: a re-evaluation of a consistent
+ * store writes none, so masteryd --check counts them as disagreements. */
+uint64_t engine_state_writes(const engine_t *eng);
 
 /*
  * Applies a teacher override. Returns 0, ERR_NOT_FOUND (framework or competency; field named

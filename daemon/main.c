@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "badges.h"
+#include "check.h"
 #include "conf.h"
 #include "keyring.h"
 #include "handler.h"
@@ -43,6 +44,8 @@ static void usage(FILE *out)
                  "  -c FILE        config file (name = value lines; see README)\n"
                  "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
                  "  -n             check the configuration, print it, and exit\n"
+                 "  --check        audit the store offline (checksums, recomputed states); exit\n"
+                 "                 0 when whole, 1 when damaged or inconsistent, 2 on failure\n"
                  "  -v             more verbose logging (debug)\n"
                  "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
                  "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
@@ -59,17 +62,18 @@ static int64_t wall_ms(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION };
+    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_CHECK };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"check", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
-    bool foreground = isatty(STDERR_FILENO), check_only = false;
+    bool foreground = isatty(STDERR_FILENO), check_only = false, check_store = false;
     int verbose = 0, ch;
     while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -93,6 +97,9 @@ int main(int argc, char **argv)
             break;
         case OPT_EVENTS:
             events = optarg;
+            break;
+        case OPT_CHECK:
+            check_store = true;
             break;
         case OPT_VERSION:
             printf("masteryd %s\n", MASTERY_VERSION);
@@ -134,6 +141,12 @@ int main(int argc, char **argv)
         conf_dump(&conf, stdout);
         printf(bad ? "configuration INVALID\n" : "configuration OK\n");
         return bad;
+    }
+
+    if (check_store) {
+        log_init(true, (int)conf.verbose, "masteryd");
+        check_report_t report;
+        return check_run(&conf, stdout, &report);
     }
 
     /* No core dumps: the process will hold private keys (and the CURVE secret key). */

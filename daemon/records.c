@@ -301,7 +301,7 @@ int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
     int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
     if (rc != 0)
         return rc;
-    rc = store_iter_next(&it, &k, &v);
+    rc = store_iter_next_key(&it, &k); /* the key only: a damaged value is the next get's */
     if (rc == 0 && k.len < STORE_HASH_LEN)
         rc = ERR_INTERNAL;
     if (rc == 0)

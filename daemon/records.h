@@ -148,6 +148,7 @@ int records_profile_ensure(store_txn_t *txn, const records_learner_t *l);
  */
 int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
                          char id[STORE_KEY_MAX + 1]);
+/* (ERR_DATA_LOSS when the profile is damaged: *cursor is set to the learner even then.) */
 
 /* The learner's registered DID into did (cap bytes with the NUL): ERR_NOT_FOUND when none,
  * ERR_INTERNAL when the stored one does not fit. */
