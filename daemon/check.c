@@ -5,6 +5,7 @@
 
 #include "catalog.h"
 #include "engine.h"
+#include "records.h"
 #include "store.h"
 
 static double mono_s(void)
@@ -54,8 +55,10 @@ int check_run(const conf_t *conf, FILE *out, check_report_t *r)
     store_t *st = NULL;
     err_detail_t d;
     err_clear(&d);
-    if (store_open(conf->data_dir, conf->map_size, conf->map_size_max, &st, &d) != 0) {
+    if (store_open(conf->data_dir, conf->map_size, conf->map_size_max, &st, &d) != 0 ||
+        records_upgrade(st, &d) != 0) {
         fprintf(out, "masteryd --check: %s: %s\n", d.field, d.message);
+        store_close(&st);
         return 2;
     }
     fprintf(out, "store %s/data.mdb: format %u\n", conf->data_dir, store_format_opened(st));

@@ -71,6 +71,7 @@ static void changes_begin(engine_changes_t *c, const char *learner_id, const cha
     c->n = 0;
     c->learner_id = learner_id;
     c->evidence_id = evidence_id ? evidence_id : "";
+    c->evidence_source = "";
     c->competency_id = competency_id ? competency_id : "";
     c->reason = c->actor = NULL;
     c->granted = false;
@@ -302,11 +303,12 @@ static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
 
 /* ---- evidence ------------------------------------------------------------------------------ */
 
-int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id, store_val_t *blob)
+int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *source, const char *evidence_id,
+                         store_val_t *blob)
 {
     (void)e;
     records_evidence_t r;
-    int rc = records_evidence_find(txn, evidence_id, &r);
+    int rc = records_evidence_find(txn, source, evidence_id, &r);
     if (rc != 0)
         return rc;
     blob->data = r.blob;
@@ -337,7 +339,9 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
 {
     learner_t l;
     records_learner_init(&l, ev->learner_id);
+    const char *source = ev->source ? ev->source : "";
     changes_begin(out, ev->learner_id, ev->evidence_id, ev->competency_id);
+    out->evidence_source = source;
     records_evidence_t r = {
         .score = ev->score,
         .weight = ev->weight,
@@ -347,22 +351,24 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
         .blob_len = blob_len,
     };
     int rc;
-    if ((rc = records_evidence_put(txn, &l, ev->competency_id, ev->evidence_id, &r)) != 0 ||
+    if ((rc = records_evidence_put(txn, &l, ev->competency_id, source, ev->evidence_id, &r)) != 0 ||
         (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     return process_everywhere(e, txn, &l, ev->competency_id, out);
 }
 
-int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *evidence_id,
-                            const char *learner_id, const char *competency_id, const char *reason,
-                            bool *already, engine_changes_t *out, err_detail_t *d)
+int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *source,
+                            const char *evidence_id, const char *learner_id,
+                            const char *competency_id, const char *reason, bool *already,
+                            engine_changes_t *out, err_detail_t *d)
 {
     changes_begin(out, learner_id, evidence_id, competency_id);
+    out->evidence_source = source;
     out->reason = reason;
-    int rc = records_evidence_retract(txn, evidence_id, already);
+    int rc = records_evidence_retract(txn, source, evidence_id, already);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
-                       evidence_id);
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s' from source '%s'", evidence_id, source);
     if (rc != 0 || *already)
         return rc;
     engine_change_t ch = {.kind = CHANGE_RETRACTED};

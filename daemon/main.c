@@ -20,6 +20,7 @@
 #include "keyring.h"
 #include "handler.h"
 #include "log.h"
+#include "records.h"
 #include "server.h"
 #include "store.h"
 
@@ -175,7 +176,8 @@ int main(int argc, char **argv)
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
-    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0) {
+    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0 ||
+        records_upgrade(store, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }

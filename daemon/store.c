@@ -287,16 +287,16 @@ static int format_settle(store_t *st, MDB_txn *txn, bool fresh, err_detail_t *d)
     }
     int rc = format_read(st, txn, &st->format, d);
     st->format_opened = st->format;
-    if (rc != 0 || st->format == STORE_FORMAT_CURRENT)
+    if (rc != 0 || st->format >= STORE_FORMAT_CHECKSUMS)
         return rc;
     uint64_t n = 0;
     if ((rc = migrate_checksums(st, txn, &n)) != 0 ||
-        (rc = format_write(st, txn, STORE_FORMAT_CURRENT)) != 0)
+        (rc = format_write(st, txn, STORE_FORMAT_CHECKSUMS)) != 0)
         return err_set(d, store_err(rc), "store", "migrating data.mdb to format %u: lmdb: %s",
-                       STORE_FORMAT_CURRENT, mdb_strerror(rc));
+                       STORE_FORMAT_CHECKSUMS, mdb_strerror(rc));
     log_info("data.mdb migrated from format %u to %u (%llu records checksummed)", st->format,
-             STORE_FORMAT_CURRENT, (unsigned long long)n);
-    st->format = STORE_FORMAT_CURRENT;
+             STORE_FORMAT_CHECKSUMS, (unsigned long long)n);
+    st->format = STORE_FORMAT_CHECKSUMS;
     return 0;
 }
 
@@ -677,6 +677,22 @@ uint64_t store_damage(store_t *st, const char **name)
 uint32_t store_format_opened(store_t *st)
 {
     return st->format_opened;
+}
+
+uint32_t store_format(store_t *st)
+{
+    return st->format;
+}
+
+int store_format_set(store_txn_t *t, uint32_t format)
+{
+    if (t->ret != 0)
+        return t->ret;
+    int rc = format_write(t->st, t->txn, format);
+    if (rc != 0)
+        return store_fail(t, rc);
+    t->st->format = format; /* the caller commits, or the process stops on failure */
+    return 0;
 }
 
 int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged)

@@ -42,11 +42,14 @@ typedef enum store_db {
 
 /* The file's format, kept in the meta database under "format" (u32 little-endian):
  *   1  (no "format" record) values without a checksum; migrated to 2 at open
- *   2  every value ends with a CRC-32C of (database number, key, value) */
-#define STORE_FORMAT_PLAIN     1u
-#define STORE_FORMAT_CHECKSUMS 2u
-#define STORE_FORMAT_CURRENT   STORE_FORMAT_CHECKSUMS
-#define STORE_KEY_MAX          511 /* LMDB's default maximum key size */
+ *   2  every value ends with a CRC-32C of (database number, key, value)
+ *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
+ * store_open() brings a file to format 2 itself; the layouts above it are records.c's. */
+#define STORE_FORMAT_PLAIN      1u
+#define STORE_FORMAT_CHECKSUMS  2u
+#define STORE_FORMAT_SCOPED_IDS 3u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_SCOPED_IDS
+#define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;
 typedef struct store_txn store_txn_t;
@@ -171,6 +174,11 @@ uint64_t store_damage(store_t *st, const char **name);
 
 /* The format the file had when opened (STORE_FORMAT_*; a migrated file reports its old one). */
 uint32_t store_format_opened(store_t *st);
+
+/* The file's format now, and setting it inside a write transaction (for records_upgrade: the
+ * format changes in the transaction that migrates the layout). */
+uint32_t store_format(store_t *st);
+int store_format_set(store_txn_t *txn, uint32_t format);
 
 /*
  * Walks every record of every database and checks its checksum (masteryd --check). Counts
