@@ -39,6 +39,7 @@
  */
 typedef struct conn {
     _Atomic uint64_t out;         /* reply bytes handed to libzmq and not yet released by it */
+    uint64_t part;                /* reply bytes built in the group commit running, not yet sent */
     uint64_t taken;               /* wire bytes of the frames we have taken from it */
     uint64_t unread;              /* received by the kernel but not taken, at the last sweep */
     bool open;                    /* accepted, neither closed nor dropped since */
@@ -562,28 +563,45 @@ static void budgets_sweep(server_t *s)
 }
 
 /*
- * A request from a connection whose unread replies reach peer_out_bytes, or while everyone's
- * reach out_bytes, is not applied: it is answered UNAVAILABLE (retry once the replies are
- * read), or, past REFUSAL_ROOM more, not at all (the peer is not reading). True when refused.
+ * A request from a connection whose unread replies (with those its group commit is building)
+ * reach peer_out_bytes, or while everyone's reach out_bytes, is not applied: it is answered
+ * UNAVAILABLE, to retry once the replies are read. A connection whose unread replies pass
+ * out_drop_bytes() reads nothing, not even refusals: it is dropped, unanswered. Returns false
+ * when the request may be applied; true with *reply the refusal (malloc'd) or NULL.
  */
-static bool out_refused(server_t *s, const pending_t *p, err_detail_t *d)
+static uint64_t out_drop_bytes(const conf_t *conf)
 {
-    uint64_t mine = p->conn ? atomic_load(&p->conn->out) : 0;
+    uint64_t reply_max = conf->page_bytes > conf->max_frame ? conf->page_bytes : conf->max_frame;
+    return conf->peer_out_bytes + 2 * reply_max + REFUSAL_ROOM;
+}
+
+static bool out_refused(server_t *s, const pending_t *p, uint8_t **reply, size_t *len)
+{
+    uint64_t out = p->conn ? atomic_load(&p->conn->out) : 0;
+    uint64_t mine = out + (p->conn ? p->conn->part : 0);
     uint64_t all = atomic_load(&s->out_total);
+    *reply = NULL;
+    *len = 0;
     if (mine < s->conf->peer_out_bytes && all < s->conf->out_bytes)
         return false;
-    if (mine >= s->conf->peer_out_bytes + REFUSAL_ROOM)
+    if (out >= out_drop_bytes(s->conf)) {
+        for (size_t fd = 0; fd < s->conns_cap; fd++)
+            if (s->conns[fd] == p->conn)
+                conn_drop(s, (int)fd, "its unread replies pass peer_out_bytes by far", out);
         return true;
+    }
+    err_detail_t d;
     if (mine >= s->conf->peer_out_bytes)
-        err_set(d, ERR_UNAVAILABLE, "peer_out_bytes",
+        err_set(&d, ERR_UNAVAILABLE, "peer_out_bytes",
                 "%llu bytes of replies to this connection are unread (peer_out_bytes %llu): "
                 "read them, then retry",
                 (unsigned long long)mine, (unsigned long long)s->conf->peer_out_bytes);
     else
-        err_set(d, ERR_UNAVAILABLE, "out_bytes",
+        err_set(&d, ERR_UNAVAILABLE, "out_bytes",
                 "the daemon holds %llu bytes of unread replies (out_bytes %llu): retry later",
                 (unsigned long long)all, (unsigned long long)s->conf->out_bytes);
-    send_error(s, p->rid, p->rid_len, p->conn, p->req->request_id, d);
+    if (handler_error_reply(p->req->request_id, d.code, d.field, d.message, reply, len) != 0)
+        *reply = NULL;
     return true;
 }
 
@@ -630,6 +648,8 @@ static int receive_one(server_t *s)
     size_t rid_len = zmq_msg_size(&frames[0]);
     if (rid_len > RID_MAX)
         goto out; /* libzmq's own ids are 5 bytes; a longer one cannot come from it */
+    if (conn && !conn->open)
+        goto out; /* refused (max_connections) or dropped: nobody is there to answer */
     memcpy(p->rid, zmq_msg_data(&frames[0]), rid_len);
     p->rid_len = rid_len;
     p->conn = conn;
@@ -677,7 +697,11 @@ static int receive_one(server_t *s)
         send_error(s, p->rid, rid_len, conn, "", &d);
         goto out;
     }
-    if (out_refused(s, p, &d)) {
+    uint8_t *refusal;
+    size_t refusal_len;
+    if (out_refused(s, p, &refusal, &refusal_len)) {
+        if (refusal)
+            send_reply(s, p->rid, rid_len, conn, refusal, refusal_len);
         wire_request_free(&p->req);
         goto out;
     }
@@ -695,6 +719,8 @@ static void batch_free_replies(server_t *s, size_t from, size_t to)
     for (size_t i = from; i < to; i++) {
         free(s->batch[i].reply);
         s->batch[i].reply = NULL;
+        if (s->batch[i].conn)
+            s->batch[i].conn->part = 0; /* sent (counted in out) or gone */
     }
 }
 
@@ -712,11 +738,16 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t *to)
     handler_batch_begin(s->handler, now_ms());
     size_t bytes = 0, i = from;
     for (; i < s->n_batch && rc == 0 && bytes < s->conf->batch_reply_bytes; i++) {
-        const auth_client_t *c = s->batch[i].client;
-        handler_client_t who = {c ? c->name : "", c != NULL, c};
-        rc = handler_apply(s->handler, txn, s->batch[i].req, &who, &s->batch[i].reply,
-                           &s->batch[i].reply_len);
-        bytes += s->batch[i].reply_len;
+        pending_t *p = &s->batch[i];
+        /* Checked again here: earlier parts of this batch may have filled its budget. */
+        if (!out_refused(s, p, &p->reply, &p->reply_len)) {
+            const auth_client_t *c = p->client;
+            handler_client_t who = {c ? c->name : "", c != NULL, c};
+            rc = handler_apply(s->handler, txn, p->req, &who, &p->reply, &p->reply_len);
+        }
+        bytes += p->reply_len;
+        if (p->conn)
+            p->conn->part += p->reply_len;
     }
     *to = i;
     if (rc == 0)
@@ -771,10 +802,13 @@ static size_t batch_run_part(server_t *s, size_t from)
     if (writes)
         s->stats->commits++;
     for (size_t i = from; i < to; i++) {
+        if (s->batch[i].reply == NULL)
+            continue; /* refused without an answer: out_refused */
         send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].conn, s->batch[i].reply,
                    s->batch[i].reply_len);
         s->batch[i].reply = NULL; /* libzmq's now */
     }
+    batch_free_replies(s, from, to);
     for (size_t i = 0; i < handler_event_count(s->handler); i++) {
         const char *topic;
         size_t topic_len, len;
