@@ -1288,6 +1288,12 @@ bool handler_request_writes(const wire_request_t *req)
     return e != NULL && e->writes;
 }
 
+bool handler_may_subscribe(const auth_client_t *client)
+{
+    const op_entry_t *e = op_find(MASTERY__V1__REQUEST__OP_READ_EVENTS);
+    return client != NULL && (e->roles & (unsigned)client->role) != 0;
+}
+
 int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                   const handler_client_t *who, uint8_t **reply, size_t *len)
 {

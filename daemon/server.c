@@ -256,7 +256,9 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
         goto fail;
     }
     s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
-    s->pub = zmq_socket(s->ctx, ZMQ_PUB);
+    /* Secure mode: an XPUB that hands us every subscription with its subscriber's User-Id, and
+     * subscribes only those who may read events (subscriptions_drain). */
+    s->pub = zmq_socket(s->ctx, secure ? ZMQ_XPUB : ZMQ_PUB);
     if (s->router == NULL || s->pub == NULL) {
         rc = err_set(d, ERR_INTERNAL, "server", "zmq_socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
@@ -282,6 +284,10 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     zmq_setsockopt(s->pub, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s->pub, ZMQ_LINGER, &pub_linger, sizeof pub_linger);
     zmq_setsockopt(s->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (secure && zmq_setsockopt(s->pub, ZMQ_XPUB_MANUAL, &one, sizeof one) != 0) {
+        rc = err_set(d, ERR_INTERNAL, "events", "ZMQ_XPUB_MANUAL: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
     if (secure && (rc = secure_sockets(s, d)) != 0)
         goto fail;
     if ((rc = monitors_start(s, d)) != 0)
@@ -840,7 +846,39 @@ static int batch_run(server_t *s)
     return 0;
 }
 
-#define REFUSALS_LOGGED 10 /* refused handshakes logged per minute; the rest are counted */
+#define REFUSALS_LOGGED 10 /* refused handshakes and subscriptions logged per minute */
+
+/*
+ * Secure mode: each subscription (or its withdrawal) from the XPUB, [1|0][topic], with the
+ * User-Id of the subscriber's CURVE handshake. Only a client the list names now, and that may
+ * read events, is subscribed (ZMQ_SUBSCRIBE in manual mode applies to the pipe the message
+ * came from); anyone else's subscription is never made, whatever its topic, so they receive
+ * nothing. A withdrawal is always honoured.
+ */
+static void subscriptions_drain(server_t *s)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        const uint8_t *data = zmq_msg_data(&m);
+        size_t len = zmq_msg_size(&m);
+        if (len >= 1 && (data[0] == 0 || data[0] == 1)) {
+            const auth_client_t *c = auth_lookup_user_id(s->auth, zmq_msg_gets(&m, "User-Id"));
+            if (data[0] == 0)
+                zmq_setsockopt(s->pub, ZMQ_UNSUBSCRIBE, data + 1, len - 1);
+            else if (handler_may_subscribe(c))
+                zmq_setsockopt(s->pub, ZMQ_SUBSCRIBE, data + 1, len - 1);
+            else if (++s->refusals <= REFUSALS_LOGGED)
+                log_info("events: %s (%s) may not subscribe; it receives nothing",
+                         c ? c->name : "an unlisted key", c ? auth_role_name(c->role) : "none");
+        }
+        zmq_msg_close(&m);
+    }
+}
 
 /* Answers every waiting ZAP request (secure mode). Refusals are logged, at most
  * REFUSALS_LOGGED a minute, so a flood of strangers cannot flood the log. */
@@ -888,10 +926,11 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (*s->reload)
             reload_clients(s); /* between batches: no request holds a client pointer */
         zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
-                                  {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0}};
+                                  {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0},
+                                  {s->pub, 0, ZMQ_POLLIN, 0}};
         /* Open connections' byte counts are checked every SWEEP_MS, even when all is quiet:
          * an unfinished multipart message never wakes the poll. */
-        int n = zmq_poll(items, s->auth ? 2 : 1, s->conns_open ? SWEEP_MS : 1000);
+        int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
         if (n < 0) {
@@ -902,8 +941,10 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         }
         if (n == 0)
             continue;
-        if (s->auth)
+        if (s->auth) {
             zap_drain(s);
+            subscriptions_drain(s);
+        }
         /* A batch holds at most max_group requests and 8x max_frame bytes of them, so its
          * decoded requests stay within 8 x (8 x max_frame + 64 KiB) of memory. */
         while (s->n_batch < s->conf->max_group && s->batch_bytes < 8 * s->conf->max_frame &&
