@@ -913,9 +913,22 @@ static void reload_clients(server_t *s)
     if (auth_reload(s->auth, &d) != 0)
         log_warnx("SIGHUP: clients file not reloaded, the old list stays in force: %s: %s", d.field,
                   d.message);
-    else
+    else {
         log_info("SIGHUP: %zu clients listed in %s", auth_clients_count(auth_clients(s->auth)),
                  s->conf->clients_file);
+        /* A subscription was authorized when it was made, and the XPUB cannot tell us whose
+         * pipe is whose: every subscriber is dropped instead, reconnects (libzmq does that
+         * itself), and its handshake and subscriptions are checked against the new list. A
+         * subscriber misses what is published meanwhile; ReadEvents fills the gap. */
+        size_t n = 0;
+        for (size_t fd = 0; fd < s->conns_cap; fd++)
+            if (s->conns[fd] && s->conns[fd]->open && s->conns[fd]->events) {
+                conn_drop(s, (int)fd, "clients file reloaded: subscribers authorize again", 0);
+                n++;
+            }
+        if (n)
+            log_info("SIGHUP: %zu event subscribers reconnect under the new list", n);
+    }
 }
 
 int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)

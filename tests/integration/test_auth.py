@@ -348,6 +348,19 @@ def test_events_by_role(school):
     leaked = sum(len(drain(t, 500)) for t in tools)
     assert leaked == 0, f"{leaked} events reached tool keys"
     assert school.wait_log(r"events: quiz \(tool\) may not subscribe")
+    # The teacher's key is removed: SIGHUP makes every subscriber authorize again, so the
+    # teacher's live subscription ends while the auditor's resumes after its reconnect.
+    n = len(school.daemon.log)
+    school.write_clients([k for k in school.keys if k != "ms-lee"])
+    school.daemon.proc.send_signal(signal.SIGHUP)
+    school.wait_log(r"SIGHUP: 4 clients", after=n)
+    for i in range(100):  # until the auditor's new subscription is in place
+        quiz.submit(evidence(f"after-{i}", f"after-{i}", "frac.equivalent", 1.0),
+                    evidence(f"after-{i}b", f"after-{i}", "frac.equivalent", 1.0))
+        if auditor.poll(100):
+            break
+    assert drain(auditor), "the auditor receives events again after the reload"
+    assert drain(teacher, 500) == []
     print(f"\nevents by role: auditor received {len(got)} of {len(stored)} events, teacher "
           f"{len(mastered)} mastered; 4 tool subscriptions (all, forged kind and learner "
           f"topics) received 0")
