@@ -27,6 +27,13 @@ typedef struct conf {
     uint64_t map_size;           /* initial LMDB map size, bytes */
     uint64_t map_size_max;       /* the map grows on MDB_MAP_FULL up to this */
     uint64_t future_skew_ms;     /* how far in the future observed_at may lie */
+    uint64_t page_bytes;         /* a reply page stops growing past this many bytes */
+    uint64_t batch_reply_bytes;  /* a group commit's replies, bytes */
+    uint64_t peer_out_bytes;     /* unread reply bytes per connection: then UNAVAILABLE */
+    uint64_t out_bytes;          /* unread reply/event bytes in all: then drop the largest */
+    uint64_t peer_in_bytes;      /* received, not yet taken, per tcp connection: then drop */
+    uint64_t in_bytes;           /* the same for all connections: then drop the largest */
+    uint64_t max_connections;    /* tcp connections open at once */
     uint64_t send_hwm;           /* ZeroMQ high water marks (messages) */
     uint64_t recv_hwm;
     char clients_file[CONF_STR_MAX];          /* "": development mode (no CURVE, loopback only) */

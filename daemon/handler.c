@@ -9,6 +9,7 @@
 #include "badges.h"
 #include "casepkg.h"
 #include "catalog.h"
+#include "codec.h"
 #include "engine.h"
 #include "graph.h"
 #include "journal.h"
@@ -843,7 +844,11 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
     int rc = records_event_iter_open(txn, next, &it);
     if (rc != 0)
         return rc;
+    size_t bytes = 0; /* a page holds at least one event, then stops at page_bytes */
     while (out->n_events < limit && (rc = records_event_iter_next(&it, &seq, &data, &len)) == 0) {
+        if (out->n_events > 0 && bytes + len > h->conf->page_bytes)
+            break;
+        bytes += len;
         Mastery__V1__Event *e = mastery__v1__event__unpack(&alloc, len, data);
         if (e == NULL) {
             rc = ERR_INTERNAL;
@@ -887,16 +892,30 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
     records_learner_init(&l, op->learner_id);
     if (op->competency_id[0])
         store_hash_id(op->competency_id, comp_hash);
+    /* The page token is the hex of the next record's place in the learner's walk. */
+    uint8_t pos[RECORDS_EVIDENCE_POS_MAX];
+    size_t pos_len = 0;
+    if (codec_hex_decode(op->page_token, strlen(op->page_token), pos, sizeof pos, &pos_len) != 0)
+        return err_set(d, ERR_INVALID, "list_evidence.page_token",
+                       "is not a next_page_token this daemon gave");
     records_evidence_iter_t it;
     records_evidence_t r;
-    if ((rc = records_evidence_iter_open(txn, l.hash, op->competency_id[0] ? comp_hash : NULL,
-                                         &it)) != 0)
+    if ((rc = records_evidence_iter_open_at(txn, l.hash, op->competency_id[0] ? comp_hash : NULL,
+                                            pos, pos_len, &it)) != 0)
         return rc;
+    size_t bytes = 0; /* a page holds at least one item, then stops at page_bytes */
     while ((rc = records_evidence_iter_next(&it, &r)) == 0) {
-        if (out->n_items == limit) {
+        if (out->n_items == limit ||
+            (out->n_items > 0 && bytes + r.blob_len > h->conf->page_bytes)) {
             out->truncated = true;
+            size_t cap = 2 * r.pos_len + 1, n;
+            out->next_page_token = arena_alloc(h->arena, cap);
+            if (out->next_page_token == NULL ||
+                codec_hex_encode(r.pos, r.pos_len, out->next_page_token, cap, &n) != 0)
+                rc = ERR_NOMEM;
             break;
         }
+        bytes += r.blob_len;
         Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, r.blob_len, r.blob);
         if (e == NULL) {
             rc = ERR_INTERNAL;
@@ -1280,6 +1299,12 @@ bool handler_request_writes(const wire_request_t *req)
 {
     const op_entry_t *e = op_find(req->op_case);
     return e != NULL && e->writes;
+}
+
+bool handler_may_subscribe(const auth_client_t *client)
+{
+    const op_entry_t *e = op_find(MASTERY__V1__REQUEST__OP_READ_EVENTS);
+    return client != NULL && (e->roles & (unsigned)client->role) != 0;
 }
 
 int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,

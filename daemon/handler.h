@@ -62,6 +62,11 @@ void handler_destroy(handler_t **h);
 /* Whether the request's operation writes (needs a write transaction). */
 bool handler_request_writes(const wire_request_t *req);
 
+/* Whether a client (secure mode; borrowed) may receive published events: exactly when it may
+ * call ReadEvents, so the request table decides both (teachers, admins, auditors; not tools,
+ * whose scope names frameworks while events carry learners). */
+bool handler_may_subscribe(const auth_client_t *client);
+
 void handler_batch_begin(handler_t *h, int64_t now_ms);
 
 /*

@@ -139,6 +139,8 @@ static int evidence_decode(const store_val_t *v, records_evidence_t *out)
     out->retracted = (h.flags & EVIDENCE_RETRACTED) != 0;
     out->blob = (const uint8_t *)v->data + sizeof h;
     out->blob_len = v->len - sizeof h;
+    out->pos = NULL;
+    out->pos_len = 0;
     return 0;
 }
 
@@ -257,11 +259,30 @@ int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STOR
     return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
 }
 
+int records_evidence_iter_open_at(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                  const uint8_t *comp_hash, const uint8_t *pos, size_t pos_len,
+                                  records_evidence_iter_t *it)
+{
+    if (pos_len > RECORDS_EVIDENCE_POS_MAX)
+        return ERR_INVALID;
+    store_key_t prefix, start;
+    key_learner_kind(&prefix, learner_hash, KIND_EVIDENCE);
+    start = prefix;
+    store_key_bytes(&start, pos, pos_len);
+    if (comp_hash)
+        store_key_bytes(&prefix, comp_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, &start, &it->it);
+}
+
 int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out)
 {
     store_val_t k, v;
     int rc = store_iter_next(&it->it, &k, &v);
-    return rc ? rc : evidence_decode(&v, out);
+    if (rc == 0 && (rc = evidence_decode(&v, out)) == 0) {
+        out->pos = (const uint8_t *)k.data + STORE_HASH_LEN + 1; /* after learner and kind */
+        out->pos_len = k.len - STORE_HASH_LEN - 1;
+    }
+    return rc;
 }
 
 void records_evidence_iter_close(records_evidence_iter_t *it)

@@ -95,6 +95,10 @@ typedef struct records_evidence {
     bool retracted;  /* excluded from every rule; kept for the audit trail */
     const void *blob;
     size_t blob_len;
+    /* Set by records_evidence_iter_next (NULL otherwise): the record's place in the walk, to
+     * resume at with records_evidence_iter_open_at. Borrowed, like blob. */
+    const uint8_t *pos;
+    size_t pos_len;
 } records_evidence_t;
 
 /*
@@ -130,6 +134,14 @@ typedef struct records_evidence_iter {
 /* comp_hash NULL: every competency of the learner. */
 int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                                const uint8_t *comp_hash, records_evidence_iter_t *it);
+/* The same walk, from the record at pos (a records_evidence_t.pos of an earlier walk, as the
+ * next page's token), or from the first one after it when it is gone. Any bytes are safe: the
+ * walk never leaves the learner (and competency). ERR_INVALID when pos_len exceeds
+ * RECORDS_EVIDENCE_POS_MAX. */
+#define RECORDS_EVIDENCE_POS_MAX (STORE_KEY_MAX - STORE_HASH_LEN - 1)
+int records_evidence_iter_open_at(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                  const uint8_t *comp_hash, const uint8_t *pos, size_t pos_len,
+                                  records_evidence_iter_t *it);
 /* 0 and the next record, ERR_NOT_FOUND at the end, ERR_INTERNAL for a malformed record. */
 int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out);
 void records_evidence_iter_close(records_evidence_iter_t *it);

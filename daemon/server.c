@@ -1,9 +1,14 @@
 #include "server.h"
 
 #include <errno.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received (glibc's lacks it) */
+#include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -19,9 +24,41 @@
 #define RID_MAX      256
 #define ENDPOINT_MAX 1024
 
+#define MON_ROUTER     "inproc://masteryd-monitor-router"
+#define MON_PUB        "inproc://masteryd-monitor-pub"
+#define HANDSHAKE_ROOM 4096 /* greeting and handshake bytes a connection sends before requests */
+#define REFUSAL_ROOM   (64 * 1024) /* unread bytes past peer_out_bytes that refusals may use */
+#define SWEEP_MS       20          /* how often connections' byte counts are checked */
+
+/*
+ * One tcp connection, by the file descriptor libzmq gave it (the monitor tells us when it is
+ * accepted and closed; a request's ZMQ_SRCFD names it). We only read its TCP_INFO and, to drop
+ * it, shut it down: libzmq then sees the error and frees everything it holds for it. A conn is
+ * reused when the kernel reuses its fd, and freed only after zmq_ctx_term, so libzmq's I/O
+ * thread may still release bytes into it (sent_release) at any time before that.
+ */
+typedef struct conn {
+    _Atomic uint64_t out;         /* reply bytes handed to libzmq and not yet released by it */
+    uint64_t part;                /* reply bytes built in the group commit running, not yet sent */
+    uint64_t taken;               /* wire bytes of the frames we have taken from it */
+    uint64_t unread;              /* received by the kernel but not taken, at the last sweep */
+    bool open;                    /* accepted, neither closed nor dropped since */
+    bool events;                  /* on the event endpoint: it only ever sends subscriptions */
+    struct sockaddr_storage peer; /* checked again before a shutdown: the fd must be ours */
+    socklen_t peer_len;
+} conn_t;
+
+/* The hint of a reply or event handed to libzmq: what to give back when it releases it. */
+typedef struct sent {
+    _Atomic uint64_t *total;
+    conn_t *conn; /* NULL: not attributable (an event, a connection we do not know) */
+    size_t len;
+} sent_t;
+
 typedef struct pending {
     uint8_t rid[RID_MAX];
     size_t rid_len;
+    conn_t *conn; /* the connection it came on (NULL: unknown) */
     wire_request_t *req;
     const auth_client_t *client; /* secure mode: who sent it (borrowed from auth) */
     uint8_t *reply;
@@ -40,12 +77,23 @@ struct server {
     char events_endpoint[ENDPOINT_MAX];
     pending_t *batch;
     size_t n_batch;
-    size_t batch_bytes;     /* request bytes in the batch: draining stops at 8x max_frame */
+    size_t batch_bytes; /* request bytes in the batch: draining stops at 8x max_frame */
+    void *mon[2];       /* PAIR sockets: the monitor events of router and pub */
+    conn_t **conns;     /* by fd; entries live until server_destroy */
+    size_t conns_cap;
+    size_t conns_open;
+    _Atomic uint64_t out_total; /* replies and events handed to libzmq, not yet released */
+    uint64_t in_total;          /* received, not taken, over all connections (last sweep) */
+    int64_t last_sweep;
+    uint64_t conns_refused; /* over max_connections, since start */
+    uint64_t conns_dropped; /* over a byte budget, since start */
     auth_t *auth;           /* NULL in development mode */
     int64_t refusal_window; /* start of the current minute of refused-handshake logging */
     uint64_t refusals;      /* refused handshakes in it */
     volatile sig_atomic_t *reload;
 };
+
+static int monitors_start(server_t *s, err_detail_t *d);
 
 static int64_t now_ms(void)
 {
@@ -208,7 +256,9 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
         goto fail;
     }
     s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
-    s->pub = zmq_socket(s->ctx, ZMQ_PUB);
+    /* Secure mode: an XPUB that hands us every subscription with its subscriber's User-Id, and
+     * subscribes only those who may read events (subscriptions_drain). */
+    s->pub = zmq_socket(s->ctx, secure ? ZMQ_XPUB : ZMQ_PUB);
     if (s->router == NULL || s->pub == NULL) {
         rc = err_set(d, ERR_INTERNAL, "server", "zmq_socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
@@ -218,6 +268,13 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     int64_t maxmsg = (int64_t)conf->max_frame * 2;
     int one = 1, linger = 1000, handshake = 10000, pub_linger = 0;
     int sndhwm = (int)conf->send_hwm, rcvhwm = (int)conf->recv_hwm;
+    if (conf->peer_in_bytes < 2 * conf->max_frame + HANDSHAKE_ROOM) {
+        rc = err_set(d, ERR_INVALID, "peer_in_bytes",
+                     "%llu is less than 2 x max_frame + %d: a client's largest request would "
+                     "drop its connection",
+                     (unsigned long long)conf->peer_in_bytes, HANDSHAKE_ROOM);
+        goto fail;
+    }
     zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
@@ -227,7 +284,13 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     zmq_setsockopt(s->pub, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s->pub, ZMQ_LINGER, &pub_linger, sizeof pub_linger);
     zmq_setsockopt(s->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (secure && zmq_setsockopt(s->pub, ZMQ_XPUB_MANUAL, &one, sizeof one) != 0) {
+        rc = err_set(d, ERR_INTERNAL, "events", "ZMQ_XPUB_MANUAL: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
     if (secure && (rc = secure_sockets(s, d)) != 0)
+        goto fail;
+    if ((rc = monitors_start(s, d)) != 0)
         goto fail;
     if ((rc = bind_socket(s->router, conf->listen, s->endpoint, d, "listen")) != 0 ||
         (rc = bind_socket(s->pub, conf->events, s->events_endpoint, d, "events")) != 0)
@@ -248,9 +311,15 @@ void server_destroy(server_t **sp)
         zmq_close(s->router);
     if (s->pub)
         zmq_close(s->pub);
+    for (int i = 0; i < 2; i++)
+        if (s->mon[i])
+            zmq_close(s->mon[i]);
     auth_destroy(&s->auth);
     if (s->ctx)
-        zmq_ctx_term(s->ctx);
+        zmq_ctx_term(s->ctx); /* libzmq has released every reply and event after this */
+    for (size_t i = 0; i < s->conns_cap; i++)
+        free(s->conns[i]);
+    free(s->conns);
     free(s->batch);
     free(s);
     *sp = NULL;
@@ -266,27 +335,280 @@ const char *server_events_endpoint(const server_t *s)
     return s->events_endpoint;
 }
 
-/* Sends [rid][""][data] without blocking; a peer that is gone or full loses the reply. */
-static void send_reply(server_t *s, const uint8_t *rid, size_t rid_len, const uint8_t *data,
+/* ---- byte budgets: what libzmq holds for us, what connections sent us ----------------------- */
+
+/* libzmq's free function for a message we handed it (its I/O thread, or ours on a failed
+ * send): the bytes leave the budgets. The only code that runs on another thread. */
+static void sent_release(void *data, void *hint)
+{
+    sent_t *t = hint;
+    atomic_fetch_sub(t->total, t->len);
+    if (t->conn)
+        atomic_fetch_sub(&t->conn->out, t->len);
+    free(data);
+    free(t);
+}
+
+/*
+ * Sends data (malloc'd; takes ownership) as one frame without copying, counted in out_total
+ * and conn->out until libzmq releases it. more: ZMQ_SNDMORE or 0. Returns 0 or -1 (errno as
+ * zmq's; data is freed either way).
+ */
+static int send_counted(server_t *s, void *sock, conn_t *conn, uint8_t *data, size_t len, int more)
+{
+    zmq_msg_t m;
+    sent_t *t = malloc(sizeof *t);
+    if (t == NULL || zmq_msg_init_data(&m, data, len, sent_release, t) != 0) {
+        free(t);
+        free(data);
+        return -1;
+    }
+    *t = (sent_t){&s->out_total, conn, len};
+    atomic_fetch_add(&s->out_total, len);
+    if (conn)
+        atomic_fetch_add(&conn->out, len);
+    if (zmq_msg_send(&m, sock, more | ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m); /* releases through sent_release */
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends [rid][""][data] without blocking; takes ownership of data (malloc'd). A peer that is
+ * gone or full loses the reply. */
+static void send_reply(server_t *s, const uint8_t *rid, size_t rid_len, conn_t *conn, uint8_t *data,
                        size_t len)
 {
     if (zmq_send(s->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         log_debug("reply dropped: %s", zmq_strerror(zmq_errno()));
+        free(data);
         return;
     }
     zmq_send(s->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(s->router, data, len, ZMQ_DONTWAIT);
+    send_counted(s, s->router, conn, data, len, 0);
 }
 
-static void send_error(server_t *s, const uint8_t *rid, size_t rid_len, const char *request_id,
-                       const err_detail_t *d)
+static void send_error(server_t *s, const uint8_t *rid, size_t rid_len, conn_t *conn,
+                       const char *request_id, const err_detail_t *d)
 {
     uint8_t *buf;
     size_t len;
     if (handler_error_reply(request_id, d->code, d->field, d->message, &buf, &len) != 0)
         return;
-    send_reply(s, rid, rid_len, buf, len);
-    free(buf);
+    send_reply(s, rid, rid_len, conn, buf, len);
+}
+
+/* The conn of a file descriptor, created on first use; NULL when out of memory. */
+static conn_t *conn_at(server_t *s, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= s->conns_cap) {
+        size_t cap = s->conns_cap ? s->conns_cap : 64;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        conn_t **v = realloc(s->conns, cap * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        memset(v + s->conns_cap, 0, (cap - s->conns_cap) * sizeof *v);
+        s->conns = v;
+        s->conns_cap = cap;
+    }
+    if (s->conns[fd] == NULL && (s->conns[fd] = calloc(1, sizeof(conn_t))) == NULL)
+        return NULL;
+    return s->conns[fd];
+}
+
+/* Wire bytes of one frame of `size` bytes (ZMTP 3.0: a short or long frame header; CURVE
+ * wraps each in a MESSAGE command: name, nonce, MAC and flags, 33 bytes). */
+static uint64_t frame_wire_bytes(const server_t *s, size_t size)
+{
+    size_t body = s->auth ? size + 33 : size;
+    return body + (body <= 255 ? 2 : 9);
+}
+
+/*
+ * Drops a connection: shutdown(2) on libzmq's descriptor (never close: the fd stays libzmq's),
+ * which its I/O thread sees as an error; it then frees the connection's queues, including a
+ * multipart message it never delivered. Only a connection the monitor announced and that still
+ * has the peer address it had then, so a reused descriptor is never touched.
+ */
+static void conn_drop(server_t *s, int fd, const char *why, uint64_t bytes)
+{
+    conn_t *c = s->conns[fd];
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (!c->open || getpeername(fd, (struct sockaddr *)&peer, &len) != 0 || len != c->peer_len ||
+        memcmp(&peer, &c->peer, len) != 0)
+        return;
+    shutdown(fd, SHUT_RDWR);
+    c->open = false;
+    s->conns_open--;
+    s->conns_dropped++;
+    log_info("dropped a connection (fd %d): %s (%llu bytes)", fd, why, (unsigned long long)bytes);
+}
+
+static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
+{
+    if (ev == ZMQ_EVENT_ACCEPTED) {
+        conn_t *c = conn_at(s, fd);
+        if (c == NULL || s->conns_open >= s->conf->max_connections) {
+            /* Refused before its handshake: libzmq frees what it allocated for it. */
+            shutdown(fd, SHUT_RDWR);
+            s->conns_refused++;
+            if ((s->conns_refused & (s->conns_refused - 1)) == 0) /* 1st, 2nd, 4th, ... */
+                log_info("connection refused: max_connections (%llu) open; %llu refused so far",
+                         (unsigned long long)s->conf->max_connections,
+                         (unsigned long long)s->conns_refused);
+            if (c)
+                c->open = false;
+            return;
+        }
+        c->taken = 0;
+        c->unread = 0;
+        c->events = events;
+        c->peer_len = sizeof c->peer;
+        if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
+            c->peer_len = 0;
+        if (!c->open)
+            s->conns_open++;
+        c->open = true;
+    } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open) {
+        s->conns[fd]->open = false; /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED */
+        s->conns_open--;
+    }
+}
+
+/* Reads every waiting monitor event: [u16 event][u32 value (the fd)] [endpoint]. */
+static void monitor_drain(server_t *s)
+{
+    for (int i = 0; i < 2; i++) {
+        for (;;) {
+            zmq_msg_t ev;
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, s->mon[i], ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&ev);
+                break;
+            }
+            if (zmq_msg_size(&ev) >= 6) {
+                uint16_t id;
+                int32_t fd;
+                memcpy(&id, zmq_msg_data(&ev), 2);
+                memcpy(&fd, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+                monitor_event(s, i == 1, id, fd);
+            }
+            while (zmq_msg_more(&ev)) { /* the endpoint */
+                zmq_msg_close(&ev);
+                zmq_msg_init(&ev);
+                if (zmq_msg_recv(&ev, s->mon[i], 0) < 0)
+                    break;
+            }
+            zmq_msg_close(&ev);
+        }
+    }
+}
+
+static int monitors_start(server_t *s, err_detail_t *d)
+{
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED;
+    const char *ep[2] = {MON_ROUTER, MON_PUB};
+    void *sock[2] = {s->router, s->pub};
+    for (int i = 0; i < 2; i++) {
+        int hwm = 0; /* an event lost would leave a connection counted forever */
+        if (zmq_socket_monitor(sock[i], ep[i], events) != 0 ||
+            (s->mon[i] = zmq_socket(s->ctx, ZMQ_PAIR)) == NULL ||
+            zmq_setsockopt(s->mon[i], ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+            zmq_connect(s->mon[i], ep[i]) != 0)
+            return err_set(d, ERR_INTERNAL, "server", "cannot monitor connections: %s",
+                           zmq_strerror(zmq_errno()));
+    }
+    return 0;
+}
+
+/*
+ * Every SWEEP_MS: each tcp connection's bytes received (TCP_INFO) less the bytes we took from
+ * it is what libzmq holds for it: queued requests and any unfinished multipart message, which
+ * libzmq never shows us. Past peer_in_bytes, or the largest when all together pass in_bytes,
+ * the connection is dropped; likewise the one with the most unread replies when out_total
+ * passes out_bytes.
+ */
+static void budgets_sweep(server_t *s)
+{
+    int64_t now = now_ms();
+    if (now - s->last_sweep < SWEEP_MS)
+        return;
+    s->last_sweep = now;
+    monitor_drain(s);
+    uint64_t in_total = 0, in_max = 0, out_max = 0;
+    int in_fd = -1, out_fd = -1;
+    for (size_t fd = 0; fd < s->conns_cap; fd++) {
+        conn_t *c = s->conns[fd];
+        if (c == NULL || !c->open)
+            continue;
+        uint64_t out = atomic_load(&c->out);
+        if (out > out_max)
+            out_max = out, out_fd = (int)fd;
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+            len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+            continue; /* ipc: a local peer; its queue is bounded by recv_hwm */
+        uint64_t got = ti.tcpi_bytes_received, done = c->taken + HANDSHAKE_ROOM;
+        c->unread = got > done ? got - done : 0;
+        in_total += c->unread;
+        if (c->unread > in_max)
+            in_max = c->unread, in_fd = (int)fd;
+        if (c->unread > s->conf->peer_in_bytes)
+            conn_drop(s, (int)fd, "more unread request bytes than peer_in_bytes", c->unread);
+    }
+    s->in_total = in_total;
+    if (in_total > s->conf->in_bytes && in_fd >= 0)
+        conn_drop(s, in_fd, "the most unread request bytes while all pass in_bytes", in_max);
+    if (atomic_load(&s->out_total) > s->conf->out_bytes && out_fd >= 0)
+        conn_drop(s, out_fd, "the most unread reply bytes while all pass out_bytes", out_max);
+}
+
+/*
+ * A request from a connection whose unread replies (with those its group commit is building)
+ * reach peer_out_bytes, or while everyone's reach out_bytes, is not applied: it is answered
+ * UNAVAILABLE, to retry once the replies are read. A connection whose unread replies pass
+ * out_drop_bytes() reads nothing, not even refusals: it is dropped, unanswered. Returns false
+ * when the request may be applied; true with *reply the refusal (malloc'd) or NULL.
+ */
+static uint64_t out_drop_bytes(const conf_t *conf)
+{
+    uint64_t reply_max = conf->page_bytes > conf->max_frame ? conf->page_bytes : conf->max_frame;
+    return conf->peer_out_bytes + 2 * reply_max + REFUSAL_ROOM;
+}
+
+static bool out_refused(server_t *s, const pending_t *p, uint8_t **reply, size_t *len)
+{
+    uint64_t out = p->conn ? atomic_load(&p->conn->out) : 0;
+    uint64_t mine = out + (p->conn ? p->conn->part : 0);
+    uint64_t all = atomic_load(&s->out_total);
+    *reply = NULL;
+    *len = 0;
+    if (mine < s->conf->peer_out_bytes && all < s->conf->out_bytes)
+        return false;
+    if (out >= out_drop_bytes(s->conf)) {
+        for (size_t fd = 0; fd < s->conns_cap; fd++)
+            if (s->conns[fd] == p->conn)
+                conn_drop(s, (int)fd, "its unread replies pass peer_out_bytes by far", out);
+        return true;
+    }
+    err_detail_t d;
+    if (mine >= s->conf->peer_out_bytes)
+        err_set(&d, ERR_UNAVAILABLE, "peer_out_bytes",
+                "%llu bytes of replies to this connection are unread (peer_out_bytes %llu): "
+                "read them, then retry",
+                (unsigned long long)mine, (unsigned long long)s->conf->peer_out_bytes);
+    else
+        err_set(&d, ERR_UNAVAILABLE, "out_bytes",
+                "the daemon holds %llu bytes of unread replies (out_bytes %llu): retry later",
+                (unsigned long long)all, (unsigned long long)s->conf->out_bytes);
+    if (handler_error_reply(p->req->request_id, d.code, d.field, d.message, reply, len) != 0)
+        *reply = NULL;
+    return true;
 }
 
 /* Receives one multipart message; returns 1 when a request joined the batch, 0 when it was
@@ -296,6 +618,7 @@ static int receive_one(server_t *s)
     pending_t *p = &s->batch[s->n_batch];
     zmq_msg_t frames[3];
     int kept = 0, n = 0, more = 1;
+    conn_t *conn = NULL;
     while (more) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -306,6 +629,17 @@ static int receive_one(server_t *s)
             return -1;
         }
         more = zmq_msg_more(&m);
+        if (n == 0) {
+            /* The first frame is the routing id libzmq added; the rest came over the wire. */
+            int fd = zmq_msg_get(&m, ZMQ_SRCFD);
+            conn = fd >= 0 && (size_t)fd < s->conns_cap ? s->conns[fd] : NULL;
+            if (fd >= 0 && (conn == NULL || !conn->open)) {
+                monitor_drain(s); /* its ACCEPTED was queued before its first message */
+                conn = conn_at(s, fd);
+            }
+        } else if (conn) {
+            conn->taken += frame_wire_bytes(s, zmq_msg_size(&m));
+        }
         if (kept < 3) {
             zmq_msg_init(&frames[kept]);
             zmq_msg_move(&frames[kept++], &m);
@@ -320,13 +654,16 @@ static int receive_one(server_t *s)
     size_t rid_len = zmq_msg_size(&frames[0]);
     if (rid_len > RID_MAX)
         goto out; /* libzmq's own ids are 5 bytes; a longer one cannot come from it */
+    if (conn && !conn->open)
+        goto out; /* refused (max_connections) or dropped: nobody is there to answer */
     memcpy(p->rid, zmq_msg_data(&frames[0]), rid_len);
     p->rid_len = rid_len;
+    p->conn = conn;
     if (kept != 3 || extra != 0 || zmq_msg_size(&frames[1]) != 0) {
         err_set(&d, ERR_INVALID, "envelope", "expected [empty delimiter][Request]: %d frames%s",
                 n - 1,
                 kept >= 2 && zmq_msg_size(&frames[1]) != 0 ? " without the empty delimiter" : "");
-        send_error(s, p->rid, rid_len, "", &d);
+        send_error(s, p->rid, rid_len, conn, "", &d);
         goto out;
     }
     p->client = NULL;
@@ -348,14 +685,14 @@ static int receive_one(server_t *s)
             req = NULL;
         err_set(&d, ERR_UNAUTHENTICATED, "key",
                 "this client's key is not (or no longer) in the clients file");
-        send_error(s, p->rid, rid_len, req ? req->request_id : "", &d);
+        send_error(s, p->rid, rid_len, conn, req ? req->request_id : "", &d);
         wire_request_free(&req);
         goto out;
     }
     if (len > s->conf->max_frame) {
         err_set(&d, ERR_INVALID, "frame", "request of %zu bytes exceeds max_frame (%llu)", len,
                 (unsigned long long)s->conf->max_frame);
-        send_error(s, p->rid, rid_len, "", &d);
+        send_error(s, p->rid, rid_len, conn, "", &d);
         goto out;
     }
     /* protobuf-c needs a few times the wire size for the structs it builds. */
@@ -363,7 +700,15 @@ static int receive_one(server_t *s)
     if (wire_request_decode(zmq_msg_data(&frames[2]), len, budget, &p->req, &d) != 0) {
         if (d.code == ERR_NOMEM)
             d.code = ERR_INVALID;
-        send_error(s, p->rid, rid_len, "", &d);
+        send_error(s, p->rid, rid_len, conn, "", &d);
+        goto out;
+    }
+    uint8_t *refusal;
+    size_t refusal_len;
+    if (out_refused(s, p, &refusal, &refusal_len)) {
+        if (refusal)
+            send_reply(s, p->rid, rid_len, conn, refusal, refusal_len);
+        wire_request_free(&p->req);
         goto out;
     }
     s->n_batch++;
@@ -375,29 +720,43 @@ out:
     return rc;
 }
 
-static void batch_free_replies(server_t *s, size_t from, size_t n)
+static void batch_free_replies(server_t *s, size_t from, size_t to)
 {
-    for (size_t i = from; i < from + n; i++) {
+    for (size_t i = from; i < to; i++) {
         free(s->batch[i].reply);
         s->batch[i].reply = NULL;
+        if (s->batch[i].conn)
+            s->batch[i].conn->part = 0; /* sent (counted in out) or gone */
     }
 }
 
-/* Applies requests [from, from + n) of the batch in one transaction and commits. Returns 0 or
- * the failure. */
-static int batch_apply(server_t *s, size_t from, size_t n, bool writes)
+/*
+ * Applies batch[from..] (at most max requests) in one transaction until the replies reach
+ * batch_reply_bytes (at least one request), and commits. *to: the first request not applied.
+ * Returns 0 or the failure.
+ */
+static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t *to)
 {
     store_txn_t *txn;
     int rc = store_txn_begin(s->store, writes, &txn);
+    *to = from;
     if (rc != 0)
         return rc;
     handler_batch_begin(s->handler, now_ms());
-    for (size_t i = from; i < from + n && rc == 0; i++) {
-        const auth_client_t *c = s->batch[i].client;
-        handler_client_t who = {c ? c->name : "", c != NULL, c};
-        rc = handler_apply(s->handler, txn, s->batch[i].req, &who, &s->batch[i].reply,
-                           &s->batch[i].reply_len);
+    size_t bytes = 0, i = from, last = s->n_batch - from > max ? from + max : s->n_batch;
+    for (; i < last && rc == 0 && bytes < s->conf->batch_reply_bytes; i++) {
+        pending_t *p = &s->batch[i];
+        /* Checked again here: earlier parts of this batch may have filled its budget. */
+        if (!out_refused(s, p, &p->reply, &p->reply_len)) {
+            const auth_client_t *c = p->client;
+            handler_client_t who = {c ? c->name : "", c != NULL, c};
+            rc = handler_apply(s->handler, txn, p->req, &who, &p->reply, &p->reply_len);
+        }
+        bytes += p->reply_len;
+        if (p->conn)
+            p->conn->part += p->reply_len;
     }
+    *to = i;
     if (rc == 0)
         rc = store_txn_commit(&txn);
     else
@@ -411,32 +770,50 @@ static int batch_apply(server_t *s, size_t from, size_t n, bool writes)
     return rc;
 }
 
-/* batch_apply, growing the map and running again while it is full. */
-static int batch_apply_grow(server_t *s, size_t from, size_t n, bool writes)
+/* A failure that belongs to one request (a damaged record it reads, a budget its changes
+ * exceed), not to the disk: the others of its group commit must not share it. */
+static bool failure_is_one_requests(int rc)
 {
+    return rc == ERR_DATA_LOSS || rc == ERR_INTERNAL || rc == ERR_NOMEM || rc == ERR_LIMIT;
+}
+
+/* Runs batch[from..] (at most max requests) as one group commit (or less: batch_apply);
+ * returns where it stopped. */
+static size_t batch_run_part(server_t *s, size_t from, size_t max)
+{
+    bool writes = false;
+    size_t end = s->n_batch - from > max ? from + max : s->n_batch;
+    for (size_t i = from; i < end; i++)
+        writes = writes || handler_request_writes(s->batch[i].req);
+    int rc;
+    size_t to;
     for (;;) {
-        int rc = batch_apply(s, from, n, writes);
+        rc = batch_apply(s, writes, from, max, &to);
         if (rc != ERR_RETRY)
-            return rc;
-        batch_free_replies(s, from, n);
+            break;
+        batch_free_replies(s, from, to);
         uint64_t size, used;
         if (store_grow(s->store) != 0) {
             log_warnx("LMDB map is full and at map_size_max; refusing writes");
-            return ERR_UNAVAILABLE;
+            rc = ERR_UNAVAILABLE;
+            break;
         }
         store_usage(s->store, &size, &used);
         log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
     }
-}
-
-/* Sends the replies of [from, from + n) (or, when rc failed them, the error) and publishes
- * the events of the transaction that committed them. */
-static void batch_answer(server_t *s, size_t from, size_t n, bool writes, int rc)
-{
+    if (to == from)
+        to = from + 1; /* a failure before the first request: it, at least, is answered */
+    if (rc != 0 && to - from > 1 && failure_is_one_requests(rc)) {
+        /* Each request alone, so only the one that fails hears of it. */
+        batch_free_replies(s, from, to);
+        for (size_t i = from; i < to; i++)
+            batch_run_part(s, i, 1);
+        return to;
+    }
     if (rc != 0) {
-        /* Nothing of these requests is durable: each hears so. */
-        batch_free_replies(s, from, n);
-        log_warnx("batch of %zu requests not committed: %s", n, err_str(rc));
+        /* Nothing of this part is durable: every request hears so, and may retry. */
+        batch_free_replies(s, from, to);
+        log_warnx("batch of %zu requests not committed: %s", to - from, err_str(rc));
         err_detail_t d;
         const char *damaged;
         if (rc == ERR_DATA_LOSS && store_damage(s->store, &damaged) > 0)
@@ -447,49 +824,45 @@ static void batch_answer(server_t *s, size_t from, size_t n, bool writes, int rc
         else
             err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
                     "not stored (%s); nothing was written, retry later", err_str(rc));
-        for (size_t i = from; i < from + n; i++)
-            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id, &d);
-        return;
+        for (size_t i = from; i < to; i++)
+            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].conn,
+                       s->batch[i].req->request_id, &d);
+        return to;
     }
     if (writes)
         s->stats->commits++;
-    for (size_t i = from; i < from + n; i++)
-        send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].reply,
+    for (size_t i = from; i < to; i++) {
+        if (s->batch[i].reply == NULL)
+            continue; /* refused without an answer: out_refused */
+        send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].conn, s->batch[i].reply,
                    s->batch[i].reply_len);
+        s->batch[i].reply = NULL; /* libzmq's now */
+    }
+    batch_free_replies(s, from, to);
     for (size_t i = 0; i < handler_event_count(s->handler); i++) {
         const char *topic;
         size_t topic_len, len;
         const uint8_t *data;
         handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
+        /* One copy for every subscriber (libzmq shares it), counted until the last has it. */
+        uint8_t *copy = malloc(len ? len : 1);
+        if (copy == NULL)
+            break;
+        memcpy(copy, data, len);
         if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-            zmq_send(s->pub, data, len, ZMQ_DONTWAIT);
+            send_counted(s, s->pub, NULL, copy, len, 0);
+        else
+            free(copy);
     }
-    batch_free_replies(s, from, n);
+    return to;
 }
 
-/* A failure that belongs to one request (a damaged record it reads, a budget its changes
- * exceed), not to the disk: the others of its batch must not share it. */
-static bool failure_is_one_requests(int rc)
-{
-    return rc == ERR_DATA_LOSS || rc == ERR_INTERNAL || rc == ERR_NOMEM || rc == ERR_LIMIT;
-}
-
+/* Applies the drained batch, in as many group commits as its replies' size needs. */
 static int batch_run(server_t *s)
 {
-    bool writes = false;
-    for (size_t i = 0; i < s->n_batch; i++)
-        writes = writes || handler_request_writes(s->batch[i].req);
-    int rc = batch_apply_grow(s, 0, s->n_batch, writes);
-    if (rc != 0 && s->n_batch > 1 && failure_is_one_requests(rc)) {
-        /* Run each request alone, so only the one that fails hears of it. */
-        batch_free_replies(s, 0, s->n_batch);
-        for (size_t i = 0; i < s->n_batch; i++) {
-            bool w = handler_request_writes(s->batch[i].req);
-            batch_answer(s, i, 1, w, batch_apply_grow(s, i, 1, w));
-        }
-    } else {
-        batch_answer(s, 0, s->n_batch, writes, rc);
-    }
+    for (size_t from = 0; from < s->n_batch;)
+        from = batch_run_part(s, from, SIZE_MAX);
+    batch_free_replies(s, 0, s->n_batch);
     for (size_t i = 0; i < s->n_batch; i++)
         wire_request_free(&s->batch[i].req);
     s->n_batch = 0;
@@ -497,7 +870,39 @@ static int batch_run(server_t *s)
     return 0;
 }
 
-#define REFUSALS_LOGGED 10 /* refused handshakes logged per minute; the rest are counted */
+#define REFUSALS_LOGGED 10 /* refused handshakes and subscriptions logged per minute */
+
+/*
+ * Secure mode: each subscription (or its withdrawal) from the XPUB, [1|0][topic], with the
+ * User-Id of the subscriber's CURVE handshake. Only a client the list names now, and that may
+ * read events, is subscribed (ZMQ_SUBSCRIBE in manual mode applies to the pipe the message
+ * came from); anyone else's subscription is never made, whatever its topic, so they receive
+ * nothing. A withdrawal is always honoured.
+ */
+static void subscriptions_drain(server_t *s)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        const uint8_t *data = zmq_msg_data(&m);
+        size_t len = zmq_msg_size(&m);
+        if (len >= 1 && (data[0] == 0 || data[0] == 1)) {
+            const auth_client_t *c = auth_lookup_user_id(s->auth, zmq_msg_gets(&m, "User-Id"));
+            if (data[0] == 0)
+                zmq_setsockopt(s->pub, ZMQ_UNSUBSCRIBE, data + 1, len - 1);
+            else if (handler_may_subscribe(c))
+                zmq_setsockopt(s->pub, ZMQ_SUBSCRIBE, data + 1, len - 1);
+            else if (++s->refusals <= REFUSALS_LOGGED)
+                log_info("events: %s (%s) may not subscribe; it receives nothing",
+                         c ? c->name : "an unlisted key", c ? auth_role_name(c->role) : "none");
+        }
+        zmq_msg_close(&m);
+    }
+}
 
 /* Answers every waiting ZAP request (secure mode). Refusals are logged, at most
  * REFUSALS_LOGGED a minute, so a flood of strangers cannot flood the log. */
@@ -532,9 +937,22 @@ static void reload_clients(server_t *s)
     if (auth_reload(s->auth, &d) != 0)
         log_warnx("SIGHUP: clients file not reloaded, the old list stays in force: %s: %s", d.field,
                   d.message);
-    else
+    else {
         log_info("SIGHUP: %zu clients listed in %s", auth_clients_count(auth_clients(s->auth)),
                  s->conf->clients_file);
+        /* A subscription was authorized when it was made, and the XPUB cannot tell us whose
+         * pipe is whose: every subscriber is dropped instead, reconnects (libzmq does that
+         * itself), and its handshake and subscriptions are checked against the new list. A
+         * subscriber misses what is published meanwhile; ReadEvents fills the gap. */
+        size_t n = 0;
+        for (size_t fd = 0; fd < s->conns_cap; fd++)
+            if (s->conns[fd] && s->conns[fd]->open && s->conns[fd]->events) {
+                conn_drop(s, (int)fd, "clients file reloaded: subscribers authorize again", 0);
+                n++;
+            }
+        if (n)
+            log_info("SIGHUP: %zu event subscribers reconnect under the new list", n);
+    }
 }
 
 int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
@@ -545,18 +963,25 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (*s->reload)
             reload_clients(s); /* between batches: no request holds a client pointer */
         zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
-                                  {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, s->auth ? 2 : 1, 1000);
+                                  {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0},
+                                  {s->pub, 0, ZMQ_POLLIN, 0}};
+        /* Open connections' byte counts are checked every SWEEP_MS, even when all is quiet:
+         * an unfinished multipart message never wakes the poll. */
+        int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
+        int poll_errno = zmq_errno();
+        budgets_sweep(s);
         if (n < 0) {
-            if (zmq_errno() == EINTR)
+            if (poll_errno == EINTR)
                 continue;
-            log_warnx("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            log_warnx("zmq_poll: %s", zmq_strerror(poll_errno));
             return ERR_INTERNAL;
         }
         if (n == 0)
             continue;
-        if (s->auth)
+        if (s->auth) {
             zap_drain(s);
+            subscriptions_drain(s);
+        }
         /* A batch holds at most max_group requests and 8x max_frame bytes of them, so its
          * decoded requests stay within 8 x (8 x max_frame + 64 KiB) of memory. */
         while (s->n_batch < s->conf->max_group && s->batch_bytes < 8 * s->conf->max_frame &&

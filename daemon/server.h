@@ -9,6 +9,13 @@
  * No reply leaves before its commit returned 0. Replies are sent without blocking: a client
  * that is gone or not reading loses its reply (it retries with the same ids; evidence is
  * idempotent) instead of stalling everyone else. The only module that includes zmq.h.
+ *
+ * Memory is bounded in bytes (ARCHITECTURE.md, "Bounded memory"): replies and events are
+ * handed to libzmq zero-copy and counted until it releases them (peer_out_bytes, out_bytes);
+ * what each tcp connection sent that was not yet taken is TCP_INFO's bytes received less what
+ * was taken (peer_in_bytes, in_bytes); max_connections; a group commit's replies stop at
+ * batch_reply_bytes. Past a budget a request is answered UNAVAILABLE or its connection dropped.
+ * In secure mode the event socket is an XPUB that subscribes only keys that may read events.
  */
 #ifndef MASTERY_SERVER_H
 #define MASTERY_SERVER_H

@@ -35,7 +35,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_REVISION] = {"revision", "N", "framework revision (default: the current one)", false},
     [OPT_BATCH] = {"batch", "N", "items per request, 1..1000 (default 500)", false},
     [OPT_WINDOW] = {"window", "N", "requests in flight, 1..32 (default 4)", false},
-    [OPT_LIMIT] = {"limit", "N", "at most N items (default: the daemon's page size)", false},
+    [OPT_LIMIT] = {"limit", "N", "at most N items (default: every one, page by page)", false},
     [OPT_FROM] = {"from", "SEQ", "first event sequence number (default 1; 0 also means the start)",
                   false},
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},

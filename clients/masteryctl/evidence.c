@@ -261,6 +261,8 @@ int cmd_evidence_add(ctl_t *ctl, const args_t *a)
 
 /* ---- evidence list ---------------------------------------------------------------------- */
 
+/* Every page (the daemon ends one at its page_size items or page_bytes bytes) until --limit
+ * items or the end: replies are kept until printed, so memory is what is printed. */
 int cmd_evidence_list(ctl_t *ctl, const args_t *a)
 {
     uint64_t limit = 0;
@@ -270,43 +272,62 @@ int cmd_evidence_list(ctl_t *ctl, const args_t *a)
     Mastery__V1__ListEvidence list = MASTERY__V1__LIST_EVIDENCE__INIT;
     list.learner_id = (char *)a->val[OPT_LEARNER];
     list.competency_id = (char *)opt_str(a, OPT_COMPETENCY, "");
-    list.limit = (uint32_t)limit;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
     req.op_case = MASTERY__V1__REQUEST__OP_LIST_EVIDENCE;
     req.list_evidence = &list;
-    Mastery__V1__Reply *rep = NULL;
-    rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_EVIDENCE, &rep);
-    if (rc != 0)
-        return rc;
-    const Mastery__V1__EvidenceList *el = rep->evidence;
-    if (ctl->json) {
+    Mastery__V1__Reply **reps = NULL;
+    size_t n_reps = 0, n_items = 0;
+    bool truncated = false;
+    for (;;) {
+        list.limit = limit ? (uint32_t)(limit - n_items) : 0;
+        Mastery__V1__Reply *rep = NULL, **v = realloc(reps, (n_reps + 1) * sizeof *v);
+        if (v == NULL) {
+            rc = CTL_ERR_REPLY;
+            break;
+        }
+        reps = v;
+        if ((rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_EVIDENCE, &rep)) != 0)
+            break;
+        reps[n_reps++] = rep;
+        n_items += rep->evidence->n_items;
+        truncated = rep->evidence->truncated;
+        if (!truncated || (limit && n_items >= limit) || rep->evidence->n_items == 0)
+            break;
+        list.page_token = rep->evidence->next_page_token;
+    }
+    if (rc == 0 && ctl->json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < el->n_items; i++)
-            json_array_append_new(arr, evidence_to_json(el->items[i]));
+        for (size_t r = 0; r < n_reps; r++)
+            for (size_t i = 0; i < reps[r]->evidence->n_items; i++)
+                json_array_append_new(arr, evidence_to_json(reps[r]->evidence->items[i]));
         emit_json(json_pack("{s:s,s:o,s:b}", "learner", list.learner_id, "items", arr, "truncated",
-                            (int)el->truncated));
-    } else {
+                            (int)truncated));
+    } else if (rc == 0) {
         table_t t = {
             .ncols = 7,
             .head = {"COMPETENCY", "OBSERVED AT", "SCORE", "OUTCOME", "WEIGHT", "SOURCE", "ID"},
             .right = {false, false, true, false, true, false, false}};
-        for (size_t i = 0; i < el->n_items; i++) {
-            const Mastery__V1__Evidence *ev = el->items[i];
-            char at[ISOTIME_BUFSZ], score[32], weight[32];
-            text_time(ev->observed_at_ms, at, sizeof at);
-            snprintf(score, sizeof score, "%.3f", ev->score);
-            snprintf(weight, sizeof weight, "%g", ev->weight > 0 ? ev->weight : 1.0);
-            const char *outcome = outcome_name(ev->outcome);
-            table_row(&t, ev->competency_id, at, score, outcome ? outcome : "-", weight, ev->source,
-                      ev->evidence_id);
+        for (size_t r = 0; r < n_reps; r++) {
+            for (size_t i = 0; i < reps[r]->evidence->n_items; i++) {
+                const Mastery__V1__Evidence *ev = reps[r]->evidence->items[i];
+                char at[ISOTIME_BUFSZ], score[32], weight[32];
+                text_time(ev->observed_at_ms, at, sizeof at);
+                snprintf(score, sizeof score, "%.3f", ev->score);
+                snprintf(weight, sizeof weight, "%g", ev->weight > 0 ? ev->weight : 1.0);
+                const char *outcome = outcome_name(ev->outcome);
+                table_row(&t, ev->competency_id, at, score, outcome ? outcome : "-", weight,
+                          ev->source, ev->evidence_id);
+            }
         }
         table_print(&t, stdout);
         table_free(&t);
-        if (el->truncated)
-            printf("(more evidence exists than shown; use --competency or --limit)\n");
+        if (truncated)
+            printf("(more evidence exists than shown; use --competency or a larger --limit)\n");
     }
-    mc_reply_free(rep);
-    return 0;
+    for (size_t r = 0; r < n_reps; r++)
+        mc_reply_free(reps[r]);
+    free(reps);
+    return rc;
 }
 
 /* ---- evidence retract ------------------------------------------------------------------- */

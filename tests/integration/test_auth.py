@@ -333,3 +333,73 @@ def test_evidence_ids_are_scoped_to_their_source(school):
     assert [(r.evidence_id, r.source) for r in retracted] == [("same-1", "geo")]
     for c in (quiz, geo, teacher):
         c.close()
+
+
+def test_events_by_role(school):
+    """Issue 11 item 4: a subscription is authorized by the subscriber's key, as ReadEvents is.
+    Tools (FORBIDDEN on ReadEvents) receive nothing, whatever topic they ask for, including one
+    naming a kind and learner exactly; an auditor and a teacher receive every event."""
+    ctx = zmq.Context.instance()
+
+    def sub(name, *topics):
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.curve_serverkey = school.server_public
+        s.curve_publickey, s.curve_secretkey = school.keys[name]
+        for t in topics:
+            s.setsockopt(zmq.SUBSCRIBE, t)
+        s.connect(school.daemon.events_endpoint)
+        return s
+
+    def drain(s, wait_ms=300):
+        out = []
+        while s.poll(wait_ms):
+            topic, body = s.recv_multipart()
+            ev = pb.Event()
+            ev.ParseFromString(body)
+            out.append((topic, ev))
+            wait_ms = 50
+        return out
+
+    tools = [sub("quiz", b""), sub("quiz", b"mastered/", b"credential_issued/"),
+             sub("geo", b"mastered/ev-role-0/"), sub("geo", b"")]
+    auditor, teacher = sub("inspector", b""), sub("ms-lee", b"mastered/")
+    quiz = school.client("quiz")
+    for i in range(50):  # until the auditor's subscription has reached the daemon
+        quiz.submit(evidence(f"warm-{i}", f"warm-l{i}", "frac.equivalent", 1.0))
+        if auditor.poll(100) and teacher.poll(100):
+            break
+    drain(auditor), drain(teacher)
+    inspector = school.client("inspector")
+    first = inspector.events().events.last_seq + 1
+    for i in range(10):
+        quiz.submit(evidence(f"ev-role-{i}", f"ev-role-{i}", "frac.equivalent", 1.0),
+                    evidence(f"ev-role-{i}b", f"ev-role-{i}", "frac.equivalent", 1.0))
+    stored = [e for e in inspector.events(from_seq=first).events.events]
+    got = drain(auditor, 2000)
+    assert [e.seq for _, e in got] == [e.seq for e in stored] and len(stored) >= 10
+    mastered = [e.seq for e in stored if e.WhichOneof("kind") == "mastered"]
+    assert [e.seq for _, e in drain(teacher, 2000)] == mastered and mastered
+    leaked = sum(len(drain(t, 500)) for t in tools)
+    assert leaked == 0, f"{leaked} events reached tool keys"
+    assert school.wait_log(r"events: quiz \(tool\) may not subscribe")
+    # The teacher's key is removed: SIGHUP makes every subscriber authorize again, so the
+    # teacher's live subscription ends while the auditor's resumes after its reconnect.
+    n = len(school.daemon.log)
+    school.write_clients([k for k in school.keys if k != "ms-lee"])
+    school.daemon.proc.send_signal(signal.SIGHUP)
+    school.wait_log(r"SIGHUP: 4 clients", after=n)
+    for i in range(100):  # until the auditor's new subscription is in place
+        quiz.submit(evidence(f"after-{i}", f"after-{i}", "frac.equivalent", 1.0),
+                    evidence(f"after-{i}b", f"after-{i}", "frac.equivalent", 1.0))
+        if auditor.poll(100):
+            break
+    assert drain(auditor), "the auditor receives events again after the reload"
+    assert drain(teacher, 500) == []
+    print(f"\nevents by role: auditor received {len(got)} of {len(stored)} events, teacher "
+          f"{len(mastered)} mastered; 4 tool subscriptions (all, forged kind and learner "
+          f"topics) received 0")
+    for s in tools + [auditor, teacher]:
+        s.close()
+    quiz.close()
+    inspector.close()

@@ -465,6 +465,17 @@ def test_paging_with_small_pages(small_daemon):
     assert len(doc["items"]) == 1 and doc["truncated"] is True
     r = ctl(d, "evidence", "list", "--learner", "s-70", "--limit", "1")
     assert "more evidence exists" in r.stdout
+    # Without --limit every page is followed (page_size is 2 here).
+    for i in range(3):
+        assert ctl(d, "evidence", "add", "--learner", "s-70", "--competency", "a", "--score",
+                   "0.5", "--id", "pg-more-%d" % i).returncode == 0
+    r = ctl(d, "--json", "evidence", "list", "--learner", "s-70")
+    doc = json.loads(r.stdout)
+    assert doc["truncated"] is False and len(doc["items"]) == 5
+    assert len({i["id"] for i in doc["items"]}) == 5
+    r = ctl(d, "--json", "evidence", "list", "--learner", "s-70", "--limit", "3")
+    doc = json.loads(r.stdout)
+    assert doc["truncated"] is True and len(doc["items"]) == 3
 
 
 def test_import_missing_file_exits_2(daemon, tmp_path):

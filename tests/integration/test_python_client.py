@@ -83,7 +83,11 @@ def test_frameworks_health_and_state(md):
     page = md.evidence("s-1")
     assert len(page) == 2 and page.truncated is False
     assert [e.evidence_id for e in md.evidence("s-1", limit=1)] == ["q-1"]   # by observed_at
-    assert md.evidence("s-1", limit=1).truncated is True
+    first = md.evidence("s-1", limit=1)
+    assert first.truncated is True and first.next_page_token
+    rest = md.evidence("s-1", limit=1, page_token=first.next_page_token)
+    assert [e.evidence_id for e in rest] == ["q-2"] and rest.truncated is False
+    assert [e.evidence_id for e in md.iter_evidence("s-1")] == ["q-1", "q-2"]
     stored = {e.evidence_id: e for e in page}
     assert stored["q-1"].observed_at_ms == 1795169700000 and stored["q-1"].outcome == "passed"
     assert stored["q-1"].weight == 2 and stored["q-1"].source == "quiz-engine"

@@ -70,7 +70,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.map_size, 1ull << 30);
     assert_int_equal(c.map_size_max, 64ull << 30);
     assert_int_equal(c.future_skew_ms, 86400000);
-    assert_int_equal(c.send_hwm, 10000);
+    assert_int_equal(c.send_hwm, 1000);
+    assert_int_equal(c.page_bytes, 262144);
+    assert_int_equal(c.peer_in_bytes, 8388608);
     assert_int_equal(c.recv_hwm, 10000);
     assert_int_equal(c.verbose, 0);
     assert_string_equal(c.clients_file, ""); /* development mode by default */
@@ -310,7 +312,9 @@ static void test_conf_set(void **state)
     assert_int_equal(conf_set(&c, "send_hwm", " -1", &d), ERR_INVALID);
     assert_int_equal(conf_set(&c, "listen", "", &d), ERR_INVALID);
     assert_string_equal(d.field, "listen");
-    assert_int_equal(c.send_hwm, 10000);
+    assert_int_equal(c.send_hwm, 1000);
+    assert_int_equal(c.page_bytes, 262144);
+    assert_int_equal(c.peer_in_bytes, 8388608);
     /* detail may be NULL. */
     assert_int_equal(conf_set(&c, "page_size", "0", NULL), ERR_INVALID);
     assert_int_equal(conf_set(&c, "page_size", "100000", NULL), 0);

@@ -96,7 +96,7 @@ static void put_evidence(fixture_t *f, const char *learner, const char *comp, co
 {
     records_learner_t l;
     records_learner_init(&l, learner);
-    records_evidence_t ev = {score, 1.0, at, 0, false, id, strlen(id)};
+    records_evidence_t ev = {score, 1.0, at, 0, false, id, strlen(id), NULL, 0};
     assert_int_equal(records_evidence_put(f->txn, &l, comp, "quiz", id, &ev), 0);
     assert_int_equal(records_profile_ensure(f->txn, &l), 0);
 }
@@ -164,6 +164,41 @@ static void test_evidence(void **state)
     records_learner_init(&nobody, "nobody");
     assert_int_equal(records_evidence_next_competency(f->txn, nobody.hash, NULL, got),
                      ERR_NOT_FOUND);
+
+    /* Resuming at an item's pos (a page token) gives it and those after it, in order. */
+    uint8_t pos[RECORDS_EVIDENCE_POS_MAX];
+    size_t pos_len = 0;
+    assert_int_equal(records_evidence_iter_open(f->txn, ann.hash, c1, &it), 0);
+    assert_int_equal(records_evidence_iter_next(&it, &r), 0);
+    assert_int_equal(records_evidence_iter_next(&it, &r), 0); /* e2: the next page starts here */
+    assert_non_null(r.pos);
+    memcpy(pos, r.pos, r.pos_len);
+    pos_len = r.pos_len;
+    records_evidence_iter_close(&it);
+    n = 1;
+    assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, c1, pos, pos_len, &it), 0);
+    while (records_evidence_iter_next(&it, &r) == 0) {
+        assert_true(n < 3);
+        assert_memory_equal(r.blob, want[n], 2);
+        n++;
+    }
+    records_evidence_iter_close(&it);
+    assert_int_equal(n, 3);
+    /* Any bytes: the walk stays within the learner (never bob's e5), and a token past the end
+     * gives nothing. */
+    const uint8_t junk[3][4] = {{0, 0, 0, 0}, {0x80, 1, 2, 3}, {0xff, 0xff, 0xff, 0xff}};
+    for (int j = 0; j < 3; j++) {
+        assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, NULL, junk[j], 4, &it), 0);
+        while (records_evidence_iter_next(&it, &r) == 0)
+            assert_memory_not_equal(r.blob, "e5", 2);
+        records_evidence_iter_close(&it);
+    }
+    assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, NULL, junk[2], 4, &it), 0);
+    assert_int_equal(records_evidence_iter_next(&it, &r), ERR_NOT_FOUND);
+    records_evidence_iter_close(&it);
+    assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, NULL, pos,
+                                                   RECORDS_EVIDENCE_POS_MAX + 1, &it),
+                     ERR_INVALID);
 
     /* Retraction: once, kept, and reported. */
     bool already = true;

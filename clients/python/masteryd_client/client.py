@@ -378,19 +378,32 @@ class Client:
             raise res.error
         return res
 
-    def evidence(self, learner, competency=None, limit=0):
-        """Stored evidence of a learner (one competency, or all), at most one page (limit 0:
-        the daemon's page size). Returns an EvidencePage: a list of StoredEvidence ordered by
-        competency, observed_at and id, with .truncated when more were stored."""
+    def evidence(self, learner, competency=None, limit=0, page_token=""):
+        """Stored evidence of a learner (one competency, or all), one page: at most limit
+        items (0: the daemon's page size) and about the daemon's page_bytes. Returns an
+        EvidencePage: a list of StoredEvidence ordered by competency, observed_at and id, with
+        .truncated when more were stored and .next_page_token to pass as page_token for the
+        next page (iter_evidence follows them)."""
         rep = self._call("list_evidence", pb.ListEvidence(learner_id=learner,
                                                           competency_id=competency or "",
-                                                          limit=limit))
+                                                          limit=limit, page_token=page_token))
         return EvidencePage((StoredEvidence(evidence_id=e.evidence_id, learner=e.learner_id,
                                competency=e.competency_id, score=e.score,
                                observed_at_ms=e.observed_at_ms, source=e.source,
                                outcome=_OUTCOME_NAMES.get(e.outcome), weight=e.weight, url=e.url,
                                narrative=e.narrative, retracted=e.retracted)
-                             for e in rep.evidence.items), truncated=rep.evidence.truncated)
+                             for e in rep.evidence.items), truncated=rep.evidence.truncated,
+                            next_page_token=rep.evidence.next_page_token)
+
+    def iter_evidence(self, learner, competency=None):
+        """Every stored evidence item of a learner (one competency, or all), page by page."""
+        token = ""
+        while True:
+            page = self.evidence(learner, competency, page_token=token)
+            yield from page
+            if not page.truncated or not page:
+                return
+            token = page.next_page_token
 
     def retract_evidence(self, evidence_id, reason, source=None):
         """Retracts a stored item (e.g. an xAPI statement was voided): kept, marked, excluded

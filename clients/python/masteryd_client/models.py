@@ -182,11 +182,13 @@ class StoredEvidence:
 
 
 class EvidencePage(list):
-    """A list of StoredEvidence; truncated: the learner has more than this page holds."""
+    """A list of StoredEvidence; truncated: the learner has more than this page holds, and
+    next_page_token asks for the next page."""
 
-    def __init__(self, items=(), truncated=False):
+    def __init__(self, items=(), truncated=False, next_page_token=""):
         super().__init__(items)
         self.truncated = truncated
+        self.next_page_token = next_page_token
 
 
 @dataclass(frozen=True)
