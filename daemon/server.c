@@ -450,6 +450,10 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
 {
     if (ev == ZMQ_EVENT_ACCEPTED) {
         conn_t *c = conn_at(s, fd);
+        if (c && c->open) { /* a reused fd: the DISCONNECTED of its last connection never came */
+            c->open = false;
+            s->conns_open--;
+        }
         if (c == NULL || s->conns_open >= s->conf->max_connections) {
             /* Refused before its handshake: libzmq frees what it allocated for it. */
             shutdown(fd, SHUT_RDWR);
@@ -458,8 +462,6 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
                 log_info("connection refused: max_connections (%llu) open; %llu refused so far",
                          (unsigned long long)s->conf->max_connections,
                          (unsigned long long)s->conns_refused);
-            if (c)
-                c->open = false;
             return;
         }
         c->taken = 0;
@@ -468,8 +470,7 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
         c->peer_len = sizeof c->peer;
         if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
             c->peer_len = 0;
-        if (!c->open)
-            s->conns_open++;
+        s->conns_open++;
         c->open = true;
     } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open) {
         s->conns[fd]->open = false; /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED */
