@@ -206,6 +206,11 @@ static int mode_check(const conf_t *conf, err_detail_t *d)
                        "%s is not a loopback address; without CURVE keys masteryd runs in "
                        "development mode and listens on loopback only",
                        conf->listen);
+    if (conf->peer_in_bytes < 2 * conf->max_frame + HANDSHAKE_ROOM)
+        return err_set(d, ERR_INVALID, "peer_in_bytes",
+                       "%llu is less than 2 x max_frame + %d: a client's largest request would "
+                       "drop its connection",
+                       (unsigned long long)conf->peer_in_bytes, HANDSHAKE_ROOM);
     if (!secure && !server_endpoint_is_loopback(conf->events))
         return err_set(d, ERR_FORBIDDEN, "events",
                        "%s is not a loopback address (development mode: loopback only)",
@@ -268,13 +273,6 @@ int server_new(const conf_t *conf, store_t *st, handler_t *h, handler_stats_t *s
     int64_t maxmsg = (int64_t)conf->max_frame * 2;
     int one = 1, linger = 1000, handshake = 10000, pub_linger = 0;
     int sndhwm = (int)conf->send_hwm, rcvhwm = (int)conf->recv_hwm;
-    if (conf->peer_in_bytes < 2 * conf->max_frame + HANDSHAKE_ROOM) {
-        rc = err_set(d, ERR_INVALID, "peer_in_bytes",
-                     "%llu is less than 2 x max_frame + %d: a client's largest request would "
-                     "drop its connection",
-                     (unsigned long long)conf->peer_in_bytes, HANDSHAKE_ROOM);
-        goto fail;
-    }
     zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
@@ -452,6 +450,10 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
 {
     if (ev == ZMQ_EVENT_ACCEPTED) {
         conn_t *c = conn_at(s, fd);
+        if (c && c->open) { /* a reused fd: the DISCONNECTED of its last connection never came */
+            c->open = false;
+            s->conns_open--;
+        }
         if (c == NULL || s->conns_open >= s->conf->max_connections) {
             /* Refused before its handshake: libzmq frees what it allocated for it. */
             shutdown(fd, SHUT_RDWR);
@@ -460,8 +462,6 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
                 log_info("connection refused: max_connections (%llu) open; %llu refused so far",
                          (unsigned long long)s->conf->max_connections,
                          (unsigned long long)s->conns_refused);
-            if (c)
-                c->open = false;
             return;
         }
         c->taken = 0;
@@ -470,8 +470,7 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
         c->peer_len = sizeof c->peer;
         if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
             c->peer_len = 0;
-        if (!c->open)
-            s->conns_open++;
+        s->conns_open++;
         c->open = true;
     } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open) {
         s->conns[fd]->open = false; /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED */
@@ -629,17 +628,18 @@ static int receive_one(server_t *s)
             return -1;
         }
         more = zmq_msg_more(&m);
-        if (n == 0) {
-            /* The first frame is the routing id libzmq added; the rest came over the wire. */
+        if (n == 1) {
+            /* The first frame is the routing id the ROUTER made (no fd); this one came over
+             * the wire and names its connection. */
             int fd = zmq_msg_get(&m, ZMQ_SRCFD);
             conn = fd >= 0 && (size_t)fd < s->conns_cap ? s->conns[fd] : NULL;
             if (fd >= 0 && (conn == NULL || !conn->open)) {
                 monitor_drain(s); /* its ACCEPTED was queued before its first message */
                 conn = conn_at(s, fd);
             }
-        } else if (conn) {
-            conn->taken += frame_wire_bytes(s, zmq_msg_size(&m));
         }
+        if (n >= 1 && conn)
+            conn->taken += frame_wire_bytes(s, zmq_msg_size(&m));
         if (kept < 3) {
             zmq_msg_init(&frames[kept]);
             zmq_msg_move(&frames[kept++], &m);

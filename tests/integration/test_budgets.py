@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 
@@ -32,9 +33,14 @@ def status_kib(pid, field):
     raise KeyError(field)
 
 
-def start(tmp_path, **settings):
+def write_conf(tmp_path, **settings):
     conf = tmp_path / "masteryd.conf"
     conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
+    return conf
+
+
+def start(tmp_path, **settings):
+    conf = write_conf(tmp_path, **settings)
     return Daemon(str(tmp_path / "db"), extra_args=["-c", str(conf)]).start()
 
 
@@ -151,6 +157,25 @@ def test_pages_end_at_page_bytes_and_continue(tmp_path):
         c.close()
     finally:
         assert d.stop() == 0
+
+
+def test_what_was_taken_is_not_counted_as_unread(tmp_path):
+    """peer_in_bytes bounds what a connection has sent and the daemon has not taken yet, not
+    what it ever sent: 12 MiB of requests, one at a time, over one connection, against the
+    smallest peer_in_bytes allowed (2 x max_frame + 4 KiB), are all answered."""
+    d = start(tmp_path, peer_in_bytes=2 * (1 << 20) + 4096)
+    try:
+        c = Client(d.endpoint)
+        load_big_learner(c, "steady-writer", 1500)  # 15 requests of ~800 KiB
+        assert c.call(health=pb.Health()).health.evidence_count == 1500
+        assert not any("dropped a connection" in line for line in d.log)
+        c.close()
+    finally:
+        assert d.stop() == 0
+    r = subprocess.run([os.path.join(BIN, "masteryd"), "-n", "--data", str(tmp_path / "n"),
+                        "-c", str(write_conf(tmp_path, peer_in_bytes=2 * (1 << 20)))],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "peer_in_bytes" in r.stderr, r
 
 
 def test_client_that_never_reads_large_replies(tmp_path):
