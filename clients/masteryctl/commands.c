@@ -56,6 +56,12 @@ const command_t COMMANDS[] = {
     {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,
      "credential get ID [--format json|jwt]",
      "Prints a badge exactly as signed: the file a student keeps and shows."},
+    {"credential", "bake", cmd_credential_bake,
+     O(OPT_PNG) | O(OPT_SVG) | O(OPT_IMAGE) | O(OPT_OUTPUT) | O(OPT_FORMAT), 0, 1, 1,
+     "credential bake ID (--png|--svg|--image FILE) [--format json|jwt] [-o FILE]",
+     "Bakes a badge into a picture as Open Badges 3.0 specifies (PNG iTXt, SVG element): the\n"
+     "given PNG or SVG, or a generated medal. An image already holding a credential is refused.\n"
+     "mastery-verify and any Open Badges 3.0 verifier read the credential back."},
     {"credential", "revoke", cmd_credential_revoke, O(OPT_REASON), O(OPT_REASON), 1, 1,
      "credential revoke ID --reason TEXT", "Revokes a badge (final; idempotent)."},
     {"credential", "suspend", cmd_credential_suspend, O(OPT_REASON), O(OPT_REASON), 1, 1,

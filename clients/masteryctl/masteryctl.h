@@ -70,10 +70,14 @@ typedef enum opt_id {
     OPT_RULE,
     OPT_MAPPING,
     OPT_BADGES,
+    OPT_PNG,
+    OPT_SVG,
+    OPT_IMAGE,
+    OPT_OUTPUT,
     OPT_COUNT
 } opt_id_t;
 
-#define O(x)      (1u << (x))
+#define O(x)      ((uint64_t)1 << (x))
 #define MULTI_MAX 256 /* values of a repeatable option */
 
 /* The parsed command line of one command: option values (borrowed from argv) and operands. */
@@ -107,8 +111,8 @@ typedef struct command {
     const char *name;
     const char *sub; /* NULL: the command has no subcommand */
     handler_fn run;
-    uint32_t allowed;  /* O(OPT_...) bits */
-    uint32_t required; /* subset of allowed */
+    uint64_t allowed;  /* O(OPT_...) bits */
+    uint64_t required; /* subset of allowed */
     int min_pos, max_pos;
     const char *usage; /* after "masteryctl " */
     const char *summary;
@@ -194,6 +198,9 @@ void table_print(table_t *t, FILE *f);
 void table_free(table_t *t);
 
 /* ---- shared between families ------------------------------------------------------------ */
+
+/* credential bake (badge.c) */
+int cmd_credential_bake(ctl_t *ctl, const args_t *a);
 
 json_t *framework_info_json(const Mastery__V1__FrameworkInfo *fi); /* framework.c */
 json_t *competency_json(const Mastery__V1__CompetencyState *c);    /* learner.c */
