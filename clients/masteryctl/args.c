@@ -61,6 +61,10 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_IMAGE] = {"image", "FILE",
                    "the picture to bake into, PNG or SVG (default: a generated medal)", false},
     [OPT_OUTPUT] = {"output", "FILE", "write here (-o; default: standard output)", false},
+    [OPT_PUBLIC_URL] = {"public-url", "URL",
+                        "where the published site is served (https://...): adds a QR code of "
+                        "the badge's page",
+                        false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

@@ -11,8 +11,7 @@
 #include "bake.h"
 #include "masteryctl.h"
 
-/* Fetches a credential (JSON or compact JWT). *rep on 0; the caller frees it. */
-static int fetch_credential(ctl_t *ctl, const char *id, bool jwt, Mastery__V1__Reply **rep)
+int fetch_credential(ctl_t *ctl, const char *id, bool jwt, Mastery__V1__Reply **rep)
 {
     Mastery__V1__GetCredential op = MASTERY__V1__GET_CREDENTIAL__INIT;
     op.credential_id = (char *)id;
@@ -24,8 +23,7 @@ static int fetch_credential(ctl_t *ctl, const char *id, bool jwt, Mastery__V1__R
     return request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_CREDENTIAL, rep);
 }
 
-/* FNV-1a: the default picture's colour, stable per achievement. */
-static uint32_t fnv1a(const char *a, const char *b)
+uint32_t fnv1a(const char *a, const char *b)
 {
     uint32_t h = 2166136261u;
     for (const char *s = a; s && *s; s++)
@@ -36,12 +34,7 @@ static uint32_t fnv1a(const char *a, const char *b)
     return h;
 }
 
-/*
- * Writes len bytes to path ("-" or NULL: standard output, refused when it is a terminal, since
- * an image there is noise). Written to a temporary name and renamed, so a reader never sees half
- * a file. Returns 0 or an exit code (printed).
- */
-static int write_output(ctl_t *ctl, const char *path, const void *data, size_t len)
+int write_output(ctl_t *ctl, const char *path, const void *data, size_t len)
 {
     if (path == NULL || strcmp(path, "-") == 0) {
         if (isatty(STDOUT_FILENO))

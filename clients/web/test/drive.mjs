@@ -56,6 +56,14 @@ for(const c of spec.cases) {
     return {verdict: document.getElementById('verdict').dataset.verdict, checks, details,
       reasons: [...document.querySelectorAll('#reasons li')].map(li => li.textContent),
       issuer: document.getElementById('issuer-did').textContent,
+      title: document.title,
+      card: document.getElementById('badge-name') ?
+        document.getElementById('badge-name').textContent : null,
+      downloads: [...document.querySelectorAll('a[download]')].map(a => ({
+        name: a.getAttribute('download'), href: a.getAttribute('href')})),
+      qr: document.getElementById('qr') !== null,
+      publicUrl: document.getElementById('public-url') ?
+        document.getElementById('public-url').getAttribute('href') : null,
       text: document.getElementById('result').innerText, ms: window.__lastVerifyMs};
   });
   if(c.screenshot) {
