@@ -58,6 +58,31 @@ static int html_text(buf_t *b, const char *s)
     return 0;
 }
 
+/* Appends with a sticky error (the first failure is kept; later calls do nothing), so a page
+ * is written as a flat list of pieces and checked once. */
+typedef struct html {
+    buf_t *b;
+    int rc;
+} html_t;
+
+static void put(html_t *h, const char *s)
+{
+    if (h->rc == 0)
+        h->rc = buf_append_str(h->b, s);
+}
+
+static void put_text(html_t *h, const char *s)
+{
+    if (h->rc == 0)
+        h->rc = html_text(h->b, s);
+}
+
+static void put_b64(html_t *h, const void *p, size_t n)
+{
+    if (h->rc == 0)
+        h->rc = b64(h->b, p, n);
+}
+
 /* JSON for a <script type="application/json">: "<" written as \u003c, so no "</script>"
  * inside a string can end the element. */
 static int script_json(buf_t *b, const json_t *v)
@@ -294,63 +319,85 @@ static int build_page(ctl_t *ctl, const char *id, const char *public_url, const 
     }
 
     /* the card above the verifier */
-    rc = buf_append_str(&card, "<article id=\"badge-card\" style=\"background:#fff;border-radius:"
-                               ".75rem;padding:1rem 1.5rem;margin:1rem 0\">\n<img id=\"badge-"
-                               "image\" style=\"float:right;max-width:10rem\" alt=\"\" src=\"");
-    if (rc == 0 && svg.len > 0)
-        rc = buf_append_str(&card, "data:image/svg+xml;base64,") ?: b64(&card, svg.data, svg.len);
-    else if (rc == 0)
-        rc = html_text(&card, img);
-    rc = rc ?: buf_append_str(&card, "\">\n<h1 id=\"badge-name\">");
-    rc = rc ?: html_text(&card, name ? name : "Badge");
-    rc = rc ?: buf_append_str(&card, "</h1>\n");
-    if (desc != NULL)
-        rc = rc ?: buf_append_str(&card, "<p>") ?: html_text(&card, desc) ?: buf_append_str(&card, "</p>\n");
-    if (crit != NULL)
-        rc = rc ?: buf_append_str(&card, "<p><b>What it took:</b> ") ?: html_text(&card, crit) ?:
-                    buf_append_str(&card, "</p>\n");
-    rc = rc ?: buf_append_str(&card, "<p>Awarded by <b>") ?:
-               html_text(&card, issuer ? issuer : "the issuer") ?: buf_append_str(&card, "</b>");
-    if (from != NULL)
-        rc = rc ?: buf_append_str(&card, " on ") ?: html_text(&card, from);
-    rc = rc ?: buf_append_str(&card, ".</p>\n<p><a id=\"download-png\" download=\"");
-    rc = rc ?: html_text(&card, p->slug) ?:
-               buf_append_str(&card, ".png\" href=\"data:image/png;base64,") ?:
-               b64(&card, p->png.data, p->png.len) ?:
-               buf_append_str(&card, "\">Download the badge image (PNG, the credential "
-                                     "inside)</a> &middot; <a id=\"download-json\" download=\"");
-    rc = rc ?: html_text(&card, p->slug) ?:
-               buf_append_str(&card, ".json\" href=\"data:application/json;base64,") ?:
-               b64(&card, p->json, strlen(p->json)) ?:
-               buf_append_str(&card, "\">Download the credential (JSON, for a wallet)</a></p>\n");
+    html_t c = {&card, 0};
+    put(&c, "<article id=\"badge-card\" style=\"background:#fff;border-radius:.75rem;"
+            "padding:1rem 1.5rem;margin:1rem 0\">\n<img id=\"badge-image\" "
+            "style=\"float:right;max-width:10rem\" alt=\"\" src=\"");
+    if (svg.len > 0) {
+        put(&c, "data:image/svg+xml;base64,");
+        put_b64(&c, svg.data, svg.len);
+    } else
+        put_text(&c, img);
+    put(&c, "\">\n<h1 id=\"badge-name\">");
+    put_text(&c, name ? name : "Badge");
+    put(&c, "</h1>\n");
+    if (desc != NULL) {
+        put(&c, "<p>");
+        put_text(&c, desc);
+        put(&c, "</p>\n");
+    }
+    if (crit != NULL) {
+        put(&c, "<p><b>What it took:</b> ");
+        put_text(&c, crit);
+        put(&c, "</p>\n");
+    }
+    put(&c, "<p>Awarded by <b>");
+    put_text(&c, issuer ? issuer : "the issuer");
+    put(&c, "</b>");
+    if (from != NULL) {
+        put(&c, " on ");
+        put_text(&c, from);
+    }
+    put(&c, ".</p>\n<p><a id=\"download-png\" download=\"");
+    put_text(&c, p->slug);
+    put(&c, ".png\" href=\"data:image/png;base64,");
+    put_b64(&c, p->png.data, p->png.len);
+    put(&c, "\">Download the badge image (PNG, the credential inside)</a> &middot; "
+            "<a id=\"download-json\" download=\"");
+    put_text(&c, p->slug);
+    put(&c, ".json\" href=\"data:application/json;base64,");
+    put_b64(&c, p->json, strlen(p->json));
+    put(&c, "\">Download the credential (JSON, for a wallet)</a></p>\n");
     if (public_url != NULL) {
         char url[2048];
         snprintf(url, sizeof url, "%s%sbadges/%s.html", public_url,
                  public_url[strlen(public_url) - 1] == '/' ? "" : "/", p->slug);
-        rc = rc ?: buf_append_str(&card, "<figure style=\"margin:0\">") ?: qr_svg(url, &card) ?:
-                   buf_append_str(&card, "<figcaption>This page: <a id=\"public-url\" href=\"") ?:
-                   html_text(&card, url) ?: buf_append_str(&card, "\">") ?: html_text(&card, url) ?:
-                   buf_append_str(&card, "</a></figcaption></figure>\n");
+        put(&c, "<figure style=\"margin:0\">");
+        if (c.rc == 0)
+            c.rc = qr_svg(url, &card);
+        put(&c, "<figcaption>This page: <a id=\"public-url\" href=\"");
+        put_text(&c, url);
+        put(&c, "\">");
+        put_text(&c, url);
+        put(&c, "</a></figcaption></figure>\n");
     }
-    rc = rc ?: buf_append_str(&card, "</article>\n");
+    put(&c, "</article>\n");
 
     /* what the page checks when it opens */
     json_t *emb = json_pack("{s:s,s:O,s:o}", "badge", p->json, "statusLists", lists, "didDocuments",
                             did_doc ? json_pack("[s]", did_doc) : json_array());
-    rc = rc ?: buf_append_str(&data, "<script type=\"application/json\" id=\"embedded-badge\">") ?:
-               script_json(&data, emb) ?: buf_append_str(&data, "</script>");
+    html_t e = {&data, emb == NULL ? ERR_NOMEM : 0};
+    put(&e, "<script type=\"application/json\" id=\"embedded-badge\">");
+    if (e.rc == 0)
+        e.rc = script_json(&data, emb);
+    put(&e, "</script>");
     json_decref(emb);
 
-    buf_t t1, t2;
+    buf_t t1, t2, tt;
     buf_init(&t1, PAGE_MAX);
     buf_init(&t2, PAGE_MAX);
-    buf_t tt;
     buf_init(&tt, 4096);
-    rc = rc ?: buf_append_str(&tt, "<title>") ?: html_text(&tt, name ? name : "Badge") ?:
-               buf_append_str(&tt, " &middot; badge</title>");
-    rc = rc ?: splice(&t1, verifier, "<title>Check a badge</title>", tt.data) ?:
-               splice(&t2, t1.data, "<!--BEFORE-->", card.data) ?:
-               splice(&p->html, t2.data, "<!--DATA-->", data.data);
+    html_t t = {&tt, 0};
+    put(&t, "<title>");
+    put_text(&t, name ? name : "Badge");
+    put(&t, " &middot; badge</title>");
+    rc = c.rc != 0 ? c.rc : e.rc != 0 ? e.rc : t.rc;
+    if (rc == 0)
+        rc = splice(&t1, verifier, "<title>Check a badge</title>", tt.data);
+    if (rc == 0)
+        rc = splice(&t2, t1.data, "<!--BEFORE-->", card.data);
+    if (rc == 0)
+        rc = splice(&p->html, t2.data, "<!--DATA-->", data.data);
     buf_free(&t1);
     buf_free(&t2);
     buf_free(&tt);

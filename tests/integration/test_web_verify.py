@@ -213,6 +213,15 @@ def test_every_form_and_every_tamper(browser, tmp_path):
     cases.append({"name": "untrusted", "files": [files["jcs"]], "trust": "did:web:other.example"})
     cases.append({"name": "rs256-no-did", "files": [files["rs256"]]})
     assert base["credentialSubject"]["identifier"][0]["hashed"] is True
+    # not badges at all: each refused with the check that saw it, never a crash
+    cases.append({"name": "garbage", "files": [save(tmp_path, "g.bin", os.urandom(4096))]})
+    raw = open(files["png"], "rb").read()
+    cases.append({"name": "png-truncated", "files": [save(tmp_path, "t-half.png",
+                                                          raw[:len(raw) // 2])]})
+    cases.append({"name": "json-not-vc", "files": [save(tmp_path, "x.json", '{"a": 1}')]})
+    none = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+    cases.append({"name": "jwt-alg-none", "files": [save(tmp_path, "n.jwt",
+                                                         f"{none}.{tok[1]}.")]})
 
     res = drive(tmp_path, cases)
     for name in ("rdfc", "jcs", "jwt-eddsa", "jwt-rs256", "did-web-rdfc", "baked-png",
@@ -236,7 +245,8 @@ def test_every_form_and_every_tamper(browser, tmp_path):
     expect = {"subject": "proof", "dates": "proof", "issuer": "issuer_key",
               "proof-swapped": "proof", "achievement": "proof", "jwt-payload": "proof",
               "png-bit": "baked", "png-bit-crc": "proof", "svg-edit": "proof",
-              "untrusted": "trust", "rs256-no-did": "issuer_key"}
+              "untrusted": "trust", "rs256-no-did": "issuer_key", "garbage": "format",
+              "png-truncated": "baked", "json-not-vc": "structure", "jwt-alg-none": "jwt_alg"}
     for name, check in expect.items():
         r = assert_invalid(res, name, check)
         print(f"{name:16s} INVALID {check:11s} {r['reasons'][0][:70]}")
