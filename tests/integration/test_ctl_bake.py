@@ -146,3 +146,52 @@ def test_baked_image_one_bit_changed(daemon, tmp_path):
     out = verify(bad)
     assert out["verdict"] == "INVALID" and out["checks"]["baked"] == "failed"
     assert any("CRC" in x for x in out["reasons"])
+
+
+def test_page_and_publish_files(daemon, tmp_path):
+    """The badge page and the published site as files (the browser half is test_web_page.py;
+    this half also runs under ASan): the embedded credential is the signed one, the downloads
+    are a baked PNG and the JSON, the learner's id appears nowhere."""
+    web = os.path.join(BIN, "..", "web", "verify.html")
+    if not os.path.exists(web):
+        import pytest
+        pytest.skip("the verifier page was not built (node/npm): see build/web/UNAVAILABLE")
+    f = tmp_path / "fw.json"
+    f.write_text(json.dumps(FW))
+    assert ctl(daemon, "framework", "load", str(f)).returncode == 0
+    assert ctl(daemon, "evidence", "add", "--learner", "s-9001", "--competency", "a", "--score",
+               "0.9").returncode == 0
+    [cred] = json.loads(ctl(daemon, "--json", "credential", "list", "--learner",
+                            "s-9001").stdout)["credentials"]
+    cid = cred["id"]
+    doc = ctl(daemon, "credential", "get", cid).stdout.strip()
+    page = tmp_path / "p.html"
+    r = ctl(daemon, "credential", "page", cid, "--public-url", "https://s.example", "-o",
+            str(page))
+    assert r.returncode == 0, r.stderr
+    html = page.read_text()
+    assert "s-9001" not in html and 'id="embedded-badge"' in html and 'id="qr"' in html
+    # the embedded JSON is the signed document, with no "</script" inside it
+    start = html.index('id="embedded-badge">') + len('id="embedded-badge">')
+    emb = json.loads(html[start:html.index("</script>", start)])
+    assert emb["badge"] == doc and len(emb["statusLists"]) == 1
+    assert "<" not in html[start:html.index("</script>", start)]
+    import base64
+    import re
+    png = re.search(r'download="[0-9a-f-]+\.png" href="data:image/png;base64,([^"]+)"', html)
+    (tmp_path / "d.png").write_bytes(base64.b64decode(png.group(1)))
+    assert verify(tmp_path / "d.png")["verdict"] == "VALID"
+    r = ctl(daemon, "credential", "page", "urn:uuid:nope", "-o", str(tmp_path / "x.html"))
+    assert r.returncode == 1 and not (tmp_path / "x.html").exists()
+
+    site = tmp_path / "site"
+    r = ctl(daemon, "credential", "publish", str(site), cid)
+    assert r.returncode == 0, r.stderr
+    names = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    u = cid.split(":")[-1]
+    assert f"badges/{u}.html" in names and f"badges/{u}.json" in names
+    assert f"badges/{u}.png" in names and "verify.html" in names
+    assert (site / "badges" / f"{u}.json").read_text() == doc
+    assert verify(site / "badges" / f"{u}.png")["verdict"] == "VALID"
+    for n in names:
+        assert b"s-9001" not in (site / n).read_bytes(), n
