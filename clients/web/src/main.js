@@ -139,7 +139,10 @@ function render(res) {
     ev.append(el('p', {}, 'None listed.'));
   }
   for(const e of res.evidence) {
-    ev.append(el('p', {}, e.name || e.narrative || e.description || e.id || ''));
+    // the URL as text, never a link: the page makes no requests, and a person decides
+    ev.append(el('p', {class: 'evidence-item'}, el('b', {}, e.name || 'Evidence'),
+      e.narrative || e.description ? `: ${e.narrative || e.description}` : '',
+      e.id ? el('br') : null, e.id ? el('code', {}, e.id) : null));
   }
   const rows = res.results.map(c => el('tr', {'data-check': c.check, 'data-result': c.result,
     class: ['ok', 'json', 'jwt', 'png', 'svg'].includes(c.result) ? 'pass' :
