@@ -56,6 +56,15 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)", false},
     [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered",
                     false},
+    [OPT_PNG] = {"png", NULL, "a PNG image", false},
+    [OPT_SVG] = {"svg", NULL, "an SVG image", false},
+    [OPT_IMAGE] = {"image", "FILE",
+                   "the picture to bake into, PNG or SVG (default: a generated medal)", false},
+    [OPT_OUTPUT] = {"output", "FILE", "write here (-o; default: standard output)", false},
+    [OPT_PUBLIC_URL] = {"public-url", "URL",
+                        "where the published site is served (https://...): adds a QR code of "
+                        "the badge's page",
+                        false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */
@@ -170,7 +179,11 @@ int args_parse(ctl_t *ctl, const command_t *c, int argc, char **argv, args_t *a)
     optind = 0; /* GNU: full re-initialisation */
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    /* -o is the one short option: output files are named so often that it earns one */
+    const char *shortopts = (c->allowed & O(OPT_OUTPUT)) ? ":ho:" : ":h";
+    while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (ch == 'o')
+            ch = LONGOPT_BASE + OPT_OUTPUT;
         if (ch == 'h' || ch == LONGOPT_HELP) {
             print_command_help(stdout, c);
             return -1;

@@ -58,6 +58,22 @@ const command_t COMMANDS[] = {
     {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,
      "credential get ID [--format json|jwt]",
      "Prints a badge exactly as signed: the file a student keeps and shows."},
+    {"credential", "bake", cmd_credential_bake,
+     O(OPT_PNG) | O(OPT_SVG) | O(OPT_IMAGE) | O(OPT_OUTPUT) | O(OPT_FORMAT), 0, 1, 1,
+     "credential bake ID (--png|--svg|--image FILE) [--format json|jwt] [-o FILE]",
+     "Bakes a badge into a picture as Open Badges 3.0 specifies (PNG iTXt, SVG element): the\n"
+     "given PNG or SVG, or a generated medal. An image already holding a credential is refused.\n"
+     "mastery-verify and any Open Badges 3.0 verifier read the credential back."},
+    {"credential", "page", cmd_credential_page, O(OPT_OUTPUT) | O(OPT_PUBLIC_URL), 0, 1, 1,
+     "credential page ID [--public-url URL] [-o FILE]",
+     "Writes the student's badge page: one HTML file holding the signed credential, its\n"
+     "picture and description, downloads of the baked PNG and the JSON, a QR code of its\n"
+     "public address (with --public-url), and the verifier, so it checks itself offline."},
+    {"credential", "publish", cmd_credential_publish, O(OPT_LEARNER) | O(OPT_PUBLIC_URL), 0, 1, 64,
+     "credential publish DIR [--learner L] [--public-url URL] [ID ...]",
+     "Writes a static site for a web server: badges/<uuid>.html, .json and .png per\n"
+     "credential (the given ones and --learner's), the status lists at their URL paths, the\n"
+     "did:web DID document at .well-known/did.json, and verify.html. Nothing else."},
     {"credential", "revoke", cmd_credential_revoke, O(OPT_REASON), O(OPT_REASON), 1, 1,
      "credential revoke ID --reason TEXT", "Revokes a badge (final; idempotent)."},
     {"credential", "suspend", cmd_credential_suspend, O(OPT_REASON), O(OPT_REASON), 1, 1,

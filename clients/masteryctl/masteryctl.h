@@ -70,10 +70,15 @@ typedef enum opt_id {
     OPT_RULE,
     OPT_MAPPING,
     OPT_BADGES,
+    OPT_PNG,
+    OPT_SVG,
+    OPT_IMAGE,
+    OPT_OUTPUT,
+    OPT_PUBLIC_URL,
     OPT_COUNT
 } opt_id_t;
 
-#define O(x)      (1u << (x))
+#define O(x)      ((uint64_t)1 << (x))
 #define MULTI_MAX 256 /* values of a repeatable option */
 
 /* The parsed command line of one command: option values (borrowed from argv) and operands. */
@@ -107,8 +112,8 @@ typedef struct command {
     const char *name;
     const char *sub; /* NULL: the command has no subcommand */
     handler_fn run;
-    uint32_t allowed;  /* O(OPT_...) bits */
-    uint32_t required; /* subset of allowed */
+    uint64_t allowed;  /* O(OPT_...) bits */
+    uint64_t required; /* subset of allowed */
     int min_pos, max_pos;
     const char *usage; /* after "masteryctl " */
     const char *summary;
@@ -194,6 +199,19 @@ void table_print(table_t *t, FILE *f);
 void table_free(table_t *t);
 
 /* ---- shared between families ------------------------------------------------------------ */
+
+/* credential bake (badge.c), page and publish (page.c) */
+/* Fetches a credential (JSON or compact JWT). *rep on 0; the caller frees it. */
+int fetch_credential(ctl_t *ctl, const char *id, bool jwt, Mastery__V1__Reply **rep);
+/* FNV-1a of a and b: the default picture's colour, stable per achievement. */
+uint32_t fnv1a(const char *a, const char *b);
+/* Writes len bytes to path ("-" or NULL: standard output, refused when it is a terminal).
+ * Written to a temporary name and renamed, so a reader never sees half a file. Returns 0 or
+ * an exit code (printed). */
+int write_output(ctl_t *ctl, const char *path, const void *data, size_t len);
+int cmd_credential_bake(ctl_t *ctl, const args_t *a);
+int cmd_credential_page(ctl_t *ctl, const args_t *a);
+int cmd_credential_publish(ctl_t *ctl, const args_t *a);
 
 json_t *framework_info_json(const Mastery__V1__FrameworkInfo *fi); /* framework.c */
 json_t *competency_json(const Mastery__V1__CompetencyState *c);    /* learner.c */

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "bake.h"
 #include "codec.h"
 #include "cred.h"
 #include "dataint.h"
@@ -12,6 +14,7 @@
 #include "issuer.h"
 #include "jcs.h"
 #include "jws.h"
+#include "nquads.h"
 #include "statuslist.h"
 
 typedef struct vctx {
@@ -21,6 +24,21 @@ typedef struct vctx {
     int nomem;
 } vctx_t;
 
+/* A JSON string of msg; a message cut inside a character (by a %.200s) loses the piece. */
+static json_t *safe_string(const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n > 0 && !nquads_utf8_valid(msg, n))
+        n--;
+    return json_stringn(msg, n);
+}
+
+static void vset(vctx_t *v, json_t *obj, const char *key, json_t *val)
+{
+    if (json_object_set_new(obj, key, val) != 0)
+        v->nomem = 1;
+}
+
 static void reason(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reason(vctx_t *v, const char *fmt, ...)
 {
@@ -29,7 +47,7 @@ static void reason(vctx_t *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (json_array_append_new(v->res->reasons, json_string(msg)) != 0)
+    if (json_array_append_new(v->res->reasons, safe_string(msg)) != 0)
         v->nomem = 1;
 }
 
@@ -41,18 +59,50 @@ static void warning(vctx_t *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (json_array_append_new(v->res->warnings, json_string(msg)) != 0)
+    if (json_array_append_new(v->res->warnings, safe_string(msg)) != 0)
         v->nomem = 1;
+}
+
+/* Records a check's result (and, when fmt is given, a detail for a person) in checks and in the
+ * ordered results. A failure is never overwritten by a later "ok". */
+static void check_detail(vctx_t *v, const char *name, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void check_detail(vctx_t *v, const char *name, const char *value, const char *fmt, ...)
+{
+    const char *old = json_string_value(json_object_get(v->res->checks, name));
+    if (old != NULL && strcmp(old, "ok") != 0 && strcmp(value, "ok") == 0)
+        return;
+    vset(v, v->res->checks, name, json_string(value));
+    json_t *entry = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v->res->results, i, e)
+    {
+        const char *n = json_string_value(json_object_get(e, "check"));
+        if (n != NULL && strcmp(n, name) == 0)
+            entry = e;
+    }
+    if (entry == NULL) {
+        entry = json_pack("{s:s,s:s,s:n}", "check", name, "result", value, "detail");
+        if (entry == NULL || json_array_append_new(v->res->results, entry) != 0) {
+            v->nomem = 1;
+            return;
+        }
+    } else
+        vset(v, entry, "result", json_string(value));
+    if (fmt != NULL) {
+        char msg[768];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        vset(v, entry, "detail", safe_string(msg));
+    }
 }
 
 static void check(vctx_t *v, const char *name, const char *value)
 {
-    /* a failure is never overwritten by a later "ok" */
-    const char *old = json_string_value(json_object_get(v->res->checks, name));
-    if (old != NULL && strcmp(old, "ok") != 0 && strcmp(value, "ok") == 0)
-        return;
-    if (json_object_set_new(v->res->checks, name, json_string(value)) != 0)
-        v->nomem = 1;
+    check_detail(v, name, value, NULL);
 }
 
 /* A printable, bounded copy of untrusted text for messages. */
@@ -173,7 +223,7 @@ static void check_times(vctx_t *v, const json_t *doc, const char *what, bool rec
             if (record)
                 check(v, "valid_from", "failed");
         } else if (record)
-            check(v, "valid_from", "ok");
+            check_detail(v, "valid_from", "ok", "valid since %s", s);
     } else if (record)
         check(v, "valid_from", "absent");
     if (until != NULL) {
@@ -187,9 +237,9 @@ static void check_times(vctx_t *v, const json_t *doc, const char *what, bool rec
             if (record)
                 check(v, "valid_until", "failed");
         } else if (record)
-            check(v, "valid_until", "ok");
+            check_detail(v, "valid_until", "ok", "valid until %s", s);
     } else if (record)
-        check(v, "valid_until", "absent");
+        check_detail(v, "valid_until", "absent", "does not expire");
 }
 
 /* Verifies every proof of a JSON document by issuer. Returns true when at least one proof
@@ -216,6 +266,7 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
         return false;
     }
     bool all_ok = true;
+    char suites[160] = "";
     size_t i;
     const json_t *p;
     json_array_foreach(proofs, i, p)
@@ -255,7 +306,7 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
             continue;
         }
         if (record)
-            check(v, "proof_purpose", "ok");
+            check_detail(v, "proof_purpose", "ok", "assertionMethod");
         if (vm == NULL) {
             reason(v, "%s: proof %zu: no verificationMethod", what, i);
             all_ok = false;
@@ -269,7 +320,7 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
             continue;
         }
         if (record)
-            check(v, "issuer_key", "ok");
+            check_detail(v, "issuer_key", "ok", "%.300s belongs to the issuer", vm);
         int rc;
         if (rdfc)
             rc = v->in->rdfc(doc, p, key, &d);
@@ -287,6 +338,9 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
             json_decref(single);
         }
         keys_destroy(&key);
+        if (rc == 0 && strlen(suites) + strlen(suite) + 24 < sizeof suites)
+            snprintf(suites + strlen(suites), sizeof suites - strlen(suites), "%s%s",
+                     suites[0] ? " and " : "", suite);
         if (rc == ERR_NOMEM)
             v->nomem = 1;
         if (rc != 0) {
@@ -301,7 +355,9 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
         }
     }
     if (record)
-        check(v, "proof", all_ok ? "ok" : "failed");
+        check_detail(v, "proof", all_ok ? "ok" : "failed", "%s%s",
+                     all_ok ? suites : "a proof does not verify",
+                     all_ok ? " signature verifies" : "");
     json_decref(one);
     return all_ok;
 }
@@ -337,6 +393,58 @@ static void check_lists_parse(vctx_t *v)
             reason(v, "status list %zu: not a JSON object", i + 1);
         json_decref(l);
     }
+}
+
+/* Writes a duration as "3 d 4 h" / "5 min" / "12 s" for messages. */
+static void fmt_age(int64_t ms, char *buf, size_t cap)
+{
+    int64_t s = ms / 1000;
+    if (s >= 86400)
+        snprintf(buf, cap, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(buf, cap, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(buf, cap, "%lld min", (long long)(s / 60));
+    else
+        snprintf(buf, cap, "%lld s", (long long)s);
+}
+
+/*
+ * A status list is only as good as its age: an old copy may predate a revocation. Past its
+ * validUntil it is reported by check_times(); here it also fails status_fresh, as does a list
+ * signed longer than max_status_age_ms ago.
+ */
+static void check_fresh(vctx_t *v, const json_t *list, const char *what)
+{
+    int64_t from = 0, until = 0;
+    const char *fs = json_string_value(json_object_get(list, "validFrom"));
+    const char *us = json_string_value(json_object_get(list, "validUntil"));
+    bool has_from = fs != NULL && isotime_parse(fs, strlen(fs), &from, NULL) == 0;
+    if (us != NULL && isotime_parse(us, strlen(us), &until, NULL) == 0 && until <= v->in->now_ms) {
+        check_detail(v, "status_fresh", "failed", "%s expired at %s", what, us);
+        return;
+    }
+    if (v->in->max_status_age_ms <= 0) {
+        if (has_from)
+            check_detail(v, "status_fresh", "ok", "%s signed %s (no age limit given)", what, fs);
+        return;
+    }
+    char age[48], max[48];
+    fmt_age(v->in->max_status_age_ms, max, sizeof max);
+    if (!has_from) {
+        reason(v, "%s has no validFrom: its age cannot be told (limit %s)", what, max);
+        check_detail(v, "status_fresh", "failed", "%s has no validFrom", what);
+        return;
+    }
+    fmt_age(v->in->now_ms - from, age, sizeof age);
+    if (v->in->now_ms - from > v->in->max_status_age_ms) {
+        reason(v, "%s is stale: signed %s (%s ago), more than the %s allowed; fetch a fresh copy",
+               what, fs, age, max);
+        check_detail(v, "status_fresh", "failed", "%s signed %s, %s ago (limit %s)", what, fs, age,
+                     max);
+    } else
+        check_detail(v, "status_fresh", "ok", "%s signed %s, %s ago (limit %s)", what, fs, age,
+                     max);
 }
 
 static void check_entry(vctx_t *v, const json_t *entry, const char *issuer)
@@ -395,6 +503,7 @@ static void check_entry(vctx_t *v, const json_t *entry, const char *issuer)
         ok = false;
     }
     check_times(v, list, what, false);
+    check_fresh(v, list, what);
     if (lissuer != NULL && !check_di_proofs(v, list, lissuer, what, false))
         ok = false;
     statuslist_t *bits = NULL;
@@ -417,7 +526,8 @@ static void check_entry(vctx_t *v, const json_t *entry, const char *issuer)
                    strcmp(purpose, "revocation") == 0 ? "revoked" : "suspended", purpose, url, idx);
             check(v, name, strcmp(purpose, "revocation") == 0 ? "revoked" : "suspended");
         } else
-            check(v, name, "ok");
+            check_detail(v, name, "ok", "not %s (index %lu of %.200s)",
+                         strcmp(purpose, "revocation") == 0 ? "revoked" : "suspended", idx, url);
     }
     if (!ok)
         check(v, name, "failed");
@@ -429,7 +539,7 @@ static void check_status(vctx_t *v, const json_t *doc, const char *issuer)
 {
     const json_t *st = json_object_get(doc, "credentialStatus");
     if (st == NULL) {
-        check(v, "revocation", "absent");
+        check_detail(v, "revocation", "absent", "the credential has no status entry");
         return;
     }
     if (json_is_object(st)) {
@@ -446,11 +556,139 @@ static void check_status(vctx_t *v, const json_t *doc, const char *issuer)
     json_array_foreach(st, i, e) check_entry(v, e, issuer);
 }
 
+/* The issuer and the credential as they say of themselves (what a person reads first). */
+static void describe(vctx_t *v, const json_t *doc)
+{
+    const json_t *is = json_object_get(doc, "issuer");
+    const char *id = issuer_id(doc);
+    const char *name = json_string_value(json_object_get(is, "name"));
+    const char *url = json_string_value(json_object_get(is, "url"));
+    vset(v, v->res->issuer, "id", id ? json_string(id) : json_null());
+    vset(v, v->res->issuer, "name", name ? json_string(name) : json_null());
+    vset(v, v->res->issuer, "url", url ? json_string(url) : json_null());
+    const json_t *subj = json_object_get(doc, "credentialSubject");
+    if (json_is_array(subj))
+        subj = json_array_get(subj, 0);
+    const json_t *ach = json_object_get(subj, "achievement");
+    const char *cid = json_string_value(json_object_get(doc, "id"));
+    const char *cname = json_string_value(json_object_get(doc, "name"));
+    const char *aname = json_string_value(json_object_get(ach, "name"));
+    const char *sid = json_string_value(json_object_get(subj, "id"));
+    const json_t *type = json_object_get(doc, "type");
+    json_t *c = v->res->credential;
+    vset(v, c, "id", cid ? json_string(cid) : json_null());
+    vset(v, c, "type",
+         json_is_array(type) || json_is_string(type) ? json_deep_copy(type) : json_null());
+    vset(v, c, "name", cname ? json_string(cname) : json_null());
+    vset(v, c, "achievement", aname ? json_string(aname) : json_null());
+    vset(v, c, "subject",
+         sid ? json_string(sid)
+             : json_string(json_is_array(json_object_get(subj, "identifier"))
+                               ? "(hashed identifier)"
+                               : "(none)"));
+    const char *vf = json_string_value(json_object_get(doc, "validFrom"));
+    const char *vu = json_string_value(json_object_get(doc, "validUntil"));
+    vset(v, c, "validFrom", vf ? json_string(vf) : json_null());
+    vset(v, c, "validUntil", vu ? json_string(vu) : json_null());
+}
+
+/* did:web: the DID document of this issuer among the ones given (a trust file's). */
+static void select_did_doc(vctx_t *v, const char *issuer)
+{
+    if (v->did_doc != NULL || issuer == NULL)
+        return;
+    for (size_t i = 0; i < v->in->n_did_documents; i++) {
+        json_t *doc = NULL;
+        if (parse_json(&v->in->did_documents[i], &doc, NULL) != 0)
+            continue;
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        if (id != NULL && strcmp(id, issuer) == 0) {
+            v->did_doc = doc;
+            return;
+        }
+        json_decref(doc);
+    }
+}
+
+/* Anyone can make a did:key and sign a badge with it: a valid signature says who signed, not
+ * that the signer is a school. The auditor says which issuers they accept. */
+static void check_trust(vctx_t *v, const char *issuer)
+{
+    if (issuer == NULL)
+        return;
+    for (size_t i = 0; i < v->in->n_trusted; i++)
+        if (v->in->trusted[i] != NULL && strcmp(v->in->trusted[i], issuer) == 0) {
+            check_detail(v, "trust", "ok", "the issuer %.300s is on the trust list", issuer);
+            return;
+        }
+    if (v->in->trust_given) {
+        reason(v, "the issuer %.300s is not on the trust list: unknown issuer", issuer);
+        check_detail(v, "trust", "failed", "unknown issuer %.300s (not on the trust list)", issuer);
+    } else {
+        warning(v,
+                "the issuer %.300s is not known to this check (no trust list given): the "
+                "signature says who signed, not that they may award this badge",
+                issuer);
+        check_detail(v, "trust", "unknown", "no trust list given");
+    }
+}
+
+static bool hash_equal(const char *a, const char *b)
+{
+    /* "sha256$" + hex: the hex compared without regard to case */
+    return strlen(a) == strlen(b) && strncmp(a, "sha256$", 7) == 0 &&
+           strncmp(b, "sha256$", 7) == 0 && strcasecmp(a + 7, b + 7) == 0;
+}
+
+/* The holder presents their school id; the badge carries only its salted hash (or a DID). */
+static void check_recipient(vctx_t *v, const json_t *doc)
+{
+    const char *r = v->in->recipient;
+    if (r == NULL)
+        return;
+    const json_t *subj = json_object_get(doc, "credentialSubject");
+    if (json_is_array(subj))
+        subj = json_array_get(subj, 0);
+    const char *sid = json_string_value(json_object_get(subj, "id"));
+    if (sid != NULL && strcmp(sid, r) == 0) {
+        check_detail(v, "recipient", "ok", "the presented id is the subject's id");
+        return;
+    }
+    size_t i;
+    const json_t *io;
+    json_array_foreach(json_object_get(subj, "identifier"), i, io)
+    {
+        const char *h = json_string_value(json_object_get(io, "identityHash"));
+        const char *salt = json_string_value(json_object_get(io, "salt"));
+        const char *type = json_string_value(json_object_get(io, "identityType"));
+        if (h == NULL)
+            continue;
+        if (!json_is_true(json_object_get(io, "hashed"))) {
+            if (strcmp(h, r) == 0) {
+                check_detail(v, "recipient", "ok", "the presented id is the subject's %s",
+                             shown(type));
+                return;
+            }
+            continue;
+        }
+        char mine[80]; /* "sha256$" + 64 hex + NUL; cred.c needs 72 */
+        if (cred_identity_hash(r, salt, mine, sizeof mine) == 0 && hash_equal(mine, h)) {
+            check_detail(v, "recipient", "ok",
+                         "sha256(presented id + salt) matches the subject's hashed %s",
+                         shown(type));
+            return;
+        }
+    }
+    reason(v, "the presented recipient id does not match the credential's subject (neither its "
+              "id nor a hashed identifier)");
+    check_detail(v, "recipient", "failed", "the presented id is not the subject's");
+}
+
 static void verify_json(vctx_t *v)
 {
     json_t *doc = NULL;
     err_detail_t d;
-    check(v, "format", "json");
+    check_detail(v, "format", "json", "a JSON credential with an embedded proof");
     if (parse_json(&v->in->badge, &doc, &d) != 0) {
         reason(v, "malformed JSON: %s", d.message);
         check(v, "parse", "failed");
@@ -463,14 +701,18 @@ static void verify_json(vctx_t *v)
         return;
     }
     check(v, "parse", "ok");
+    describe(v, doc);
     check_structure(v, doc, "credential");
     check_ob3(v, doc);
     const char *issuer = issuer_id(doc);
+    select_did_doc(v, issuer);
     if (issuer != NULL)
         check_di_proofs(v, doc, issuer, "credential", true);
+    check_trust(v, issuer);
     check_times(v, doc, "credential", true);
     if (issuer != NULL)
         check_status(v, doc, issuer);
+    check_recipient(v, doc);
     json_decref(doc);
 }
 
@@ -524,7 +766,7 @@ static void verify_jwt(vctx_t *v)
     json_t *header = NULL, *peeked = NULL, *claims = NULL;
     keys_t *key = NULL;
     err_detail_t d;
-    check(v, "format", "jwt");
+    check_detail(v, "format", "jwt", "a VC-JWT (compact JWS)");
     if (jws_peek_header(tok, len, &header, &d) != 0) {
         reason(v, "malformed JWT: %s", d.message);
         check(v, "parse", "failed");
@@ -552,6 +794,7 @@ static void verify_jwt(vctx_t *v)
         check(v, "proof", "failed");
         goto out;
     }
+    select_did_doc(v, iss);
     char full_kid[1024];
     if (kid[0] == '#')
         snprintf(full_kid, sizeof full_kid, "%s%s", iss, kid);
@@ -563,7 +806,7 @@ static void verify_jwt(vctx_t *v)
         check(v, "proof", "failed");
         goto out;
     }
-    check(v, "issuer_key", "ok");
+    check_detail(v, "issuer_key", "ok", "%.300s belongs to the issuer", full_kid);
     int rc = jws_verify(tok, len, key, NULL, &claims, &d);
     if (rc != 0) {
         if (rc == ERR_UNAUTHENTICATED)
@@ -574,15 +817,17 @@ static void verify_jwt(vctx_t *v)
         check(v, "proof", "failed");
         goto out;
     }
-    check(v, "proof", "ok");
+    check_detail(v, "proof", "ok", "JWT %s signature verifies", alg);
     check(v, "parse", "ok");
     const json_t *vc = json_object_get(claims, "vc");
     if (!json_is_object(vc)) {
         reason(v, "JWT: no vc claim holding the credential");
         goto out;
     }
+    describe(v, vc);
     check_structure(v, vc, "credential");
     check_ob3(v, vc);
+    check_trust(v, iss);
     const char *vc_issuer = issuer_id(vc);
     if (vc_issuer == NULL || strcmp(vc_issuer, iss) != 0)
         reason(v, "JWT: iss %.200s differs from the credential's issuer %.200s", iss,
@@ -595,6 +840,7 @@ static void verify_jwt(vctx_t *v)
     check_claim_time(v, claims, "nbf");
     check_claim_time(v, claims, "exp");
     check_status(v, vc, iss);
+    check_recipient(v, vc);
 out:
     keys_destroy(&key);
     json_decref(claims);
@@ -609,6 +855,9 @@ void verify_result_free(verify_result_t *res)
     json_decref(res->reasons);
     json_decref(res->warnings);
     json_decref(res->checks);
+    json_decref(res->results);
+    json_decref(res->issuer);
+    json_decref(res->credential);
     memset(res, 0, sizeof *res);
 }
 
@@ -618,7 +867,11 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
     res->reasons = json_array();
     res->warnings = json_array();
     res->checks = json_object();
-    if (res->reasons == NULL || res->warnings == NULL || res->checks == NULL) {
+    res->results = json_array();
+    res->issuer = json_object();
+    res->credential = json_object();
+    if (res->reasons == NULL || res->warnings == NULL || res->checks == NULL ||
+        res->results == NULL || res->issuer == NULL || res->credential == NULL) {
         verify_result_free(res);
         return ERR_NOMEM;
     }
@@ -636,6 +889,26 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
     check_lists_parse(&v);
     const char *p = in->badge.data;
     size_t n = in->badge.len;
+    /* a baked badge: the credential is inside the picture */
+    bake_found_t baked = {0};
+    bake_format_t bf = bake_sniff(p, n);
+    if (bf != BAKE_FORMAT_UNKNOWN) {
+        int brc = bake_extract(p, n, &baked, &d);
+        if (brc == ERR_NOMEM)
+            v.nomem = 1;
+        if (brc != 0) {
+            reason(&v, "baked %s image: %s", bake_format_name(bf), d.message);
+            check_detail(&v, "baked", "failed", "%s", d.message);
+            check(&v, "format", "failed");
+            p = NULL;
+            n = 0;
+        } else {
+            check_detail(&v, "baked", bake_format_name(bf), "the credential was baked in a%s %s",
+                         bf == BAKE_FORMAT_SVG ? "n" : "", bf == BAKE_FORMAT_SVG ? "SVG" : "PNG");
+            p = baked.text;
+            n = baked.len;
+        }
+    }
     while (n > 0 && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
         p++;
         n--;
@@ -646,7 +919,9 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
     trimmed.badge.data = p;
     trimmed.badge.len = n;
     v.in = &trimmed;
-    if (p == NULL || n == 0) {
+    if (bf != BAKE_FORMAT_UNKNOWN && p == NULL) {
+        /* reported above */
+    } else if (p == NULL || n == 0) {
         reason(&v, "the credential is empty");
         check(&v, "format", "failed");
     } else if (n > VERIFY_MAX_INPUT) {
@@ -661,10 +936,23 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
         check(&v, "format", "failed");
     }
     json_decref(v.did_doc);
+    bake_found_free(&baked);
     if (v.nomem) {
         verify_result_free(res);
         return ERR_NOMEM;
     }
     res->valid = json_array_size(res->reasons) == 0;
+    /* REVOKED / SUSPENDED only when that is all that is wrong: otherwise the badge is not
+     * even what it claims to be */
+    const char *rv = json_string_value(json_object_get(res->checks, "revocation"));
+    const char *sv = json_string_value(json_object_get(res->checks, "suspension"));
+    size_t status_reasons =
+        (rv && strcmp(rv, "revoked") == 0) + (sv && strcmp(sv, "suspended") == 0);
+    if (res->valid)
+        res->verdict = "VALID";
+    else if (status_reasons > 0 && json_array_size(res->reasons) == status_reasons)
+        res->verdict = rv && strcmp(rv, "revoked") == 0 ? "REVOKED" : "SUSPENDED";
+    else
+        res->verdict = "INVALID";
     return 0;
 }

@@ -21,6 +21,14 @@
  *                 resolved from the given DID document (controller + assertionMethod);
  *                 another DID method is "unknown DID method".
  *   valid_from / valid_until   against now_ms (JWT: nbf/exp too).
+ *   baked         a PNG or SVG input is unbaked first (bake.h): "png" | "svg" | "failed".
+ *   trust         the issuer is one of in->trusted ("ok"); not, with a trust list given
+ *                 ("failed", a reason); no trust list ("unknown", a warning: anyone can mint a
+ *                 did:key and sign a badge with it).
+ *   recipient     with in->recipient: equal to credentialSubject.id, or to one of its hashed
+ *                 identifiers (IdentityObject: sha256(recipient + salt), "sha256$<hex>").
+ *   status_fresh  every status list used: not older than in->max_status_age_ms (its
+ *                 validFrom, when the issuer signed it), nor past its validUntil.
  *   revocation / suspension    every BitstringStatusListEntry is looked up in the given
  *                 status list credentials (matched by id == statusListCredential). A list
  *                 must be a BitstringStatusListCredential of the same issuer and purpose,
@@ -28,8 +36,11 @@
  *                 a set bit is a reason ("revoked", "suspended"). An entry whose list was not
  *                 given is reported in checks as "unchecked" and as a warning, not a reason.
  *
- * Results: valid (no reasons), the reasons (strings), warnings, and a checks object
- * {"format": "json"|"jwt", "proof": "ok"|"failed", ...} for machine output.
+ * Results: valid (no reasons), the reasons (strings), warnings, a checks object
+ * {"format": "json"|"jwt", "proof": "ok"|"failed", ...}, the same as a list in the order run
+ * with a detail for a person ([{"check","result","detail"}]), the issuer as the credential
+ * names it, a summary of the credential, and a verdict: VALID, REVOKED or SUSPENDED (when
+ * that is the only reason), else INVALID.
  *
  * No I/O. Bounded: documents up to VERIFY_MAX_INPUT bytes, status lists per statuslist.h.
  */
@@ -68,13 +79,26 @@ typedef struct verify_input {
     verify_blob_t did_document; /* data NULL: none */
     int64_t now_ms;             /* the time the credential is checked at (Unix ms) */
     verify_rdfc_fn rdfc;        /* NULL: eddsa-rdfc-2022 proofs are reported unsupported */
+    /* more DID documents (a trust file's); the one whose id is the issuer binds did:web keys
+     * when did_document is not given */
+    const verify_blob_t *did_documents;
+    size_t n_did_documents;
+    const char *const *trusted; /* issuer DIDs (or URLs) the verifier accepts; borrowed */
+    size_t n_trusted;
+    bool trust_given;          /* a trust list was given: an issuer outside it is a failure */
+    const char *recipient;     /* a learner id presented by its holder, or NULL */
+    int64_t max_status_age_ms; /* 0: any age; else older status lists are a reason */
 } verify_input_t;
 
 typedef struct verify_result {
     bool valid;
-    json_t *reasons;  /* array of strings; empty when valid */
-    json_t *warnings; /* array of strings */
-    json_t *checks;   /* object: check name -> "ok" | "failed" | "unchecked" | detail */
+    json_t *reasons;     /* array of strings; empty when valid */
+    json_t *warnings;    /* array of strings */
+    json_t *checks;      /* object: check name -> "ok" | "failed" | "unchecked" | detail */
+    json_t *results;     /* array of {"check", "result", "detail"} in the order the checks ran */
+    json_t *issuer;      /* {"id", "name", "url"} as the credential states them (null if absent) */
+    json_t *credential;  /* {"id", "type", "name", "achievement", "subject"} (null if absent) */
+    const char *verdict; /* static: "VALID", "INVALID", "REVOKED" or "SUSPENDED" */
 } verify_result_t;
 
 /*

@@ -2,9 +2,13 @@
 library the daemon issues with): valid badges in every form, then each kind of bad input,
 which must be INVALID with its reason (exit 1), never a crash; usage and I/O errors exit 2."""
 import base64
+import hashlib
 import json
 import os
+import re
+import struct
 import subprocess
+import zlib
 
 import pytest
 
@@ -66,7 +70,13 @@ def rsa_key(tmp_path_factory):
 def test_valid_json_badge(tmp_path):
     r = verify(write(tmp_path, "b.json", badge()))
     assert r.returncode == 0, r.stdout
-    assert r.stdout.strip() == "VALID"
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "VALID"
+    # the issuer is named first, then every check with its result
+    assert lines[0] == "issuer:      Lincoln Elementary"
+    assert lines[1].startswith("  DID:       did:key:z6Mk")
+    assert any(ln.split()[:2] == ["proof", "ok"] for ln in lines)
+    assert any(ln.split()[:2] == ["trust", "unknown"] for ln in lines)
 
 
 def test_valid_jwt_eddsa(tmp_path):
@@ -318,3 +328,204 @@ def test_w3c_vector_fails_on_issuer_binding():
     assert r.returncode == 1
     assert out["checks"]["issuer_key"] == "failed"
     assert any("is not a DID" in x for x in out["reasons"])
+
+
+# ---- the auditor's options (issue 11 item 7) -------------------------------------------------
+
+def results(out):
+    """--json: one entry per check, in the order run."""
+    names = [e["check"] for e in out["results"]]
+    assert len(names) == len(set(names)), names
+    assert {e["check"]: e["result"] for e in out["results"]} == out["checks"]
+    return {e["check"]: e for e in out["results"]}
+
+
+def issuer_did(text):
+    return json.loads(text)["issuer"]["id"]
+
+
+def test_help_is_a_manual():
+    r = subprocess.run([os.path.join(BIN, "mastery-verify"), "--help"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0
+    for opt in ("--trust", "--recipient", "--max-status-age", "--status-list", "--did-document",
+                "--json", "--now", "exit:"):
+        assert opt in r.stdout, opt
+
+
+def test_json_names_issuer_and_every_check(tmp_path):
+    text = badge()
+    out = json.loads(verify(write(tmp_path, "b.json", text), "--json").stdout)
+    assert out["verdict"] == "VALID"
+    assert out["issuer"] == {"id": issuer_did(text), "name": "Lincoln Elementary",
+                             "url": "https://lincoln.example.edu"}
+    assert out["credential"]["achievement"] == "Adding fractions"
+    res = results(out)
+    for name in ("format", "parse", "structure", "ob3_shape", "proof", "proof_purpose",
+                 "issuer_key", "trust", "valid_from", "valid_until", "revocation"):
+        assert name in res, name
+    assert res["proof"]["result"] == "ok" and "signature verifies" in res["proof"]["detail"]
+    assert res["trust"]["result"] == "unknown"
+    assert any("not known" in w for w in out["warnings"])
+
+
+def test_trust_file_lines_and_did_documents(tmp_path):
+    text = badge()
+    b = write(tmp_path, "b.json", text)
+    good = write(tmp_path, "t1", f"# issuers we accept\n\n  {issuer_did(text)}  # Lincoln\n")
+    out = json.loads(verify(b, "--trust", good, "--json").stdout)
+    assert out["valid"] and results(out)["trust"]["result"] == "ok"
+    assert not any("not known" in w for w in out["warnings"])
+    # an issuer not in the file: INVALID, the check named, the issuer named
+    other = write(tmp_path, "t2", "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK\n")
+    r = verify(b, "--trust", other, "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and out["verdict"] == "INVALID"
+    assert results(out)["trust"]["result"] == "failed"
+    assert any("unknown issuer" in x and issuer_did(text) in x for x in out["reasons"])
+    # an empty trust file trusts nobody
+    assert_invalid(verify(b, "--trust", write(tmp_path, "t3", "# nobody yet\n")), "unknown issuer")
+    # did:web: the trust file holds the DID document, which also binds the key
+    web = write(tmp_path, "w.json", badge("--did-web", WEB))
+    doc = make("did-document", "--did-web", WEB)
+    r = verify(web, "--trust", write(tmp_path, "t4.json", doc))
+    assert r.returncode == 0, r.stdout
+    arr = write(tmp_path, "t5.json", json.dumps(["did:example:x", json.loads(doc)]))
+    assert verify(web, "--trust", arr).returncode == 0
+    # a malformed trust file is a usage error naming the file
+    r = verify(b, "--trust", write(tmp_path, "t6", "did:key:a did:key:b\n"))
+    assert r.returncode == 2 and "t6:1" in r.stderr
+    r = verify(b, "--trust", write(tmp_path, "t7.json", "[1]"))
+    assert r.returncode == 2 and "entry 1" in r.stderr
+
+
+def test_trust_applies_to_jwt(tmp_path):
+    token = badge("--format", "jwt")
+    b = write(tmp_path, "b.jwt", token)
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert verify(b, "--trust", write(tmp_path, "t", claims["iss"])).returncode == 0
+    assert_invalid(verify(b, "--trust", write(tmp_path, "u", "did:web:x.example")),
+                   "unknown issuer")
+
+
+def test_self_signed_impostor_is_not_trusted(tmp_path):
+    """issue 11: a badge self-signed by any did:key printed VALID. It still verifies
+    cryptographically, but names its issuer, and fails against the school's trust file."""
+    school = issuer_did(badge())
+    forged = write(tmp_path, "f.json", badge("--seed-byte", "77", "--issuer-seed-byte", "77"))
+    assert issuer_did(open(forged).read()) != school
+    r = verify(forged)
+    assert r.returncode == 0 and "DID:       " + issuer_did(open(forged).read()) in r.stdout
+    assert "not known" in r.stderr
+    assert_invalid(verify(forged, "--trust", write(tmp_path, "t", school)), "unknown issuer")
+
+
+def test_recipient_against_hashed_identity(tmp_path):
+    text = badge()
+    doc = json.loads(text)
+    ident = doc["credentialSubject"]["identifier"][0]
+    # make_badge's learner: find it by the hash, as a school would know it
+    learner = "s-1001"
+    assert ident["identityHash"] == "sha256$" + hashlib.sha256(
+        (learner + ident["salt"]).encode()).hexdigest()
+    b = write(tmp_path, "b.json", text)
+    out = json.loads(verify(b, "--recipient", learner, "--json").stdout)
+    assert out["valid"] and results(out)["recipient"]["result"] == "ok"
+    r = verify(b, "--recipient", "s-1002", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and results(out)["recipient"]["result"] == "failed"
+    # the presented id is never echoed (it is the learner's raw id)
+    assert "s-1002" not in r.stdout
+    # JWT too
+    j = write(tmp_path, "b.jwt", badge("--format", "jwt"))
+    assert verify(j, "--recipient", learner).returncode == 0
+    assert_invalid(verify(j, "--recipient", "someone-else"), "does not match")
+
+
+def test_stale_and_expired_status_list(tmp_path):
+    b = write(tmp_path, "b.json", badge("--revocation-list", REV, "--revocation-index", "5"))
+    lst = write(tmp_path, "l.json", status_list("revocation", REV))  # signed at FROM
+    # 19 days after FROM: fine without a limit, stale with --max-status-age 7d
+    assert verify(b, "--status-list", lst).returncode == 0
+    r = verify(b, "--status-list", lst, "--max-status-age", "7d", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and results(out)["status_fresh"]["result"] == "failed"
+    assert any("stale" in x for x in out["reasons"])
+    assert verify(b, "--status-list", lst, "--max-status-age", "30d").returncode == 0
+    assert verify(b, "--status-list", lst, "--max-status-age", "soon").returncode == 2
+    # a list past its own validUntil
+    old = write(tmp_path, "o.json", status_list("revocation", REV, "--valid-until",
+                                                "2026-11-10T00:00:00Z"))
+    r = verify(b, "--status-list", old, "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and results(out)["status_fresh"]["result"] == "failed"
+
+
+def test_revoked_verdict(tmp_path):
+    b = write(tmp_path, "b.json", badge("--revocation-list", REV, "--revocation-index", "9"))
+    lst = write(tmp_path, "l.json", status_list("revocation", REV, "--set", "9"))
+    r = verify(b, "--status-list", lst)
+    assert r.returncode == 1 and r.stdout.splitlines()[-1] == "REVOKED"
+    out = json.loads(verify(b, "--status-list", lst, "--json").stdout)
+    assert out["verdict"] == "REVOKED" and results(out)["revocation"]["result"] == "revoked"
+
+
+# ---- baked badges (an independent baker: Python's own PNG and SVG writing) -------------------
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bake_png(text, keyword=b"openbadgecredential"):
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    idat = png_chunk(b"IDAT", zlib.compress(b"\0\xff\x80\x00"))
+    itxt = png_chunk(b"iTXt", keyword + b"\0\0\0\0\0" + text.encode())
+    return b"\x89PNG\r\n\x1a\n" + ihdr + idat + itxt + png_chunk(b"IEND", b"")
+
+
+def test_baked_png_and_svg(tmp_path):
+    text = badge()
+    p = tmp_path / "b.png"
+    p.write_bytes(bake_png(text))
+    out = json.loads(verify(str(p), "--json").stdout)
+    assert out["valid"], out
+    assert results(out)["baked"]["result"] == "png"
+    cdata = text.replace("]]>", "]]]]><![CDATA[>")
+    svg = ('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+           'xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0">\n<openbadges:credential>'
+           f'<![CDATA[\n{cdata}\n]]></openbadges:credential><circle r="4"/></svg>')
+    s = write(tmp_path, "b.svg", svg)
+    out = json.loads(verify(s, "--json").stdout)
+    assert out["valid"] and results(out)["baked"]["result"] == "svg"
+    jwt = badge("--format", "jwt")
+    s2 = write(tmp_path, "j.svg", '<svg xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0">'
+                                  f'<openbadges:credential verify="{jwt}"/></svg>')
+    assert verify(s2).returncode == 0
+
+
+def test_baked_tampering_rejected(tmp_path):
+    text = badge()
+    raw = bytearray(bake_png(text))
+    at = raw.index(b"Adding fractions")
+    # one bit of the payload: the PNG CRC catches it
+    bad = bytearray(raw)
+    bad[at] ^= 0x01
+    p = tmp_path / "bit.png"
+    p.write_bytes(bytes(bad))
+    out = json.loads(verify(str(p), "--json").stdout)
+    assert not out["valid"] and results(out)["baked"]["result"] == "failed"
+    assert any("CRC" in x for x in out["reasons"])
+    # the same change with a fresh CRC: the signature catches it
+    p.write_bytes(bake_png(text.replace("Adding fractions", "Adding fractionz")))
+    out = json.loads(verify(str(p), "--json").stdout)
+    assert not out["valid"] and results(out)["proof"]["result"] == "failed"
+    # a second credential chunk, a picture without one, an OB 2.0 SVG
+    two = bake_png(text)
+    two = two[:-12] + png_chunk(b"iTXt", b"openbadgecredential\0\0\0\0\0{}") + two[-12:]
+    p.write_bytes(two)
+    assert_invalid(verify(str(p)), "more than one")
+    p.write_bytes(bake_png(text)[:33] + png_chunk(b"IEND", b""))
+    assert_invalid(verify(str(p)), "no baked credential")
+    ob2 = write(tmp_path, "o.svg", '<svg xmlns:openbadges="http://openbadges.org">'
+                                  '<openbadges:credential>{}</openbadges:credential></svg>')
+    assert_invalid(verify(ob2), "namespace")
