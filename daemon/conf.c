@@ -67,8 +67,9 @@ static const conf_entry_t conf_table[] = {
      "where the status lists are published (<url>/revocation, <url>/suspension)"},
     {"credential_suspension", CONF_U64, offsetof(conf_t, credential_suspension), "0", 0, 1,
      "1: badges also carry a suspension entry (valid VC 2.0; the OB 3.0 schema allows one)"},
-    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072, 67108864,
-     "entries per status list (herd privacy: at least 131072)"},
+    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 8, 67108864,
+     "badges per status list before the next list starts (herd privacy: keep 131072 or more; "
+     "a published list is never shorter than 131072 bits)"},
     {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
      "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
     {"credential_jwt_alg", CONF_STR, offsetof(conf_t, credential_jwt_alg), "EdDSA", 5, 0,

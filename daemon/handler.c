@@ -941,6 +941,7 @@ static Mastery__V1__CredentialInfo *cred_info_msg(handler_t *h, const badges_inf
     m->issued_at_ms = i->issued_at;
     m->state = (Mastery__V1__CredentialState)i->state;
     m->status_index = i->status_index;
+    m->status_list = i->status_list;
     if (!m->credential_id || !m->learner_id || !m->framework_id || !m->competency_id ||
         !m->achievement_name || !m->reason)
         return NULL;
@@ -1084,19 +1085,22 @@ static int op_export_status_list(handler_t *h, store_txn_t *txn, const wire_requ
     (void)who;
     const Mastery__V1__ExportStatusList *op = req->export_status_list;
     int rc = need_badges(h, d);
-    char *json = NULL;
-    size_t len;
+    badges_list_doc_t doc;
     if (rc != 0 ||
-        (rc = badges_status_list(h->badges, txn, op->purpose, h->now, &json, &len, d)) != 0)
+        (rc = badges_status_list(h->badges, txn, op->purpose, op->list, h->now, &doc, d)) != 0)
         return rc;
     Mastery__V1__StatusListDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out != NULL) {
         mastery__v1__status_list_doc__init(out);
         out->purpose = op->purpose;
-        out->json = arena_strndup(h->arena, json, len);
+        out->json = arena_strndup(h->arena, doc.json, doc.len);
+        out->list = doc.list;
+        out->lists = doc.lists;
+        out->url = arena_strndup(h->arena, doc.url, strlen(doc.url));
+        out->issuer = arena_strndup(h->arena, doc.issuer, strlen(doc.issuer));
     }
-    free(json);
-    if (out == NULL || out->json == NULL)
+    free(doc.json);
+    if (out == NULL || out->json == NULL || out->url == NULL || out->issuer == NULL)
         return ERR_NOMEM;
     rep->result_case = MASTERY__V1__REPLY__RESULT_STATUS_LIST;
     rep->status_list = out;

@@ -6,7 +6,8 @@
  * creation time and which are current (one Ed25519 key signs Data Integrity proofs and EdDSA
  * JWTs, one RSA key RS256 JWTs). On first start an Ed25519 and an RSA-2048 key are generated.
  * Rotation adds a new current pair; old keys stay, so their public halves stay published and
- * badges signed with them keep verifying. Private bytes stay inside the keys module; this
+ * badges signed with them keep verifying, and (under a did:key issuer, where each key is its
+ * own DID) a retired key still signs the status lists of the badges that name it, nothing else. Private bytes stay inside the keys module; this
  * module handles keys_t handles and file names only, and never logs key material.
  */
 #ifndef MASTERY_KEYRING_H

@@ -57,6 +57,23 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What the store must agree on before the daemon serves: status lists up to date. */
+static int open_store(store_t *store, badges_t *badges, err_detail_t *d)
+{
+    store_txn_t *txn = NULL;
+    bool migrated = false;
+    int rc = store_txn_begin(store, true, &txn);
+    if (rc == 0 && (rc = badges_open_store(badges, txn, wall_ms(), &migrated)) != 0)
+        store_txn_fail(txn, rc);
+    if (rc == 0 || txn != NULL)
+        rc = store_txn_commit(&txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot bring the status lists up to date: %s", err_str(rc));
+    if (migrated)
+        log_info("status lists: the store's one list is now list 1 (its URL unchanged)");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION };
@@ -190,6 +207,10 @@ int main(int argc, char **argv)
         goto out;
     }
     log_info("issuer %s", badges_issuer_did(badges));
+    if (open_store(store, badges, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
     if (handler_new(store, &conf, &stats, badges, &handler, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;

@@ -56,6 +56,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_MAPPING] = {"mapping", "MAP.json", "the xAPI mapping file (clients/XAPI.md)", false},
     [OPT_BADGES] = {"badges", NULL, "every imported competency issues a badge when mastered",
                     false},
+    [OPT_LIST] = {"list", "N", "the status list's number (default: the newest)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

@@ -70,6 +70,7 @@ typedef enum opt_id {
     OPT_RULE,
     OPT_MAPPING,
     OPT_BADGES,
+    OPT_LIST,
     OPT_COUNT
 } opt_id_t;
 
