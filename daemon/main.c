@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "keyring.h"
 #include "handler.h"
+#include "identity.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -47,6 +48,8 @@ static void usage(FILE *out)
                  "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
                  "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
                  "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
+                 "  --adopt-keys   let a new, empty store take the issuer keys already in\n"
+                 "                 key_dir (otherwise refused: a lost data.mdb looks the same)\n"
                  "  --version      print the version and exit\n");
 }
 
@@ -76,17 +79,18 @@ static int open_store(store_t *store, badges_t *badges, err_detail_t *d)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION };
+    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_ADOPT };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"adopt-keys", no_argument, NULL, OPT_ADOPT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
-    bool foreground = isatty(STDERR_FILENO), check_only = false;
+    bool foreground = isatty(STDERR_FILENO), check_only = false, adopt = false;
     int verbose = 0, ch;
     while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -110,6 +114,9 @@ int main(int argc, char **argv)
             break;
         case OPT_EVENTS:
             events = optarg;
+            break;
+        case OPT_ADOPT:
+            adopt = true;
             break;
         case OPT_VERSION:
             printf("masteryd %s\n", MASTERY_VERSION);
@@ -188,10 +195,22 @@ int main(int argc, char **argv)
         snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
     else
         snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
+    if (identity_precheck(store, key_dir, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    bool keys_existed = keyring_present(key_dir), recorded = false;
     if (keyring_open(key_dir, wall_ms(), &keyring, &d) != 0) {
         log_warnx("issuer keys: %s: %s", d.field, d.message);
         goto out;
     }
+    if (identity_bind(store, keyring, keys_existed, adopt, wall_ms(), conf.data_dir, key_dir,
+                      &recorded, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    if (recorded)
+        log_info("the store records its issuer keys (from %s): it will refuse any others", key_dir);
     badges_conf_t bconf = {conf.issuer_name,
                            conf.issuer_url,
                            conf.issuer_email,

@@ -675,6 +675,12 @@ static void key_identity(store_key_t *k)
     store_key_bytes(k, "identity", 8);
 }
 
+bool records_store_empty(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_FRAMEWORKS) == 0 && store_count(txn, STORE_DB_LEARNERS) == 0 &&
+           store_count(txn, STORE_DB_EVENTS) == 0 && store_count(txn, STORE_DB_CREDENTIALS) == 0;
+}
+
 int records_identity_get(store_txn_t *txn, records_identity_t *out)
 {
     store_key_t k;

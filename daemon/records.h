@@ -315,6 +315,9 @@ typedef struct records_identity {
     char rsa[RECORDS_KEY_ID_MAX];
 } records_identity_t;
 
+/* Whether the store holds no framework, learner record, event or credential. */
+bool records_store_empty(store_txn_t *txn);
+
 /* ERR_NOT_FOUND: none recorded (a new store, or one made before identities were). */
 int records_identity_get(store_txn_t *txn, records_identity_t *out);
 int records_identity_put(store_txn_t *txn, const records_identity_t *id);

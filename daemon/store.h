@@ -74,10 +74,24 @@ uint32_t store_read_u32(const void *p);
  * Opens (creating if needed, mode 0700) the environment in dir, clears stale reader slots
  * left by killed processes, and opens every named database. map_size is the initial map
  * size (raised to the file's size if that is larger); the map doubles up to map_size_max.
- * Caller owns *out; close with store_close(). Returns 0 or ERR_UNAVAILABLE/ERR_INTERNAL.
+ * Before LMDB maps data.mdb, its two meta pages are read and checked (LMDB's magic and
+ * version, a sane page size, and a file at least as long as the last committed page), so a
+ * truncated or damaged file is refused with a message naming it instead of crashing the
+ * process on first access (SIGBUS). Caller owns *out; close with store_close(). Returns 0 or
+ * ERR_UNAVAILABLE (the disk, or a damaged data.mdb: the message says which)/ERR_INTERNAL.
  */
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *detail);
+
+/* What data.mdb was before store_open: the caller decides whether a new store is welcome
+ * (one beside existing issuer keys is not). */
+typedef enum store_origin {
+    STORE_EXISTED = 0,    /* a committed environment */
+    STORE_NEW,            /* no data.mdb: created now */
+    STORE_WAS_EMPTY_FILE, /* a 0-byte data.mdb (truncated?), initialised now */
+} store_origin_t;
+
+store_origin_t store_origin(const store_t *st);
 
 /* Closes the environment and sets *st to NULL. No transaction may be open. */
 void store_close(store_t **st);
