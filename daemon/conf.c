@@ -135,6 +135,43 @@ int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *d)
     return conf_apply(c, e, value, name, d);
 }
 
+/* The development placeholders: what a school must replace before its badges are real. */
+#define CONF_PLACEHOLDER_NAME   "masteryd development issuer"
+#define CONF_PLACEHOLDER_DOMAIN "://school.example"
+
+int conf_check_issuer(const conf_t *c, err_detail_t *d)
+{
+    if (c->clients_file[0] == '\0')
+        return 0; /* development mode: its badges are for trying things out */
+    char unset[256] = "";
+    const char *first = NULL;
+    struct {
+        const char *name;
+        bool placeholder;
+    } checks[] = {
+        {"issuer_name", strcmp(c->issuer_name, CONF_PLACEHOLDER_NAME) == 0},
+        {"issuer_url",
+         c->issuer_url[0] == '\0' || strstr(c->issuer_url, CONF_PLACEHOLDER_DOMAIN) != NULL},
+        {"status_base_url", strstr(c->status_base_url, CONF_PLACEHOLDER_DOMAIN) != NULL},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        if (!checks[i].placeholder)
+            continue;
+        if (first == NULL)
+            first = checks[i].name;
+        size_t n = strlen(unset);
+        snprintf(unset + n, sizeof unset - n, "%s%s", n ? ", " : "", checks[i].name);
+    }
+    if (first == NULL)
+        return 0;
+    return err_set(d, ERR_INVALID, first,
+                   "secure mode issues real badges, but %s %s still the development "
+                   "placeholder%s: set the school's name, its web site (issuer_url) and where it "
+                   "publishes status lists (status_base_url) in the config file (README: "
+                   "Setting up a school)",
+                   unset, strchr(unset, ',') ? "are" : "is", strchr(unset, ',') ? "s" : "");
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')

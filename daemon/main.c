@@ -150,7 +150,8 @@ int main(int argc, char **argv)
     if (check_only) {
         char key[CONF_STR_MAX + 32] = "";
         bool key_pending;
-        int bad = server_check_conf(&conf, &key_pending, key, sizeof key, &d) != 0;
+        int bad = server_check_conf(&conf, &key_pending, key, sizeof key, &d) != 0 ||
+                  conf_check_issuer(&conf, &d) != 0;
         if (bad)
             fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
         else if (key_pending)
@@ -158,6 +159,11 @@ int main(int argc, char **argv)
         conf_dump(&conf, stdout);
         printf(bad ? "configuration INVALID\n" : "configuration OK\n");
         return bad;
+    }
+
+    if (conf_check_issuer(&conf, &d) != 0) {
+        fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+        return 1;
     }
 
     /* No core dumps: the process will hold private keys (and the CURVE secret key). */
