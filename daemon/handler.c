@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "backup.h"
 #include "badges.h"
 #include "casepkg.h"
 #include "catalog.h"
@@ -1181,6 +1182,33 @@ static int op_rotate_keys(handler_t *h, store_txn_t *txn, const wire_request_t *
     return rc ? rc : issuer_reply(h, rep, d);
 }
 
+/* Runs on the loop thread inside the batch; the copy reads its own snapshot (store_copy). */
+static int op_backup(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                     const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)txn, (void)who;
+    const Mastery__V1__Backup *op = req->backup;
+    backup_report_t r;
+    int rc = backup_run(h->store, h->conf, op->dir, h->now, &r, d);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__BackupResult *out = arena_alloc(h->arena, sizeof *out);
+    char **files = arena_alloc(h->arena, (r.n_files ? r.n_files : 1) * sizeof *files);
+    if (out == NULL || files == NULL)
+        return ERR_NOMEM;
+    mastery__v1__backup_result__init(out);
+    out->dir = op->dir;
+    out->data_bytes = r.data_bytes;
+    out->files = files;
+    for (uint32_t i = 0; i < r.n_files; i++)
+        if ((files[out->n_files++] = arena_strndup(h->arena, r.files[i], strlen(r.files[i]))) ==
+            NULL)
+            return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_BACKUP;
+    rep->backup = out;
+    return 0;
+}
+
 static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                    const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -1204,7 +1232,8 @@ static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_re
  *   - submitting evidence: tool (its framework scope is checked per item); retracting it: the
  *     tool that submitted it, teachers, admins;
  *   - overrides: teacher; a learner's DID: teacher, admin;
- *   - frameworks (also CASE imports), keys, revoking/suspending credentials: admin (R_ADMIN).
+ *   - frameworks (also CASE imports), keys, revoking/suspending credentials, backups: admin
+ *     (R_ADMIN).
  */
 #define R_TOOL    AUTH_ROLE_TOOL
 #define R_TEACHER AUTH_ROLE_TEACHER
@@ -1244,6 +1273,7 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, R_ADMIN, op_rotate_keys},
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
      R_TEACHER | R_ADMIN, op_register_learner_did},
+    {MASTERY__V1__REQUEST__OP_BACKUP, "backup", false, R_ADMIN, op_backup},
 };
 
 /* Whether who may call e; FORBIDDEN naming the roles that may, otherwise. */

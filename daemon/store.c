@@ -523,6 +523,28 @@ void store_iter_close(store_iter_t *it)
     it->txn = NULL;
 }
 
+int store_copy(store_t *st, const char *path, uint64_t *bytes, err_detail_t *d)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(d, ERR_UNAVAILABLE, "backup.dir", "cannot create %s: %s", path,
+                       strerror(errno));
+    /* Compaction: a read transaction's snapshot, live pages only, so the copy is consistent
+     * while writers go on, and takes no writer lock (the loop thread may hold one). */
+    int rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    struct stat sb;
+    *bytes = rc == 0 && fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    close(fd);
+    if (rc != 0) {
+        unlink(path);
+        return err_set(d, store_err(rc), "backup", "cannot copy the store to %s: %s", path,
+                       mdb_strerror(rc));
+    }
+    return 0;
+}
+
 uint64_t store_count(store_txn_t *t, store_db_t db)
 {
     MDB_stat s;

@@ -162,6 +162,14 @@ int store_iter_open(store_txn_t *txn, store_db_t db, const store_key_t *prefix,
 int store_iter_next(store_iter_t *it, store_val_t *key, store_val_t *val);
 void store_iter_close(store_iter_t *it);
 
+/*
+ * Writes a consistent, compacted copy of the environment to path (a new file, mode 0600,
+ * fsynced), from a read snapshot: writers go on meanwhile, and it may be called while the
+ * calling thread holds a write transaction (the copy sees the last commit). *bytes: its size.
+ * Returns 0, ERR_UNAVAILABLE (path exists or cannot be written; the disk), ERR_INTERNAL.
+ */
+int store_copy(store_t *st, const char *path, uint64_t *bytes, err_detail_t *detail);
+
 /* Counts entries in a database (O(1), from LMDB's stats). */
 uint64_t store_count(store_txn_t *txn, store_db_t db);
 

@@ -84,6 +84,10 @@ const command_t COMMANDS[] = {
      O(OPT_MAPPING), 0, 0, "xapi follow --mapping MAP.json [--batch N] [--window N]",
      "A bridge: reads xAPI statements as JSON lines from standard input until it ends (or\n"
      "SIGINT/SIGTERM) and sends them as they come, a batch at least every 200 ms."},
+    {"backup", NULL, cmd_backup, 0, 0, 1, 1, "backup DIR",
+     "Takes a consistent copy of the store while the daemon serves, with the issuer keys,\n"
+     "the CURVE key, the clients file and the settings, into DIR (new or empty) on the\n"
+     "daemon's host. Admin only. Restore: README, \"Backup and restore\"."},
     {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
      "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
 };
