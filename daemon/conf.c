@@ -74,6 +74,10 @@ static const conf_entry_t conf_table[] = {
      "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
     {"credential_jwt_alg", CONF_STR, offsetof(conf_t, credential_jwt_alg), "EdDSA", 5, 0,
      "VC-JWT signature: EdDSA, or RS256 (RSA key; needs issuer_did_web)"},
+    {"events_keep_days", CONF_U64, offsetof(conf_t, events_keep_days), "0", 0, 36500,
+     "events older than this many days leave the log (0: kept forever)"},
+    {"events_keep_count", CONF_U64, offsetof(conf_t, events_keep_count), "0", 0, 1000000000000ull,
+     "only the newest this many events are kept (0: no bound)"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
      "issuer key directory (mode 0700); empty: <data_dir>/keys"},
 };

@@ -43,6 +43,8 @@ typedef struct conf {
     char key_dir[CONF_STR_MAX];            /* "" : <data_dir>/keys */
     char credential_proofs[CONF_STR_MAX];  /* rdfc | jcs | rdfc,jcs */
     char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
+    uint64_t events_keep_days;             /* 0: events are kept forever */
+    uint64_t events_keep_count;            /* 0: no bound by count */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "backup.h"
@@ -134,6 +135,35 @@ static int handler_load(handler_t *h, err_detail_t *d)
     return rc;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets the journal's retention and catches up with it before serving, in transactions of
+ * bounded size (appends then prune 2 events each, enough to keep up). */
+static int retention_start(handler_t *h, err_detail_t *d)
+{
+    journal_set_retention(h->journal, (int64_t)h->conf->events_keep_days * 86400000,
+                          h->conf->events_keep_count);
+    size_t deleted = 0;
+    do {
+        store_txn_t *txn = NULL;
+        int rc = store_txn_begin(h->store, true, &txn);
+        journal_batch_begin(h->journal, wall_ms());
+        if (rc == 0 && (rc = journal_prune(h->journal, txn, 10000, &deleted)) != 0)
+            store_txn_fail(txn, rc);
+        if (txn != NULL)
+            rc = store_txn_commit(&txn);
+        journal_batch_end(h->journal, rc == 0);
+        if (rc != 0)
+            return err_set(d, rc, "events", "cannot apply events retention: %s", err_str(rc));
+    } while (deleted == 10000);
+    return 0;
+}
+
 int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_t *badges,
                 handler_t **out, err_detail_t *d)
 {
@@ -154,7 +184,7 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
         rc = err_set(d, ERR_NOMEM, "handler", "out of memory");
         goto fail;
     }
-    if ((rc = handler_load(h, d)) != 0)
+    if ((rc = handler_load(h, d)) != 0 || (rc = retention_start(h, d)) != 0)
         goto fail;
     *out = h;
     return 0;
@@ -813,7 +843,7 @@ static void arena_pb_free(void *opaque, void *p)
 static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who, (void)d;
+    (void)who;
     const Mastery__V1__ReadEvents *op = req->read_events;
     uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
     Mastery__V1__EventPage *out = arena_alloc(h->arena, sizeof *out);
@@ -825,10 +855,22 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         return ERR_NOMEM;
     ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
     records_event_iter_t it;
-    uint64_t seq, next = op->from_seq ? op->from_seq : 1;
+    uint64_t seq, first = 0, next = op->from_seq ? op->from_seq : 1;
     const void *data;
     size_t len;
-    int rc = records_event_iter_open(txn, next, &it);
+    int rc = records_event_first(txn, &first, &data, &len);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0 && op->from_seq == 0)
+        next = first;
+    /* Retention dropped what came before first: a reader that asks for it missed events and
+     * must know, not get a page that silently starts later. */
+    if (rc == 0 && op->from_seq != 0 && op->from_seq < first)
+        return err_set(d, ERR_NOT_FOUND, "read_events.from_seq",
+                       "events before seq %llu are no longer kept (events_keep_days, "
+                       "events_keep_count): read from %llu; current state is in GetLearner",
+                       (unsigned long long)first, (unsigned long long)first);
+    rc = records_event_iter_open(txn, next, &it);
     if (rc != 0)
         return rc;
     while (out->n_events < limit && (rc = records_event_iter_next(&it, &seq, &data, &len)) == 0) {
@@ -845,6 +887,7 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         return rc;
     out->next_seq = next;
     out->last_seq = journal_last_seq(h->journal);
+    out->first_seq = first;
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVENTS;
     rep->events = out;
     return 0;

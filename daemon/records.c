@@ -381,6 +381,25 @@ int records_event_last(store_txn_t *txn, uint64_t *seq)
     return 0;
 }
 
+int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len)
+{
+    records_event_iter_t it;
+    int rc = records_event_iter_open(txn, 0, &it);
+    if (rc != 0)
+        return rc;
+    rc = records_event_iter_next(&it, seq, data, len);
+    records_event_iter_close(&it);
+    return rc;
+}
+
+int records_event_delete(store_txn_t *txn, uint64_t seq)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, seq);
+    return store_del(txn, STORE_DB_EVENTS, &k);
+}
+
 int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_t *it)
 {
     store_key_t start;

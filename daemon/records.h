@@ -188,6 +188,13 @@ int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_
 /* The last stored seq: 0 and *seq, or ERR_NOT_FOUND for an empty log. */
 int records_event_last(store_txn_t *txn, uint64_t *seq);
 
+/* The oldest stored event: 0 with its seq and packed bytes (borrowed), ERR_NOT_FOUND for an
+ * empty log. */
+int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len);
+
+/* Deletes event seq (retention drops the oldest); a missing one is not an error. */
+int records_event_delete(store_txn_t *txn, uint64_t seq);
+
 typedef struct records_event_iter {
     store_iter_t it;
 } records_event_iter_t;
