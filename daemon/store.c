@@ -145,16 +145,17 @@ typedef struct lmdb_meta {
     uint64_t last_pg, txnid;
 } lmdb_meta_t;
 
-static int meta_read(int fd, off_t at, const char *path, lmdb_meta_t *m, err_detail_t *d)
+static int meta_parse(const uint8_t *buf, size_t len, uint64_t at, const char *path, lmdb_meta_t *m,
+                      err_detail_t *d)
 {
-    uint8_t b[LMDB_META_END];
     uint16_t flags;
     uint32_t magic, version;
-    if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b)
+    if (at > len || len - at < LMDB_META_END)
         return err_set(d, ERR_UNAVAILABLE, "data_dir",
-                       "%s is damaged: its meta page at byte %lld cannot be read (truncated?). "
+                       "%s is damaged: its meta page at byte %llu cannot be read (truncated?). "
                        "Restore it from a backup (README: Backup and restore)",
-                       path, (long long)at);
+                       path, (unsigned long long)at);
+    const uint8_t *b = buf + at;
     memcpy(&flags, b + 10, 2);
     memcpy(&magic, b + LMDB_META_MAGIC, 4);
     memcpy(&version, b + LMDB_META_VERSION, 4);
@@ -162,11 +163,34 @@ static int meta_read(int fd, off_t at, const char *path, lmdb_meta_t *m, err_det
     memcpy(&m->last_pg, b + LMDB_META_LAST_PG, 8);
     memcpy(&m->txnid, b + LMDB_META_TXNID, 8);
     if (!(flags & LMDB_P_META) || magic != LMDB_MAGIC || version != LMDB_VERSION ||
-        m->psize < 512 || m->psize > 65536 || (m->psize & (m->psize - 1)) != 0)
+        m->psize < 512 || m->psize > STORE_META_PSIZE_MAX || (m->psize & (m->psize - 1)) != 0)
         return err_set(d, ERR_UNAVAILABLE, "data_dir",
-                       "%s is not an LMDB file of this version or its meta page at byte %lld is "
+                       "%s is not an LMDB file of this version or its meta page at byte %llu is "
                        "damaged. Restore it from a backup (README: Backup and restore)",
-                       path, (long long)at);
+                       path, (unsigned long long)at);
+    return 0;
+}
+
+int store_meta_check(const uint8_t *head, size_t len, uint64_t file_size, const char *path,
+                     err_detail_t *d)
+{
+    lmdb_meta_t m[2];
+    int rc;
+    if ((rc = meta_parse(head, len, 0, path, &m[0], d)) != 0 ||
+        (rc = meta_parse(head, len, m[0].psize, path, &m[1], d)) != 0)
+        return rc;
+    const lmdb_meta_t *cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
+    if (m[1].psize != m[0].psize || cur->last_pg < 1 || cur->last_pg > (UINT64_MAX >> 17))
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is damaged: its meta pages disagree. Restore it from a backup "
+                       "(README: Backup and restore)",
+                       path);
+    uint64_t need = (cur->last_pg + 1) * (uint64_t)m[0].psize;
+    if (file_size < need)
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is truncated: %llu bytes, but its last committed page ends at byte "
+                       "%llu. Restore it from a backup (README: Backup and restore)",
+                       path, (unsigned long long)file_size, (unsigned long long)need);
     return 0;
 }
 
@@ -185,28 +209,22 @@ static int precheck(const char *dir, store_origin_t *origin, err_detail_t *d)
         return 0;
     }
     int rc = 0;
-    lmdb_meta_t m[2];
+    uint8_t *head = NULL;
     if (fstat(fd, &st) != 0) {
         rc = err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot stat %s: %s", path, strerror(errno));
     } else if (st.st_size == 0) {
         *origin = STORE_WAS_EMPTY_FILE; /* LMDB would start it afresh: the caller decides */
-    } else if ((rc = meta_read(fd, 0, path, &m[0], d)) == 0 &&
-               (rc = meta_read(fd, m[0].psize, path, &m[1], d)) == 0) {
-        const lmdb_meta_t *cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
-        uint64_t need = (cur->last_pg + 1) * (uint64_t)m[0].psize;
-        if (m[1].psize != m[0].psize || cur->last_pg < 1 || cur->last_pg > (UINT64_MAX >> 17))
-            rc = err_set(d, ERR_UNAVAILABLE, "data_dir",
-                         "%s is damaged: its meta pages disagree. Restore it from a backup "
-                         "(README: Backup and restore)",
-                         path);
-        else if ((uint64_t)st.st_size < need)
-            rc = err_set(d, ERR_UNAVAILABLE, "data_dir",
-                         "%s is truncated: %lld bytes, but its last committed page ends at byte "
-                         "%llu. Restore it from a backup (README: Backup and restore)",
-                         path, (long long)st.st_size, (unsigned long long)need);
-        else
+    } else if ((head = malloc(STORE_META_HEAD)) == NULL) {
+        rc = err_set(d, ERR_NOMEM, "store", "out of memory");
+    } else {
+        ssize_t n = pread(fd, head, STORE_META_HEAD, 0);
+        if (n < 0)
+            rc = err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot read %s: %s", path,
+                         strerror(errno));
+        else if ((rc = store_meta_check(head, (size_t)n, (uint64_t)st.st_size, path, d)) == 0)
             *origin = STORE_EXISTED;
     }
+    free(head);
     close(fd);
     return rc;
 }

@@ -83,6 +83,18 @@ uint32_t store_read_u32(const void *p);
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *detail);
 
+/*
+ * The check store_open makes before LMDB maps data.mdb, on its first bytes (head: len bytes;
+ * STORE_META_HEAD covers both meta pages at the largest page size) and its size: LMDB's magic
+ * and version on both meta pages, a power-of-two page size of 512..64 KiB, the same on both,
+ * and a file at least as long as the newer meta page's last page. Pure (no I/O): the fuzz
+ * target feeds it arbitrary bytes. Returns 0 or ERR_UNAVAILABLE with a message naming path.
+ */
+#define STORE_META_PSIZE_MAX 65536u
+#define STORE_META_HEAD      (2 * STORE_META_PSIZE_MAX)
+int store_meta_check(const uint8_t *head, size_t len, uint64_t file_size, const char *path,
+                     err_detail_t *detail);
+
 /* What data.mdb was before store_open: the caller decides whether a new store is welcome
  * (one beside existing issuer keys is not). */
 typedef enum store_origin {
