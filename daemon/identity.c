@@ -76,7 +76,9 @@ int identity_bind(store_t *st, keyring_t *kr, bool keys_existed, bool adopt, int
                        "up with this store (README: Backup and restore), or set key_dir to it",
                        key_dir, data_dir, id.ed25519, key_dir);
     }
-    if (empty && keys_existed && !adopt) {
+    /* Only a data.mdb that was missing or 0 bytes at this start: an existing but empty one
+     * beside keys is a first start killed before it recorded the identity. */
+    if (empty && keys_existed && !adopt && store_origin(st) != STORE_EXISTED) {
         bool zero = store_origin(st) == STORE_WAS_EMPTY_FILE;
         return err_set(d, ERR_INVALID, "data_dir",
                        "%s/data.mdb %s, but %s holds the issuer keys of an earlier store. Restore "

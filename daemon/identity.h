@@ -31,9 +31,11 @@ int identity_precheck(store_t *st, const char *key_dir, err_detail_t *detail);
 /*
  * After keyring_open: a store with an identity needs its keys in kr (ERR_INVALID otherwise,
  * naming the key the store was made with). A store without one gets one now: when it holds
- * data (made before identities were recorded), or when the keys are new; an empty store
- * beside keys that existed before (keys_existed) is refused unless adopt is set (masteryd
- * --adopt-keys), since that is a lost or truncated data.mdb far more often than a wish. data_dir
+ * data (made before identities were recorded), or when the keys are new; a data.mdb that was
+ * missing or 0 bytes at this start (store_origin) beside keys that existed before
+ * (keys_existed) is refused unless adopt is set (masteryd --adopt-keys), since that is a lost
+ * or truncated data.mdb far more often than a wish. (An existing, empty data.mdb beside keys
+ * is a first start that stopped before recording the identity: it records it.) data_dir
  * and key_dir name the places in messages. *recorded tells whether an identity was written.
  */
 int identity_bind(store_t *st, keyring_t *kr, bool keys_existed, bool adopt, int64_t now,
