@@ -182,8 +182,16 @@ int badges_open_store(badges_t *b, store_txn_t *txn, int64_t now, bool *migrated
         rc = records_bits_get(txn, which[i], &v);
         if (rc == ERR_NOT_FOUND)
             continue;
-        if (rc != 0 || (rc = records_slist_bits_put(txn, 1, which[i], v.data, v.len)) != 0 ||
-            (rc = records_bits_del(txn, which[i])) != 0)
+        if (rc != 0)
+            return rc;
+        /* Copied first: a put may move the page a borrowed value is on. */
+        void *copy = malloc(v.len ? v.len : 1);
+        if (copy == NULL)
+            return ERR_NOMEM;
+        memcpy(copy, v.data, v.len);
+        rc = records_slist_bits_put(txn, 1, which[i], copy, v.len);
+        free(copy);
+        if (rc != 0 || (rc = records_bits_del(txn, which[i])) != 0)
             return rc;
     }
     *migrated = true;

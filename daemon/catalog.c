@@ -19,7 +19,20 @@ static void fw_free(catalog_fw_t *fw)
 {
     graph_destroy(&fw->graph);
     free(fw->comp_hash);
+    free(fw->comp_hash_sorted);
     fw->comp_hash = NULL;
+    fw->comp_hash_sorted = NULL;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, STORE_HASH_LEN);
+}
+
+bool catalog_fw_has_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_LEN])
+{
+    return bsearch(hash, fw->comp_hash_sorted, graph_count(fw->graph), STORE_HASH_LEN, hash_cmp) !=
+           NULL;
 }
 
 static void catalog_clear(catalog_t *cat)
@@ -34,14 +47,20 @@ static int fw_init(catalog_fw_t *fw, graph_t *g, uint32_t revision, int64_t load
 {
     uint32_t n = graph_count(g);
     fw->comp_hash = malloc((n ? n : 1) * sizeof *fw->comp_hash);
-    if (fw->comp_hash == NULL)
+    fw->comp_hash_sorted = malloc((n ? n : 1) * sizeof *fw->comp_hash_sorted);
+    if (fw->comp_hash == NULL || fw->comp_hash_sorted == NULL) {
+        free(fw->comp_hash);
+        free(fw->comp_hash_sorted);
         return ERR_NOMEM;
+    }
     fw->graph = g;
     fw->revision = revision;
     fw->loaded_at = loaded_at;
     store_hash_id(graph_id(g), fw->hash);
     for (uint32_t i = 0; i < n; i++)
         store_hash_id(graph_comp(g, i)->id, fw->comp_hash[i]);
+    memcpy(fw->comp_hash_sorted, fw->comp_hash, n * sizeof *fw->comp_hash);
+    qsort(fw->comp_hash_sorted, n, STORE_HASH_LEN, hash_cmp);
     return 0;
 }
 
@@ -73,6 +92,7 @@ int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_a
         catalog_fw_t *grown = realloc(cat->fws, cap * sizeof *grown);
         if (grown == NULL) {
             free(fresh.comp_hash);
+            free(fresh.comp_hash_sorted);
             return ERR_NOMEM;
         }
         cat->fws = grown;

@@ -9,6 +9,7 @@
 #ifndef MASTERY_CATALOG_H
 #define MASTERY_CATALOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -18,12 +19,16 @@
 typedef struct catalog catalog_t;
 
 typedef struct catalog_fw {
-    graph_t *graph;                       /* owned by the catalog */
-    uint32_t revision;                    /* 1, 2, ... per framework id */
-    int64_t loaded_at;                    /* Unix ms */
-    uint8_t hash[STORE_HASH_LEN];         /* store_hash_id(framework id) */
-    uint8_t (*comp_hash)[STORE_HASH_LEN]; /* per competency index: store_hash_id(id) */
+    graph_t *graph;                              /* owned by the catalog */
+    uint32_t revision;                           /* 1, 2, ... per framework id */
+    int64_t loaded_at;                           /* Unix ms */
+    uint8_t hash[STORE_HASH_LEN];                /* store_hash_id(framework id) */
+    uint8_t (*comp_hash)[STORE_HASH_LEN];        /* per competency index: store_hash_id(id) */
+    uint8_t (*comp_hash_sorted)[STORE_HASH_LEN]; /* the same hashes in byte order (bsearch) */
 } catalog_fw_t;
+
+/* Whether fw has a competency whose store_hash_id is hash (binary search). */
+bool catalog_fw_has_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_LEN]);
 
 /* Returns a new, empty catalog (caller owns; catalog_destroy()), or NULL. */
 catalog_t *catalog_new(void);

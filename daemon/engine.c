@@ -12,6 +12,7 @@ struct engine {
     size_t samples_cap;
     uint32_t *work; /* cascade worklist */
     size_t work_len, work_cap;
+    uint64_t state_writes; /* state records written (masteryd --check counts them) */
 };
 
 engine_t *engine_new(catalog_t *cat)
@@ -70,6 +71,7 @@ static void changes_begin(engine_changes_t *c, const char *learner_id, const cha
     c->n = 0;
     c->learner_id = learner_id;
     c->evidence_id = evidence_id ? evidence_id : "";
+    c->evidence_source = "";
     c->competency_id = competency_id ? competency_id : "";
     c->reason = c->actor = NULL;
     c->granted = false;
@@ -125,9 +127,10 @@ int engine_state_get(engine_t *e, store_txn_t *txn, const char *learner_id, cons
     return state_get(txn, &l, fw, ci, out);
 }
 
-static int state_put(store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw, uint32_t ci,
-                     const comp_state_t *st)
+static int state_put(engine_t *e, store_txn_t *txn, const learner_t *l, const catalog_fw_t *fw,
+                     uint32_t ci, const comp_state_t *st)
 {
+    e->state_writes++;
     return records_state_put(txn, l->hash, fw->hash, fw->comp_hash[ci], st);
 }
 
@@ -256,7 +259,7 @@ static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
     if (memcmp(&st, &before, sizeof st) == 0)
         return 0;
     st.updated_at = e->now;
-    return state_put(txn, learner, fw, ci, &st);
+    return state_put(e, txn, learner, fw, ci, &st);
 }
 
 static int work_push(engine_t *e, uint32_t ci)
@@ -300,11 +303,12 @@ static int cascade(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
 
 /* ---- evidence ------------------------------------------------------------------------------ */
 
-int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *evidence_id, store_val_t *blob)
+int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *source, const char *evidence_id,
+                         store_val_t *blob)
 {
     (void)e;
     records_evidence_t r;
-    int rc = records_evidence_find(txn, evidence_id, &r);
+    int rc = records_evidence_find(txn, source, evidence_id, &r);
     if (rc != 0)
         return rc;
     blob->data = r.blob;
@@ -335,7 +339,9 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
 {
     learner_t l;
     records_learner_init(&l, ev->learner_id);
+    const char *source = ev->source ? ev->source : "";
     changes_begin(out, ev->learner_id, ev->evidence_id, ev->competency_id);
+    out->evidence_source = source;
     records_evidence_t r = {
         .score = ev->score,
         .weight = ev->weight,
@@ -345,22 +351,24 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
         .blob_len = blob_len,
     };
     int rc;
-    if ((rc = records_evidence_put(txn, &l, ev->competency_id, ev->evidence_id, &r)) != 0 ||
+    if ((rc = records_evidence_put(txn, &l, ev->competency_id, source, ev->evidence_id, &r)) != 0 ||
         (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     return process_everywhere(e, txn, &l, ev->competency_id, out);
 }
 
-int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *evidence_id,
-                            const char *learner_id, const char *competency_id, const char *reason,
-                            bool *already, engine_changes_t *out, err_detail_t *d)
+int engine_evidence_retract(engine_t *e, store_txn_t *txn, const char *source,
+                            const char *evidence_id, const char *learner_id,
+                            const char *competency_id, const char *reason, bool *already,
+                            engine_changes_t *out, err_detail_t *d)
 {
     changes_begin(out, learner_id, evidence_id, competency_id);
+    out->evidence_source = source;
     out->reason = reason;
-    int rc = records_evidence_retract(txn, evidence_id, already);
+    int rc = records_evidence_retract(txn, source, evidence_id, already);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
-                       evidence_id);
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s' from source '%s'", evidence_id, source);
     if (rc != 0 || *already)
         return rc;
     engine_change_t ch = {.kind = CHANGE_RETRACTED};
@@ -382,6 +390,35 @@ static bool hash_next(uint8_t h[STORE_HASH_LEN])
     return false;
 }
 
+/* Whether the learner has evidence on any competency of fw: one seek per competency the
+ * learner has evidence on, stopping at the first that fw has. */
+static int has_evidence_in(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                           const catalog_fw_t *fw, bool *any)
+{
+    uint8_t comp[STORE_HASH_LEN];
+    const uint8_t *from = NULL;
+    *any = false;
+    for (;;) {
+        int rc = records_evidence_next_competency(txn, learner_hash, from, comp);
+        if (rc == ERR_NOT_FOUND)
+            return 0;
+        if (rc != 0)
+            return rc;
+        if (catalog_fw_has_hash(fw, comp)) {
+            *any = true;
+            return 0;
+        }
+        if (!hash_next(comp))
+            return 0;
+        from = comp;
+    }
+}
+
+uint64_t engine_state_writes(const engine_t *e)
+{
+    return e->state_writes;
+}
+
 int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalog_fw_t *fw,
                                      engine_reeval_t *r, engine_changes_t *out)
 {
@@ -398,6 +435,8 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
         int rc = records_learner_seek(txn, r->cursor, r->learner_id);
         if (rc == ERR_NOT_FOUND)
             r->done = true;
+        if (rc == ERR_DATA_LOSS) /* the cursor names the learner: the next call goes past it */
+            r->done = !hash_next(r->cursor);
         if (rc != 0)
             return rc;
         learner_t l = {.id = r->learner_id};
@@ -406,6 +445,15 @@ int engine_framework_reevaluate_next(engine_t *e, store_txn_t *txn, const catalo
         r->done = !hash_next(r->cursor);
         if (r->learner_id[0] == '\0')
             continue;
+        if (fw->revision == 1) {
+            /* A new framework has no states and no overrides yet: a learner without evidence
+             * on any of its competencies keeps every default, so only the others are walked. */
+            bool any;
+            if ((rc = has_evidence_in(txn, l.hash, fw, &any)) != 0)
+                return rc;
+            if (!any)
+                continue;
+        }
         for (uint32_t j = 0; j < graph_count(g); j++) {
             bool mastered;
             if ((rc = process(e, txn, &l, fw, order[j], &mastered, out)) != 0)
@@ -469,7 +517,8 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
             st.flags |= STATE_RULE_MET;
     }
     st.updated_at = e->now;
-    if ((rc = state_put(txn, &l, fw, ci, &st)) != 0 || (rc = records_profile_ensure(txn, &l)) != 0)
+    if ((rc = state_put(e, txn, &l, fw, ci, &st)) != 0 ||
+        (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     if (newly_mastered) {
         if ((rc = record_change(changes, CHANGE_MASTERED, fw, ci, st.score)) != 0 ||

@@ -82,11 +82,12 @@ typedef struct engine_change {
 
 typedef struct engine_changes {
     const char *learner_id;
-    const char *evidence_id;   /* the item that triggered the changes, or "" */
-    const char *competency_id; /* the item's or the override's competency; "" on re-evaluation */
-    const char *reason;        /* override, retraction; else NULL */
-    const char *actor;         /* override; else NULL */
-    bool granted;              /* override: grant (true) or withdraw */
+    const char *evidence_id;     /* the item that triggered the changes, or "" */
+    const char *evidence_source; /* and its source (the id's scope), or "" */
+    const char *competency_id;   /* the item's or the override's competency; "" on re-evaluation */
+    const char *reason;          /* override, retraction; else NULL */
+    const char *actor;           /* override; else NULL */
+    bool granted;                /* override: grant (true) or withdraw */
     engine_change_t *v;
     size_t n, cap;
     size_t max_bytes;
@@ -104,6 +105,7 @@ typedef struct engine_evidence {
     double weight;
     sample_outcome_t outcome;
     int64_t observed_at;
+    const char *source; /* the evidence id's scope; NULL is the empty source */
 } engine_evidence_t;
 
 typedef struct engine engine_t;
@@ -122,8 +124,8 @@ bool engine_competency_known(const engine_t *eng, const char *competency_id);
  * Finds a stored evidence item by id. Returns 0 with *blob (the caller's serialized item, as
  * given to engine_evidence_add) borrowed until the next write, ERR_NOT_FOUND, or a store error.
  */
-int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *evidence_id,
-                         store_val_t *blob);
+int engine_evidence_find(engine_t *eng, store_txn_t *txn, const char *source,
+                         const char *evidence_id, store_val_t *blob);
 
 /*
  * Records ev (whose id must not be stored yet: check with engine_evidence_find) with the
@@ -142,14 +144,17 @@ int engine_evidence_add(engine_t *eng, store_txn_t *txn, const engine_evidence_t
  * sticky, and a teacher override can withdraw it). Sets *already when it was retracted before
  * (nothing changes then). Returns 0, ERR_NOT_FOUND (detail names the field) or a store error.
  */
-int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *evidence_id,
-                            const char *learner_id, const char *competency_id, const char *reason,
-                            bool *already, engine_changes_t *out, err_detail_t *detail);
+int engine_evidence_retract(engine_t *eng, store_txn_t *txn, const char *source,
+                            const char *evidence_id, const char *learner_id,
+                            const char *competency_id, const char *reason, bool *already,
+                            engine_changes_t *out, err_detail_t *detail);
 
 /*
- * Re-evaluation of every learner after framework fw got a new revision (just installed in the
- * catalog): unlocks what the new graph unlocks, masters what the new rules master, never takes
- * a mastery back. One learner per call, so the caller handles each learner's changes before
+ * Re-evaluation of every learner after framework fw was loaded (a first revision or a new one,
+ * just installed in the catalog): unlocks what the new graph unlocks, masters what the new rules
+ * master (counting evidence stored before the framework existed), never takes a mastery back.
+ * For a first revision only learners with evidence on its competencies are walked (the others
+ * keep every default). One learner per call, so the caller handles each learner's changes before
  * the next and memory stays bounded by one learner's:
  *
  *     engine_reeval_t r = {0};
@@ -167,6 +172,12 @@ typedef struct engine_reeval {
 
 int engine_framework_reevaluate_next(engine_t *eng, store_txn_t *txn, const catalog_fw_t *fw,
                                      engine_reeval_t *r, engine_changes_t *out);
+/* ERR_DATA_LOSS from it leaves the cursor past the damaged learner: a caller that tolerates
+ * damage (masteryd --check) may go on with the next call. */
+
+/* State records written by this engine since it was made: a re-evaluation of a consistent
+ * store writes none, so masteryd --check counts them as disagreements. */
+uint64_t engine_state_writes(const engine_t *eng);
 
 /*
  * Applies a teacher override. Returns 0, ERR_NOT_FOUND (framework or competency; field named

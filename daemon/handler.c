@@ -80,6 +80,7 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             .competency_id =
                 c->fw ? graph_comp(c->fw->graph, c->competency)->id : op->competency_id,
             .evidence_id = op->evidence_id,
+            .evidence_source = op->evidence_source,
             .score = c->score,
         };
         switch (c->kind) {
@@ -346,7 +347,10 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
     };
     if ((rc = journal_append(h->journal, txn, &ev)) != 0)
         return rc;
-    if (revision > 1) { /* every learner again, one at a time */
+    {
+        /* Every learner again, one at a time: a new revision may unlock or master more, and a
+         * new framework counts the evidence already stored on its competencies, exactly as if
+         * that evidence had come after it (state never depends on load order). */
         engine_reeval_t r = {0};
         while ((rc = engine_framework_reevaluate_next(h->engine, txn, fw, &r, &h->changes)) == 0)
             if ((rc = apply_changes(h, txn)) != 0)
@@ -596,7 +600,7 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     ev->observed_at_set = false;
     ev->weight_set = false;
     store_val_t stored;
-    rc = engine_evidence_find(h->engine, txn, ev->evidence_id, &stored);
+    rc = engine_evidence_find(h->engine, txn, ev->source, ev->evidence_id, &stored);
     if (rc == 0) {
         Mastery__V1__Evidence *old = mastery__v1__evidence__unpack(NULL, stored.len, stored.data);
         if (old == NULL)
@@ -619,6 +623,7 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
         return ERR_INTERNAL;
     mastery__v1__evidence__pack(ev, buf);
     engine_evidence_t e = {
+        .source = ev->source,
         .evidence_id = ev->evidence_id,
         .learner_id = ev->learner_id,
         .competency_id = ev->competency_id,
@@ -708,25 +713,33 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
         return rc;
     if (op->reason[0] == '\0')
         return err_set(d, ERR_INVALID, "retract_evidence.reason", "a retraction must say why");
+    if ((rc = check_text(op->source, SOURCE_MAX, "retract_evidence.source", d)) != 0)
+        return rc;
+    /* Evidence ids are scoped to their source. A tool's scope is its own name: it can neither
+     * retract nor learn of another tool's items. Others name the source (development mode:
+     * the source the item claimed). */
+    const char *source = op->source;
+    if (who->authenticated && who->client && who->client->role == AUTH_ROLE_TOOL) {
+        if (source[0] != '\0' && strcmp(source, who->name) != 0)
+            return err_set(d, ERR_FORBIDDEN, "retract_evidence.source",
+                           "a tool retracts only its own evidence (source '%s')", who->name);
+        source = who->name;
+    }
     store_val_t blob;
-    rc = engine_evidence_find(h->engine, txn, op->evidence_id, &blob);
+    rc = engine_evidence_find(h->engine, txn, source, op->evidence_id, &blob);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id", "no evidence with id '%s'",
-                       op->evidence_id);
+        return err_set(d, ERR_NOT_FOUND, "retract_evidence.evidence_id",
+                       "no evidence with id '%s' from source '%s' (ids are scoped to their "
+                       "source: set retract_evidence.source)",
+                       op->evidence_id, source);
     if (rc != 0)
         return rc;
     Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
     if (ev == NULL)
         return ERR_INTERNAL;
-    if (who->authenticated && who->client && who->client->role == AUTH_ROLE_TOOL &&
-        strcmp(ev->source, who->name) != 0) { /* a tool retracts only what it submitted */
-        mastery__v1__evidence__free_unpacked(ev, NULL);
-        return err_set(d, ERR_FORBIDDEN, "retract_evidence.evidence_id",
-                       "evidence '%s' was submitted by another client", op->evidence_id);
-    }
     bool already;
-    rc = engine_evidence_retract(h->engine, txn, op->evidence_id, ev->learner_id, ev->competency_id,
-                                 op->reason, &already, &h->changes, d);
+    rc = engine_evidence_retract(h->engine, txn, source, op->evidence_id, ev->learner_id,
+                                 ev->competency_id, op->reason, &already, &h->changes, d);
     if (rc == 0)
         rc = apply_changes(h, txn);
     mastery__v1__evidence__free_unpacked(ev, NULL);

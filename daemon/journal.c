@@ -185,6 +185,7 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         u.framework_id = S(ev->framework_id);
         u.competency_id = S(ev->competency_id);
         u.evidence_id = S(ev->evidence_id);
+        u.evidence_source = S(ev->evidence_source);
         e.kind_case = MASTERY__V1__EVENT__KIND_UNLOCKED;
         e.unlocked = &u;
         break;
@@ -193,6 +194,7 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         m.framework_id = S(ev->framework_id);
         m.competency_id = S(ev->competency_id);
         m.evidence_id = S(ev->evidence_id);
+        m.evidence_source = S(ev->evidence_source);
         m.score = ev->score;
         e.kind_case = MASTERY__V1__EVENT__KIND_MASTERED;
         e.mastered = &m;
@@ -220,6 +222,7 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         r.learner_id = S(ev->learner_id);
         r.competency_id = S(ev->competency_id);
         r.evidence_id = S(ev->evidence_id);
+        r.source = S(ev->evidence_source);
         r.reason = S(ev->reason);
         e.kind_case = MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED;
         e.evidence_retracted = &r;

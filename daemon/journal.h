@@ -40,6 +40,7 @@ typedef struct journal_event {
     const char *framework_id;
     const char *competency_id;
     const char *evidence_id;      /* unlocked, mastered, retracted: the trigger, or "" */
+    const char *evidence_source;  /* and its source (ids are unique per source) */
     double score;                 /* mastered */
     bool flag;                    /* override: granted; credential_status: set */
     const char *reason, *actor;   /* override; retracted and credential_status: reason */

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "badges.h"
+#include "check.h"
 #include "conf.h"
 #include "keyring.h"
 #include "handler.h"
 #include "identity.h"
 #include "log.h"
+#include "records.h"
 #include "server.h"
 #include "store.h"
 
@@ -44,6 +46,8 @@ static void usage(FILE *out)
                  "  -c FILE        config file (name = value lines; see README)\n"
                  "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
                  "  -n             check the configuration, print it, and exit\n"
+                 "  --check        audit the store offline (checksums, recomputed states); exit\n"
+                 "                 0 when whole, 1 when damaged or inconsistent, 2 on failure\n"
                  "  -v             more verbose logging (debug)\n"
                  "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
                  "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
@@ -79,18 +83,20 @@ static int open_store(store_t *store, badges_t *badges, err_detail_t *d)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_ADOPT };
+    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_CHECK, OPT_ADOPT };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"check", no_argument, NULL, OPT_CHECK},
         {"adopt-keys", no_argument, NULL, OPT_ADOPT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
-    bool foreground = isatty(STDERR_FILENO), check_only = false, adopt = false;
+    bool foreground = isatty(STDERR_FILENO), check_only = false, check_store = false;
+    bool adopt = false;
     int verbose = 0, ch;
     while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -114,6 +120,9 @@ int main(int argc, char **argv)
             break;
         case OPT_EVENTS:
             events = optarg;
+            break;
+        case OPT_CHECK:
+            check_store = true;
             break;
         case OPT_ADOPT:
             adopt = true;
@@ -161,6 +170,12 @@ int main(int argc, char **argv)
         return bad;
     }
 
+    if (check_store) {
+        log_init(true, (int)conf.verbose, "masteryd");
+        check_report_t report;
+        return check_run(&conf, stdout, &report);
+    }
+
     if (conf_check_issuer(&conf, &d) != 0) {
         fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
         return 1;
@@ -192,7 +207,8 @@ int main(int argc, char **argv)
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
-    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0) {
+    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0 ||
+        records_upgrade(store, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }

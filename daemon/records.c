@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "mastery/v1/mastery.pb-c.h"
+
 #define KIND_EVIDENCE 'E'
 #define KIND_PROFILE  'P'
 #define KIND_STATE    'S'
@@ -110,10 +113,17 @@ static void key_learner_kind(store_key_t *k, const uint8_t *learner_hash, uint8_
     store_key_byte(k, kind);
 }
 
-static void key_evidence_id(store_key_t *k, const char *evidence_id)
+/* An evidence id in its source's scope: H(source) then the id. */
+static void key_scoped_id(store_key_t *k, const char *source, const char *evidence_id)
+{
+    store_key_hash(k, source);
+    store_key_bytes(k, evidence_id, strlen(evidence_id));
+}
+
+static void key_evidence_id(store_key_t *k, const char *source, const char *evidence_id)
 {
     store_key_reset(k);
-    store_key_bytes(k, evidence_id, strlen(evidence_id));
+    key_scoped_id(k, source, evidence_id);
 }
 
 static int evidence_decode(const store_val_t *v, records_evidence_t *out)
@@ -133,7 +143,7 @@ static int evidence_decode(const store_val_t *v, records_evidence_t *out)
 }
 
 int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
-                         const char *evidence_id, const records_evidence_t *ev)
+                         const char *source, const char *evidence_id, const records_evidence_t *ev)
 {
     uint8_t comp_hash[STORE_HASH_LEN];
     store_key_t k, idkey;
@@ -144,7 +154,7 @@ int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const cha
     uint8_t index[INDEX_LEN];
     memcpy(index, l->hash, STORE_HASH_LEN);
     memcpy(index + STORE_HASH_LEN, k.b + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
-    store_key_bytes(&k, evidence_id, strlen(evidence_id));
+    key_scoped_id(&k, source, evidence_id);
 
     size_t len = sizeof(evidence_header_t) + ev->blob_len;
     uint8_t stackbuf[2048];
@@ -160,16 +170,17 @@ int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const cha
         free(rec);
     if (rc != 0)
         return rc;
-    key_evidence_id(&idkey, evidence_id);
+    key_evidence_id(&idkey, source, evidence_id);
     return store_put(txn, STORE_DB_EVIDENCE_ID, &idkey, index, sizeof index, 0);
 }
 
 /* The record key of a stored evidence id, through the id index. */
-static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_t *rk)
+static int evidence_locate(store_txn_t *txn, const char *source, const char *evidence_id,
+                           store_key_t *rk)
 {
     store_key_t k;
     store_val_t v;
-    key_evidence_id(&k, evidence_id);
+    key_evidence_id(&k, source, evidence_id);
     int rc = store_get(txn, STORE_DB_EVIDENCE_ID, &k, &v);
     if (rc != 0)
         return rc;
@@ -177,34 +188,37 @@ static int evidence_locate(store_txn_t *txn, const char *evidence_id, store_key_
         return ERR_INTERNAL;
     key_learner_kind(rk, v.data, KIND_EVIDENCE);
     store_key_bytes(rk, (const uint8_t *)v.data + STORE_HASH_LEN, STORE_HASH_LEN + 8);
-    store_key_bytes(rk, evidence_id, strlen(evidence_id));
+    key_scoped_id(rk, source, evidence_id);
     return 0;
 }
 
 /* The stored record of an evidence id: its key and value (borrowed). */
-static int evidence_get(store_txn_t *txn, const char *evidence_id, store_key_t *k, store_val_t *v)
+static int evidence_get(store_txn_t *txn, const char *source, const char *evidence_id,
+                        store_key_t *k, store_val_t *v)
 {
-    int rc = evidence_locate(txn, evidence_id, k);
+    int rc = evidence_locate(txn, source, evidence_id, k);
     if (rc != 0)
         return rc;
     rc = store_get(txn, STORE_DB_LEARNERS, k, v);
     return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* index without record: damage */
 }
 
-int records_evidence_find(store_txn_t *txn, const char *evidence_id, records_evidence_t *out)
+int records_evidence_find(store_txn_t *txn, const char *source, const char *evidence_id,
+                          records_evidence_t *out)
 {
     store_key_t k;
     store_val_t v;
-    int rc = evidence_get(txn, evidence_id, &k, &v);
+    int rc = evidence_get(txn, source, evidence_id, &k, &v);
     return rc ? rc : evidence_decode(&v, out);
 }
 
-int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *already)
+int records_evidence_retract(store_txn_t *txn, const char *source, const char *evidence_id,
+                             bool *already)
 {
     store_key_t k;
     store_val_t v;
     *already = false;
-    int rc = evidence_get(txn, evidence_id, &k, &v);
+    int rc = evidence_get(txn, source, evidence_id, &k, &v);
     if (rc != 0)
         return rc;
     evidence_header_t h;
@@ -255,6 +269,28 @@ void records_evidence_iter_close(records_evidence_iter_t *it)
     store_iter_close(&it->it);
 }
 
+int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                     const uint8_t *from, uint8_t out[STORE_HASH_LEN])
+{
+    store_key_t prefix, start;
+    store_iter_t it;
+    store_val_t k, v;
+    key_learner_kind(&prefix, learner_hash, KIND_EVIDENCE);
+    start = prefix;
+    if (from)
+        store_key_bytes(&start, from, STORE_HASH_LEN);
+    int rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, &start, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next(&it, &k, &v);
+    if (rc == 0 && k.len < prefix.len + STORE_HASH_LEN)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(out, (const uint8_t *)k.data + prefix.len, STORE_HASH_LEN);
+    store_iter_close(&it);
+    return rc;
+}
+
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
 int records_profile_ensure(store_txn_t *txn, const records_learner_t *l)
@@ -279,7 +315,7 @@ int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
     int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
     if (rc != 0)
         return rc;
-    rc = store_iter_next(&it, &k, &v);
+    rc = store_iter_next_key(&it, &k); /* the key only: a damaged value is the next get's */
     if (rc == 0 && k.len < STORE_HASH_LEN)
         rc = ERR_INTERNAL;
     if (rc == 0)
@@ -722,4 +758,145 @@ int records_identity_put(store_txn_t *txn, const records_identity_t *id)
     store_key_t k;
     key_identity(&k);
     return store_put(txn, STORE_DB_META, &k, id, sizeof *id, 0);
+}
+
+/* ---- upgrades ------------------------------------------------------------------------------ */
+
+typedef struct kv {
+    uint8_t *key, *val;
+    size_t klen, vlen;
+} kv_t;
+
+/* Format 2 -> 3 for one learner: each evidence record's key gains H(source) before the id, and
+ * its id index entry moves from the bare id to H(source) id. The records are copied out first
+ * (the puts reshape the tree the cursor walks). */
+static int scope_learner(store_txn_t *txn, const uint8_t hash[STORE_HASH_LEN], uint64_t *moved)
+{
+    store_key_t prefix;
+    store_iter_t it;
+    store_val_t k, v;
+    key_learner_kind(&prefix, hash, KIND_EVIDENCE);
+    kv_t *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc = store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it);
+    while (rc == 0 && (rc = store_iter_next(&it, &k, &v)) == 0) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            kv_t *grown = realloc(items, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            items = grown;
+        }
+        kv_t *e = &items[n];
+        e->key = malloc(k.len + v.len);
+        if (e->key == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        e->val = e->key + k.len;
+        memcpy(e->key, k.data, e->klen = k.len);
+        memcpy(e->val, v.data, e->vlen = v.len);
+        n++;
+    }
+    store_iter_close(&it);
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    const size_t fixed = STORE_HASH_LEN + 1 + STORE_HASH_LEN + 8; /* learner 'E' comp time */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        kv_t *e = &items[i];
+        if (e->klen <= fixed || e->vlen < sizeof(evidence_header_t)) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(
+            NULL, e->vlen - sizeof(evidence_header_t), e->val + sizeof(evidence_header_t));
+        if (ev == NULL) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        const char *id = (const char *)e->key + fixed;
+        size_t id_len = e->klen - fixed;
+        store_key_t old_rec, new_rec, old_idx, new_idx;
+        store_key_reset(&old_rec);
+        store_key_bytes(&old_rec, e->key, e->klen);
+        store_key_reset(&new_rec);
+        store_key_bytes(&new_rec, e->key, fixed);
+        store_key_hash(&new_rec, ev->source);
+        store_key_bytes(&new_rec, id, id_len);
+        store_key_reset(&old_idx);
+        store_key_bytes(&old_idx, id, id_len);
+        store_key_reset(&new_idx);
+        store_key_hash(&new_idx, ev->source);
+        store_key_bytes(&new_idx, id, id_len);
+        mastery__v1__evidence__free_unpacked(ev, NULL);
+        uint8_t index[INDEX_LEN];
+        memcpy(index, hash, STORE_HASH_LEN);
+        memcpy(index + STORE_HASH_LEN, e->key + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
+        if ((rc = store_del(txn, STORE_DB_LEARNERS, &old_rec)) != 0 ||
+            (rc = store_put(txn, STORE_DB_LEARNERS, &new_rec, e->val, e->vlen, 0)) != 0 ||
+            (rc = store_del(txn, STORE_DB_EVIDENCE_ID, &old_idx)) != 0 ||
+            (rc = store_put(txn, STORE_DB_EVIDENCE_ID, &new_idx, index, sizeof index, 0)) != 0)
+            break;
+        (*moved)++;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(items[i].key);
+    free(items);
+    return rc;
+}
+
+int records_upgrade(store_t *st, err_detail_t *d)
+{
+    if (store_format(st) >= STORE_FORMAT_SCOPED_IDS)
+        return 0;
+    store_txn_t *txn;
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
+    uint8_t cursor[STORE_HASH_LEN] = {0};
+    uint64_t learners = 0, moved = 0;
+    for (;;) {
+        store_key_t start;
+        store_iter_t it;
+        store_val_t k;
+        store_key_reset(&start);
+        store_key_bytes(&start, cursor, STORE_HASH_LEN);
+        if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it)) != 0)
+            break;
+        rc = store_iter_next_key(&it, &k);
+        if (rc == 0 && k.len < STORE_HASH_LEN)
+            rc = ERR_INTERNAL;
+        if (rc == 0)
+            memcpy(cursor, k.data, STORE_HASH_LEN);
+        store_iter_close(&it);
+        if (rc != 0)
+            break;
+        if ((rc = scope_learner(txn, cursor, &moved)) != 0)
+            break;
+        learners++;
+        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            rc = ERR_NOT_FOUND;
+            break;
+        }
+    }
+    if (rc == ERR_NOT_FOUND)
+        rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS);
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    if (rc != 0)
+        return err_set(d, rc, "store",
+                       "upgrading data.mdb to format %u (evidence ids scoped to "
+                       "their source) failed: %s; nothing was changed",
+                       STORE_FORMAT_SCOPED_IDS, err_str(rc));
+    log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
+             "their source",
+             STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
+    return 0;
 }

@@ -12,12 +12,13 @@
  *
  *   database      key                                              value
  *   frameworks    H(framework) rev(be32)                           loaded_at(i64) document
- *   learners      H(learner) 'E' H(comp) observed_at(be64^) id     evidence header (32) + the
+ *   learners      H(learner) 'E' H(comp) observed_at(be64^)        evidence header (32) + the
+ *                 H(source) id
  *                                                                  packed mastery.v1.Evidence
  *                 H(learner) 'P'                                   the learner id (the profile)
  *                 H(learner) 'S' H(framework) H(comp)              records_state_t (48)
  *                 H(learner) 'D'                                   the learner's DID
- *   evidence_ids  evidence id                                      H(learner) H(comp)
+ *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
  *   events        seq(be64)                                        the packed mastery.v1.Event
@@ -106,19 +107,25 @@ typedef struct records_evidence {
 } records_evidence_t;
 
 /*
+ * Evidence ids are scoped to their source (the authenticated tool, or the claimed source in
+ * development mode): (source, id) is the identity, so two tools may use the same id and
+ * neither learns of the other's.
+ *
  * Stores a new evidence record for (learner, competency) and its id index entry. The id must
- * not be stored yet (records_evidence_find). ev->retracted is ignored (a new item is not).
+ * not be stored yet for this source (records_evidence_find). ev->retracted is ignored.
  */
 int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
-                         const char *evidence_id, const records_evidence_t *ev);
+                         const char *source, const char *evidence_id, const records_evidence_t *ev);
 
-/* The record of an evidence id, through the id index: 0, ERR_NOT_FOUND, or ERR_INTERNAL when
- * the index points at no record. Blob borrowed. */
-int records_evidence_find(store_txn_t *txn, const char *evidence_id, records_evidence_t *out);
+/* The record of (source, evidence id), through the id index: 0, ERR_NOT_FOUND, or
+ * ERR_INTERNAL when the index points at no record. Blob borrowed. */
+int records_evidence_find(store_txn_t *txn, const char *source, const char *evidence_id,
+                          records_evidence_t *out);
 
-/* Marks an evidence id retracted. *already is set when it was (nothing written then).
- * ERR_NOT_FOUND when no such id is stored. */
-int records_evidence_retract(store_txn_t *txn, const char *evidence_id, bool *already);
+/* Marks (source, evidence id) retracted. *already is set when it was (nothing written then).
+ * ERR_NOT_FOUND when no such id is stored for that source. */
+int records_evidence_retract(store_txn_t *txn, const char *source, const char *evidence_id,
+                             bool *already);
 
 /* Number of evidence items stored (O(1)). */
 uint64_t records_evidence_count(store_txn_t *txn);
@@ -136,6 +143,14 @@ int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STOR
 int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *out);
 void records_evidence_iter_close(records_evidence_iter_t *it);
 
+/*
+ * The competencies a learner has evidence on, in hash order, one seek each: sets out to the
+ * first competency hash >= from (from NULL: the first of all) with any evidence record of the
+ * learner. 0, ERR_NOT_FOUND when there is none, or a store error.
+ */
+int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                                     const uint8_t *from, uint8_t out[STORE_HASH_LEN]);
+
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
 /* Writes the profile (hash -> id) unless present: re-evaluation walks learners by hash. */
@@ -149,6 +164,7 @@ int records_profile_ensure(store_txn_t *txn, const records_learner_t *l);
  */
 int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
                          char id[STORE_KEY_MAX + 1]);
+/* (ERR_DATA_LOSS when the profile is damaged: *cursor is set to the learner even then.) */
 
 /* The learner's registered DID into did (cap bytes with the NUL): ERR_NOT_FOUND when none,
  * ERR_INTERNAL when the stored one does not fit. */
@@ -328,5 +344,15 @@ bool records_store_empty(store_txn_t *txn);
 /* ERR_NOT_FOUND: none recorded (a new store, or one made before identities were). */
 int records_identity_get(store_txn_t *txn, records_identity_t *out);
 int records_identity_put(store_txn_t *txn, const records_identity_t *id);
+
+/* ---- upgrades ------------------------------------------------------------------------------ */
+
+/*
+ * Brings a store opened by store_open() (format 2 at least) to the layouts above (format 3:
+ * evidence ids scoped to their source, each item keeping the source it was stored with), in
+ * one transaction: all or nothing. A no-op on a current store. Call once after store_open(),
+ * before anything reads records. Returns 0 or an error with detail.
+ */
+int records_upgrade(store_t *st, err_detail_t *detail);
 
 #endif

@@ -375,23 +375,24 @@ out:
     return rc;
 }
 
-static void batch_free_replies(server_t *s)
+static void batch_free_replies(server_t *s, size_t from, size_t n)
 {
-    for (size_t i = 0; i < s->n_batch; i++) {
+    for (size_t i = from; i < from + n; i++) {
         free(s->batch[i].reply);
         s->batch[i].reply = NULL;
     }
 }
 
-/* Applies the batch in one transaction and commits. Returns 0 or the failure. */
-static int batch_apply(server_t *s, bool writes)
+/* Applies requests [from, from + n) of the batch in one transaction and commits. Returns 0 or
+ * the failure. */
+static int batch_apply(server_t *s, size_t from, size_t n, bool writes)
 {
     store_txn_t *txn;
     int rc = store_txn_begin(s->store, writes, &txn);
     if (rc != 0)
         return rc;
     handler_batch_begin(s->handler, now_ms());
-    for (size_t i = 0; i < s->n_batch && rc == 0; i++) {
+    for (size_t i = from; i < from + n && rc == 0; i++) {
         const auth_client_t *c = s->batch[i].client;
         handler_client_t who = {c ? c->name : "", c != NULL, c};
         rc = handler_apply(s->handler, txn, s->batch[i].req, &who, &s->batch[i].reply,
@@ -410,51 +411,85 @@ static int batch_apply(server_t *s, bool writes)
     return rc;
 }
 
+/* batch_apply, growing the map and running again while it is full. */
+static int batch_apply_grow(server_t *s, size_t from, size_t n, bool writes)
+{
+    for (;;) {
+        int rc = batch_apply(s, from, n, writes);
+        if (rc != ERR_RETRY)
+            return rc;
+        batch_free_replies(s, from, n);
+        uint64_t size, used;
+        if (store_grow(s->store) != 0) {
+            log_warnx("LMDB map is full and at map_size_max; refusing writes");
+            return ERR_UNAVAILABLE;
+        }
+        store_usage(s->store, &size, &used);
+        log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
+    }
+}
+
+/* Sends the replies of [from, from + n) (or, when rc failed them, the error) and publishes
+ * the events of the transaction that committed them. */
+static void batch_answer(server_t *s, size_t from, size_t n, bool writes, int rc)
+{
+    if (rc != 0) {
+        /* Nothing of these requests is durable: each hears so. */
+        batch_free_replies(s, from, n);
+        log_warnx("batch of %zu requests not committed: %s", n, err_str(rc));
+        err_detail_t d;
+        const char *damaged;
+        if (rc == ERR_DATA_LOSS && store_damage(s->store, &damaged) > 0)
+            err_set(&d, ERR_DATA_LOSS, "store",
+                    "a record this request needs is damaged (%s); nothing was written. The "
+                    "operator restores it from a backup: masteryd --check lists every one",
+                    damaged);
+        else
+            err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
+                    "not stored (%s); nothing was written, retry later", err_str(rc));
+        for (size_t i = from; i < from + n; i++)
+            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id, &d);
+        return;
+    }
+    if (writes)
+        s->stats->commits++;
+    for (size_t i = from; i < from + n; i++)
+        send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].reply,
+                   s->batch[i].reply_len);
+    for (size_t i = 0; i < handler_event_count(s->handler); i++) {
+        const char *topic;
+        size_t topic_len, len;
+        const uint8_t *data;
+        handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
+        if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(s->pub, data, len, ZMQ_DONTWAIT);
+    }
+    batch_free_replies(s, from, n);
+}
+
+/* A failure that belongs to one request (a damaged record it reads, a budget its changes
+ * exceed), not to the disk: the others of its batch must not share it. */
+static bool failure_is_one_requests(int rc)
+{
+    return rc == ERR_DATA_LOSS || rc == ERR_INTERNAL || rc == ERR_NOMEM || rc == ERR_LIMIT;
+}
+
 static int batch_run(server_t *s)
 {
     bool writes = false;
     for (size_t i = 0; i < s->n_batch; i++)
         writes = writes || handler_request_writes(s->batch[i].req);
-    int rc;
-    for (;;) {
-        rc = batch_apply(s, writes);
-        if (rc != ERR_RETRY)
-            break;
-        batch_free_replies(s);
-        uint64_t size, used;
-        if (store_grow(s->store) != 0) {
-            log_warnx("LMDB map is full and at map_size_max; refusing writes");
-            rc = ERR_UNAVAILABLE;
-            break;
+    int rc = batch_apply_grow(s, 0, s->n_batch, writes);
+    if (rc != 0 && s->n_batch > 1 && failure_is_one_requests(rc)) {
+        /* Run each request alone, so only the one that fails hears of it. */
+        batch_free_replies(s, 0, s->n_batch);
+        for (size_t i = 0; i < s->n_batch; i++) {
+            bool w = handler_request_writes(s->batch[i].req);
+            batch_answer(s, i, 1, w, batch_apply_grow(s, i, 1, w));
         }
-        store_usage(s->store, &size, &used);
-        log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
-    }
-    if (rc != 0) {
-        /* Nothing of this batch is durable: every request hears so, and may retry. */
-        batch_free_replies(s);
-        log_warnx("batch of %zu requests not committed: %s", s->n_batch, err_str(rc));
-        err_detail_t d;
-        err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
-                "not stored (%s); nothing was written, retry later", err_str(rc));
-        for (size_t i = 0; i < s->n_batch; i++)
-            send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id, &d);
     } else {
-        if (writes)
-            s->stats->commits++;
-        for (size_t i = 0; i < s->n_batch; i++)
-            send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].reply,
-                       s->batch[i].reply_len);
-        for (size_t i = 0; i < handler_event_count(s->handler); i++) {
-            const char *topic;
-            size_t topic_len, len;
-            const uint8_t *data;
-            handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
-            if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-                zmq_send(s->pub, data, len, ZMQ_DONTWAIT);
-        }
+        batch_answer(s, 0, s->n_batch, writes, rc);
     }
-    batch_free_replies(s);
     for (size_t i = 0; i < s->n_batch; i++)
         wire_request_free(&s->batch[i].req);
     s->n_batch = 0;

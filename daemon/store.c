@@ -10,12 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec.h"
+#include "crc32c.h"
+#include "log.h"
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_DB_COUNT];
     uint64_t map_size;
     uint64_t map_size_max;
-    store_origin_t origin;
+    uint32_t format;        /* STORE_FORMAT_* of the values (current once migrated) */
+    uint32_t format_opened; /* the file's format when opened */
+    uint64_t damaged;       /* damaged records met since open */
+    char last_damage[96];   /* "learners key 3fa1...": the most recent one */
+    store_origin_t origin;  /* what data.mdb was before this open */
 };
 
 struct store_txn {
@@ -49,6 +57,79 @@ static int store_err(int rc)
     default:
         return ERR_INTERNAL;
     }
+}
+
+/* ---- checksums -------------------------------------------------------------------------------
+ * Every value is stored as its bytes followed by a little-endian CRC-32C of (database number,
+ * key, value): a flipped bit in the key or the value, or a value under the wrong key or in the
+ * wrong database, fails the check on read. LMDB has no page checksums. */
+
+static uint32_t record_crc(store_db_t db, const void *key, size_t klen, const void *val,
+                           size_t vlen)
+{
+    uint8_t tag = (uint8_t)db;
+    uint32_t c = crc32c_extend(0, &tag, 1);
+    c = crc32c_extend(c, key, klen);
+    return crc32c_extend(c, val, vlen);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* How a damaged record is named in logs and replies: the database and the key in hex, except
+ * evidence_ids, whose keys are a tool's own ids (free text): named by their hash instead. */
+static void damage_name(store_db_t db, const MDB_val *k, char *out, size_t cap)
+{
+    uint8_t h[STORE_HASH_LEN];
+    const uint8_t *p = k->mv_data;
+    size_t n = k->mv_size;
+    const char *how = "key";
+    if (db == STORE_DB_EVIDENCE_ID) {
+        SHA256(k->mv_data, k->mv_size, h);
+        p = h;
+        n = 8;
+        how = "key hash";
+    } else if (n > 32) {
+        n = 32; /* enough to find it with mdb_dump */
+    }
+    char hex[65];
+    size_t hex_len;
+    if (codec_hex_encode(p, n, hex, sizeof hex, &hex_len) != 0)
+        hex[0] = '\0';
+    snprintf(out, cap, "%s %s %s%s", store_db_names[db], how, hex,
+             n < k->mv_size && db != STORE_DB_EVIDENCE_ID ? "..." : "");
+}
+
+/* Checks and strips the trailer of a value read from db. ERR_DATA_LOSS (sticky) on mismatch. */
+static int record_open(store_txn_t *t, store_db_t db, const MDB_val *k, MDB_val *v)
+{
+    if (t->st->format < STORE_FORMAT_CHECKSUMS)
+        return 0; /* a store being migrated: values have no trailer yet */
+    if (v->mv_size >= STORE_TRAILER) {
+        size_t n = v->mv_size - STORE_TRAILER;
+        const uint8_t *p = v->mv_data;
+        if (get_le32(p + n) == record_crc(db, k->mv_data, k->mv_size, p, n)) {
+            v->mv_size = n;
+            return 0;
+        }
+    }
+    store_t *st = t->st;
+    st->damaged++;
+    damage_name(db, k, st->last_damage, sizeof st->last_damage);
+    log_warnx("damaged record in %s (checksum mismatch): not served", st->last_damage);
+    if (t->ret == 0)
+        t->ret = ERR_DATA_LOSS;
+    return ERR_DATA_LOSS;
 }
 
 void store_key_reset(store_key_t *k)
@@ -234,6 +315,108 @@ store_origin_t store_origin(const store_t *st)
     return st->origin;
 }
 
+static const char FORMAT_KEY[] = "format";
+
+/* Reads the format record (itself checksummed from format 2 on). */
+static int format_read(store_t *st, MDB_txn *txn, uint32_t *format, err_detail_t *d)
+{
+    MDB_val k = {sizeof FORMAT_KEY - 1, (void *)FORMAT_KEY}, v;
+    int rc = mdb_get(txn, st->dbi[STORE_DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *format = STORE_FORMAT_PLAIN;
+        return 0;
+    }
+    if (rc != 0)
+        return err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size != 4 + STORE_TRAILER ||
+        get_le32(p + 4) != record_crc(STORE_DB_META, k.mv_data, k.mv_size, p, 4))
+        return err_set(d, ERR_DATA_LOSS, "data_dir",
+                       "the store's format record is damaged; restore data.mdb from a backup");
+    *format = get_le32(p);
+    if (*format > STORE_FORMAT_CURRENT)
+        return err_set(d, ERR_INVALID, "data_dir",
+                       "data.mdb has format %u; this masteryd knows up to %u: run a newer "
+                       "masteryd (downgrades are not supported)",
+                       *format, STORE_FORMAT_CURRENT);
+    return 0;
+}
+
+static int format_write(store_t *st, MDB_txn *txn, uint32_t format)
+{
+    MDB_val k = {sizeof FORMAT_KEY - 1, (void *)FORMAT_KEY}, v = {4 + STORE_TRAILER, NULL};
+    int rc = mdb_put(txn, st->dbi[STORE_DB_META], &k, &v, MDB_RESERVE);
+    if (rc != 0)
+        return rc;
+    uint8_t *p = v.mv_data, fb[4];
+    put_le32(fb, format);
+    memcpy(p, fb, 4);
+    put_le32(p + 4, record_crc(STORE_DB_META, k.mv_data, k.mv_size, fb, 4));
+    return 0;
+}
+
+/* Format 1 -> 2: appends the checksum trailer to every value of every database, in the
+ * transaction that opens the store (all or nothing; a kill mid-way leaves format 1). */
+static int migrate_checksums(store_t *st, MDB_txn *txn, uint64_t *count)
+{
+    uint8_t stack[1024];
+    for (int db = 0; db < STORE_DB_COUNT; db++) {
+        MDB_cursor *c;
+        int rc = mdb_cursor_open(txn, st->dbi[db], &c);
+        if (rc != 0)
+            return rc;
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            /* Copy out: the put below may move both. */
+            size_t klen = k.mv_size, vlen = v.mv_size;
+            uint8_t *buf = klen + vlen + STORE_TRAILER <= sizeof stack
+                               ? stack
+                               : malloc(klen + vlen + STORE_TRAILER);
+            if (buf == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            memcpy(buf, k.mv_data, klen);
+            memcpy(buf + klen, v.mv_data, vlen);
+            put_le32(buf + klen + vlen, record_crc((store_db_t)db, buf, klen, buf + klen, vlen));
+            MDB_val nk = {klen, buf}, nv = {vlen + STORE_TRAILER, buf + klen};
+            rc = mdb_cursor_put(c, &nk, &nv, MDB_CURRENT);
+            if (buf != stack)
+                free(buf);
+            if (rc != 0)
+                break;
+            (*count)++;
+        }
+        mdb_cursor_close(c);
+        if (rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+static int format_settle(store_t *st, MDB_txn *txn, bool fresh, err_detail_t *d)
+{
+    if (fresh) {
+        st->format = st->format_opened = STORE_FORMAT_CURRENT;
+        int rc = format_write(st, txn, STORE_FORMAT_CURRENT);
+        return rc ? err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc)) : 0;
+    }
+    int rc = format_read(st, txn, &st->format, d);
+    st->format_opened = st->format;
+    if (rc != 0 || st->format >= STORE_FORMAT_CHECKSUMS)
+        return rc;
+    uint64_t n = 0;
+    if ((rc = migrate_checksums(st, txn, &n)) != 0 ||
+        (rc = format_write(st, txn, STORE_FORMAT_CHECKSUMS)) != 0)
+        return err_set(d, store_err(rc), "store", "migrating data.mdb to format %u: lmdb: %s",
+                       STORE_FORMAT_CHECKSUMS, mdb_strerror(rc));
+    log_info("data.mdb migrated from format %u to %u (%llu records checksummed)", st->format,
+             STORE_FORMAT_CHECKSUMS, (unsigned long long)n);
+    st->format = STORE_FORMAT_CHECKSUMS;
+    return 0;
+}
+
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *d)
 {
@@ -275,13 +458,26 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
         rc = err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
         goto fail;
     }
+    /* A file that never committed is new; any other must already have every database. */
+    bool fresh = info.me_last_txnid == 0;
     for (int i = 0; i < STORE_DB_COUNT; i++) {
-        if ((rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &st->dbi[i])) != 0) {
+        rc = mdb_dbi_open(txn, store_db_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
+        if (rc == MDB_NOTFOUND) {
+            rc = err_set(d, ERR_DATA_LOSS, "data_dir",
+                         "%s/data.mdb has committed transactions (last %zu) but no '%s' "
+                         "database: it is damaged or not a masteryd store; restore it from a "
+                         "backup (nothing was changed)",
+                         dir, (size_t)info.me_last_txnid, store_db_names[i]);
+            goto fail;
+        }
+        if (rc != 0) {
             rc = err_set(d, store_err(rc), "store", "lmdb: cannot open database %s: %s",
                          store_db_names[i], mdb_strerror(rc));
             goto fail;
         }
     }
+    if ((rc = format_settle(st, txn, fresh, d)) != 0)
+        goto fail;
     if ((rc = mdb_txn_commit(txn)) != 0) {
         txn = NULL;
         rc = err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
@@ -419,6 +615,8 @@ int store_get(store_txn_t *t, store_db_t db, const store_key_t *key, store_val_t
         return ERR_NOT_FOUND;
     if (rc != 0)
         return store_fail(t, rc);
+    if ((rc = record_open(t, db, &k, &v)) != 0)
+        return rc;
     val->data = v.mv_data;
     val->len = v.mv_size;
     return 0;
@@ -431,9 +629,18 @@ int store_put(store_txn_t *t, store_db_t db, const store_key_t *key, const void 
         return t->ret;
     if (key->overflow)
         return t->ret = ERR_INTERNAL;
-    MDB_val k = {key->len, (void *)key->b}, v = {len, (void *)val};
-    int rc = mdb_put(t->txn, t->st->dbi[db], &k, &v, (flags & STORE_APPEND) ? MDB_APPEND : 0);
-    return rc == 0 ? 0 : store_fail(t, rc);
+    MDB_val k = {key->len, (void *)key->b}, v = {len + STORE_TRAILER, NULL};
+    /* MDB_RESERVE: LMDB hands out the value's space; the bytes and trailer are written in
+     * place, with no copy through a staging buffer. */
+    int rc = mdb_put(t->txn, t->st->dbi[db], &k, &v,
+                     MDB_RESERVE | ((flags & STORE_APPEND) ? MDB_APPEND : 0));
+    if (rc != 0)
+        return store_fail(t, rc);
+    uint8_t *out = v.mv_data;
+    if (len)
+        memcpy(out, val, len);
+    put_le32(out + len, record_crc(db, key->b, key->len, val, len));
+    return 0;
 }
 
 int store_del(store_txn_t *t, store_db_t db, const store_key_t *key)
@@ -464,6 +671,8 @@ int store_last(store_txn_t *t, store_db_t db, store_val_t *key, store_val_t *val
         return ERR_NOT_FOUND;
     if (rc != 0)
         return store_fail(t, rc);
+    if ((rc = record_open(t, db, &k, &v)) != 0)
+        return rc;
     key->data = k.mv_data;
     key->len = k.mv_size;
     if (val) {
@@ -494,6 +703,7 @@ int store_iter_open(store_txn_t *t, store_db_t db, const store_key_t *prefix,
         return store_fail(t, rc);
     it->cursor = c;
     it->txn = t;
+    it->db = db;
     if (prefix)
         it->prefix = *prefix;
     if (start)
@@ -504,7 +714,36 @@ int store_iter_open(store_txn_t *t, store_db_t db, const store_key_t *prefix,
     return 0;
 }
 
+static int iter_step(store_iter_t *it, MDB_val *k, MDB_val *v);
+
 int store_iter_next(store_iter_t *it, store_val_t *key, store_val_t *val)
+{
+    MDB_val k, v;
+    int rc = iter_step(it, &k, &v);
+    if (rc == 0)
+        rc = record_open(it->txn, it->db, &k, &v);
+    if (rc != 0)
+        return rc;
+    key->data = k.mv_data;
+    key->len = k.mv_size;
+    val->data = v.mv_data;
+    val->len = v.mv_size;
+    return 0;
+}
+
+int store_iter_next_key(store_iter_t *it, store_val_t *key)
+{
+    MDB_val k, v;
+    int rc = iter_step(it, &k, &v);
+    if (rc != 0)
+        return rc;
+    key->data = k.mv_data;
+    key->len = k.mv_size;
+    return 0;
+}
+
+/* The next pair under the prefix, unchecked. */
+static int iter_step(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
 {
     store_txn_t *t = it->txn;
     if (t == NULL)
@@ -526,10 +765,8 @@ int store_iter_next(store_iter_t *it, store_val_t *key, store_val_t *val)
         return store_fail(t, rc);
     if (k.mv_size < it->prefix.len || memcmp(k.mv_data, it->prefix.b, it->prefix.len) != 0)
         return ERR_NOT_FOUND;
-    key->data = k.mv_data;
-    key->len = k.mv_size;
-    val->data = v.mv_data;
-    val->len = v.mv_size;
+    *out_k = k;
+    *out_v = v;
     return 0;
 }
 
@@ -569,4 +806,63 @@ uint64_t store_count(store_txn_t *t, store_db_t db)
     if (mdb_stat(t->txn, t->st->dbi[db], &s) != 0)
         return 0;
     return s.ms_entries;
+}
+
+uint64_t store_damage(store_t *st, const char **name)
+{
+    if (name)
+        *name = st->last_damage;
+    return st->damaged;
+}
+
+uint32_t store_format_opened(store_t *st)
+{
+    return st->format_opened;
+}
+
+uint32_t store_format(store_t *st)
+{
+    return st->format;
+}
+
+int store_format_set(store_txn_t *t, uint32_t format)
+{
+    if (t->ret != 0)
+        return t->ret;
+    int rc = format_write(t->st, t->txn, format);
+    if (rc != 0)
+        return store_fail(t, rc);
+    t->st->format = format; /* the caller commits, or the process stops on failure */
+    return 0;
+}
+
+int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged)
+{
+    *records = *damaged = 0;
+    store_txn_t *t;
+    int rc = store_txn_begin(st, false, &t);
+    if (rc != 0)
+        return rc;
+    for (int db = 0; db < STORE_DB_COUNT && rc == 0; db++) {
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(t->txn, st->dbi[db], &c)) != 0) {
+            rc = store_err(rc);
+            break;
+        }
+        MDB_val k, v;
+        int mrc;
+        for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
+             mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            (*records)++;
+            if (record_open(t, (store_db_t)db, &k, &v) != 0) {
+                (*damaged)++;
+                t->ret = 0; /* counted: keep walking */
+            }
+        }
+        mdb_cursor_close(c);
+        if (mrc != MDB_NOTFOUND)
+            rc = store_err(mrc);
+    }
+    store_txn_abort(&t);
+    return rc;
 }

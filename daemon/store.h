@@ -37,8 +37,19 @@ typedef enum store_db {
     STORE_DB_COUNT
 } store_db_t;
 
-#define STORE_HASH_LEN 16  /* bytes of SHA-256 used for ids inside keys */
-#define STORE_KEY_MAX  511 /* LMDB's default maximum key size */
+#define STORE_HASH_LEN 16 /* bytes of SHA-256 used for ids inside keys */
+#define STORE_TRAILER  4  /* bytes after every stored value: its CRC-32C (store.c) */
+
+/* The file's format, kept in the meta database under "format" (u32 little-endian):
+ *   1  (no "format" record) values without a checksum; migrated to 2 at open
+ *   2  every value ends with a CRC-32C of (database number, key, value)
+ *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
+ * store_open() brings a file to format 2 itself; the layouts above it are records.c's. */
+#define STORE_FORMAT_PLAIN      1u
+#define STORE_FORMAT_CHECKSUMS  2u
+#define STORE_FORMAT_SCOPED_IDS 3u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_SCOPED_IDS
+#define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;
 typedef struct store_txn store_txn_t;
@@ -72,13 +83,17 @@ uint32_t store_read_u32(const void *p);
 
 /*
  * Opens (creating if needed, mode 0700) the environment in dir, clears stale reader slots
- * left by killed processes, and opens every named database. map_size is the initial map
- * size (raised to the file's size if that is larger); the map doubles up to map_size_max.
- * Before LMDB maps data.mdb, its two meta pages are read and checked (LMDB's magic and
+ * left by killed processes, and opens every named database. A new file gets every database
+ * and the current format; an existing one must have them all (a file whose databases are gone,
+ * e.g. after a damaged LMDB meta page, is refused rather than silently started empty), and an
+ * older format is migrated in one transaction before anything else reads it. Before LMDB maps
+ * data.mdb, its two meta pages are read and checked (store_meta_check: LMDB's magic and
  * version, a sane page size, and a file at least as long as the last committed page), so a
  * truncated or damaged file is refused with a message naming it instead of crashing the
- * process on first access (SIGBUS). Caller owns *out; close with store_close(). Returns 0 or
- * ERR_UNAVAILABLE (the disk, or a damaged data.mdb: the message says which)/ERR_INTERNAL.
+ * process on first access (SIGBUS). map_size is the initial map size (raised to the file's
+ * size if that is larger); the map doubles up to map_size_max. Caller owns *out; close with
+ * store_close(). Returns 0 or ERR_UNAVAILABLE (the disk, or a damaged data.mdb: the message
+ * says which)/ERR_DATA_LOSS/ERR_INTERNAL.
  */
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *detail);
@@ -140,11 +155,13 @@ int store_txn_error(const store_txn_t *txn);
  * some writes means the transaction must not commit. Returns the sticky error. */
 int store_txn_fail(store_txn_t *txn, int err);
 
-/* Gets a value: 0, ERR_NOT_FOUND, or the sticky error. *val is borrowed (see store_val_t). */
+/* Gets a value: 0, ERR_NOT_FOUND, ERR_DATA_LOSS (sticky: its checksum does not match; logged
+ * and named by store_damage()), or the sticky error. *val is borrowed (see store_val_t). */
 int store_get(store_txn_t *txn, store_db_t db, const store_key_t *key, store_val_t *val);
 
-/* Puts a value. flags: STORE_APPEND (key sorts after every existing key). Returns 0 or the
- * (now sticky) error. */
+/* Puts a value (with its checksum trailer, added here). flags: STORE_APPEND (key sorts after
+ * every existing key). val must not point into the store (a borrowed value): copy it first, as
+ * the put may move the page it is on. Returns 0 or the (now sticky) error. */
 #define STORE_APPEND 1u
 int store_put(store_txn_t *txn, store_db_t db, const store_key_t *key, const void *val, size_t len,
               unsigned flags);
@@ -163,6 +180,7 @@ int store_last(store_txn_t *txn, store_db_t db, store_val_t *key, store_val_t *v
 typedef struct store_iter {
     void *cursor; /* MDB_cursor, owned */
     store_txn_t *txn;
+    store_db_t db;
     store_key_t prefix;
     store_key_t start;
     bool started;
@@ -172,7 +190,28 @@ int store_iter_open(store_txn_t *txn, store_db_t db, const store_key_t *prefix,
                     const store_key_t *start, store_iter_t *it);
 /* 0 and the next pair, ERR_NOT_FOUND at the end, or the sticky error. */
 int store_iter_next(store_iter_t *it, store_val_t *key, store_val_t *val);
+/* As store_iter_next, for a caller that needs only the key: the value is not checked. */
+int store_iter_next_key(store_iter_t *it, store_val_t *key);
 void store_iter_close(store_iter_t *it);
+
+/* Damaged records met since open, and the name of the last ("learners key 3fa1..."): the
+ * database and key, never a value. name may be NULL. */
+uint64_t store_damage(store_t *st, const char **name);
+
+/* The format the file had when opened (STORE_FORMAT_*; a migrated file reports its old one). */
+uint32_t store_format_opened(store_t *st);
+
+/* The file's format now, and setting it inside a write transaction (for records_upgrade: the
+ * format changes in the transaction that migrates the layout). */
+uint32_t store_format(store_t *st);
+int store_format_set(store_txn_t *txn, uint32_t format);
+
+/*
+ * Walks every record of every database and checks its checksum (masteryd --check). Counts
+ * records and damaged ones; each damaged one is logged. Returns 0 or a store error (damage is
+ * not an error here: it is counted).
+ */
+int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged);
 
 /*
  * Writes a consistent, compacted copy of the environment to path (a new file, mode 0600,

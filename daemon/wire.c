@@ -265,6 +265,8 @@ Mastery__V1__StatusCode wire_status_code(int err)
     case ERR_UNAVAILABLE:
     case ERR_RETRY:
         return MASTERY__V1__STATUS_CODE__STATUS_UNAVAILABLE;
+    case ERR_DATA_LOSS:
+        return MASTERY__V1__STATUS_CODE__STATUS_DATA_LOSS;
     default:
         return MASTERY__V1__STATUS_CODE__STATUS_INTERNAL;
     }
@@ -289,6 +291,8 @@ int wire_err_code(Mastery__V1__StatusCode code)
         return ERR_FORBIDDEN;
     case MASTERY__V1__STATUS_CODE__STATUS_UNAVAILABLE:
         return ERR_UNAVAILABLE;
+    case MASTERY__V1__STATUS_CODE__STATUS_DATA_LOSS:
+        return ERR_DATA_LOSS;
     default:
         return ERR_INTERNAL;
     }

@@ -48,9 +48,11 @@ const command_t COMMANDS[] = {
      "       [--actor NAME]",
      "Grants or withdraws a mastery by a teacher's decision (audited)."},
     {"health", NULL, cmd_health, 0, 0, 0, 0, "health", "Shows the daemon's status."},
-    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON), O(OPT_REASON), 1, 1,
-     "evidence retract ID --reason TEXT",
-     "Retracts an evidence item: kept, marked, no longer counted (mastery stays)."},
+    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON) | O(OPT_SOURCE), O(OPT_REASON), 1,
+     1, "evidence retract ID --reason TEXT [--source S]",
+     "Retracts an evidence item: kept, marked, no longer counted (mastery stays). Ids are\n"
+     "scoped to their source: --source names the one it was submitted under (default\n"
+     "masteryctl, as for evidence add; a tool key always retracts in its own)."},
     {"credential", "list", cmd_credential_list, O(OPT_LEARNER), O(OPT_LEARNER), 0, 0,
      "credential list --learner L", "Lists the badges issued to a learner."},
     {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,

@@ -14,6 +14,7 @@ static void fill_unlocked(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "framework", jstr(u->framework_id));
     json_object_set_new(o, "competency", jstr(u->competency_id));
     json_object_set_new(o, "evidence", jstr(u->evidence_id));
+    json_object_set_new(o, "evidence_source", jstr(u->evidence_source));
 }
 
 static void fill_mastered(const Mastery__V1__Event *ev, json_t *o)
@@ -24,6 +25,7 @@ static void fill_mastered(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "competency", jstr(m->competency_id));
     json_object_set_new(o, "score", json_real(m->score));
     json_object_set_new(o, "evidence", jstr(m->evidence_id));
+    json_object_set_new(o, "evidence_source", jstr(m->evidence_source));
 }
 
 static void fill_override(const Mastery__V1__Event *ev, json_t *o)
@@ -52,6 +54,7 @@ static void fill_evidence_retracted(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "learner", jstr(r->learner_id));
     json_object_set_new(o, "competency", jstr(r->competency_id));
     json_object_set_new(o, "evidence", jstr(r->evidence_id));
+    json_object_set_new(o, "source", jstr(r->source));
     json_object_set_new(o, "reason", jstr(r->reason));
 }
 

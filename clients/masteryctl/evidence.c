@@ -318,6 +318,7 @@ int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
     Mastery__V1__RetractEvidence op = MASTERY__V1__RETRACT_EVIDENCE__INIT;
     op.evidence_id = a->pos[0];
     op.reason = (char *)a->val[OPT_REASON];
+    op.source = (char *)opt_str(a, OPT_SOURCE, "masteryctl"); /* as evidence add's default */
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
     req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
     req.retract_evidence = &op;

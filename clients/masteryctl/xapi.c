@@ -155,6 +155,7 @@ static int xrun_retract(xrun_t *x, const xapi_item_t *it, uint64_t index, uint64
     Mastery__V1__RetractEvidence op = MASTERY__V1__RETRACT_EVIDENCE__INIT;
     op.evidence_id = (char *)it->evidence_id;
     op.reason = reason;
+    op.source = (char *)it->source; /* the scope its evidence was stored in */
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
     req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
     req.retract_evidence = &op;

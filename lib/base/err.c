@@ -23,6 +23,8 @@ const char *err_str(int code)
         return "FORBIDDEN";
     case ERR_UNAVAILABLE:
         return "UNAVAILABLE";
+    case ERR_DATA_LOSS:
+        return "DATA_LOSS";
     case ERR_INTERNAL:
         return "INTERNAL";
     case ERR_NOMEM:

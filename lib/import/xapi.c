@@ -848,6 +848,7 @@ xapi_verdict_t xapi_map_statement(const xapi_map_t *m, const json_t *stmt, xapi_
                             "a StatementRef needs the id of the voided statement");
         it->verdict = XAPI_RETRACTION;
         it->evidence_id = json_string_value(target);
+        it->source = m->source; /* the voided item's scope: this mapping stored it */
         return XAPI_RETRACTION;
     }
     const json_t *vmap = json_object_get(m->verbs, verb_id);

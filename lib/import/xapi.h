@@ -124,7 +124,7 @@ typedef struct xapi_item {
     const char *statement_id;  /* the statement's id, or NULL when it has none */
     const char *evidence_id;   /* evidence: the statement id; retraction: the voided id */
     const char *competency_id; /* evidence only */
-    const char *source;        /* evidence only */
+    const char *source;        /* evidence and retraction: the mapping's source (ids' scope) */
     char learner_id[XAPI_ID_MAX + 1];
     double score; /* in [0,1] */
     xapi_outcome_t outcome;

@@ -283,18 +283,53 @@ def test_events_need_a_listed_key(school):
 
 
 def test_retraction_by_role(school):
-    """A tool retracts only evidence it submitted; a teacher any; an auditor none."""
+    """A tool retracts only evidence it submitted, and cannot even learn that another tool's
+    id exists (ids are scoped to their source); a teacher any, naming the source; an auditor
+    none."""
     quiz, geo, teacher, inspector = (school.client(n) for n in ("quiz", "geo", "ms-lee", "inspector"))
     assert quiz.submit(evidence("r-1", "r-l", "frac.equivalent", 0.4),
                        evidence("r-2", "r-l", "frac.equivalent", 0.4)).evidence_results.accepted == 2
 
-    def retract(c, eid):
-        return c.call(retract_evidence=pb.RetractEvidence(evidence_id=eid, reason="typo")).status
+    def retract(c, eid, source=""):
+        return c.call(retract_evidence=pb.RetractEvidence(evidence_id=eid, reason="typo",
+                                                          source=source)).status
 
-    st = retract(geo, "r-1")
-    assert st.code == pb.STATUS_FORBIDDEN and "another client" in st.message
-    assert retract(inspector, "r-1").code == pb.STATUS_FORBIDDEN
+    st = retract(geo, "r-1")  # in geo's scope there is no r-1: quiz's item stays unknown to it
+    assert st.code == pb.STATUS_NOT_FOUND and "'geo'" in st.message and "quiz" not in st.message
+    st = retract(geo, "r-1", source="quiz")  # nor may it name quiz's scope
+    assert st.code == pb.STATUS_FORBIDDEN and st.field == "retract_evidence.source"
+    assert retract(inspector, "r-1", source="quiz").code == pb.STATUS_FORBIDDEN
     assert retract(quiz, "r-1").code == pb.STATUS_OK
-    assert retract(teacher, "r-2").code == pb.STATUS_OK
+    assert retract(teacher, "r-2").code == pb.STATUS_NOT_FOUND  # the teacher's own scope
+    assert retract(teacher, "r-2", source="quiz").code == pb.STATUS_OK
     for c in (quiz, geo, teacher, inspector):
+        c.close()
+
+
+def test_evidence_ids_are_scoped_to_their_source(school):
+    """Two tools may use the same evidence id: each is its own item, neither hears CONFLICT or
+    learns of the other; idempotency holds per tool; events name the source of the id."""
+    quiz, geo, teacher = (school.client(n) for n in ("quiz", "geo", "ms-lee"))
+    rep = quiz.submit(evidence("same-1", "sc-l", "frac.equivalent", 0.3))
+    assert rep.evidence_results.accepted == 1
+    rep = geo.submit(evidence("same-1", "sc-l", "geo.angles", 0.95))  # other content
+    assert rep.evidence_results.accepted == 1, rep
+    # Per source: the same content again is a duplicate, other content a conflict.
+    rep = quiz.submit(evidence("same-1", "sc-l", "frac.equivalent", 0.3))
+    assert rep.evidence_results.duplicates == 1
+    rep = geo.submit(evidence("same-1", "sc-l", "geo.angles", 0.1))
+    st = rep.evidence_results.items[0].status
+    assert st.code == pb.STATUS_CONFLICT and "quiz" not in st.message
+    listed = teacher.call(list_evidence=pb.ListEvidence(learner_id="sc-l")).evidence.items
+    assert sorted((e.evidence_id, e.source, e.score) for e in listed) == [
+        ("same-1", "geo", 0.95), ("same-1", "quiz", 0.3)]
+    # Retracting geo's leaves quiz's counted.
+    st = geo.call(retract_evidence=pb.RetractEvidence(evidence_id="same-1", reason="typo")).status
+    assert st.code == pb.STATUS_OK
+    listed = teacher.call(list_evidence=pb.ListEvidence(learner_id="sc-l")).evidence.items
+    assert {e.source: e.retracted for e in listed} == {"geo": True, "quiz": False}
+    evs = teacher.events(1).events.events
+    retracted = [e.evidence_retracted for e in evs if e.WhichOneof("kind") == "evidence_retracted"]
+    assert [(r.evidence_id, r.source) for r in retracted] == [("same-1", "geo")]
+    for c in (quiz, geo, teacher):
         c.close()

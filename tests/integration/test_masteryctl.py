@@ -699,7 +699,7 @@ def test_follow_switch_has_no_gaps_or_duplicates():
         seen += rd.until(lambda e: e["seq"] == 9)
         assert seen[-1] == {"seq": 9, "at": "2026-11-20T10:15:00.009Z", "kind": "mastered",
                             "learner": "s-9", "framework": FW, "competency": "a", "score": 0.9,
-                            "evidence": "e-9"}
+                            "evidence": "e-9", "evidence_source": ""}
         # An event that PUB dropped with nothing after it is found by the idle catch-up.
         srv.add(10)
         seen += rd.until(lambda e: e["seq"] == 10, timeout=5)

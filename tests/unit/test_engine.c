@@ -243,7 +243,7 @@ static void add(fixture_t *f, const char *id, const char *learner, const char *c
     char blob[64];
     int n = snprintf(blob, sizeof blob, "blob of %s", id);
     store_val_t found;
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, id, &found), ERR_NOT_FOUND);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", id, &found), ERR_NOT_FOUND);
     assert_int_equal(evidence_add(f, &ev, blob, (size_t)n), 0);
 }
 
@@ -363,7 +363,7 @@ static void test_locked_then_cascade(void **state)
     assert_int_equal(store_txn_begin(f->st, false, &f->txn), 0);
     expect_status(f, "alice", "c", STATUS_MASTERED);
     store_val_t blob;
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "ev-c1", &blob), 0);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "ev-c1", &blob), 0);
     assert_int_equal(blob.len, strlen("blob of ev-c1"));
     assert_memory_equal(blob.data, "blob of ev-c1", blob.len);
 }
@@ -372,34 +372,34 @@ static void test_evidence_find(void **state)
 {
     fixture_t *f = *state;
     store_val_t blob;
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-1", &blob), ERR_NOT_FOUND);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-1", &blob), ERR_NOT_FOUND);
     add(f, "x-1", "carl", "a", 0.3, -5000); /* before 1970: negative observed_at */
     add(f, "x-2", "carl", "a", 0.4, 7000);
     add(f, "x-3", "carl", "zz-unknown", 0.4, 7000); /* in no framework: just recorded */
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-1", &blob), 0);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-1", &blob), 0);
     assert_int_equal(blob.len, strlen("blob of x-1"));
     assert_memory_equal(blob.data, "blob of x-1", blob.len);
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-3", &blob), 0);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-3", &blob), 0);
     assert_memory_equal(blob.data, "blob of x-3", blob.len);
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-", &blob), ERR_NOT_FOUND);
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-1 ", &blob), ERR_NOT_FOUND);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-", &blob), ERR_NOT_FOUND);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-1 ", &blob), ERR_NOT_FOUND);
     /* Sorted by observed_at, latest = x-2 even though x-1 has a negative time. */
     comp_state_t st = state_of(f, "fw", "carl", "a");
     assert_true(st.score == 0.4);
     assert_int_equal(st.evidence_count, 2);
     EXPECT_EVENTS(f, "");
     /* An empty blob is stored and found as empty. */
-    engine_evidence_t ev = {"x-4", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9000};
+    engine_evidence_t ev = {"x-4", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9000, ""};
     assert_int_equal(evidence_add(f, &ev, "", 0), 0);
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-4", &blob), 0);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-4", &blob), 0);
     assert_int_equal(blob.len, 0);
     /* A large blob (beyond the engine's stack buffer). */
     char *big = malloc(10000);
     assert_non_null(big);
     memset(big, 'B', 10000);
-    engine_evidence_t ev5 = {"x-5", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9001};
+    engine_evidence_t ev5 = {"x-5", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9001, ""};
     assert_int_equal(evidence_add(f, &ev5, big, 10000), 0);
-    assert_int_equal(engine_evidence_find(f->eng, f->txn, "x-5", &blob), 0);
+    assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-5", &blob), 0);
     assert_int_equal(blob.len, 10000);
     assert_memory_equal(blob.data, big, 10000);
     free(big);
@@ -587,7 +587,7 @@ static void test_emit_failure(void **state)
     fixture_t *f = *state;
     /* A change list out of room aborts the operation (the caller drops the batch). */
     f->fail_emit = ERR_NOMEM;
-    engine_evidence_t ev = {"h-a1", "hal", "a", 0.9, 1.0, OUTCOME_NONE, 10};
+    engine_evidence_t ev = {"h-a1", "hal", "a", 0.9, 1.0, OUTCOME_NONE, 10, ""};
     assert_int_equal(evidence_add(f, &ev, "x", 1), ERR_NOMEM);
     comp_state_t out;
     assert_int_equal(override(f, "hal", "fw", "b", true, "r", "t", &out, NULL), ERR_NOMEM);

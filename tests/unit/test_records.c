@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mastery/v1/mastery.pb-c.h"
 #include "records.h"
 #include "store.h"
 
@@ -96,7 +97,7 @@ static void put_evidence(fixture_t *f, const char *learner, const char *comp, co
     records_learner_t l;
     records_learner_init(&l, learner);
     records_evidence_t ev = {score, 1.0, at, 0, false, id, strlen(id)};
-    assert_int_equal(records_evidence_put(f->txn, &l, comp, id, &ev), 0);
+    assert_int_equal(records_evidence_put(f->txn, &l, comp, "quiz", id, &ev), 0);
     assert_int_equal(records_profile_ensure(f->txn, &l), 0);
 }
 
@@ -111,13 +112,13 @@ static void test_evidence(void **state)
     assert_int_equal(records_evidence_count(f->txn), 5);
 
     records_evidence_t r;
-    assert_int_equal(records_evidence_find(f->txn, "e2", &r), 0);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "e2", &r), 0);
     assert_true(r.score == 0.2);
     assert_int_equal(r.observed_at, 2000);
     assert_false(r.retracted);
     assert_int_equal(r.blob_len, 2);
     assert_memory_equal(r.blob, "e2", 2);
-    assert_int_equal(records_evidence_find(f->txn, "nope", &r), ERR_NOT_FOUND);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "nope", &r), ERR_NOT_FOUND);
 
     /* One competency, oldest first. */
     records_learner_t ann;
@@ -143,16 +144,37 @@ static void test_evidence(void **state)
     records_evidence_iter_close(&it);
     assert_int_equal(n, 4);
 
+    /* The competencies ann has evidence on: c1 and c2, each once, in hash order. */
+    uint8_t c2[STORE_HASH_LEN], got[STORE_HASH_LEN], from[STORE_HASH_LEN];
+    store_hash_id("c2", c2);
+    const uint8_t *lo = memcmp(c1, c2, STORE_HASH_LEN) < 0 ? c1 : c2;
+    const uint8_t *hi = lo == c1 ? c2 : c1;
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, NULL, got), 0);
+    assert_memory_equal(got, lo, STORE_HASH_LEN);
+    memcpy(from, lo, STORE_HASH_LEN);
+    from[STORE_HASH_LEN - 1]++; /* just past lo (its last byte is not 0xff here: checked) */
+    assert_true(lo[STORE_HASH_LEN - 1] != 0xff);
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, from, got), 0);
+    assert_memory_equal(got, hi, STORE_HASH_LEN);
+    memcpy(from, hi, STORE_HASH_LEN);
+    from[STORE_HASH_LEN - 1]++;
+    assert_true(hi[STORE_HASH_LEN - 1] != 0xff);
+    assert_int_equal(records_evidence_next_competency(f->txn, ann.hash, from, got), ERR_NOT_FOUND);
+    records_learner_t nobody;
+    records_learner_init(&nobody, "nobody");
+    assert_int_equal(records_evidence_next_competency(f->txn, nobody.hash, NULL, got),
+                     ERR_NOT_FOUND);
+
     /* Retraction: once, kept, and reported. */
     bool already = true;
-    assert_int_equal(records_evidence_retract(f->txn, "e2", &already), 0);
+    assert_int_equal(records_evidence_retract(f->txn, "quiz", "e2", &already), 0);
     assert_false(already);
-    assert_int_equal(records_evidence_retract(f->txn, "e2", &already), 0);
+    assert_int_equal(records_evidence_retract(f->txn, "quiz", "e2", &already), 0);
     assert_true(already);
-    assert_int_equal(records_evidence_find(f->txn, "e2", &r), 0);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "e2", &r), 0);
     assert_true(r.retracted);
     assert_true(r.score == 0.2);
-    assert_int_equal(records_evidence_retract(f->txn, "nope", &already), ERR_NOT_FOUND);
+    assert_int_equal(records_evidence_retract(f->txn, "quiz", "nope", &already), ERR_NOT_FOUND);
 }
 
 static void test_learner_seek_and_did(void **state)
@@ -367,12 +389,13 @@ static void test_documented_layouts(void **state)
     store_hash_id("c1", ch);
     store_key_t k;
     store_val_t v;
-    /* learners: H(learner) 'E' H(comp) observed_at(be64, sign flipped) id */
+    /* learners: H(learner) 'E' H(comp) observed_at(be64, sign flipped) H(source) id */
     store_key_reset(&k);
     store_key_bytes(&k, lh, STORE_HASH_LEN);
     store_key_byte(&k, 'E');
     store_key_bytes(&k, ch, STORE_HASH_LEN);
     store_key_i64(&k, 7);
+    store_key_hash(&k, "quiz");
     store_key_bytes(&k, "e1", 2);
     assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
     assert_int_equal(v.len, 32 + 2); /* the 32-byte header, then the blob */
@@ -386,8 +409,9 @@ static void test_documented_layouts(void **state)
     assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
     assert_int_equal(v.len, 3);
     assert_memory_equal(v.data, "ann", 3);
-    /* evidence_ids: id -> H(learner) H(comp) observed_at */
+    /* evidence_ids: H(source) id -> H(learner) H(comp) observed_at */
     store_key_reset(&k);
+    store_key_hash(&k, "quiz");
     store_key_bytes(&k, "e1", 2);
     assert_int_equal(store_get(f->txn, STORE_DB_EVIDENCE_ID, &k, &v), 0);
     assert_int_equal(v.len, 2 * STORE_HASH_LEN + 8);
@@ -412,16 +436,18 @@ static void test_damage(void **state)
     /* an id index entry pointing nowhere, and one of the wrong length */
     uint8_t idx[2 * STORE_HASH_LEN + 8] = {1};
     store_key_reset(&k);
+    store_key_hash(&k, "quiz"); /* ids are scoped: H(source) id */
     store_key_bytes(&k, "ghost", 5);
     assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, sizeof idx, 0), 0);
     records_evidence_t r;
-    assert_int_equal(records_evidence_find(f->txn, "ghost", &r), ERR_INTERNAL);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "ghost", &r), ERR_INTERNAL);
     store_key_reset(&k);
+    store_key_hash(&k, "quiz");
     store_key_bytes(&k, "short", 5);
     assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, 7, 0), 0);
-    assert_int_equal(records_evidence_find(f->txn, "short", &r), ERR_INTERNAL);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "short", &r), ERR_INTERNAL);
     bool already;
-    assert_int_equal(records_evidence_retract(f->txn, "ghost", &already), ERR_INTERNAL);
+    assert_int_equal(records_evidence_retract(f->txn, "quiz", "ghost", &already), ERR_INTERNAL);
     /* a state record of the wrong size */
     uint8_t l[STORE_HASH_LEN] = {2}, fw[STORE_HASH_LEN] = {3}, c[STORE_HASH_LEN] = {4};
     store_key_reset(&k);
@@ -454,6 +480,86 @@ static void test_damage(void **state)
     assert_int_equal(records_event_last(f->txn, &seq), ERR_INTERNAL);
 }
 
+/* Format 2 -> 3: a store whose evidence ids were global is rewritten so that each item keeps
+ * the source it was stored with; lookups by (source, id) find it, the bare keys are gone. */
+static void put_old_evidence(store_txn_t *txn, const char *learner, const char *comp,
+                             const char *id, const char *source, int64_t at)
+{
+    Mastery__V1__Evidence ev = MASTERY__V1__EVIDENCE__INIT;
+    ev.evidence_id = (char *)id;
+    ev.learner_id = (char *)learner;
+    ev.competency_id = (char *)comp;
+    ev.source = (char *)source;
+    ev.score = 0.5;
+    ev.observed_at_ms = at;
+    uint8_t rec[32 + 256] = {0};
+    double score = 0.5;
+    memcpy(rec, &score, 8);
+    memcpy(rec + 16, &at, 8);
+    size_t blob = mastery__v1__evidence__pack(&ev, rec + 32);
+    uint8_t lh[STORE_HASH_LEN], ch[STORE_HASH_LEN];
+    store_hash_id(learner, lh);
+    store_hash_id(comp, ch);
+    store_key_t k;
+    store_key_reset(&k); /* format 2: H(learner) 'E' H(comp) observed_at id */
+    store_key_bytes(&k, lh, STORE_HASH_LEN);
+    store_key_byte(&k, 'E');
+    store_key_bytes(&k, ch, STORE_HASH_LEN);
+    store_key_i64(&k, at);
+    store_key_bytes(&k, id, strlen(id));
+    assert_int_equal(store_put(txn, STORE_DB_LEARNERS, &k, rec, 32 + blob, 0), 0);
+    uint8_t idx[2 * STORE_HASH_LEN + 8];
+    memcpy(idx, lh, STORE_HASH_LEN);
+    memcpy(idx + STORE_HASH_LEN, k.b + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
+    store_key_reset(&k); /* format 2: the bare id */
+    store_key_bytes(&k, id, strlen(id));
+    assert_int_equal(store_put(txn, STORE_DB_EVIDENCE_ID, &k, idx, sizeof idx, 0), 0);
+}
+
+static void test_upgrade_scopes_ids(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 300; i++) { /* many learners, several items each */
+        char learner[32], id[32];
+        snprintf(learner, sizeof learner, "up-%d", i);
+        for (int j = 0; j < 3; j++) {
+            snprintf(id, sizeof id, "id-%d-%d", i, j);
+            put_old_evidence(f->txn, learner, j ? "c1" : "c2", id, j == 2 ? "geo" : "quiz",
+                             1000 + j);
+        }
+    }
+    assert_int_equal(store_format_set(f->txn, STORE_FORMAT_CHECKSUMS), 0);
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+    err_detail_t d;
+    assert_int_equal(records_upgrade(f->st, &d), 0);
+    assert_int_equal(store_format(f->st), STORE_FORMAT_SCOPED_IDS);
+    assert_int_equal(records_upgrade(f->st, &d), 0); /* idempotent: a no-op now */
+    assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
+    assert_int_equal(records_evidence_count(f->txn), 900);
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "id-7-0", &r), 0);
+    assert_int_equal(r.observed_at, 1000);
+    assert_int_equal(records_evidence_find(f->txn, "geo", "id-7-2", &r), 0);
+    assert_int_equal(r.observed_at, 1002);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "id-7-2", &r), ERR_NOT_FOUND);
+    assert_int_equal(records_evidence_find(f->txn, "", "id-7-0", &r), ERR_NOT_FOUND);
+    store_key_t k;
+    store_val_t v;
+    store_key_reset(&k);
+    store_key_bytes(&k, "id-7-0", 6);
+    assert_int_equal(store_get(f->txn, STORE_DB_EVIDENCE_ID, &k, &v), ERR_NOT_FOUND);
+    /* Every learner's items still iterate, three each. */
+    records_learner_t l;
+    records_learner_init(&l, "up-299");
+    records_evidence_iter_t it;
+    int n = 0;
+    assert_int_equal(records_evidence_iter_open(f->txn, l.hash, NULL, &it), 0);
+    while (records_evidence_iter_next(&it, &r) == 0)
+        n++;
+    records_evidence_iter_close(&it);
+    assert_int_equal(n, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documented_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

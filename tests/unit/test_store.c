@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "store.h"
 
@@ -116,7 +119,7 @@ static void test_open_put_get_del(void **state)
     /* Empty values are values. */
     assert_int_equal(put_str(t, STORE_DB_META, "empty", ""), 0);
     expect_get(t, STORE_DB_META, "empty", "");
-    assert_int_equal(store_count(t, STORE_DB_META), 3);
+    assert_int_equal(store_count(t, STORE_DB_META), 4); /* and "format" */
     assert_int_equal(store_count(t, STORE_DB_EVENTS), 1);
     assert_int_equal(store_count(t, STORE_DB_LEARNERS), 0);
     assert_int_equal(store_txn_commit(&t), 0);
@@ -141,7 +144,7 @@ static void test_open_put_get_del(void **state)
     assert_int_equal(store_del(t, STORE_DB_META, &k), 0);
     assert_int_equal(store_txn_error(t), 0);
     expect_get(t, STORE_DB_META, "beta", NULL);
-    assert_int_equal(store_count(t, STORE_DB_META), 2);
+    assert_int_equal(store_count(t, STORE_DB_META), 3);
     assert_int_equal(store_txn_commit(&t), 0);
 
     /* An aborted write leaves nothing behind. */
@@ -166,7 +169,7 @@ static void test_open_put_get_del(void **state)
     assert_int_equal(store_txn_begin(st, false, &t), 0);
     expect_get(t, STORE_DB_META, "alpha", "overwritten");
     expect_get(t, STORE_DB_META, "empty", "");
-    assert_int_equal(store_count(t, STORE_DB_META), 2);
+    assert_int_equal(store_count(t, STORE_DB_META), 3);
     store_txn_abort(&t);
     store_close(&st);
 }
@@ -554,7 +557,7 @@ static void test_child_transactions(void **state)
     expect_get(t, STORE_DB_META, "parent2", "p2");
     expect_get(t, STORE_DB_META, "child2", NULL);
     expect_get(t, STORE_DB_META, "child3", NULL);
-    assert_int_equal(store_count(t, STORE_DB_META), 3);
+    assert_int_equal(store_count(t, STORE_DB_META), 4); /* and "format" */
     store_txn_abort(&t);
 
     /* Aborting the parent discards a committed child too. */
@@ -669,13 +672,170 @@ static void test_map_growth(void **state)
     free(val);
 }
 
+/* Flips one bit of the first occurrence of marker in dir/data.mdb. */
+static void flip_in_file(const char *dir, const char *marker)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    char *at = memmem(buf, (size_t)size, marker, strlen(marker));
+    assert_non_null(at);
+    fseek(f, at - buf + 3, SEEK_SET);
+    fputc(buf[at - buf + 3] ^ 0x04, f);
+    fclose(f);
+    free(buf);
+}
+
+static void test_damage_detected(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 1 << 20, 1 << 20);
+    store_txn_t *t;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_LEARNERS, "k1", "VALUE-ONE-FOR-FLIPPING"), 0);
+    assert_int_equal(put_str(t, STORE_DB_LEARNERS, "k2", "value two stays good"), 0);
+    assert_int_equal(put_str(t, STORE_DB_EVIDENCE_ID, "KEY-OF-A-TOOL", "x"), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    store_close(&st);
+    flip_in_file(dir, "VALUE-ONE-FOR-FLIPPING");
+    flip_in_file(dir, "KEY-OF-A-TOOL"); /* a key: its value no longer matches it */
+
+    st = open_store(dir, 1 << 20, 1 << 20);
+    uint64_t records, damaged;
+    assert_int_equal(store_verify_all(st, &records, &damaged), 0);
+    assert_int_equal(records, 4); /* and "format" */
+    assert_int_equal(damaged, 2);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    store_key_t k;
+    store_val_t v;
+    key_str(&k, "k1");
+    assert_int_equal(store_get(t, STORE_DB_LEARNERS, &k, &v), ERR_DATA_LOSS);
+    const char *name;
+    assert_true(store_damage(st, &name) >= 3);
+    assert_string_equal(name, "learners key 6b31"); /* "k1" in hex, never the value */
+    store_txn_abort(&t);
+    /* The good record next to it reads, also through an iterator that stops at the bad one. */
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    expect_get(t, STORE_DB_LEARNERS, "k2", "value two stays good");
+    store_iter_t it;
+    store_val_t ik, iv;
+    assert_int_equal(store_iter_open(t, STORE_DB_LEARNERS, NULL, NULL, &it), 0);
+    assert_int_equal(store_iter_next(&it, &ik, &iv), ERR_DATA_LOSS);
+    store_iter_close(&it);
+    store_txn_abort(&t);
+    store_close(&st);
+    rm_env(dir);
+}
+
+/* A store written before checksums (format 1: no "format" record, bare values) is migrated at
+ * open: every value readable, the format record written, and nothing lost. */
+static void test_migrate_plain(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    static const char *const names[] = {"meta",   "frameworks",  "learners",   "evidence_ids",
+                                        "events", "credentials", "cred_index", "status"};
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 12), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi), 0);
+        if (i == STORE_DB_LEARNERS) {
+            char key[16], val[600];
+            for (int n = 0; n < 3000; n++) { /* several pages, one value on an overflow page */
+                snprintf(key, sizeof key, "k%05d", n);
+                memset(val, 'a' + n % 26, sizeof val);
+                MDB_val mk = {strlen(key), key}, mv = {n == 7 ? sizeof val : (size_t)(n % 40), val};
+                assert_int_equal(mdb_put(txn, dbi, &mk, &mv, 0), 0);
+            }
+        }
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    store_t *st = open_store(dir, 1 << 24, 1 << 24);
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_PLAIN);
+    store_txn_t *t;
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    store_iter_t it;
+    store_val_t k, v;
+    int n = 0, rc;
+    assert_int_equal(store_iter_open(t, STORE_DB_LEARNERS, NULL, NULL, &it), 0);
+    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+        size_t want = n == 7 ? 600 : (size_t)(n % 40);
+        assert_int_equal(v.len, want);
+        for (size_t i = 0; i < v.len; i++)
+            assert_int_equal(((const char *)v.data)[i], 'a' + n % 26);
+        n++;
+    }
+    assert_int_equal(rc, ERR_NOT_FOUND);
+    assert_int_equal(n, 3000);
+    store_iter_close(&it);
+    store_txn_abort(&t);
+    store_close(&st);
+    /* Reopened: already current, and every record checks. */
+    st = open_store(dir, 1 << 24, 1 << 24);
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_CHECKSUMS); /* 3 is records_upgrade's */
+    uint64_t records, damaged;
+    assert_int_equal(store_verify_all(st, &records, &damaged), 0);
+    assert_int_equal(records, 3001);
+    assert_int_equal(damaged, 0);
+    store_close(&st);
+    rm_env(dir);
+}
+
+/* A file with committed transactions but without masteryd's databases (what a damaged meta
+ * page looks like to LMDB) is refused, not started empty. */
+static void test_missing_databases_refused(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    MDB_val mk = {3, "abc"}, mv = {3, "xyz"};
+    assert_int_equal(mdb_put(txn, dbi, &mk, &mv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    store_t *st = NULL;
+    err_detail_t d;
+    err_clear(&d);
+    assert_int_equal(store_open(dir, 1 << 20, 1 << 20, &st, &d), ERR_DATA_LOSS);
+    assert_null(st);
+    assert_string_equal(d.field, "data_dir");
+    assert_non_null(strstr(d.message, "restore it from a backup"));
+    rm_env(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_put_get_del), cmocka_unit_test(test_open_failure),
         cmocka_unit_test(test_iteration),        cmocka_unit_test(test_key_encodings),
         cmocka_unit_test(test_sticky_error),     cmocka_unit_test(test_child_transactions),
-        cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_map_growth),       cmocka_unit_test(test_damage_detected),
+        cmocka_unit_test(test_migrate_plain),    cmocka_unit_test(test_missing_databases_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,8 +5,8 @@
         md.submit_evidence("quiz-77-s1001-q3", "s-1001", "frac.equivalent", 0.92)
 """
 from .client import DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStream
-from .errors import (ConflictError, ConnectionTimeout, ForbiddenError, InternalError,
-                     InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
+from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenError,
+                     InternalError, InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
 from .keys import curve_keys_from_files
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
@@ -16,6 +16,6 @@ from .models import (BatchResult, CompetencyState, CredentialDocument, Credentia
 __all__ = ["Client", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
            "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
            "UnavailableError", "ForbiddenError", "UnauthenticatedError", "InternalError",
-           "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",
+           "DataLossError", "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",
            "LearnerState", "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health",
            "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage"]

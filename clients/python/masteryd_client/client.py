@@ -392,12 +392,15 @@ class Client:
                                narrative=e.narrative, retracted=e.retracted)
                              for e in rep.evidence.items), truncated=rep.evidence.truncated)
 
-    def retract_evidence(self, evidence_id, reason):
+    def retract_evidence(self, evidence_id, reason, source=None):
         """Retracts a stored item (e.g. an xAPI statement was voided): kept, marked, excluded
-        from every rule, and the rules re-evaluated. Returns True if this call retracted it,
-        False if it already was. Raises NotFoundError for an unknown id."""
-        rep = self._call("retract_evidence", pb.RetractEvidence(evidence_id=evidence_id,
-                                                                 reason=reason))
+        from every rule, and the rules re-evaluated. Evidence ids are scoped to their source:
+        source names the one the item was submitted under (default: the Client's, as for
+        submit_evidence; a tool key always retracts in its own scope). Returns True if this
+        call retracted it, False if it already was. Raises NotFoundError for an unknown
+        (source, id)."""
+        rep = self._call("retract_evidence", pb.RetractEvidence(
+            evidence_id=evidence_id, reason=reason, source=source or self.source or ""))
         return rep.status.message == ""
 
     # ---- learners -------------------------------------------------------------------------

@@ -56,6 +56,11 @@ class InternalError(MasterydError):
     """A fault inside the daemon."""
 
 
+class DataLossError(MasterydError):
+    """A stored record this request needed is damaged (field names it). Not retryable: the
+    operator restores it from a backup (`masteryd --check` lists every damaged record)."""
+
+
 class ConnectionTimeout(MasterydError, TimeoutError):
     """No answer within timeout x (retries + 1): the daemon is down, stopped or unreachable.
 
@@ -73,6 +78,7 @@ _BY_CODE = {
     "FORBIDDEN": ForbiddenError,
     "UNAUTHENTICATED": UnauthenticatedError,
     "INTERNAL": InternalError,
+    "DATA_LOSS": DataLossError,
 }
 
 

@@ -1,0 +1,110 @@
+#include "check.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "engine.h"
+#include "records.h"
+#include "store.h"
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Re-evaluates every learner of fw, one child transaction each (aborted: nothing is kept), so
+ * a damaged learner is counted and skipped instead of ending the walk. */
+static int recompute_framework(engine_t *eng, store_txn_t *txn, const catalog_fw_t *fw,
+                               check_report_t *r)
+{
+    engine_reeval_t cur = {0};
+    engine_changes_t changes = {0};
+    int rc = 0;
+    for (;;) {
+        store_txn_t *child;
+        if ((rc = store_txn_begin_child(txn, &child)) != 0)
+            break;
+        uint64_t writes = engine_state_writes(eng);
+        rc = engine_framework_reevaluate_next(eng, child, fw, &cur, &changes);
+        store_txn_abort(&child);
+        if (rc == ERR_NOT_FOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc == ERR_DATA_LOSS) {
+            r->unrecomputable++;
+            continue;
+        }
+        if (rc != 0)
+            break;
+        r->learners++;
+        /* Unlocks and masteries are state writes too: one count per state that would change. */
+        r->disagreements += engine_state_writes(eng) - writes;
+    }
+    engine_changes_free(&changes);
+    return rc;
+}
+
+int check_run(const conf_t *conf, FILE *out, check_report_t *r)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = mono_s();
+    store_t *st = NULL;
+    err_detail_t d;
+    err_clear(&d);
+    if (store_open(conf->data_dir, conf->map_size, conf->map_size_max, &st, &d) != 0 ||
+        records_upgrade(st, &d) != 0) {
+        fprintf(out, "masteryd --check: %s: %s\n", d.field, d.message);
+        store_close(&st);
+        return 2;
+    }
+    fprintf(out, "store %s/data.mdb: format %u\n", conf->data_dir, store_format_opened(st));
+    int rc = store_verify_all(st, &r->records, &r->damaged);
+    double t1 = mono_s();
+    if (rc == 0)
+        fprintf(out, "records: %llu checked, %llu damaged (%.0f records/s)\n",
+                (unsigned long long)r->records, (unsigned long long)r->damaged,
+                (double)r->records / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9));
+
+    catalog_t *cat = catalog_new();
+    engine_t *eng = cat ? engine_new(cat) : NULL;
+    store_txn_t *txn = NULL;
+    if (rc == 0 && eng == NULL)
+        rc = ERR_NOMEM;
+    if (rc == 0)
+        rc = store_txn_begin(st, true, &txn);
+    if (rc == 0 && (rc = catalog_load(cat, txn, &d)) != 0)
+        fprintf(out, "frameworks: %s: %s\n", d.field, d.message);
+    if (rc == 0) {
+        r->frameworks = catalog_count(cat);
+        engine_set_now(eng, (int64_t)time(NULL) * 1000);
+        for (uint32_t i = 0; rc == 0 && i < catalog_count(cat); i++)
+            rc = recompute_framework(eng, txn, catalog_at(cat, i), r);
+        double t2 = mono_s();
+        if (rc == 0)
+            fprintf(out,
+                    "frameworks: %u; learners x frameworks re-evaluated: %llu (%.0f/s), "
+                    "skipped for damage: %llu, states that disagree: %llu\n",
+                    r->frameworks, (unsigned long long)r->learners,
+                    (double)r->learners / (t2 - t1 > 1e-9 ? t2 - t1 : 1e-9),
+                    (unsigned long long)r->unrecomputable, (unsigned long long)r->disagreements);
+    }
+    store_txn_abort(&txn); /* the recomputation is never kept */
+    engine_destroy(&eng);
+    catalog_destroy(&cat);
+    const char *last;
+    if (store_damage(st, &last) > 0)
+        fprintf(out, "last damaged record: %s (every one is in the log above)\n", last);
+    store_close(&st);
+    r->seconds = mono_s() - t0;
+    if (rc != 0) {
+        fprintf(out, "check stopped: %s\n", err_str(rc));
+        return 2;
+    }
+    bool bad = r->damaged || r->unrecomputable || r->disagreements;
+    fprintf(out, "%s in %.2f s\n", bad ? "DAMAGED" : "OK", r->seconds);
+    return bad ? 1 : 0;
+}
