@@ -23,7 +23,7 @@ struct badges {
     char issuer_image[BADGES_URL_MAX];
     char did_web[ISSUER_DID_MAX];     /* "did:web:..." or "" */
     char did[ISSUER_DID_MAX];         /* the issuer DID now */
-    char list_url[2][BADGES_URL_MAX]; /* revocation, suspension */
+    char status_base[BADGES_URL_MAX]; /* status_base_url without trailing slashes */
     bool suspension;
     uint32_t status_list_size;
     bool proof_rdfc, proof_jcs; /* which Data Integrity proofs badges and lists carry */
@@ -45,42 +45,157 @@ static void info_from(badges_info_t *info, const records_credential_t *c)
     info->reason = c->s[RECORDS_CRED_REASON];
     info->revision = c->revision;
     info->status_index = c->status_index;
+    info->status_list = c->status_list;
     info->issued_at = c->issued_at;
     info->changed_at = c->changed_at;
     info->state = (badges_state_t)c->state;
     info->suspendable = (c->flags & RECORDS_CRED_SUSPENDABLE) != 0;
 }
 
-/* ---- status bitstrings --------------------------------------------------------------------- */
+/* ---- status lists ------------------------------------------------------------------------ */
 
-static int bits_load(badges_t *b, store_txn_t *txn, char which, statuslist_t **out)
+/* The bitstring of a list that hands out `entries` indexes: never shorter than the spec's
+ * minimum (herd privacy is the published list's length), so a small list is padded. */
+static uint32_t list_bits(uint32_t entries)
+{
+    uint64_t n = ((uint64_t)entries + 7) / 8 * 8;
+    return n < STATUSLIST_MIN_BITS ? STATUSLIST_MIN_BITS : (uint32_t)n;
+}
+
+static int bits_load(store_txn_t *txn, uint32_t n, uint32_t entries, char which, statuslist_t **out)
 {
     store_val_t v;
-    int rc = records_bits_get(txn, which, &v);
+    int rc = records_slist_bits_get(txn, n, which, &v);
     if (rc == ERR_NOT_FOUND)
-        return statuslist_new(b->status_list_size, out);
+        return statuslist_new(list_bits(entries), out);
     if (rc != 0)
         return rc;
     return statuslist_from_bytes(v.data, v.len, out);
 }
 
-static int bits_store(store_txn_t *txn, char which, const statuslist_t *l)
+static int bits_store(store_txn_t *txn, uint32_t n, char which, const statuslist_t *l)
 {
     size_t len;
     const uint8_t *bytes = statuslist_bytes(l, &len);
-    return records_bits_put(txn, which, bytes, len);
+    return records_slist_bits_put(txn, n, which, bytes, len);
 }
 
-static int bits_set(badges_t *b, store_txn_t *txn, char which, uint32_t index, bool value)
+static int bits_set(store_txn_t *txn, uint32_t n, uint32_t entries, char which, uint32_t index,
+                    bool value)
 {
     statuslist_t *l = NULL;
-    int rc = bits_load(b, txn, which, &l);
+    int rc = bits_load(txn, n, entries, which, &l);
     if (rc == 0)
         rc = statuslist_set(l, index, value);
     if (rc == 0)
-        rc = bits_store(txn, which, l);
+        rc = bits_store(txn, n, which, l);
     statuslist_destroy(&l);
     return rc;
+}
+
+/* A list's URL for a purpose: <base>/<purpose>/<n>, or <base>/<purpose> for the list that
+ * existed before lists rolled over (its badges already name that URL). */
+static void list_url(char *out, size_t cap, const char *base, uint32_t flags, uint32_t n,
+                     const char *purpose)
+{
+    if (flags & RECORDS_SLIST_UNNUMBERED)
+        snprintf(out, cap, "%.900s/%s", base, purpose);
+    else
+        snprintf(out, cap, "%.900s/%s/%u", base, purpose, n);
+}
+
+/* Draws an unused index of list n (below its entries) and marks it used. ERR_LIMIT: full. */
+static int list_take(store_txn_t *txn, uint32_t n, uint32_t entries, uint32_t *index,
+                     err_detail_t *d)
+{
+    statuslist_t *used = NULL;
+    int rc = bits_load(txn, n, entries, RECORDS_BITS_USED, &used);
+    if (rc == 0)
+        rc = statuslist_pick_below(used, entries, index, d);
+    if (rc == 0)
+        rc = statuslist_set(used, *index, true);
+    if (rc == 0)
+        rc = bits_store(txn, n, RECORDS_BITS_USED, used);
+    statuslist_destroy(&used);
+    return rc;
+}
+
+/*
+ * The list a new badge goes on, and its index there: the newest list, unless it belongs to
+ * another issuer DID (a did:key rotation: a list is signed as the issuer its badges name),
+ * started under another status_base_url, or is full; then a new list, numbered next. So
+ * issuance never waits for a list, and a list never mixes issuers. The URLs (revocation,
+ * suspension) are written to urls[2] (BADGES_URL_MAX each).
+ */
+static int list_for_issue(badges_t *b, store_txn_t *txn, int64_t now, uint32_t *list,
+                          uint32_t *index, char urls[2][BADGES_URL_MAX], err_detail_t *d)
+{
+    uint32_t last = 0;
+    records_slist_t l;
+    int rc = records_slist_last(txn, &last);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0) {
+        if ((rc = records_slist_get(txn, last, &l)) != 0)
+            return rc;
+        if (strcmp(l.did, b->did) == 0 && strcmp(l.base, b->status_base) == 0) {
+            uint32_t flags = l.flags, entries = l.entries; /* l is borrowed: the take writes */
+            rc = list_take(txn, last, entries, index, d);
+            if (rc == 0) {
+                *list = last;
+                list_url(urls[0], BADGES_URL_MAX, b->status_base, flags, last, "revocation");
+                list_url(urls[1], BADGES_URL_MAX, b->status_base, flags, last, "suspension");
+                return 0;
+            }
+            if (rc != ERR_LIMIT)
+                return rc;
+        }
+    }
+    l = (records_slist_t){0, b->status_list_size, now, b->did, b->status_base};
+    *list = last + 1;
+    if ((rc = records_slist_put(txn, *list, &l)) != 0 ||
+        (rc = list_take(txn, *list, l.entries, index, d)) != 0)
+        return rc;
+    list_url(urls[0], BADGES_URL_MAX, b->status_base, 0, *list, "revocation");
+    list_url(urls[1], BADGES_URL_MAX, b->status_base, 0, *list, "suspension");
+    return 0;
+}
+
+int badges_open_store(badges_t *b, store_txn_t *txn, int64_t now, bool *migrated)
+{
+    static const char which[] = {RECORDS_BITS_USED, RECORDS_BITS_REVOKED, RECORDS_BITS_SUSPENDED};
+    store_val_t v;
+    records_slist_t l;
+    *migrated = false;
+    int rc = records_slist_get(txn, 1, &l);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    if ((rc = records_bits_get(txn, RECORDS_BITS_USED, &v)) != 0)
+        return rc == ERR_NOT_FOUND ? 0 : rc;
+    /* A store from before lists rolled over: its one list becomes list 1, keeping its URL
+     * (unnumbered) and size; it is signed as the issuer DID of today. */
+    l = (records_slist_t){RECORDS_SLIST_UNNUMBERED, (uint32_t)(v.len * 8), now, b->did,
+                          b->status_base};
+    if ((rc = records_slist_put(txn, 1, &l)) != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof which; i++) {
+        rc = records_bits_get(txn, which[i], &v);
+        if (rc == ERR_NOT_FOUND)
+            continue;
+        if (rc != 0)
+            return rc;
+        /* Copied first: a put may move the page a borrowed value is on. */
+        void *copy = malloc(v.len ? v.len : 1);
+        if (copy == NULL)
+            return ERR_NOMEM;
+        memcpy(copy, v.data, v.len);
+        rc = records_slist_bits_put(txn, 1, which[i], copy, v.len);
+        free(copy);
+        if (rc != 0 || (rc = records_bits_del(txn, which[i])) != 0)
+            return rc;
+    }
+    *migrated = true;
+    return 0;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -137,9 +252,12 @@ int badges_new(const badges_conf_t *conf, keyring_t *kr, badges_t **out, err_det
         rc = err_set(d, ERR_INVALID, "status_base_url", "must be an http(s) URL");
         goto fail;
     }
-    snprintf(b->list_url[0], sizeof b->list_url[0], "%.*s/revocation", (int)blen, base);
-    snprintf(b->list_url[1], sizeof b->list_url[1], "%.*s/suspension", (int)blen, base);
+    snprintf(b->status_base, sizeof b->status_base, "%.*s", (int)blen, base);
     b->suspension = conf->suspension;
+    if (conf->status_list_size < 8 || conf->status_list_size > STATUSLIST_MAX_BITS) {
+        rc = err_set(d, ERR_INVALID, "status_list_size", "must be 8 to %u", STATUSLIST_MAX_BITS);
+        goto fail;
+    }
     b->status_list_size = conf->status_list_size;
     const char *proofs = conf->proofs && conf->proofs[0] ? conf->proofs : "rdfc";
     if (strcmp(proofs, "rdfc") == 0) {
@@ -205,18 +323,43 @@ static int signer_get(badges_t *b, keyring_entry_t **ed, char *vm, size_t cap)
 }
 
 /*
+ * The key that signs as a given issuer DID (a status list's): for a did:key, the keyring's
+ * Ed25519 key that is that DID, current or retired (retired keys sign nothing else); for a
+ * did:web, the current key, which its DID document lists beside the old ones.
+ */
+static int signer_for(badges_t *b, const char *did, keyring_entry_t **ed, char *vm, size_t cap,
+                      err_detail_t *d)
+{
+    if (strncmp(did, "did:key:", 8) != 0) {
+        *ed = keyring_current(b->kr, KEYS_ED25519);
+        return *ed ? issuer_vm_id((*ed)->key, did, vm, cap) : ERR_INTERNAL;
+    }
+    for (uint32_t i = 0; i < keyring_count(b->kr); i++) {
+        keyring_entry_t *e = keyring_at(b->kr, i);
+        char kd[ISSUER_DID_MAX];
+        if (e->alg == KEYS_ED25519 && issuer_did(e->key, NULL, kd, sizeof kd) == 0 &&
+            strcmp(kd, did) == 0) {
+            *ed = e;
+            return issuer_vm_id(e->key, NULL, vm, cap);
+        }
+    }
+    return err_set(d, ERR_NOT_FOUND, "status_list",
+                   "the key of %.120s, the issuer this list's badges name, is not in the keyring: "
+                   "restore the key directory that goes with this store",
+                   did);
+}
+
+/*
  * Adds the configured Data Integrity proofs to an unsecured document and returns its
  * canonical text: eddsa-rdfc-2022 (what wallets and the 1EdTech validator accept) and/or
  * eddsa-jcs-2022; with both, "proof" is a proof set of two independent proofs.
  */
-static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *len, err_detail_t *d)
+static int secure_as(badges_t *b, keyring_entry_t *ed, const char *vm, json_t *doc, int64_t now,
+                     char **text, size_t *len, err_detail_t *d)
 {
-    keyring_entry_t *ed;
-    char vm[ISSUER_VM_ID_MAX], created[32];
+    char created[32];
     json_t *rdfc_proof = NULL;
-    int rc = signer_get(b, &ed, vm, sizeof vm);
-    if (rc != 0)
-        return rc;
+    int rc;
     if (b->proof_rdfc) {
         if ((rc = isotime_format_s(now, created, sizeof created)) != 0)
             return rc;
@@ -243,6 +386,15 @@ static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *le
         json_array_insert_new(set, 0, rdfc_proof); /* rdfc first: the default suite */
     }
     return cred_text(b->ctx, doc, text, len, d);
+}
+
+/* secure_as with the current key, as the issuer DID of today: for badges. */
+static int secure(badges_t *b, json_t *doc, int64_t now, char **text, size_t *len, err_detail_t *d)
+{
+    keyring_entry_t *ed;
+    char vm[ISSUER_VM_ID_MAX];
+    int rc = signer_get(b, &ed, vm, sizeof vm);
+    return rc ? rc : secure_as(b, ed, vm, doc, now, text, len, d);
 }
 
 /* The VC-JWT form: EdDSA with the Ed25519 key, or RS256 with the current RSA key (whose kid
@@ -317,8 +469,8 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
         return rc;
 
     char did[BADGES_DID_MAX + 1] = "", vm[ISSUER_VM_ID_MAX];
-    uint32_t index;
-    statuslist_t *used = NULL;
+    char urls[2][BADGES_URL_MAX];
+    uint32_t index, list;
     Mastery__V1__Evidence *msgs[BADGES_EVIDENCE_LISTED];
     cred_evidence_t ev[BADGES_EVIDENCE_LISTED];
     size_t n_ev = 0;
@@ -326,10 +478,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     keyring_entry_t *ed;
     json_t *doc = NULL;
     if ((rc = cred_urn_uuid_random(id, sizeof id)) != 0 ||
-        (rc = bits_load(b, txn, RECORDS_BITS_USED, &used)) != 0 ||
-        (rc = statuslist_pick(used, &index, d)) != 0 ||
-        (rc = statuslist_set(used, index, true)) != 0 ||
-        (rc = bits_store(txn, RECORDS_BITS_USED, used)) != 0)
+        (rc = list_for_issue(b, txn, now, &list, &index, urls, d)) != 0)
         goto out;
     /* A stored DID too long for the buffer is ignored, as before: badges name the learner
      * by id then. */
@@ -363,9 +512,9 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     in.learner_id = learner_id;
     in.evidence = ev;
     in.n_evidence = n_ev;
-    in.revocation = (cred_status_t){b->list_url[0], index};
+    in.revocation = (cred_status_t){urls[0], index};
     if (b->suspension)
-        in.suspension = (cred_status_t){b->list_url[1], index};
+        in.suspension = (cred_status_t){urls[1], index};
     if ((rc = signer_get(b, &ed, vm, sizeof vm)) != 0 || (rc = cred_build(&in, &doc, d)) != 0 ||
         (rc = sign_jwt(b, doc, ed->key, vm, &out, d)) != 0 ||
         (rc = secure(b, doc, now, &out.json, &out.json_len, d)) != 0)
@@ -376,6 +525,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
         .issued_at = now,
         .changed_at = now,
         .status_index = index,
+        .status_list = list,
         .revision = fw->revision,
         .state = BADGE_ACTIVE,
         .flags = b->suspension ? RECORDS_CRED_SUSPENDABLE : 0,
@@ -394,7 +544,6 @@ out:
     cred_signed_free(&out);
     for (size_t i = 0; i < n_ev; i++)
         mastery__v1__evidence__free_unpacked(msgs[i], NULL);
-    statuslist_destroy(&used);
     return rc;
 }
 
@@ -450,6 +599,7 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
                       const char *reason, int64_t now, bool *changed, badges_info_t *info,
                       err_detail_t *d)
 {
+    (void)b; /* a credential names its list; the list record knows its size */
     bool revocation = strcmp(purpose, "revocation") == 0;
     *changed = false;
     if (!revocation && strcmp(purpose, "suspension") != 0)
@@ -490,9 +640,12 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
     c.len[RECORDS_CRED_REASON] = strlen(c.s[RECORDS_CRED_REASON]);
     /* The record's strings point into the stored value, which the put replaces: the put
      * copies them into a new buffer before it writes. */
+    uint32_t list = c.status_list, index = c.status_index;
+    records_slist_t l;
     if ((rc = records_credential_put(txn, &c)) != 0 ||
-        (rc = bits_set(b, txn, bit, c.status_index, set)) != 0)
-        return rc;
+        (rc = records_slist_get(txn, list, &l)) != 0 ||
+        (rc = bits_set(txn, list, l.entries, bit, index, set)) != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc; /* a credential on no list: damage */
     *changed = true;
     /* Re-read: the put may have moved the record's memory. */
     if ((rc = records_credential_get(txn, id, &c)) != 0)
@@ -501,25 +654,48 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
     return 0;
 }
 
-int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now, char **json,
-                       size_t *len, err_detail_t *d)
+int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, uint32_t n, int64_t now,
+                       badges_list_doc_t *out, err_detail_t *d)
 {
     int which = strcmp(purpose, "revocation") == 0   ? 0
                 : strcmp(purpose, "suspension") == 0 ? 1
                                                      : -1;
+    memset(out, 0, sizeof *out);
     if (which < 0)
         return err_set(d, ERR_INVALID, "export_status_list.purpose",
                        "'%s' is not revocation or suspension", purpose);
-    statuslist_t *l = NULL;
+    uint32_t last = 0;
+    records_slist_t l;
+    int rc = records_slist_last(txn, &last);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    if (n == 0)
+        n = last;
+    if (n == 0) { /* nothing issued yet: the empty list the first badge will go on */
+        n = 1;
+        l = (records_slist_t){0, b->status_list_size, now, b->did, b->status_base};
+    } else if (n > last) {
+        return err_set(d, ERR_NOT_FOUND, "export_status_list.list",
+                       "no status list %u (there are %u)", n, last);
+    } else if ((rc = records_slist_get(txn, n, &l)) != 0) {
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+    }
+    statuslist_t *bits = NULL;
     json_t *doc = NULL;
-    int rc = bits_load(b, txn, which == 0 ? RECORDS_BITS_REVOKED : RECORDS_BITS_SUSPENDED, &l);
-    statuslist_cred_t c = {b->list_url[which], b->did, purpose, now, 0};
-    if (rc == 0)
-        rc = statuslist_credential(l, &c, &doc, d);
-    if (rc == 0)
-        rc = secure(b, doc, now, json, len, d);
+    keyring_entry_t *ed = NULL;
+    char vm[ISSUER_VM_ID_MAX];
+    out->list = n;
+    out->lists = last;
+    list_url(out->url, sizeof out->url, l.base, l.flags, n, purpose);
+    snprintf(out->issuer, sizeof out->issuer, "%s", l.did);
+    statuslist_cred_t c = {out->url, out->issuer, purpose, now, 0};
+    if ((rc = signer_for(b, out->issuer, &ed, vm, sizeof vm, d)) == 0 &&
+        (rc = bits_load(txn, n, l.entries,
+                        which == 0 ? RECORDS_BITS_REVOKED : RECORDS_BITS_SUSPENDED, &bits)) == 0 &&
+        (rc = statuslist_credential(bits, &c, &doc, d)) == 0)
+        rc = secure_as(b, ed, vm, doc, now, &out->json, &out->len, d);
     json_decref(doc);
-    statuslist_destroy(&l);
+    statuslist_destroy(&bits);
     return rc;
 }
 

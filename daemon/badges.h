@@ -12,11 +12,16 @@
  * Every credential is issued once per (learner, framework revision, competency): a mastery is
  * sticky, and the index makes a second mastery event (after an override withdrawal, say) a
  * no-op. A framework change never revokes anything. Status indexes are drawn at random from
- * the unused ones (herd privacy); a list holds status_list_size entries (at least 131 072).
+ * the unused ones of the newest status list (herd privacy). Lists are numbered; each belongs
+ * to one issuer DID and holds status_list_size entries (its published bitstring is never
+ * shorter than 131 072 bits). A new list starts when the newest is full, or belongs to
+ * another DID (a did:key issuer after a key rotation), or to another status_base_url: so
+ * issuance never blocks, and each list is signed as the issuer its badges name.
  *
  * Stored (layouts in records.h): credentials (id -> record with the signed JSON and the JWT),
- * cred_index (learner-first: list by learner, and the once-only check), status ('U' used,
- * 'R' revoked, 'S' suspended bitstrings). Learner DIDs: learners H(learner) 'D'.
+ * cred_index (learner-first: list by learner, and the once-only check), status (per list:
+ * its issuer and URL base, and 'U' used, 'R' revoked, 'S' suspended bitstrings). Learner DIDs:
+ * learners H(learner) 'D'.
  */
 #ifndef MASTERY_BADGES_H
 #define MASTERY_BADGES_H
@@ -66,6 +71,7 @@ typedef struct badges_info {
     const char *reason; /* why revoked/suspended; "" */
     uint32_t revision;
     uint32_t status_index;
+    uint32_t status_list; /* the list it is on (1, 2, ...) */
     int64_t issued_at;
     int64_t changed_at;
     badges_state_t state;
@@ -122,10 +128,32 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
                       const char *reason, int64_t now, bool *changed, badges_info_t *info,
                       err_detail_t *detail);
 
-/* The signed BitstringStatusListCredential for a purpose, as canonical JSON text. Caller owns
- * *json (free()). Returns 0, ERR_INVALID (purpose), or a signing error. */
-int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, int64_t now, char **json,
-                       size_t *len, err_detail_t *detail);
+/* An exported status list. */
+typedef struct badges_list_doc {
+    uint32_t list;    /* its number */
+    uint32_t lists;   /* how many lists there are (0: none yet) */
+    char url[1024];   /* its URL: the credential id, where to publish it */
+    char issuer[512]; /* the issuer DID it is signed as */
+    char *json;       /* canonical JSON text; caller frees (free()) */
+    size_t len;
+} badges_list_doc_t;
+
+/*
+ * The signed BitstringStatusListCredential of list n (0: the newest, the one badges go on now;
+ * before any badge, the empty list 1) for a purpose, signed as the issuer DID its badges name
+ * (see list_for_issue in badges.c: a retired did:key key signs its own lists). Returns 0,
+ * ERR_INVALID (purpose), ERR_NOT_FOUND (no list n, or its did:key key is not in the keyring;
+ * the message says which), or a signing error. Caller frees out->json.
+ */
+int badges_status_list(badges_t *b, store_txn_t *txn, const char *purpose, uint32_t n, int64_t now,
+                       badges_list_doc_t *out, err_detail_t *detail);
+
+/*
+ * Brings a store's status lists up to date at start (a write transaction): the one list of a
+ * store made before lists rolled over becomes list 1, keeping its URL. *migrated tells whether
+ * it did. Returns 0 or a store error.
+ */
+int badges_open_store(badges_t *b, store_txn_t *txn, int64_t now, bool *migrated);
 
 /* The issuer: {"did","name","url","email","image","keys":[{"id","type","verification_method",
  * "current","created_ms"}],"did_document": {...} or null}. Caller owns *out (json_decref). */

@@ -83,12 +83,17 @@ static const conf_entry_t conf_table[] = {
      "where the status lists are published (<url>/revocation, <url>/suspension)"},
     {"credential_suspension", CONF_U64, offsetof(conf_t, credential_suspension), "0", 0, 1,
      "1: badges also carry a suspension entry (valid VC 2.0; the OB 3.0 schema allows one)"},
-    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 131072, 67108864,
-     "entries per status list (herd privacy: at least 131072)"},
+    {"status_list_size", CONF_U64, offsetof(conf_t, status_list_size), "131072", 8, 67108864,
+     "badges per status list before the next list starts (herd privacy: keep 131072 or more; "
+     "a published list is never shorter than 131072 bits)"},
     {"credential_proofs", CONF_STR, offsetof(conf_t, credential_proofs), "rdfc", 3, 0,
      "Data Integrity proofs on badges and status lists: rdfc, jcs, or rdfc,jcs"},
     {"credential_jwt_alg", CONF_STR, offsetof(conf_t, credential_jwt_alg), "EdDSA", 5, 0,
      "VC-JWT signature: EdDSA, or RS256 (RSA key; needs issuer_did_web)"},
+    {"events_keep_days", CONF_U64, offsetof(conf_t, events_keep_days), "0", 0, 36500,
+     "events older than this many days leave the log (0: kept forever)"},
+    {"events_keep_count", CONF_U64, offsetof(conf_t, events_keep_count), "0", 0, 1000000000000ull,
+     "only the newest this many events are kept (0: no bound)"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
      "issuer key directory (mode 0700); empty: <data_dir>/keys"},
 };
@@ -148,6 +153,43 @@ int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *d)
     if (e == NULL)
         return err_set(d, ERR_INVALID, name, "unknown setting '%s'", name);
     return conf_apply(c, e, value, name, d);
+}
+
+/* The development placeholders: what a school must replace before its badges are real. */
+#define CONF_PLACEHOLDER_NAME   "masteryd development issuer"
+#define CONF_PLACEHOLDER_DOMAIN "://school.example"
+
+int conf_check_issuer(const conf_t *c, err_detail_t *d)
+{
+    if (c->clients_file[0] == '\0')
+        return 0; /* development mode: its badges are for trying things out */
+    char unset[256] = "";
+    const char *first = NULL;
+    struct {
+        const char *name;
+        bool placeholder;
+    } checks[] = {
+        {"issuer_name", strcmp(c->issuer_name, CONF_PLACEHOLDER_NAME) == 0},
+        {"issuer_url",
+         c->issuer_url[0] == '\0' || strstr(c->issuer_url, CONF_PLACEHOLDER_DOMAIN) != NULL},
+        {"status_base_url", strstr(c->status_base_url, CONF_PLACEHOLDER_DOMAIN) != NULL},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        if (!checks[i].placeholder)
+            continue;
+        if (first == NULL)
+            first = checks[i].name;
+        size_t n = strlen(unset);
+        snprintf(unset + n, sizeof unset - n, "%s%s", n ? ", " : "", checks[i].name);
+    }
+    if (first == NULL)
+        return 0;
+    return err_set(d, ERR_INVALID, first,
+                   "secure mode issues real badges, but %s %s still the development "
+                   "placeholder%s: set the school's name, its web site (issuer_url) and where it "
+                   "publishes status lists (status_base_url) in the config file (README: "
+                   "Setting up a school)",
+                   unset, strchr(unset, ',') ? "are" : "is", strchr(unset, ',') ? "s" : "");
 }
 
 static char *trim(char *s)

@@ -50,6 +50,8 @@ typedef struct conf {
     char key_dir[CONF_STR_MAX];            /* "" : <data_dir>/keys */
     char credential_proofs[CONF_STR_MAX];  /* rdfc | jcs | rdfc,jcs */
     char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
+    uint64_t events_keep_days;             /* 0: events are kept forever */
+    uint64_t events_keep_count;            /* 0: no bound by count */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */
@@ -63,6 +65,14 @@ int conf_load_file(conf_t *c, const char *path, err_detail_t *detail);
 
 /* Sets one setting by name from text (as in the file). Returns 0 or ERR_INVALID. */
 int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *detail);
+
+/*
+ * Secure mode (clients_file set) issues real badges: refuses issuer_name, issuer_url and
+ * status_base_url while they are the development placeholders (the default name, an empty
+ * URL, or the school.example domain). Returns 0 or ERR_INVALID, detail->field the first such
+ * setting and the message naming them all. Development mode passes.
+ */
+int conf_check_issuer(const conf_t *c, err_detail_t *detail);
 
 /* Writes every setting as `name = value  # doc` to out. */
 void conf_dump(const conf_t *c, FILE *out);

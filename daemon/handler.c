@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
+#include "backup.h"
 #include "badges.h"
 #include "casepkg.h"
 #include "catalog.h"
@@ -135,6 +137,35 @@ static int handler_load(handler_t *h, err_detail_t *d)
     return rc;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets the journal's retention and catches up with it before serving, in transactions of
+ * bounded size (appends then prune 2 events each, enough to keep up). */
+static int retention_start(handler_t *h, err_detail_t *d)
+{
+    journal_set_retention(h->journal, (int64_t)h->conf->events_keep_days * 86400000,
+                          h->conf->events_keep_count);
+    size_t deleted = 0;
+    do {
+        store_txn_t *txn = NULL;
+        int rc = store_txn_begin(h->store, true, &txn);
+        journal_batch_begin(h->journal, wall_ms());
+        if (rc == 0 && (rc = journal_prune(h->journal, txn, 10000, &deleted)) != 0)
+            store_txn_fail(txn, rc);
+        if (txn != NULL)
+            rc = store_txn_commit(&txn);
+        journal_batch_end(h->journal, rc == 0);
+        if (rc != 0)
+            return err_set(d, rc, "events", "cannot apply events retention: %s", err_str(rc));
+    } while (deleted == 10000);
+    return 0;
+}
+
 int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_t *badges,
                 handler_t **out, err_detail_t *d)
 {
@@ -155,7 +186,7 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
         rc = err_set(d, ERR_NOMEM, "handler", "out of memory");
         goto fail;
     }
-    if ((rc = handler_load(h, d)) != 0)
+    if ((rc = handler_load(h, d)) != 0 || (rc = retention_start(h, d)) != 0)
         goto fail;
     *out = h;
     return 0;
@@ -826,7 +857,7 @@ static void arena_pb_free(void *opaque, void *p)
 static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who, (void)d;
+    (void)who;
     const Mastery__V1__ReadEvents *op = req->read_events;
     uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
     Mastery__V1__EventPage *out = arena_alloc(h->arena, sizeof *out);
@@ -838,10 +869,22 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         return ERR_NOMEM;
     ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
     records_event_iter_t it;
-    uint64_t seq, next = op->from_seq ? op->from_seq : 1;
+    uint64_t seq, first = 0, next = op->from_seq ? op->from_seq : 1;
     const void *data;
     size_t len;
-    int rc = records_event_iter_open(txn, next, &it);
+    int rc = records_event_first(txn, &first, &data, &len);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0 && op->from_seq == 0)
+        next = first;
+    /* Retention dropped what came before first: a reader that asks for it missed events and
+     * must know, not get a page that silently starts later. */
+    if (rc == 0 && op->from_seq != 0 && op->from_seq < first)
+        return err_set(d, ERR_NOT_FOUND, "read_events.from_seq",
+                       "events before seq %llu are no longer kept (events_keep_days, "
+                       "events_keep_count): read from %llu; current state is in GetLearner",
+                       (unsigned long long)first, (unsigned long long)first);
+    rc = records_event_iter_open(txn, next, &it);
     if (rc != 0)
         return rc;
     size_t bytes = 0; /* a page holds at least one event, then stops at page_bytes */
@@ -862,6 +905,7 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         return rc;
     out->next_seq = next;
     out->last_seq = journal_last_seq(h->journal);
+    out->first_seq = first;
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVENTS;
     rep->events = out;
     return 0;
@@ -973,6 +1017,7 @@ static Mastery__V1__CredentialInfo *cred_info_msg(handler_t *h, const badges_inf
     m->issued_at_ms = i->issued_at;
     m->state = (Mastery__V1__CredentialState)i->state;
     m->status_index = i->status_index;
+    m->status_list = i->status_list;
     if (!m->credential_id || !m->learner_id || !m->framework_id || !m->competency_id ||
         !m->achievement_name || !m->reason)
         return NULL;
@@ -1116,19 +1161,22 @@ static int op_export_status_list(handler_t *h, store_txn_t *txn, const wire_requ
     (void)who;
     const Mastery__V1__ExportStatusList *op = req->export_status_list;
     int rc = need_badges(h, d);
-    char *json = NULL;
-    size_t len;
+    badges_list_doc_t doc;
     if (rc != 0 ||
-        (rc = badges_status_list(h->badges, txn, op->purpose, h->now, &json, &len, d)) != 0)
+        (rc = badges_status_list(h->badges, txn, op->purpose, op->list, h->now, &doc, d)) != 0)
         return rc;
     Mastery__V1__StatusListDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out != NULL) {
         mastery__v1__status_list_doc__init(out);
         out->purpose = op->purpose;
-        out->json = arena_strndup(h->arena, json, len);
+        out->json = arena_strndup(h->arena, doc.json, doc.len);
+        out->list = doc.list;
+        out->lists = doc.lists;
+        out->url = arena_strndup(h->arena, doc.url, strlen(doc.url));
+        out->issuer = arena_strndup(h->arena, doc.issuer, strlen(doc.issuer));
     }
-    free(json);
-    if (out == NULL || out->json == NULL)
+    free(doc.json);
+    if (out == NULL || out->json == NULL || out->url == NULL || out->issuer == NULL)
         return ERR_NOMEM;
     rep->result_case = MASTERY__V1__REPLY__RESULT_STATUS_LIST;
     rep->status_list = out;
@@ -1209,6 +1257,33 @@ static int op_rotate_keys(handler_t *h, store_txn_t *txn, const wire_request_t *
     return rc ? rc : issuer_reply(h, rep, d);
 }
 
+/* Runs on the loop thread inside the batch; the copy reads its own snapshot (store_copy). */
+static int op_backup(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                     const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)txn, (void)who;
+    const Mastery__V1__Backup *op = req->backup;
+    backup_report_t r;
+    int rc = backup_run(h->store, h->conf, op->dir, h->now, &r, d);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__BackupResult *out = arena_alloc(h->arena, sizeof *out);
+    char **files = arena_alloc(h->arena, (r.n_files ? r.n_files : 1) * sizeof *files);
+    if (out == NULL || files == NULL)
+        return ERR_NOMEM;
+    mastery__v1__backup_result__init(out);
+    out->dir = op->dir;
+    out->data_bytes = r.data_bytes;
+    out->files = files;
+    for (uint32_t i = 0; i < r.n_files; i++)
+        if ((files[out->n_files++] = arena_strndup(h->arena, r.files[i], strlen(r.files[i]))) ==
+            NULL)
+            return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_BACKUP;
+    rep->backup = out;
+    return 0;
+}
+
 static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                    const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -1232,7 +1307,8 @@ static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_re
  *   - submitting evidence: tool (its framework scope is checked per item); retracting it: the
  *     tool that submitted it, teachers, admins;
  *   - overrides: teacher; a learner's DID: teacher, admin;
- *   - frameworks (also CASE imports), keys, revoking/suspending credentials: admin (R_ADMIN).
+ *   - frameworks (also CASE imports), keys, revoking/suspending credentials, backups: admin
+ *     (R_ADMIN).
  */
 #define R_TOOL    AUTH_ROLE_TOOL
 #define R_TEACHER AUTH_ROLE_TEACHER
@@ -1272,6 +1348,7 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, R_ADMIN, op_rotate_keys},
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
      R_TEACHER | R_ADMIN, op_register_learner_did},
+    {MASTERY__V1__REQUEST__OP_BACKUP, "backup", false, R_ADMIN, op_backup},
 };
 
 /* Whether who may call e; FORBIDDEN naming the roles that may, otherwise. */

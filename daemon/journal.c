@@ -22,6 +22,8 @@ struct journal {
     uint64_t committed_seq; /* last seq durable */
     queued_event_t *q;
     size_t n, cap;
+    int64_t keep_ms;     /* retention by age; 0: none */
+    uint64_t keep_count; /* retention by count; 0: none */
 };
 
 journal_t *journal_new(void)
@@ -44,6 +46,43 @@ void journal_destroy(journal_t **jp)
     free((*jp)->q);
     free(*jp);
     *jp = NULL;
+}
+
+void journal_set_retention(journal_t *j, int64_t keep_ms, uint64_t keep_count)
+{
+    j->keep_ms = keep_ms;
+    j->keep_count = keep_count;
+}
+
+int journal_prune(journal_t *j, store_txn_t *txn, size_t max, size_t *deleted)
+{
+    *deleted = 0;
+    if (j->keep_ms <= 0 && j->keep_count == 0)
+        return 0;
+    uint64_t last = 0;
+    int rc = records_event_last(txn, &last);
+    while (rc == 0 && *deleted < max) {
+        uint64_t first;
+        const void *data;
+        size_t len;
+        if ((rc = records_event_first(txn, &first, &data, &len)) != 0)
+            break;
+        if (first >= last)
+            break; /* the newest stays: numbering continues from it */
+        bool out = j->keep_count && last - first + 1 > j->keep_count;
+        if (!out && j->keep_ms > 0) {
+            Mastery__V1__Event *e = mastery__v1__event__unpack(NULL, len, data);
+            if (e == NULL)
+                return ERR_INTERNAL;
+            out = e->at_ms < j->now - j->keep_ms;
+            mastery__v1__event__free_unpacked(e, NULL);
+        }
+        if (!out)
+            break;
+        if ((rc = records_event_delete(txn, first)) == 0)
+            (*deleted)++;
+    }
+    return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
 int journal_open(journal_t *j, store_txn_t *txn)
@@ -221,9 +260,11 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         return rc;
     int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", kind_name(ev->kind), subject);
     q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
-    if ((rc = records_event_append(txn, e.seq, q->data, q->len)) != 0) {
+    size_t pruned;
+    if ((rc = records_event_append(txn, e.seq, q->data, q->len)) != 0 ||
+        (rc = journal_prune(j, txn, 2, &pruned)) != 0) {
         free(q->data);
-        return rc;
+        return store_txn_fail(txn, rc); /* the event may be stored: the batch must not commit */
     }
     j->n++;
     j->seq = e.seq;

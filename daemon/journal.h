@@ -58,6 +58,21 @@ typedef struct journal journal_t;
 journal_t *journal_new(void);
 void journal_destroy(journal_t **j);
 
+/*
+ * Retention: events older than keep_ms (before the batch's now) or beyond the newest
+ * keep_count leave the log (0: no bound). Set before the first batch. The newest stored event
+ * always stays, since numbering continues from it across restarts.
+ */
+void journal_set_retention(journal_t *j, int64_t keep_ms, uint64_t keep_count);
+
+/*
+ * Deletes up to max events that fell out of the window, oldest first, in txn; *deleted tells
+ * how many. journal_append calls it for 2 events each time, so the log shrinks at least as
+ * fast as it grows; call it in a loop (write transactions) to catch up, e.g. at start.
+ * Returns 0 or a store error (ERR_INTERNAL: an event that does not unpack).
+ */
+int journal_prune(journal_t *j, store_txn_t *txn, size_t max, size_t *deleted);
+
 /* Reads the last stored seq, in a read transaction, before the first batch. Returns 0 or a
  * store error (ERR_INTERNAL for a malformed key). */
 int journal_open(journal_t *j, store_txn_t *txn);

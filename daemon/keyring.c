@@ -197,6 +197,13 @@ fail:
     return rc;
 }
 
+bool keyring_present(const char *dir)
+{
+    char path[KEYRING_PATH_MAX];
+    snprintf(path, sizeof path, "%s/keyring.json", dir);
+    return access(path, F_OK) == 0;
+}
+
 void keyring_destroy(keyring_t **krp)
 {
     if (krp == NULL || *krp == NULL)

@@ -6,8 +6,10 @@
  * creation time and which are current (one Ed25519 key signs Data Integrity proofs and EdDSA
  * JWTs, one RSA key RS256 JWTs). On first start an Ed25519 and an RSA-2048 key are generated.
  * Rotation adds a new current pair; old keys stay, so their public halves stay published and
- * badges signed with them keep verifying. Private bytes stay inside the keys module; this
- * module handles keys_t handles and file names only, and never logs key material.
+ * badges signed with them keep verifying, and (under a did:key issuer, where each key is its
+ * own DID) a retired key still signs the status lists of the badges that name it, nothing else.
+ * Private bytes stay inside the keys module; this module handles keys_t handles and file names
+ * only, and never logs key material.
  */
 #ifndef MASTERY_KEYRING_H
 #define MASTERY_KEYRING_H
@@ -35,6 +37,9 @@ typedef struct keyring_entry {
  * ERR_INVALID (a malformed keyring.json or key file), ERR_UNAVAILABLE (I/O).
  */
 int keyring_open(const char *dir, int64_t now_ms, keyring_t **out, err_detail_t *detail);
+
+/* Whether dir holds a keyring (its keyring.json), without opening it. */
+bool keyring_present(const char *dir);
 
 /* Frees every key (private bytes wiped by keys_destroy) and sets *kr to NULL. */
 void keyring_destroy(keyring_t **kr);

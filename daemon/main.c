@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "keyring.h"
 #include "handler.h"
+#include "identity.h"
 #include "log.h"
 #include "records.h"
 #include "server.h"
@@ -51,6 +52,8 @@ static void usage(FILE *out)
                  "  --data DIR     LMDB data directory (default ./masteryd-data)\n"
                  "  --listen EP    request endpoint (default tcp://127.0.0.1:7411)\n"
                  "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
+                 "  --adopt-keys   let a new, empty store take the issuer keys already in\n"
+                 "                 key_dir (otherwise refused: a lost data.mdb looks the same)\n"
                  "  --version      print the version and exit\n");
 }
 
@@ -61,20 +64,39 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What the store must agree on before the daemon serves: status lists up to date. */
+static int open_store(store_t *store, badges_t *badges, err_detail_t *d)
+{
+    store_txn_t *txn = NULL;
+    bool migrated = false;
+    int rc = store_txn_begin(store, true, &txn);
+    if (rc == 0 && (rc = badges_open_store(badges, txn, wall_ms(), &migrated)) != 0)
+        store_txn_fail(txn, rc);
+    if (rc == 0 || txn != NULL)
+        rc = store_txn_commit(&txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot bring the status lists up to date: %s", err_str(rc));
+    if (migrated)
+        log_info("status lists: the store's one list is now list 1 (its URL unchanged)");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_CHECK };
+    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_CHECK, OPT_ADOPT };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"version", no_argument, NULL, OPT_VERSION},
         {"check", no_argument, NULL, OPT_CHECK},
+        {"adopt-keys", no_argument, NULL, OPT_ADOPT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
     bool foreground = isatty(STDERR_FILENO), check_only = false, check_store = false;
+    bool adopt = false;
     int verbose = 0, ch;
     while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
         switch (ch) {
@@ -101,6 +123,9 @@ int main(int argc, char **argv)
             break;
         case OPT_CHECK:
             check_store = true;
+            break;
+        case OPT_ADOPT:
+            adopt = true;
             break;
         case OPT_VERSION:
             printf("masteryd %s\n", MASTERY_VERSION);
@@ -134,7 +159,8 @@ int main(int argc, char **argv)
     if (check_only) {
         char key[CONF_STR_MAX + 32] = "";
         bool key_pending;
-        int bad = server_check_conf(&conf, &key_pending, key, sizeof key, &d) != 0;
+        int bad = server_check_conf(&conf, &key_pending, key, sizeof key, &d) != 0 ||
+                  conf_check_issuer(&conf, &d) != 0;
         if (bad)
             fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
         else if (key_pending)
@@ -148,6 +174,11 @@ int main(int argc, char **argv)
         log_init(true, (int)conf.verbose, "masteryd");
         check_report_t report;
         return check_run(&conf, stdout, &report);
+    }
+
+    if (conf_check_issuer(&conf, &d) != 0) {
+        fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+        return 1;
     }
 
     /* No core dumps: the process will hold private keys (and the CURVE secret key). */
@@ -186,10 +217,22 @@ int main(int argc, char **argv)
         snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
     else
         snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
+    if (identity_precheck(store, key_dir, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    bool keys_existed = keyring_present(key_dir), recorded = false;
     if (keyring_open(key_dir, wall_ms(), &keyring, &d) != 0) {
         log_warnx("issuer keys: %s: %s", d.field, d.message);
         goto out;
     }
+    if (identity_bind(store, keyring, keys_existed, adopt, wall_ms(), conf.data_dir, key_dir,
+                      &recorded, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
+    if (recorded)
+        log_info("the store records its issuer keys (from %s): it will refuse any others", key_dir);
     badges_conf_t bconf = {conf.issuer_name,
                            conf.issuer_url,
                            conf.issuer_email,
@@ -205,6 +248,10 @@ int main(int argc, char **argv)
         goto out;
     }
     log_info("issuer %s", badges_issuer_did(badges));
+    if (open_store(store, badges, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
     if (handler_new(store, &conf, &stats, badges, &handler, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;

@@ -438,6 +438,25 @@ int records_event_last(store_txn_t *txn, uint64_t *seq)
     return 0;
 }
 
+int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len)
+{
+    records_event_iter_t it;
+    int rc = records_event_iter_open(txn, 0, &it);
+    if (rc != 0)
+        return rc;
+    rc = records_event_iter_next(&it, seq, data, len);
+    records_event_iter_close(&it);
+    return rc;
+}
+
+int records_event_delete(store_txn_t *txn, uint64_t seq)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, seq);
+    return store_del(txn, STORE_DB_EVENTS, &k);
+}
+
 int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_t *it)
 {
     store_key_t start;
@@ -474,7 +493,8 @@ typedef struct credential_header {
     uint32_t revision;
     uint8_t state;
     uint8_t flags;
-    uint8_t reserved[6];
+    uint8_t reserved[2];
+    uint32_t list; /* 0 in records written before lists rolled over: list 1 */
 } credential_header_t;
 
 _Static_assert(sizeof(credential_header_t) == 32, "credential header is a stored format");
@@ -487,8 +507,8 @@ static void key_credential(store_key_t *k, const char *id)
 
 int records_credential_put(store_txn_t *txn, const records_credential_t *c)
 {
-    credential_header_t h = {
-        c->issued_at, c->changed_at, c->status_index, c->revision, c->state, c->flags, {0}};
+    credential_header_t h = {c->issued_at, c->changed_at, c->status_index, c->revision, c->state,
+                             c->flags,     {0},           c->status_list};
     size_t n = sizeof h;
     for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
         n += 4 + c->len[i] + 1;
@@ -542,6 +562,7 @@ int records_credential_get(store_txn_t *txn, const char *id, records_credential_
     out->revision = h.revision;
     out->state = h.state;
     out->flags = h.flags;
+    out->status_list = h.list ? h.list : 1;
     return 0;
 }
 
@@ -600,7 +621,111 @@ void records_cred_iter_close(records_cred_iter_t *it)
     store_iter_close(&it->it);
 }
 
-/* ---- status bitstrings --------------------------------------------------------------------- */
+/* ---- status lists -------------------------------------------------------------------------- */
+
+typedef struct slist_header {
+    uint32_t flags;
+    uint32_t entries;
+    int64_t created_at;
+} slist_header_t;
+
+_Static_assert(sizeof(slist_header_t) == 16, "status list header is a stored format");
+
+static void key_slist(store_key_t *k, uint32_t n)
+{
+    store_key_reset(k);
+    store_key_byte(k, 'L');
+    store_key_u32(k, n);
+}
+
+int records_slist_put(store_txn_t *txn, uint32_t n, const records_slist_t *l)
+{
+    slist_header_t h = {l->flags, l->entries, l->created_at};
+    size_t dl = strlen(l->did), bl = strlen(l->base), len = sizeof h + dl + 1 + bl + 1;
+    uint8_t *rec = malloc(len);
+    if (rec == NULL)
+        return ERR_NOMEM;
+    memcpy(rec, &h, sizeof h);
+    memcpy(rec + sizeof h, l->did, dl + 1);
+    memcpy(rec + sizeof h + dl + 1, l->base, bl + 1);
+    store_key_t k;
+    key_slist(&k, n);
+    int rc = store_put(txn, STORE_DB_STATUS, &k, rec, len, 0);
+    free(rec);
+    return rc;
+}
+
+int records_slist_get(store_txn_t *txn, uint32_t n, records_slist_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_slist(&k, n);
+    int rc = store_get(txn, STORE_DB_STATUS, &k, &v);
+    if (rc != 0)
+        return rc;
+    slist_header_t h;
+    const char *p = (const char *)v.data + sizeof h, *end = (const char *)v.data + v.len;
+    if (v.len < sizeof h + 2 || end[-1] != '\0')
+        return ERR_INTERNAL;
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (nul == NULL || nul + 1 >= end)
+        return ERR_INTERNAL;
+    memcpy(&h, v.data, sizeof h);
+    out->flags = h.flags;
+    out->entries = h.entries;
+    out->created_at = h.created_at;
+    out->did = p;
+    out->base = nul + 1;
+    return 0;
+}
+
+int records_slist_last(store_txn_t *txn, uint32_t *n)
+{
+    store_key_t prefix;
+    store_key_reset(&prefix);
+    store_key_byte(&prefix, 'L');
+    store_iter_t it;
+    store_val_t k, v;
+    int rc = store_iter_open(txn, STORE_DB_STATUS, &prefix, NULL, &it);
+    if (rc != 0)
+        return rc;
+    /* Lists are few (one per status_list_size badges, or per key rotation under did:key). */
+    bool any = false;
+    while ((rc = store_iter_next(&it, &k, &v)) == 0) {
+        if (k.len != 5) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        *n = store_read_u32((const uint8_t *)k.data + 1);
+        any = true;
+    }
+    store_iter_close(&it);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    return any ? 0 : ERR_NOT_FOUND;
+}
+
+static void key_slist_bits(store_key_t *k, uint32_t n, char which)
+{
+    store_key_reset(k);
+    store_key_byte(k, 'B');
+    store_key_u32(k, n);
+    store_key_byte(k, (uint8_t)which);
+}
+
+int records_slist_bits_get(store_txn_t *txn, uint32_t n, char which, store_val_t *bits)
+{
+    store_key_t k;
+    key_slist_bits(&k, n, which);
+    return store_get(txn, STORE_DB_STATUS, &k, bits);
+}
+
+int records_slist_bits_put(store_txn_t *txn, uint32_t n, char which, const void *bits, size_t len)
+{
+    store_key_t k;
+    key_slist_bits(&k, n, which);
+    return store_put(txn, STORE_DB_STATUS, &k, bits, len, 0);
+}
 
 int records_bits_get(store_txn_t *txn, char which, store_val_t *bits)
 {
@@ -610,12 +735,50 @@ int records_bits_get(store_txn_t *txn, char which, store_val_t *bits)
     return store_get(txn, STORE_DB_STATUS, &k, bits);
 }
 
-int records_bits_put(store_txn_t *txn, char which, const void *bits, size_t len)
+int records_bits_del(store_txn_t *txn, char which)
 {
     store_key_t k;
     store_key_reset(&k);
     store_key_byte(&k, (uint8_t)which);
-    return store_put(txn, STORE_DB_STATUS, &k, bits, len, 0);
+    return store_del(txn, STORE_DB_STATUS, &k);
+}
+
+/* ---- store identity ------------------------------------------------------------------------ */
+
+static void key_identity(store_key_t *k)
+{
+    store_key_reset(k);
+    store_key_bytes(k, "identity", 8);
+}
+
+bool records_store_empty(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_FRAMEWORKS) == 0 && store_count(txn, STORE_DB_LEARNERS) == 0 &&
+           store_count(txn, STORE_DB_EVENTS) == 0 && store_count(txn, STORE_DB_CREDENTIALS) == 0;
+}
+
+int records_identity_get(store_txn_t *txn, records_identity_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_identity(&k);
+    int rc = store_get(txn, STORE_DB_META, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != sizeof *out)
+        return ERR_INTERNAL;
+    memcpy(out, v.data, sizeof *out);
+    if (memchr(out->ed25519, '\0', sizeof out->ed25519) == NULL ||
+        memchr(out->rsa, '\0', sizeof out->rsa) == NULL)
+        return ERR_INTERNAL;
+    return 0;
+}
+
+int records_identity_put(store_txn_t *txn, const records_identity_t *id)
+{
+    store_key_t k;
+    key_identity(&k);
+    return store_put(txn, STORE_DB_META, &k, id, sizeof *id, 0);
 }
 
 /* ---- upgrades ------------------------------------------------------------------------------ */

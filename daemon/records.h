@@ -25,8 +25,17 @@
  *   credentials   credential id (urn:uuid:...)                     credential header (32) +
  *                                                                  8 strings (see below)
  *   cred_index    H(learner) H(framework) rev(be32) H(comp)        credential id
- *   status        'U' | 'R' | 'S'                                  bitstring: indexes in use,
- *                                                                  revoked, suspended
+ *   status        'L' list(be32)                                   status list n: header (16:
+ *                                                                  flags, entries, created_at)
+ *                                                                  issuer DID NUL base URL NUL
+ *                 'B' list(be32) 'U' | 'R' | 'S'                   its bitstrings: indexes in
+ *                                                                  use, revoked, suspended
+ *                 'U' | 'R' | 'S'                                  the one list of stores made
+ *                                                                  before lists rolled over;
+ *                                                                  moved to list 1 at start
+ *   meta          "identity"                                       records_identity_t: the
+ *                                                                  issuer keys the store was
+ *                                                                  made with (see below)
  *
  * One learner's records share a key prefix, so a batch dirties about one leaf page per learner
  * rather than one per record kind. An absent state record means the default (unlocked when
@@ -207,6 +216,13 @@ int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_
 /* The last stored seq: 0 and *seq, or ERR_NOT_FOUND for an empty log. */
 int records_event_last(store_txn_t *txn, uint64_t *seq);
 
+/* The oldest stored event: 0 with its seq and packed bytes (borrowed), ERR_NOT_FOUND for an
+ * empty log. */
+int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len);
+
+/* Deletes event seq (retention drops the oldest); a missing one is not an error. */
+int records_event_delete(store_txn_t *txn, uint64_t seq);
+
 typedef struct records_event_iter {
     store_iter_t it;
 } records_event_iter_t;
@@ -246,6 +262,8 @@ typedef struct records_credential {
     uint32_t revision;
     uint8_t state; /* badges_state_t */
     uint8_t flags;
+    uint32_t status_list; /* the status list it is on (records written before lists rolled
+                             over store 0 and read back as list 1, where they were moved) */
     const char *s[RECORDS_CRED_STRINGS]; /* NUL-terminated; borrowed (from the store on get) */
     size_t len[RECORDS_CRED_STRINGS];    /* without the NUL */
 } records_credential_t;
@@ -277,15 +295,67 @@ int records_cred_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HA
 int records_cred_iter_next(records_cred_iter_t *it, char *id, size_t cap);
 void records_cred_iter_close(records_cred_iter_t *it);
 
-/* ---- status bitstrings --------------------------------------------------------------------- */
+/* ---- status lists -------------------------------------------------------------------------- */
 
 #define RECORDS_BITS_USED      'U'
 #define RECORDS_BITS_REVOKED   'R'
 #define RECORDS_BITS_SUSPENDED 'S'
 
-/* ERR_NOT_FOUND: never written (all zero). *bits borrowed. */
+/*
+ * A status list: numbered from 1, for good (a badge names its list's URL). Each list belongs
+ * to one issuer DID, the one its badges name, and holds `entries` indexes; its URL is
+ * <base>/<purpose>/<n>, or <base>/<purpose> for the one list of a store made before lists
+ * rolled over (RECORDS_SLIST_UNNUMBERED), so that the badges already issued keep their URL.
+ */
+#define RECORDS_SLIST_UNNUMBERED 1u
+
+typedef struct records_slist {
+    uint32_t flags;
+    uint32_t entries;   /* indexes handed out before the next list starts */
+    int64_t created_at; /* Unix ms */
+    const char *did;    /* NUL-terminated; borrowed (from the store on get) */
+    const char *base;   /* the status base URL when the list started; borrowed */
+} records_slist_t;
+
+int records_slist_put(store_txn_t *txn, uint32_t n, const records_slist_t *l);
+/* ERR_NOT_FOUND: no list n. */
+int records_slist_get(store_txn_t *txn, uint32_t n, records_slist_t *out);
+/* The highest list number: 0 and *n, or ERR_NOT_FOUND when there is no list yet. */
+int records_slist_last(store_txn_t *txn, uint32_t *n);
+
+/* List n's bitstring `which` (RECORDS_BITS_*). ERR_NOT_FOUND: never written (all zero).
+ * *bits borrowed. */
+int records_slist_bits_get(store_txn_t *txn, uint32_t n, char which, store_val_t *bits);
+int records_slist_bits_put(store_txn_t *txn, uint32_t n, char which, const void *bits, size_t len);
+
+/* The bitstrings of a store made before lists rolled over (migrated to list 1, then deleted):
+ * get (ERR_NOT_FOUND: none) and delete. */
 int records_bits_get(store_txn_t *txn, char which, store_val_t *bits);
-int records_bits_put(store_txn_t *txn, char which, const void *bits, size_t len);
+int records_bits_del(store_txn_t *txn, char which);
+
+/* ---- store identity ------------------------------------------------------------------------ */
+
+/*
+ * The issuer identity the store was made with: the key ids (RFC 7638 thumbprints) of the first
+ * Ed25519 and RSA keys, which never leave the keyring (rotation adds keys, never removes one).
+ * Written once, when the store is new; checked at every start, so a store restored without
+ * its keys, or keys beside another store, is refused instead of silently issuing as someone
+ * else.
+ */
+#define RECORDS_KEY_ID_MAX 64
+
+typedef struct records_identity {
+    int64_t created_at;
+    char ed25519[RECORDS_KEY_ID_MAX];
+    char rsa[RECORDS_KEY_ID_MAX];
+} records_identity_t;
+
+/* Whether the store holds no framework, learner record, event or credential. */
+bool records_store_empty(store_txn_t *txn);
+
+/* ERR_NOT_FOUND: none recorded (a new store, or one made before identities were). */
+int records_identity_get(store_txn_t *txn, records_identity_t *out);
+int records_identity_put(store_txn_t *txn, const records_identity_t *id);
 
 /* ---- upgrades ------------------------------------------------------------------------------ */
 

@@ -1,12 +1,14 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "crc32c.h"
@@ -21,6 +23,7 @@ struct store {
     uint32_t format_opened; /* the file's format when opened */
     uint64_t damaged;       /* damaged records met since open */
     char last_damage[96];   /* "learners key 3fa1...": the most recent one */
+    store_origin_t origin;  /* what data.mdb was before this open */
 };
 
 struct store_txn {
@@ -198,6 +201,120 @@ uint32_t store_read_u32(const void *p)
     return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
 }
 
+/*
+ * LMDB's meta pages, as liblmdb 0.9 lays them out on a 64-bit host (mdb.c: MDB_page header of
+ * 16 bytes, then MDB_meta: magic u32, version u32, address, mapsize, two MDB_db of 48 bytes
+ * whose first md_pad is the page size, last_pg, txnid). LMDB trusts them and maps the file:
+ * a data.mdb shorter than its last page, or with a page size of 0, kills the process (SIGBUS,
+ * SIGFPE) instead of returning an error, so store_open reads them first.
+ */
+#define LMDB_PAGEHDR      16
+#define LMDB_P_META       0x08
+#define LMDB_MAGIC        0xBEEFC0DEu
+#define LMDB_VERSION      1u
+#define LMDB_META_MAGIC   (LMDB_PAGEHDR + 0)
+#define LMDB_META_VERSION (LMDB_PAGEHDR + 4)
+#define LMDB_META_PSIZE   (LMDB_PAGEHDR + 24)          /* mm_dbs[FREE_DBI].md_pad */
+#define LMDB_META_LAST_PG (LMDB_PAGEHDR + 24 + 2 * 48) /* after the two MDB_db */
+#define LMDB_META_TXNID   (LMDB_META_LAST_PG + 8)
+#define LMDB_META_END     (LMDB_META_TXNID + 8)
+
+_Static_assert(sizeof(size_t) == 8, "the meta page offsets are those of a 64-bit LMDB");
+
+typedef struct lmdb_meta {
+    uint32_t psize;
+    uint64_t last_pg, txnid;
+} lmdb_meta_t;
+
+static int meta_parse(const uint8_t *buf, size_t len, uint64_t at, const char *path, lmdb_meta_t *m,
+                      err_detail_t *d)
+{
+    uint16_t flags;
+    uint32_t magic, version;
+    if (at > len || len - at < LMDB_META_END)
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is damaged: its meta page at byte %llu cannot be read (truncated?). "
+                       "Restore it from a backup (README: Backup and restore)",
+                       path, (unsigned long long)at);
+    const uint8_t *b = buf + at;
+    memcpy(&flags, b + 10, 2);
+    memcpy(&magic, b + LMDB_META_MAGIC, 4);
+    memcpy(&version, b + LMDB_META_VERSION, 4);
+    memcpy(&m->psize, b + LMDB_META_PSIZE, 4);
+    memcpy(&m->last_pg, b + LMDB_META_LAST_PG, 8);
+    memcpy(&m->txnid, b + LMDB_META_TXNID, 8);
+    if (!(flags & LMDB_P_META) || magic != LMDB_MAGIC || version != LMDB_VERSION ||
+        m->psize < 512 || m->psize > STORE_META_PSIZE_MAX || (m->psize & (m->psize - 1)) != 0)
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is not an LMDB file of this version or its meta page at byte %llu is "
+                       "damaged. Restore it from a backup (README: Backup and restore)",
+                       path, (unsigned long long)at);
+    return 0;
+}
+
+int store_meta_check(const uint8_t *head, size_t len, uint64_t file_size, const char *path,
+                     err_detail_t *d)
+{
+    lmdb_meta_t m[2];
+    int rc;
+    if ((rc = meta_parse(head, len, 0, path, &m[0], d)) != 0 ||
+        (rc = meta_parse(head, len, m[0].psize, path, &m[1], d)) != 0)
+        return rc;
+    const lmdb_meta_t *cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
+    if (m[1].psize != m[0].psize || cur->last_pg < 1 || cur->last_pg > (UINT64_MAX >> 17))
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is damaged: its meta pages disagree. Restore it from a backup "
+                       "(README: Backup and restore)",
+                       path);
+    uint64_t need = (cur->last_pg + 1) * (uint64_t)m[0].psize;
+    if (file_size < need)
+        return err_set(d, ERR_UNAVAILABLE, "data_dir",
+                       "%s is truncated: %llu bytes, but its last committed page ends at byte "
+                       "%llu. Restore it from a backup (README: Backup and restore)",
+                       path, (unsigned long long)file_size, (unsigned long long)need);
+    return 0;
+}
+
+/* Checks data.mdb's meta pages against its size before LMDB maps it; sets *origin. */
+static int precheck(const char *dir, store_origin_t *origin, err_detail_t *d)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            return err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot open %s: %s", path,
+                           strerror(errno));
+        *origin = STORE_NEW;
+        return 0;
+    }
+    int rc = 0;
+    uint8_t *head = NULL;
+    if (fstat(fd, &st) != 0) {
+        rc = err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot stat %s: %s", path, strerror(errno));
+    } else if (st.st_size == 0) {
+        *origin = STORE_WAS_EMPTY_FILE; /* LMDB would start it afresh: the caller decides */
+    } else if ((head = malloc(STORE_META_HEAD)) == NULL) {
+        rc = err_set(d, ERR_NOMEM, "store", "out of memory");
+    } else {
+        ssize_t n = pread(fd, head, STORE_META_HEAD, 0);
+        if (n < 0)
+            rc = err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot read %s: %s", path,
+                         strerror(errno));
+        else if ((rc = store_meta_check(head, (size_t)n, (uint64_t)st.st_size, path, d)) == 0)
+            *origin = STORE_EXISTED;
+    }
+    free(head);
+    close(fd);
+    return rc;
+}
+
+store_origin_t store_origin(const store_t *st)
+{
+    return st->origin;
+}
+
 static const char FORMAT_KEY[] = "format";
 
 /* Reads the format record (itself checksummed from format 2 on). */
@@ -312,6 +429,8 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
         rc = err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot create %s: %s", dir, strerror(errno));
         goto fail;
     }
+    if ((rc = precheck(dir, &st->origin, d)) != 0)
+        goto fail;
     st->map_size = map_size;
     st->map_size_max = map_size_max < map_size ? map_size : map_size_max;
     if ((rc = mdb_env_create(&st->env)) != 0 ||
@@ -657,6 +776,28 @@ void store_iter_close(store_iter_t *it)
         mdb_cursor_close(it->cursor);
     it->cursor = NULL;
     it->txn = NULL;
+}
+
+int store_copy(store_t *st, const char *path, uint64_t *bytes, err_detail_t *d)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(d, ERR_UNAVAILABLE, "backup.dir", "cannot create %s: %s", path,
+                       strerror(errno));
+    /* Compaction: a read transaction's snapshot, live pages only, so the copy is consistent
+     * while writers go on, and takes no writer lock (the loop thread may hold one). */
+    int rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    struct stat sb;
+    *bytes = rc == 0 && fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    close(fd);
+    if (rc != 0) {
+        unlink(path);
+        return err_set(d, store_err(rc), "backup", "cannot copy the store to %s: %s", path,
+                       mdb_strerror(rc));
+    }
+    return 0;
 }
 
 uint64_t store_count(store_txn_t *t, store_db_t db)

@@ -86,13 +86,39 @@ uint32_t store_read_u32(const void *p);
  * left by killed processes, and opens every named database. A new file gets every database
  * and the current format; an existing one must have them all (a file whose databases are gone,
  * e.g. after a damaged LMDB meta page, is refused rather than silently started empty), and an
- * older format is migrated in one transaction before anything else reads it. map_size is the
- * initial map size (raised to the file's size if that is larger); the map doubles up to
- * map_size_max. Caller owns *out; close with store_close(). Returns 0 or
- * ERR_UNAVAILABLE/ERR_INTERNAL.
+ * older format is migrated in one transaction before anything else reads it. Before LMDB maps
+ * data.mdb, its two meta pages are read and checked (store_meta_check: LMDB's magic and
+ * version, a sane page size, and a file at least as long as the last committed page), so a
+ * truncated or damaged file is refused with a message naming it instead of crashing the
+ * process on first access (SIGBUS). map_size is the initial map size (raised to the file's
+ * size if that is larger); the map doubles up to map_size_max. Caller owns *out; close with
+ * store_close(). Returns 0 or ERR_UNAVAILABLE (the disk, or a damaged data.mdb: the message
+ * says which)/ERR_DATA_LOSS/ERR_INTERNAL.
  */
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *detail);
+
+/*
+ * The check store_open makes before LMDB maps data.mdb, on its first bytes (head: len bytes;
+ * STORE_META_HEAD covers both meta pages at the largest page size) and its size: LMDB's magic
+ * and version on both meta pages, a power-of-two page size of 512..64 KiB, the same on both,
+ * and a file at least as long as the newer meta page's last page. Pure (no I/O): the fuzz
+ * target feeds it arbitrary bytes. Returns 0 or ERR_UNAVAILABLE with a message naming path.
+ */
+#define STORE_META_PSIZE_MAX 65536u
+#define STORE_META_HEAD      (2 * STORE_META_PSIZE_MAX)
+int store_meta_check(const uint8_t *head, size_t len, uint64_t file_size, const char *path,
+                     err_detail_t *detail);
+
+/* What data.mdb was before store_open: the caller decides whether a new store is welcome
+ * (one beside existing issuer keys is not). */
+typedef enum store_origin {
+    STORE_EXISTED = 0,    /* a committed environment */
+    STORE_NEW,            /* no data.mdb: created now */
+    STORE_WAS_EMPTY_FILE, /* a 0-byte data.mdb (truncated?), initialised now */
+} store_origin_t;
+
+store_origin_t store_origin(const store_t *st);
 
 /* Closes the environment and sets *st to NULL. No transaction may be open. */
 void store_close(store_t **st);
@@ -186,6 +212,14 @@ int store_format_set(store_txn_t *txn, uint32_t format);
  * not an error here: it is counted).
  */
 int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged);
+
+/*
+ * Writes a consistent, compacted copy of the environment to path (a new file, mode 0600,
+ * fsynced), from a read snapshot: writers go on meanwhile, and it may be called while the
+ * calling thread holds a write transaction (the copy sees the last commit). *bytes: its size.
+ * Returns 0, ERR_UNAVAILABLE (path exists or cannot be written; the disk), ERR_INTERNAL.
+ */
+int store_copy(store_t *st, const char *path, uint64_t *bytes, err_detail_t *detail);
 
 /* Counts entries in a database (O(1), from LMDB's stats). */
 uint64_t store_count(store_txn_t *txn, store_db_t db);

@@ -65,6 +65,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                         "where the published site is served (https://...): adds a QR code of "
                         "the badge's page",
                         false},
+    [OPT_LIST] = {"list", "N", "the status list's number (default: the newest)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

@@ -80,9 +80,11 @@ const command_t COMMANDS[] = {
      "credential suspend ID --reason TEXT", "Suspends a badge until unsuspended."},
     {"credential", "unsuspend", cmd_credential_unsuspend, O(OPT_REASON), 0, 1, 1,
      "credential unsuspend ID [--reason TEXT]", "Lifts a suspension."},
-    {"status-list", "export", cmd_status_list_export, 0, 0, 1, 1,
-     "status-list export revocation|suspension",
-     "Prints the signed status list credential, for the school's web server."},
+    {"status-list", "export", cmd_status_list_export, O(OPT_LIST), 0, 1, 1,
+     "status-list export revocation|suspension [--list N]",
+     "Prints the signed status list credential, for the school's web server to publish at\n"
+     "its URL (its \"id\"). Lists are numbered from 1; a new one starts when the newest is\n"
+     "full or the issuer's did:key changed; publish every one (stderr names their count)."},
     {"issuer", "show", cmd_issuer_show, 0, 0, 0, 0, "issuer show",
      "Shows the issuer: DID, profile, keys."},
     {"issuer", "did-document", cmd_issuer_did_document, 0, 0, 0, 0, "issuer did-document",
@@ -100,6 +102,10 @@ const command_t COMMANDS[] = {
      O(OPT_MAPPING), 0, 0, "xapi follow --mapping MAP.json [--batch N] [--window N]",
      "A bridge: reads xAPI statements as JSON lines from standard input until it ends (or\n"
      "SIGINT/SIGTERM) and sends them as they come, a batch at least every 200 ms."},
+    {"backup", NULL, cmd_backup, 0, 0, 1, 1, "backup DIR",
+     "Takes a consistent copy of the store while the daemon serves, with the issuer keys,\n"
+     "the CURVE key, the clients file and the settings, into DIR (new or empty) on the\n"
+     "daemon's host. Admin only. Restore: README, \"Backup and restore\"."},
     {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
      "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
 };

@@ -24,12 +24,12 @@ static json_t *credential_info_json(const Mastery__V1__CredentialInfo *c)
 {
     char at[ISOTIME_BUFSZ];
     text_time(c->issued_at_ms, at, sizeof at);
-    return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o}", "id", jstr(c->credential_id),
+    return json_pack("{s:o,s:o,s:o,s:I,s:o,s:o,s:s,s:s,s:I,s:o,s:I}", "id", jstr(c->credential_id),
                      "learner", jstr(c->learner_id), "framework", jstr(c->framework_id), "revision",
                      (json_int_t)c->revision, "competency", jstr(c->competency_id), "achievement",
                      jstr(c->achievement_name), "issued_at", at, "state",
                      credential_state_name(c->state), "status_index", (json_int_t)c->status_index,
-                     "reason", jstr(c->reason));
+                     "reason", jstr(c->reason), "status_list", (json_int_t)c->status_list);
 }
 
 int cmd_credential_list(ctl_t *ctl, const args_t *a)
@@ -138,14 +138,22 @@ int cmd_status_list_export(ctl_t *ctl, const args_t *a)
         return usage_error(ctl, "PURPOSE: \"%s\" is not revocation or suspension", purpose);
     Mastery__V1__ExportStatusList op = MASTERY__V1__EXPORT_STATUS_LIST__INIT;
     op.purpose = (char *)purpose;
+    uint64_t list = 0;
+    int rc = opt_u64(ctl, a, OPT_LIST, 1, UINT32_MAX, &list);
+    if (rc != 0)
+        return rc;
+    op.list = (uint32_t)list;
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
     req.op_case = MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST;
     req.export_status_list = &op;
     Mastery__V1__Reply *rep = NULL;
-    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep);
+    rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep);
     if (rc != 0)
         return rc;
     printf("%s\n", rep->status_list->json);
+    /* stdout stays the document to publish; where, and how many lists exist, go to stderr. */
+    fprintf(stderr, "status list %u of %u: publish at %s\n", rep->status_list->list,
+            rep->status_list->lists, rep->status_list->url);
     mc_reply_free(rep);
     return 0;
 }

@@ -3,6 +3,9 @@
  * daemon), and keygen (a CURVE key pair for a client, made here: no daemon involved).
  */
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "curvekey.h"
 #include "isotime.h"
@@ -99,6 +102,48 @@ int cmd_keys_rotate(ctl_t *ctl, const args_t *a)
     if (rc != 0)
         return rc;
     print_issuer(ctl, rep->issuer);
+    mc_reply_free(rep);
+    return 0;
+}
+
+/* backup DIR: the daemon writes DIR on its own host; a relative DIR is taken as relative to
+ * this directory, which is right when masteryctl runs on that host (the usual case). */
+int cmd_backup(ctl_t *ctl, const args_t *a)
+{
+    char dir[4096];
+    const char *arg = a->pos[0];
+    if (arg[0] != '/') {
+        char cwd[2048];
+        if (getcwd(cwd, sizeof cwd) == NULL || strlen(cwd) + 1 + strlen(arg) >= sizeof dir)
+            return usage_error(ctl, "DIR: give an absolute path");
+        snprintf(dir, sizeof dir, "%.2047s/%.2000s", cwd, arg);
+    } else {
+        snprintf(dir, sizeof dir, "%s", arg);
+    }
+    Mastery__V1__Backup op = MASTERY__V1__BACKUP__INIT;
+    op.dir = dir;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_BACKUP;
+    req.backup = &op;
+    Mastery__V1__Reply *rep = NULL;
+    /* Not resent: a second copy into the same directory is refused (not empty). */
+    int rc = request(ctl, &req, false, MASTERY__V1__REPLY__RESULT_BACKUP, &rep);
+    if (rc != 0)
+        return rc;
+    const Mastery__V1__BackupResult *b = rep->backup;
+    if (ctl->json) {
+        json_t *files = json_array();
+        for (size_t i = 0; i < b->n_files; i++)
+            json_array_append_new(files, jstr(b->files[i]));
+        emit_json(json_pack("{s:o, s:I, s:o}", "dir", jstr(b->dir), "data_bytes",
+                            (json_int_t)b->data_bytes, "files", files));
+    } else {
+        printf("backup in %s (on the daemon's host): data.mdb %" PRIu64 " bytes, %zu files\n",
+               b->dir, b->data_bytes, b->n_files);
+        for (size_t i = 0; i < b->n_files; i++)
+            printf("  %s\n", b->files[i]);
+        printf("Restore: README, \"Backup and restore\".\n");
+    }
     mc_reply_free(rep);
     return 0;
 }

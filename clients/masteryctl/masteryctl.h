@@ -75,6 +75,7 @@ typedef enum opt_id {
     OPT_IMAGE,
     OPT_OUTPUT,
     OPT_PUBLIC_URL,
+    OPT_LIST,
     OPT_COUNT
 } opt_id_t;
 
@@ -279,6 +280,7 @@ int cmd_credential_revoke(ctl_t *ctl, const args_t *a);
 int cmd_credential_suspend(ctl_t *ctl, const args_t *a);
 int cmd_credential_unsuspend(ctl_t *ctl, const args_t *a);
 int cmd_status_list_export(ctl_t *ctl, const args_t *a);
+int cmd_backup(ctl_t *ctl, const args_t *a);
 int cmd_issuer_show(ctl_t *ctl, const args_t *a);
 int cmd_issuer_did_document(ctl_t *ctl, const args_t *a);
 int cmd_keys_rotate(ctl_t *ctl, const args_t *a);

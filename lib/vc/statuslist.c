@@ -232,12 +232,20 @@ static int random_below(uint32_t n, uint32_t *out)
 
 int statuslist_pick(const statuslist_t *used, uint32_t *index, err_detail_t *d)
 {
+    return statuslist_pick_below(used, used->nbits, index, d);
+}
+
+int statuslist_pick_below(const statuslist_t *used, uint32_t limit, uint32_t *index,
+                          err_detail_t *d)
+{
     uint32_t r;
     bool set;
-    /* Draws uniformly over all indexes and keeps the first free one: uniform over the free
-     * ones. A nearly full list falls back to choosing the k-th free index directly. */
+    if (limit == 0 || limit > used->nbits)
+        limit = used->nbits;
+    /* Draws uniformly over the indexes below limit and keeps the first free one: uniform over
+     * the free ones. A nearly full list falls back to choosing the k-th free index directly. */
     for (int i = 0; i < PICK_TRIES; i++) {
-        if (random_below(used->nbits, &r) != 0)
+        if (random_below(limit, &r) != 0)
             return err_set(d, ERR_INTERNAL, "status", "no randomness");
         statuslist_get(used, r, &set);
         if (!set) {
@@ -245,12 +253,16 @@ int statuslist_pick(const statuslist_t *used, uint32_t *index, err_detail_t *d)
             return 0;
         }
     }
-    uint32_t free_n = used->nbits - statuslist_count(used);
+    uint32_t free_n = 0;
+    for (uint32_t i = 0; i < limit; i++) {
+        statuslist_get(used, i, &set);
+        free_n += !set;
+    }
     if (free_n == 0)
         return err_set(d, ERR_LIMIT, "status", "every index of the status list is used");
     if (random_below(free_n, &r) != 0)
         return err_set(d, ERR_INTERNAL, "status", "no randomness");
-    for (uint32_t i = 0; i < used->nbits; i++) {
+    for (uint32_t i = 0; i < limit; i++) {
         statuslist_get(used, i, &set);
         if (!set && r-- == 0) {
             *index = i;

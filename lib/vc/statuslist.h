@@ -109,6 +109,15 @@ int statuslist_decode(const char *text, size_t len, uint32_t max_bits, statuslis
  */
 int statuslist_pick(const statuslist_t *used, uint32_t *index, err_detail_t *d);
 
+/*
+ * As statuslist_pick(), among the indexes below limit only (0 or more than the size: all):
+ * a list that holds fewer entries than its bitstring (the bitstring stays at least
+ * STATUSLIST_MIN_BITS long, as published) fills at limit.
+ * @return 0; ERR_LIMIT (every index below limit is used); ERR_INTERNAL (no randomness).
+ */
+int statuslist_pick_below(const statuslist_t *used, uint32_t limit, uint32_t *index,
+                          err_detail_t *d);
+
 /* What the status list credential says besides its bits. Borrowed for the call. */
 typedef struct statuslist_cred {
     const char *url;        /* the list's URL: credential id; subject id is url + "#list" */

@@ -41,6 +41,12 @@ import atexit  # noqa: E402
 atexit.register(_kill_leftovers)
 
 
+# Secure mode refuses the development placeholders for the issuer: a school's identity.
+SCHOOL_ISSUER = ("issuer_name = Lincoln Elementary\n"
+                 "issuer_url = https://lincoln.example.edu\n"
+                 "status_base_url = https://lincoln.example.edu/masteryd/status\n")
+
+
 class Daemon:
     """One masteryd process. start() waits for its "ready" log line and learns the endpoints."""
 

@@ -6,7 +6,7 @@ import time
 
 import zmq
 
-from conftest import EXAMPLES, Client, Daemon, pb
+from conftest import EXAMPLES, SCHOOL_ISSUER, Client, Daemon, pb
 
 GEOMETRY = {"id": "urn:example:geometry", "title": "Geometry", "version": "1",
             "competencies": [{"id": "geo.angles", "title": "Angles"},
@@ -50,6 +50,7 @@ class School:
         self.write_clients()
         with open(self.conf, "w") as f:
             f.write(f"clients_file = {self.clients_file}\n")
+            f.write(SCHOOL_ISSUER)
         self.daemon = None
         self.server_public = None
 

@@ -66,3 +66,28 @@ def test_map_grows_transparently(tmp_path):
     c.close()
     assert d.stop() == 0
     assert any("map grown" in line for line in d.log)
+
+
+def test_secure_mode_refuses_the_placeholder_issuer(tmp_path):
+    clients = tmp_path / "clients"
+    clients.write_text("")
+    os.chmod(clients, 0o644)
+    conf = tmp_path / "masteryd.conf"
+    conf.write_text(f"clients_file = {clients}\n")
+    for args in (["-n"], ["-d", "--data", str(tmp_path / "data")]):
+        r = run(*args, "-c", str(conf))
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert "issuer_name, issuer_url, status_base_url are still the development " \
+               "placeholders" in r.stderr, r.stderr
+    assert not os.path.exists(tmp_path / "data")  # refused before anything was made
+    conf.write_text(f"clients_file = {clients}\nissuer_name = Lincoln Elementary\n"
+                    "issuer_url = https://lincoln.example.edu\n"
+                    "status_base_url = https://school.example/status\n")
+    r = run("-n", "-c", str(conf))
+    assert r.returncode == 1 and "status_base_url is still the development placeholder" in \
+        r.stderr, r.stderr
+    conf.write_text(f"clients_file = {clients}\nissuer_name = Lincoln Elementary\n"
+                    "issuer_url = https://lincoln.example.edu\n"
+                    "status_base_url = https://lincoln.example.edu/masteryd/status\n")
+    r = run("-n", "-c", str(conf))
+    assert r.returncode == 0 and "configuration OK" in r.stdout, r.stderr

@@ -154,3 +154,44 @@ def test_daemon_issued_badges_verify_in_the_peer(peer, tmp_path, proofs):
     bad["credentialSubject"]["achievement"]["name"] = "Calculus"
     out = peer_verify(peer, write(tmp_path, "t.json", json.dumps(bad)))
     assert not out["verified"], out
+
+
+def test_rotated_did_key_badges_and_their_lists_verify_in_the_peer(peer, tmp_path):
+    """Issue, rotate, issue, rotate, revoke the first: each badge and the status list it names
+    verify in the peer, each list signed as the did:key its badges name (the retired key)."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from conftest import Client, Daemon, evidence, pb
+    d = Daemon(str(tmp_path / "rot-data")).start()
+    c = Client(d.endpoint)
+    try:
+        fw = {"id": "urn:interop:rot", "title": "Rotation", "competencies": [
+            {"id": "a", "title": "A", "achievement": {"name": "Kept", "description": "Stays."}}]}
+        assert c.call(put_framework=pb.PutFramework(json=json.dumps(fw))).status.code == 0
+        badges = []
+        for i in range(3):
+            if i:
+                assert c.call(rotate_keys=pb.RotateKeys()).status.code == 0
+            c.submit(evidence(f"rot-{i}", f"rot-l{i}", "a", 0.9, 1000))
+            [cred] = c.call(list_credentials=pb.ListCredentials(
+                learner_id=f"rot-l{i}")).credential_list.credentials
+            badges.append((cred, c.call(get_credential=pb.GetCredential(
+                credential_id=cred.credential_id)).credential.document))
+        assert c.call(set_credential_status=pb.SetCredentialStatus(
+            credential_id=badges[0][0].credential_id, purpose="revocation", set=True,
+            reason="test")).status.code == 0
+        for i, (cred, doc) in enumerate(badges):
+            lst = c.call(export_status_list=pb.ExportStatusList(purpose="revocation",
+                                                                list=cred.status_list))
+            assert lst.status.code == 0, lst.status
+            badge = json.loads(doc)
+            assert badge["credentialStatus"]["statusListCredential"] == lst.status_list.url
+            assert json.loads(lst.status_list.json)["issuer"] == badge["issuer"]["id"]
+            out = peer_verify(peer, write(tmp_path, f"rot-{i}.json", doc))
+            assert out["verified"], out
+            out = peer_verify(peer, write(tmp_path, f"rot-list-{i}.json", lst.status_list.json))
+            assert out["verified"], out
+        assert len({json.loads(doc)["issuer"]["id"] for _, doc in badges}) == 3
+    finally:
+        c.close()
+        assert d.stop() == 0

@@ -11,7 +11,7 @@ import time
 import pytest
 import zmq
 
-from conftest import EXAMPLES, SRC, Client as RawClient, Daemon
+from conftest import EXAMPLES, SCHOOL_ISSUER, SRC, Client as RawClient, Daemon
 
 sys.path.insert(0, os.path.join(SRC, "clients", "python"))
 
@@ -471,7 +471,7 @@ def test_curve_round_trip(tmp_path):
 
     write_clients(["quiz", "admin", "lee"])
     conf = tmp_path / "masteryd.conf"
-    conf.write_text("clients_file = %s\n" % clients_file)
+    conf.write_text("clients_file = %s\n" % clients_file + SCHOOL_ISSUER)
     daemon = Daemon(str(tmp_path / "data"), extra_args=["-c", str(conf)]).start()
     try:
         with open(tmp_path / "data" / "curve.key.pub") as f:

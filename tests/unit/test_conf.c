@@ -285,6 +285,30 @@ static void test_long_line(void **state)
     assert_non_null(strstr(d.message, "does-not-exist.conf"));
 }
 
+/* Secure mode refuses the development placeholders, naming every one left. */
+static void test_issuer_placeholders(void **state)
+{
+    (void)state;
+    conf_t c;
+    err_detail_t d;
+    conf_defaults(&c);
+    assert_int_equal(conf_check_issuer(&c, &d), 0); /* development mode */
+    assert_int_equal(conf_set(&c, "clients_file", "/etc/masteryd/clients", &d), 0);
+    assert_int_equal(conf_check_issuer(&c, &d), ERR_INVALID);
+    assert_string_equal(d.field, "issuer_name");
+    assert_non_null(strstr(d.message, "issuer_name, issuer_url, status_base_url are"));
+    assert_int_equal(conf_set(&c, "issuer_name", "Lincoln Elementary", &d), 0);
+    assert_int_equal(conf_set(&c, "issuer_url", "https://lincoln.example.edu", &d), 0);
+    assert_int_equal(conf_check_issuer(&c, &d), ERR_INVALID);
+    assert_string_equal(d.field, "status_base_url");
+    assert_non_null(strstr(d.message, "status_base_url is still the development placeholder:"));
+    assert_int_equal(conf_set(&c, "status_base_url", "https://lincoln.example.edu/st", &d), 0);
+    assert_int_equal(conf_check_issuer(&c, &d), 0);
+    assert_int_equal(conf_set(&c, "issuer_url", "https://school.example/", &d), 0);
+    assert_int_equal(conf_check_issuer(&c, &d), ERR_INVALID);
+    assert_string_equal(d.field, "issuer_url");
+}
+
 static void test_conf_set(void **state)
 {
     (void)state;
@@ -324,10 +348,15 @@ static void test_conf_set(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_defaults_within_bounds),
-        cmocka_unit_test(test_file_parsing), cmocka_unit_test(test_unknown_setting),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_out_of_bounds),
-        cmocka_unit_test(test_long_line),    cmocka_unit_test(test_conf_set),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_defaults_within_bounds),
+        cmocka_unit_test(test_file_parsing),
+        cmocka_unit_test(test_unknown_setting),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_out_of_bounds),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_conf_set),
+        cmocka_unit_test(test_issuer_placeholders),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -215,12 +215,104 @@ static void test_topics_and_content(void **state)
     }
 }
 
+/* The oldest and newest stored seq (0, 0 when empty), read back from the store. */
+static void stored_range(fixture_t *f, uint64_t *first, uint64_t *last)
+{
+    store_txn_t *txn;
+    const void *data;
+    size_t len;
+    *first = *last = 0;
+    assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
+    if (records_event_first(txn, first, &data, &len) == 0)
+        assert_int_equal(records_event_last(txn, last), 0);
+    store_txn_abort(&txn);
+}
+
+/* n events stamped at now, committed. */
+static void batch_at(fixture_t *f, int n, int64_t now)
+{
+    store_txn_t *txn;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, now);
+    for (int i = 0; i < n; i++) {
+        journal_event_t ev = unlocked("ann", "c");
+        assert_int_equal(journal_append(f->j, txn, &ev), 0);
+    }
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+}
+
+/* Retention by count: the log keeps the newest keep_count; appends prune as they go. */
+static void test_retention_count(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t first, last;
+    batch_at(f, 50, 1000); /* no retention yet: all 50 stay */
+    stored_range(f, &first, &last);
+    assert_true(first == 1 && last == 50);
+    journal_set_retention(f->j, 0, 10);
+    batch_at(f, 5, 2000); /* each append prunes 2: 55 stored - 10 pruned */
+    stored_range(f, &first, &last);
+    assert_true(first == 11 && last == 55);
+    /* Catching up (as at start) stops at the window. */
+    store_txn_t *txn;
+    size_t deleted;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 3000);
+    assert_int_equal(journal_prune(f->j, txn, 1000, &deleted), 0);
+    assert_int_equal(deleted, 35);
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+    stored_range(f, &first, &last);
+    assert_true(first == 46 && last == 55);
+    batch_at(f, 100, 4000); /* steady state: the log never exceeds the window */
+    stored_range(f, &first, &last);
+    assert_true(first == 146 && last == 155);
+}
+
+/* Retention by age, against the batch's time; the newest event always stays, so numbering
+ * continues across a reopening even when everything else aged out. */
+static void test_retention_age(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t first, last;
+    batch_at(f, 3, 1000);
+    batch_at(f, 3, 5000);
+    journal_set_retention(f->j, 2000, 0);
+    store_txn_t *txn;
+    size_t deleted;
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 6000); /* older than 4000: the first 3 */
+    assert_int_equal(journal_prune(f->j, txn, 1000, &deleted), 0);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+    stored_range(f, &first, &last);
+    assert_true(first == 4 && last == 6);
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 100000); /* everything is old: all but the newest go */
+    assert_int_equal(journal_prune(f->j, txn, 1000, &deleted), 0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+    stored_range(f, &first, &last);
+    assert_true(first == 6 && last == 6);
+    journal_t *again = journal_new();
+    assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
+    assert_int_equal(journal_open(again, txn), 0);
+    store_txn_abort(&txn);
+    assert_int_equal(journal_last_seq(again), 6);
+    journal_destroy(&again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topics_and_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,6 +324,13 @@ static void test_credentials(void **state)
         assert_string_equal(g.s[i], c.s[i]);
         assert_int_equal(g.len[i], c.len[i]);
     }
+    assert_int_equal(g.status_list, 1); /* 0 (as older records store it) reads as list 1 */
+    c.status_list = 7;
+    c.s[RECORDS_CRED_ID] = "urn:uuid:7";
+    c.len[RECORDS_CRED_ID] = strlen(c.s[RECORDS_CRED_ID]);
+    assert_int_equal(records_credential_put(f->txn, &c), 0);
+    assert_int_equal(records_credential_get(f->txn, "urn:uuid:7", &g), 0);
+    assert_int_equal(g.status_list, 7);
     assert_int_equal(records_credential_get(f->txn, "urn:uuid:2", &g), ERR_NOT_FOUND);
 
     /* The once-only index, and listing by learner. */
@@ -353,12 +360,58 @@ static void test_bits(void **state)
 {
     fixture_t *f = *state;
     store_val_t v;
-    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
-    assert_int_equal(records_bits_put(f->txn, RECORDS_BITS_REVOKED, "\x01\x02", 2), 0);
-    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), 0);
+    records_slist_t l;
+    uint32_t n = 0;
+    assert_int_equal(records_slist_last(f->txn, &n), ERR_NOT_FOUND);
+    assert_int_equal(records_slist_get(f->txn, 1, &l), ERR_NOT_FOUND);
+    records_slist_t one = {0, 8, 42, "did:key:z6MkA", "https://s.example/st"};
+    records_slist_t two = {RECORDS_SLIST_UNNUMBERED, 16, 43, "did:web:s.example", "https://x"};
+    assert_int_equal(records_slist_put(f->txn, 1, &one), 0);
+    assert_int_equal(records_slist_put(f->txn, 2, &two), 0);
+    assert_int_equal(records_slist_last(f->txn, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(records_slist_get(f->txn, 1, &l), 0);
+    assert_int_equal(l.entries, 8);
+    assert_int_equal(l.created_at, 42);
+    assert_string_equal(l.did, "did:key:z6MkA");
+    assert_string_equal(l.base, "https://s.example/st");
+    assert_int_equal(records_slist_get(f->txn, 2, &l), 0);
+    assert_int_equal(l.flags, RECORDS_SLIST_UNNUMBERED);
+    assert_string_equal(l.did, "did:web:s.example");
+    /* Bitstrings per list and purpose; list records and bits do not confuse "last". */
+    assert_int_equal(records_slist_bits_get(f->txn, 2, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
+    assert_int_equal(records_slist_bits_put(f->txn, 2, RECORDS_BITS_REVOKED, "\x01\x02", 2), 0);
+    assert_int_equal(records_slist_bits_get(f->txn, 2, RECORDS_BITS_REVOKED, &v), 0);
     assert_int_equal(v.len, 2);
     assert_memory_equal(v.data, "\x01\x02", 2);
-    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_USED, &v), ERR_NOT_FOUND);
+    assert_int_equal(records_slist_bits_get(f->txn, 1, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
+    assert_int_equal(records_slist_bits_get(f->txn, 2, RECORDS_BITS_USED, &v), ERR_NOT_FOUND);
+    assert_int_equal(records_slist_last(f->txn, &n), 0);
+    assert_int_equal(n, 2);
+    /* The one list of older stores sits under 'U' / 'R' / 'S' alone. */
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_byte(&k, 'R');
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
+    assert_int_equal(store_put(f->txn, STORE_DB_STATUS, &k, "\x07", 1, 0), 0);
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), 0);
+    assert_int_equal(v.len, 1);
+    assert_int_equal(records_bits_del(f->txn, RECORDS_BITS_REVOKED), 0);
+    assert_int_equal(records_bits_get(f->txn, RECORDS_BITS_REVOKED, &v), ERR_NOT_FOUND);
+}
+
+static void test_identity(void **state)
+{
+    fixture_t *f = *state;
+    records_identity_t id = {.created_at = 9}, got;
+    assert_int_equal(records_identity_get(f->txn, &got), ERR_NOT_FOUND);
+    snprintf(id.ed25519, sizeof id.ed25519, "ed-thumb");
+    snprintf(id.rsa, sizeof id.rsa, "rsa-thumb");
+    assert_int_equal(records_identity_put(f->txn, &id), 0);
+    assert_int_equal(records_identity_get(f->txn, &got), 0);
+    assert_int_equal(got.created_at, 9);
+    assert_string_equal(got.ed25519, "ed-thumb");
+    assert_string_equal(got.rsa, "rsa-thumb");
 }
 
 /* The layouts as records.h documents them, read with the store's own primitives. */
@@ -552,6 +605,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documented_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),

@@ -191,6 +191,30 @@ static void test_pick(void **state)
     statuslist_destroy(&used);
 }
 
+/* A list that hands out fewer indexes than its (padded) bitstring holds fills at its limit. */
+static void test_pick_below(void **state)
+{
+    (void)state;
+    statuslist_t *used = NULL;
+    err_detail_t d;
+    uint32_t idx;
+    assert_int_equal(statuslist_new(STATUSLIST_MIN_BITS, &used), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(statuslist_pick_below(used, 8, &idx, &d), 0);
+        assert_true(idx < 8);
+        bool v;
+        statuslist_get(used, idx, &v);
+        assert_false(v);
+        statuslist_set(used, idx, true);
+    }
+    assert_int_equal(statuslist_count(used), 8);
+    assert_int_equal(statuslist_pick_below(used, 8, &idx, &d), ERR_LIMIT);
+    /* 0 means the whole list */
+    assert_int_equal(statuslist_pick_below(used, 0, &idx, &d), 0);
+    assert_true(idx >= 8);
+    statuslist_destroy(&used);
+}
+
 static void test_credential(void **state)
 {
     (void)state;
@@ -249,7 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bit_order),      cmocka_unit_test(test_spec_example),
         cmocka_unit_test(test_decode_refuses), cmocka_unit_test(test_pick),
-        cmocka_unit_test(test_credential),
+        cmocka_unit_test(test_pick_below),     cmocka_unit_test(test_credential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
