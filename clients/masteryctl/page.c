@@ -240,22 +240,28 @@ static void parts_free(page_parts_t *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The revocation list and the issuer's did:web document, as the daemon has them now. */
+/* Every revocation list (1..lists: badges name the one they are on, and key rotations or full
+ * lists start new ones) and the issuer's did:web document, as the daemon has them now. */
 static int fetch_public(ctl_t *ctl, json_t **lists, char **did_doc)
 {
     *lists = json_array();
     *did_doc = NULL;
-    Mastery__V1__ExportStatusList op = MASTERY__V1__EXPORT_STATUS_LIST__INIT;
-    op.purpose = "revocation";
-    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
-    req.op_case = MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST;
-    req.export_status_list = &op;
     Mastery__V1__Reply *rep = NULL;
-    int rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep);
-    if (rc != 0)
-        return rc;
-    json_array_append_new(*lists, json_string(rep->status_list->json));
-    mc_reply_free(rep);
+    uint32_t count = 1;
+    int rc = 0;
+    for (uint32_t n = 1; rc == 0 && n <= count; n++) {
+        Mastery__V1__ExportStatusList op = MASTERY__V1__EXPORT_STATUS_LIST__INIT;
+        op.purpose = "revocation";
+        op.list = n;
+        Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+        req.op_case = MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST;
+        req.export_status_list = &op;
+        if ((rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_STATUS_LIST, &rep)) != 0)
+            return rc;
+        count = rep->status_list->lists;
+        json_array_append_new(*lists, json_string(rep->status_list->json));
+        mc_reply_free(rep);
+    }
     Mastery__V1__GetIssuer gi = MASTERY__V1__GET_ISSUER__INIT;
     Mastery__V1__Request r2 = MASTERY__V1__REQUEST__INIT;
     r2.op_case = MASTERY__V1__REQUEST__OP_GET_ISSUER;

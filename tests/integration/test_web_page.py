@@ -101,18 +101,18 @@ def test_publish_static_site(browser, tmp_path):  # noqa: F811
     files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
     uuids = [x.split(":")[-1] for x in (a, b)]
     want = sorted([f"badges/{u}.{e}" for u in uuids for e in ("html", "json", "png")] +
-                  [".well-known/did.json", "status/revocation", "verify.html"])
+                  [".well-known/did.json", "status/revocation/1", "verify.html"])
     assert files == want, files
     for f in files:
         assert "s-77" not in (site / f).read_bytes().decode("latin-1"), f
-    lst = json.loads((site / "status/revocation").read_text())
-    assert lst["id"] == "https://school.example/status/revocation"
+    lst = json.loads((site / "status/revocation/1").read_text())
+    assert lst["id"] == "https://school.example/status/revocation/1"
     did = json.loads((site / ".well-known/did.json").read_text())
     assert did["id"] == "did:web:school.example"
     # every published JSON and PNG verifies with the published list and DID document
     for u in uuids:
         for e in ("json", "png"):
-            out = mv(site / "badges" / f"{u}.{e}", "--status-list", site / "status/revocation",
+            out = mv(site / "badges" / f"{u}.{e}", "--status-list", site / "status/revocation/1",
                      "--did-document", site / ".well-known/did.json")
             assert out["verdict"] == "VALID", (e, out["reasons"])
     res = drive(tmp_path, [{"name": u, "page": str(site / "badges" / f"{u}.html")}
