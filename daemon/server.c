@@ -47,6 +47,13 @@ struct server {
     volatile sig_atomic_t *reload;
 };
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -348,6 +355,7 @@ static int receive_one(server_t *s)
             req = NULL;
         err_set(&d, ERR_UNAUTHENTICATED, "key",
                 "this client's key is not (or no longer) in the clients file");
+        s->stats->m.refusals[METRICS_REFUSED_UNAUTHENTICATED]++;
         send_error(s, p->rid, rid_len, req ? req->request_id : "", &d);
         wire_request_free(&req);
         goto out;
@@ -397,9 +405,12 @@ static int batch_apply(server_t *s, bool writes)
         rc = handler_apply(s->handler, txn, s->batch[i].req, &who, &s->batch[i].reply,
                            &s->batch[i].reply_len);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        double t0 = mono_s();
         rc = store_txn_commit(&txn);
-    else
+        if (writes)
+            metrics_observe_commit_seconds(&s->stats->m, mono_s() - t0);
+    } else
         store_txn_abort(&txn);
     err_detail_t d;
     int end = handler_batch_end(s->handler, rc == 0, &d);
@@ -416,6 +427,9 @@ static int batch_run(server_t *s)
     for (size_t i = 0; i < s->n_batch; i++)
         writes = writes || handler_request_writes(s->batch[i].req);
     int rc;
+    double t0 = mono_s();
+    s->stats->m.batches++;
+    metrics_observe_batch_requests(&s->stats->m, s->n_batch);
     for (;;) {
         rc = batch_apply(s, writes);
         if (rc != ERR_RETRY)
@@ -427,12 +441,14 @@ static int batch_run(server_t *s)
             rc = ERR_UNAVAILABLE;
             break;
         }
+        s->stats->m.map_grown++;
         store_usage(s->store, &size, &used);
         log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
     }
     if (rc != 0) {
         /* Nothing of this batch is durable: every request hears so, and may retry. */
         batch_free_replies(s);
+        s->stats->m.commit_failures++;
         log_warnx("batch of %zu requests not committed: %s", s->n_batch, err_str(rc));
         err_detail_t d;
         err_set(&d, rc == ERR_INTERNAL ? ERR_INTERNAL : ERR_UNAVAILABLE, "store",
@@ -440,8 +456,10 @@ static int batch_run(server_t *s)
         for (size_t i = 0; i < s->n_batch; i++)
             send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].req->request_id, &d);
     } else {
-        if (writes)
+        if (writes) {
             s->stats->commits++;
+            s->stats->m.commits++;
+        }
         for (size_t i = 0; i < s->n_batch; i++)
             send_reply(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].reply,
                        s->batch[i].reply_len);
@@ -454,6 +472,7 @@ static int batch_run(server_t *s)
                 zmq_send(s->pub, data, len, ZMQ_DONTWAIT);
         }
     }
+    metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
     batch_free_replies(s);
     for (size_t i = 0; i < s->n_batch; i++)
         wire_request_free(&s->batch[i].req);
@@ -479,9 +498,12 @@ static void zap_drain(server_t *s)
         s->refusals = 0;
     }
     while (auth_zap_handle(s->auth, &accepted, note, sizeof note) == 1) {
-        if (accepted)
+        if (accepted) {
             log_debug("%s", note);
-        else if (++s->refusals <= REFUSALS_LOGGED)
+            continue;
+        }
+        s->stats->m.refusals[METRICS_REFUSED_HANDSHAKE]++;
+        if (++s->refusals <= REFUSALS_LOGGED)
             log_info("%s", note);
     }
 }

@@ -255,6 +255,7 @@ int cmd_learner_register_did(ctl_t *ctl, const args_t *a);
 int cmd_override(ctl_t *ctl, const args_t *a);
 int cmd_events(ctl_t *ctl, const args_t *a);
 int cmd_health(ctl_t *ctl, const args_t *a);
+int cmd_metrics(ctl_t *ctl, const args_t *a);
 int cmd_credential_list(ctl_t *ctl, const args_t *a);
 int cmd_credential_get(ctl_t *ctl, const args_t *a);
 int cmd_credential_revoke(ctl_t *ctl, const args_t *a);
