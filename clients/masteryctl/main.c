@@ -31,8 +31,8 @@ static void print_global_usage(FILE *f)
     fprintf(f,
             "\nglobal options (before the command):\n"
             "  -e, --endpoint EP        request endpoint (env MASTERYD_ENDPOINT; default %s)\n"
-            "  --events-endpoint EP     event endpoint (env MASTERYD_EVENTS; default: the\n"
-            "                           request endpoint's host, port %s)\n"
+            "  --events-endpoint EP     event endpoint (env MASTERYD_EVENTS; default: the one\n"
+            "                           the daemon reports in health)\n"
             "  -k, --key FILE           this client's CURVE secret key (env MASTERYD_KEY);\n"
             "                           needs --server-key (env MASTERYD_SERVER_KEY), the\n"
             "                           daemon's public key file\n"
@@ -42,7 +42,7 @@ static void print_global_usage(FILE *f)
             "  -h, --help               this help; COMMAND --help for a command's options\n"
             "\nexit status: 0 ok, 1 the daemon reported an error, 2 usage error,\n"
             "3 the daemon could not be reached\n",
-            DEFAULT_ENDPOINT, MC_EVENTS_PORT, DEFAULT_TIMEOUT_MS, CALL_ATTEMPTS);
+            DEFAULT_ENDPOINT, DEFAULT_TIMEOUT_MS, CALL_ATTEMPTS);
 }
 
 /* Parses the global options; returns 0 with *next the index of the command word. */
@@ -105,11 +105,9 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
         return usage_error(ctl, "-e: empty endpoint");
     if ((ctl->key_file == NULL) != (ctl->server_key_file == NULL))
         return usage_error(ctl, "-k and --server-key go together (CURVE needs both keys)");
+    /* Without --events-endpoint the library asks the daemon (Health) where its events are. */
     if (events && events[0])
         snprintf(ctl->events_endpoint, sizeof ctl->events_endpoint, "%s", events);
-    else
-        mc_events_endpoint_default(ctl->endpoint, ctl->events_endpoint,
-                                   sizeof ctl->events_endpoint);
     *next = optind;
     return 0;
 }

@@ -253,3 +253,46 @@ def test_parser_is_strict():
                 good + 'a_total{k="v"} 4\n']:
         with pytest.raises((AssertionError, ValueError, KeyError)):
             parse_prometheus(bad)
+
+
+def test_masteryctl_follows_the_events_endpoint_health_names(daemon, client):
+    """events --follow on a daemon whose event port is not 7412: masteryctl asks Health. A
+    decoy publisher on the old guess (port 7412) is never read."""
+    import json
+    import select
+    import time
+    from conftest import EXAMPLES
+    ctx = zmq.Context.instance()
+    decoy = ctx.socket(zmq.PUB)
+    try:
+        decoy.bind("tcp://127.0.0.1:7412")
+    except zmq.ZMQError:  # something else listens there: the Health part still holds
+        decoy.close(0)
+        decoy = None
+    assert client.put_framework_file(os.path.join(EXAMPLES, "fractions.json")).status.code == 0
+    start = client.call(health=pb.Health()).health.last_seq + 1
+    proc = subprocess.Popen([os.path.join(BIN, "masteryctl"), "-e", daemon.endpoint, "--json",
+                             "events", "--follow", "--from", str(start)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)  # let it subscribe
+        if decoy is not None:
+            fake = pb.Event(seq=start, at_ms=1, unlocked=pb.Unlocked(
+                learner_id="decoy", framework_id="f", competency_id="c"))
+            for _ in range(5):
+                decoy.send_multipart([b"unlocked/decoy/", fake.SerializeToString()])
+        client.submit(evidence("ctl-1", "s-ctl", "frac.equivalent", 1.0, 1000),
+                      evidence("ctl-2", "s-ctl", "frac.equivalent", 1.0, 2000))
+        lines, deadline = [], time.time() + 20
+        while time.time() < deadline and not any('"mastered"' in ln or "mastered" in ln
+                                                  for ln in lines):
+            if select.select([proc.stdout], [], [], 1.0)[0]:
+                lines.append(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if decoy is not None:
+            decoy.close(0)
+    events = [json.loads(ln) for ln in lines if ln.strip()]
+    assert any("s-ctl" in json.dumps(e) for e in events), lines
+    assert not any("decoy" in json.dumps(e) for e in events), lines
