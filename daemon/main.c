@@ -166,7 +166,7 @@ int main(int argc, char **argv)
         else if (key_pending)
             printf("# %s does not exist yet: created on first start\n", key);
         conf_dump(&conf, stdout);
-        printf(bad ? "configuration INVALID\n" : "configuration OK\n");
+        printf(bad ? "# configuration INVALID\n" : "# configuration OK\n");
         return bad;
     }
 

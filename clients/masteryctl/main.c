@@ -36,7 +36,9 @@ static void print_global_usage(FILE *f)
             "  -k, --key FILE           this client's CURVE secret key (env MASTERYD_KEY);\n"
             "                           needs --server-key (env MASTERYD_SERVER_KEY), the\n"
             "                           daemon's public key file\n"
-            "  --json                   machine-readable output (JSON; JSON lines for streams)\n"
+            "  --json                   machine-readable output (JSON; JSON lines for streams);\n"
+            "                           may stand anywhere on the line\n"
+            "  --version                print the version and exit\n"
             "  -t, --timeout MS         wait this long for each reply (default %d); reads and\n"
             "                           evidence are resent up to %d times in all\n"
             "  -h, --help               this help; COMMAND --help for a command's options\n"
@@ -56,6 +58,7 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *events = getenv("MASTERYD_EVENTS");
@@ -92,6 +95,9 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
             break;
         case 'h':
             print_global_usage(stdout);
+            return -1;
+        case 'V':
+            printf("masteryctl %s\n", MASTERY_VERSION);
             return -1;
         case ':':
             return usage_error(ctl, "option %s needs a value", argv[optind - 1]);
@@ -151,10 +157,30 @@ static const command_t *command_find(ctl_t *ctl, int argc, char **argv, int i, i
     return NULL;
 }
 
+/* --json is a global option that people type anywhere ("masteryctl health --json"): it is
+ * taken out wherever it stands before a "--", and the rest is parsed as usual. */
+static int take_json(ctl_t *ctl, int argc, char **argv)
+{
+    int out = 1;
+    bool literal = false;
+    for (int i = 1; i < argc; i++) {
+        if (!literal && strcmp(argv[i], "--") == 0)
+            literal = true;
+        if (!literal && strcmp(argv[i], "--json") == 0) {
+            ctl->json = true;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     ctl_t ctl;
     memset(&ctl, 0, sizeof ctl);
+    argc = take_json(&ctl, argc, argv);
     int next = 0;
     int rc = parse_global(&ctl, argc, argv, &next);
     if (rc != 0)

@@ -211,8 +211,28 @@ void evidence_clear(Mastery__V1__Evidence *ev);
 
 /* A batch import in flight (import.c), used by `evidence import` and `xapi`. */
 typedef struct batch batch_t;
+/*
+ * A progress line on a terminal for long imports: "\r12000 lines  4000/s  38%  ETA 0:19"
+ * (answered lines, their rate, the share done, the time left), on
+ * standard error, only when it is a terminal and output is not --json, redrawn at most 5 times
+ * a second. The ETA comes from bytes read of a regular file (none for a pipe). Reports clear it
+ * first (progress_clear), so it never mixes with a line that stays.
+ */
+typedef struct progress {
+    bool on, drawn;
+    int fd;          /* the input, for its position */
+    uint64_t size;   /* bytes of a regular file; 0: unknown (a pipe) */
+    double t0, last; /* mono_s() at the start, at the last draw */
+} progress_t;
+
+void progress_start(progress_t *p, const ctl_t *ctl, int fd);
+/* count: records answered so far; read: records read (ahead of count by the window). */
+void progress_update(progress_t *p, uint64_t count, uint64_t read, const char *unit);
+void progress_clear(progress_t *p);
+
 typedef struct importer {
     ctl_t *ctl;
+    progress_t progress;
     const char *unit; /* what a number in a report counts: "line" (NULL) or "statement" */
     mc_window_t *win; /* the batches in flight, in input order */
     size_t batch_size, window;
