@@ -166,10 +166,8 @@ void print_status_error(const Mastery__V1__Status *st);
 
 int64_t now_ms(void);
 double mono_s(void); /* monotonic seconds, ns resolution: a short run has a non-zero rate */
-int64_t wall_ms(void);
 void *xcalloc(size_t n, size_t size); /* exits with "out of memory" */
 char *xstrdup(const char *s);
-int random_uuid(char out[37]); /* a random version-4 UUID; 0 or -1 (errno) */
 
 json_t *jstr(const char *s);                        /* a JSON string, or null for invalid UTF-8 */
 json_t *jtime(int64_t ms);                          /* RFC 3339 with milliseconds, null for 0 */

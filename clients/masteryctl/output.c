@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "entropy.h"
 #include "isotime.h"
 #include "masteryctl.h"
 
@@ -25,13 +24,6 @@ double mono_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void *xcalloc(size_t n, size_t size)
@@ -52,12 +44,6 @@ char *xstrdup(const char *s)
         exit(CTL_ERR_REPLY);
     }
     return p;
-}
-
-/* A random version-4 UUID in its 36-character text form (an xAPI statement id fits). */
-int random_uuid(char out[37])
-{
-    return entropy_uuid4(out);
 }
 
 json_t *jstr(const char *s)
