@@ -1,10 +1,10 @@
-# Thin wrapper around CMake (the build). Targets: run, test, build, asan, clean.
+# Thin wrapper around CMake (the build). Targets: run, test, build, asan, install, clean.
 BUILD     ?= build
 ASAN      ?= build-asan
 JOBS      ?= $(shell nproc)
 CMAKEFLAGS ?=
 
-.PHONY: all deps build run test test-fast asan fuzz matrix clean format
+.PHONY: all deps build run test test-fast asan fuzz matrix clean format install
 
 all: build
 
@@ -20,6 +20,14 @@ run: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target masteryd masteryctl mastery-verify
 	./$(BUILD)/bin/masteryd -d
+
+# Installs the binaries, libmasteryclient, man pages, example config and systemd unit under
+# PREFIX (default /usr/local); DESTDIR=DIR stages the tree there (packaging).
+PREFIX ?= /usr/local
+install: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target masteryd masteryctl mastery-verify mastery_client
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The whole suite: the release build, then the same tests under ASan+UBSan.
 test: build asan

@@ -216,9 +216,13 @@ int conf_load_file(conf_t *c, const char *path, err_detail_t *d)
             rc = err_set(d, ERR_INVALID, where, "line too long");
             break;
         }
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
+        /* A comment starts at a '#' that begins the line or follows a blank, so a value may
+         * hold one (a URL's fragment): what -n prints reads back the same. */
+        for (char *p = line; *p; p++)
+            if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+                *p = '\0';
+                break;
+            }
         char *s = trim(line);
         if (*s == '\0')
             continue;
@@ -243,6 +247,7 @@ int conf_load_file(conf_t *c, const char *path, err_detail_t *d)
 
 void conf_dump(const conf_t *c, FILE *out)
 {
+    fprintf(out, "# masteryd effective configuration (masteryd -n): a config file for -c\n");
     for (size_t i = 0; i < CONF_COUNT; i++) {
         const conf_entry_t *e = &conf_table[i];
         const char *base = (const char *)c + e->offset;

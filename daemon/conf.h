@@ -2,8 +2,10 @@
  * conf: the daemon's settings, as one table (name, type, bounds, default, documentation).
  *
  * Sources, later wins: embedded defaults, the config file (-c), command-line flags. The file is
- * lines of `name = value`; `#` starts a comment; unknown names, malformed values and values out
- * of bounds are errors naming the line. conf_dump() prints the effective settings (-n).
+ * lines of `name = value`; `#` at the start of a line or after a blank starts a comment (so a
+ * value may contain `#`, but not ` #`, nor begin or end with a blank); unknown names, malformed
+ * values and values out of bounds are errors naming the line. conf_dump() prints the effective
+ * settings (-n) in that syntax: saved, they read back to the same settings.
  */
 #ifndef MASTERY_CONF_H
 #define MASTERY_CONF_H
@@ -74,7 +76,8 @@ int conf_set(conf_t *c, const char *name, const char *value, err_detail_t *detai
  */
 int conf_check_issuer(const conf_t *c, err_detail_t *detail);
 
-/* Writes every setting as `name = value  # doc` to out. */
+/* Writes every setting as `name = value  # doc` to out: a config file conf_load_file() reads
+ * back to the same settings (a value with " #" or blanks at either end excepted). */
 void conf_dump(const conf_t *c, FILE *out);
 
 #endif

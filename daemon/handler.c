@@ -1,6 +1,7 @@
 #include "handler.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "engine.h"
 #include "graph.h"
 #include "journal.h"
+#include "log.h"
 #include "records.h"
 
 #define ID_MAX        256
@@ -37,7 +39,68 @@ struct handler {
     arena_t *arena;           /* reply building; reset per request */
     int64_t now;
     bool catalog_dirty;
+    /* The batch's acts, logged (and counted) once it commits: entries of [act byte][line]\0.
+     * Bounded: past NOTES_MAX, acts are counted in notes_dropped and logged as a number. */
+    buf_t notes;
+    uint64_t notes_dropped;
+    uint64_t batch_items[METRICS_ITEM_RESULTS]; /* evidence results, counted on commit */
+    const char *who;                            /* the current request's client, for the log */
+    int64_t forbidden_window;                   /* FORBIDDEN lines: at most FORBIDDEN_LOGGED */
+    uint64_t forbidden_logged;                  /* a minute, then a count */
 };
+
+#define NOTES_MAX        (1024 * 1024)
+#define FORBIDDEN_LOGGED 20
+
+/* ---- the operator's log -------------------------------------------------------------------- */
+
+/* An id or name as it may appear in a log line: printable ASCII, at most 64 bytes, so a client
+ * cannot forge lines or flood one. Never used for learner ids (see learner_ref) or free text. */
+static const char *clean(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < cap && n < 64; s++)
+        out[n++] = (*s >= 0x21 && *s < 0x7f) ? *s : '?';
+    out[n] = '\0';
+    return n ? out : "-";
+}
+
+/* The learner as log lines name it: a keyed hash (logref.h), never the id. */
+static const char *learner_ref(const handler_t *h, const char *id, char out[LOGREF_LEN])
+{
+    if (!h->stats->logref_set)
+        return "L-?";
+    logref_make(h->stats->logref_key, id, out);
+    return out;
+}
+
+/* Queues one act for the log; it is written when (and only if) the batch commits. */
+__attribute__((format(printf, 3, 4))) static void note(handler_t *h, metrics_act_t act,
+                                                       const char *fmt, ...)
+{
+    char line[768];
+    line[0] = (char)('a' + act);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + 1, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (buf_append(&h->notes, line, strlen(line) + 1) != 0)
+        h->notes_dropped++;
+}
+
+/* FORBIDDEN is logged when it happens (it changes nothing), at most FORBIDDEN_LOGGED lines a
+ * minute; the rest are counted and their number logged when the minute is over. */
+static bool forbidden_log_ok(handler_t *h)
+{
+    if (h->now - h->forbidden_window >= 60000) {
+        if (h->forbidden_logged > FORBIDDEN_LOGGED)
+            log_info("FORBIDDEN: %llu more refusals in the last minute (not logged one by one)",
+                     (unsigned long long)(h->forbidden_logged - FORBIDDEN_LOGGED));
+        h->forbidden_window = h->now;
+        h->forbidden_logged = 0;
+    }
+    return ++h->forbidden_logged <= FORBIDDEN_LOGGED;
+}
 
 /* ---- the engine's changes, as events and badges -------------------------------------------- */
 
@@ -61,6 +124,10 @@ static int issue_badge(handler_t *h, store_txn_t *txn, const engine_change_t *ma
         .credential_id = info.id,
         .achievement_name = info.name,
     };
+    char lref[LOGREF_LEN], f[80], c[80];
+    note(h, METRICS_ACT_CREDENTIAL_ISSUED, "credential issued: %s to learner %s for %s %s", info.id,
+         learner_ref(h, learner, lref), clean(ev.framework_id, f, sizeof f),
+         clean(ev.competency_id, c, sizeof c));
     return journal_append(h->journal, txn, &ev);
 }
 
@@ -101,6 +168,19 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             ev.kind = JOURNAL_EVIDENCE_RETRACTED;
             ev.reason = op->reason;
             break;
+        }
+        if (c->kind == CHANGE_OVERRIDE || c->kind == CHANGE_RETRACTED) {
+            char lref[LOGREF_LEN], f[80], cp[80], a[80];
+            if (c->kind == CHANGE_OVERRIDE)
+                note(h, METRICS_ACT_OVERRIDE, "override: %s %s %s for learner %s by %s",
+                     op->granted ? "granted" : "withdrew", clean(ev.framework_id, f, sizeof f),
+                     clean(ev.competency_id, cp, sizeof cp), learner_ref(h, op->learner_id, lref),
+                     clean(op->actor, a, sizeof a));
+            else
+                note(h, METRICS_ACT_EVIDENCE_RETRACTED,
+                     "evidence retracted: learner %s, %s %s, by %s",
+                     learner_ref(h, op->learner_id, lref), clean(ev.framework_id, f, sizeof f),
+                     clean(ev.competency_id, cp, sizeof cp), clean(h->who, a, sizeof a));
         }
         rc = journal_append(h->journal, txn, &ev);
         if (rc == 0 && c->kind == CHANGE_MASTERED && h->badges)
@@ -177,6 +257,7 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
     h->conf = conf;
     h->stats = stats;
     h->cat = catalog_new();
+    buf_init(&h->notes, NOTES_MAX);
     h->arena = arena_new(64 * 1024);
     h->journal = journal_new();
     if (h->cat)
@@ -201,6 +282,7 @@ void handler_destroy(handler_t **hp)
         return;
     handler_t *h = *hp;
     journal_destroy(&h->journal);
+    buf_free(&h->notes);
     engine_changes_free(&h->changes);
     engine_destroy(&h->engine);
     catalog_destroy(&h->cat);
@@ -214,13 +296,41 @@ void handler_batch_begin(handler_t *h, int64_t now_ms)
     h->now = now_ms;
     journal_batch_begin(h->journal, now_ms);
     engine_set_now(h->engine, now_ms);
+    buf_reset(&h->notes);
+    h->notes_dropped = 0;
+    memset(h->batch_items, 0, sizeof h->batch_items);
+}
+
+/* The batch committed: its acts happened, so they are logged and counted now. */
+static void log_acts(handler_t *h)
+{
+    metrics_t *m = &h->stats->m;
+    for (size_t off = 0; off < h->notes.len;) {
+        const char *e = h->notes.data + off;
+        size_t n = strlen(e);
+        unsigned act = (unsigned)(e[0] - 'a');
+        if (act < METRICS_ACTS)
+            m->acts[act]++;
+        log_info("%s", e + 1);
+        off += n + 1;
+    }
+    if (h->notes_dropped)
+        log_info("%llu more acts in this batch (not logged one by one; see the event log)",
+                 (unsigned long long)h->notes_dropped);
+    m->events += journal_queued(h->journal);
+    for (size_t i = 0; i < METRICS_ITEM_RESULTS; i++)
+        m->items[i] += h->batch_items[i];
 }
 
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *d)
 {
     journal_batch_end(h->journal, committed);
-    if (committed)
+    if (committed) {
+        log_acts(h);
         return 0;
+    }
+    for (size_t i = 0; i < METRICS_ITEM_RESULTS; i++)
+        h->stats->m.items[METRICS_ITEM_UNCOMMITTED] += h->batch_items[i];
     return handler_load(h, d); /* memory must not run ahead of the store */
 }
 
@@ -348,6 +458,11 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
     };
     if ((rc = journal_append(h->journal, txn, &ev)) != 0)
         return rc;
+    char f[80], v[80], w[80];
+    note(h, METRICS_ACT_FRAMEWORK_LOADED,
+         "framework loaded: %s revision %u (version %s, %u competencies) by %s",
+         clean(ev.framework_id, f, sizeof f), revision, clean(ev.version, v, sizeof v),
+         (unsigned)ev.competency_count, clean(h->who, w, sizeof w));
     {
         /* Every learner again, one at a time: a new revision may unlock or master more, and a
          * new framework counts the evidence already stored on its competencies, exactly as if
@@ -662,6 +777,9 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
     Mastery__V1__Status *statuses = arena_alloc(h->arena, op->n_items * sizeof *statuses);
     if (out->items == NULL || items == NULL || statuses == NULL)
         return ERR_NOMEM;
+    metrics_observe_submit_items(&h->stats->m, op->n_items);
+    size_t forbidden = 0;
+    err_detail_t first_forbidden;
     for (size_t i = 0; i < op->n_items; i++) {
         Mastery__V1__Evidence *ev = op->items[i];
         err_detail_t item;
@@ -678,6 +796,7 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
             return store_txn_error(txn);
         if (rc == 0) {
             out->accepted++;
+            h->batch_items[METRICS_ITEM_ACCEPTED]++;
         } else {
             if (rc == ERR_DUPLICATE)
                 out->duplicates++;
@@ -685,6 +804,15 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
                 out->rejected++;
             if (item.code == 0)
                 err_set(&item, rc, "items", "%s", err_str(rc));
+            metrics_item_t r = rc == ERR_DUPLICATE   ? METRICS_ITEM_DUPLICATE
+                               : rc == ERR_CONFLICT  ? METRICS_ITEM_CONFLICT
+                               : rc == ERR_INVALID   ? METRICS_ITEM_INVALID
+                               : rc == ERR_NOT_FOUND ? METRICS_ITEM_NOT_FOUND
+                               : rc == ERR_FORBIDDEN ? METRICS_ITEM_FORBIDDEN
+                                                     : METRICS_ITEM_OTHER;
+            h->batch_items[r]++;
+            if (rc == ERR_FORBIDDEN && forbidden++ == 0)
+                memcpy(&first_forbidden, &item, sizeof item);
         }
         mastery__v1__item_status__init(&items[i]);
         mastery__v1__status__init(&statuses[i]);
@@ -698,6 +826,15 @@ static int op_submit_evidence(handler_t *h, store_txn_t *txn, const wire_request
         out->items[i] = &items[i];
     }
     out->n_items = op->n_items;
+    if (forbidden > 0) {
+        h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+        char w[80], f[80];
+        if (forbidden_log_ok(h))
+            log_info("FORBIDDEN: %s submit_evidence: %zu of %zu items outside its scope (first: "
+                     "%s)",
+                     clean(h->who, w, sizeof w), forbidden, op->n_items,
+                     clean(first_forbidden.field, f, sizeof f));
+    }
     rep->result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS;
     rep->evidence_results = out;
     return 0;
@@ -721,9 +858,15 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
      * the source the item claimed). */
     const char *source = op->source;
     if (who->authenticated && who->client && who->client->role == AUTH_ROLE_TOOL) {
-        if (source[0] != '\0' && strcmp(source, who->name) != 0)
+        if (source[0] != '\0' && strcmp(source, who->name) != 0) {
+            char w[80];
+            h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+            if (forbidden_log_ok(h))
+                log_info("FORBIDDEN: %s retract_evidence: in another source's scope",
+                         clean(h->who, w, sizeof w));
             return err_set(d, ERR_FORBIDDEN, "retract_evidence.source",
                            "a tool retracts only its own evidence (source '%s')", who->name);
+        }
         source = who->name;
     }
     store_val_t blob;
@@ -994,8 +1137,54 @@ static int op_health(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     out->requests = h->stats->requests;
     out->commits = h->stats->commits;
     out->dev_mode = h->stats->dev_mode;
+    out->learner_count = records_learner_count(txn);
+    out->credential_count = records_credential_count(txn);
+    out->error_count = metrics_error_count(&h->stats->m);
+    out->events_endpoint = h->stats->events_endpoint;
     rep->result_case = MASTERY__V1__REPLY__RESULT_HEALTH;
     rep->health = out;
+    return 0;
+}
+
+static const char *const *op_names(size_t *n);
+
+static const char *code_name(int code)
+{
+    return code <= MASTERY__V1__STATUS_CODE__STATUS_INTERNAL
+               ? wire_status_name((Mastery__V1__StatusCode)code)
+               : NULL;
+}
+
+static int op_metrics(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                      const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)req, (void)who, (void)d;
+    metrics_gauges_t g = {
+        .readers = store_readers(h->store),
+        .learners = records_learner_count(txn),
+        .credentials = records_credential_count(txn),
+        .evidence = records_evidence_count(txn),
+        .frameworks = catalog_count(h->cat),
+        .last_seq = journal_last_seq(h->journal),
+        .uptime_seconds = (double)(h->now - h->stats->started_at) / 1000.0,
+        .dev_mode = h->stats->dev_mode,
+    };
+    store_usage(h->store, &g.map_size, &g.map_used);
+    size_t n_ops;
+    const char *const *names = op_names(&n_ops);
+    buf_t b;
+    buf_init(&b, 256 * 1024);
+    int rc = metrics_render(&h->stats->m, &g, names, n_ops, code_name, &b);
+    Mastery__V1__MetricsText *out = rc == 0 ? arena_alloc(h->arena, sizeof *out) : NULL;
+    if (out != NULL) {
+        mastery__v1__metrics_text__init(out);
+        out->text = arena_strndup(h->arena, b.data ? b.data : "", b.len);
+    }
+    buf_free(&b);
+    if (out == NULL || out->text == NULL)
+        return rc ? rc : ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_METRICS;
+    rep->metrics = out;
     return 0;
 }
 
@@ -1145,6 +1334,14 @@ static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_r
         ev.credential_id = cid;
         if ((rc = journal_append(h->journal, txn, &ev)) != 0)
             return rc;
+        bool suspension = strcmp(op->purpose, "suspension") == 0;
+        metrics_act_t act = !op->set     ? METRICS_ACT_CREDENTIAL_REINSTATED
+                            : suspension ? METRICS_ACT_CREDENTIAL_SUSPENDED
+                                         : METRICS_ACT_CREDENTIAL_REVOKED;
+        const char *what = !op->set ? "unsuspended" : suspension ? "suspended" : "revoked";
+        char lref[LOGREF_LEN], w[80];
+        note(h, act, "credential %s: %s of learner %s by %s", what, cid, learner_ref(h, lid, lref),
+             clean(h->who, w, sizeof w));
         if ((rc = badges_get(h->badges, txn, cid, &info, NULL, NULL, NULL, NULL)) != 0)
             return rc;
     } else {
@@ -1254,6 +1451,12 @@ static int op_rotate_keys(handler_t *h, store_txn_t *txn, const wire_request_t *
     int rc = need_badges(h, d);
     if (rc == 0)
         rc = badges_rotate(h->badges, h->now, d);
+    if (rc == 0) { /* the key files are written at once, outside the batch: logged now */
+        char w[80];
+        h->stats->m.acts[METRICS_ACT_KEYS_ROTATED]++;
+        log_info("issuer keys rotated by %s; new badges are signed by the new key of %s",
+                 clean(h->who, w, sizeof w), badges_issuer_did(h->badges));
+    }
     return rc ? rc : issuer_reply(h, rep, d);
 }
 
@@ -1349,7 +1552,20 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
      R_TEACHER | R_ADMIN, op_register_learner_did},
     {MASTERY__V1__REQUEST__OP_BACKUP, "backup", false, R_ADMIN, op_backup},
+    {MASTERY__V1__REQUEST__OP_METRICS, "metrics", false, R_ANY, op_metrics},
 };
+
+#define OP_COUNT (sizeof op_table / sizeof op_table[0])
+_Static_assert(OP_COUNT <= METRICS_OPS, "metrics count requests per operation");
+
+static const char *const *op_names(size_t *n)
+{
+    static const char *names[OP_COUNT];
+    for (size_t i = 0; i < OP_COUNT; i++)
+        names[i] = op_table[i].name;
+    *n = OP_COUNT;
+    return names;
+}
 
 /* Whether who may call e; FORBIDDEN naming the roles that may, otherwise. */
 static int authorize(const op_entry_t *e, const handler_client_t *who, err_detail_t *d)
@@ -1392,20 +1608,31 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     err_clear(&d);
     arena_reset(h->arena);
     h->stats->requests++;
+    h->who = who->authenticated ? who->name : "dev-mode-client";
     const op_entry_t *e = op_find(req->op_case);
     int rc;
     if (e == NULL) {
         err_set(&d, ERR_INVALID, "op", "unknown operation %d", (int)req->op_case);
+        h->stats->m.request_errors[wire_status_code(d.code)]++;
         return reply_pack(&rep, req->request_id, &d, reply, len);
     }
-    if (authorize(e, who, &d) != 0)
+    h->stats->m.requests[e - op_table]++;
+    if (authorize(e, who, &d) != 0) {
+        h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+        h->stats->m.request_errors[wire_status_code(d.code)]++;
+        char w[80];
+        if (forbidden_log_ok(h))
+            log_info("FORBIDDEN: %s may not call %s (role %s)", clean(who->name, w, sizeof w),
+                     e->name, who->client ? auth_role_name(who->client->role) : "none");
         return reply_pack(&rep, req->request_id, &d, reply, len);
+    }
     if (!e->writes) {
         rc = e->fn(h, txn, req, who, &rep, &d);
     } else {
         /* Submit runs a child per item itself; everything else is one child per request. */
         store_txn_t *child = NULL;
         journal_mark_t mark = journal_mark(h->journal);
+        size_t notes_mark = h->notes.len;
         if (e->op != MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE &&
             (rc = store_txn_begin_child(txn, &child)) != 0)
             return rc;
@@ -1419,6 +1646,7 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
             } else {
                 store_txn_abort(&child);
                 journal_rollback(h->journal, mark);
+                buf_truncate(&h->notes, notes_mark); /* those acts did not happen */
                 if (h->catalog_dirty) {
                     err_detail_t ld;
                     int lrc = catalog_load(h->cat, txn, &ld);
@@ -1436,5 +1664,7 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         return store_txn_error(txn);
     if (rc != 0 && d.code == 0)
         err_set(&d, rc, e->name, "%s failed: %s", e->name, err_str(rc));
+    if (d.code != 0)
+        h->stats->m.request_errors[wire_status_code(d.code)]++;
     return reply_pack(&rep, req->request_id, &d, reply, len) == 0 ? 0 : ERR_NOMEM;
 }

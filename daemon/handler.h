@@ -24,6 +24,8 @@
 #include "badges.h"
 #include "conf.h"
 #include "err.h"
+#include "logref.h"
+#include "metrics.h"
 #include "store.h"
 #include "wire.h"
 
@@ -42,12 +44,19 @@ typedef struct handler_client {
                                     the call */
 } handler_client_t;
 
-/* Daemon-wide counters the handler reports in Health. */
+/* Daemon-wide counters the handler reports in Health and Metrics; main owns it, the server
+ * and the handler count into it (one thread). */
 typedef struct handler_stats {
     uint64_t requests;
     uint64_t commits;
     int64_t started_at;
     bool dev_mode;
+    char events_endpoint[1024]; /* as bound (server_events_endpoint), reported in Health */
+    /* Log lines name a learner by logref_make(logref_key, id); without a key (unit tests)
+     * they name no learner at all. */
+    bool logref_set;
+    uint8_t logref_key[LOGREF_KEY_LEN];
+    metrics_t m;
 } handler_stats_t;
 
 /*
@@ -78,7 +87,10 @@ void handler_batch_begin(handler_t *h, int64_t now_ms);
 int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                   const handler_client_t *who, uint8_t **reply, size_t *len);
 
-/* Ends the batch: committed says whether store_txn_commit() returned 0. */
+/* Ends the batch: committed says whether store_txn_commit() returned 0. On success the
+ * batch's state-changing acts (framework loads, overrides, credentials issued, revoked,
+ * suspended or reinstated, retractions) are logged at info level, one line each, and counted;
+ * on failure they are dropped, since none of them happened. */
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *detail);
 
 /* Events of the last committed batch, in seq order: topic and packed Event, borrowed until

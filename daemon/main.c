@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "handler.h"
 #include "identity.h"
 #include "log.h"
+#include "logref.h"
+#include "notify.h"
 #include "records.h"
 #include "server.h"
 #include "store.h"
@@ -43,9 +46,10 @@ static void on_hup(int sig)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: masteryd [-dnv] [-c FILE] [--data DIR] [--listen EP] [--events EP]\n"
-                 "  -c FILE        config file (name = value lines; see README)\n"
+                 "       masteryd [-c FILE] [--data DIR] --learner-ref ID\n"
+                 "  -c FILE        config file (name = value lines; see masteryd.conf(5))\n"
                  "  -d             stay in the foreground, log to stderr (default on a terminal)\n"
-                 "  -n             check the configuration, print it, and exit\n"
+                 "  -n             check the configuration, print it as a config file, and exit\n"
                  "  --check        audit the store offline (checksums, recomputed states); exit\n"
                  "                 0 when whole, 1 when damaged or inconsistent, 2 on failure\n"
                  "  -v             more verbose logging (debug)\n"
@@ -54,8 +58,12 @@ static void usage(FILE *out)
                  "  --events EP    event endpoint (default tcp://127.0.0.1:7412)\n"
                  "  --adopt-keys   let a new, empty store take the issuer keys already in\n"
                  "                 key_dir (otherwise refused: a lost data.mdb looks the same)\n"
-                 "  --version      print the version and exit\n");
+                 "  --learner-ref ID  print the reference log lines use for learner ID, and exit\n"
+                 "  --version      print the version and exit\n"
+                 "  -h, --help     print this help and exit\n");
 }
+
+#define ENDPOINT_STATE_MAX 1100
 
 static int64_t wall_ms(void)
 {
@@ -83,7 +91,15 @@ static int open_store(store_t *store, badges_t *badges, err_detail_t *d)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DATA = 256, OPT_LISTEN, OPT_EVENTS, OPT_VERSION, OPT_CHECK, OPT_ADOPT };
+    enum {
+        OPT_DATA = 256,
+        OPT_LISTEN,
+        OPT_EVENTS,
+        OPT_VERSION,
+        OPT_CHECK,
+        OPT_ADOPT,
+        OPT_LEARNER_REF
+    };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -91,10 +107,11 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {"check", no_argument, NULL, OPT_CHECK},
         {"adopt-keys", no_argument, NULL, OPT_ADOPT},
+        {"learner-ref", required_argument, NULL, OPT_LEARNER_REF},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL;
+    const char *conf_file = NULL, *data = NULL, *listen = NULL, *events = NULL, *ref = NULL;
     bool foreground = isatty(STDERR_FILENO), check_only = false, check_store = false;
     bool adopt = false;
     int verbose = 0, ch;
@@ -127,6 +144,9 @@ int main(int argc, char **argv)
         case OPT_ADOPT:
             adopt = true;
             break;
+        case OPT_LEARNER_REF:
+            ref = optarg;
+            break;
         case OPT_VERSION:
             printf("masteryd %s\n", MASTERY_VERSION);
             return 0;
@@ -156,6 +176,28 @@ int main(int argc, char **argv)
     if (verbose > conf.verbose)
         conf.verbose = verbose;
     bool secure = conf.clients_file[0] != '\0';
+    char ref_path[CONF_STR_MAX + 16];
+    snprintf(ref_path, sizeof ref_path, "%s/logref.key", conf.data_dir);
+    if (ref != NULL) {
+        /* Needs the key the running daemon uses; never creates one (it would not match). */
+        uint8_t key[LOGREF_KEY_LEN];
+        char out[LOGREF_LEN];
+        if (access(ref_path, F_OK) != 0) {
+            fprintf(stderr,
+                    "masteryd: %s: no log reference key (the daemon creates it on "
+                    "first start; give -c or --data of that daemon)\n",
+                    ref_path);
+            return 1;
+        }
+        if (logref_key_load(ref_path, key, &d) != 0) {
+            fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
+            return 1;
+        }
+        logref_make(key, ref, out);
+        OPENSSL_cleanse(key, sizeof key);
+        printf("%s\n", out);
+        return 0;
+    }
     if (check_only) {
         char key[CONF_STR_MAX + 32] = "";
         bool key_pending;
@@ -166,7 +208,7 @@ int main(int argc, char **argv)
         else if (key_pending)
             printf("# %s does not exist yet: created on first start\n", key);
         conf_dump(&conf, stdout);
-        printf(bad ? "configuration INVALID\n" : "configuration OK\n");
+        printf(bad ? "# configuration INVALID\n" : "# configuration OK\n");
         return bad;
     }
 
@@ -185,9 +227,15 @@ int main(int argc, char **argv)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
+    /* Under systemd (Type=notify) the process it started must be the daemon: no fork. */
+    if (getenv("NOTIFY_SOCKET") != NULL)
+        foreground = true;
     log_init(foreground, (int)conf.verbose, "masteryd");
-    if (!foreground && daemon(1, 0) != 0)
+    /* Detached without a syslog, stderr stays open: it is where the log goes. */
+    if (!foreground && daemon(1, log_to_syslog() ? 0 : 1) != 0)
         fatal("daemon");
+    if (!foreground && !log_to_syslog())
+        log_warnx("no syslog (/dev/log): logging to stderr");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -212,6 +260,11 @@ int main(int argc, char **argv)
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
+    if (logref_key_load(ref_path, stats.logref_key, &d) != 0) {
+        log_warnx("log reference key: %s: %s", d.field, d.message);
+        goto out;
+    }
+    stats.logref_set = true;
     char key_dir[2 * CONF_STR_MAX];
     if (conf.key_dir[0])
         snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
@@ -263,12 +316,21 @@ int main(int argc, char **argv)
     if (!secure)
         log_warnx("DEVELOPMENT MODE: no authentication, loopback only. Set clients_file (see "
                   "README, Security) before exposing masteryd to a network.");
+    snprintf(stats.events_endpoint, sizeof stats.events_endpoint, "%s",
+             server_events_endpoint(server));
     log_info("requests on %s", server_endpoint(server));
     log_info("events on %s", server_events_endpoint(server));
     log_info("ready");
+    char state[2 * ENDPOINT_STATE_MAX];
+    snprintf(state, sizeof state, "READY=1\nSTATUS=requests on %s, events on %s\nMAINPID=%ld",
+             server_endpoint(server), server_events_endpoint(server), (long)getpid());
+    if (notify_send(state) < 0)
+        log_warn("NOTIFY_SOCKET: cannot report readiness");
     rc = server_run(server, &stop_requested, &reload_requested) == 0 ? 0 : 1;
     log_info("shutting down");
+    notify_send("STOPPING=1");
 out:
+    OPENSSL_cleanse(stats.logref_key, sizeof stats.logref_key);
     server_destroy(&server);
     handler_destroy(&handler);
     badges_destroy(&badges);

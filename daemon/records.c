@@ -249,6 +249,28 @@ uint64_t records_evidence_count(store_txn_t *txn)
     return store_count(txn, STORE_DB_EVIDENCE_ID);
 }
 
+uint64_t records_learner_count(store_txn_t *txn)
+{
+    uint8_t cursor[STORE_HASH_LEN] = {0};
+    char id[STORE_KEY_MAX + 1];
+    uint64_t n = 0;
+    while (records_learner_seek(txn, cursor, id) == 0) {
+        if (id[0] != '\0')
+            n++;
+        int i = STORE_HASH_LEN - 1; /* the next hash after this learner's */
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0)
+            break;
+    }
+    return n;
+}
+
+uint64_t records_credential_count(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_CREDENTIALS);
+}
+
 int records_evidence_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                                const uint8_t *comp_hash, records_evidence_iter_t *it)
 {

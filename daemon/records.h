@@ -134,6 +134,13 @@ int records_evidence_retract(store_txn_t *txn, const char *source, const char *e
 /* Number of evidence items stored (O(1)). */
 uint64_t records_evidence_count(store_txn_t *txn);
 
+/* Number of learners with a profile: one seek per learner (O(learners x log n); about 0.1 s
+ * per 100 000 learners), for Health and Metrics, which are asked for rarely. 0 on error. */
+uint64_t records_learner_count(store_txn_t *txn);
+
+/* Number of credentials stored, revoked ones included (O(1)). */
+uint64_t records_credential_count(store_txn_t *txn);
+
 /* A learner's evidence, on one competency or all, in (competency hash, observed_at, id)
  * order: the rules see a competency's items oldest first. */
 typedef struct records_evidence_iter {

@@ -95,6 +95,13 @@ struct server {
 
 static int monitors_start(server_t *s, err_detail_t *d);
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -685,6 +692,7 @@ static int receive_one(server_t *s)
             req = NULL;
         err_set(&d, ERR_UNAUTHENTICATED, "key",
                 "this client's key is not (or no longer) in the clients file");
+        s->stats->m.refusals[METRICS_REFUSED_UNAUTHENTICATED]++;
         send_error(s, p->rid, rid_len, conn, req ? req->request_id : "", &d);
         wire_request_free(&req);
         goto out;
@@ -757,9 +765,12 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
             p->conn->part += p->reply_len;
     }
     *to = i;
-    if (rc == 0)
+    if (rc == 0) {
+        double t0 = mono_s();
         rc = store_txn_commit(&txn);
-    else
+        if (writes)
+            metrics_observe_commit_seconds(&s->stats->m, mono_s() - t0);
+    } else
         store_txn_abort(&txn);
     err_detail_t d;
     int end = handler_batch_end(s->handler, rc == 0, &d);
@@ -787,6 +798,9 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         writes = writes || handler_request_writes(s->batch[i].req);
     int rc;
     size_t to;
+    double t0 = mono_s();
+    s->stats->m.batches++;
+    metrics_observe_batch_requests(&s->stats->m, end - from);
     for (;;) {
         rc = batch_apply(s, writes, from, max, &to);
         if (rc != ERR_RETRY)
@@ -798,6 +812,7 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
             rc = ERR_UNAVAILABLE;
             break;
         }
+        s->stats->m.map_grown++;
         store_usage(s->store, &size, &used);
         log_info("LMDB map grown to %llu MiB", (unsigned long long)(size >> 20));
     }
@@ -813,6 +828,7 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
     if (rc != 0) {
         /* Nothing of this part is durable: every request hears so, and may retry. */
         batch_free_replies(s, from, to);
+        s->stats->m.commit_failures++;
         log_warnx("batch of %zu requests not committed: %s", to - from, err_str(rc));
         err_detail_t d;
         const char *damaged;
@@ -827,10 +843,13 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         for (size_t i = from; i < to; i++)
             send_error(s, s->batch[i].rid, s->batch[i].rid_len, s->batch[i].conn,
                        s->batch[i].req->request_id, &d);
+        metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
         return to;
     }
-    if (writes)
+    if (writes) {
         s->stats->commits++;
+        s->stats->m.commits++;
+    }
     for (size_t i = from; i < to; i++) {
         if (s->batch[i].reply == NULL)
             continue; /* refused without an answer: out_refused */
@@ -854,6 +873,7 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         else
             free(copy);
     }
+    metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
     return to;
 }
 
@@ -919,9 +939,12 @@ static void zap_drain(server_t *s)
         s->refusals = 0;
     }
     while (auth_zap_handle(s->auth, &accepted, note, sizeof note) == 1) {
-        if (accepted)
+        if (accepted) {
             log_debug("%s", note);
-        else if (++s->refusals <= REFUSALS_LOGGED)
+            continue;
+        }
+        s->stats->m.refusals[METRICS_REFUSED_HANDSHAKE]++;
+        if (++s->refusals <= REFUSALS_LOGGED)
             log_info("%s", note);
     }
 }

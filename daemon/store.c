@@ -527,6 +527,13 @@ void store_usage(store_t *st, uint64_t *map_size, uint64_t *used)
     *used = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
 }
 
+uint64_t store_readers(store_t *st)
+{
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    return info.me_numreaders;
+}
+
 int store_txn_begin(store_t *st, bool write, store_txn_t **out)
 {
     store_txn_t *t = malloc(sizeof *t);

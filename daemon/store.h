@@ -129,6 +129,9 @@ int store_grow(store_t *st);
 /* Map size and bytes in use (last page used * page size). */
 void store_usage(store_t *st, uint64_t *map_size, uint64_t *used);
 
+/* Reader slots in use (LMDB's me_numreaders: the high-water mark of slots taken). */
+uint64_t store_readers(store_t *st);
+
 /*
  * Begins a transaction (write or read-only). Caller owns *out: finish it with
  * store_txn_commit() or store_txn_abort(), which free it and set *out to NULL.

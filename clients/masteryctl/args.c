@@ -24,7 +24,10 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_COMPETENCY] = {"competency", "C", "competency id", false},
     [OPT_FRAMEWORK] = {"framework", "F", "framework id", false},
     [OPT_SCORE] = {"score", "X", "score, a number in 0..1", false},
-    [OPT_ID] = {"id", "ID", "evidence id (default: a new random UUID)", false},
+    [OPT_ID] = {"id", "ID",
+                "evidence id (default: ctl- and a hash of the other options, so a re-run is a "
+                "DUPLICATE)",
+                false},
     [OPT_OBSERVED_AT] = {"observed-at", "TIME", "RFC 3339 time of the observation (default: now)",
                          false},
     [OPT_SOURCE] = {"source", "S", "the tool that observed it", false},

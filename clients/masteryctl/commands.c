@@ -48,6 +48,10 @@ const command_t COMMANDS[] = {
      "       [--actor NAME]",
      "Grants or withdraws a mastery by a teacher's decision (audited)."},
     {"health", NULL, cmd_health, 0, 0, 0, 0, "health", "Shows the daemon's status."},
+    {"metrics", NULL, cmd_metrics, 0, 0, 0, 0, "metrics",
+     "Prints the daemon's counters in the Prometheus text format; for node_exporter's\n"
+     "textfile collector: masteryctl metrics > DIR/masteryd.prom.$$ && mv it to "
+     "DIR/masteryd.prom."},
     {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON) | O(OPT_SOURCE), O(OPT_REASON), 1,
      1, "evidence retract ID --reason TEXT [--source S]",
      "Retracts an evidence item: kept, marked, no longer counted (mastery stays). Ids are\n"

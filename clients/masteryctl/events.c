@@ -210,14 +210,8 @@ int cmd_events(ctl_t *ctl, const args_t *a)
     event_filter_t f = {.kind = opt_str(a, OPT_KIND, NULL),
                         .learner = opt_str(a, OPT_LEARNER, NULL)};
     bool follow = a->set[OPT_FOLLOW];
-    if (follow) {
+    if (follow)
         ctl_catch_signals();
-        if (ctl->events_endpoint[0] == '\0') {
-            fprintf(stderr, "%s: no events endpoint known for %s; give --events-endpoint\n",
-                    progname, ctl->endpoint);
-            return CTL_USAGE;
-        }
-    }
     if ((rc = ctl_connect(ctl)) != 0)
         return rc;
     mc_events_t *r = NULL;

@@ -4,11 +4,15 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "isotime.h"
 #include "masteryctl.h"
+
+#define EVIDENCE_ID_LEN 37 /* "ctl-" + 32 hex digits + NUL */
 
 typedef enum field_kind {
     F_STR,     /* char * */
@@ -179,7 +183,48 @@ static json_t *evidence_to_json(const Mastery__V1__Evidence *ev)
 
 /* ---- evidence add ---------------------------------------------------------------------- */
 
-static int evidence_from_args(ctl_t *ctl, const args_t *a, Mastery__V1__Evidence *ev, char id[37])
+/*
+ * The id of an item given without --id: "ctl-" and 32 hex digits of SHA-256 over every field
+ * the command line gave (observed_at only when --observed-at was given). Running the same
+ * command again sends the same id with the same content, which the daemon stores once
+ * (DUPLICATE), so a re-run, or a retry after no answer, never counts twice. Recording a second,
+ * identical observation needs --observed-at or --id.
+ */
+static void content_id(const Mastery__V1__Evidence *ev, bool timed, char id[EVIDENCE_ID_LEN])
+{
+    char num[3][40];
+    snprintf(num[0], sizeof num[0], "%.17g", ev->score);
+    snprintf(num[1], sizeof num[1], "%.17g", ev->weight_set ? ev->weight : 1.0);
+    snprintf(num[2], sizeof num[2], "%lld", timed ? (long long)ev->observed_at_ms : -1LL);
+    const char *outcome = outcome_name(ev->outcome);
+    const char *parts[] = {"masteryctl evidence add v1",
+                           ev->learner_id,
+                           ev->competency_id,
+                           num[0],
+                           num[1],
+                           num[2],
+                           ev->source,
+                           outcome ? outcome : "",
+                           ev->url,
+                           ev->narrative};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) /* NUL-separated */
+        ok = EVP_DigestUpdate(c, parts[i], strlen(parts[i]) + 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(c, md, &md_len) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok) {
+        fprintf(stderr, "%s: SHA-256 failed\n", progname);
+        exit(CTL_ERR_REPLY);
+    }
+    memcpy(id, "ctl-", 4);
+    codec_hex_encode(md, 16, id + 4, EVIDENCE_ID_LEN - 4, NULL);
+}
+
+static int evidence_from_args(ctl_t *ctl, const args_t *a, Mastery__V1__Evidence *ev,
+                              char id[EVIDENCE_ID_LEN])
 {
     int rc = parse_double_arg(ctl, "--score", a->val[OPT_SCORE], 0, 1, &ev->score);
     if (rc == 0 && a->set[OPT_WEIGHT]) {
@@ -195,32 +240,30 @@ static int evidence_from_args(ctl_t *ctl, const args_t *a, Mastery__V1__Evidence
         const char *t = a->val[OPT_OBSERVED_AT];
         if (isotime_parse(t, strlen(t), &ev->observed_at_ms, &d) != 0)
             return usage_error(ctl, "--observed-at: %s", d.message);
-    } else {
-        /* Pinned now, not left to the daemon: a resend must carry identical content. */
-        ev->observed_at_ms = wall_ms();
+        ev->observed_at_set = true; /* so that 1970-01-01T00:00:00Z means itself */
     }
-    ev->observed_at_set = true; /* so that 1970-01-01T00:00:00Z means itself */
-    if (a->set[OPT_ID]) {
-        if (a->val[OPT_ID][0] == '\0')
-            return usage_error(ctl, "--id: must not be empty");
-        id[0] = '\0';
-    } else if (random_uuid(id) != 0) {
-        fprintf(stderr, "%s: getrandom: %s\n", progname, strerror(errno));
-        return CTL_ERR_REPLY;
-    }
-    ev->evidence_id = (char *)(a->set[OPT_ID] ? a->val[OPT_ID] : id);
+    /* Without --observed-at the daemon stamps the time it receives the item, and a resend of
+     * the same id (same content) is a DUPLICATE whatever the clock says by then. */
     ev->learner_id = (char *)a->val[OPT_LEARNER];
     ev->competency_id = (char *)a->val[OPT_COMPETENCY];
     ev->source = (char *)opt_str(a, OPT_SOURCE, "masteryctl");
     ev->url = (char *)opt_str(a, OPT_URL, "");
     ev->narrative = (char *)opt_str(a, OPT_NARRATIVE, "");
+    if (a->set[OPT_ID]) {
+        if (a->val[OPT_ID][0] == '\0')
+            return usage_error(ctl, "--id: must not be empty");
+        ev->evidence_id = (char *)a->val[OPT_ID];
+    } else {
+        content_id(ev, a->set[OPT_OBSERVED_AT], id);
+        ev->evidence_id = id;
+    }
     return 0;
 }
 
 int cmd_evidence_add(ctl_t *ctl, const args_t *a)
 {
     Mastery__V1__Evidence ev = MASTERY__V1__EVIDENCE__INIT;
-    char id[37];
+    char id[EVIDENCE_ID_LEN];
     int rc = evidence_from_args(ctl, a, &ev, id);
     if (rc != 0)
         return rc;

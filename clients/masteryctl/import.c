@@ -76,10 +76,11 @@ static const char *unit_of(const importer_t *imp)
     return imp->unit ? imp->unit : "line";
 }
 
-static void import_report(const importer_t *imp, uint64_t line, const char *code, const char *field,
+static void import_report(importer_t *imp, uint64_t line, const char *code, const char *field,
                           const char *message)
 {
     const char *unit = unit_of(imp);
+    progress_clear(&imp->progress);
     if (imp->ctl->json) {
         emit_json(json_pack("{s:I,s:s,s:o,s:o}", unit, (json_int_t)line, "code", code, "field",
                             jstr(field), "message", jstr(message)));
@@ -112,6 +113,7 @@ static void import_batch_refused(importer_t *imp, const batch_t *b, const Master
     const char *field = has ? rep->status->field : "";
     const char *message = has ? rep->status->message : "unexpected reply to submit_evidence";
     uint64_t first = b->lines[0], last = b->lines[b->n_items - 1];
+    progress_clear(&imp->progress);
     const char *unit = unit_of(imp);
     char last_key[32];
     snprintf(last_key, sizeof last_key, "last_%s", unit);
@@ -198,6 +200,7 @@ int importer_wait(importer_t *imp)
         return 0; /* interrupted: what is in flight is still waited for */
     if (rc == MC_ERR_NO_REPLY && expired != NULL) {
         const batch_t *b = expired;
+        progress_clear(&imp->progress);
         fprintf(stderr, "%s: %ss %" PRIu64 "..%" PRIu64 " unconfirmed\n", progname, unit_of(imp),
                 b->lines[0], b->lines[b->n_items - 1]);
     }
@@ -363,6 +366,8 @@ static int import_run(line_reader_t *lr)
 {
     importer_t *imp = &lr->imp;
     for (;;) {
+        progress_update(&imp->progress, imp->accepted + imp->duplicates + imp->rejected,
+                        lr->records, "line");
         while (!lr->eof && mc_window_count(imp->win) < imp->window) {
             int rc = import_fill_batch(lr);
             if (rc != 0)
@@ -417,9 +422,11 @@ int cmd_evidence_import(ctl_t *ctl, const args_t *a)
     }
     lr->buf = xcalloc(1, MAX_LINE_BYTES + 2);
     double t0 = mono_s();
+    progress_start(&lr->imp.progress, ctl, fileno(lr->in));
     rc = importer_start(&lr->imp);
     if (rc == 0)
         rc = import_run(lr);
+    progress_clear(&lr->imp.progress);
     if (rc == 0 || rc == CTL_UNREACHABLE)
         import_summary(lr, mono_s() - t0);
     if (rc == 0 && lr->imp.rejected > 0)

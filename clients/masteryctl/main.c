@@ -31,18 +31,20 @@ static void print_global_usage(FILE *f)
     fprintf(f,
             "\nglobal options (before the command):\n"
             "  -e, --endpoint EP        request endpoint (env MASTERYD_ENDPOINT; default %s)\n"
-            "  --events-endpoint EP     event endpoint (env MASTERYD_EVENTS; default: the\n"
-            "                           request endpoint's host, port %s)\n"
+            "  --events-endpoint EP     event endpoint (env MASTERYD_EVENTS; default: the one\n"
+            "                           the daemon reports in health)\n"
             "  -k, --key FILE           this client's CURVE secret key (env MASTERYD_KEY);\n"
             "                           needs --server-key (env MASTERYD_SERVER_KEY), the\n"
             "                           daemon's public key file\n"
-            "  --json                   machine-readable output (JSON; JSON lines for streams)\n"
+            "  --json                   machine-readable output (JSON; JSON lines for streams);\n"
+            "                           may stand anywhere on the line\n"
+            "  --version                print the version and exit\n"
             "  -t, --timeout MS         wait this long for each reply (default %d); reads and\n"
             "                           evidence are resent up to %d times in all\n"
             "  -h, --help               this help; COMMAND --help for a command's options\n"
             "\nexit status: 0 ok, 1 the daemon reported an error, 2 usage error,\n"
             "3 the daemon could not be reached\n",
-            DEFAULT_ENDPOINT, MC_EVENTS_PORT, DEFAULT_TIMEOUT_MS, CALL_ATTEMPTS);
+            DEFAULT_ENDPOINT, DEFAULT_TIMEOUT_MS, CALL_ATTEMPTS);
 }
 
 /* Parses the global options; returns 0 with *next the index of the command word. */
@@ -56,6 +58,7 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *events = getenv("MASTERYD_EVENTS");
@@ -93,6 +96,9 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
         case 'h':
             print_global_usage(stdout);
             return -1;
+        case 'V':
+            printf("masteryctl %s\n", MASTERY_VERSION);
+            return -1;
         case ':':
             return usage_error(ctl, "option %s needs a value", argv[optind - 1]);
         default:
@@ -105,11 +111,9 @@ static int parse_global(ctl_t *ctl, int argc, char **argv, int *next)
         return usage_error(ctl, "-e: empty endpoint");
     if ((ctl->key_file == NULL) != (ctl->server_key_file == NULL))
         return usage_error(ctl, "-k and --server-key go together (CURVE needs both keys)");
+    /* Without --events-endpoint the library asks the daemon (Health) where its events are. */
     if (events && events[0])
         snprintf(ctl->events_endpoint, sizeof ctl->events_endpoint, "%s", events);
-    else
-        mc_events_endpoint_default(ctl->endpoint, ctl->events_endpoint,
-                                   sizeof ctl->events_endpoint);
     *next = optind;
     return 0;
 }
@@ -153,10 +157,30 @@ static const command_t *command_find(ctl_t *ctl, int argc, char **argv, int i, i
     return NULL;
 }
 
+/* --json is a global option that people type anywhere ("masteryctl health --json"): it is
+ * taken out wherever it stands before a "--", and the rest is parsed as usual. */
+static int take_json(ctl_t *ctl, int argc, char **argv)
+{
+    int out = 1;
+    bool literal = false;
+    for (int i = 1; i < argc; i++) {
+        if (!literal && strcmp(argv[i], "--") == 0)
+            literal = true;
+        if (!literal && strcmp(argv[i], "--json") == 0) {
+            ctl->json = true;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     ctl_t ctl;
     memset(&ctl, 0, sizeof ctl);
+    argc = take_json(&ctl, argc, argv);
     int next = 0;
     int rc = parse_global(&ctl, argc, argv, &next);
     if (rc != 0)

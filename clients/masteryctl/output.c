@@ -2,12 +2,14 @@
  * masteryctl: output and small utilities: JSON lines, text tables, times, files, memory.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "entropy.h"
 #include "isotime.h"
 #include "masteryctl.h"
 
@@ -22,13 +24,6 @@ double mono_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void *xcalloc(size_t n, size_t size)
@@ -49,12 +44,6 @@ char *xstrdup(const char *s)
         exit(CTL_ERR_REPLY);
     }
     return p;
-}
-
-/* A random version-4 UUID in its 36-character text form (an xAPI statement id fits). */
-int random_uuid(char out[37])
-{
-    return entropy_uuid4(out);
 }
 
 json_t *jstr(const char *s)
@@ -189,4 +178,53 @@ out:
     *buf = p;
     *len = n;
     return 0;
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+void progress_start(progress_t *p, const ctl_t *ctl, int fd)
+{
+    memset(p, 0, sizeof *p);
+    p->on = !ctl->json && isatty(STDERR_FILENO);
+    p->fd = fd;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        p->size = (uint64_t)st.st_size;
+    p->t0 = mono_s();
+    p->last = p->t0 - 1; /* the first update draws */
+}
+
+void progress_update(progress_t *p, uint64_t count, uint64_t read, const char *unit)
+{
+    if (!p->on)
+        return;
+    double now = mono_s();
+    if (now - p->last < 0.2)
+        return;
+    p->last = now;
+    double elapsed = now - p->t0;
+    char rest[64] = "";
+    off_t pos = p->size ? lseek(p->fd, 0, SEEK_CUR) : -1;
+    if (pos > 0 && elapsed > 0 && count > 0) {
+        /* bytes read, scaled by how many of the records read are answered already */
+        double done = (double)pos / (double)p->size * (double)count / (double)(read ? read : 1);
+        if (done > 1)
+            done = 1;
+        double eta = elapsed * (1 - done) / done;
+        snprintf(rest, sizeof rest, "  %.0f%%  ETA %d:%02d", 100 * done, (int)eta / 60,
+                 (int)eta % 60);
+    }
+    fprintf(stderr, "\r%" PRIu64 " %ss  %.0f/s%s\033[K", count, unit,
+            elapsed > 0 ? (double)count / elapsed : 0.0, rest);
+    fflush(stderr);
+    p->drawn = true;
+}
+
+void progress_clear(progress_t *p)
+{
+    if (p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->drawn = false;
+    }
 }

@@ -79,6 +79,7 @@ static void xrun_report(xrun_t *x, uint64_t index, uint64_t line, const char *id
         emit_json(o);
         return;
     }
+    progress_clear(&x->imp.progress);
     char where[48] = "", ident[XAPI_ID_MAX + 16] = "";
     if (jsonseq_is_lines(x->seq))
         snprintf(where, sizeof where, " (line %" PRIu64 ")", line);
@@ -264,6 +265,10 @@ static int xrun_loop(xrun_t *x)
             return 0;
         }
         importer_reap(&x->imp);
+        progress_update(&x->imp.progress,
+                        x->statements - x->evidence + x->imp.accepted + x->imp.duplicates +
+                            x->imp.rejected,
+                        x->statements, "statement");
         if (x->eof || g_stop)
             return 0;
         if (x->n > 0 && now_ms() >= x->first_ms + XAPI_FLUSH_MS) {
@@ -388,6 +393,9 @@ static void xrun_summary(const xrun_t *x, double seconds)
         printf("%s %" PRIu64 " %s", r == XAPI_VERB_NOT_MAPPED ? "" : ",", x->why[r],
                xapi_reason_name((xapi_reason_t)r));
     printf("; %" PRIu64 " warnings\n", x->warnings);
+    if (x->warnings > XAPI_SHOWN_PER_WHY * 4) /* so the listed ones and these add up */
+        fprintf(stderr, "(%" PRIu64 " more warnings not listed)\n",
+                x->warnings - XAPI_SHOWN_PER_WHY * 4);
     if (jsonseq_more(x->seq)[0])
         fprintf(stderr, "(the LRS has more statements: %s)\n", jsonseq_more(x->seq));
     for (int r = XAPI_VERB_NOT_MAPPED; r < XAPI_REASON_COUNT; r++)
@@ -444,6 +452,8 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
     if (follow)
         ctl_catch_signals(); /* poll and read return EINTR */
     double t0 = mono_s();
+    if (!follow) /* a bridge runs for days: no progress line */
+        progress_start(&x->imp.progress, ctl, x->fd);
     rc = importer_start(&x->imp);
     if (rc == 0)
         rc = xrun_case_uris(x);
@@ -453,6 +463,7 @@ static int xapi_run(ctl_t *ctl, const args_t *a, const char *path, bool follow)
         rc = 0; /* interrupted (follow): what was read is still sent and counted */
     if (rc == 0)
         rc = xrun_drain(x);
+    progress_clear(&x->imp.progress);
     if (rc == 0 || rc == CTL_UNREACHABLE)
         xrun_summary(x, mono_s() - t0);
     if (rc == 0 && (x->why[XAPI_MALFORMED] > 0 || x->imp.rejected > 0 || x->retract_failed > 0))

@@ -7,16 +7,22 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static bool log_foreground = true;
 static int log_verbose = 0;
 
 void log_init(bool foreground, int verbose, const char *ident)
 {
-    log_foreground = foreground;
+    log_foreground = foreground || access("/dev/log", W_OK) != 0;
     log_verbose = verbose;
-    if (!foreground)
+    if (!log_foreground)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+bool log_to_syslog(void)
+{
+    return !log_foreground;
 }
 
 __attribute__((format(printf, 3, 0))) static void log_vwrite(int priority, const char *errtext,

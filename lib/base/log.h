@@ -1,5 +1,6 @@
 /*
- * log: OpenBSD-style logging. To stderr in the foreground, to syslog otherwise.
+ * log: OpenBSD-style logging. To stderr in the foreground, to syslog otherwise; and to stderr
+ * when there is no syslog to write to (no /dev/log, e.g. in a container), so nothing is lost.
  *
  * log_warn() appends strerror(errno); log_warnx() does not. log_debug() prints only at
  * verbosity >= 1. fatal()/fatalx() log and exit(1). Never pass key material to these.
@@ -9,8 +10,12 @@
 
 #include <stdbool.h>
 
-/* foreground: stderr instead of syslog; verbose: 0 quiet debug, 1 debug on. */
+/* foreground: stderr instead of syslog; verbose: 0 quiet debug, 1 debug on. Without a
+ * syslog socket (/dev/log) it logs to stderr whatever foreground says. */
 void log_init(bool foreground, int verbose, const char *ident);
+
+/* Whether lines go to syslog (false: to stderr). */
+bool log_to_syslog(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

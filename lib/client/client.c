@@ -91,16 +91,9 @@ int mc_client_new(const mc_options_t *opt, mc_client_t **out, err_detail_t *d)
     c->endpoint = dup_or_null(opt->endpoint, &failed);
     c->key_file = dup_or_null(opt->key_file, &failed);
     c->server_key_file = dup_or_null(opt->server_key_file, &failed);
-    if (opt->events_endpoint && opt->events_endpoint[0]) {
+    /* Without one, the daemon says where its events are (Health) when first needed. */
+    if (opt->events_endpoint && opt->events_endpoint[0])
         c->events_endpoint = dup_or_null(opt->events_endpoint, &failed);
-    } else {
-        size_t size = strlen(opt->endpoint) + sizeof MC_EVENTS_PORT + 1;
-        c->events_endpoint = malloc(size);
-        if (c->events_endpoint == NULL)
-            failed = true;
-        else
-            mc_events_endpoint_default(opt->endpoint, c->events_endpoint, size);
-    }
     c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : MC_TIMEOUT_DEFAULT;
     c->stop = opt->stop;
     c->warn = opt->warn;
@@ -167,7 +160,68 @@ const char *mc_client_endpoint(const mc_client_t *c)
 
 const char *mc_client_events_endpoint(const mc_client_t *c)
 {
-    return c->events_endpoint;
+    return c->events_endpoint ? c->events_endpoint : "";
+}
+
+int mc_events_endpoint_resolve(const char *endpoint, const char *bound, char *out, size_t size)
+{
+    if (size == 0)
+        return ERR_INVALID;
+    out[0] = '\0';
+    int n;
+    const char *host = strncmp(bound, "tcp://", 6) == 0 ? bound + 6 : NULL;
+    const char *port = host ? strrchr(host, ':') : NULL;
+    bool wildcard = port && ((port - host == 1 && host[0] == '*') ||
+                             (port - host == 7 && strncmp(host, "0.0.0.0", 7) == 0) ||
+                             (port - host == 4 && strncmp(host, "[::]", 4) == 0));
+    const char *ehost = strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
+    const char *eport = ehost ? strrchr(ehost, ':') : NULL;
+    if (wildcard && eport) /* bound to every address: reach it where the requests go */
+        n = snprintf(out, size, "tcp://%.*s%s", (int)(eport - ehost), ehost, port);
+    else
+        n = snprintf(out, size, "%s", bound);
+    if (n < 0 || (size_t)n >= size || bound[0] == '\0') {
+        out[0] = '\0';
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+int mc_events_endpoint_discover(mc_client_t *c, err_detail_t *d)
+{
+    if (c->events_endpoint != NULL)
+        return 0;
+    Mastery__V1__Health health = MASTERY__V1__HEALTH__INIT;
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_HEALTH;
+    req.health = &health;
+    Mastery__V1__Reply *rep = NULL;
+    int rc = mc_call(c, &req, MC_ATTEMPTS_DEFAULT, &rep, d);
+    if (rc == 0)
+        rc = mc_reply_check(rep, MASTERY__V1__REPLY__RESULT_HEALTH, d);
+    if (rc != 0) {
+        mc_reply_free(rep);
+        return rc;
+    }
+    const char *bound = rep->health->events_endpoint;
+    size_t size = strlen(c->endpoint) + strlen(bound) + sizeof MC_EVENTS_PORT + 16;
+    char *ep = malloc(size);
+    if (ep == NULL) {
+        mc_reply_free(rep);
+        return err_set(d, ERR_NOMEM, "", "out of memory");
+    }
+    if (bound[0] != '\0')
+        rc = mc_events_endpoint_resolve(c->endpoint, bound, ep, size);
+    else /* a daemon from before Health said it: its default port on the same host */
+        mc_events_endpoint_default(c->endpoint, ep, size);
+    mc_reply_free(rep);
+    if (rc != 0) {
+        free(ep);
+        return err_set(d, ERR_INVALID, "events_endpoint",
+                       "the daemon's events endpoint is unusable");
+    }
+    c->events_endpoint = ep;
+    return 0;
 }
 
 int mc_client_timeout(const mc_client_t *c)

@@ -38,6 +38,9 @@ struct mc_events {
 static int sub_open(mc_client_t *c, const char *prefix, int queue, mc_sub_t **out, err_detail_t *d)
 {
     *out = NULL;
+    int rc = mc_events_endpoint_discover(c, d);
+    if (rc != 0)
+        return rc;
     const char *ep = c->events_endpoint;
     if (ep == NULL || ep[0] == '\0')
         return err_set(d, ERR_INVALID, "events_endpoint", "no events endpoint known for %s",
@@ -47,7 +50,6 @@ static int sub_open(mc_client_t *c, const char *prefix, int queue, mc_sub_t **ou
         return err_set(d, ERR_NOMEM, "", "out of memory");
     s->c = c;
     s->sock = zmq_socket(c->zctx, ZMQ_SUB);
-    int rc = 0;
     if (s->sock == NULL) {
         rc = err_set(d, ERR_INTERNAL, "", "zmq: %s", zmq_strerror(zmq_errno()));
         goto fail;

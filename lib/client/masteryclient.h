@@ -80,7 +80,8 @@ typedef struct mc_sub mc_sub_t;
 /* How to reach the daemon. Zero-initialise, then set endpoint (and the keys for CURVE). */
 typedef struct mc_options {
     const char *endpoint;        /* request endpoint, e.g. "tcp://127.0.0.1:7411" (required) */
-    const char *events_endpoint; /* event endpoint; NULL or "": mc_events_endpoint_default() */
+    const char *events_endpoint; /* event endpoint; NULL or "": the one the daemon reports in
+                                    Health, asked for when a subscription first needs it */
     const char *key_file;        /* this client's CURVE secret key file; NULL: development mode */
     const char *server_key_file; /* the daemon's CURVE public key file; given with key_file */
     int timeout_ms;              /* per attempt, and for queueing a send; 0: MC_TIMEOUT_DEFAULT */
@@ -291,6 +292,24 @@ const char *mc_status_name(int code);
 
 /* "NO_REPLY", "INTERRUPTED", "STATUS" for MC_ERR_*; err_str() otherwise. Static. */
 const char *mc_strerror(int rc);
+
+/*
+ * Asks the daemon (Health) for its event endpoint, unless the client has one already (given in
+ * mc_options_t, or asked for before). A wildcard bind is resolved with
+ * mc_events_endpoint_resolve(); a daemon that does not report one (older than this library)
+ * gets mc_events_endpoint_default(). Called by the subscription functions; call it yourself to
+ * learn the endpoint before subscribing (mc_client_events_endpoint() then names it).
+ * @return 0; what mc_call() and mc_reply_check() return; ERR_INVALID; ERR_NOMEM.
+ */
+int mc_events_endpoint_discover(mc_client_t *c, err_detail_t *d);
+
+/*
+ * The endpoint to connect to for an event endpoint the daemon bound (bound, as Health reports
+ * it), given the request endpoint the client uses: a wildcard host ("*", "0.0.0.0", "[::]")
+ * becomes the request endpoint's host; anything else is used as it is.
+ * @return 0; ERR_INVALID (bound empty, or out too small: out is then "").
+ */
+int mc_events_endpoint_resolve(const char *endpoint, const char *bound, char *out, size_t size);
 
 /*
  * The daemon's default event endpoint for a request endpoint: the same host on port

@@ -11,7 +11,7 @@
 
 struct mc_client {
     char *endpoint;
-    char *events_endpoint; /* "" when none is known */
+    char *events_endpoint; /* "" when none is known; NULL: ask the daemon (Health) first */
     char *key_file;        /* NULL: development mode */
     char *server_key_file;
     int timeout_ms;

@@ -17,7 +17,7 @@ import pytest
 from conftest import BIN, EXAMPLES, Daemon, ctl
 
 CTL = os.path.join(BIN, "masteryctl")
-UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+CONTENT_ID_RE = r"ctl-[0-9a-f]{32}"  # evidence add without --id: a hash of the content
 
 # A small framework with a known cascade: mastering "a" (latest >= 0.8) unlocks "b".
 FRAMEWORK = {
@@ -277,7 +277,7 @@ def test_evidence_add_then_learner_show(loaded):
     r = ctl(d, "evidence", "add", "--learner", "s-1", "--competency", "a", "--score", "0.9",
             "--observed-at", "2026-11-20T10:15:00Z", "--source", "quiz")
     assert r.returncode == 0, r.stderr
-    m = re.fullmatch(r"evidence (%s): OK\n" % UUID_RE, r.stdout)
+    m = re.fullmatch(r"evidence (%s): OK\n" % CONTENT_ID_RE, r.stdout)
     assert m, r.stdout
 
     r = ctl(d, "learner", "show", "s-1")

@@ -119,3 +119,38 @@ def test_incomplete_failed_and_category(daemon, client, tmp_path):
     rep = client.call(list_evidence=pb.ListEvidence(learner_id="s-2002"))
     (e,) = rep.evidence.items
     assert (e.competency_id, round(e.score, 9)) == ("frac.compare", 0.7)
+
+
+def test_the_xapi_md_commands_run_as_written(daemon, tmp_path):
+    """Every command of the page's first shell block, as written, from the repository root:
+    only `masteryctl` gains the path and the test daemon's endpoint. The shipped statements
+    give the summary the page shows (rates aside); the bridge re-sends them as duplicates."""
+    import subprocess
+    from conftest import BIN
+    with open(os.path.join(SRC, "clients", "XAPI.md")) as f:
+        page = f.read()
+    block = re.search(r"```sh\n(.*?)```", page, re.S).group(1)
+    commands = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(commands) == 3, commands
+    exe = "%s -e %s" % (os.path.join(BIN, "masteryctl"), daemon.endpoint)
+    outs = []
+    for cmd in commands:
+        assert cmd.startswith("masteryctl ")
+        r = subprocess.run(["bash", "-c", exe + cmd[len("masteryctl"):]], cwd=SRC,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, cmd + "\n" + r.stdout + r.stderr
+        outs.append(r)
+    shown = re.search(r"for the shipped example:\n\n```\n(.*?)```", page, re.S).group(1)
+    rate = re.compile(r"in [\d.]+ s \(\d+/s\)")
+    assert rate.sub("", " ".join(outs[1].stdout.split())) == rate.sub("", " ".join(shown.split()))
+    assert "6 evidence (0 accepted, 6 duplicates, 0 rejected)" in outs[2].stdout
+    # every warning counted in the summary is listed above it
+    warned = len(re.findall(r"^statement \d+: warning", outs[1].stderr, re.M))
+    assert re.search(r"; %d warnings$" % warned, outs[1].stdout.strip())
+    # the shipped mapping file is the page's example
+    with open(os.path.join(EXAMPLES, "xapi-map.json")) as f:
+        assert json.loads(f.read()) == json.loads(example_mapping())
+    with open(os.path.join(EXAMPLES, "xapi-statements.json")) as f:
+        array = json.load(f)
+    with open(os.path.join(EXAMPLES, "xapi-statements.jsonl")) as f:
+        assert [json.loads(ln) for ln in f] == array

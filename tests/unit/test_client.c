@@ -361,6 +361,35 @@ static void test_events_endpoint_default(void **state)
     assert_string_equal(out, ""); /* too small: nothing, never a cut endpoint */
 }
 
+static void test_events_endpoint_resolve(void **state)
+{
+    (void)state;
+    char out[64];
+    /* a wildcard bind is reached where the requests go */
+    assert_int_equal(
+        mc_events_endpoint_resolve("tcp://10.1.2.3:7411", "tcp://0.0.0.0:17412", out, sizeof out),
+        0);
+    assert_string_equal(out, "tcp://10.1.2.3:17412");
+    assert_int_equal(
+        mc_events_endpoint_resolve("tcp://school.example:1", "tcp://[::]:9", out, sizeof out), 0);
+    assert_string_equal(out, "tcp://school.example:9");
+    assert_int_equal(mc_events_endpoint_resolve("tcp://h:1", "tcp://*:9", out, sizeof out), 0);
+    assert_string_equal(out, "tcp://h:9");
+    /* a definite address, or another transport, is used as it is */
+    assert_int_equal(mc_events_endpoint_resolve("tcp://127.0.0.1:7411", "tcp://127.0.0.1:40001",
+                                                out, sizeof out),
+                     0);
+    assert_string_equal(out, "tcp://127.0.0.1:40001");
+    assert_int_equal(mc_events_endpoint_resolve("tcp://h:1", "ipc:///run/m.ev", out, sizeof out),
+                     0);
+    assert_string_equal(out, "ipc:///run/m.ev");
+    assert_int_equal(mc_events_endpoint_resolve("tcp://h:1", "", out, sizeof out), ERR_INVALID);
+    assert_int_equal(
+        mc_events_endpoint_resolve("tcp://a-long-host.example:1", "tcp://0.0.0.0:9", out, 12),
+        ERR_INVALID);
+    assert_string_equal(out, "");
+}
+
 static void test_options_refused(void **state)
 {
     (void)state;
@@ -400,7 +429,8 @@ static void test_curve_key_files(void **state)
     assert_int_equal(curvekey_pair_create(key, NULL, &d), 0);
     assert_int_equal(curvekey_pair_create(server, NULL, &d), 0);
     assert_int_equal(mc_client_new(&opt, &c, &d), 0);
-    assert_string_equal(mc_client_events_endpoint(c), "tcp://127.0.0.1:7412");
+    /* not guessed: asked of the daemon (Health) when a subscription needs it */
+    assert_string_equal(mc_client_events_endpoint(c), "");
     assert_int_equal(mc_client_timeout(c), MC_TIMEOUT_DEFAULT);
     mc_client_destroy(&c);
     assert_null(c);
@@ -678,11 +708,11 @@ static void test_events_stored(void **state)
     expect_event(r, 3);
     mc_events_destroy(&r);
     mc_client_destroy(&c);
-    /* Following needs an events endpoint: there is no default for ipc://. */
-    c = connect_to("ipc:///tmp/mc-test-nowhere", NULL, 1000, NULL, NULL);
+    /* Following needs an events endpoint, asked of the daemon: none there, no guess. */
+    c = connect_to("ipc:///tmp/mc-test-nowhere", NULL, 200, NULL, NULL);
     assert_string_equal(mc_client_events_endpoint(c), "");
-    assert_int_equal(mc_events_open(c, 1, true, &r, &d), ERR_INVALID);
-    assert_string_equal(d.message, "no events endpoint known for ipc:///tmp/mc-test-nowhere");
+    assert_int_equal(mc_events_open(c, 1, true, &r, &d), MC_ERR_NO_REPLY);
+    assert_string_equal(mc_client_events_endpoint(c), "");
     mc_client_destroy(&c);
     server_stop(s);
 }
@@ -787,6 +817,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_events_endpoint_default),
+        cmocka_unit_test(test_events_endpoint_resolve),
         cmocka_unit_test(test_options_refused),
         cmocka_unit_test(test_curve_key_files),
         cmocka_unit_test(test_reply_check),

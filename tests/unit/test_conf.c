@@ -149,6 +149,41 @@ static void test_file_parsing(void **state)
     assert_memory_equal(&before, &c, sizeof c);
 }
 
+/* '#' starts a comment at a line's start or after a blank only: a URL keeps its fragment, and
+ * what conf_dump() prints (value, blanks, "# doc") reads back to the same settings. */
+static void test_hash_in_values_and_dump_round_trip(void **state)
+{
+    (void)state;
+    conf_t c, back;
+    conf_defaults(&c);
+    char path[512];
+    err_detail_t d;
+    assert_int_equal(load_text(&c,
+                               "issuer_url = https://school.example/#about # the fragment stays\n"
+                               "issuer_name = Room#5 school\n"
+                               "issuer_image = a #b: after a blank, a comment\n"
+                               "issuer_email = # empty, then a comment\n"
+                               "#listen = tcp://0.0.0.0:1\n",
+                               path, sizeof path, &d),
+                     0);
+    assert_string_equal(c.issuer_url, "https://school.example/#about");
+    assert_string_equal(c.issuer_name, "Room#5 school");
+    assert_string_equal(c.issuer_image, "a");
+    assert_string_equal(c.issuer_email, "");
+    assert_string_equal(c.listen, "tcp://127.0.0.1:7411");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    conf_dump(&c, mem);
+    assert_int_equal(fclose(mem), 0);
+    conf_defaults(&back);
+    write_conf(text, len, path, sizeof path);
+    assert_int_equal(conf_load_file(&back, path, &d), 0);
+    assert_memory_equal(&back, &c, sizeof c);
+    free(text);
+}
+
 static void expect_where(const err_detail_t *d, const char *path, int line)
 {
     char where[600];
@@ -357,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_conf_set),
         cmocka_unit_test(test_issuer_placeholders),
+        cmocka_unit_test(test_hash_in_values_and_dump_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,10 @@
     with Client("tcp://127.0.0.1:7411") as md:
         md.submit_evidence("quiz-77-s1001-q3", "s-1001", "frac.equivalent", 0.92)
 """
-from .client import DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStream
+__version__ = "0.1.0"
+
+from .client import (DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStream,
+                     resolve_events_endpoint)
 from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenError,
                      InternalError, InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
@@ -13,7 +16,7 @@ from .models import (BatchResult, CompetencyState, CredentialDocument, Credentia
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
                      ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
 
-__all__ = ["Client", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
+__all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
            "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
            "UnavailableError", "ForbiddenError", "UnauthenticatedError", "InternalError",
            "DataLossError", "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",

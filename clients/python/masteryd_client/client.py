@@ -55,10 +55,22 @@ def _to_ms(observed_at):
 
 
 def _derive_events_endpoint(endpoint):
+    """What a daemon older than Health.events_endpoint used: the request port + 1."""
     m = re.fullmatch(r"(tcp://.+):(\d+)", endpoint)
     if not m:
         return None
     return "%s:%d" % (m.group(1), int(m.group(2)) + 1)
+
+
+def resolve_events_endpoint(endpoint, bound):
+    """The endpoint to subscribe to, given the request endpoint and the event endpoint the
+    daemon bound (Health.events_endpoint): a wildcard host (*, 0.0.0.0, [::]) becomes the request
+    endpoint's host; anything else is used as it is (libmasteryclient does the same)."""
+    m = re.fullmatch(r"tcp://(\*|0\.0\.0\.0|\[::\]):(\d+)", bound)
+    e = re.fullmatch(r"tcp://(.+):(\d+)", endpoint)
+    if m and e:
+        return "tcp://%s:%s" % (e.group(1), m.group(2))
+    return bound
 
 
 def _fields(msg):
@@ -106,8 +118,8 @@ class Client:
     timeout          seconds to wait for each answer
     retries          how many times a request is sent again after a timeout (or an UNAVAILABLE
                      answer): at most retries + 1 sends, then ConnectionTimeout
-    events_endpoint  the event endpoint (PUB) for events(follow=True); default: the request
-                     endpoint's port + 1 (7411 -> 7412, the daemon's defaults)
+    events_endpoint  the event endpoint (PUB) for events(follow=True); default: the one the
+                     daemon reports in Health, asked for when first needed
     source           the default `source` of submitted evidence (the tool's name)
 
     One Client per thread: ZeroMQ sockets are not thread-safe. Use as a context manager or
@@ -127,7 +139,7 @@ class Client:
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be > 0 and retries >= 0")
         self.endpoint = endpoint
-        self.events_endpoint = events_endpoint or _derive_events_endpoint(endpoint)
+        self.events_endpoint = events_endpoint  # None: asked of the daemon when first needed
         self.curve_keys = tuple(curve_keys) if curve_keys is not None else None
         self.timeout = float(timeout)
         self.retries = int(retries)
@@ -462,6 +474,16 @@ class Client:
         rep = self._call("health", pb.Health())
         return Health(**_fields(rep.health))
 
+    def discover_events_endpoint(self):
+        """Asks the daemon where its events are (Health.events_endpoint), sets and returns
+        self.events_endpoint. A daemon too old to say gets the old guess, request port + 1."""
+        bound = self.health().events_endpoint
+        self.events_endpoint = (resolve_events_endpoint(self.endpoint, bound) if bound
+                                else _derive_events_endpoint(self.endpoint))
+        if not self.events_endpoint:
+            raise ValueError("the daemon reports no events endpoint; give events_endpoint")
+        return self.events_endpoint
+
     # ---- events ---------------------------------------------------------------------------
 
     def _page(self, from_seq, limit=0):
@@ -486,7 +508,7 @@ class Client:
                 raise ValueError("unknown event kinds %s; known: %s"
                                  % (sorted(bad), ", ".join(EVENT_KINDS)))
         if follow and not self.events_endpoint:
-            raise ValueError("events(follow=True) needs events_endpoint")
+            self.discover_events_endpoint()
 
         def wanted(ev):
             return ((kinds is None or ev.kind in kinds) and

@@ -203,6 +203,10 @@ class Health:
     requests: int
     commits: int
     dev_mode: bool
+    learner_count: int = 0       # learners with records
+    credential_count: int = 0    # badges stored (revoked ones included)
+    error_count: int = 0         # error replies and refused items since start
+    events_endpoint: str = ""    # the PUB endpoint as bound (see Client.discover_events_endpoint)
 
 
 @dataclass(frozen=True)
