@@ -117,6 +117,14 @@ static int conf_apply(conf_t *c, const conf_entry_t *e, const char *value, const
         if (n < e->min || n >= CONF_STR_MAX)
             return err_set(d, ERR_INVALID, where, "%s: must be %llu to %d bytes", e->name,
                            (unsigned long long)e->min, CONF_STR_MAX - 1);
+        /* What -n prints must read back: there a value follows "= ", and a '#' after a blank
+         * starts a comment (the same holds for a value set by a flag). */
+        for (size_t i = 0; i < n; i++)
+            if (value[i] == '#' && (i == 0 || value[i - 1] == ' ' || value[i - 1] == '\t'))
+                return err_set(d, ERR_INVALID, where,
+                               "%s: a '#' may not begin the value or follow a blank (it would "
+                               "start a comment)",
+                               e->name);
         memcpy(base, value, n + 1);
         return 0;
     }
