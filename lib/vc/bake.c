@@ -58,8 +58,11 @@ static void put_be32(uint8_t *p, uint32_t v)
 }
 
 /* The credential text a baker accepts: JSON (an object) or a compact JWS, UTF-8, bounded. */
-static int check_credential(const char *cred, size_t len, bool *is_jws, err_detail_t *d)
+static int check_credential(const char *cred, size_t len, bake_kind_t kind, bool *is_jws,
+                            err_detail_t *d)
 {
+    if (kind != BAKE_OPEN_BADGE && kind != BAKE_CLR)
+        return err_set(d, ERR_INVALID, "kind", "unknown credential kind");
     if (cred == NULL || len == 0)
         return err_set(d, ERR_INVALID, "credential", "the credential is empty");
     if (len > BAKE_MAX_CREDENTIAL)
@@ -212,11 +215,9 @@ int bake_png(const void *png, size_t png_len, bake_kind_t kind, const char *cred
              buf_t *out, err_detail_t *d)
 {
     bool jws;
-    int rc = check_credential(cred, cred_len, &jws, d);
+    int rc = check_credential(cred, cred_len, kind, &jws, d);
     if (rc != 0)
         return rc;
-    if (kind != BAKE_OPEN_BADGE && kind != BAKE_CLR)
-        return err_set(d, ERR_INVALID, "kind", "unknown credential kind");
     size_t ihdr_end = 0;
     if ((rc = png_walk(png, png_len, NULL, &ihdr_end, d)) != 0)
         return rc;
@@ -674,11 +675,9 @@ int bake_svg(const char *svg, size_t svg_len, bake_kind_t kind, const char *cred
              buf_t *out, err_detail_t *d)
 {
     bool jws;
-    int rc = check_credential(cred, cred_len, &jws, d);
+    int rc = check_credential(cred, cred_len, kind, &jws, d);
     if (rc != 0)
         return rc;
-    if (kind != BAKE_OPEN_BADGE && kind != BAKE_CLR)
-        return err_set(d, ERR_INVALID, "kind", "unknown credential kind");
     if (svg_len > BAKE_MAX_IMAGE)
         return err_set(d, ERR_LIMIT, "image", "the image is larger than %u bytes", BAKE_MAX_IMAGE);
     if (memchr(svg, '\0', svg_len) != NULL || !nquads_utf8_valid(svg, svg_len))
