@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "dataint_rdfc.h"
 #include "graph.h"
 #include "isotime.h"
@@ -12,6 +13,7 @@
 #include "jsonld.h"
 #include "records.h"
 #include "statuslist.h"
+#include "translog.h"
 #include "wire.h"
 
 #define BADGES_EVIDENCE_LISTED 100 /* evidence items named in one credential (the latest) */
@@ -32,6 +34,22 @@ struct badges {
     cred_ctx_t *ctx;
     jsonld_t *jl; /* JSON-LD processor for eddsa-rdfc-2022 (caches processed contexts) */
 };
+
+keys_t *badges_log_key(badges_t *b)
+{
+    keyring_entry_t *ed = keyring_current(b->kr, KEYS_ED25519);
+    return ed ? ed->key : NULL;
+}
+
+keys_t *badges_ed25519_key(badges_t *b, uint32_t i)
+{
+    for (uint32_t k = 0; k < keyring_count(b->kr); k++) {
+        keyring_entry_t *e = keyring_at(b->kr, k);
+        if (e->alg == KEYS_ED25519 && i-- == 0)
+            return e->key;
+    }
+    return NULL;
+}
 
 /* ---- credential records (records.h owns the layout) ---------------------------------------- */
 
@@ -412,10 +430,18 @@ static int sign_jwt(badges_t *b, const json_t *doc, keys_t *ed, const char *ed_v
 
 /* ---- issuance ------------------------------------------------------------------------------ */
 
-/* The evidence that made the mastery: the latest BADGES_EVIDENCE_LISTED items, not retracted.
- * Items are unpacked with the default allocator; the caller frees msgs[0..*n). */
+/* The evidence that made the mastery: the latest BADGES_EVIDENCE_LISTED items, not retracted,
+ * named by their entries in the transparency log ("urn:tlog:<leaf index>:<leaf hash>"), so
+ * an auditor can prove each one was logged, unchanged, before the badge. Nothing of the item
+ * itself (the tool's id, its URL or narrative: free text that may name the learner) goes
+ * into the public badge. Items stored before the log get a name with their date only. */
+typedef struct evidence_ref {
+    char url[96];  /* urn:tlog:... or "" */
+    char name[64]; /* "Log entry N" / "Evidence observed ..." */
+} evidence_ref_t;
+
 static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash, const uint8_t *comp_hash,
-                            Mastery__V1__Evidence **msgs, size_t *n)
+                            evidence_ref_t *refs, size_t *n)
 {
     records_evidence_iter_t it;
     records_evidence_t r;
@@ -424,30 +450,49 @@ static int evidence_collect(store_txn_t *txn, const uint8_t *learner_hash, const
     if (rc != 0)
         return rc;
     size_t seen = 0;
+    /* A ring of the latest items (slot seen % max) of (logged, index, observed_at). */
+    struct {
+        bool logged;
+        uint64_t index;
+        int64_t at;
+    } ring[BADGES_EVIDENCE_LISTED];
     while ((rc = records_evidence_iter_next(&it, &r)) == 0) {
         if (r.retracted)
             continue;
-        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(NULL, r.blob_len, r.blob);
-        if (e == NULL) {
-            rc = ERR_INTERNAL;
-            break;
-        }
-        /* A ring of the latest items: slot seen % max. */
         size_t slot = seen % BADGES_EVIDENCE_LISTED;
-        if (seen >= BADGES_EVIDENCE_LISTED)
-            mastery__v1__evidence__free_unpacked(msgs[slot], NULL);
-        msgs[slot] = e;
+        ring[slot].logged = r.logged;
+        ring[slot].index = r.log_index;
+        ring[slot].at = r.observed_at;
         seen++;
     }
     records_evidence_iter_close(&it);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
     *n = seen < BADGES_EVIDENCE_LISTED ? seen : BADGES_EVIDENCE_LISTED;
-    if (seen > BADGES_EVIDENCE_LISTED) { /* rotate the ring into observed order */
-        Mastery__V1__Evidence *tmp[BADGES_EVIDENCE_LISTED];
-        for (size_t i = 0; i < BADGES_EVIDENCE_LISTED; i++)
-            tmp[i] = msgs[(seen + i) % BADGES_EVIDENCE_LISTED];
-        memcpy(msgs, tmp, sizeof tmp);
+    size_t first = seen > BADGES_EVIDENCE_LISTED ? seen % BADGES_EVIDENCE_LISTED : 0;
+    for (size_t i = 0; i < *n; i++) { /* in observed order */
+        size_t slot = (first + i) % BADGES_EVIDENCE_LISTED;
+        evidence_ref_t *e = &refs[i];
+        if (!ring[slot].logged) {
+            char at[40] = "";
+            isotime_format_s(ring[slot].at, at, sizeof at);
+            snprintf(e->name, sizeof e->name, "Evidence observed %s", at);
+            e->url[0] = '\0';
+            continue;
+        }
+        const void *entry;
+        size_t len;
+        tlog_hash_t leaf;
+        if ((rc = translog_entry(txn, ring[slot].index, &entry, &len, &leaf)) != 0)
+            return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+        char hex[2 * TLOG_HASH_SIZE + 1];
+        size_t hex_len;
+        codec_hex_encode(leaf.b, sizeof leaf.b, hex, sizeof hex, &hex_len);
+        snprintf(e->url, sizeof e->url, "urn:tlog:%llu:%s", (unsigned long long)ring[slot].index,
+                 hex);
+        snprintf(e->name, sizeof e->name, "Log entry %llu", (unsigned long long)ring[slot].index);
     }
-    return rc == ERR_NOT_FOUND ? 0 : rc;
+    return 0;
 }
 
 int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, uint32_t ci,
@@ -471,7 +516,7 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     char did[BADGES_DID_MAX + 1] = "", vm[ISSUER_VM_ID_MAX];
     char urls[2][BADGES_URL_MAX];
     uint32_t index, list;
-    Mastery__V1__Evidence *msgs[BADGES_EVIDENCE_LISTED];
+    evidence_ref_t refs[BADGES_EVIDENCE_LISTED];
     cred_evidence_t ev[BADGES_EVIDENCE_LISTED];
     size_t n_ev = 0;
     cred_signed_t out = {0};
@@ -485,10 +530,10 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
     if ((rc = records_did_get(txn, lh, did, sizeof did)) != 0 && rc != ERR_NOT_FOUND &&
         rc != ERR_INTERNAL)
         goto out;
-    if ((rc = evidence_collect(txn, lh, fw->comp_hash[ci], msgs, &n_ev)) != 0)
+    if ((rc = evidence_collect(txn, lh, fw->comp_hash[ci], refs, &n_ev)) != 0)
         goto out;
     for (size_t i = 0; i < n_ev; i++)
-        ev[i] = (cred_evidence_t){msgs[i]->evidence_id, msgs[i]->url, msgs[i]->narrative};
+        ev[i] = (cred_evidence_t){refs[i].name, refs[i].url[0] ? refs[i].url : NULL, NULL};
 
     cred_input_t in;
     cred_input_init(&in);
@@ -542,8 +587,6 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
 out:
     json_decref(doc);
     cred_signed_free(&out);
-    for (size_t i = 0; i < n_ev; i++)
-        mastery__v1__evidence__free_unpacked(msgs[i], NULL);
     return rc;
 }
 

@@ -88,6 +88,14 @@ void badges_destroy(badges_t **b);
 /* The issuer DID now (did:web, or did:key of the current Ed25519 key). Borrowed. */
 const char *badges_issuer_did(const badges_t *b);
 
+/* The key that signs the transparency log's checkpoints: the current Ed25519 key (borrowed
+ * from the keyring; changes on rotation). */
+keys_t *badges_log_key(badges_t *b);
+
+/* Every Ed25519 key of the issuer, oldest first (checkpoints signed before a rotation verify
+ * with an older one): the i-th, or NULL past the last. Borrowed. */
+keys_t *badges_ed25519_key(badges_t *b, uint32_t i);
+
 /*
  * Issues the credential for a mastery, if competency ci of fw has an achievement and none was
  * issued for (learner, fw revision, competency). *issued is set when one was; then *info

@@ -2,7 +2,8 @@
  * check: masteryd --check, the offline audit of a store. Walks every record of every database
  * and verifies its checksum, loads every framework, then re-evaluates every learner against
  * every framework from the stored evidence (in a transaction that is never committed) and
- * counts where the stored state disagrees with the recomputation.
+ * counts where the stored state disagrees with the recomputation. Last, the transparency log is
+ * rebuilt from its entries alone and compared with every stored hash and the checkpoint.
  *
  * The report names records by database and key (hashes for learners, never a raw learner id
  * or any value) so it can be attached to a ticket. Stop the daemon first: the recomputation
@@ -24,6 +25,8 @@ typedef struct check_report {
     uint64_t learners;       /* learner x framework re-evaluations done */
     uint64_t unrecomputable; /* learner x framework skipped: a record they need is damaged */
     uint64_t disagreements;  /* states the recomputation would change */
+    uint64_t log_entries;    /* transparency log entries rebuilt into the tree */
+    uint64_t log_mismatches; /* stored hashes, or the checkpoint's root, that disagree */
     double seconds;          /* wall time of the whole check */
 } check_report_t;
 

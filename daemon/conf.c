@@ -96,6 +96,12 @@ static const conf_entry_t conf_table[] = {
      "only the newest this many events are kept (0: no bound)"},
     {"key_dir", CONF_STR, offsetof(conf_t, key_dir), "", 0, 0,
      "issuer key directory (mode 0700); empty: <data_dir>/keys"},
+    {"log_origin", CONF_STR, offsetof(conf_t, log_origin), "", 0, 0,
+     "the transparency log's origin (first line of its checkpoints; e.g. example.edu/masteryd);"
+     " empty: the stored one, or on a new log <did:web host>/masteryd or masteryd/<key id>"},
+    {"transparency_log", CONF_U64, offsetof(conf_t, transparency_log), "1", 0, 1,
+     "1: every event is a leaf of the transparency log; 0 is for benchmarks only (events "
+     "committed meanwhile are missing from the log for good)"},
 };
 
 #define CONF_COUNT (sizeof conf_table / sizeof conf_table[0])

@@ -54,6 +54,8 @@ typedef struct conf {
     char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
     uint64_t events_keep_days;             /* 0: events are kept forever */
     uint64_t events_keep_count;            /* 0: no bound by count */
+    char log_origin[CONF_STR_MAX];         /* "": derived at first start, then kept */
+    uint64_t transparency_log;             /* 1; 0 only for benchmarks (log off) */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

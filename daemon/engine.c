@@ -347,6 +347,8 @@ int engine_evidence_add(engine_t *e, store_txn_t *txn, const engine_evidence_t *
         .weight = ev->weight,
         .observed_at = ev->observed_at,
         .outcome = (uint8_t)ev->outcome,
+        .logged = ev->logged,
+        .log_index = ev->log_index,
         .blob = blob,
         .blob_len = blob_len,
     };

@@ -106,6 +106,8 @@ typedef struct engine_evidence {
     sample_outcome_t outcome;
     int64_t observed_at;
     const char *source; /* the evidence id's scope; NULL is the empty source */
+    bool logged;        /* log_index is its evidence_accepted entry in the transparency log */
+    uint64_t log_index;
 } engine_evidence_t;
 
 typedef struct engine engine_t;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include "arena.h"
 #include "backup.h"
 #include "badges.h"
@@ -18,6 +20,10 @@
 #include "journal.h"
 #include "log.h"
 #include "records.h"
+#include "logentry.h"
+#include "note.h"
+#include "proof.h"
+#include "translog.h"
 
 #define ID_MAX        256
 #define SOURCE_MAX    256
@@ -34,6 +40,7 @@ struct handler {
     catalog_t *cat;
     engine_t *engine;
     journal_t *journal;
+    translog_t *log;          /* the transparency log; NULL when transparency_log = 0 */
     engine_changes_t changes; /* what the engine did in the current operation */
     badges_t *badges;         /* borrowed; NULL: credentials disabled */
     arena_t *arena;           /* reply building; reset per request */
@@ -246,6 +253,70 @@ static int retention_start(handler_t *h, err_detail_t *d)
     return 0;
 }
 
+/* The origin a new log gets when log_origin is not set: under a did:web issuer its host,
+ * else the issuer's first did:key (stable: the origin is stored and never derived again). */
+static void default_origin(const handler_t *h, char *out, size_t cap)
+{
+    const char *did = h->badges ? badges_issuer_did(h->badges) : "";
+    if (strncmp(did, "did:web:", 8) == 0) {
+        size_t n = strcspn(did + 8, ":%");
+        snprintf(out, cap, "%.*s/masteryd", (int)n, did + 8);
+    } else if (strncmp(did, "did:key:", 8) == 0)
+        snprintf(out, cap, "masteryd/%.24s", did + 8);
+    else
+        snprintf(out, cap, "masteryd/local");
+}
+
+/* Opens the transparency log and attaches it to the journal, fixing its origin on the first
+ * start: a log is known to auditors by its origin, so a different log_origin later is refused. */
+static int log_start(handler_t *h, err_detail_t *d)
+{
+    if (!h->conf->transparency_log) {
+        log_warnx("transparency_log = 0: events are NOT logged (benchmarks only; what commits "
+                  "now is missing from the log for good)");
+        return 0;
+    }
+    store_txn_t *txn;
+    int rc = store_txn_begin(h->store, true, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin a write transaction");
+    char origin[TLOG_NAME_MAX + 1];
+    const char *want = h->conf->log_origin;
+    rc = records_log_origin_get(txn, origin, sizeof origin);
+    if (rc == 0 && want[0] != '\0' && strcmp(want, origin) != 0) {
+        store_txn_abort(&txn);
+        return err_set(d, ERR_INVALID, "log_origin",
+                       "the transparency log's origin is '%s' since it began; auditors follow it "
+                       "by that name, so it cannot become '%s' (remove log_origin or set it to '%s')",
+                       origin, want, origin);
+    }
+    if (rc == ERR_NOT_FOUND) {
+        size_t n = strlen(want);
+        if (n >= sizeof origin) {
+            store_txn_abort(&txn);
+            return err_set(d, ERR_INVALID, "log_origin", "%zu bytes; at most %d", n,
+                           TLOG_NAME_MAX);
+        }
+        if (n > 0)
+            memcpy(origin, want, n + 1);
+        else
+            default_origin(h, origin, sizeof origin);
+        rc = 0;
+    }
+    if (rc == 0 && (rc = translog_open(&h->log, txn, origin, d)) == 0 &&
+        (rc = records_log_origin_put(txn, origin)) == 0)
+        rc = store_txn_commit(&txn);
+    store_txn_abort(&txn);
+    if (rc != 0) {
+        translog_destroy(&h->log);
+        return d->field[0] ? rc : err_set(d, rc, "log", "cannot open the transparency log");
+    }
+    journal_set_log(h->journal, h->log);
+    log_info("transparency log %s: %llu entries", origin,
+             (unsigned long long)translog_size(h->log));
+    return 0;
+}
+
 int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_t *badges,
                 handler_t **out, err_detail_t *d)
 {
@@ -267,7 +338,8 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
         rc = err_set(d, ERR_NOMEM, "handler", "out of memory");
         goto fail;
     }
-    if ((rc = handler_load(h, d)) != 0 || (rc = retention_start(h, d)) != 0)
+    if ((rc = handler_load(h, d)) != 0 || (rc = retention_start(h, d)) != 0 ||
+        (rc = log_start(h, d)) != 0)
         goto fail;
     *out = h;
     return 0;
@@ -282,6 +354,7 @@ void handler_destroy(handler_t **hp)
         return;
     handler_t *h = *hp;
     journal_destroy(&h->journal);
+    translog_destroy(&h->log);
     buf_free(&h->notes);
     engine_changes_free(&h->changes);
     engine_destroy(&h->engine);
@@ -320,6 +393,12 @@ static void log_acts(handler_t *h)
     m->events += journal_queued(h->journal);
     for (size_t i = 0; i < METRICS_ITEM_RESULTS; i++)
         m->items[i] += h->batch_items[i];
+}
+
+int handler_batch_seal(handler_t *h, store_txn_t *txn)
+{
+    keys_t *key = h->badges ? badges_log_key(h->badges) : NULL;
+    return journal_seal(h->journal, txn, key);
 }
 
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *d)
@@ -449,8 +528,11 @@ static int framework_load(handler_t *h, store_txn_t *txn, const char *json, size
         return rc;
     }
     const catalog_fw_t *fw = catalog_find(h->cat, id);
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)json, len, digest);
     journal_event_t ev = {
         .kind = JOURNAL_FRAMEWORK_LOADED,
+        .digest = digest,
         .framework_id = graph_id(fw->graph),
         .revision = revision,
         .version = graph_version(fw->graph),
@@ -751,7 +833,24 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
         .observed_at = ev->observed_at_ms,
     };
     /* Past validation: a failure now may follow some writes, so it must fail the batch
-     * (nothing of it commits) rather than the item. */
+     * (nothing of it commits) rather than the item. The item's own event comes first: the
+     * record keeps its leaf in the transparency log, and badges name that leaf. */
+    journal_event_t accepted = {
+        .kind = JOURNAL_EVIDENCE_ACCEPTED,
+        .learner_id = ev->learner_id,
+        .competency_id = ev->competency_id,
+        .evidence_id = ev->evidence_id,
+        .evidence_source = e.source ? e.source : "",
+        .score = ev->score,
+        .weight = e.weight,
+        .outcome = (uint8_t)ev->outcome,
+        .observed_at_ms = ev->observed_at_ms,
+        .narrative = ev->narrative,
+        .url = ev->url,
+    };
+    if ((rc = journal_append(h->journal, txn, &accepted)) != 0)
+        return store_txn_fail(txn, rc);
+    e.logged = journal_last_leaf(h->journal, &e.log_index);
     rc = engine_evidence_add(h->engine, txn, &e, buf, blob_len, &h->changes);
     if (rc == 0)
         rc = apply_changes(h, txn);
@@ -1386,6 +1485,8 @@ static const char *json_str(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+static int verifier_keys(handler_t *h, char ***out, size_t *n);
+
 static int issuer_reply(handler_t *h, reply_t *rep, err_detail_t *d)
 {
     json_t *info = NULL;
@@ -1428,6 +1529,12 @@ static int issuer_reply(handler_t *h, reply_t *rep, err_detail_t *d)
     if (out->did_document == NULL)
         goto nomem;
     json_decref(info);
+    if (h->log != NULL) {
+        out->log_origin = (char *)translog_origin(h->log);
+        int rc2 = verifier_keys(h, &out->log_verifier_keys, &out->n_log_verifier_keys);
+        if (rc2 != 0)
+            return rc2;
+    }
     rep->result_case = MASTERY__V1__REPLY__RESULT_ISSUER;
     rep->issuer = out;
     return 0;
@@ -1447,10 +1554,16 @@ static int op_get_issuer(handler_t *h, store_txn_t *txn, const wire_request_t *r
 static int op_rotate_keys(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)txn, (void)req, (void)who;
+    (void)req, (void)who;
     int rc = need_badges(h, d);
     if (rc == 0)
         rc = badges_rotate(h->badges, h->now, d);
+    char vm[256] = "";
+    if (rc == 0 && keys_vm_id(badges_log_key(h->badges), vm, sizeof vm) == 0) {
+        journal_event_t ev = {.kind = JOURNAL_KEYS_ROTATED, .key_id = vm};
+        if ((rc = journal_append(h->journal, txn, &ev)) != 0)
+            return rc; /* the batch fails; the new key files stay (the next start uses them) */
+    }
     if (rc == 0) { /* the key files are written at once, outside the batch: logged now */
         char w[80];
         h->stats->m.acts[METRICS_ACT_KEYS_ROTATED]++;
@@ -1497,6 +1610,348 @@ static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_re
         (rc = check_id(op->learner_id, "register_learner_did.learner_id", d)) != 0)
         return rc;
     return badges_register_did(h->badges, txn, op->learner_id, op->did, d);
+}
+
+/* ---- the transparency log ------------------------------------------------------------------ */
+
+#define LOG_TILE_BYTES (1024 * 1024) /* an entry bundle of 256 entries fits many times */
+
+/* The newest checkpoint: what every log read answers within. UNAVAILABLE without a log. */
+static int need_checkpoint(handler_t *h, const char **note, size_t *len, uint64_t *size,
+                           err_detail_t *d)
+{
+    if (h->log == NULL)
+        return err_set(d, ERR_UNAVAILABLE, "transparency_log",
+                       "the transparency log is off (transparency_log = 0)");
+    *note = translog_checkpoint(h->log, len, size);
+    if (*note == NULL)
+        return err_set(d, ERR_NOT_FOUND, "checkpoint",
+                       "no checkpoint yet: the log is empty or has no signing key");
+    return 0;
+}
+
+static ProtobufCBinaryData bytes_dup(handler_t *h, const void *p, size_t n)
+{
+    ProtobufCBinaryData b = {0, arena_alloc_uninit(h->arena, n ? n : 1)};
+    if (b.data != NULL) {
+        memcpy(b.data, p, n);
+        b.len = n;
+    }
+    return b;
+}
+
+/* The note verifier keys of every Ed25519 key of the issuer, oldest first. */
+static int verifier_keys(handler_t *h, char ***out, size_t *n)
+{
+    *n = 0;
+    size_t count = 0;
+    while (h->badges && badges_ed25519_key(h->badges, (uint32_t)count) != NULL)
+        count++;
+    *out = arena_alloc(h->arena, (count ? count : 1) * sizeof **out);
+    if (*out == NULL)
+        return ERR_NOMEM;
+    buf_t b;
+    buf_init(&b, 1024);
+    for (size_t i = 0; i < count; i++) {
+        buf_reset(&b);
+        int rc = translog_verifier_key(h->log, badges_ed25519_key(h->badges, (uint32_t)i), &b);
+        if (rc == 0 && ((*out)[i] = arena_strndup(h->arena, b.data, b.len)) == NULL)
+            rc = ERR_NOMEM;
+        if (rc != 0) {
+            buf_free(&b);
+            return rc;
+        }
+        (*n)++;
+    }
+    buf_free(&b);
+    return 0;
+}
+
+static int op_get_checkpoint(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                             const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)req, (void)who;
+    const char *note;
+    size_t len;
+    uint64_t size;
+    tlog_hash_t root;
+    int rc;
+    if ((rc = need_checkpoint(h, &note, &len, &size, d)) != 0 ||
+        (rc = translog_root(txn, size, &root)) != 0)
+        return rc;
+    Mastery__V1__Checkpoint *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__checkpoint__init(out);
+    out->note = arena_strndup(h->arena, note, len);
+    out->origin = (char *)translog_origin(h->log);
+    out->size = size;
+    out->root = bytes_dup(h, root.b, sizeof root.b);
+    out->base_seq = translog_base(h->log);
+    if (out->note == NULL || out->root.data == NULL ||
+        (rc = verifier_keys(h, &out->verifier_keys, &out->n_verifier_keys)) != 0)
+        return rc ? rc : ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_CHECKPOINT;
+    rep->checkpoint = out;
+    return 0;
+}
+
+static int op_get_log_entry(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const char *note;
+    size_t len, elen;
+    uint64_t size, index = req->get_log_entry->index;
+    int rc = need_checkpoint(h, &note, &len, &size, d);
+    if (rc != 0)
+        return rc;
+    if (index >= size)
+        return err_set(d, ERR_NOT_FOUND, "get_log_entry.index",
+                       "no entry %llu: the newest checkpoint has %llu", (unsigned long long)index,
+                       (unsigned long long)size);
+    const void *entry;
+    tlog_hash_t leaf;
+    if ((rc = translog_entry(txn, index, &entry, &elen, &leaf)) != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+    Mastery__V1__LogEntry *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__log_entry__init(out);
+    out->index = index;
+    out->entry = bytes_dup(h, entry, elen);
+    out->leaf_hash = bytes_dup(h, leaf.b, sizeof leaf.b);
+    logentry_t le;
+    json_t *j = NULL;
+    err_detail_t ignored;
+    if (logentry_decode(out->entry.data, out->entry.len, &le, &ignored) != 0 ||
+        logentry_to_json(&le, &j) != 0)
+        return ERR_INTERNAL; /* the daemon wrote it: damage */
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    out->json = text ? arena_strndup(h->arena, text, strlen(text)) : NULL;
+    free(text);
+    if (out->entry.data == NULL || out->leaf_hash.data == NULL || out->json == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_LOG_ENTRY;
+    rep->log_entry = out;
+    return 0;
+}
+
+static int proof_hashes(handler_t *h, const tlog_hash_t *proof, size_t n, ProtobufCBinaryData **out)
+{
+    *out = arena_alloc(h->arena, (n ? n : 1) * sizeof **out);
+    if (*out == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (((*out)[i] = bytes_dup(h, proof[i].b, sizeof proof[i].b)).data == NULL)
+            return ERR_NOMEM;
+    return 0;
+}
+
+static int op_prove_log(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                        const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ProveLog *op = req->prove_log;
+    const char *note;
+    size_t len, n = 0;
+    uint64_t cp_size;
+    int rc = need_checkpoint(h, &note, &len, &cp_size, d);
+    if (rc != 0)
+        return rc;
+    uint64_t size = op->size ? op->size : cp_size;
+    if (size > cp_size)
+        return err_set(d, ERR_NOT_FOUND, "prove_log.size",
+                       "%llu is beyond the newest checkpoint (%llu)", (unsigned long long)size,
+                       (unsigned long long)cp_size);
+    tlog_hash_t proof[TLOG_MAX_PROOF], root, root1;
+    Mastery__V1__LogProof *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__log_proof__init(out);
+    out->size = size;
+    if (op->size1 != 0) {
+        if (op->size1 > size)
+            return err_set(d, ERR_INVALID, "prove_log.size1", "%llu is larger than size %llu",
+                           (unsigned long long)op->size1, (unsigned long long)size);
+        if ((rc = translog_prove_consistency(txn, op->size1, size, proof, &n)) != 0 ||
+            (rc = translog_root(txn, op->size1, &root1)) != 0)
+            return rc;
+        out->size1 = op->size1;
+        if ((out->root1 = bytes_dup(h, root1.b, sizeof root1.b)).data == NULL)
+            return ERR_NOMEM;
+    } else {
+        if (op->index >= size)
+            return err_set(d, ERR_NOT_FOUND, "prove_log.index",
+                           "no entry %llu in a tree of %llu", (unsigned long long)op->index,
+                           (unsigned long long)size);
+        if ((rc = translog_prove_inclusion(txn, op->index, size, proof, &n)) != 0)
+            return rc;
+        out->index = op->index;
+        if (size == cp_size) {
+            buf_t b;
+            buf_init(&b, 64 * 1024);
+            rc = tlog_proof_format(&b, op->index, NULL, 0, proof, n, note, len);
+            out->tlog_proof = rc == 0 ? arena_strndup(h->arena, b.data, b.len) : NULL;
+            buf_free(&b);
+            if (out->tlog_proof == NULL)
+                return rc ? rc : ERR_NOMEM;
+        }
+    }
+    if ((rc = translog_root(txn, size, &root)) != 0 ||
+        (rc = proof_hashes(h, proof, n, &out->hashes)) != 0)
+        return rc;
+    out->n_hashes = n;
+    if ((out->root = bytes_dup(h, root.b, sizeof root.b)).data == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_LOG_PROOF;
+    rep->log_proof = out;
+    return 0;
+}
+
+static int op_get_log_tile(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__GetLogTile *op = req->get_log_tile;
+    const char *note;
+    size_t len;
+    uint64_t size;
+    int rc = need_checkpoint(h, &note, &len, &size, d);
+    if (rc != 0)
+        return rc;
+    if (op->level < -1 || op->level > 7)
+        return err_set(d, ERR_INVALID, "get_log_tile.level", "%d is not -1 (entries) .. 7",
+                       (int)op->level);
+    if (op->width < 1 || op->width > 256)
+        return err_set(d, ERR_INVALID, "get_log_tile.width", "%u is not 1..256",
+                       (unsigned)op->width);
+    Mastery__V1__LogTile *out = arena_alloc(h->arena, sizeof *out);
+    char path[TLOG_TILE_PATH_MAX];
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__log_tile__init(out);
+    buf_t b;
+    buf_init(&b, LOG_TILE_BYTES);
+    rc = translog_tile(txn, size, op->level, op->index, op->width, &b);
+    if (rc == ERR_INVALID) {
+        buf_free(&b);
+        return err_set(d, ERR_NOT_FOUND, "get_log_tile.index",
+                       "tile %d/%llu of width %u is not complete in the newest checkpoint (%llu)",
+                       (int)op->level, (unsigned long long)op->index, (unsigned)op->width,
+                       (unsigned long long)size);
+    }
+    if (rc == 0 && (rc = tlog_tile_path(path, sizeof path, op->level, op->index, op->width)) == 0) {
+        out->data = bytes_dup(h, b.data, b.len);
+        out->path = arena_strndup(h->arena, path, strlen(path));
+        if (out->data.data == NULL || out->path == NULL)
+            rc = ERR_NOMEM;
+    }
+    buf_free(&b);
+    if (rc == ERR_LIMIT)
+        return err_set(d, ERR_LIMIT, "get_log_tile.width", "the tile exceeds %d bytes: ask a "
+                       "narrower one", LOG_TILE_BYTES);
+    if (rc != 0)
+        return rc;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_LOG_TILE;
+    rep->log_tile = out;
+    return 0;
+}
+
+/* The proof bundle of a credential (mastery-verify --log-proof): its evidence's log entries
+ * with their inclusion proofs against the newest checkpoint. */
+static int op_get_credential_proof(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                                   const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const char *id = req->get_credential_proof->credential_id, *note, *json, *jwt;
+    size_t len, json_len, jwt_len;
+    uint64_t size;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(id, "get_credential_proof.credential_id", d)) != 0 ||
+        (rc = need_checkpoint(h, &note, &len, &size, d)) != 0)
+        return rc;
+    badges_info_t info;
+    rc = badges_get(h->badges, txn, id, &info, &json, &json_len, &jwt, &jwt_len);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "get_credential_proof.credential_id",
+                       "no credential '%s'", id);
+    if (rc != 0)
+        return rc;
+    json_t *cred = json_loadb(json, json_len, 0, NULL);
+    json_t *bundle = json_object(), *entries = json_array(), *log = json_object();
+    buf_t vk, pf;
+    buf_init(&vk, 1024);
+    buf_init(&pf, 64 * 1024);
+    rc = cred && bundle && entries && log ? 0 : ERR_NOMEM;
+    if (rc == 0)
+        rc = translog_verifier_key(h->log, badges_log_key(h->badges), &vk);
+    json_t *evs = json_object_get(cred, "evidence");
+    for (size_t i = 0; rc == 0 && i < json_array_size(evs); i++) {
+        const char *ref = json_string_value(json_object_get(json_array_get(evs, i), "id"));
+        unsigned long long index;
+        int used = 0;
+        if (ref == NULL || sscanf(ref, "urn:tlog:%llu:%*64[0-9a-f]%n", &index, &used) != 1 ||
+            ref[used] != '\0')
+            continue; /* evidence from before the log */
+        const void *entry;
+        size_t elen, n;
+        tlog_hash_t leaf, proof[TLOG_MAX_PROOF];
+        if (index >= size) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        buf_reset(&pf);
+        if ((rc = translog_entry(txn, index, &entry, &elen, &leaf)) != 0 ||
+            (rc = translog_prove_inclusion(txn, index, size, proof, &n)) != 0 ||
+            (rc = tlog_proof_format(&pf, index, NULL, 0, proof, n, note, len)) != 0)
+            break;
+        size_t cap = CODEC_BASE64_ENCODED_MAX(elen), b64_len;
+        char *b64 = malloc(cap);
+        if (b64 == NULL || (rc = codec_base64_encode(entry, elen, b64, cap, &b64_len)) != 0) {
+            free(b64);
+            rc = rc ? rc : ERR_NOMEM;
+            break;
+        }
+        json_t *e = json_pack("{s:I, s:s#, s:s#}", "index", (json_int_t)index, "entry", b64,
+                              (int)b64_len, "proof", pf.data, (int)pf.len);
+        free(b64);
+        if (e == NULL || json_array_append_new(entries, e) != 0)
+            rc = ERR_NOMEM;
+    }
+    char *text = NULL;
+    if (rc == 0) {
+        json_object_set_new(log, "origin", json_string(translog_origin(h->log)));
+        json_object_set_new(log, "verifier_key", json_stringn(vk.data, vk.len));
+        json_object_set_new(bundle, "type", json_string("MasterydLogProof"));
+        json_object_set_new(bundle, "version", json_integer(1));
+        json_object_set(bundle, "credential", cred);
+        json_object_set(bundle, "log", log);
+        json_object_set(bundle, "entries", entries);
+        text = json_dumps(bundle, JSON_INDENT(2));
+        rc = text ? 0 : ERR_NOMEM;
+    }
+    json_decref(cred);
+    json_decref(bundle);
+    json_decref(entries);
+    json_decref(log);
+    buf_free(&vk);
+    buf_free(&pf);
+    if (rc != 0)
+        return rc == ERR_NOT_FOUND ? ERR_INTERNAL : rc;
+    Mastery__V1__CredentialProof *out = arena_alloc(h->arena, sizeof *out);
+    if (out != NULL) {
+        mastery__v1__credential_proof__init(out);
+        out->bundle = arena_strndup(h->arena, text, strlen(text));
+    }
+    free(text);
+    if (out == NULL || out->bundle == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_CREDENTIAL_PROOF;
+    rep->credential_proof = out;
+    return 0;
 }
 
 /*
@@ -1548,11 +2003,17 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_EXPORT_STATUS_LIST, "export_status_list", false, R_READ,
      op_export_status_list},
     {MASTERY__V1__REQUEST__OP_GET_ISSUER, "get_issuer", false, R_ANY, op_get_issuer},
-    {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", false, R_ADMIN, op_rotate_keys},
+    {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", true, R_ADMIN, op_rotate_keys},
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
      R_TEACHER | R_ADMIN, op_register_learner_did},
     {MASTERY__V1__REQUEST__OP_BACKUP, "backup", false, R_ADMIN, op_backup},
     {MASTERY__V1__REQUEST__OP_METRICS, "metrics", false, R_ANY, op_metrics},
+    {MASTERY__V1__REQUEST__OP_GET_CHECKPOINT, "get_checkpoint", false, R_ANY, op_get_checkpoint},
+    {MASTERY__V1__REQUEST__OP_GET_LOG_ENTRY, "get_log_entry", false, R_ANY, op_get_log_entry},
+    {MASTERY__V1__REQUEST__OP_PROVE_LOG, "prove_log", false, R_ANY, op_prove_log},
+    {MASTERY__V1__REQUEST__OP_GET_LOG_TILE, "get_log_tile", false, R_ANY, op_get_log_tile},
+    {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL_PROOF, "get_credential_proof", false, R_READ,
+     op_get_credential_proof},
 };
 
 #define OP_COUNT (sizeof op_table / sizeof op_table[0])
@@ -1631,7 +2092,8 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     } else {
         /* Submit runs a child per item itself; everything else is one child per request. */
         store_txn_t *child = NULL;
-        journal_mark_t mark = journal_mark(h->journal);
+        journal_mark_t mark;
+        journal_mark(h->journal, &mark);
         size_t notes_mark = h->notes.len;
         if (e->op != MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE &&
             (rc = store_txn_begin_child(txn, &child)) != 0)
@@ -1645,7 +2107,7 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                     return rc;
             } else {
                 store_txn_abort(&child);
-                journal_rollback(h->journal, mark);
+                journal_rollback(h->journal, &mark);
                 buf_truncate(&h->notes, notes_mark); /* those acts did not happen */
                 if (h->catalog_dirty) {
                     err_detail_t ld;

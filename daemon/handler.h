@@ -87,6 +87,10 @@ void handler_batch_begin(handler_t *h, int64_t now_ms);
 int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                   const handler_client_t *who, uint8_t **reply, size_t *len);
 
+/* Just before a write batch commits: signs the transparency log's checkpoint if the batch
+ * grew it (in txn). Returns 0 or an error (txn then failed: the batch must not commit). */
+int handler_batch_seal(handler_t *h, store_txn_t *txn);
+
 /* Ends the batch: committed says whether store_txn_commit() returned 0. On success the
  * batch's state-changing acts (framework loads, overrides, credentials issued, revoked,
  * suspended or reinstated, retractions) are logged at info level, one line each, and counted;

@@ -3,6 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "entropy.h"
+#include "logentry.h"
 #include "records.h"
 #include "wire.h"
 
@@ -24,11 +30,42 @@ struct journal {
     size_t n, cap;
     int64_t keep_ms;     /* retention by age; 0: none */
     uint64_t keep_count; /* retention by count; 0: none */
+    translog_t *log;     /* borrowed; NULL: no transparency log */
+    bool leaf_set;       /* the last append's leaf index, for journal_last_leaf */
+    uint64_t leaf;
+    /* The last learner's commitment key: a batch names the same learner many times. Only
+     * valid within one transaction (a rolled-back one may have created it). */
+    bool key_cached;
+    uint8_t key_learner[STORE_HASH_LEN];
+    uint8_t key[RECORDS_LEARNER_KEY_LEN];
+    buf_t entry; /* scratch */
 };
 
 journal_t *journal_new(void)
 {
-    return calloc(1, sizeof(journal_t));
+    journal_t *j = calloc(1, sizeof(journal_t));
+    if (j != NULL)
+        buf_init(&j->entry, 4 * 65536);
+    return j;
+}
+
+void journal_set_log(journal_t *j, translog_t *log)
+{
+    j->log = log;
+}
+
+bool journal_last_leaf(const journal_t *j, uint64_t *index)
+{
+    if (j->leaf_set)
+        *index = j->leaf;
+    return j->leaf_set;
+}
+
+static void forget_key(journal_t *j)
+{
+    if (j->key_cached)
+        OPENSSL_cleanse(j->key, sizeof j->key);
+    j->key_cached = false;
 }
 
 static void drop_from(journal_t *j, size_t from)
@@ -43,6 +80,8 @@ void journal_destroy(journal_t **jp)
     if (jp == NULL || *jp == NULL)
         return;
     drop_from(*jp, 0);
+    forget_key(*jp);
+    buf_free(&(*jp)->entry);
     free((*jp)->q);
     free(*jp);
     *jp = NULL;
@@ -98,29 +137,52 @@ int journal_open(journal_t *j, store_txn_t *txn)
 void journal_batch_begin(journal_t *j, int64_t now_ms)
 {
     drop_from(j, 0);
+    forget_key(j);
+    j->leaf_set = false;
+    if (j->log)
+        translog_batch_begin(j->log);
     j->now = now_ms;
     j->seq = j->committed_seq;
 }
 
+static int queue_checkpoint(journal_t *j);
+
 void journal_batch_end(journal_t *j, bool committed)
 {
+    forget_key(j);
+    if (j->log)
+        translog_batch_end(j->log, committed);
     if (committed) {
         j->committed_seq = j->seq;
+        if (j->log && translog_checkpoint_is_new(j->log))
+            (void)queue_checkpoint(j); /* out of memory: subscribers miss one checkpoint */
         return;
     }
     drop_from(j, 0);
     j->seq = j->committed_seq;
 }
 
-journal_mark_t journal_mark(const journal_t *j)
+void journal_mark(const journal_t *j, journal_mark_t *m)
 {
-    return (journal_mark_t){j->n, j->seq};
+    m->queued = j->n;
+    m->seq = j->seq;
+    if (j->log)
+        translog_mark(j->log, &m->log);
 }
 
-void journal_rollback(journal_t *j, journal_mark_t m)
+void journal_rollback(journal_t *j, const journal_mark_t *m)
 {
-    drop_from(j, m.queued);
-    j->seq = m.seq;
+    drop_from(j, m->queued);
+    j->seq = m->seq;
+    j->leaf_set = false;
+    forget_key(j); /* the key may have been created in the aborted transaction */
+    if (j->log)
+        translog_rollback(j->log, &m->log);
+}
+
+int journal_seal(journal_t *j, store_txn_t *txn, keys_t *key)
+{
+    return j->log ? translog_seal(j->log, txn, key) : 0;
 }
 
 uint64_t journal_last_seq(const journal_t *j)
@@ -157,6 +219,10 @@ static const char *kind_name(journal_kind_t k)
         return "credential_issued";
     case JOURNAL_CREDENTIAL_STATUS:
         return "credential_status";
+    case JOURNAL_EVIDENCE_ACCEPTED:
+        return "evidence_accepted";
+    case JOURNAL_KEYS_ROTATED:
+        return "keys_rotated";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -165,6 +231,174 @@ static const char *kind_name(journal_kind_t k)
 
 /* protobuf-c's setters take char *; the event only reads them while packing. */
 #define S(x) ((char *)(x))
+
+/* ---- the log entry of an event ------------------------------------------------------------ */
+
+/* The learner's commitment key, created on their first logged event. */
+static int learner_key(journal_t *j, store_txn_t *txn, const char *learner_id)
+{
+    uint8_t h[STORE_HASH_LEN];
+    store_hash_id(learner_id, h);
+    if (j->key_cached && memcmp(h, j->key_learner, sizeof h) == 0)
+        return 0;
+    forget_key(j);
+    int rc = records_learner_key_get(txn, h, j->key);
+    if (rc == ERR_NOT_FOUND) {
+        if ((rc = entropy_fill(j->key, sizeof j->key)) == 0)
+            rc = records_learner_key_put(txn, h, j->key);
+    }
+    if (rc != 0)
+        return rc;
+    memcpy(j->key_learner, h, sizeof h);
+    j->key_cached = true;
+    return 0;
+}
+
+static const logentry_kind_t entry_kind[] = {
+    [JOURNAL_UNLOCKED] = LOGENTRY_UNLOCKED,
+    [JOURNAL_MASTERED] = LOGENTRY_MASTERED,
+    [JOURNAL_OVERRIDE] = LOGENTRY_OVERRIDE,
+    [JOURNAL_FRAMEWORK_LOADED] = LOGENTRY_FRAMEWORK_LOADED,
+    [JOURNAL_EVIDENCE_RETRACTED] = LOGENTRY_EVIDENCE_RETRACTED,
+    [JOURNAL_CREDENTIAL_ISSUED] = LOGENTRY_CREDENTIAL_ISSUED,
+    [JOURNAL_CREDENTIAL_STATUS] = LOGENTRY_CREDENTIAL_STATUS,
+    [JOURNAL_EVIDENCE_ACCEPTED] = LOGENTRY_EVIDENCE_ACCEPTED,
+    [JOURNAL_KEYS_ROTATED] = LOGENTRY_KEYS_ROTATED,
+};
+
+static bool has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* Public strings go in as they are; the learner, evidence ids and free text only as
+ * commitments under the learner's key (doc/log-format.md). */
+static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal_event_t *ev)
+{
+    logentry_t le;
+    memset(&le, 0, sizeof le);
+    le.kind = entry_kind[ev->kind];
+    le.seq = seq;
+    le.at_ms = j->now;
+    int rc;
+#define STR(tag, f, v)                                                                             \
+    do {                                                                                           \
+        if (has(v)) {                                                                              \
+            le.present |= 1u << (tag);                                                             \
+            le.f = (v);                                                                            \
+            le.f##_len = strlen(v);                                                                \
+        }                                                                                          \
+    } while (0)
+#define COMMIT(tag, f, v)                                                                          \
+    do {                                                                                           \
+        if (has(v)) {                                                                              \
+            le.present |= 1u << (tag);                                                             \
+            logentry_commit(j->key, (tag), (v), strlen(v), le.f);                                  \
+        }                                                                                          \
+    } while (0)
+    if (has(ev->learner_id)) {
+        if ((rc = learner_key(j, txn, ev->learner_id)) != 0)
+            return rc;
+        COMMIT(LOGENTRY_TAG_LEARNER, learner, ev->learner_id);
+        COMMIT(LOGENTRY_TAG_EVIDENCE, evidence, ev->evidence_id);
+        COMMIT(LOGENTRY_TAG_NARRATIVE, narrative, ev->narrative);
+        COMMIT(LOGENTRY_TAG_URL, url, ev->url);
+        COMMIT(LOGENTRY_TAG_REASON, reason, ev->reason);
+    }
+    if (ev->kind != JOURNAL_KEYS_ROTATED) /* its subject is the issuer */
+        STR(LOGENTRY_TAG_FRAMEWORK, framework, ev->framework_id);
+    STR(LOGENTRY_TAG_COMPETENCY, competency, ev->competency_id);
+    if (has(ev->evidence_id))
+        STR(LOGENTRY_TAG_SOURCE, source, ev->evidence_source);
+    STR(LOGENTRY_TAG_ACTOR, actor, ev->actor);
+    STR(LOGENTRY_TAG_VERSION, version, ev->version);
+    STR(LOGENTRY_TAG_CREDENTIAL, credential, ev->credential_id);
+    STR(LOGENTRY_TAG_PURPOSE, purpose, ev->purpose);
+    STR(LOGENTRY_TAG_KEY, key, ev->key_id);
+#undef STR
+#undef COMMIT
+    switch (ev->kind) {
+    case JOURNAL_EVIDENCE_ACCEPTED:
+        le.present |= 1u << LOGENTRY_TAG_SCORE | 1u << LOGENTRY_TAG_WEIGHT |
+                      1u << LOGENTRY_TAG_OUTCOME | 1u << LOGENTRY_TAG_OBSERVED_AT;
+        le.score = ev->score;
+        le.weight = ev->weight;
+        le.outcome = ev->outcome;
+        le.observed_at = ev->observed_at_ms;
+        break;
+    case JOURNAL_MASTERED:
+        le.present |= 1u << LOGENTRY_TAG_SCORE;
+        le.score = ev->score;
+        break;
+    case JOURNAL_OVERRIDE:
+    case JOURNAL_CREDENTIAL_STATUS:
+        le.present |= 1u << LOGENTRY_TAG_FLAG;
+        le.flag = ev->flag;
+        break;
+    case JOURNAL_FRAMEWORK_LOADED:
+        le.present |= 1u << LOGENTRY_TAG_REVISION | 1u << LOGENTRY_TAG_COUNT;
+        le.revision = ev->revision;
+        le.count = ev->competency_count;
+        break;
+    default:
+        break;
+    }
+    if (ev->digest != NULL) {
+        le.present |= 1u << LOGENTRY_TAG_DIGEST;
+        memcpy(le.digest, ev->digest, sizeof le.digest);
+    }
+    buf_reset(&j->entry);
+    if ((rc = logentry_encode(&j->entry, &le)) != 0)
+        return rc;
+    if ((rc = translog_append(j->log, txn, j->entry.data, j->entry.len, &j->leaf)) != 0)
+        return rc;
+    j->leaf_set = true;
+    return 0;
+}
+
+/* A slot at the end of the publication queue (filled by the caller, then j->n++). */
+static queued_event_t *queue_slot(journal_t *j)
+{
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 64;
+        queued_event_t *grown = realloc(j->q, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        j->q = grown;
+        j->cap = cap;
+    }
+    return &j->q[j->n];
+}
+
+static int queue_checkpoint(journal_t *j)
+{
+    Mastery__V1__Event e = MASTERY__V1__EVENT__INIT;
+    Mastery__V1__LogCheckpoint c = MASTERY__V1__LOG_CHECKPOINT__INIT;
+    size_t len;
+    uint64_t size;
+    const char *note = translog_checkpoint(j->log, &len, &size);
+    queued_event_t *q = queue_slot(j);
+    if (note == NULL || q == NULL)
+        return ERR_NOMEM;
+    char *text = malloc(len + 1);
+    if (text == NULL)
+        return ERR_NOMEM;
+    memcpy(text, note, len);
+    text[len] = '\0';
+    c.note = text;
+    c.size = size;
+    c.origin = (char *)translog_origin(j->log);
+    e.at_ms = j->now;
+    e.kind_case = MASTERY__V1__EVENT__KIND_CHECKPOINT;
+    e.checkpoint = &c;
+    int rc = wire_pack(&e.base, &q->data, &q->len);
+    free(text);
+    if (rc != 0)
+        return rc;
+    q->topic_len = (size_t)snprintf(q->topic, sizeof q->topic, "checkpoint/");
+    j->n++;
+    return 0;
+}
 
 int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
 {
@@ -176,7 +410,15 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
     Mastery__V1__CredentialIssued ci = MASTERY__V1__CREDENTIAL_ISSUED__INIT;
     Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
+    Mastery__V1__EvidenceAccepted ea = MASTERY__V1__EVIDENCE_ACCEPTED__INIT;
+    Mastery__V1__KeysRotated kr = MASTERY__V1__KEYS_ROTATED__INIT;
     e.seq = j->seq + 1;
+    j->leaf_set = false;
+    int rc;
+    /* The log entry first: evidence_accepted carries its leaf index. A failure from here on
+     * may follow writes, so it fails the transaction. */
+    if (j->log && (rc = log_event(j, txn, e.seq, ev)) != 0)
+        return store_txn_fail(txn, rc);
     e.at_ms = j->now;
     const char *subject = ev->learner_id;
     switch (ev->kind) {
@@ -245,19 +487,29 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS;
         e.credential_status = &cs;
         break;
+    case JOURNAL_EVIDENCE_ACCEPTED:
+        ea.learner_id = S(ev->learner_id);
+        ea.competency_id = S(ev->competency_id);
+        ea.evidence_id = S(ev->evidence_id);
+        ea.source = S(ev->evidence_source);
+        ea.score = ev->score;
+        ea.observed_at_ms = ev->observed_at_ms;
+        ea.log_index = j->leaf_set ? j->leaf : 0;
+        e.kind_case = MASTERY__V1__EVENT__KIND_EVIDENCE_ACCEPTED;
+        e.evidence_accepted = &ea;
+        break;
+    case JOURNAL_KEYS_ROTATED:
+        kr.key_id = S(ev->key_id);
+        e.kind_case = MASTERY__V1__EVENT__KIND_KEYS_ROTATED;
+        e.keys_rotated = &kr;
+        subject = "issuer";
+        break;
     }
-    if (j->n == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 64;
-        queued_event_t *grown = realloc(j->q, cap * sizeof *grown);
-        if (grown == NULL)
-            return ERR_NOMEM;
-        j->q = grown;
-        j->cap = cap;
-    }
-    queued_event_t *q = &j->q[j->n];
-    int rc = wire_pack(&e.base, &q->data, &q->len);
-    if (rc != 0)
-        return rc;
+    queued_event_t *q = queue_slot(j);
+    if (q == NULL)
+        return store_txn_fail(txn, ERR_NOMEM);
+    if ((rc = wire_pack(&e.base, &q->data, &q->len)) != 0)
+        return store_txn_fail(txn, rc);
     int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", kind_name(ev->kind), subject);
     q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
     size_t pruned;

@@ -10,7 +10,15 @@
  *                                          otherwise numbering restarts from the last durable
  *
  * Topics are "<kind>/<subject>/" (subject: the learner, or the framework for
- * framework_loaded), so a subscriber filters by kind, or by kind and subject.
+ * framework_loaded, or the issuer for keys_rotated), so a subscriber filters by kind, or by
+ * kind and subject.
+ *
+ * With a transparency log attached (journal_set_log), every event is also a leaf of it: the
+ * journal encodes the event's log entry (lib/tlog/logentry.h), naming the learner and any
+ * free text only by HMAC-SHA256 commitments under the learner's own key (records: created
+ * on the learner's first event), and translog appends it in the same transaction. After
+ * the batch's last request, journal_seal signs the checkpoint; once committed, the
+ * checkpoint is queued for publication on topic "checkpoint/" (an Event with seq 0).
  */
 #ifndef MASTERY_JOURNAL_H
 #define MASTERY_JOURNAL_H
@@ -20,7 +28,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "keys.h"
 #include "store.h"
+#include "translog.h"
 
 typedef enum journal_kind {
     JOURNAL_UNLOCKED,
@@ -30,6 +40,8 @@ typedef enum journal_kind {
     JOURNAL_EVIDENCE_RETRACTED,
     JOURNAL_CREDENTIAL_ISSUED,
     JOURNAL_CREDENTIAL_STATUS,
+    JOURNAL_EVIDENCE_ACCEPTED,
+    JOURNAL_KEYS_ROTATED,
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -50,6 +62,14 @@ typedef struct journal_event {
     const char *credential_id;    /* credential events */
     const char *achievement_name; /* credential_issued */
     const char *purpose;          /* credential_status: "revocation" / "suspension" */
+    /* evidence_accepted: the item as stored (evidence_id, evidence_source, score too) */
+    double weight;
+    uint8_t outcome; /* the wire's Outcome value */
+    int64_t observed_at_ms;
+    const char *narrative, *url; /* committed in the log entry, never copied into it */
+    const char *key_id;          /* keys_rotated: the new verification method */
+    const uint8_t *digest;       /* 32 bytes or NULL: SHA-256 of the framework document or of
+                                    the signed credential, committed in the log entry */
 } journal_event_t;
 
 typedef struct journal journal_t;
@@ -77,6 +97,16 @@ int journal_prune(journal_t *j, store_txn_t *txn, size_t max, size_t *deleted);
  * store error (ERR_INTERNAL for a malformed key). */
 int journal_open(journal_t *j, store_txn_t *txn);
 
+/* Attaches the transparency log (borrowed; outlives the journal): from now on every event is
+ * a leaf of it. NULL detaches (the benchmark's "log off"). */
+void journal_set_log(journal_t *j, translog_t *log);
+
+/* The leaf index of the last event appended (when a log is attached): false otherwise. */
+bool journal_last_leaf(const journal_t *j, uint64_t *index);
+
+/* Signs the batch's checkpoint with key (see translog_seal) just before the commit. */
+int journal_seal(journal_t *j, store_txn_t *txn, keys_t *key);
+
 void journal_batch_begin(journal_t *j, int64_t now_ms);
 
 /* Numbers, packs, stores (appending to the events database) and queues one event. Returns 0,
@@ -87,11 +117,12 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev);
 typedef struct journal_mark {
     size_t queued;
     uint64_t seq;
+    translog_mark_t log;
 } journal_mark_t;
 
-journal_mark_t journal_mark(const journal_t *j);
+void journal_mark(const journal_t *j, journal_mark_t *m);
 /* Drops the events appended since m (their writes die with the caller's aborted child txn). */
-void journal_rollback(journal_t *j, journal_mark_t m);
+void journal_rollback(journal_t *j, const journal_mark_t *m);
 
 /* Ends the batch: committed says whether the transaction holding the events committed. */
 void journal_batch_end(journal_t *j, bool committed);

@@ -19,7 +19,7 @@
 
 #include "buf.h"
 
-#define METRICS_OPS      32 /* request operations (the handler's table, by index) */
+#define METRICS_OPS      64 /* request operations (the handler's table, by index) */
 #define METRICS_HIST_MAX 16
 #define METRICS_CODES    16 /* status codes (wire_status_code values) */
 

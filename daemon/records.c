@@ -10,6 +10,7 @@
 #define KIND_PROFILE  'P'
 #define KIND_STATE    'S'
 #define KIND_DID      'D'
+#define KIND_KEY      'K'
 
 void records_learner_init(records_learner_t *l, const char *id)
 {
@@ -94,7 +95,7 @@ typedef struct evidence_header {
     int64_t observed_at;
     uint8_t outcome;
     uint8_t flags;
-    uint8_t reserved[6];
+    uint8_t log_ref[6]; /* log index + 1, 48-bit little-endian; 0: before the log (format < 4) */
 } evidence_header_t;
 
 _Static_assert(sizeof(evidence_header_t) == 32, "evidence header is a stored format");
@@ -137,6 +138,11 @@ static int evidence_decode(const store_val_t *v, records_evidence_t *out)
     out->observed_at = h.observed_at;
     out->outcome = h.outcome;
     out->retracted = (h.flags & EVIDENCE_RETRACTED) != 0;
+    uint64_t ref = 0;
+    for (int i = 5; i >= 0; i--)
+        ref = ref << 8 | h.log_ref[i];
+    out->logged = ref != 0;
+    out->log_index = ref ? ref - 1 : 0;
     out->blob = (const uint8_t *)v->data + sizeof h;
     out->blob_len = v->len - sizeof h;
     out->pos = NULL;
@@ -164,6 +170,15 @@ int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const cha
     if (rec == NULL)
         return ERR_NOMEM;
     evidence_header_t h = {ev->score, ev->weight, ev->observed_at, ev->outcome, 0, {0}};
+    if (ev->logged) {
+        if (ev->log_index >= (UINT64_C(1) << 48) - 1) {
+            if (rec != stackbuf)
+                free(rec);
+            return store_txn_fail(txn, ERR_LIMIT);
+        }
+        for (uint64_t ref = ev->log_index + 1, i = 0; i < 6; i++, ref >>= 8)
+            h.log_ref[i] = (uint8_t)ref;
+    }
     memcpy(rec, &h, sizeof h);
     if (ev->blob_len)
         memcpy(rec + sizeof h, ev->blob, ev->blob_len);
@@ -803,6 +818,175 @@ int records_identity_put(store_txn_t *txn, const records_identity_t *id)
     return store_put(txn, STORE_DB_META, &k, id, sizeof *id, 0);
 }
 
+/* ---- the transparency log ------------------------------------------------------------------ */
+
+#define LOG_TREE_BASE       'B'
+#define LOG_TREE_CHECKPOINT 'C'
+#define LOG_TREE_HASH       'H'
+#define LOG_TREE_ORIGIN     'O'
+
+static void key_log_tree(store_key_t *k, uint8_t kind)
+{
+    store_key_reset(k);
+    store_key_byte(k, kind);
+}
+
+int records_learner_key_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            uint8_t key[RECORDS_LEARNER_KEY_LEN])
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, learner_hash, KIND_KEY);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != RECORDS_LEARNER_KEY_LEN)
+        return ERR_INTERNAL;
+    memcpy(key, v.data, RECORDS_LEARNER_KEY_LEN);
+    return 0;
+}
+
+int records_learner_key_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t key[RECORDS_LEARNER_KEY_LEN])
+{
+    store_key_t k;
+    key_learner_kind(&k, learner_hash, KIND_KEY);
+    return store_put(txn, STORE_DB_LEARNERS, &k, key, RECORDS_LEARNER_KEY_LEN, 0);
+}
+
+int records_log_base_get(store_txn_t *txn, uint64_t *base)
+{
+    store_key_t k;
+    store_val_t v;
+    key_log_tree(&k, LOG_TREE_BASE);
+    int rc = store_get(txn, STORE_DB_LOG_TREE, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != 8)
+        return ERR_INTERNAL;
+    *base = store_read_u64(v.data);
+    return 0;
+}
+
+int records_log_base_put(store_txn_t *txn, uint64_t base)
+{
+    store_key_t k, v;
+    key_log_tree(&k, LOG_TREE_BASE);
+    store_key_reset(&v);
+    store_key_u64(&v, base);
+    return store_put(txn, STORE_DB_LOG_TREE, &k, v.b, v.len, 0);
+}
+
+int records_log_entry_put(store_txn_t *txn, uint64_t index, const void *entry, size_t len)
+{
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, index);
+    return store_put(txn, STORE_DB_LOG, &k, entry, len, STORE_APPEND);
+}
+
+int records_log_entry_get(store_txn_t *txn, uint64_t index, const void **entry, size_t *len)
+{
+    store_key_t k;
+    store_val_t v;
+    store_key_reset(&k);
+    store_key_u64(&k, index);
+    int rc = store_get(txn, STORE_DB_LOG, &k, &v);
+    if (rc != 0)
+        return rc;
+    *entry = v.data;
+    *len = v.len;
+    return 0;
+}
+
+int records_log_size(store_txn_t *txn, uint64_t *size)
+{
+    store_val_t k;
+    int rc = store_last(txn, STORE_DB_LOG, &k, NULL);
+    if (rc == ERR_NOT_FOUND) {
+        *size = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (k.len != 8)
+        return ERR_INTERNAL;
+    *size = store_read_u64(k.data) + 1;
+    return 0;
+}
+
+static void key_log_hash(store_key_t *k, unsigned level, uint64_t index)
+{
+    key_log_tree(k, LOG_TREE_HASH);
+    store_key_byte(k, (uint8_t)level);
+    store_key_u64(k, index);
+}
+
+int records_log_hash_put(store_txn_t *txn, unsigned level, uint64_t index,
+                         const uint8_t hash[RECORDS_LOG_HASH_LEN])
+{
+    store_key_t k;
+    key_log_hash(&k, level, index);
+    return store_put(txn, STORE_DB_LOG_TREE, &k, hash, RECORDS_LOG_HASH_LEN, 0);
+}
+
+int records_log_hash_get(store_txn_t *txn, unsigned level, uint64_t index,
+                         uint8_t hash[RECORDS_LOG_HASH_LEN])
+{
+    store_key_t k;
+    store_val_t v;
+    key_log_hash(&k, level, index);
+    int rc = store_get(txn, STORE_DB_LOG_TREE, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != RECORDS_LOG_HASH_LEN)
+        return ERR_INTERNAL;
+    memcpy(hash, v.data, RECORDS_LOG_HASH_LEN);
+    return 0;
+}
+
+int records_log_origin_get(store_txn_t *txn, char *origin, size_t cap)
+{
+    store_key_t k;
+    store_val_t v;
+    key_log_tree(&k, LOG_TREE_ORIGIN);
+    int rc = store_get(txn, STORE_DB_LOG_TREE, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len == 0 || v.len >= cap || memchr(v.data, '\0', v.len) != NULL)
+        return ERR_INTERNAL;
+    memcpy(origin, v.data, v.len);
+    origin[v.len] = '\0';
+    return 0;
+}
+
+int records_log_origin_put(store_txn_t *txn, const char *origin)
+{
+    store_key_t k;
+    key_log_tree(&k, LOG_TREE_ORIGIN);
+    return store_put(txn, STORE_DB_LOG_TREE, &k, origin, strlen(origin), 0);
+}
+
+int records_log_checkpoint_put(store_txn_t *txn, const char *note, size_t len)
+{
+    store_key_t k;
+    key_log_tree(&k, LOG_TREE_CHECKPOINT);
+    return store_put(txn, STORE_DB_LOG_TREE, &k, note, len, 0);
+}
+
+int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
+{
+    store_key_t k;
+    store_val_t v;
+    key_log_tree(&k, LOG_TREE_CHECKPOINT);
+    int rc = store_get(txn, STORE_DB_LOG_TREE, &k, &v);
+    if (rc != 0)
+        return rc;
+    *note = v.data;
+    *len = v.len;
+    return 0;
+}
+
 /* ---- upgrades ------------------------------------------------------------------------------ */
 
 typedef struct kv {
@@ -890,10 +1074,50 @@ static int scope_learner(store_txn_t *txn, const uint8_t hash[STORE_HASH_LEN], u
     return rc;
 }
 
+/* Format 3 -> 4: the log databases exist (store_open made them); the log starts with the
+ * next event, so its leaf 0 is event last + 1. Learners get their commitment keys lazily. */
+static int upgrade_log(store_t *st, err_detail_t *d)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
+    uint64_t last = 0;
+    rc = records_event_last(txn, &last);
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    if (rc == 0)
+        rc = records_log_base_put(txn, last + 1);
+    if (rc == 0)
+        rc = store_format_set(txn, STORE_FORMAT_LOG);
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    if (rc != 0)
+        return err_set(d, rc, "store",
+                       "upgrading data.mdb to format %u (the transparency log) failed: %s; "
+                       "nothing was changed",
+                       STORE_FORMAT_LOG, err_str(rc));
+    log_info("data.mdb upgraded to format %u: the transparency log starts at event %llu",
+             STORE_FORMAT_LOG, (unsigned long long)(last + 1));
+    return 0;
+}
+
+static int upgrade_scoped_ids(store_t *st, err_detail_t *d);
+
 int records_upgrade(store_t *st, err_detail_t *d)
 {
-    if (store_format(st) >= STORE_FORMAT_SCOPED_IDS)
-        return 0;
+    int rc = 0;
+    if (store_format(st) < STORE_FORMAT_SCOPED_IDS)
+        rc = upgrade_scoped_ids(st, d);
+    if (rc == 0 && store_format(st) < STORE_FORMAT_LOG)
+        rc = upgrade_log(st, d);
+    return rc;
+}
+
+static int upgrade_scoped_ids(store_t *st, err_detail_t *d)
+{
     store_txn_t *txn;
     int rc = store_txn_begin(st, true, &txn);
     if (rc != 0)

@@ -18,6 +18,8 @@
  *                 H(learner) 'P'                                   the learner id (the profile)
  *                 H(learner) 'S' H(framework) H(comp)              records_state_t (48)
  *                 H(learner) 'D'                                   the learner's DID
+ *                 H(learner) 'K'                                   the learner's commitment
+ *                                                                  key (32 random bytes)
  *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
@@ -33,6 +35,12 @@
  *                 'U' | 'R' | 'S'                                  the one list of stores made
  *                                                                  before lists rolled over;
  *                                                                  moved to list 1 at start
+ *   log           index(be64)                                      a log entry (lib/tlog
+ *                                                                  logentry encoding)
+ *   log_tree      'B'                                              leaf 0's event seq (be64)
+ *                 'C'                                              the latest signed checkpoint
+ *                 'O'                                              the log's origin
+ *                 'H' level(u8) index(be64)                        a complete subtree's hash
  *   meta          "identity"                                       records_identity_t: the
  *                                                                  issuer keys the store was
  *                                                                  made with (see below)
@@ -102,6 +110,8 @@ typedef struct records_evidence {
     int64_t observed_at;
     uint8_t outcome; /* sample_outcome_t */
     bool retracted;  /* excluded from every rule; kept for the audit trail */
+    bool logged;        /* accepted with the transparency log on (format 4): log_index is set */
+    uint64_t log_index; /* its evidence_accepted entry's leaf index (< 2^48) */
     const void *blob;
     size_t blob_len;
     /* Set by records_evidence_iter_next (NULL otherwise): the record's place in the walk, to
@@ -363,6 +373,46 @@ bool records_store_empty(store_txn_t *txn);
 /* ERR_NOT_FOUND: none recorded (a new store, or one made before identities were). */
 int records_identity_get(store_txn_t *txn, records_identity_t *out);
 int records_identity_put(store_txn_t *txn, const records_identity_t *id);
+
+/* ---- the transparency log (format 4) ------------------------------------------------------- */
+
+#define RECORDS_LEARNER_KEY_LEN 32
+#define RECORDS_LOG_HASH_LEN    32
+
+/* The learner's commitment key (32 random bytes, learners: H(learner) 'K'): log entries name a
+ * learner and their free text only by HMACs under it, so erasing it unlinks every entry.
+ * ERR_NOT_FOUND: none yet. */
+int records_learner_key_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            uint8_t key[RECORDS_LEARNER_KEY_LEN]);
+int records_learner_key_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t key[RECORDS_LEARNER_KEY_LEN]);
+
+/* The event seq of leaf 0 (1 for a store made with the log; the first event after the
+ * upgrade for an older one). ERR_NOT_FOUND before records_upgrade. */
+int records_log_base_get(store_txn_t *txn, uint64_t *base);
+int records_log_base_put(store_txn_t *txn, uint64_t base);
+
+/* Leaf entries (log: index(be64) -> the entry bytes, lib/tlog/logentry.h), appended in index
+ * order; *entry borrowed. records_log_size: the number of entries (0 when empty). */
+int records_log_entry_put(store_txn_t *txn, uint64_t index, const void *entry, size_t len);
+int records_log_entry_get(store_txn_t *txn, uint64_t index, const void **entry, size_t *len);
+int records_log_size(store_txn_t *txn, uint64_t *size);
+
+/* Complete-subtree hashes of levels >= 1 (log_tree: 'H' level(u8) index(be64) -> 32 bytes);
+ * level 0 is the leaf hash of the entry, never stored twice. */
+int records_log_hash_put(store_txn_t *txn, unsigned level, uint64_t index,
+                         const uint8_t hash[RECORDS_LOG_HASH_LEN]);
+int records_log_hash_get(store_txn_t *txn, unsigned level, uint64_t index,
+                         uint8_t hash[RECORDS_LOG_HASH_LEN]);
+
+/* The log's origin, fixed when the first checkpoint is signed (log_tree: 'O' -> the origin):
+ * auditors follow a log by its origin, so it never changes. ERR_NOT_FOUND: not yet. */
+int records_log_origin_get(store_txn_t *txn, char *origin, size_t cap);
+int records_log_origin_put(store_txn_t *txn, const char *origin);
+
+/* The latest signed checkpoint (log_tree: 'C' -> the signed note text); *note borrowed. */
+int records_log_checkpoint_put(store_txn_t *txn, const char *note, size_t len);
+int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len);
 
 /* ---- upgrades ------------------------------------------------------------------------------ */
 

@@ -765,6 +765,8 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
             p->conn->part += p->reply_len;
     }
     *to = i;
+    if (rc == 0 && writes && (rc = handler_batch_seal(s->handler, txn)) != 0)
+        store_txn_abort(&txn);
     if (rc == 0) {
         double t0 = mono_s();
         rc = store_txn_commit(&txn);

@@ -35,6 +35,14 @@ struct store_txn {
 static const char *const store_db_names[STORE_DB_COUNT] = {
     "meta",   "frameworks",  "learners",   "evidence_ids",
     "events", "credentials", "cred_index", "status",
+    "log",    "log_tree",
+};
+
+/* The format that introduced each database (0: there from the start). Opening a file of an
+ * older format creates it; any other missing database means damage. */
+static const uint32_t store_db_since[STORE_DB_COUNT] = {
+    [STORE_DB_LOG] = STORE_FORMAT_LOG,
+    [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
 };
 
 /* The one place LMDB's codes become ours. */
@@ -462,6 +470,10 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
     bool fresh = info.me_last_txnid == 0;
     for (int i = 0; i < STORE_DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, store_db_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
+        uint32_t format = 0;
+        if (rc == MDB_NOTFOUND && store_db_since[i] != 0 && i > STORE_DB_META &&
+            format_read(st, txn, &format, d) == 0 && format < store_db_since[i])
+            rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &st->dbi[i]);
         if (rc == MDB_NOTFOUND) {
             rc = err_set(d, ERR_DATA_LOSS, "data_dir",
                          "%s/data.mdb has committed transactions (last %zu) but no '%s' "

@@ -43,8 +43,9 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                   false},
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
     [OPT_KIND] = {"kind", "K",
-                  "unlocked, mastered, override, framework_loaded, evidence_retracted, "
-                  "credential_issued or credential_status",
+                  "unlocked, mastered, override, framework_loaded, evidence_accepted, "
+                  "evidence_retracted, credential_issued, credential_status, keys_rotated or "
+                  "checkpoint (live only)",
                   false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},

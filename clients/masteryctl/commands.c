@@ -110,6 +110,24 @@ const command_t COMMANDS[] = {
      "Takes a consistent copy of the store while the daemon serves, with the issuer keys,\n"
      "the CURVE key, the clients file and the settings, into DIR (new or empty) on the\n"
      "daemon's host. Admin only. Restore: README, \"Backup and restore\"."},
+    {"log", "checkpoint", cmd_log_checkpoint, 0, 0, 0, 0, "log checkpoint",
+     "Prints the transparency log's newest signed checkpoint (C2SP tlog-checkpoint as a\n"
+     "signed note; --json adds its root, origin and the issuer's note verifier keys)."},
+    {"log", "entry", cmd_log_entry, 0, 0, 1, 1, "log entry INDEX",
+     "Prints one log entry: its bytes, leaf hash and fields (commitments, never ids)."},
+    {"log", "prove", cmd_log_prove, 0, 0, 1, 1, "log prove INDEX",
+     "Prints the inclusion proof of entry INDEX against the newest checkpoint, as a\n"
+     "c2sp.org/tlog-proof@v1 file."},
+    {"log", "consistency", cmd_log_consistency, 0, 0, 2, 2, "log consistency OLD NEW",
+     "Prints the proof that the tree of NEW entries extends the tree of OLD entries."},
+    {"log", "export", cmd_log_export, 0, 0, 1, 1, "log export DIR",
+     "Mirrors the log into DIR in the C2SP tlog-tiles layout (checkpoint, tile/...,\n"
+     "tile/entries/...), for a static web server and for mastery-verify log --monitor.\n"
+     "Full tiles already in DIR are kept: run it again to bring a mirror up to date."},
+    {"credential", "proof", cmd_credential_proof, O(OPT_OUTPUT), 0, 1, 1,
+     "credential proof ID [-o FILE]",
+     "Writes the badge with the log entries its evidence names, their inclusion proofs\n"
+     "and the signed checkpoint: the bundle mastery-verify --log-proof checks offline."},
     {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
      "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
 };

@@ -78,6 +78,36 @@ static void fill_credential_status(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "reason", jstr(c->reason));
 }
 
+static void fill_evidence_accepted(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__EvidenceAccepted *a = ev->evidence_accepted;
+    json_object_set_new(o, "learner", jstr(a->learner_id));
+    json_object_set_new(o, "competency", jstr(a->competency_id));
+    json_object_set_new(o, "evidence", jstr(a->evidence_id));
+    json_object_set_new(o, "source", jstr(a->source));
+    json_object_set_new(o, "score", json_real(a->score));
+    json_object_set_new(o, "observed_at", jtime(a->observed_at_ms));
+    json_object_set_new(o, "log_index", json_integer((json_int_t)a->log_index));
+}
+
+static void fill_keys_rotated(const Mastery__V1__Event *ev, json_t *o)
+{
+    json_object_set_new(o, "key", jstr(ev->keys_rotated->key_id));
+}
+
+static void fill_checkpoint(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__LogCheckpoint *c = ev->checkpoint;
+    json_object_set_new(o, "origin", jstr(c->origin));
+    json_object_set_new(o, "size", json_integer((json_int_t)c->size));
+    json_object_set_new(o, "note", jstr(c->note));
+}
+
+static const char *learner_evidence_accepted(const Mastery__V1__Event *ev)
+{
+    return ev->evidence_accepted->learner_id;
+}
+
 static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
 {
     return ev->evidence_retracted->learner_id;
@@ -124,6 +154,10 @@ static const struct event_kind {
      learner_credential_issued},
     {MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS, "credential_status", fill_credential_status,
      learner_credential_status},
+    {MASTERY__V1__EVENT__KIND_EVIDENCE_ACCEPTED, "evidence_accepted", fill_evidence_accepted,
+     learner_evidence_accepted},
+    {MASTERY__V1__EVENT__KIND_KEYS_ROTATED, "keys_rotated", fill_keys_rotated, NULL},
+    {MASTERY__V1__EVENT__KIND_CHECKPOINT, "checkpoint", fill_checkpoint, NULL},
 };
 #define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
 

@@ -40,9 +40,13 @@ static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
                                                   jstr(k->verification_method), "current",
                                                   (int)k->current, "created_at", at));
         }
-        emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
+        json_t *vkeys = json_array();
+        for (size_t i = 0; i < is->n_log_verifier_keys; i++)
+            json_array_append_new(vkeys, jstr(is->log_verifier_keys[i]));
+        emit_json(json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "did", jstr(is->did), "name",
                             jstr(is->name), "url", jstr(is->url), "email", jstr(is->email), "image",
-                            jstr(is->image), "keys", keys));
+                            jstr(is->image), "keys", keys, "log_origin", jstr(is->log_origin),
+                            "log_verifier_keys", vkeys));
         return;
     }
     printf("%-8s %s\n%-8s %s\n", "did", is->did, "name", is->name);
@@ -50,6 +54,11 @@ static void print_issuer(const ctl_t *ctl, const Mastery__V1__IssuerInfo *is)
         printf("%-8s %s\n", "url", is->url);
     if (is->email[0])
         printf("%-8s %s\n", "email", is->email);
+    if (is->log_origin[0])
+        printf("%-8s %s\n", "log", is->log_origin);
+    for (size_t i = 0; i < is->n_log_verifier_keys; i++)
+        printf("%-8s %s\n", i + 1 == is->n_log_verifier_keys ? "log key" : "old key",
+               is->log_verifier_keys[i]);
     table_t t = {.ncols = 4, .head = {"KEY", "TYPE", "CURRENT", "CREATED AT"}};
     for (size_t i = 0; i < is->n_keys; i++) {
         char at[ISOTIME_BUFSZ];

@@ -211,6 +211,13 @@ int write_output(ctl_t *ctl, const char *path, const void *data, size_t len);
 int cmd_credential_bake(ctl_t *ctl, const args_t *a);
 int cmd_credential_page(ctl_t *ctl, const args_t *a);
 int cmd_credential_publish(ctl_t *ctl, const args_t *a);
+/* log.c */
+int cmd_log_checkpoint(ctl_t *ctl, const args_t *a);
+int cmd_log_entry(ctl_t *ctl, const args_t *a);
+int cmd_log_prove(ctl_t *ctl, const args_t *a);
+int cmd_log_consistency(ctl_t *ctl, const args_t *a);
+int cmd_log_export(ctl_t *ctl, const args_t *a);
+int cmd_credential_proof(ctl_t *ctl, const args_t *a);
 
 json_t *framework_info_json(const Mastery__V1__FrameworkInfo *fi); /* framework.c */
 json_t *competency_json(const Mastery__V1__CompetencyState *c);    /* learner.c */

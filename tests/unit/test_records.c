@@ -567,7 +567,7 @@ static void test_upgrade_scopes_ids(void **state)
     assert_int_equal(store_txn_commit(&f->txn), 0);
     err_detail_t d;
     assert_int_equal(records_upgrade(f->st, &d), 0);
-    assert_int_equal(store_format(f->st), STORE_FORMAT_SCOPED_IDS);
+    assert_int_equal(store_format(f->st), STORE_FORMAT_CURRENT);
     assert_int_equal(records_upgrade(f->st, &d), 0); /* idempotent: a no-op now */
     assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
     assert_int_equal(records_evidence_count(f->txn), 900);
@@ -595,6 +595,46 @@ static void test_upgrade_scopes_ids(void **state)
     assert_int_equal(n, 3);
 }
 
+/* Format 3 -> 4: the log begins after the events already stored; nothing else moves. */
+static void test_upgrade_starts_the_log(void **state)
+{
+    fixture_t *f = *state;
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        assert_int_equal(records_event_append(f->txn, seq, "x", 1), 0);
+    assert_int_equal(store_format_set(f->txn, STORE_FORMAT_SCOPED_IDS), 0);
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+    err_detail_t d;
+    assert_int_equal(records_upgrade(f->st, &d), 0);
+    assert_int_equal(store_format(f->st), STORE_FORMAT_LOG);
+    assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
+    uint64_t base = 0, size = 9;
+    assert_int_equal(records_log_base_get(f->txn, &base), 0);
+    assert_int_equal(base, 6);
+    assert_int_equal(records_log_size(f->txn, &size), 0);
+    assert_int_equal(size, 0);
+    /* The log's records round-trip. */
+    uint8_t h[RECORDS_LOG_HASH_LEN], back[RECORDS_LOG_HASH_LEN];
+    memset(h, 0xab, sizeof h);
+    assert_int_equal(records_log_entry_put(f->txn, 0, "entry0", 6), 0);
+    assert_int_equal(records_log_entry_put(f->txn, 1, "entry1", 6), 0);
+    assert_int_equal(records_log_hash_put(f->txn, 1, 0, h), 0);
+    assert_int_equal(records_log_size(f->txn, &size), 0);
+    assert_int_equal(size, 2);
+    assert_int_equal(records_log_hash_get(f->txn, 1, 0, back), 0);
+    assert_memory_equal(h, back, sizeof h);
+    assert_int_equal(records_log_hash_get(f->txn, 2, 0, back), ERR_NOT_FOUND);
+    const void *e;
+    size_t len;
+    assert_int_equal(records_log_entry_get(f->txn, 1, &e, &len), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(e, "entry1", 6);
+    char origin[64];
+    assert_int_equal(records_log_origin_get(f->txn, origin, sizeof origin), ERR_NOT_FOUND);
+    assert_int_equal(records_log_origin_put(f->txn, "example.edu/masteryd"), 0);
+    assert_int_equal(records_log_origin_get(f->txn, origin, sizeof origin), 0);
+    assert_string_equal(origin, "example.edu/masteryd");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documented_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_starts_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
