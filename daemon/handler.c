@@ -390,7 +390,7 @@ static void log_acts(handler_t *h)
     if (h->notes_dropped)
         log_info("%llu more acts in this batch (not logged one by one; see the event log)",
                  (unsigned long long)h->notes_dropped);
-    m->events += journal_queued(h->journal);
+    m->events += journal_batch_events(h->journal);
     for (size_t i = 0; i < METRICS_ITEM_RESULTS; i++)
         m->items[i] += h->batch_items[i];
 }

@@ -26,6 +26,7 @@ struct journal {
     int64_t now;
     uint64_t seq;           /* last seq written (in this batch) */
     uint64_t committed_seq; /* last seq durable */
+    uint64_t batch_from;    /* committed_seq when the batch began */
     queued_event_t *q;
     size_t n, cap;
     int64_t keep_ms;     /* retention by age; 0: none */
@@ -139,6 +140,7 @@ void journal_batch_begin(journal_t *j, int64_t now_ms)
     drop_from(j, 0);
     forget_key(j);
     j->leaf_set = false;
+    j->batch_from = j->committed_seq;
     if (j->log)
         translog_batch_begin(j->log);
     j->now = now_ms;
@@ -183,6 +185,11 @@ void journal_rollback(journal_t *j, const journal_mark_t *m)
 int journal_seal(journal_t *j, store_txn_t *txn, keys_t *key)
 {
     return j->log ? translog_seal(j->log, txn, key) : 0;
+}
+
+uint64_t journal_batch_events(const journal_t *j)
+{
+    return j->committed_seq - j->batch_from;
 }
 
 uint64_t journal_last_seq(const journal_t *j)

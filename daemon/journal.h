@@ -127,6 +127,9 @@ void journal_rollback(journal_t *j, const journal_mark_t *m);
 /* Ends the batch: committed says whether the transaction holding the events committed. */
 void journal_batch_end(journal_t *j, bool committed);
 
+/* Events the last committed batch stored (the queue also holds its checkpoint, if any). */
+uint64_t journal_batch_events(const journal_t *j);
+
 /* The last seq written (in the open batch, or durable between batches). */
 uint64_t journal_last_seq(const journal_t *j);
 

@@ -95,7 +95,7 @@ def test_stored_events_end(daemon, client):
     r = drive(daemon.endpoint, "events", "2")
     assert r.returncode == 0, r.stderr
     assert [int(x.split()[0]) for x in r.stdout.splitlines()] == list(range(2, last + 1))
-    assert r.stdout.splitlines()[0].split()[1] in ("unlocked", "mastered")
+    assert r.stdout.splitlines()[0].split()[1] in ("evidence_accepted", "unlocked", "mastered")
 
 
 def test_no_reply():

@@ -72,6 +72,9 @@ def test_prior_evidence_counts_and_cascade(client):
     got = [(e.WhichOneof("kind"), getattr(e, e.WhichOneof("kind")).competency_id) for e in evs]
     # Causal order: what a mastery unlocks follows it; every competency unlocks before it is
     # mastered; the roll-up comes after its last child.
+    # The item's own event comes first (every accepted item is an event: the log's trail).
+    assert got[0] == ("evidence_accepted", "a")
+    got = got[1:]
     assert sorted(got) == sorted([("mastered", "a"), ("unlocked", "b"), ("mastered", "b"),
                                   ("unlocked", "c"), ("mastered", "c"), ("mastered", "all"),
                                   ("unlocked", "d")]), got

@@ -9,13 +9,14 @@ import os
 import random
 import re
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 
 import zmq
 
-from conftest import EXAMPLES, Client, Daemon, pb
+from conftest import BIN, EXAMPLES, Client, Daemon, pb
 
 KILLS = int(os.environ.get("MASTERY_KILLS", "20"))
 ITEMS = int(os.environ.get("MASTERY_ITEMS", "2000"))
@@ -143,8 +144,18 @@ def test_sigkill_loses_no_acknowledged_evidence():
         assert set(stored) == set(want), (len(set(want) - set(stored)), len(set(stored) - set(want)))
         assert c.call(health=pb.Health()).health.evidence_count == len(want)
         got = learner_states(c, learners)
+        # The transparency log kept pace: one leaf per stored event, none lost or doubled by
+        # the kills (leaf i is event i + 1), and the checkpoint names the whole committed tree.
+        last_seq = c.call(health=pb.Health()).health.last_seq
+        cp = c.call(get_checkpoint=pb.GetCheckpoint()).checkpoint
+        assert cp.size == last_seq and cp.base_seq == 1
         c.close()
         assert d.stop() == 0
+        # Rebuilt from its entries alone, the tree matches every stored hash and the root.
+        r = subprocess.run([os.path.join(BIN, "masteryd"), "--data", data, "--check"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"transparency log: {last_seq} entries rebuilt, 0 hashes" in r.stdout, r.stdout
 
     # Recompute from scratch: the same requests, in each client's order, on a fresh daemon.
     with tempfile.TemporaryDirectory(prefix="masteryd-recompute-") as data:

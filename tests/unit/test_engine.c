@@ -389,7 +389,7 @@ static void test_evidence_find(void **state)
     assert_int_equal(st.evidence_count, 2);
     EXPECT_EVENTS(f, "");
     /* An empty blob is stored and found as empty. */
-    engine_evidence_t ev = {"x-4", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9000, ""};
+    engine_evidence_t ev = {"x-4", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9000, "", false, 0};
     assert_int_equal(evidence_add(f, &ev, "", 0), 0);
     assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-4", &blob), 0);
     assert_int_equal(blob.len, 0);
@@ -397,7 +397,7 @@ static void test_evidence_find(void **state)
     char *big = malloc(10000);
     assert_non_null(big);
     memset(big, 'B', 10000);
-    engine_evidence_t ev5 = {"x-5", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9001, ""};
+    engine_evidence_t ev5 = {"x-5", "carl", "e", 0.2, 1.0, OUTCOME_NONE, 9001, "", false, 0};
     assert_int_equal(evidence_add(f, &ev5, big, 10000), 0);
     assert_int_equal(engine_evidence_find(f->eng, f->txn, "", "x-5", &blob), 0);
     assert_int_equal(blob.len, 10000);
@@ -587,7 +587,7 @@ static void test_emit_failure(void **state)
     fixture_t *f = *state;
     /* A change list out of room aborts the operation (the caller drops the batch). */
     f->fail_emit = ERR_NOMEM;
-    engine_evidence_t ev = {"h-a1", "hal", "a", 0.9, 1.0, OUTCOME_NONE, 10, ""};
+    engine_evidence_t ev = {"h-a1", "hal", "a", 0.9, 1.0, OUTCOME_NONE, 10, "", false, 0};
     assert_int_equal(evidence_add(f, &ev, "x", 1), ERR_NOMEM);
     comp_state_t out;
     assert_int_equal(override(f, "hal", "fw", "b", true, "r", "t", &out, NULL), ERR_NOMEM);

@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "records.h"
 #include "store.h"
+#include "translog.h"
 #include "wire.h"
 
 typedef struct fixture {
@@ -117,12 +118,13 @@ static void test_rollback(void **state)
     journal_batch_begin(f->j, 1);
     journal_event_t a = unlocked("ann", "a"), b = unlocked("bob", "b");
     assert_int_equal(journal_append(f->j, txn, &a), 0);
-    journal_mark_t m = journal_mark(f->j);
+    journal_mark_t m;
+    journal_mark(f->j, &m);
     assert_int_equal(store_txn_begin_child(txn, &child), 0);
     assert_int_equal(journal_append(f->j, child, &b), 0);
     assert_int_equal(journal_append(f->j, child, &b), 0);
     store_txn_abort(&child);
-    journal_rollback(f->j, m);
+    journal_rollback(f->j, &m);
     assert_int_equal(journal_queued(f->j), 1);
     assert_int_equal(journal_append(f->j, txn, &b), 0); /* gets seq 2 again: no gap */
     assert_int_equal(store_txn_commit(&txn), 0);
@@ -305,11 +307,91 @@ static void test_retention_age(void **state)
     journal_destroy(&again);
 }
 
+/* With the transparency log attached: each event is a leaf; a rolled-back request and a
+ * failed batch take their leaves back; the root is the tree of the entries that committed;
+ * learners get a commitment key on their first event, and the checkpoint is signed. */
+static void test_log_follows_the_journal(void **state)
+{
+    fixture_t *f = *state;
+    store_txn_t *txn, *child;
+    translog_t *log;
+    err_detail_t d;
+    keys_t *key;
+    assert_int_equal(keys_generate(KEYS_ED25519, &key, &d), 0);
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    assert_int_equal(translog_open(&log, txn, "bad origin", &d), ERR_INVALID);
+    assert_int_equal(translog_open(&log, txn, "test.example/log", &d), 0);
+    store_txn_abort(&txn);
+    journal_set_log(f->j, log);
+
+    journal_event_t a = unlocked("ann", "a"), b = unlocked("bob", "b");
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 1);
+    assert_int_equal(journal_append(f->j, txn, &a), 0);
+    uint64_t leaf = 99;
+    assert_true(journal_last_leaf(f->j, &leaf));
+    assert_int_equal(leaf, 0);
+    journal_mark_t m;
+    journal_mark(f->j, &m);
+    assert_int_equal(store_txn_begin_child(txn, &child), 0);
+    assert_int_equal(journal_append(f->j, child, &b), 0);
+    assert_int_equal(translog_size(log), 2);
+    store_txn_abort(&child);
+    journal_rollback(f->j, &m);
+    assert_int_equal(translog_size(log), 1);
+    assert_int_equal(journal_append(f->j, txn, &b), 0); /* leaf 1 again */
+    assert_int_equal(journal_seal(f->j, txn, key), 0);
+    assert_int_equal(store_txn_commit(&txn), 0);
+    journal_batch_end(f->j, true);
+    size_t len;
+    uint64_t size;
+    assert_non_null(translog_checkpoint(log, &len, &size));
+    assert_int_equal(size, 2);
+    assert_true(translog_checkpoint_is_new(log));
+    assert_int_equal(journal_queued(f->j), 3); /* two events and the checkpoint */
+
+    /* A batch that does not commit leaves the tree and the checkpoint as they were. */
+    assert_int_equal(store_txn_begin(f->st, true, &txn), 0);
+    journal_batch_begin(f->j, 2);
+    assert_int_equal(journal_append(f->j, txn, &a), 0);
+    assert_int_equal(journal_seal(f->j, txn, key), 0);
+    store_txn_abort(&txn);
+    journal_batch_end(f->j, false);
+    assert_int_equal(translog_size(log), 2);
+    assert_non_null(translog_checkpoint(log, &len, &size));
+    assert_int_equal(size, 2);
+
+    /* What is stored: two entries whose tree is the checkpoint's, and a key per learner. */
+    assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
+    tlog_hash_t leaves[2], root, want;
+    for (uint64_t i = 0; i < 2; i++) {
+        const void *e;
+        size_t elen;
+        assert_int_equal(translog_entry(txn, i, &e, &elen, &leaves[i]), 0);
+    }
+    tlog_node_hash(&leaves[0], &leaves[1], &want);
+    assert_int_equal(translog_root(txn, 2, &root), 0);
+    assert_memory_equal(root.b, want.b, sizeof want.b);
+    const void *e;
+    assert_int_equal(translog_entry(txn, 2, &e, &len, NULL), ERR_NOT_FOUND);
+    uint8_t lh[STORE_HASH_LEN], k1[RECORDS_LEARNER_KEY_LEN], k2[RECORDS_LEARNER_KEY_LEN];
+    store_hash_id("ann", lh);
+    assert_int_equal(records_learner_key_get(txn, lh, k1), 0);
+    store_hash_id("bob", lh);
+    assert_int_equal(records_learner_key_get(txn, lh, k2), 0);
+    assert_memory_not_equal(k1, k2, sizeof k1);
+    store_txn_abort(&txn);
+    journal_set_log(f->j, NULL);
+    translog_destroy(&log);
+    keys_destroy(&key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_follows_the_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topics_and_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),

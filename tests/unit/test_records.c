@@ -96,7 +96,8 @@ static void put_evidence(fixture_t *f, const char *learner, const char *comp, co
 {
     records_learner_t l;
     records_learner_init(&l, learner);
-    records_evidence_t ev = {score, 1.0, at, 0, false, id, strlen(id), NULL, 0};
+    records_evidence_t ev = {
+        .score = score, .weight = 1.0, .observed_at = at, .blob = id, .blob_len = strlen(id)};
     assert_int_equal(records_evidence_put(f->txn, &l, comp, "quiz", id, &ev), 0);
     assert_int_equal(records_profile_ensure(f->txn, &l), 0);
 }

@@ -211,8 +211,10 @@ class Health:
 
 @dataclass(frozen=True)
 class Event:
-    """One stored event. kind is the payload's name: "unlocked", "mastered", "override",
-    "framework_loaded", "evidence_retracted", "credential_issued", "credential_status".
+    """One stored event. kind is the payload's name: "evidence_accepted", "unlocked",
+    "mastered", "override", "framework_loaded", "evidence_retracted", "credential_issued",
+    "credential_status", "keys_rotated" (the transparency log's checkpoints are published
+    live with seq 0 and are not events of the stream).
     data holds every field of the payload by its proto name."""
     seq: int
     at_ms: int
