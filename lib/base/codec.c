@@ -246,3 +246,80 @@ int codec_multibase_decode(const char *in, size_t n, char *base, uint8_t *out, s
         *base = in[0];
     return rc;
 }
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+int codec_base64_encode(const uint8_t *in, size_t n, char *out, size_t cap, size_t *out_len)
+{
+    if (n > (SIZE_MAX - 4) / 4 * 3)
+        return ERR_LIMIT;
+    size_t total = (n + 2) / 3 * 4;
+    if (total + 1 > cap)
+        return ERR_LIMIT;
+    char *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        size_t left = n - i;
+        uint32_t w = (uint32_t)in[i] << 16;
+        if (left > 1)
+            w |= (uint32_t)in[i + 1] << 8;
+        if (left > 2)
+            w |= in[i + 2];
+        *o++ = b64_alphabet[w >> 18];
+        *o++ = b64_alphabet[w >> 12 & 63];
+        *o++ = left > 1 ? b64_alphabet[w >> 6 & 63] : '=';
+        *o++ = left > 2 ? b64_alphabet[w & 63] : '=';
+    }
+    *o = '\0';
+    if (out_len != NULL)
+        *out_len = total;
+    return 0;
+}
+
+int codec_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (n % 4 != 0)
+        return ERR_INVALID;
+    size_t pad = 0;
+    if (n >= 1 && in[n - 1] == '=')
+        pad++;
+    if (pad == 1 && n >= 2 && in[n - 2] == '=')
+        pad++;
+    for (size_t i = 0; i < n - pad; i++)
+        if (b64_value((unsigned char)in[i]) < 0)
+            return ERR_INVALID;
+    size_t total = n / 4 * 3 - pad;
+    if (total > cap)
+        return ERR_LIMIT;
+    uint8_t *o = out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n - pad; i++) {
+        acc = (acc << 6 | (uint32_t)b64_value((unsigned char)in[i])) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            *o++ = (uint8_t)(acc >> bits);
+        }
+    }
+    /* The unused low bits before the padding must be zero (one encoding per value). */
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        return ERR_INVALID;
+    *out_len = total;
+    return 0;
+}

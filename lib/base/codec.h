@@ -1,6 +1,7 @@
 /*
  * codec: the byte-to-text encodings credentials use: base58btc (Bitcoin alphabet), base64url
- * without padding (RFC 4648 section 5), multibase ('z' base58btc, 'u' base64url) and hex.
+ * without padding (RFC 4648 section 5), multibase ('z' base58btc, 'u' base64url) and hex; and
+ * padded standard base64 (RFC 4648 section 4) for the transparency log's C2SP formats.
  *
  * Every function writes into a caller-supplied buffer whose capacity it checks, and writes a
  * terminating NUL after text output (the capacity must include it). Decoders are strict: any
@@ -24,10 +25,12 @@
 #define CODEC_BASE58_ENCODED_MAX(n)    ((n)*138 / 100 + 2)
 #define CODEC_BASE64URL_ENCODED_MAX(n) (((n) + 2) / 3 * 4 + 1)
 #define CODEC_HEX_ENCODED_MAX(n)       ((n)*2 + 1)
+#define CODEC_BASE64_ENCODED_MAX(n)    (((n) + 2) / 3 * 4 + 1)
 /* Bytes that always suffice to decode n characters. */
 #define CODEC_BASE58_DECODED_MAX(n)    (n)
 #define CODEC_BASE64URL_DECODED_MAX(n) ((n)*3 / 4 + 1)
 #define CODEC_HEX_DECODED_MAX(n)       ((n) / 2)
+#define CODEC_BASE64_DECODED_MAX(n)    ((n) / 4 * 3)
 
 /*
  * Encodes n bytes as base58btc text (leading zero bytes become '1').
@@ -83,5 +86,14 @@ int codec_multibase_encode(char base, const uint8_t *in, size_t n, char *out, si
  */
 int codec_multibase_decode(const char *in, size_t n, char *base, uint8_t *out, size_t cap,
                            size_t *out_len);
+
+/* Encodes as standard padded base64 (RFC 4648 section 4: '+', '/', '='), the encoding of the
+ * C2SP transparency log formats. Parameters and errors as codec_base64url_encode(). */
+int codec_base64_encode(const uint8_t *in, size_t n, char *out, size_t cap, size_t *out_len);
+
+/* Decodes standard padded base64, strictly: length a multiple of 4, '=' only as the last one
+ * or two characters, zero unused bits, no whitespace. Parameters as codec_base58_decode().
+ * @return 0; ERR_INVALID; ERR_LIMIT (out too small). */
+int codec_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

@@ -175,12 +175,45 @@ static void test_hex(void **state)
     assert_int_equal(codec_hex_encode(bin, 4, text, 8, &len), ERR_LIMIT);
 }
 
+/* RFC 4648 section 10 vectors, padded standard base64, and strict decoding. */
+static void test_base64(void **state)
+{
+    (void)state;
+    const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    char text[32];
+    uint8_t bytes[32];
+    size_t n;
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(
+            codec_base64_encode((const uint8_t *)in[i], strlen(in[i]), text, sizeof text, &n), 0);
+        assert_string_equal(text, out[i]);
+        assert_int_equal(codec_base64_decode(out[i], strlen(out[i]), bytes, sizeof bytes, &n), 0);
+        assert_int_equal(n, strlen(in[i]));
+        assert_memory_equal(bytes, in[i], n);
+    }
+    const uint8_t hi[] = {0xfb, 0xff};
+    assert_int_equal(codec_base64_encode(hi, 2, text, sizeof text, &n), 0);
+    assert_string_equal(text, "+/8=");
+    const char *bad[] = {
+        "Zg=", "Zg", "Zh==", "Zm9=", "Z===", "=Zg=", "Zg=a", "Zm9v\n", "-_8=", "Zm 9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (codec_base64_decode(bad[i], strlen(bad[i]), bytes, sizeof bytes, &n) != ERR_INVALID)
+            fail_msg("%s accepted", bad[i]);
+    assert_int_equal(codec_base64_decode("Zm9v", 4, bytes, 2, &n), ERR_LIMIT);
+    assert_int_equal(codec_base64_encode((const uint8_t *)"foo", 3, text, 4, &n), ERR_LIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base58_vectors),    cmocka_unit_test(test_base58_strict),
-        cmocka_unit_test(test_base64url_vectors), cmocka_unit_test(test_base64url_strict),
-        cmocka_unit_test(test_multibase),         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_base58_vectors),
+        cmocka_unit_test(test_base58_strict),
+        cmocka_unit_test(test_base64url_vectors),
+        cmocka_unit_test(test_base64url_strict),
+        cmocka_unit_test(test_multibase),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
