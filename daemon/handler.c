@@ -285,17 +285,17 @@ static int log_start(handler_t *h, err_detail_t *d)
     rc = records_log_origin_get(txn, origin, sizeof origin);
     if (rc == 0 && want[0] != '\0' && strcmp(want, origin) != 0) {
         store_txn_abort(&txn);
-        return err_set(d, ERR_INVALID, "log_origin",
-                       "the transparency log's origin is '%s' since it began; auditors follow it "
-                       "by that name, so it cannot become '%s' (remove log_origin or set it to '%s')",
-                       origin, want, origin);
+        return err_set(
+            d, ERR_INVALID, "log_origin",
+            "the transparency log's origin is '%s' since it began; auditors follow it "
+            "by that name, so it cannot become '%s' (remove log_origin or set it to '%s')",
+            origin, want, origin);
     }
     if (rc == ERR_NOT_FOUND) {
         size_t n = strlen(want);
         if (n >= sizeof origin) {
             store_txn_abort(&txn);
-            return err_set(d, ERR_INVALID, "log_origin", "%zu bytes; at most %d", n,
-                           TLOG_NAME_MAX);
+            return err_set(d, ERR_INVALID, "log_origin", "%zu bytes; at most %d", n, TLOG_NAME_MAX);
         }
         if (n > 0)
             memcpy(origin, want, n + 1);
@@ -1783,9 +1783,8 @@ static int op_prove_log(handler_t *h, store_txn_t *txn, const wire_request_t *re
             return ERR_NOMEM;
     } else {
         if (op->index >= size)
-            return err_set(d, ERR_NOT_FOUND, "prove_log.index",
-                           "no entry %llu in a tree of %llu", (unsigned long long)op->index,
-                           (unsigned long long)size);
+            return err_set(d, ERR_NOT_FOUND, "prove_log.index", "no entry %llu in a tree of %llu",
+                           (unsigned long long)op->index, (unsigned long long)size);
         if ((rc = translog_prove_inclusion(txn, op->index, size, proof, &n)) != 0)
             return rc;
         out->index = op->index;
@@ -1850,8 +1849,10 @@ static int op_get_log_tile(handler_t *h, store_txn_t *txn, const wire_request_t 
     }
     buf_free(&b);
     if (rc == ERR_LIMIT)
-        return err_set(d, ERR_LIMIT, "get_log_tile.width", "the tile exceeds %d bytes: ask a "
-                       "narrower one", LOG_TILE_BYTES);
+        return err_set(d, ERR_LIMIT, "get_log_tile.width",
+                       "the tile exceeds %d bytes: ask a "
+                       "narrower one",
+                       LOG_TILE_BYTES);
     if (rc != 0)
         return rc;
     rep->result_case = MASTERY__V1__REPLY__RESULT_LOG_TILE;
@@ -1876,8 +1877,8 @@ static int op_get_credential_proof(handler_t *h, store_txn_t *txn, const wire_re
     badges_info_t info;
     rc = badges_get(h->badges, txn, id, &info, &json, &json_len, &jwt, &jwt_len);
     if (rc == ERR_NOT_FOUND)
-        return err_set(d, ERR_NOT_FOUND, "get_credential_proof.credential_id",
-                       "no credential '%s'", id);
+        return err_set(d, ERR_NOT_FOUND, "get_credential_proof.credential_id", "no credential '%s'",
+                       id);
     if (rc != 0)
         return rc;
     json_t *cred = json_loadb(json, json_len, 0, NULL);

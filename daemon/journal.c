@@ -306,44 +306,44 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
     if (has(ev->learner_id)) {
         if ((rc = learner_key(j, txn, ev->learner_id)) != 0)
             return rc;
-        COMMIT(LOGENTRY_TAG_LEARNER, learner, ev->learner_id);
-        COMMIT(LOGENTRY_TAG_EVIDENCE, evidence, ev->evidence_id);
-        COMMIT(LOGENTRY_TAG_NARRATIVE, narrative, ev->narrative);
-        COMMIT(LOGENTRY_TAG_URL, url, ev->url);
-        COMMIT(LOGENTRY_TAG_REASON, reason, ev->reason);
+        COMMIT(LOGENTRY_LEARNER, learner, ev->learner_id);
+        COMMIT(LOGENTRY_EVIDENCE, evidence, ev->evidence_id);
+        COMMIT(LOGENTRY_NARRATIVE, narrative, ev->narrative);
+        COMMIT(LOGENTRY_URL, url, ev->url);
+        COMMIT(LOGENTRY_REASON, reason, ev->reason);
     }
     if (ev->kind != JOURNAL_KEYS_ROTATED) /* its subject is the issuer */
-        STR(LOGENTRY_TAG_FRAMEWORK, framework, ev->framework_id);
-    STR(LOGENTRY_TAG_COMPETENCY, competency, ev->competency_id);
+        STR(LOGENTRY_FRAMEWORK, framework, ev->framework_id);
+    STR(LOGENTRY_COMPETENCY, competency, ev->competency_id);
     if (has(ev->evidence_id))
-        STR(LOGENTRY_TAG_SOURCE, source, ev->evidence_source);
-    STR(LOGENTRY_TAG_ACTOR, actor, ev->actor);
-    STR(LOGENTRY_TAG_VERSION, version, ev->version);
-    STR(LOGENTRY_TAG_CREDENTIAL, credential, ev->credential_id);
-    STR(LOGENTRY_TAG_PURPOSE, purpose, ev->purpose);
-    STR(LOGENTRY_TAG_KEY, key, ev->key_id);
+        STR(LOGENTRY_SOURCE, source, ev->evidence_source);
+    STR(LOGENTRY_ACTOR, actor, ev->actor);
+    STR(LOGENTRY_VERSION_TAG, version, ev->version);
+    STR(LOGENTRY_CREDENTIAL, credential, ev->credential_id);
+    STR(LOGENTRY_PURPOSE, purpose, ev->purpose);
+    STR(LOGENTRY_KEY, key, ev->key_id);
 #undef STR
 #undef COMMIT
     switch (ev->kind) {
     case JOURNAL_EVIDENCE_ACCEPTED:
-        le.present |= 1u << LOGENTRY_TAG_SCORE | 1u << LOGENTRY_TAG_WEIGHT |
-                      1u << LOGENTRY_TAG_OUTCOME | 1u << LOGENTRY_TAG_OBSERVED_AT;
+        le.present |= 1u << LOGENTRY_SCORE | 1u << LOGENTRY_WEIGHT | 1u << LOGENTRY_OUTCOME |
+                      1u << LOGENTRY_OBSERVED_AT;
         le.score = ev->score;
         le.weight = ev->weight;
         le.outcome = ev->outcome;
         le.observed_at = ev->observed_at_ms;
         break;
     case JOURNAL_MASTERED:
-        le.present |= 1u << LOGENTRY_TAG_SCORE;
+        le.present |= 1u << LOGENTRY_SCORE;
         le.score = ev->score;
         break;
     case JOURNAL_OVERRIDE:
     case JOURNAL_CREDENTIAL_STATUS:
-        le.present |= 1u << LOGENTRY_TAG_FLAG;
+        le.present |= 1u << LOGENTRY_FLAG;
         le.flag = ev->flag;
         break;
     case JOURNAL_FRAMEWORK_LOADED:
-        le.present |= 1u << LOGENTRY_TAG_REVISION | 1u << LOGENTRY_TAG_COUNT;
+        le.present |= 1u << LOGENTRY_REVISION | 1u << LOGENTRY_COUNT;
         le.revision = ev->revision;
         le.count = ev->competency_count;
         break;
@@ -351,7 +351,7 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
         break;
     }
     if (ev->digest != NULL) {
-        le.present |= 1u << LOGENTRY_TAG_DIGEST;
+        le.present |= 1u << LOGENTRY_DIGEST;
         memcpy(le.digest, ev->digest, sizeof le.digest);
     }
     buf_reset(&j->entry);

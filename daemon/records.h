@@ -108,8 +108,8 @@ typedef struct records_evidence {
     double score;
     double weight;
     int64_t observed_at;
-    uint8_t outcome; /* sample_outcome_t */
-    bool retracted;  /* excluded from every rule; kept for the audit trail */
+    uint8_t outcome;    /* sample_outcome_t */
+    bool retracted;     /* excluded from every rule; kept for the audit trail */
     bool logged;        /* accepted with the transparency log on (format 4): log_index is set */
     uint64_t log_index; /* its evidence_accepted entry's leaf index (< 2^48) */
     const void *blob;

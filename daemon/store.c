@@ -33,9 +33,8 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta",   "frameworks",  "learners",   "evidence_ids",
-    "events", "credentials", "cred_index", "status",
-    "log",    "log_tree",
+    "meta",        "frameworks", "learners", "evidence_ids", "events",
+    "credentials", "cred_index", "status",   "log",          "log_tree",
 };
 
 /* The format that introduced each database (0: there from the start). Opening a file of an

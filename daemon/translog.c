@@ -139,8 +139,7 @@ void translog_batch_begin(translog_t *t)
     t->sealed = false;
 }
 
-int translog_append(translog_t *t, store_txn_t *txn, const void *entry, size_t len,
-                    uint64_t *index)
+int translog_append(translog_t *t, store_txn_t *txn, const void *entry, size_t len, uint64_t *index)
 {
     tlog_hash_t leaf;
     tlog_leaf_hash(entry, len, &leaf);
@@ -187,8 +186,8 @@ int translog_seal(translog_t *t, store_txn_t *txn, keys_t *key)
     if (rc == 0 && sig_len != sizeof sig)
         rc = ERR_INTERNAL;
     if (rc == 0 && (rc = buf_append_byte(&t->checkpoint, '\n')) == 0)
-        rc = tlog_note_signature_line(&t->checkpoint, t->origin, tlog_key_hash(t->origin, pub),
-                                      sig);
+        rc =
+            tlog_note_signature_line(&t->checkpoint, t->origin, tlog_key_hash(t->origin, pub), sig);
     if (rc == 0)
         rc = records_log_checkpoint_put(txn, t->checkpoint.data, t->checkpoint.len);
     if (rc != 0)
@@ -207,8 +206,7 @@ void translog_batch_end(translog_t *t, bool committed)
     t->tree = t->committed;
     if (t->sealed) {
         buf_reset(&t->checkpoint);
-        (void)buf_append(&t->checkpoint, t->committed_checkpoint.data,
-                         t->committed_checkpoint.len);
+        (void)buf_append(&t->checkpoint, t->committed_checkpoint.data, t->committed_checkpoint.len);
         t->checkpoint_size = t->committed_checkpoint_size;
     }
     t->sealed = false;

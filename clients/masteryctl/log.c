@@ -48,8 +48,7 @@ int cmd_log_checkpoint(ctl_t *ctl, const args_t *a)
             json_array_append_new(keys, jstr(c->verifier_keys[i]));
         emit_json(json_pack("{s:o, s:I, s:o, s:I, s:o, s:o}", "origin", jstr(c->origin), "size",
                             (json_int_t)c->size, "root", jb64(c->root), "base_seq",
-                            (json_int_t)c->base_seq, "verifier_keys", keys, "note",
-                            jstr(c->note)));
+                            (json_int_t)c->base_seq, "verifier_keys", keys, "note", jstr(c->note)));
     } else {
         fputs(c->note, stdout);
     }
@@ -92,7 +91,8 @@ int cmd_log_entry(ctl_t *ctl, const args_t *a)
     return 0;
 }
 
-static int prove(ctl_t *ctl, uint64_t index, uint64_t size1, uint64_t size, Mastery__V1__Reply **rep)
+static int prove(ctl_t *ctl, uint64_t index, uint64_t size1, uint64_t size,
+                 Mastery__V1__Reply **rep)
 {
     Mastery__V1__ProveLog op = MASTERY__V1__PROVE_LOG__INIT;
     op.index = index;

@@ -92,7 +92,8 @@ int main(int argc, char **argv)
         for (int i = 1; i < n; i++) {
             snprintf(id, sizeof id, "prior-%d-%d", r, i);
             snprintf(comp, sizeof comp, "c%d", i);
-            engine_evidence_t ev = {id, learner, comp, 0.9, 1.0, OUTCOME_NONE, 1000 + i, "quiz", false, 0};
+            engine_evidence_t ev = {id,           learner,  comp,   0.9,   1.0,
+                                    OUTCOME_NONE, 1000 + i, "quiz", false, 0};
             engine_evidence_add(eng, txn, &ev, "x", 1, &changes);
             engine_changes_reset(&changes);
         }
