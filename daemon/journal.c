@@ -39,12 +39,21 @@ struct journal {
     bool key_cached;
     uint8_t key_learner[STORE_HASH_LEN];
     uint8_t key[RECORDS_LEARNER_KEY_LEN];
+    logentry_committer_t *commit; /* keyed with key when key_cached */
+    uint8_t learner_commitment[32];
+    /* An operation's events share its trigger: the last evidence id's commitment. */
+    char evidence_id[257];
+    uint8_t evidence_commitment[32];
     buf_t entry; /* scratch */
 };
 
 journal_t *journal_new(void)
 {
     journal_t *j = calloc(1, sizeof(journal_t));
+    if (j != NULL && logentry_committer_new(&j->commit) != 0) {
+        free(j);
+        return NULL;
+    }
     if (j != NULL)
         buf_init(&j->entry, 4 * 65536);
     return j;
@@ -67,6 +76,7 @@ static void forget_key(journal_t *j)
     if (j->key_cached)
         OPENSSL_cleanse(j->key, sizeof j->key);
     j->key_cached = false;
+    j->evidence_id[0] = '\0';
 }
 
 static void drop_from(journal_t *j, size_t from)
@@ -82,6 +92,7 @@ void journal_destroy(journal_t **jp)
         return;
     drop_from(*jp, 0);
     forget_key(*jp);
+    logentry_committer_free(&(*jp)->commit);
     buf_free(&(*jp)->entry);
     free((*jp)->q);
     free(*jp);
@@ -254,6 +265,11 @@ static int learner_key(journal_t *j, store_txn_t *txn, const char *learner_id)
         if ((rc = entropy_fill(j->key, sizeof j->key)) == 0)
             rc = records_learner_key_put(txn, h, j->key);
     }
+    if (rc == 0)
+        rc = logentry_committer_key(j->commit, j->key);
+    if (rc == 0)
+        rc = logentry_committer_commit(j->commit, LOGENTRY_LEARNER, learner_id, strlen(learner_id),
+                                       j->learner_commitment);
     if (rc != 0)
         return rc;
     memcpy(j->key_learner, h, sizeof h);
@@ -300,14 +316,25 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
     do {                                                                                           \
         if (has(v)) {                                                                              \
             le.present |= 1u << (tag);                                                             \
-            logentry_commit(j->key, (tag), (v), strlen(v), le.f);                                  \
+            if ((rc = logentry_committer_commit(j->commit, (tag), (v), strlen(v), le.f)) != 0)     \
+                return rc;                                                                         \
         }                                                                                          \
     } while (0)
     if (has(ev->learner_id)) {
         if ((rc = learner_key(j, txn, ev->learner_id)) != 0)
             return rc;
-        COMMIT(LOGENTRY_LEARNER, learner, ev->learner_id);
-        COMMIT(LOGENTRY_EVIDENCE, evidence, ev->evidence_id);
+        le.present |= 1u << LOGENTRY_LEARNER;
+        memcpy(le.learner, j->learner_commitment, sizeof le.learner);
+        if (has(ev->evidence_id) && strcmp(ev->evidence_id, j->evidence_id) == 0) {
+            le.present |= 1u << LOGENTRY_EVIDENCE;
+            memcpy(le.evidence, j->evidence_commitment, sizeof le.evidence);
+        } else {
+            COMMIT(LOGENTRY_EVIDENCE, evidence, ev->evidence_id);
+            if (has(ev->evidence_id) && strlen(ev->evidence_id) < sizeof j->evidence_id) {
+                strcpy(j->evidence_id, ev->evidence_id);
+                memcpy(j->evidence_commitment, le.evidence, sizeof le.evidence);
+            }
+        }
         COMMIT(LOGENTRY_NARRATIVE, narrative, ev->narrative);
         COMMIT(LOGENTRY_URL, url, ev->url);
         COMMIT(LOGENTRY_REASON, reason, ev->reason);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -381,4 +382,58 @@ void logentry_commit(const uint8_t key[32], uint8_t tag, const void *v, size_t l
         memset(out, 0, 32); /* only out of memory */
     EVP_MAC_CTX_free(c);
     EVP_MAC_free(mac);
+}
+
+struct logentry_committer {
+    EVP_MAC *mac;
+    EVP_MAC_CTX *keyed; /* initialised with the key: each commitment works on a copy */
+};
+
+int logentry_committer_new(logentry_committer_t **out)
+{
+    logentry_committer_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return ERR_NOMEM;
+    c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (c->mac == NULL) {
+        free(c);
+        return ERR_INTERNAL;
+    }
+    *out = c;
+    return 0;
+}
+
+void logentry_committer_free(logentry_committer_t **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    EVP_MAC_CTX_free((*cp)->keyed);
+    EVP_MAC_free((*cp)->mac);
+    free(*cp);
+    *cp = NULL;
+}
+
+int logentry_committer_key(logentry_committer_t *c, const uint8_t key[32])
+{
+    OSSL_PARAM params[] = {OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_END};
+    EVP_MAC_CTX_free(c->keyed);
+    c->keyed = EVP_MAC_CTX_new(c->mac);
+    if (c->keyed == NULL || EVP_MAC_init(c->keyed, key, 32, params) != 1) {
+        EVP_MAC_CTX_free(c->keyed);
+        c->keyed = NULL;
+        return ERR_INTERNAL;
+    }
+    return 0;
+}
+
+int logentry_committer_commit(logentry_committer_t *c, uint8_t tag, const void *v, size_t len,
+                              uint8_t out[32])
+{
+    EVP_MAC_CTX *x = c->keyed ? EVP_MAC_CTX_dup(c->keyed) : NULL;
+    size_t olen = 0;
+    int ok = x != NULL && EVP_MAC_update(x, &tag, 1) == 1 && EVP_MAC_update(x, v, len) == 1 &&
+             EVP_MAC_final(x, out, &olen, 32) == 1 && olen == 32;
+    EVP_MAC_CTX_free(x);
+    return ok ? 0 : ERR_INTERNAL;
 }

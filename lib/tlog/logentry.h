@@ -150,4 +150,21 @@ int logentry_to_json(const logentry_t *e, json_t **out);
 void logentry_commit(const uint8_t key[32], uint8_t tag, const void *v, size_t len,
                      uint8_t out[32]);
 
+/*
+ * The same commitments for many values under one key, without logentry_commit()'s per-call
+ * setup (an HMAC fetch and key schedule each time): the daemon commits several fields of
+ * every event of a learner. Keyed once (logentry_committer_key), then each commitment
+ * copies the keyed state. Not thread-safe; one per thread.
+ */
+typedef struct logentry_committer logentry_committer_t;
+
+/* A committer (caller owns; logentry_committer_free). Returns 0 or ERR_NOMEM / ERR_INTERNAL. */
+int logentry_committer_new(logentry_committer_t **out);
+void logentry_committer_free(logentry_committer_t **c);
+/* Sets the key (32 bytes; copied into OpenSSL's state, never kept otherwise). */
+int logentry_committer_key(logentry_committer_t *c, const uint8_t key[32]);
+/* HMAC-SHA256(key, tag || v) into out, equal to logentry_commit()'s. 0 or ERR_INTERNAL. */
+int logentry_committer_commit(logentry_committer_t *c, uint8_t tag, const void *v, size_t len,
+                              uint8_t out[32]);
+
 #endif

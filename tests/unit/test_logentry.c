@@ -326,6 +326,22 @@ static void test_commit(void **state)
     key[0] ^= 1;
     logentry_commit(key, LOGENTRY_LEARNER, id, strlen(id), want);
     assert_memory_not_equal(out, want, 32);
+    /* The keyed committer gives the same commitments, many times, and follows a new key. */
+    logentry_committer_t *c;
+    assert_int_equal(logentry_committer_new(&c), 0);
+    assert_int_equal(logentry_committer_commit(c, 1, "x", 1, out), ERR_INTERNAL); /* no key */
+    assert_int_equal(logentry_committer_key(c, key), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(logentry_committer_commit(c, LOGENTRY_LEARNER, id, strlen(id), out), 0);
+        assert_memory_equal(out, want, 32);
+    }
+    key[0] ^= 1;
+    assert_int_equal(logentry_committer_key(c, key), 0);
+    assert_int_equal(logentry_committer_commit(c, LOGENTRY_NARRATIVE, id, strlen(id), out), 0);
+    logentry_commit(key, LOGENTRY_NARRATIVE, id, strlen(id), want);
+    assert_memory_equal(out, want, 32);
+    logentry_committer_free(&c);
+    assert_null(c);
 }
 
 int main(void)
