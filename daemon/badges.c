@@ -986,7 +986,14 @@ int badges_transcript(badges_t *b, store_txn_t *txn, const catalog_t *cat, const
         .associations = l.assoc,
         .n_associations = l.n_assoc,
     };
-    if ((rc = clr_build(&in, &doc, d)) != 0 || (rc = secure(b, doc, now, &out->json, &out->len, d)))
+    if ((rc = clr_build(&in, &doc, d)) != 0)
+        goto out;
+    if ((rc = secure(b, doc, now, &out->json, &out->len, d)) == ERR_LIMIT)
+        rc = err_set(d, ERR_INVALID, "issue_transcript.learner_id",
+                     "a transcript of %zu credentials is too large to sign (over %u bytes, or "
+                     "too many statements): ask for one framework's transcript",
+                     l.n, CRED_TEXT_MAX);
+    if (rc != 0)
         goto out;
     out->credentials = (uint32_t)l.n;
     out->associations = (uint32_t)l.n_assoc;
