@@ -1,12 +1,14 @@
 /* Unit tests for clr: the ClrCredential shape (contexts, types, subject identity, embedded
  * credentials unchanged, achievements once each, associations), refused input naming the
- * field, and an eddsa-rdfc-2022 proof over a transcript that verifies, as does each embedded
- * credential, and stops verifying when an embedded credential changes. */
+ * field, an eddsa-rdfc-2022 proof over a transcript that verifies, as does each embedded
+ * credential, and stops verifying when an embedded credential changes; and 1EdTech's own CLR
+ * 2.0 test vector: the same canonical document hash, and its published proof verifies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,11 +226,131 @@ static void test_refusals(void **state)
     json_decref(a);
 }
 
+/* 1EdTech's CLR 2.0 eddsa-rdfc-2022 test vector (Open Badges 3.0 Implementation Guide,
+ * "Linked Data Proof Test Vector for Comprehensive Learner Record 2.0", 1EdTech/
+ * openbadges-specification ob_v3p0/impl, final release April 2025): the document before
+ * signing, transcribed compact; the document hash, key and proof value as published. The C
+ * canonicalizer must give the same hash, and the published proof must verify. */
+static const char IMPL_GUIDE_CLR[] =
+    "{\"@context\":[\"https://www.w3.org/ns/credentials/v2\",\"https://purl.imsglobal.org/spec/clr"
+    "/v2p0/context-2.0.1.json\",\"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json\",\""
+    "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json\"],\"id\":\"http://example.edu/crede"
+    "ntials/"
+    "3732\",\"type\":[\"VerifiableCredential\",\"ClrCredential\"],\"issuer\":{\"id\":\"https://exa"
+    "mple.edu/issuers/565049\",\"type\":\"Profile\",\"name\":\"Example "
+    "University\"},\"validFrom\":\"2010"
+    "-01-01T00:00:00Z\",\"name\":\"Sample "
+    "Transcript\",\"credentialSubject\":{\"id\":\"did:example:ebfe"
+    "b1f712ebc6f1c276e12ec21\",\"type\":\"ClrSubject\",\"verifiableCredential\":[{\"@context\":["
+    "\"https"
+    "://www.w3.org/ns/credentials/v2\",\"https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3."
+    "json\",\"https://purl.imsglobal.org/spec/ob/v3p0/extensions.json\"],\"id\":\"urn:uuid:91537dba"
+    "-56cb-11ec-bf63-0242ac130002\",\"type\":[\"VerifiableCredential\",\"AchievementCredential\"],"
+    "\"i"
+    "ssuer\":{\"id\":\"https://example.edu/issuers/"
+    "565049\",\"type\":\"Profile\",\"name\":\"Example Unive"
+    "rsity\"},\"validFrom\":\"2010-01-01T00:00:00Z\",\"name\":\"Example University "
+    "Degree\",\"credentia"
+    "lSubject\":{\"id\":\"did:example:ebfeb1f712ebc6f1c276e12ec21\",\"type\":"
+    "\"AchievementSubject\",\"a"
+    "chievement\":{\"id\":\"urn:uuid:a7467ef6-56cb-11ec-bf63-0242ac130002\",\"type\":"
+    "\"Achievement\",\""
+    "creator\":{\"id\":\"https://example.edu/issuers/"
+    "565049\",\"type\":\"Profile\"},\"name\":\"Achievemen"
+    "t 1\",\"criteria\":{\"id\":\"https://example.edu/achievements/a7467ef6-56cb-11ec-bf63-0242ac13"
+    "0002/criteria\"},\"description\":\"Achievement "
+    "1\",\"image\":{\"id\":\"https://example.edu/achieve"
+    "ments/sample.png\",\"type\":\"Image\"}}},\"credentialSchema\":[{\"id\":\"https://"
+    "purl.imsglobal.or"
+    "g/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json\",\"type\":\"1EdTechJso"
+    "nSchemaValidator2019\"}],\"proof\":[{\"type\":\"DataIntegrityProof\",\"created\":\"2010-01-"
+    "01T19:2"
+    "3:24Z\",\"verificationMethod\":\"https://example.edu/issuers/565049#z6MkjZRZv3aez3r18pB1RBFJ"
+    "R1kwUVJ5jHt92JmQwXbd5hwi\",\"cryptosuite\":\"eddsa-rdfc-2022\",\"proofPurpose\":"
+    "\"assertionMetho"
+    "d\",\"proofValue\":\"z45QnLySMt2mWuW787G6cf3SLkP97ZkMZxLeXH5yaaTQPCtTup4GCV95tU8HEnQJSyGCokS"
+    "j3AvUhmJtvveTmN4Vu\"}]}],\"achievement\":[{\"id\":\"urn:uuid:a7467ef6-56cb-11ec-bf63-0242ac130"
+    "002\",\"type\":\"Achievement\",\"creator\":{\"id\":\"https://example.edu/issuers/"
+    "565049\",\"type\":\"P"
+    "rofile\"},\"name\":\"Achievement "
+    "1\",\"criteria\":{\"id\":\"https://example.edu/achievements/a7467"
+    "ef6-56cb-11ec-bf63-0242ac130002/criteria\"},\"description\":\"Achievement "
+    "1\",\"image\":{\"id\":\""
+    "https://example.edu/achievements/"
+    "sample.png\",\"type\":\"Image\"}},{\"id\":\"urn:uuid:dd887f0a-5"
+    "6cb-11ec-bf63-0242ac130002\",\"type\":\"Achievement\",\"creator\":{\"id\":\"https://"
+    "example.edu/is"
+    "suers/565049\",\"type\":\"Profile\"},\"name\":\"Achievement "
+    "2\",\"criteria\":{\"id\":\"https://example"
+    ".edu/achievements/dd887f0a-56cb-11ec-bf63-0242ac130002/criteria\"},\"description\":\"Achieve"
+    "ment "
+    "2\",\"image\":{\"id\":\"https://example.edu/achievements/"
+    "sample.png\",\"type\":\"Image\"}}],\"a"
+    "ssociation\":[{\"type\":\"Association\",\"associationType\":\"isParentOf\",\"sourceId\":\"urn:"
+    "uuid:a"
+    "7467ef6-56cb-11ec-bf63-0242ac130002\",\"targetId\":\"urn:uuid:dd887f0a-56cb-11ec-bf63-0242ac"
+    "130002\"}]},\"credentialSchema\":[{\"id\":\"https://purl.imsglobal.org/spec/clr/v2p0/schema/js"
+    "on/clr_v2p0_clrcredential_schema.json\",\"type\":\"1EdTechJsonSchemaValidator2019\"}]}";
+#define IMPL_GUIDE_DOC_HASH "768d7015ae69e0210e1c2a45194d9c1d15d7a6022e52b946574a2a27f6fa85fe"
+#define IMPL_GUIDE_PUB      "4bdeafde2ea8beefadd8c699b5c7e0704cf51154d52e17b20b71337ca04cc5a5"
+#define IMPL_GUIDE_PROOF                                                                           \
+    "zF52sU1nfPAjcwCqtgxPNSor6SJnAzRBwZW5VNQXPt8xXCHkd39sgqj32DnMjhFCzbyHsLkhQ8HpBqQTkMgXy329"
+
+static void test_1edtech_clr_vector(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_loads(IMPL_GUIDE_CLR, 0, &je);
+    assert_non_null(doc);
+    char *nq = NULL;
+    size_t len = 0;
+    err_detail_t d;
+    assert_int_equal(dataint_rdfc_canonize(jl, doc, &nq, &len, &d), 0);
+    uint8_t h[32];
+    SHA256((const unsigned char *)nq, len, h);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    assert_string_equal(hex, IMPL_GUIDE_DOC_HASH);
+    /* the embedded badge's statements are in the default graph; its proof in a graph */
+    assert_non_null(strstr(nq, "<did:example:ebfeb1f712ebc6f1c276e12ec21> "
+                               "<https://purl.imsglobal.org/spec/vc/clr/vocab.html#"
+                               "verifiableCredential> <urn:uuid:91537dba-56cb-11ec-bf63-"
+                               "0242ac130002> .\n"));
+    assert_non_null(strstr(nq, "\"^^<xsd:anyURI> .\n"));
+    free(nq);
+
+    uint8_t pub[32];
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(IMPL_GUIDE_PUB + 2 * i, "%2x", &v), 1);
+        pub[i] = (uint8_t)v;
+    }
+    keys_t *k = NULL;
+    assert_int_equal(keys_from_public_raw(pub, &k, &d), 0);
+    json_t *proof = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "DataIntegrityProof", "created",
+        "2010-01-01T19:23:24Z", "verificationMethod",
+        "https://example.edu/issuers/565049#z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi",
+        "cryptosuite", "eddsa-rdfc-2022", "proofPurpose", "assertionMethod", "proofValue",
+        IMPL_GUIDE_PROOF);
+    json_object_set_new(doc, "proof", proof);
+    assert_int_equal(dataint_rdfc_proof_verify(jl, doc, k, NULL, &d), 0);
+    /* and our verifier says the same of a changed association */
+    json_t *assoc = json_array_get(
+        json_object_get(json_object_get(doc, "credentialSubject"), "association"), 0);
+    json_object_set_new(assoc, "associationType", json_string("isChildOf"));
+    assert_int_equal(dataint_rdfc_proof_verify(jl, doc, k, NULL, &d), ERR_UNAUTHENTICATED);
+    keys_destroy(&k);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shape),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_1edtech_clr_vector),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
