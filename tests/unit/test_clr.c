@@ -321,9 +321,10 @@ static void test_1edtech_clr_vector(void **state)
     free(nq);
 
     uint8_t pub[32];
+    static const char pub_hex[] = IMPL_GUIDE_PUB;
     for (int i = 0; i < 32; i++) {
         unsigned v;
-        assert_int_equal(sscanf(IMPL_GUIDE_PUB + 2 * i, "%2x", &v), 1);
+        assert_int_equal(sscanf(&pub_hex[2 * i], "%2x", &v), 1);
         pub[i] = (uint8_t)v;
     }
     keys_t *k = NULL;
