@@ -28,7 +28,7 @@ static const char HELP[] =
     "\n"
     "Checks an Open Badges 3.0 credential offline and says who issued it and whether each\n"
     "check passed. BADGE is a JSON credential, a VC-JWT, or a baked PNG or SVG image\n"
-    "(\"-\": standard input).\n"
+    "(\"-\": standard input), or a CLR 2.0 transcript: its own proof and each badge inside.\n"
     "\n"
     "options:\n"
     "  --status-list FILE     a status list credential (revocation, suspension) to check the\n"
@@ -52,7 +52,8 @@ static const char HELP[] =
     "  -h, --help             this text.\n"
     "\n"
     "checks: format, baked, parse, structure, ob3_shape, proof, proof_purpose, issuer_key,\n"
-    "jwt_alg, trust, valid_from, valid_until, revocation, suspension, status_fresh, recipient.\n"
+    "jwt_alg, trust, valid_from, valid_until, revocation, suspension, status_fresh, recipient;\n"
+    "a CLR transcript also clr_credential_1, clr_credential_2, ... and clr_credentials.\n"
     "\n"
     "exit: 0 VALID; 1 INVALID, REVOKED or SUSPENDED (every reason printed); 2 usage or I/O.\n";
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "clr.h"
 #include "dataint_rdfc.h"
 #include "graph.h"
 #include "isotime.h"
@@ -819,4 +820,233 @@ int badges_register_did(badges_t *b, store_txn_t *txn, const char *learner_id, c
     uint8_t lh[STORE_HASH_LEN];
     store_hash_id(learner_id, lh);
     return records_did_put(txn, lh, did);
+}
+
+/* ---- transcripts (CLR 2.0) ----------------------------------------------------------------- */
+
+/* One embedded credential: what it is for, and its achievement's id (borrowed from doc). */
+typedef struct tr_item {
+    json_t *doc;
+    char *framework_id;
+    char *competency_id;
+    const char *ach_id;
+} tr_item_t;
+
+typedef struct tr_list {
+    tr_item_t *items;
+    size_t n, cap;
+    clr_association_t *assoc;
+    size_t n_assoc, cap_assoc;
+} tr_list_t;
+
+static void tr_free(tr_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        json_decref(l->items[i].doc);
+        free(l->items[i].framework_id);
+        free(l->items[i].competency_id);
+    }
+    free(l->items);
+    free(l->assoc);
+    memset(l, 0, sizeof *l);
+}
+
+static int tr_add_assoc(tr_list_t *l, const char *type, const char *src, const char *dst)
+{
+    if (strcmp(src, dst) == 0)
+        return 0;
+    for (size_t i = 0; i < l->n_assoc; i++)
+        if (strcmp(l->assoc[i].type, type) == 0 && strcmp(l->assoc[i].source_id, src) == 0 &&
+            strcmp(l->assoc[i].target_id, dst) == 0)
+            return 0; /* two revisions' badges can share an achievement id */
+    if (l->n_assoc == l->cap_assoc) {
+        size_t cap = l->cap_assoc ? l->cap_assoc * 2 : 16;
+        clr_association_t *g = realloc(l->assoc, cap * sizeof *g);
+        if (g == NULL)
+            return ERR_NOMEM;
+        l->assoc = g;
+        l->cap_assoc = cap;
+    }
+    l->assoc[l->n_assoc++] = (clr_association_t){type, src, dst};
+    return 0;
+}
+
+/* Every credential j of competency `other` in the same framework as item i gets an
+ * association `type` from j's achievement (source) to i's (target). */
+static int tr_link(tr_list_t *l, size_t i, const char *other, const char *type)
+{
+    for (size_t j = 0; j < l->n; j++) {
+        if (strcmp(l->items[j].framework_id, l->items[i].framework_id) != 0 ||
+            strcmp(l->items[j].competency_id, other) != 0)
+            continue;
+        int rc = tr_add_assoc(l, type, l->items[j].ach_id, l->items[i].ach_id);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* precedes: a prerequisite precedes what requires it; isChildOf: a rolled-up competency is a
+ * child of its roll-up. Read from each framework's current revision. */
+static int tr_associations(tr_list_t *l, const catalog_t *cat)
+{
+    int rc;
+    for (size_t i = 0; i < l->n; i++) {
+        const catalog_fw_t *fw = catalog_find(cat, l->items[i].framework_id);
+        uint32_t ci;
+        if (fw == NULL || graph_find(fw->graph, l->items[i].competency_id, &ci) != 0)
+            continue; /* a competency the current revision dropped: no edges to state */
+        const graph_comp_t *c = graph_comp(fw->graph, ci);
+        for (uint32_t k = 0; k < c->n_requires; k++)
+            if ((rc = tr_link(l, i, graph_comp(fw->graph, c->requires[k])->id, "precedes")) != 0)
+                return rc;
+        for (uint32_t k = 0; k < c->n_children; k++)
+            if ((rc = tr_link(l, i, graph_comp(fw->graph, c->children[k])->id, "isChildOf")) != 0)
+                return rc;
+    }
+    return 0;
+}
+
+/* The learner's active credentials (of framework_id when given), parsed. */
+static int tr_collect(badges_t *b, store_txn_t *txn, const char *learner_id,
+                      const char *framework_id, tr_list_t *l, err_detail_t *d)
+{
+    badges_iter_t it;
+    badges_info_t info;
+    int rc = badges_iter_open(b, txn, learner_id, &it);
+    if (rc != 0)
+        return rc;
+    while ((rc = badges_iter_next(&it, &info)) == 0) {
+        if (info.state != BADGE_ACTIVE ||
+            (framework_id != NULL && strcmp(info.framework_id, framework_id) != 0))
+            continue;
+        if (l->n == CLR_CREDENTIALS_MAX) {
+            rc = err_set(d, ERR_INVALID, "issue_transcript.learner_id",
+                         "the learner has more than %d active credentials: ask for one "
+                         "framework's transcript",
+                         CLR_CREDENTIALS_MAX);
+            break;
+        }
+        const char *json;
+        size_t len;
+        badges_info_t again;
+        if ((rc = badges_get(b, txn, info.id, &again, &json, &len, NULL, NULL)) != 0)
+            break;
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 16;
+            tr_item_t *g = realloc(l->items, cap * sizeof *g);
+            if (g == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            l->items = g;
+            l->cap = cap;
+        }
+        tr_item_t *t = &l->items[l->n];
+        *t = (tr_item_t){json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL),
+                         strdup(again.framework_id), strdup(again.competency_id), NULL};
+        l->n++;
+        if (t->doc == NULL) {
+            rc = err_set(d, ERR_DATA_LOSS, "store", "credential %.64s: its stored JSON is damaged",
+                         again.id);
+            break;
+        }
+        if (t->framework_id == NULL || t->competency_id == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        t->ach_id = json_string_value(json_object_get(
+            json_object_get(json_object_get(t->doc, "credentialSubject"), "achievement"), "id"));
+        if (t->ach_id == NULL) {
+            rc = err_set(d, ERR_DATA_LOSS, "store",
+                         "credential %.64s: its stored JSON names no achievement", again.id);
+            break;
+        }
+    }
+    badges_iter_close(&it);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int badges_transcript(badges_t *b, store_txn_t *txn, const catalog_t *cat, const char *learner_id,
+                      const char *framework_id, int64_t now, badges_transcript_t *out,
+                      err_detail_t *d)
+{
+    memset(out, 0, sizeof *out);
+    if (framework_id != NULL && framework_id[0] == '\0')
+        framework_id = NULL;
+    const catalog_fw_t *fw = NULL;
+    if (framework_id != NULL && (fw = catalog_find(cat, framework_id)) == NULL)
+        return err_set(d, ERR_NOT_FOUND, "issue_transcript.framework_id", "no framework '%s'",
+                       framework_id);
+    tr_list_t l = {0};
+    json_t *doc = NULL;
+    const json_t **creds = NULL;
+    char did[BADGES_DID_MAX + 1] = "", desc[512], when[ISOTIME_BUFSZ];
+    uint8_t lh[STORE_HASH_LEN];
+    int rc = tr_collect(b, txn, learner_id, framework_id, &l, d);
+    if (rc != 0)
+        goto out;
+    if (l.n == 0) {
+        rc = err_set(d, ERR_NOT_FOUND, "issue_transcript.learner_id",
+                     "the learner has no active credential%s%s", fw ? " in " : "",
+                     fw ? framework_id : "");
+        goto out;
+    }
+    if ((rc = tr_associations(&l, cat)) != 0)
+        goto out;
+    store_hash_id(learner_id, lh);
+    if ((rc = records_did_get(txn, lh, did, sizeof did)) != 0 && rc != ERR_NOT_FOUND &&
+        rc != ERR_INTERNAL)
+        goto out;
+    if ((creds = calloc(l.n, sizeof *creds)) == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        creds[i] = l.items[i].doc;
+    if ((rc = isotime_format_s(now, when, sizeof when)) != 0 ||
+        (rc = cred_urn_uuid_random(out->id, sizeof out->id)) != 0)
+        goto out;
+    if (fw)
+        snprintf(desc, sizeof desc,
+                 "Every achievement credential %.200s awarded to this learner in %.200s, as "
+                 "of %.10s.",
+                 b->issuer_name, graph_title(fw->graph), when);
+    else
+        snprintf(desc, sizeof desc,
+                 "Every achievement credential %.200s awarded to this learner, as of %.10s.",
+                 b->issuer_name, when);
+    clr_input_t in = {
+        .id = out->id,
+        .issuer = {b->did, b->issuer_name, b->issuer_url, b->issuer_email, b->issuer_image},
+        .valid_from_ms = now,
+        .name = "Comprehensive Learner Record",
+        .description = desc,
+        .learner_did = did[0] ? did : NULL,
+        .learner_id = learner_id,
+        .credentials = creds,
+        .n_credentials = l.n,
+        .associations = l.assoc,
+        .n_associations = l.n_assoc,
+    };
+    if ((rc = clr_build(&in, &doc, d)) != 0)
+        goto out;
+    if ((rc = secure(b, doc, now, &out->json, &out->len, d)) == ERR_LIMIT)
+        rc = err_set(d, ERR_INVALID, "issue_transcript.learner_id",
+                     "a transcript of %zu credentials is too large to sign (over %u bytes, or "
+                     "too many statements): ask for one framework's transcript",
+                     l.n, CRED_TEXT_MAX);
+    if (rc != 0)
+        goto out;
+    out->credentials = (uint32_t)l.n;
+    out->associations = (uint32_t)l.n_assoc;
+out:
+    if (rc != 0) {
+        free(out->json);
+        out->json = NULL;
+    }
+    json_decref(doc);
+    free(creds);
+    tr_free(&l);
+    return rc;
 }

@@ -126,6 +126,35 @@ int badges_iter_open(badges_t *b, store_txn_t *txn, const char *learner_id, badg
 int badges_iter_next(badges_iter_t *it, badges_info_t *info);
 void badges_iter_close(badges_iter_t *it);
 
+/* A transcript, as badges_transcript() returns it. json: caller frees with free(). */
+typedef struct badges_transcript {
+    char id[CRED_URN_UUID_MAX]; /* the ClrCredential's id (urn:uuid:...) */
+    char *json;                 /* the signed ClrCredential, canonical JSON text */
+    size_t len;
+    uint32_t credentials;  /* achievement credentials embedded */
+    uint32_t associations; /* precedes / isChildOf associations between their achievements */
+} badges_transcript_t;
+
+/*
+ * Issues a 1EdTech CLR 2.0 ClrCredential (clr.h) holding every ACTIVE credential of the
+ * learner (revoked and suspended ones are left out: a transcript lists what the school
+ * stands behind when it signs it), only those of framework_id when it is not NULL or "",
+ * with the associations between their achievements that the current revision of each
+ * framework in cat states: "precedes" (A is a prerequisite of B: A precedes B) and
+ * "isChildOf" (C is rolled up by a children rule of P: C isChildOf P). Signed like a badge,
+ * by the issuer's current key, with the configured proofs (eddsa-rdfc-2022 by default).
+ * Nothing is stored: the transcript is a signed snapshot; the badges inside keep their own
+ * status entries, so revoking one shows through every transcript that holds it.
+ * @param[in]  cat the frameworks (borrowed), for the associations
+ * @param[out] out filled on success; caller frees out->json with free()
+ * @return 0; ERR_NOT_FOUND (no such framework, or the learner has no active credential;
+ *         field "issue_transcript.framework_id" / ".learner_id"); ERR_INVALID (more than
+ *         CLR_CREDENTIALS_MAX credentials); store, signing and ERR_LIMIT errors.
+ */
+int badges_transcript(badges_t *b, store_txn_t *txn, const catalog_t *cat, const char *learner_id,
+                      const char *framework_id, int64_t now, badges_transcript_t *out,
+                      err_detail_t *d);
+
 /*
  * Revokes (purpose "revocation", set true; final: unset is refused), suspends or unsuspends
  * ("suspension") a credential. Idempotent: *changed tells whether anything changed. Returns 0,

@@ -1398,6 +1398,37 @@ static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_
     return 0;
 }
 
+static int op_issue_transcript(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                               const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__IssueTranscript *op = req->issue_transcript;
+    int rc;
+    if ((rc = need_badges(h, d)) != 0 ||
+        (rc = check_id(op->learner_id, "issue_transcript.learner_id", d)) != 0 ||
+        (op->framework_id[0] != '\0' &&
+         (rc = check_id(op->framework_id, "issue_transcript.framework_id", d)) != 0))
+        return rc;
+    badges_transcript_t t;
+    if ((rc = badges_transcript(h->badges, txn, h->cat, op->learner_id, op->framework_id, h->now,
+                                &t, d)) != 0)
+        return rc;
+    Mastery__V1__TranscriptDoc *out = arena_alloc(h->arena, sizeof *out);
+    if (out != NULL) {
+        mastery__v1__transcript_doc__init(out);
+        out->id = arena_strndup(h->arena, t.id, strlen(t.id));
+        out->document = arena_strndup(h->arena, t.json, t.len);
+        out->credentials = t.credentials;
+        out->associations = t.associations;
+    }
+    free(t.json);
+    if (out == NULL || out->id == NULL || out->document == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_TRANSCRIPT;
+    rep->transcript = out;
+    return 0;
+}
+
 static int op_set_credential_status(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                     const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -2015,6 +2046,8 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_GET_LOG_TILE, "get_log_tile", false, R_ANY, op_get_log_tile},
     {MASTERY__V1__REQUEST__OP_GET_CREDENTIAL_PROOF, "get_credential_proof", false, R_READ,
      op_get_credential_proof},
+    {MASTERY__V1__REQUEST__OP_ISSUE_TRANSCRIPT, "issue_transcript", false, R_READ,
+     op_issue_transcript},
 };
 
 #define OP_COUNT (sizeof op_table / sizeof op_table[0])

@@ -139,3 +139,91 @@ out:
     mc_reply_free(rep);
     return rc;
 }
+
+int cmd_learner_transcript(ctl_t *ctl, const args_t *a)
+{
+    bool png = a->set[OPT_PNG], svg = a->set[OPT_SVG];
+    if (png && svg)
+        return usage_error(ctl, "--png and --svg: give one");
+    char *image = NULL;
+    size_t image_len = 0;
+    int rc;
+    if (a->set[OPT_IMAGE]) {
+        if ((rc = read_file(a->val[OPT_IMAGE], BAKE_MAX_IMAGE, &image, &image_len)) != 0)
+            return rc;
+        bake_format_t f = bake_sniff(image, image_len);
+        if (f == BAKE_FORMAT_UNKNOWN || (png && f != BAKE_FORMAT_PNG) ||
+            (svg && f != BAKE_FORMAT_SVG)) {
+            free(image);
+            return usage_error(ctl, "--image: %s is not %s", a->val[OPT_IMAGE],
+                               png   ? "a PNG"
+                               : svg ? "an SVG"
+                                     : "a PNG or an SVG");
+        }
+    }
+    Mastery__V1__IssueTranscript op = MASTERY__V1__ISSUE_TRANSCRIPT__INIT;
+    op.learner_id = a->pos[0];
+    op.framework_id = (char *)opt_str(a, OPT_FRAMEWORK, "");
+    Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
+    req.op_case = MASTERY__V1__REQUEST__OP_ISSUE_TRANSCRIPT;
+    req.issue_transcript = &op;
+    Mastery__V1__Reply *rep = NULL;
+    if ((rc = request(ctl, &req, true, MASTERY__V1__REPLY__RESULT_TRANSCRIPT, &rep)) != 0) {
+        free(image);
+        return rc;
+    }
+    const Mastery__V1__TranscriptDoc *t = rep->transcript;
+    const char *path = opt_str(a, OPT_OUTPUT, NULL);
+    err_detail_t d;
+    buf_t pic, out;
+    buf_init(&pic, BAKE_MAX_IMAGE);
+    buf_init(&out, BAKE_MAX_IMAGE);
+    const char *data = t->document;
+    size_t len = strlen(t->document);
+    if (png || svg || image != NULL) {
+        if (image == NULL) {
+            uint32_t seed = fnv1a("transcript", a->pos[0]);
+            rc = png ? bake_default_png(seed, &pic, &d)
+                     : bake_default_svg(seed, "Learner record", &pic, &d);
+            if (rc != 0) {
+                fprintf(stderr, "%s: default picture: %s\n", progname, d.message);
+                rc = CTL_ERR_REPLY;
+                goto out;
+            }
+        }
+        if (bake_image(image ? image : pic.data, image ? image_len : pic.len, BAKE_CLR, data, len,
+                       &out, &d) != 0) {
+            fprintf(stderr, "%s: %s: %s\n", progname,
+                    a->set[OPT_IMAGE] ? a->val[OPT_IMAGE] : "bake", d.message);
+            rc = d.code == ERR_NOMEM ? CTL_ERR_REPLY : CTL_USAGE;
+            goto out;
+        }
+        data = out.data;
+        len = out.len;
+        rc = write_output(ctl, path, data, len);
+    } else if (path != NULL && strcmp(path, "-") != 0) {
+        rc = write_output(ctl, path, data, len);
+    } else {
+        /* JSON on a terminal is readable: print it as credential get does */
+        if (fwrite(data, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
+            fflush(stdout) != 0) {
+            fprintf(stderr, "%s: standard output: %s\n", progname, strerror(errno));
+            rc = CTL_ERR_REPLY;
+        }
+    }
+    if (rc == 0 && path != NULL) {
+        if (ctl->json)
+            emit_json(json_pack("{s:s,s:s,s:I,s:I,s:I}", "transcript", t->id, "output", path,
+                                "credentials", (json_int_t)t->credentials, "associations",
+                                (json_int_t)t->associations, "bytes", (json_int_t)len));
+        else
+            fprintf(stderr, "%s: transcript %s: %u credentials, %u associations, %zu bytes -> %s\n",
+                    progname, t->id, t->credentials, t->associations, len, path);
+    }
+out:
+    buf_free(&pic);
+    buf_free(&out);
+    free(image);
+    mc_reply_free(rep);
+    return rc;
+}

@@ -95,6 +95,14 @@ const command_t COMMANDS[] = {
      "Prints the did:web DID document (did.json) to publish."},
     {"keys", "rotate", cmd_keys_rotate, 0, 0, 0, 0, "keys rotate",
      "Makes new current signing keys; old ones stay published."},
+    {"learner", "transcript", cmd_learner_transcript,
+     O(OPT_CLR) | O(OPT_FRAMEWORK) | O(OPT_OUTPUT) | O(OPT_PNG) | O(OPT_SVG) | O(OPT_IMAGE),
+     O(OPT_CLR), 1, 1,
+     "learner transcript L --clr [--framework F] [-o FILE] [--png|--svg|--image FILE]",
+     "Issues a signed 1EdTech CLR 2.0 transcript: every active badge of the learner (of one\n"
+     "framework with --framework), with the framework's precedes / isChildOf associations.\n"
+     "JSON by default; --png / --svg bake it (keyword clrcredential) into a picture.\n"
+     "mastery-verify and the verifier page check it and every badge inside."},
     {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
      "Records the DID a learner gave; later badges name it."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),

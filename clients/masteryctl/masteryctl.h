@@ -76,6 +76,7 @@ typedef enum opt_id {
     OPT_OUTPUT,
     OPT_PUBLIC_URL,
     OPT_LIST,
+    OPT_CLR,
     OPT_COUNT
 } opt_id_t;
 
@@ -295,6 +296,7 @@ int cmd_evidence_import(ctl_t *ctl, const args_t *a);
 int cmd_evidence_list(ctl_t *ctl, const args_t *a);
 int cmd_evidence_retract(ctl_t *ctl, const args_t *a);
 int cmd_learner_show(ctl_t *ctl, const args_t *a);
+int cmd_learner_transcript(ctl_t *ctl, const args_t *a);
 int cmd_learner_register_did(ctl_t *ctl, const args_t *a);
 int cmd_override(ctl_t *ctl, const args_t *a);
 int cmd_events(ctl_t *ctl, const args_t *a);

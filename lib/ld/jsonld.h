@@ -10,6 +10,7 @@
  *   https://w3id.org/security/multikey/v1
  *   https://www.w3.org/ns/credentials/status/v1
  *   https://www.w3.org/ns/credentials/examples/v2   (W3C examples; the spec test vectors)
+ *   https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json   (CLR 2.0 transcripts)
  *   https://w3id.org/citizenship/v4rc1              (W3C test vector "employ" only)
  * Any other context URL, and any inline context object, is ERR_INVALID naming it.
  *

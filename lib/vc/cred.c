@@ -269,6 +269,12 @@ static int build_subject(const cred_input_t *in, json_t *subj, err_detail_t *d)
     int rc;
     if ((rc = put_new(subj, "type", str_array("AchievementSubject", NULL), d)) != 0)
         return rc;
+    return cred_subject_identity(in, subj, d);
+}
+
+int cred_subject_identity(const cred_input_t *in, json_t *subj, err_detail_t *d)
+{
+    int rc;
     if (!empty(in->learner_did))
         return put_str(subj, "id", in->learner_did, "learner_did", d);
     if (empty(in->learner_id))
@@ -389,6 +395,21 @@ out:
     return rc;
 }
 
+int cred_issuer_profile(const cred_issuer_t *is, json_t *issuer, err_detail_t *d)
+{
+    int rc;
+    if (empty(is->did))
+        return err_set(d, ERR_INVALID, "issuer.did", "the issuer needs a DID");
+    if ((rc = put_str(issuer, "id", is->did, "issuer.did", d)) != 0 ||
+        (rc = put_new(issuer, "type", str_array("Profile", NULL), d)) != 0 ||
+        (rc = put_opt(issuer, "name", is->name, "issuer.name", d)) != 0 ||
+        (rc = put_opt(issuer, "url", is->url, "issuer.url", d)) != 0 ||
+        (rc = put_opt(issuer, "email", is->email, "issuer.email", d)) != 0 ||
+        (rc = put_image(issuer, is->image, "issuer.image", d)) != 0)
+        return rc;
+    return 0;
+}
+
 int cred_build(const cred_input_t *in, json_t **out, err_detail_t *d)
 {
     int rc;
@@ -430,12 +451,7 @@ int cred_build(const cred_input_t *in, json_t **out, err_detail_t *d)
             0 ||
         (rc = put_str(doc, "name", name, "name", d)) != 0)
         goto out;
-    if ((rc = put_str(issuer, "id", in->issuer.did, "issuer.did", d)) != 0 ||
-        (rc = put_new(issuer, "type", str_array("Profile", NULL), d)) != 0 ||
-        (rc = put_opt(issuer, "name", in->issuer.name, "issuer.name", d)) != 0 ||
-        (rc = put_opt(issuer, "url", in->issuer.url, "issuer.url", d)) != 0 ||
-        (rc = put_opt(issuer, "email", in->issuer.email, "issuer.email", d)) != 0 ||
-        (rc = put_image(issuer, in->issuer.image, "issuer.image", d)) != 0)
+    if ((rc = cred_issuer_profile(&in->issuer, issuer, d)) != 0)
         goto out;
     if ((rc = put_time(doc, "validFrom", in->valid_from_ms, d)) != 0 ||
         (in->valid_until_ms != 0 && (rc = put_time(doc, "validUntil", in->valid_until_ms, d)) != 0))

@@ -216,6 +216,22 @@ int cred_input_from_achievement(cred_input_t *in, const json_t *achievement, err
 int cred_build(const cred_input_t *in, json_t **out, err_detail_t *d);
 
 /*
+ * Fills an issuer Profile object as cred_build() writes it: {"id", "type": ["Profile"],
+ * "name"?, "url"?, "email"?, "image"?}. Shared with clr (the transcript names the same issuer).
+ * @param[in,out] issuer an empty JSON object. Borrowed; members are added.
+ * @return 0; ERR_INVALID (no DID, text not UTF-8; field names it); ERR_NOMEM.
+ */
+int cred_issuer_profile(const cred_issuer_t *issuer_in, json_t *issuer, err_detail_t *d);
+
+/*
+ * Adds the learner to a subject object as cred_build() does: "id" = in->learner_did, or
+ * "identifier": [one hashed IdentityObject of in->learner_id with in->salt (NULL: random)].
+ * Only learner_did, learner_id, salt and identity_type of *in are read.
+ * @return 0; ERR_INVALID (neither a DID nor an id); ERR_NOMEM; ERR_INTERNAL (no randomness).
+ */
+int cred_subject_identity(const cred_input_t *in, json_t *subj, err_detail_t *d);
+
+/*
  * Adds an eddsa-jcs-2022 DataIntegrityProof as "proof": [ {...} ] (replacing any proof),
  * with proofPurpose assertionMethod and created = created_ms (whole seconds, UTC).
  * Same bytes as dataint_proof_create(), hashed through ctx's reused buffer.

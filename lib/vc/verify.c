@@ -22,6 +22,7 @@ typedef struct vctx {
     verify_result_t *res;
     json_t *did_doc; /* parsed, or NULL */
     int nomem;
+    int baked_clr; /* the image said clrcredential */
 } vctx_t;
 
 /* A JSON string of msg; a message cut inside a character (by a %.200s) loses the piece. */
@@ -204,6 +205,109 @@ static void check_ob3(vctx_t *v, const json_t *doc)
         ok = false;
     }
     check(v, "ob3_shape", ok ? "ok" : "failed");
+}
+
+/* "https://purl.imsglobal.org/spec/clr/v2p0/context.json" or ".../context-2.D.D.json" */
+static bool is_clr_context(const char *s)
+{
+    static const char base[] = "https://purl.imsglobal.org/spec/clr/v2p0/context";
+    size_t n = sizeof base - 1;
+    if (s == NULL || strncmp(s, base, n) != 0)
+        return false;
+    s += n;
+    if (s[0] == '-' && s[1] == '2' && s[2] == '.' && s[3] >= '0' && s[3] <= '9' && s[4] == '.' &&
+        s[5] >= '0' && s[5] <= '9')
+        s += 6;
+    return strcmp(s, ".json") == 0;
+}
+
+/* The CLR 2.0 shape: a ClrCredential whose ClrSubject holds the achievement credentials. */
+static void check_clr(vctx_t *v, const json_t *doc)
+{
+    bool ok = true;
+    const json_t *ctx = json_object_get(doc, "@context");
+    if (!is_clr_context(json_string_value(json_array_get(ctx, 1)))) {
+        reason(v, "transcript: the second @context must be the CLR 2.0 context");
+        ok = false;
+    }
+    const json_t *subj = json_object_get(doc, "credentialSubject");
+    const json_t *vcs = json_object_get(subj, "verifiableCredential");
+    if (!has_string(json_object_get(subj, "type"), "ClrSubject") || !json_is_array(vcs) ||
+        json_array_size(vcs) == 0) {
+        reason(v, "transcript: credentialSubject must be a ClrSubject holding at least one "
+                  "verifiableCredential");
+        ok = false;
+    }
+    if (json_is_object(subj) && json_object_get(subj, "id") == NULL &&
+        !json_is_array(json_object_get(subj, "identifier"))) {
+        reason(v, "transcript: credentialSubject has neither an id nor an identifier");
+        ok = false;
+    }
+    if (ok)
+        check_detail(v, "ob3_shape", "ok", "a CLR 2.0 ClrCredential holding %zu credentials",
+                     json_array_size(vcs));
+    else
+        check(v, "ob3_shape", "failed");
+}
+
+/* Each embedded credential is verified on its own, with the same status lists, DID documents
+ * and trust list; each is reported, and any that is not VALID makes the transcript invalid. */
+static void check_clr_credentials(vctx_t *v, const json_t *doc)
+{
+    const json_t *vcs =
+        json_object_get(json_object_get(doc, "credentialSubject"), "verifiableCredential");
+    size_t n = json_array_size(vcs), bad = 0, i;
+    const json_t *c;
+    if (n == 0)
+        return;
+    json_array_foreach(vcs, i, c)
+    {
+        char name[40];
+        snprintf(name, sizeof name, "clr_credential_%zu", i + 1);
+        if (has_string(json_object_get(c, "type"), "ClrCredential")) {
+            /* bounds the recursion: CLR 2.0 embeds achievement credentials, not transcripts */
+            bad++;
+            reason(v, "credential %zu of the transcript is itself a transcript", i + 1);
+            check_detail(v, name, "failed", "a ClrCredential inside a ClrCredential");
+            continue;
+        }
+        char *text = json_dumps(c, JSON_COMPACT);
+        if (text == NULL) {
+            v->nomem = 1;
+            return;
+        }
+        verify_input_t sub = *v->in;
+        sub.badge = (verify_blob_t){text, strlen(text)};
+        sub.recipient = NULL; /* the transcript's subject is checked once, above */
+        verify_result_t r;
+        int rc = verify_badge(&sub, &r);
+        free(text);
+        if (rc != 0) {
+            v->nomem = 1;
+            return;
+        }
+        const char *cname = json_string_value(json_object_get(r.credential, "achievement"));
+        const char *cid = json_string_value(json_object_get(r.credential, "id"));
+        const char *why = json_string_value(json_array_get(r.reasons, 0));
+        if (strcmp(r.verdict, "VALID") == 0) {
+            check_detail(v, name, "ok", "credential %zu of %zu (%.200s, %.100s): VALID", i + 1, n,
+                         shown(cname), shown(cid));
+        } else {
+            bad++;
+            reason(v, "credential %zu of the transcript (%.200s) is %s: %.300s", i + 1,
+                   shown(cname), r.verdict, why ? why : "");
+            check_detail(v, name, "failed", "credential %zu of %zu (%.200s, %.100s): %s: %.300s",
+                         i + 1, n, shown(cname), shown(cid), r.verdict, why ? why : "");
+        }
+        verify_result_free(&r);
+    }
+    if (bad == 0)
+        check_detail(v, "clr_credentials", "ok", "all %zu achievement credentials verify", n);
+    else
+        check_detail(v, "clr_credentials", "failed",
+                     "%zu of %zu achievement credentials do not "
+                     "verify",
+                     bad, n);
 }
 
 /* Checks validFrom/validUntil of doc against now; prefix names the document. */
@@ -703,7 +807,15 @@ static void verify_json(vctx_t *v)
     check(v, "parse", "ok");
     describe(v, doc);
     check_structure(v, doc, "credential");
-    check_ob3(v, doc);
+    bool clr = has_string(json_object_get(doc, "type"), "ClrCredential");
+    if (v->baked_clr && !clr) {
+        reason(v, "the image says CLR (clrcredential) but holds no ClrCredential");
+        check(v, "baked", "failed");
+    }
+    if (clr)
+        check_clr(v, doc);
+    else
+        check_ob3(v, doc);
     const char *issuer = issuer_id(doc);
     select_did_doc(v, issuer);
     if (issuer != NULL)
@@ -713,6 +825,8 @@ static void verify_json(vctx_t *v)
     if (issuer != NULL)
         check_status(v, doc, issuer);
     check_recipient(v, doc);
+    if (clr)
+        check_clr_credentials(v, doc);
     json_decref(doc);
 }
 
@@ -875,7 +989,7 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
         verify_result_free(res);
         return ERR_NOMEM;
     }
-    vctx_t v = {in, res, NULL, 0};
+    vctx_t v = {in, res, NULL, 0, 0};
     err_detail_t d;
     if (in->did_document.data != NULL) {
         if (parse_json(&in->did_document, &v.did_doc, &d) != 0)
@@ -907,6 +1021,7 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
                          bf == BAKE_FORMAT_SVG ? "n" : "", bf == BAKE_FORMAT_SVG ? "SVG" : "PNG");
             p = baked.text;
             n = baked.len;
+            v.baked_clr = baked.kind == BAKE_CLR;
         }
     }
     while (n > 0 && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {

@@ -1,5 +1,6 @@
 /*
- * verify: checks an Open Badges 3.0 credential fully offline (the core of mastery-verify).
+ * verify: checks an Open Badges 3.0 credential, or a CLR 2.0 transcript of them, fully offline
+ * (the core of mastery-verify).
  *
  * Input is untrusted bytes: a JSON credential secured with a Data Integrity proof, or a
  * VC-JWT (compact JWS). Every check runs that can run, and every failure is reported as its
@@ -29,6 +30,12 @@
  *                 identifiers (IdentityObject: sha256(recipient + salt), "sha256$<hex>").
  *   status_fresh  every status list used: not older than in->max_status_age_ms (its
  *                 validFrom, when the issuer signed it), nor past its validUntil.
+ *   clr_credential_N / clr_credentials   a CLR 2.0 ClrCredential (a transcript): ob3_shape
+ *                 checks the CLR shape instead (the CLR context second, a ClrSubject holding
+ *                 credentials), then each embedded credential is verified by verify_badge()
+ *                 with the same input (no recipient) and reported as clr_credential_N; one that
+ *                 is not VALID is a reason naming it. A transcript inside a transcript is
+ *                 refused (bounds the recursion).
  *   revocation / suspension    every BitstringStatusListEntry is looked up in the given
  *                 status list credentials (matched by id == statusListCredential). A list
  *                 must be a BitstringStatusListCredential of the same issuer and purpose,

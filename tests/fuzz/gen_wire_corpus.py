@@ -52,6 +52,8 @@ def requests(pb):
     yield "list_evidence", R(request_id="r9", list_evidence=pb.ListEvidence(
         learner_id="alice", competency_id="a", limit=10))
     yield "list_evidence-all", R(list_evidence=pb.ListEvidence(learner_id="alice"))
+    yield "issue_transcript", R(request_id="r10", issue_transcript=pb.IssueTranscript(
+        learner_id="alice", framework_id="urn:example:fw"))
 
 
 def main():

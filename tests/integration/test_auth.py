@@ -120,6 +120,7 @@ def test_t3_roles_and_scope(school):
     forbidden = [
         (quiz, dict(put_framework=pb.PutFramework(json="{}"))),
         (quiz, dict(get_learner=pb.GetLearner(learner_id="t3-l"))),
+        (quiz, dict(issue_transcript=pb.IssueTranscript(learner_id="t3-l"))),
         (teacher, dict(submit_evidence=pb.SubmitEvidence(items=[
             evidence("t3-t", "t3-l", "frac.equivalent", 1.0)]))),
         (teacher, dict(put_framework=pb.PutFramework(json="{}"))),
@@ -130,6 +131,9 @@ def test_t3_roles_and_scope(school):
         rep = c.call(**op)
         assert rep.status.code == pb.STATUS_FORBIDDEN, (op, rep)
         assert rep.status.field == "op"
+    # a transcript is read like a credential: an auditor may ask (this learner has none)
+    rep = inspector.call(issue_transcript=pb.IssueTranscript(learner_id="t3-l"))
+    assert rep.status.code == pb.STATUS_NOT_FOUND, rep
     rep = teacher.call(override=pb.Override(
         learner_id="t3-l", framework_id="urn:example:math:fractions-g5",
         competency_id="frac.compare", mastered=True, reason="oral exam", actor="claimed"))
@@ -164,7 +168,7 @@ def test_t3_roles_and_scope(school):
     teacher.close()
     inspector.close()
     print("\nT3: out-of-scope item FORBIDDEN (its sibling stored, source = authenticated name); "
-          f"5 role violations FORBIDDEN; removed key + SIGHUP: UNAUTHENTICATED, "
+          f"6 role violations FORBIDDEN; removed key + SIGHUP: UNAUTHENTICATED, "
           f"{evidence_count(school) - written_before} written")
 
 

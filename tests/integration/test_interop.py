@@ -195,3 +195,51 @@ def test_rotated_did_key_badges_and_their_lists_verify_in_the_peer(peer, tmp_pat
     finally:
         c.close()
         assert d.stop() == 0
+
+
+def test_daemon_transcript_same_nquads_and_verifies_in_the_peer(peer, tmp_path):
+    """A CLR 2.0 transcript (issue 14 item 4): the C expander and canonicalizer produce the
+    same canonical N-Quads as jsonld.js + rdf-canonize (every embedded badge's statements in
+    the default graph, each embedded proof in its own named graph), and the peer verifies the
+    transcript's eddsa-rdfc-2022 proof and each embedded badge's; tampering is refused."""
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from conftest import Client, Daemon, evidence, pb
+    d = Daemon(str(tmp_path / "clr-data")).start()
+    c = Client(d.endpoint)
+    try:
+        fw = {"id": "urn:interop:clr", "title": "CLR", "competencies": [
+            {"id": "a", "title": "A", "achievement": {"name": "A", "description": "Did A."}},
+            {"id": "b", "title": "B", "requires": {"all": ["a"]},
+             "achievement": {"name": "B", "description": "Did B."}},
+            {"id": "p", "title": "P", "rule": {"method": "children", "of": ["b"]},
+             "achievement": {"name": "P", "description": "Rolled up."}}]}
+        assert c.call(put_framework=pb.PutFramework(json=json.dumps(fw))).status.code == 0
+        c.submit(evidence("clr-1", "clr-l", "a", 0.9, 1000, url="https://quiz.example/r/1"))
+        c.submit(evidence("clr-2", "clr-l", "b", 0.9, 1001))
+        t = c.call(issue_transcript=pb.IssueTranscript(learner_id="clr-l")).transcript
+    finally:
+        c.close()
+        assert d.stop() == 0
+    assert t.credentials == 3 and t.associations == 2
+    path = write(tmp_path, "clr.json", t.document)
+    ours = subprocess.run([os.path.join(BIN, "make_badge"), "canon", path], capture_output=True,
+                          text=True, timeout=60)
+    theirs = subprocess.run([peer, os.path.join(INTEROP, "canon.mjs"), "--vectors", VECTORS, path],
+                            capture_output=True, text=True, timeout=120)
+    assert ours.returncode == 0 and theirs.returncode == 0, (ours.stderr, theirs.stderr)
+    assert ours.stdout == theirs.stdout
+    lines = ours.stdout.splitlines()
+    # each embedded proof's value (a literal) sits in a named graph of its own: 3 graphs
+    graphs = {x.rsplit(" ", 2)[-2] for x in lines if "security#proofValue" in x}
+    assert len(graphs) == 3 and all(g.startswith("_:c14n") for g in graphs), graphs
+    assert any("clr/vocab.html#verifiableCredential" in x for x in lines)
+    out = peer_verify(peer, path)
+    assert out["verified"], out
+    doc = json.loads(t.document)
+    for i, vc in enumerate(doc["credentialSubject"]["verifiableCredential"]):
+        out = peer_verify(peer, write(tmp_path, f"inner-{i}.json", json.dumps(vc)))
+        assert out["verified"], out
+    doc["credentialSubject"]["association"][0]["associationType"] = "isPeerOf"
+    out = peer_verify(peer, write(tmp_path, "t.json", json.dumps(doc)))
+    assert not out["verified"], out

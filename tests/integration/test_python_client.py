@@ -144,6 +144,16 @@ def test_retraction_case_import_and_credentials(md):
     with pytest.raises(NotFoundError) as e:
         md.credential("urn:uuid:00000000-0000-4000-8000-000000000000")
     assert e.value.field == "get_credential.credential_id"
+    # A CLR 2.0 transcript of the learner's badges.
+    t = md.transcript("s-2")
+    assert t.credentials == 1 and t.transcript_id.startswith("urn:uuid:")
+    clr = _json.loads(t.document)
+    assert clr["type"] == ["VerifiableCredential", "ClrCredential"] and clr["id"] == t.transcript_id
+    assert clr["credentialSubject"]["verifiableCredential"][0]["id"] == creds[0].credential_id
+    assert md.transcript("s-2", framework=FW).credentials == 1
+    with pytest.raises(NotFoundError) as e:
+        md.transcript("nobody")
+    assert e.value.field == "issue_transcript.learner_id"
     # Retraction: the item stays listed, marked; a second retraction is a no-op.
     assert md.retract_evidence("r-2", reason="voided by xAPI statement v-1") is True
     assert md.retract_evidence("r-2", reason="again") is False

@@ -254,3 +254,63 @@ def test_every_form_and_every_tamper(browser, tmp_path):
     assert os.path.getsize(os.path.join(shots, "valid.png")) > 0
     assert os.path.getsize(os.path.join(shots, "invalid.png")) > 0
     print(f"screenshots: {shots}/valid.png, {shots}/invalid.png")
+
+
+CLR_FW = {"id": "urn:test:web-clr", "title": "Web CLR", "competencies": [
+    {"id": "a", "title": "A", "achievement": {"name": "Adding fractions",
+                                             "description": "Adds like fractions."}},
+    {"id": "b", "title": "B", "requires": {"all": ["a"]},
+     "achievement": {"name": "Comparing fractions", "description": "Compares fractions."}}]}
+
+
+def test_clr_transcript_in_the_page(browser, tmp_path):
+    """A CLR 2.0 transcript (issue 14 item 4) as JSON, baked PNG and baked SVG: VALID with its
+    own proof and every embedded badge's checked; a tampered embedded badge, and a transcript
+    holding a badge revoked since, INVALID with the check named."""
+    d = start(tmp_path, "clr", "")
+    try:
+        f = tmp_path / "clr-fw.json"
+        f.write_text(json.dumps(CLR_FW))
+        assert ctl(d, "framework", "load", str(f)).returncode == 0
+        for comp in ("a", "b"):
+            assert ctl(d, "evidence", "add", "--learner", "s9", "--competency", comp, "--score",
+                       "0.9").returncode == 0
+        files = {}
+        for form in ("json", "png", "svg"):
+            p = str(tmp_path / f"clr.{form}")
+            args = ["learner", "transcript", "s9", "--clr", "-o", p]
+            r = ctl(d, *args, *([f"--{form}"] if form != "json" else []))
+            assert r.returncode == 0, r.stderr
+            files[form] = p
+        clear = save(tmp_path, "clr-list.json", ctl(d, "status-list", "export",
+                                                    "revocation").stdout)
+        doc = json.load(open(files["json"]))
+        victim = doc["credentialSubject"]["verifiableCredential"][0]["id"]
+        assert ctl(d, "credential", "revoke", victim, "--reason", "test").returncode == 0
+        rlist = save(tmp_path, "clr-list-revoked.json", ctl(d, "status-list", "export",
+                                                            "revocation").stdout)
+    finally:
+        assert d.stop() == 0
+    t = json.loads(json.dumps(doc))
+    t["credentialSubject"]["verifiableCredential"][1]["credentialSubject"]["achievement"][
+        "name"] = "Calculus"
+    cases = [{"name": "clr-json", "files": [files["json"], clear], "recipient": "s9"},
+             {"name": "clr-png", "files": [files["png"], clear]},
+             {"name": "clr-svg", "files": [files["svg"], clear]},
+             {"name": "clr-tampered", "files": [save(tmp_path, "clr-t.json", t), clear]},
+             {"name": "clr-revoked-inside", "files": [files["json"], rlist]}]
+    res = drive(tmp_path, cases)
+    for name in ("clr-json", "clr-png", "clr-svg"):
+        assert_valid(res, name)
+        assert res[name]["checks"]["clr_credentials"] == "ok", res[name]["checks"]
+        assert res[name]["checks"]["ob3_shape"] == "ok"
+        print(f"{name:16s} VALID   {res[name]['ms']:7.1f} ms in chromium")
+    assert res["clr-json"]["recipient"] == "ok"
+    assert res["clr-png"]["checks"]["baked"] == "png"
+    assert res["clr-svg"]["checks"]["baked"] == "svg"
+    r = assert_invalid(res, "clr-tampered", "proof")
+    assert res["clr-tampered"]["checks"]["clr_credentials"] == "failed"
+    print(f"{'clr-tampered':16s} INVALID proof       {r['reasons'][0][:70]}")
+    r = assert_invalid(res, "clr-revoked-inside", "clr_credentials")
+    assert any("REVOKED" in x for x in r["reasons"]), r["reasons"]
+    print(f"{'clr-revoked-in':16s} INVALID clr_credentials {r['reasons'][0][:60]}")

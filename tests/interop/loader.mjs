@@ -1,6 +1,6 @@
 // The offline document loader shared by verify.mjs and issue.mjs: JSON-LD contexts come from
-// the npm context packages and, for Open Badges 3.0.3 (which has no package), from the
-// published copy in tests/vectors/contexts; DIDs resolve locally (did:key from the key
+// the npm context packages and, for Open Badges 3.0.3, its extensions and CLR 2.0.1 (which
+// have no package), from the published copies in tests/vectors/contexts; DIDs resolve locally (did:key from the key
 // itself, did:web only from a DID document file given on the command line). Anything else is
 // refused: the test never touches the network.
 import fs from 'node:fs';
@@ -16,6 +16,8 @@ const multikeyContext = require('@digitalbazaar/multikey-context');
 export const DID_V1 = 'https://www.w3.org/ns/did/v1';
 export const MULTIKEY_V1 = 'https://w3id.org/security/multikey/v1';
 const OB_303 = 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json';
+const OB_EXTENSIONS = 'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json';
+const CLR_201 = 'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json';
 
 export function makeLoader({vectors, didDocument = null}) {
   const contexts = new Map();
@@ -25,9 +27,10 @@ export function makeLoader({vectors, didDocument = null}) {
       contexts.set(url, doc);
     }
   }
-  const ob = JSON.parse(fs.readFileSync(
-    path.join(vectors, 'contexts', 'ob-context-3.0.3.json'), 'utf8'));
-  contexts.set(OB_303, ob);
+  for(const [url, file] of [[OB_303, 'ob-context-3.0.3.json'],
+    [OB_EXTENSIONS, 'ob-extensions.json'], [CLR_201, 'clr-context-2.0.1.json']]) {
+    contexts.set(url, JSON.parse(fs.readFileSync(path.join(vectors, 'contexts', file), 'utf8')));
+  }
 
   return async function documentLoader(url) {
     if(contexts.has(url)) {

@@ -16,6 +16,8 @@
  *   make_badge did-document --did-web DOMAIN [--seed-byte N]... [--rsa-key FILE]
  *   make_badge did [--seed-byte N] [--did-web DOMAIN]
  *   make_badge rsa-keygen FILE
+ *   make_badge canon FILE   (the RDFC-1.0 canonical N-Quads of a JSON-LD document without its
+ *                            "proof", what eddsa-rdfc-2022 hashes; for the interop peer)
  * Output goes to stdout (JSON documents as canonical text). Exit 0, or 2 with a message.
  */
 #include <stdio.h>
@@ -24,6 +26,8 @@
 #include <time.h>
 
 #include "cred.h"
+#include "dataint_rdfc.h"
+#include "jsonld.h"
 #include "isotime.h"
 #include "issuer.h"
 #include "keys.h"
@@ -341,6 +345,24 @@ int main(int argc, char **argv)
             keys_save(k, argv[2], KEYS_SAVE_REPLACE, &d) != 0)
             die("rsa-keygen FILE failed", NULL);
         keys_destroy(&k);
+        return 0;
+    }
+    if (strcmp(cmd, "canon") == 0) {
+        json_error_t je;
+        err_detail_t d;
+        json_t *doc = argc == 3 ? json_load_file(argv[2], JSON_REJECT_DUPLICATES, &je) : NULL;
+        if (doc == NULL)
+            die("canon FILE: not a JSON file", NULL);
+        json_object_del(doc, "proof");
+        jsonld_t *jl = jsonld_new();
+        char *out = NULL;
+        size_t len = 0;
+        if (jl == NULL || dataint_rdfc_canonize(jl, doc, &out, &len, &d) != 0)
+            die("canon failed", jl ? &d : NULL);
+        fwrite(out, 1, len, stdout);
+        free(out);
+        jsonld_destroy(&jl);
+        json_decref(doc);
         return 0;
     }
     parse(argc, argv, &o);

@@ -26,6 +26,7 @@ URLS = [
     ("https://w3id.org/security/multikey/v1", "multikey-v1.jsonld"),
     ("https://www.w3.org/ns/credentials/status/v1", "vc-bitstring-status-list-v1.jsonld"),
     ("https://www.w3.org/ns/credentials/examples/v2", "credentials-examples-v2.jsonld"),
+    ("https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json", "clr-context-2.0.1.json"),
 ]
 
 CZ = "https://w3id.org/citizenship#"

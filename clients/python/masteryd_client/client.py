@@ -12,7 +12,7 @@ from ._proto import pb
 from .errors import ConnectionTimeout, MasterydError, error_for
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
-                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
@@ -469,6 +469,18 @@ class Client:
                                                             format=fmt))
         return CredentialDocument(info=_credential_info(rep.credential.info),
                                   document=rep.credential.document)
+
+    def transcript(self, learner, framework=None):
+        """Issues a signed 1EdTech CLR 2.0 transcript (ClrCredential) of the learner's active
+        badges (of one framework when given), with the framework's precedes / isChildOf
+        associations: a Transcript(transcript_id, document, credentials, associations). The
+        daemon does not keep it; ask again for a fresh one. NotFoundError when the learner
+        has no active badge (field issue_transcript.learner_id) or the framework is unknown."""
+        rep = self._call("issue_transcript", pb.IssueTranscript(learner_id=learner,
+                                                                framework_id=framework or ""))
+        t = rep.transcript
+        return Transcript(transcript_id=t.id, document=t.document, credentials=t.credentials,
+                          associations=t.associations)
 
     def health(self):
         rep = self._call("health", pb.Health())

@@ -167,6 +167,14 @@ class CredentialDocument:
 
 
 @dataclass(frozen=True)
+class Transcript:
+    transcript_id: str        # the ClrCredential's id, urn:uuid:...
+    document: str             # the signed 1EdTech CLR 2.0 ClrCredential, JSON text
+    credentials: int          # achievement credentials (badges) it holds
+    associations: int         # precedes / isChildOf associations between their achievements
+
+
+@dataclass(frozen=True)
 class StoredEvidence:
     evidence_id: str
     learner: str
