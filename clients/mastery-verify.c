@@ -822,8 +822,8 @@ static int check_entries(tiles_t *t, uint64_t from, uint64_t to, char *why, size
         const uint8_t *e;
         uint64_t i = start;
         while ((rc = tlog_bundle_next((uint8_t *)buf, len, &pos, &e, &elen)) == 1) {
-            if (i >= to && i >= start + w)
-                break;
+            if (i >= start + w)
+                break; /* a full bundle read for a partial one: the rest is not ours */
             if (i >= from && i < to) {
                 tlog_hash_t leaf, tiled;
                 tlog_leaf_hash(e, elen, &leaf);
