@@ -441,6 +441,9 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
             rc = dataint_proof_verify(single, key, NULL, &d);
             json_decref(single);
         }
+        /* The credential's signer, for checks made outside (the log's checkpoint key). */
+        if (rc == 0 && record && !v->res->has_signer && keys_public_raw(key, v->res->signer) == 0)
+            v->res->has_signer = true;
         keys_destroy(&key);
         if (rc == 0 && strlen(suites) + strlen(suite) + 24 < sizeof suites)
             snprintf(suites + strlen(suites), sizeof suites - strlen(suites), "%s%s",
@@ -932,6 +935,8 @@ static void verify_jwt(vctx_t *v)
         goto out;
     }
     check_detail(v, "proof", "ok", "JWT %s signature verifies", alg);
+    if (keys_public_raw(key, v->res->signer) == 0)
+        v->res->has_signer = true;
     check(v, "parse", "ok");
     const json_t *vc = json_object_get(claims, "vc");
     if (!json_is_object(vc)) {

@@ -106,6 +106,11 @@ typedef struct verify_result {
     json_t *issuer;      /* {"id", "name", "url"} as the credential states them (null if absent) */
     json_t *credential;  /* {"id", "type", "name", "achievement", "subject"} (null if absent) */
     const char *verdict; /* static: "VALID", "INVALID", "REVOKED" or "SUSPENDED" */
+    /* the raw Ed25519 public key of the first credential proof that verified (an RSA JWT key
+     * or no verified proof: has_signer false); mastery-verify --log-proof compares it with
+     * the log's checkpoint key */
+    bool has_signer;
+    uint8_t signer[32];
 } verify_result_t;
 
 /*
