@@ -54,6 +54,30 @@ def requests(pb):
     yield "list_evidence-all", R(list_evidence=pb.ListEvidence(learner_id="alice"))
     yield "issue_transcript", R(request_id="r10", issue_transcript=pb.IssueTranscript(
         learner_id="alice", framework_id="urn:example:fw"))
+    # every other operation, so a new one cannot slip in without a seed
+    yield "retract_evidence", R(retract_evidence=pb.RetractEvidence(
+        evidence_id="e1", source="quiz", reason="voided"))
+    yield "import_case", R(import_case=pb.ImportCase(package_json="{}", gate="none", rules=["*=latest:0.8"]))
+    yield "list_credentials", R(list_credentials=pb.ListCredentials(learner_id="alice"))
+    yield "get_credential", R(get_credential=pb.GetCredential(credential_id="urn:uuid:x"))
+    yield "set_credential_status", R(set_credential_status=pb.SetCredentialStatus(
+        credential_id="urn:uuid:x", purpose="revocation", set=True, reason="error"))
+    yield "export_status_list", R(export_status_list=pb.ExportStatusList(purpose="revocation"))
+    yield "get_issuer", R(get_issuer=pb.GetIssuer())
+    yield "rotate_keys", R(rotate_keys=pb.RotateKeys())
+    yield "register_learner_did", R(register_learner_did=pb.RegisterLearnerDid(
+        learner_id="alice", did="did:key:z6Mk"))
+    yield "backup", R(backup=pb.Backup(dir="/nonexistent/backup"))
+    yield "metrics", R(metrics=pb.Metrics())
+    # the transparency log
+    yield "get_checkpoint", R(get_checkpoint=pb.GetCheckpoint())
+    yield "get_log_entry", R(get_log_entry=pb.GetLogEntry(index=3))
+    yield "prove_log", R(prove_log=pb.ProveLog(index=2, size=5))
+    yield "prove_log-consistency", R(prove_log=pb.ProveLog(size1=3, size=9))
+    yield "get_log_tile", R(get_log_tile=pb.GetLogTile(level=-1, index=0, width=256))
+    yield "get_log_tile-hashes", R(get_log_tile=pb.GetLogTile(level=1, index=7, width=3))
+    yield "get_credential_proof", R(get_credential_proof=pb.GetCredentialProof(
+        credential_id="urn:uuid:x"))
 
 
 def main():
