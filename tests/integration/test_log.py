@@ -310,3 +310,25 @@ def test_rotation_keeps_old_checkpoints_verifiable(daemon, client, tmp_path):
     assert "keys_rotated" in kinds
     info = jctl(daemon, "issuer", "show")
     assert info.get("log_origin") == cp2["origin"]
+
+
+def test_python_client_reads_the_log(daemon, client, tmp_path):
+    import sys
+    from conftest import SRC
+    sys.path.insert(0, os.path.join(SRC, "clients", "python"))
+    from masteryd_client import Client as PyClient, NotFoundError
+    load_fw(daemon, tmp_path)
+    client.submit(evidence("py1", "s1", "a", 0.95))
+    with PyClient(daemon.endpoint) as md:
+        cp = md.checkpoint()
+        text = open_note(cp["note"], cp["verifier_keys"][-1])
+        origin, size, root = parse_checkpoint(text)
+        assert (origin, size, root) == (cp["origin"], cp["size"], cp["root"])
+        leaves = [leaf_hash(md.log_entry(i)["entry"]) for i in range(size)]
+        assert mth(leaves) == root
+        p = md.prove_inclusion(size - 1)
+        assert verify_inclusion(size - 1, size, leaves[-1], p["hashes"], root)
+        c = md.prove_consistency(1)
+        assert verify_consistency(1, size, c["root1"], root, c["hashes"])
+        with pytest.raises(NotFoundError):
+            md.log_entry(size)

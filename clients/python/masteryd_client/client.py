@@ -496,6 +496,40 @@ class Client:
             raise ValueError("the daemon reports no events endpoint; give events_endpoint")
         return self.events_endpoint
 
+    # ---- the transparency log (README, "The evidence trail") ------------------------------
+
+    def checkpoint(self):
+        """The newest signed checkpoint: a dict with note (the C2SP signed note), origin, size,
+        root (32 bytes), base_seq and verifier_keys (every Ed25519 key's, oldest first)."""
+        c = self._call("get_checkpoint", pb.GetCheckpoint()).checkpoint
+        return {"note": c.note, "origin": c.origin, "size": c.size, "root": bytes(c.root),
+                "base_seq": c.base_seq, "verifier_keys": list(c.verifier_keys)}
+
+    def log_entry(self, index):
+        """Entry index: its bytes, leaf hash and fields (doc/log-format.md)."""
+        e = self._call("get_log_entry", pb.GetLogEntry(index=index)).log_entry
+        return {"index": e.index, "entry": bytes(e.entry), "leaf_hash": bytes(e.leaf_hash),
+                "fields": json.loads(e.json)}
+
+    def prove_inclusion(self, index, size=0):
+        """The inclusion proof of entry index in the tree of size entries (0: the newest
+        checkpoint's); against the newest checkpoint also as c2sp.org/tlog-proof text."""
+        p = self._call("prove_log", pb.ProveLog(index=index, size=size)).log_proof
+        return {"index": p.index, "size": p.size, "hashes": [bytes(h) for h in p.hashes],
+                "root": bytes(p.root), "tlog_proof": p.tlog_proof}
+
+    def prove_consistency(self, size1, size2=0):
+        """The proof that the tree of size2 entries (0: the newest) extends that of size1."""
+        p = self._call("prove_log", pb.ProveLog(size1=size1, size=size2)).log_proof
+        return {"size1": p.size1, "size": p.size, "hashes": [bytes(h) for h in p.hashes],
+                "root1": bytes(p.root1), "root": bytes(p.root)}
+
+    def credential_proof(self, credential_id):
+        """The proof bundle of a badge (dict; write it as JSON for mastery-verify --log-proof)."""
+        rep = self._call("get_credential_proof",
+                         pb.GetCredentialProof(credential_id=credential_id))
+        return json.loads(rep.credential_proof.bundle)
+
     # ---- events ---------------------------------------------------------------------------
 
     def _page(self, from_seq, limit=0):
