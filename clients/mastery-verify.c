@@ -728,8 +728,8 @@ static int tiles_read(void *ctx, unsigned level, uint64_t index, tlog_hash_t *ou
     if (r > 0 && index > (UINT64_MAX >> r))
         return ERR_NOT_FOUND;
     uint64_t first = index << r; /* at level 8L */
-    const uint8_t *h;
-    unsigned w;
+    const uint8_t *h = NULL;
+    unsigned w = 0;
     int rc = tile_get(t, L, first / TLOG_TILE_WIDTH, &h, &w);
     if (rc != 0)
         return rc;
