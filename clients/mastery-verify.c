@@ -500,6 +500,11 @@ int main(int argc, char **argv)
         if (logbundle_parse(bundle_text, blen, &bundle, &d) != 0) {
             fprintf(stderr, "mastery-verify: --log-proof %s: %s: %s\n", log_path, d.field,
                     d.message);
+            logbundle_free(&bundle);
+            free(bundle_text);
+            free(badge);
+            free(trust.text);
+            json_decref(trust.keep);
             return 2;
         }
         /* BADGE may be the bundle itself: then its credential is what is verified */
@@ -875,6 +880,12 @@ int monitor_main(int argc, char **argv)
     err_detail_t d;
     char path[4200];
     tlog_verifier_t v;
+    int ret = 2;
+    cpfile_t old, new;
+    tiles_t t;
+    memset(&old, 0, sizeof old);
+    memset(&new, 0, sizeof new);
+    memset(&t, 0, sizeof t);
     snprintf(path, sizeof path, "%s/verifier", state);
     char *vtext = NULL;
     size_t vlen = 0;
@@ -882,13 +893,13 @@ int monitor_main(int argc, char **argv)
     bool first = rc == ERR_NOT_FOUND;
     if (rc != 0 && !first) {
         fprintf(stderr, "mastery-verify log: %s: %s\n", path, d.message);
-        return 2;
+        goto out;
     }
     if (first) {
         if (key == NULL) {
             fprintf(stderr, "mastery-verify log: first run: --key VKEY (the log's verifier key) "
                             "is required\n");
-            return 2;
+            goto out;
         }
         vtext = strdup(key);
         vlen = strlen(key);
@@ -897,21 +908,19 @@ int monitor_main(int argc, char **argv)
         vlen--;
     if (tlog_verifier_parse(vtext, vlen, &v, &d) != 0) {
         fprintf(stderr, "mastery-verify log: %s: %s\n", first ? "--key" : path, d.message);
-        return 2;
+        goto out;
     }
     if (!first && key != NULL) {
         tlog_verifier_t k;
         if (tlog_verifier_parse(key, strlen(key), &k, &d) != 0 || memcmp(&k, &v, sizeof k) != 0) {
             fprintf(stderr, "mastery-verify log: --key differs from the key %s trusts\n", path);
-            return 2;
+            goto out;
         }
     }
     if (mkdir(state, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "mastery-verify log: %s: %s\n", state, strerror(errno));
-        return 2;
+        goto out;
     }
-    cpfile_t old, new;
-    memset(&old, 0, sizeof old);
     snprintf(path, sizeof path, "%s/checkpoint", state);
     rc = open_checkpoint(path, &v, &old, &d);
     if (rc == ERR_NOT_FOUND) {
@@ -920,27 +929,33 @@ int monitor_main(int argc, char **argv)
         tlog_empty_root(&old.cp.root); /* trusting nothing is trusting the empty tree */
     } else if (rc != 0) {
         fprintf(stderr, "mastery-verify log: the trusted checkpoint: %s: %s\n", d.field, d.message);
-        return 2;
+        goto out;
     }
     snprintf(path, sizeof path, "%s/checkpoint", from);
     rc = open_checkpoint(path, &v, &new, &d);
     if (rc == ERR_NOT_FOUND || rc == ERR_UNAVAILABLE) {
         fprintf(stderr, "mastery-verify log: %s: %s\n", path, d.message);
-        return 2;
+        goto out;
     }
-    if (rc != 0)
-        return alarm_exit("INCONSISTENT", &old, &new, "the new checkpoint: %s", d.message);
-    if (old.note != NULL && strcmp(old.cp.origin, new.cp.origin) != 0)
-        return alarm_exit("INCONSISTENT", &old, &new, "the origin changed from %s to %s",
-                          old.cp.origin, new.cp.origin);
-    if (new.cp.size < old.cp.size)
-        return alarm_exit("ROLLBACK", &old, &new, "the log shrank from %llu to %llu entries",
-                          (unsigned long long)old.cp.size, (unsigned long long)new.cp.size);
-    if (new.cp.size == old.cp.size && memcmp(&new.cp.root, &old.cp.root, TLOG_HASH_SIZE) != 0)
-        return alarm_exit("FORK", &old, &new, "two different trees of %llu entries",
-                          (unsigned long long)new.cp.size);
-    tiles_t t;
-    memset(&t, 0, sizeof t);
+    if (rc != 0) {
+        ret = alarm_exit("INCONSISTENT", &old, &new, "the new checkpoint: %s", d.message);
+        goto out;
+    }
+    if (old.note != NULL && strcmp(old.cp.origin, new.cp.origin) != 0) {
+        ret = alarm_exit("INCONSISTENT", &old, &new, "the origin changed from %s to %s",
+                         old.cp.origin, new.cp.origin);
+        goto out;
+    }
+    if (new.cp.size < old.cp.size) {
+        ret = alarm_exit("ROLLBACK", &old, &new, "the log shrank from %llu to %llu entries",
+                         (unsigned long long)old.cp.size, (unsigned long long)new.cp.size);
+        goto out;
+    }
+    if (new.cp.size == old.cp.size && memcmp(&new.cp.root, &old.cp.root, TLOG_HASH_SIZE) != 0) {
+        ret = alarm_exit("FORK", &old, &new, "two different trees of %llu entries",
+                         (unsigned long long)new.cp.size);
+        goto out;
+    }
     t.dir = from;
     t.size = new.cp.size;
     char why[1200];
@@ -948,14 +963,14 @@ int monitor_main(int argc, char **argv)
         /* The export's tiles must be the new checkpoint's tree ... */
         tlog_hash_t root;
         if (tlog_tree_hash(new.cp.size, tiles_read, &t, &root) != 0) {
-            tiles_free(&t);
-            return alarm_exit("INCONSISTENT", &old, &new, "the export's tiles: %s", t.err.message);
+            ret = alarm_exit("INCONSISTENT", &old, &new, "the export's tiles: %s", t.err.message);
+            goto out;
         }
         if (memcmp(root.b, new.cp.root.b, TLOG_HASH_SIZE) != 0) {
-            tiles_free(&t);
-            return alarm_exit("INCONSISTENT", &old, &new,
-                              "the export's tiles do not hash to the new checkpoint's root "
-                              "(a rewritten tile)");
+            ret = alarm_exit("INCONSISTENT", &old, &new,
+                             "the export's tiles do not hash to the new checkpoint's root "
+                             "(a rewritten tile)");
+            goto out;
         }
         /* ... and that tree must extend the trusted one. */
         if (old.cp.size > 0) {
@@ -963,38 +978,40 @@ int monitor_main(int argc, char **argv)
             size_t n = 0;
             rc = tlog_prove_consistency(old.cp.size, new.cp.size, tiles_read, &t, proof, &n);
             if (rc != 0) {
-                tiles_free(&t);
-                return alarm_exit("INCONSISTENT", &old, &new, "no consistency proof: %s",
-                                  t.err.message);
+                ret = alarm_exit("INCONSISTENT", &old, &new, "no consistency proof: %s",
+                                 t.err.message);
+                goto out;
             }
             if (tlog_verify_consistency(old.cp.size, new.cp.size, &old.cp.root, &new.cp.root, proof,
                                         n) != 0) {
-                tiles_free(&t);
-                return alarm_exit("FORK", &old, &new,
-                                  "the new tree does not extend the trusted one: its first "
-                                  "%llu entries differ (history rewritten)",
-                                  (unsigned long long)old.cp.size);
+                ret = alarm_exit("FORK", &old, &new,
+                                 "the new tree does not extend the trusted one: its first "
+                                 "%llu entries differ (history rewritten)",
+                                 (unsigned long long)old.cp.size);
+                goto out;
             }
         }
         if (check_entries(&t, old.cp.size, new.cp.size, why, sizeof why) != 0) {
-            tiles_free(&t);
-            return alarm_exit("INCONSISTENT", &old, &new, "%s", why);
+            ret = alarm_exit("INCONSISTENT", &old, &new, "%s", why);
+            goto out;
         }
     }
-    tiles_free(&t);
     if (first && write_atomic(state, "verifier", vtext, vlen) != 0) {
         fprintf(stderr, "mastery-verify log: %s/verifier: %s\n", state, strerror(errno));
-        return 2;
+        goto out;
     }
     if (write_atomic(state, "checkpoint", new.note, new.len) != 0) {
         fprintf(stderr, "mastery-verify log: %s/checkpoint: %s\n", state, strerror(errno));
-        return 2;
+        goto out;
     }
     print_root("old:", &old.cp);
     print_root("new:", &new.cp);
     printf("%s\n", new.cp.size == old.cp.size ? "UNCHANGED" : "CONSISTENT");
+    ret = 0;
+out:
+    tiles_free(&t);
     free(vtext);
     free(old.note);
     free(new.note);
-    return 0;
+    return ret;
 }
