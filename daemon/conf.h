@@ -54,6 +54,10 @@ typedef struct conf {
     char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
     uint64_t events_keep_days;             /* 0: events are kept forever */
     uint64_t events_keep_count;            /* 0: no bound by count */
+    uint64_t risk_stuck_items;    /* at risk: this many items on an unlocked, unmastered one */
+    uint64_t risk_idle_days;      /* at risk: no evidence for this many days (0: rule off) */
+    uint64_t risk_sweep_seconds;  /* how often the idle rule is swept (0: never) */
+    uint64_t risk_sweep_learners; /* learners one sweep looks at */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

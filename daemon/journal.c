@@ -157,6 +157,8 @@ static const char *kind_name(journal_kind_t k)
         return "credential_issued";
     case JOURNAL_CREDENTIAL_STATUS:
         return "credential_status";
+    case JOURNAL_AT_RISK:
+        return "at_risk";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -176,6 +178,7 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
     Mastery__V1__CredentialIssued ci = MASTERY__V1__CREDENTIAL_ISSUED__INIT;
     Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
+    Mastery__V1__AtRisk ar = MASTERY__V1__AT_RISK__INIT;
     e.seq = j->seq + 1;
     e.at_ms = j->now;
     const char *subject = ev->learner_id;
@@ -244,6 +247,16 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         cs.reason = S(ev->reason);
         e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS;
         e.credential_status = &cs;
+        break;
+    case JOURNAL_AT_RISK:
+        ar.learner_id = S(ev->learner_id);
+        ar.framework_id = S(ev->framework_id);
+        ar.reason = S(ev->reason);
+        ar.competency_id = S(ev->competency_id ? ev->competency_id : "");
+        ar.evidence_count = ev->count;
+        ar.last_activity_ms = ev->at;
+        e.kind_case = MASTERY__V1__EVENT__KIND_AT_RISK;
+        e.at_risk = &ar;
         break;
     }
     if (j->n == j->cap) {

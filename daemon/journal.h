@@ -30,6 +30,7 @@ typedef enum journal_kind {
     JOURNAL_EVIDENCE_RETRACTED,
     JOURNAL_CREDENTIAL_ISSUED,
     JOURNAL_CREDENTIAL_STATUS,
+    JOURNAL_AT_RISK, /* a learner entered the at-risk state (groups.h) */
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -50,6 +51,8 @@ typedef struct journal_event {
     const char *credential_id;    /* credential events */
     const char *achievement_name; /* credential_issued */
     const char *purpose;          /* credential_status: "revocation" / "suspension" */
+    uint32_t count;               /* at_risk: evidence items on the stuck competency */
+    int64_t at;                   /* at_risk: the learner's last activity (Unix ms) */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -34,6 +34,8 @@ typedef enum store_db {
     STORE_DB_CREDENTIALS,
     STORE_DB_CRED_INDEX,
     STORE_DB_STATUS,
+    STORE_DB_GROUPS, /* format 6: classes, their learners and teachers */
+    STORE_DB_RISK,   /* format 6: each learner's at-risk state per framework */
     STORE_DB_COUNT
 } store_db_t;
 
@@ -44,11 +46,15 @@ typedef enum store_db {
  *   1  (no "format" record) values without a checksum; migrated to 2 at open
  *   2  every value ends with a CRC-32C of (database number, key, value)
  *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
+ *   6  the groups and risk databases (classes, at-risk states; 4 and 5 are other branches'
+ *      numbers). store_open() creates them in its transaction for an older file, empty;
+ *      records_upgrade() then records format 6.
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's. */
 #define STORE_FORMAT_PLAIN      1u
 #define STORE_FORMAT_CHECKSUMS  2u
 #define STORE_FORMAT_SCOPED_IDS 3u
-#define STORE_FORMAT_CURRENT    STORE_FORMAT_SCOPED_IDS
+#define STORE_FORMAT_GROUPS     6u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_GROUPS
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;

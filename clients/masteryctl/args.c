@@ -69,6 +69,11 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                         "the badge's page",
                         false},
     [OPT_LIST] = {"list", "N", "the status list's number (default: the newest)", false},
+    [OPT_ID_COLUMN] = {"id-column", "COLUMN",
+                       "users.csv column holding the learner id the tools use (default: "
+                       "sourcedId)",
+                       false},
+    [OPT_HTML] = {"html", NULL, "write one self-contained HTML page (with -o FILE)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */
