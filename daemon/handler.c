@@ -48,6 +48,8 @@ struct handler {
     const char *who;                            /* the current request's client, for the log */
     int64_t forbidden_window;                   /* FORBIDDEN lines: at most FORBIDDEN_LOGGED */
     uint64_t forbidden_logged;                  /* a minute, then a count */
+    int64_t sweep_next;                         /* when the at-risk sweep runs next (Unix ms) */
+    uint8_t sweep_cursor[STORE_HASH_LEN];       /* the learner hash it resumes at */
 };
 
 #define NOTES_MAX        (1024 * 1024)
@@ -1963,6 +1965,63 @@ static int op_group_report(handler_t *h, store_txn_t *txn, const wire_request_t 
     rep->result_case = MASTERY__V1__REPLY__RESULT_GROUP_REPORT;
     rep->group_report = out;
     return 0;
+}
+
+/* ---- the at-risk sweep ----------------------------------------------------------------------- */
+
+bool handler_sweep_due(handler_t *h, int64_t now)
+{
+    if (h->conf->risk_sweep_seconds == 0 || now < h->sweep_next)
+        return false;
+    h->sweep_next = now + (int64_t)h->conf->risk_sweep_seconds * 1000;
+    return true;
+}
+
+int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *entered)
+{
+    groups_risk_conf_t conf = {(uint32_t)h->conf->risk_stuck_items,
+                               (uint32_t)h->conf->risk_idle_days};
+    char id[STORE_KEY_MAX + 1];
+    *learners = *entered = 0;
+    uint8_t cursor[STORE_HASH_LEN];
+    memcpy(cursor, h->sweep_cursor, sizeof cursor);
+    int rc = 0;
+    while (*learners < h->conf->risk_sweep_learners) {
+        rc = records_learner_seek(txn, cursor, id);
+        if (rc == ERR_NOT_FOUND) { /* the end: the next sweep starts over */
+            memset(cursor, 0, sizeof cursor);
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (id[0] != '\0') {
+            records_learner_t l;
+            records_learner_init(&l, id);
+            for (uint32_t f = 0; rc == 0 && f < catalog_count(h->cat); f++) {
+                const catalog_fw_t *fw = catalog_at(h->cat, f);
+                groups_risk_change_t c;
+                if ((rc = groups_risk_evaluate(txn, &conf, fw, &l, h->now, &c)) == 0 &&
+                    c.entered) {
+                    (*entered)++;
+                    rc = risk_event(h, txn, id, fw, &c);
+                }
+            }
+            if (rc != 0)
+                break;
+            (*learners)++;
+        }
+        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            memset(cursor, 0, sizeof cursor);
+            break;
+        }
+    }
+    if (rc == 0) /* a failed sweep looks at the same learners next time */
+        memcpy(h->sweep_cursor, cursor, sizeof cursor);
+    return rc;
 }
 
 /*

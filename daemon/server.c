@@ -781,6 +781,26 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
     return rc;
 }
 
+/* Publishes the events of the transaction that just committed. */
+static void publish_events(server_t *s)
+{
+    for (size_t i = 0; i < handler_event_count(s->handler); i++) {
+        const char *topic;
+        size_t topic_len, len;
+        const uint8_t *data;
+        handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
+        /* One copy for every subscriber (libzmq shares it), counted until the last has it. */
+        uint8_t *copy = malloc(len ? len : 1);
+        if (copy == NULL)
+            break;
+        memcpy(copy, data, len);
+        if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            send_counted(s, s->pub, NULL, copy, len, 0);
+        else
+            free(copy);
+    }
+}
+
 /* A failure that belongs to one request (a damaged record it reads, a budget its changes
  * exceed), not to the disk: the others of its group commit must not share it. */
 static bool failure_is_one_requests(int rc)
@@ -858,23 +878,54 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         s->batch[i].reply = NULL; /* libzmq's now */
     }
     batch_free_replies(s, from, to);
-    for (size_t i = 0; i < handler_event_count(s->handler); i++) {
-        const char *topic;
-        size_t topic_len, len;
-        const uint8_t *data;
-        handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
-        /* One copy for every subscriber (libzmq shares it), counted until the last has it. */
-        uint8_t *copy = malloc(len ? len : 1);
-        if (copy == NULL)
-            break;
-        memcpy(copy, data, len);
-        if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-            send_counted(s, s->pub, NULL, copy, len, 0);
-        else
-            free(copy);
-    }
+    publish_events(s);
     metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
     return to;
+}
+
+/*
+ * The handler's periodic work, the at-risk sweep (handler_sweep), in a write transaction of
+ * its own between batches, at most every risk_sweep_seconds and over risk_sweep_learners
+ * learners, so it never holds requests up for long. Its events are published like a batch's.
+ */
+static void housekeeping(server_t *s)
+{
+    int64_t now = now_ms();
+    if (!handler_sweep_due(s->handler, now))
+        return;
+    for (;;) {
+        store_txn_t *txn;
+        uint64_t learners = 0, entered = 0;
+        int rc = store_txn_begin(s->store, true, &txn);
+        if (rc != 0) {
+            log_warnx("at-risk sweep: cannot begin a transaction: %s", err_str(rc));
+            return;
+        }
+        handler_batch_begin(s->handler, now);
+        rc = handler_sweep(s->handler, txn, &learners, &entered);
+        if (rc == 0)
+            rc = store_txn_commit(&txn);
+        else
+            store_txn_abort(&txn);
+        err_detail_t d;
+        int end = handler_batch_end(s->handler, rc == 0, &d);
+        if (end != 0)
+            log_warnx("cannot reload frameworks after a failed sweep: %s: %s", d.field,
+                      d.message);
+        if (rc == ERR_RETRY && store_grow(s->store) == 0)
+            continue;
+        if (rc != 0) {
+            log_warnx("at-risk sweep not committed: %s; it runs again later", err_str(rc));
+            return;
+        }
+        s->stats->commits++;
+        s->stats->m.commits++;
+        if (entered)
+            log_debug("at-risk sweep: %llu learners, %llu entered the state",
+                      (unsigned long long)learners, (unsigned long long)entered);
+        publish_events(s);
+        return;
+    }
 }
 
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
@@ -993,6 +1044,7 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
+        housekeeping(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;

@@ -3,6 +3,7 @@
 import json
 import os
 import statistics
+import time
 
 import pytest
 
@@ -325,6 +326,35 @@ def test_teacher_scoped_to_its_classes_sees_nothing_else(tmp_path):
         assert "FORBIDDEN: mr-ode" in log and "other-1" not in log and "mine-1" not in log
     finally:
         assert school.daemon.stop() == 0
+
+
+def test_sweep_finds_a_learner_stuck_by_a_cascade(tmp_path):
+    """Items on a locked competency count once it unlocks: the evidence that unlocks it is on
+    another competency, so only the sweep sees the learner stuck there; one event, once."""
+    conf = tmp_path / "masteryd.conf"
+    conf.write_text("risk_sweep_seconds = 1\nrisk_stuck_items = 3\n")
+    from conftest import Daemon
+    d = Daemon(str(tmp_path / "data"), extra_args=["-c", str(conf)]).start()
+    try:
+        c = Client(d.endpoint)
+        assert c.call(put_framework=pb.PutFramework(json=json.dumps(FW))).status.code == 0
+        for k in range(3):
+            c.submit(evidence(f"b-{k}", "s-9", "b", 0.2, observed_at_ms=1_700_000_000_000 + k))
+        c.submit(evidence("a-0", "s-9", "a", 0.95, observed_at_ms=1_700_000_001_000))
+
+        def at_risk():
+            return [(e.at_risk.learner_id, e.at_risk.reason, e.at_risk.competency_id)
+                    for e in c.events(from_seq=1, limit=1000).events.events
+                    if e.WhichOneof("kind") == "at_risk"]
+        deadline = time.time() + 15
+        while not at_risk() and time.time() < deadline:
+            time.sleep(0.1)
+        assert at_risk() == [("s-9", "stuck", "b")]
+        time.sleep(2.5)  # two more sweeps: no second event
+        assert at_risk() == [("s-9", "stuck", "b")]
+        c.close()
+    finally:
+        assert d.stop() == 0
 
 
 def test_bad_clients_class_scope_is_refused(tmp_path):
