@@ -78,6 +78,22 @@ static void fill_credential_status(const Mastery__V1__Event *ev, json_t *o)
     json_object_set_new(o, "reason", jstr(c->reason));
 }
 
+static void fill_at_risk(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__AtRisk *a = ev->at_risk;
+    json_object_set_new(o, "learner", jstr(a->learner_id));
+    json_object_set_new(o, "framework", jstr(a->framework_id));
+    json_object_set_new(o, "reason", jstr(a->reason));
+    json_object_set_new(o, "competency", jstr(a->competency_id));
+    json_object_set_new(o, "evidence_count", json_integer(a->evidence_count));
+    json_object_set_new(o, "last_activity", jtime(a->last_activity_ms));
+}
+
+static const char *learner_at_risk(const Mastery__V1__Event *ev)
+{
+    return ev->at_risk->learner_id;
+}
+
 static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
 {
     return ev->evidence_retracted->learner_id;
@@ -124,6 +140,7 @@ static const struct event_kind {
      learner_credential_issued},
     {MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS, "credential_status", fill_credential_status,
      learner_credential_status},
+    {MASTERY__V1__EVENT__KIND_AT_RISK, "at_risk", fill_at_risk, learner_at_risk},
 };
 #define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
 
