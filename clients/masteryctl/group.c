@@ -369,8 +369,26 @@ static const char PAGE_HEAD[] =
     "margin-left:6px}\n"
     "</style>\n";
 
-static void html_report(const Mastery__V1__GroupReportResult *r, buf_t *b)
+static int row_cmp(const void *a, const void *b)
 {
+    return strcmp((*(Mastery__V1__LearnerRow *const *)a)->learner_id,
+                  (*(Mastery__V1__LearnerRow *const *)b)->learner_id);
+}
+
+static int risk_cmp(const void *a, const void *b)
+{
+    return strcmp((*(Mastery__V1__AtRiskLearner *const *)a)->learner_id,
+                  (*(Mastery__V1__AtRiskLearner *const *)b)->learner_id);
+}
+
+/* The page lists learners by id (the daemon sends them in key order, which means nothing to a
+ * teacher). */
+static void html_report(Mastery__V1__GroupReportResult *r, buf_t *b)
+{
+    if (r->n_learners)
+        qsort(r->learners, r->n_learners, sizeof *r->learners, row_cmp);
+    if (r->n_at_risk)
+        qsort(r->at_risk, r->n_at_risk, sizeof *r->at_risk, risk_cmp);
     char num[256], at[ISOTIME_BUFSZ];
     put(b, PAGE_HEAD);
     put(b, "<title>");
@@ -405,9 +423,10 @@ static void html_report(const Mastery__V1__GroupReportResult *r, buf_t *b)
         if (c)
             html_esc(b, c->title);
         snprintf(num, sizeof num,
-                 ": <span class=\"blocked\">%" PRIu32 "</span> learners<span class=\"bar\" "
+                 ": <span class=\"blocked\">%" PRIu32 "</span> learner%s<span class=\"bar\" "
                  "style=\"width:%upx\"></span></li>\n",
-                 n, r->learner_count ? (unsigned)(120.0 * n / r->learner_count) : 0u);
+                 n, n == 1 ? "" : "s",
+                 r->learner_count ? (unsigned)(120.0 * n / r->learner_count) : 0u);
         put(b, num);
     }
     if (r->n_blocking == 0)
