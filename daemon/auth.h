@@ -16,7 +16,8 @@
  * carry frameworks. A teacher may carry `class=GROUP1,GROUP2` (group ids from a roster): it
  * then reads and acts on the learners of those groups only (handler.c: may_read_learner).
  *
- *     Zr8..(40 characters)..                   mr-ode    teacher  class=math-7a,math-7b Names are 1..64 characters of [A-Za-z0-9._@-]; a public key appears once.
+ *     Zr8..(40 characters)..                   mr-ode    teacher  class=math-7a,math-7b Names
+ * are 1..64 characters of [A-Za-z0-9._@-]; a public key appears once.
  *
  * The ZAP handler answers on inproc://zeromq.zap.01 in the server's zmq context. It runs in the
  * server's loop (no thread): the server polls auth_zap_socket() and calls auth_zap_handle().

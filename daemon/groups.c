@@ -16,11 +16,11 @@ static int hash_cmp(const void *a, const void *b)
 }
 
 /* Replaces the members of one kind with ids[0..n); counts into *added, *removed. */
-static int members_replace(store_txn_t *txn, const uint8_t *group_hash, char kind,
-                           char *const *ids, size_t n, uint32_t *added, uint32_t *removed)
+static int members_replace(store_txn_t *txn, const uint8_t *group_hash, char kind, char *const *ids,
+                           size_t n, uint32_t *added, uint32_t *removed)
 {
-    uint8_t (*want)[STORE_HASH_LEN] = malloc((n ? n : 1) * STORE_HASH_LEN);
-    uint8_t (*gone)[STORE_HASH_LEN] = NULL;
+    uint8_t(*want)[STORE_HASH_LEN] = malloc((n ? n : 1) * STORE_HASH_LEN);
+    uint8_t(*gone)[STORE_HASH_LEN] = NULL;
     size_t n_gone = 0, cap_gone = 0;
     if (want == NULL)
         return ERR_NOMEM;
@@ -216,8 +216,8 @@ int groups_risk_on_evidence(store_txn_t *txn, const groups_risk_conf_t *conf,
         return rc;
     next = old;
     next.flags &= ~RISK_IDLE; /* evidence just came */
-    bool was_this = (old.flags & RISK_STUCK) &&
-                    memcmp(old.comp_hash, fw->comp_hash[ci], STORE_HASH_LEN) == 0;
+    bool was_this =
+        (old.flags & RISK_STUCK) && memcmp(old.comp_hash, fw->comp_hash[ci], STORE_HASH_LEN) == 0;
     if (is_stuck(conf, &st)) {
         if (!(old.flags & RISK_STUCK)) {
             next.flags |= RISK_STUCK;
@@ -263,8 +263,7 @@ int groups_risk_evaluate(store_txn_t *txn, const groups_risk_conf_t *conf, const
         memcpy(next.comp_hash, fw->comp_hash[ci], STORE_HASH_LEN);
         next.count = count;
         /* Still stuck on the one already recorded: keep its record, so nothing is rewritten. */
-        if ((old.flags & RISK_STUCK) &&
-            memcmp(old.comp_hash, next.comp_hash, STORE_HASH_LEN) == 0)
+        if ((old.flags & RISK_STUCK) && memcmp(old.comp_hash, next.comp_hash, STORE_HASH_LEN) == 0)
             next.count = old.count;
     }
     if (conf->idle_days > 0 && last > 0 && now - last >= (int64_t)conf->idle_days * DAY_MS)

@@ -113,10 +113,10 @@ typedef struct groups_row {
     uint32_t mastered;
     uint32_t evidence; /* items over the framework's competencies */
     int64_t last_activity;
-    uint32_t risk;           /* RISK_* that hold; RISK_NO_EVIDENCE below */
-    uint32_t stuck;          /* RISK_STUCK: the first stuck competency */
-    uint32_t stuck_count;    /* and its items */
-    uint32_t stuck_total;    /* stuck competencies */
+    uint32_t risk;        /* RISK_* that hold; RISK_NO_EVIDENCE below */
+    uint32_t stuck;       /* RISK_STUCK: the first stuck competency */
+    uint32_t stuck_count; /* and its items */
+    uint32_t stuck_total; /* stuck competencies */
 } groups_row_t;
 
 #define RISK_NO_EVIDENCE 4u /* report only: no evidence in the framework at all */

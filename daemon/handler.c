@@ -1323,8 +1323,7 @@ static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_reques
     int rc;
     if ((rc = need_badges(h, d)) != 0 ||
         (rc = check_id(op->learner_id, "list_credentials.learner_id", d)) != 0 ||
-        (rc = may_read_learner(h, txn, who, op->learner_id, "list_credentials.learner_id", d)) !=
-            0)
+        (rc = may_read_learner(h, txn, who, op->learner_id, "list_credentials.learner_id", d)) != 0)
         return rc;
     Mastery__V1__CredentialList *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -1380,9 +1379,8 @@ static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "get_credential.credential_id", "no credential '%s'",
                        op->credential_id);
-    if (rc != 0 ||
-        (rc = may_read_learner(h, txn, who, info.learner_id, "get_credential.credential_id", d)) !=
-            0)
+    if (rc != 0 || (rc = may_read_learner(h, txn, who, info.learner_id,
+                                          "get_credential.credential_id", d)) != 0)
         return rc;
     Mastery__V1__CredentialDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -1648,14 +1646,13 @@ static int op_import_roster(handler_t *h, store_txn_t *txn, const wire_request_t
         for (size_t k = 0; k < i; k++)
             if (strcmp(op->classes[k]->group_id, c->group_id) == 0 && i - k < 4096) {
                 snprintf(field, sizeof field, "import_roster.classes[%zu].group_id", i);
-                return err_set(d, ERR_INVALID, field, "class '%s' is listed twice",
-                               c->group_id);
+                return err_set(d, ERR_INVALID, field, "class '%s' is listed twice", c->group_id);
             }
     }
     if (members > ROSTER_MEMBERS_MAX)
         return err_set(d, ERR_INVALID, "import_roster.classes",
-                       "%zu members; at most %d a request (send the classes in several)",
-                       members, ROSTER_MEMBERS_MAX);
+                       "%zu members; at most %d a request (send the classes in several)", members,
+                       ROSTER_MEMBERS_MAX);
     groups_import_result_t r = {0};
     for (size_t i = 0; i < op->n_classes; i++) {
         const Mastery__V1__RosterClass *c = op->classes[i];
@@ -1788,8 +1785,7 @@ static int op_list_groups(handler_t *h, store_txn_t *txn, const wire_request_t *
             return rc;
         rc = records_group_get(txn, op->group_id, title, sizeof title);
         if (rc == ERR_NOT_FOUND)
-            return err_set(d, ERR_NOT_FOUND, "list_groups.group_id", "no group '%s'",
-                           op->group_id);
+            return err_set(d, ERR_NOT_FOUND, "list_groups.group_id", "no group '%s'", op->group_id);
         out->groups = arena_alloc(h->arena, sizeof *out->groups);
         if (rc != 0 || out->groups == NULL)
             return rc ? rc : ERR_NOMEM;
@@ -1933,9 +1929,8 @@ static int op_group_report(handler_t *h, store_txn_t *txn, const wire_request_t 
             a->learner_id = (char *)row->learner_id;
             a->reasons = reasons;
             for (unsigned bit = 1; bit <= RISK_NO_EVIDENCE; bit <<= 1)
-                if ((row->risk & bit) &&
-                    (reasons[a->n_reasons++] = (char *)risk_reason(h, fw, row, bit, h->now)) ==
-                        NULL)
+                if ((row->risk & bit) && (reasons[a->n_reasons++] =
+                                              (char *)risk_reason(h, fw, row, bit, h->now)) == NULL)
                     return ERR_NOMEM;
             a->competency_id =
                 row->risk & RISK_STUCK ? (char *)graph_comp(fw->graph, row->stuck)->id : "";
@@ -2001,8 +1996,7 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
             for (uint32_t f = 0; rc == 0 && f < catalog_count(h->cat); f++) {
                 const catalog_fw_t *fw = catalog_at(h->cat, f);
                 groups_risk_change_t c;
-                if ((rc = groups_risk_evaluate(txn, &conf, fw, &l, h->now, &c)) == 0 &&
-                    c.entered) {
+                if ((rc = groups_risk_evaluate(txn, &conf, fw, &l, h->now, &c)) == 0 && c.entered) {
                     (*entered)++;
                     rc = risk_event(h, txn, id, fw, &c);
                 }

@@ -910,8 +910,7 @@ static void housekeeping(server_t *s)
         err_detail_t d;
         int end = handler_batch_end(s->handler, rc == 0, &d);
         if (end != 0)
-            log_warnx("cannot reload frameworks after a failed sweep: %s: %s", d.field,
-                      d.message);
+            log_warnx("cannot reload frameworks after a failed sweep: %s: %s", d.field, d.message);
         if (rc == ERR_RETRY && store_grow(s->store) == 0)
             continue;
         if (rc != 0) {

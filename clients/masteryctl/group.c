@@ -15,7 +15,8 @@
 
 /* ---- roster import ------------------------------------------------------------------------- */
 
-#define ROSTER_REQUEST_BYTES   (512u << 10) /* a request closes here: under the daemon's max_frame */
+/* A request closes here, under the daemon's max_frame. */
+#define ROSTER_REQUEST_BYTES   (512u << 10)
 #define ROSTER_REQUEST_MEMBERS 50000u
 
 static int read_roster_file(const char *dir, const char *name, bool optional, char **buf,
@@ -69,7 +70,8 @@ int cmd_roster_import(ctl_t *ctl, const args_t *a)
         (rc = read_roster_file(dir, "enrollments.csv", false, &enrollments, &el)) != 0 ||
         (rc = read_roster_file(dir, "users.csv", true, &users, &ul)) != 0)
         goto out;
-    oneroster_input_t in = {classes, cl, users, ul, enrollments, el, opt_str(a, OPT_ID_COLUMN, NULL)};
+    oneroster_input_t in = {
+        classes, cl, users, ul, enrollments, el, opt_str(a, OPT_ID_COLUMN, NULL)};
     err_detail_t d;
     err_clear(&d);
     if (oneroster_parse(&in, &r, &d) != 0) {
@@ -124,9 +126,8 @@ int cmd_roster_import(ctl_t *ctl, const args_t *a)
         printf("roster %s: %zu classes (%" PRIu32 " created, %" PRIu32 " updated, %" PRIu32
                " deleted, %" PRIu32 " unchanged); members +%" PRIu32 " -%" PRIu32
                "; %zu enrollments taken, %zu rows skipped, %zu other roles, %zu warnings\n",
-               dir, r->n_classes, t.created, t.updated, t.deleted, t.unchanged, t.added,
-               t.removed, r->enrollments, r->skipped, r->other_roles,
-               r->n_warnings + r->warnings_dropped);
+               dir, r->n_classes, t.created, t.updated, t.deleted, t.unchanged, t.added, t.removed,
+               r->enrollments, r->skipped, r->other_roles, r->n_warnings + r->warnings_dropped);
 out:
     free(msgs);
     free(ptrs);
@@ -168,12 +169,11 @@ int cmd_group_list(ctl_t *ctl, const args_t *a)
     if (ctl->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->n_groups; i++)
-            json_array_append_new(arr, json_pack("{s:o,s:o,s:I,s:I}", "group",
-                                                 jstr(l->groups[i]->group_id), "title",
-                                                 jstr(l->groups[i]->title), "learners",
-                                                 (json_int_t)l->groups[i]->learner_count,
-                                                 "teachers",
-                                                 (json_int_t)l->groups[i]->teacher_count));
+            json_array_append_new(
+                arr, json_pack("{s:o,s:o,s:I,s:I}", "group", jstr(l->groups[i]->group_id), "title",
+                               jstr(l->groups[i]->title), "learners",
+                               (json_int_t)l->groups[i]->learner_count, "teachers",
+                               (json_int_t)l->groups[i]->teacher_count));
         emit_json(json_pack("{s:o}", "groups", arr));
     } else {
         table_t t = {.ncols = 4,
@@ -229,42 +229,40 @@ static json_t *report_json(const Mastery__V1__GroupReportResult *r)
     for (size_t i = 0; i < r->n_competencies; i++) {
         const Mastery__V1__CompetencySummary *c = r->competencies[i];
         json_array_append_new(
-            comps, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "competency",
-                             jstr(c->competency_id), "title", jstr(c->title), "locked",
-                             (json_int_t)c->locked, "unlocked", (json_int_t)c->unlocked,
-                             "mastered", (json_int_t)c->mastered, "review_due",
-                             (json_int_t)c->review_due, "median_score", c->median_score, "scored",
-                             (json_int_t)c->scored, "blocked", (json_int_t)c->blocked));
+            comps,
+            json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "competency", jstr(c->competency_id),
+                      "title", jstr(c->title), "locked", (json_int_t)c->locked, "unlocked",
+                      (json_int_t)c->unlocked, "mastered", (json_int_t)c->mastered, "review_due",
+                      (json_int_t)c->review_due, "median_score", c->median_score, "scored",
+                      (json_int_t)c->scored, "blocked", (json_int_t)c->blocked));
     }
     for (size_t i = 0; i < r->n_at_risk; i++) {
         const Mastery__V1__AtRiskLearner *l = r->at_risk[i];
         json_array_append_new(risk, json_pack("{s:o,s:o,s:o,s:o}", "learner", jstr(l->learner_id),
                                               "reasons", str_array(l->reasons, l->n_reasons),
-                                              "competency", jstr(l->competency_id),
-                                              "last_activity", jtime(l->last_activity_ms)));
+                                              "competency", jstr(l->competency_id), "last_activity",
+                                              jtime(l->last_activity_ms)));
     }
     for (size_t i = 0; i < r->n_learners; i++) {
         const Mastery__V1__LearnerRow *l = r->learners[i];
         json_t *st = json_array(), *sc = json_array();
         for (size_t k = 0; k < l->status.len; k++)
-            json_array_append_new(
-                st, json_string(competency_status_name((Mastery__V1__CompetencyStatus)
-                                                           l->status.data[k])));
+            json_array_append_new(st, json_string(competency_status_name(
+                                          (Mastery__V1__CompetencyStatus)l->status.data[k])));
         for (size_t k = 0; k < l->n_score; k++)
             json_array_append_new(sc, json_real(l->score[k]));
-        json_array_append_new(rows,
-                              json_pack("{s:o,s:o,s:o,s:I,s:I,s:o}", "learner",
-                                        jstr(l->learner_id), "status", st, "score", sc,
-                                        "mastered", (json_int_t)l->mastered, "evidence_count",
-                                        (json_int_t)l->evidence_count, "last_activity",
-                                        jtime(l->last_activity_ms)));
+        json_array_append_new(rows, json_pack("{s:o,s:o,s:o,s:I,s:I,s:o}", "learner",
+                                              jstr(l->learner_id), "status", st, "score", sc,
+                                              "mastered", (json_int_t)l->mastered, "evidence_count",
+                                              (json_int_t)l->evidence_count, "last_activity",
+                                              jtime(l->last_activity_ms)));
     }
-    json_t *doc = json_pack("{s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o}", "group", jstr(r->group_id),
-                            "title", jstr(r->title), "framework", jstr(r->framework_id),
-                            "revision", (json_int_t)r->revision, "learner_count",
-                            (json_int_t)r->learner_count, "competencies", comps, "blocking",
-                            str_array(r->blocking, r->n_blocking), "at_risk", risk,
-                            "generated_at", jtime(r->generated_at_ms));
+    json_t *doc =
+        json_pack("{s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o}", "group", jstr(r->group_id), "title",
+                  jstr(r->title), "framework", jstr(r->framework_id), "revision",
+                  (json_int_t)r->revision, "learner_count", (json_int_t)r->learner_count,
+                  "competencies", comps, "blocking", str_array(r->blocking, r->n_blocking),
+                  "at_risk", risk, "generated_at", jtime(r->generated_at_ms));
     if (r->n_learners)
         json_object_set_new(doc, "learners", rows);
     else
@@ -276,10 +274,10 @@ static void report_text(const Mastery__V1__GroupReportResult *r)
 {
     printf("group %s (%s), framework %s revision %" PRIu32 ": %" PRIu32 " learners\n\n",
            r->group_id, r->title, r->framework_id, r->revision, r->learner_count);
-    table_t t = {.ncols = 7,
-                 .head = {"COMPETENCY", "LOCKED", "UNLOCKED", "MASTERED", "REVIEW", "MEDIAN",
-                          "BLOCKS"},
-                 .right = {false, true, true, true, true, true, true}};
+    table_t t = {
+        .ncols = 7,
+        .head = {"COMPETENCY", "LOCKED", "UNLOCKED", "MASTERED", "REVIEW", "MEDIAN", "BLOCKS"},
+        .right = {false, true, true, true, true, true, true}};
     for (size_t i = 0; i < r->n_competencies; i++) {
         const Mastery__V1__CompetencySummary *c = r->competencies[i];
         char v[5][16], med[16];
@@ -452,12 +450,12 @@ static void html_report(Mastery__V1__GroupReportResult *r, buf_t *b)
 
     /* The heat map: a row per learner, a cell per competency, coloured by status. */
     put(b, "<h2>Learners &times; competencies</h2>\n<p class=\"legend meta\">"
-                      "<span style=\"background:#d5d9e0\"></span>locked"
-                      "<span style=\"background:#f2c14e\"></span>unlocked"
-                      "<span style=\"background:#2e8b57\"></span>mastered "
-                      "(paler: score below 0.5)</p>\n"
-                      "<div class=\"scroll\"><table id=\"heatmap\"><thead><tr><th class=\"l\">"
-                      "learner</th>");
+           "<span style=\"background:#d5d9e0\"></span>locked"
+           "<span style=\"background:#f2c14e\"></span>unlocked"
+           "<span style=\"background:#2e8b57\"></span>mastered "
+           "(paler: score below 0.5)</p>\n"
+           "<div class=\"scroll\"><table id=\"heatmap\"><thead><tr><th class=\"l\">"
+           "learner</th>");
     for (size_t k = 0; k < r->n_competencies; k++) {
         snprintf(num, sizeof num, "<th class=\"c\" title=\"");
         put(b, num);
@@ -481,7 +479,10 @@ static void html_report(Mastery__V1__GroupReportResult *r, buf_t *b)
             put(b, num);
             html_esc(b, r->competencies[k]->competency_id);
             snprintf(num, sizeof num, ": %s %.2f\"></td>",
-                     s == 2 ? "mastered" : s == 1 ? "unlocked" : "locked", sc);
+                     s == 2   ? "mastered"
+                     : s == 1 ? "unlocked"
+                              : "locked",
+                     sc);
             put(b, num);
         }
         put(b, "</tr>\n");
@@ -489,9 +490,9 @@ static void html_report(Mastery__V1__GroupReportResult *r, buf_t *b)
     put(b, "</tbody></table></div>\n");
 
     put(b, "<h2>Per competency</h2>\n<div class=\"scroll\"><table class=\"sum\" "
-                      "id=\"summary\"><thead><tr><th>#</th><th>competency</th><th>locked</th>"
-                      "<th>unlocked</th><th>mastered</th><th>review due</th><th>median</th>"
-                      "<th>blocks</th></tr></thead><tbody>\n");
+           "id=\"summary\"><thead><tr><th>#</th><th>competency</th><th>locked</th>"
+           "<th>unlocked</th><th>mastered</th><th>review due</th><th>median</th>"
+           "<th>blocks</th></tr></thead><tbody>\n");
     for (size_t k = 0; k < r->n_competencies; k++) {
         const Mastery__V1__CompetencySummary *c = r->competencies[k];
         snprintf(num, sizeof num, "<tr><td>%zu</td><td style=\"text-align:left\">", k + 1);

@@ -190,8 +190,8 @@ static void warn(oneroster_t *r, const char *fmt, ...)
         r->warnings_dropped++;
         return;
     }
-    if (r->warnings == NULL && (r->warnings = calloc(ONEROSTER_WARNINGS_MAX, sizeof(char *))) ==
-                                   NULL) {
+    if (r->warnings == NULL &&
+        (r->warnings = calloc(ONEROSTER_WARNINGS_MAX, sizeof(char *))) == NULL) {
         free(s);
         r->warnings_dropped++;
         return;
@@ -555,10 +555,9 @@ int oneroster_parse(const oneroster_input_t *in, oneroster_t **out, err_detail_t
         rc = read_users(r, in, &users, &n_users, d);
     else if (rc == 0 && in->id_column && in->id_column[0] &&
              strcmp(in->id_column, "sourcedId") != 0)
-        rc = err_set(d, ERR_INVALID, "users.csv",
-                     "is needed to map learners to their '%s' column", in->id_column);
-    if (rc == 0 &&
-        (m = calloc(r->n_classes ? r->n_classes : 1, sizeof *m)) == NULL)
+        rc = err_set(d, ERR_INVALID, "users.csv", "is needed to map learners to their '%s' column",
+                     in->id_column);
+    if (rc == 0 && (m = calloc(r->n_classes ? r->n_classes : 1, sizeof *m)) == NULL)
         rc = err_set(d, ERR_NOMEM, "roster", "out of memory");
     if (rc == 0)
         rc = read_enrollments(r, in, classes, n_classes, users, n_users, in->users != NULL, m, d);

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         len[i] = (size_t)((sep ? sep : end) - p);
         p = sep ? sep + 1 : end;
     }
-    oneroster_input_t in = {part[0], len[0], (flags & 1) ? part[1] : NULL, len[1],
+    oneroster_input_t in = {part[0], len[0], (flags & 1) ? part[1] : NULL,     len[1],
                             part[2], len[2], (flags & 2) ? "identifier" : NULL};
     oneroster_t *r = NULL;
     err_detail_t d;

@@ -24,13 +24,12 @@
 #define DAY 86400000LL
 
 /* a -> b -> c, a -> d; e alone. */
-static const char FW[] =
-    "{\"id\":\"fw\",\"title\":\"t\",\"version\":\"1\",\"competencies\":["
-    "{\"id\":\"a\",\"title\":\"A\"},"
-    "{\"id\":\"b\",\"title\":\"B\",\"requires\":{\"all\":[\"a\"]}},"
-    "{\"id\":\"c\",\"title\":\"C\",\"requires\":{\"all\":[\"b\"]}},"
-    "{\"id\":\"d\",\"title\":\"D\",\"requires\":{\"all\":[\"a\"]}},"
-    "{\"id\":\"e\",\"title\":\"E\"}]}";
+static const char FW[] = "{\"id\":\"fw\",\"title\":\"t\",\"version\":\"1\",\"competencies\":["
+                         "{\"id\":\"a\",\"title\":\"A\"},"
+                         "{\"id\":\"b\",\"title\":\"B\",\"requires\":{\"all\":[\"a\"]}},"
+                         "{\"id\":\"c\",\"title\":\"C\",\"requires\":{\"all\":[\"b\"]}},"
+                         "{\"id\":\"d\",\"title\":\"D\",\"requires\":{\"all\":[\"a\"]}},"
+                         "{\"id\":\"e\",\"title\":\"E\"}]}";
 
 typedef struct fixture {
     char dir[64];
@@ -116,8 +115,8 @@ static void put_state(fixture_t *f, const char *learner, const char *comp, uint8
     uint32_t ci;
     store_hash_id(learner, lh);
     assert_int_equal(graph_find(f->fw->graph, comp, &ci), 0);
-    records_state_t st = {.status = status, .evidence_count = count, .score = score,
-                          .updated_at = at};
+    records_state_t st = {
+        .status = status, .evidence_count = count, .score = score, .updated_at = at};
     assert_int_equal(records_state_put(f->txn, lh, f->fw->hash, f->fw->comp_hash[ci], &st), 0);
 }
 

@@ -119,8 +119,7 @@ static void test_refusals_name_the_place(void **state)
     parse("sourcedId\n\xC3(\n", NULL, ok_enroll, NULL, ERR_INVALID, "classes.csv");
     parse("", NULL, ok_enroll, NULL, ERR_INVALID, "classes.csv");
     parse("sourcedId\n", NULL, ok_enroll, "identifier", ERR_INVALID, "users.csv");
-    parse("sourcedId\n", "sourcedId,username\n", ok_enroll, "identifier", ERR_INVALID,
-          "users.csv");
+    parse("sourcedId\n", "sourcedId,username\n", ok_enroll, "identifier", ERR_INVALID, "users.csv");
     char *big = malloc(ONEROSTER_FIELD_MAX + 32);
     strcpy(big, "sourcedId\n");
     memset(big + 10, 'x', ONEROSTER_FIELD_MAX + 1);
