@@ -376,8 +376,10 @@ static void shape_free(shape_t *s)
 }
 
 int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, const char *group_id,
-                  const groups_risk_conf_t *conf, int64_t now, bool cells, groups_report_t *out)
+                  const groups_risk_conf_t *conf, int64_t now, size_t cells_budget,
+                  groups_report_t *out)
 {
+    bool cells = cells_budget > 0;
     memset(out, 0, sizeof *out);
     int rc = records_group_get(txn, group_id, NULL, 0);
     if (rc != 0)
@@ -494,6 +496,10 @@ int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, cons
         out->n_learners++;
         if (!cells && risk == 0)
             continue;
+        if (cells && (uint64_t)(n_rows + 1) * ((uint64_t)n * 9 + 64) > cells_budget) {
+            rc = ERR_LIMIT;
+            break;
+        }
         if (n_rows == cap_rows) {
             size_t cap = cap_rows ? 2 * cap_rows : 64;
             groups_row_t *r = realloc(rows, cap * sizeof *r);

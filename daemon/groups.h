@@ -133,11 +133,14 @@ typedef struct groups_report {
 
 /*
  * The report of group_id over fw at now, in one pass over the group's learners (member-hash
- * order, which is the learners' key order) and their state records. Everything it returns
- * lives in arena (valid until its reset). Returns 0, ERR_NOT_FOUND (no such group), ERR_NOMEM
- * (the arena's budget), or a store error.
+ * order, which is the learners' key order) and their state records. cells_budget: 0 for no
+ * per-learner cells; else the cells' bytes (9 per competency and learner, with some overhead)
+ * may not exceed it, checked as the rows grow, so an oversized request stops early. Everything
+ * it returns lives in arena (valid until its reset). Returns 0, ERR_NOT_FOUND (no such group),
+ * ERR_LIMIT (cells over the budget), ERR_NOMEM, or a store error.
  */
 int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, const char *group_id,
-                  const groups_risk_conf_t *conf, int64_t now, bool cells, groups_report_t *out);
+                  const groups_risk_conf_t *conf, int64_t now, size_t cells_budget,
+                  groups_report_t *out);
 
 #endif

@@ -1612,6 +1612,11 @@ static int check_group_id(const char *s, const char *field, err_detail_t *d)
     return rc;
 }
 
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int op_import_roster(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                             const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -1643,12 +1648,18 @@ static int op_import_roster(handler_t *h, store_txn_t *txn, const wire_request_t
             if ((rc = check_group_id(c->teacher_ids[j], field, d)) != 0)
                 return rc;
         }
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(op->classes[k]->group_id, c->group_id) == 0 && i - k < 4096) {
-                snprintf(field, sizeof field, "import_roster.classes[%zu].group_id", i);
-                return err_set(d, ERR_INVALID, field, "class '%s' is listed twice", c->group_id);
-            }
     }
+    /* A class twice would be applied twice, the second undoing the first: refused. */
+    const char **ids = arena_alloc(h->arena, (op->n_classes ? op->n_classes : 1) * sizeof *ids);
+    if (ids == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < op->n_classes; i++)
+        ids[i] = op->classes[i]->group_id;
+    qsort(ids, op->n_classes, sizeof *ids, str_ptr_cmp);
+    for (size_t i = 1; i < op->n_classes; i++)
+        if (strcmp(ids[i - 1], ids[i]) == 0)
+            return err_set(d, ERR_INVALID, "import_roster.classes", "class '%s' is listed twice",
+                           ids[i]);
     if (members > ROSTER_MEMBERS_MAX)
         return err_set(d, ERR_INVALID, "import_roster.classes",
                        "%zu members; at most %d a request (send the classes in several)", members,
@@ -1866,16 +1877,17 @@ static int op_group_report(handler_t *h, store_txn_t *txn, const wire_request_t 
     groups_risk_conf_t conf = {(uint32_t)h->conf->risk_stuck_items,
                                (uint32_t)h->conf->risk_idle_days};
     groups_report_t r;
-    rc = groups_report(txn, h->arena, fw, op->group_id, &conf, h->now, op->cells, &r);
+    rc = groups_report(txn, h->arena, fw, op->group_id, &conf, h->now,
+                       op->cells ? h->conf->batch_reply_bytes : 0, &r);
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "group_report.group_id", "no group '%s'", op->group_id);
+    if (rc == ERR_LIMIT)
+        return err_set(d, ERR_LIMIT, "group_report.cells",
+                       "the learners x %u competencies do not fit one reply (%llu bytes); ask "
+                       "without cells",
+                       n, (unsigned long long)h->conf->batch_reply_bytes);
     if (rc != 0)
         return rc;
-    if (op->cells && (uint64_t)r.n_rows * (n * 9u + 64) > h->conf->batch_reply_bytes)
-        return err_set(d, ERR_LIMIT, "group_report.cells",
-                       "%zu learners x %u competencies do not fit one reply (%llu bytes); ask "
-                       "without cells",
-                       r.n_rows, n, (unsigned long long)h->conf->batch_reply_bytes);
     Mastery__V1__GroupReportResult *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
         return ERR_NOMEM;

@@ -184,6 +184,15 @@ def test_group_report_matches_a_recomputation(daemon, tmp_path):
         pb.RosterClass(group_id="7A", title="Math 7A", learner_ids=learners, teacher_ids=["t"]),
         pb.RosterClass(group_id="7B", title="Other", learner_ids=["x-1"])]))
     assert rep.status.code == pb.STATUS_OK and rep.import_roster.groups_created == 2
+    # Bad requests name the field and write nothing.
+    for classes, field in (([pb.RosterClass(group_id="9Z"), pb.RosterClass(group_id="9Z")],
+                            "import_roster.classes"),
+                           ([pb.RosterClass(group_id="ok", learner_ids=["x", ""])],
+                            "import_roster.classes[0].learner_ids[1]"),
+                           ([pb.RosterClass(group_id="x" * 300)], "import_roster.classes[0].group_id")):
+        rep = c.call(import_roster=pb.ImportRoster(classes=classes))
+        assert (rep.status.code, rep.status.field) == (pb.STATUS_INVALID, field), rep.status
+    assert len(c.call(list_groups=pb.ListGroups()).groups.groups) == 2
     items, n = [], 0
     for i, l in enumerate(learners[:10]):  # s-10, s-11: no evidence at all
         plan = [("a", 0.9)] if i % 3 else [("a", 0.5)]

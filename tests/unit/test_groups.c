@@ -181,7 +181,7 @@ static void test_report_by_hand(void **state)
     put_state(f, "r", "c", STATUS_UNLOCKED, 1, 0.7, now - 20 * DAY);
     groups_risk_conf_t conf = {5, 14};
     groups_report_t rep;
-    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "G", &conf, now, true, &rep), 0);
+    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "G", &conf, now, 1 << 20, &rep), 0);
     assert_int_equal(rep.n_learners, 4);
     assert_int_equal(rep.n_rows, 4);
     const groups_comp_summary_t *a = &rep.comps[0], *b = &rep.comps[1], *c = &rep.comps[2],
@@ -221,11 +221,14 @@ static void test_report_by_hand(void **state)
         }
     }
     /* Without cells: only the three at risk, and no per-competency arrays. */
-    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "G", &conf, now, false, &rep), 0);
+    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "G", &conf, now, 0, &rep), 0);
     assert_int_equal(rep.n_rows, 3);
     assert_null(rep.rows[0].status);
-    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "none", &conf, now, false, &rep),
+    assert_int_equal(groups_report(f->txn, f->arena, f->fw, "none", &conf, now, 0, &rep),
                      ERR_NOT_FOUND);
+    /* Cells over their budget: refused, not built. */
+    assert_int_equal(
+        groups_report(f->txn, f->arena, f->fw, "G", &conf, now, 3 * (5 * 9 + 64), &rep), ERR_LIMIT);
 }
 
 int main(void)
