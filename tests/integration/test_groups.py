@@ -287,8 +287,34 @@ def test_teacher_scoped_to_its_classes_sees_nothing_else(tmp_path):
             pb.RosterClass(group_id="7B", title="7B", learner_ids=["other-1"])]))
         assert rep.status.code == pb.STATUS_OK
         quiz = school.client("quiz")
+        # Subscriptions: the unscoped teacher gets events, the scoped one none (they name
+        # every learner, its own and others').
+        import zmq
+        ctx = zmq.Context.instance()
+
+        def sub(name):
+            s = ctx.socket(zmq.SUB)
+            s.setsockopt(zmq.LINGER, 0)
+            s.curve_serverkey = school.server_public
+            s.curve_publickey, s.curve_secretkey = school.keys[name]
+            s.setsockopt(zmq.SUBSCRIBE, b"")
+            s.connect(school.daemon.events_endpoint)
+            return s
+        lee_sub, ode_sub = sub("ms-lee"), sub("mr-ode")
+        for i in range(50):  # until the unscoped subscription has reached the daemon
+            quiz.submit(evidence(f"warm-{i}", "other-1", "e", 0.1))
+            if lee_sub.poll(100):
+                break
         for l in ("mine-1", "other-1"):
             assert quiz.submit(evidence(f"q-{l}", l, "a", 0.9)).status.code == pb.STATUS_OK
+        got = 0
+        while lee_sub.poll(500):
+            lee_sub.recv_multipart()
+            got += 1
+        assert got >= 2 and not ode_sub.poll(1000)
+        assert school.wait_log(r"events: mr-ode \(teacher\) may not subscribe")
+        lee_sub.close()
+        ode_sub.close()
         ode, lee = school.client("mr-ode"), school.client("ms-lee")
         F = pb.STATUS_FORBIDDEN
         own, other = "mine-1", "other-1"
