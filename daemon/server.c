@@ -479,8 +479,13 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
             c->peer_len = 0;
         s->conns_open++;
         c->open = true;
-    } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open) {
-        s->conns[fd]->open = false; /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED */
+    } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open &&
+               s->conns[fd]->events == events) {
+        /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED, of a connection of this socket: the two
+         * monitors are drained one after the other, so a subscriber's DISCONNECTED can come
+         * after a request connection reusing its fd was ACCEPTED, and must not close that one
+         * (its requests would never be answered). */
+        s->conns[fd]->open = false;
         s->conns_open--;
     }
 }

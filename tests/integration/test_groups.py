@@ -313,8 +313,8 @@ def test_teacher_scoped_to_its_classes_sees_nothing_else(tmp_path):
             got += 1
         assert got >= 2 and not ode_sub.poll(1000)
         assert school.wait_log(r"events: mr-ode \(teacher\) may not subscribe")
-        lee_sub.close()
-        ode_sub.close()
+        # (Kept open until the end: closing connections and opening new ones at once can lose
+        # the new ones' requests, a server race this test is not about; see the branch notes.)
         ode, lee = school.client("mr-ode"), school.client("ms-lee")
         F = pb.STATUS_FORBIDDEN
         own, other = "mine-1", "other-1"
@@ -355,10 +355,46 @@ def test_teacher_scoped_to_its_classes_sees_nothing_else(tmp_path):
         assert ode.call(import_roster=pb.ImportRoster()).status.code == F  # admin only
         assert sorted(g.group_id for g in lee.call(list_groups=pb.ListGroups()).groups.groups) \
             == ["7A", "7B"]
-        for c in (admin, quiz, ode, lee):
+        for c in (admin, quiz, ode, lee, lee_sub, ode_sub):
             c.close()
         log = "".join(school.daemon.log)
         assert "FORBIDDEN: mr-ode" in log and "other-1" not in log and "mine-1" not in log
+    except BaseException:
+        print("".join(school.daemon.log[-60:]))
+        raise
+    finally:
+        assert school.daemon.stop() == 0
+
+
+def test_closing_subscribers_never_silence_new_request_connections(tmp_path):
+    """The server's two connection monitors (requests, events) are drained one after the
+    other: a subscriber's DISCONNECTED could be read after a new request connection that reuses
+    its fd was ACCEPTED, and marked that one closed, so its requests were never answered (seen
+    under ASan about once in nine rounds). Rounds of: subscribers close, request clients open."""
+    import zmq
+    school = School(tmp_path, [("ms-lee", "teacher", None), ("inspector", "auditor", None)])
+    school.start()
+    try:
+        ctx = zmq.Context.instance()
+        for i in range(12):
+            subs = []
+            for name in ("ms-lee", "inspector"):
+                s = ctx.socket(zmq.SUB)
+                s.setsockopt(zmq.LINGER, 0)
+                s.curve_serverkey = school.server_public
+                s.curve_publickey, s.curve_secretkey = school.keys[name]
+                s.setsockopt(zmq.SUBSCRIBE, b"")
+                s.connect(school.daemon.events_endpoint)
+                subs.append(s)
+            c0 = school.client("inspector")
+            assert c0.call(health=pb.Health()).status.code == pb.STATUS_OK  # subs are in
+            for s in subs:
+                s.close()
+            clients = [school.client(n, timeout_ms=8000) for n in ("ms-lee", "inspector")]
+            for c in clients:
+                assert c.call(health=pb.Health()).status.code == pb.STATUS_OK, f"round {i}"
+            for c in clients + [c0]:
+                c.close()
     finally:
         assert school.daemon.stop() == 0
 
