@@ -77,7 +77,10 @@ def main():
     rng = random.Random(15)
     fw, edges = framework(rng)
     with tempfile.TemporaryDirectory(prefix="bench-group-") as d:
-        daemon = Daemon(d).start()
+        conf = os.path.join(d, "bench.conf")
+        with open(conf, "w") as f:  # a sweep every 2 s, to time a few while the report runs
+            f.write("risk_sweep_seconds = 2\n")
+        daemon = Daemon(os.path.join(d, "data"), extra_args=["-c", conf]).start()
         c = Client(daemon.endpoint, timeout_ms=120000)
         assert c.call(put_framework=pb.PutFramework(json=json.dumps(fw))).status.code == 0
         print(f"framework: {len(fw['competencies'])} competencies, {edges} edges")
@@ -108,6 +111,10 @@ def main():
                       f" {len(r.at_risk)} at risk, {rep.ByteSize()} reply bytes")
         c.close()
         daemon.stop()
+        sweeps = [line.split("at-risk sweep: ", 1)[1].strip() for line in daemon.log
+                  if "at-risk sweep: " in line]
+        if sweeps:  # one every risk_sweep_seconds (60), over risk_sweep_learners (1000)
+            print(f"at-risk sweeps while it ran ({len(sweeps)}): " + "; ".join(sweeps[-3:]))
 
 
 if __name__ == "__main__":
