@@ -44,6 +44,7 @@ typedef struct conn {
     uint64_t unread;              /* received by the kernel but not taken, at the last sweep */
     bool open;                    /* accepted, neither closed nor dropped since */
     bool events;                  /* on the event endpoint: it only ever sends subscriptions */
+    bool shut;                    /* we shut it down (refused or dropped): never answered */
     struct sockaddr_storage peer; /* checked again before a shutdown: the fd must be ours */
     socklen_t peer_len;
 } conn_t;
@@ -448,9 +449,25 @@ static void conn_drop(server_t *s, int fd, const char *why, uint64_t bytes)
         return;
     shutdown(fd, SHUT_RDWR);
     c->open = false;
+    c->shut = true;
     s->conns_open--;
     s->conns_dropped++;
     log_info("dropped a connection (fd %d): %s (%llu bytes)", fd, why, (unsigned long long)bytes);
+}
+
+/* Starts the record of a connection on fd (a request connection, or one of the event
+ * endpoint when events is set). */
+static void conn_open(server_t *s, conn_t *c, bool events, int fd)
+{
+    c->taken = 0;
+    c->unread = 0;
+    c->events = events;
+    c->shut = false;
+    c->peer_len = sizeof c->peer;
+    if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
+        c->peer_len = 0;
+    s->conns_open++;
+    c->open = true;
 }
 
 static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
@@ -464,6 +481,8 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
         if (c == NULL || s->conns_open >= s->conf->max_connections) {
             /* Refused before its handshake: libzmq frees what it allocated for it. */
             shutdown(fd, SHUT_RDWR);
+            if (c)
+                c->shut = true;
             s->conns_refused++;
             if ((s->conns_refused & (s->conns_refused - 1)) == 0) /* 1st, 2nd, 4th, ... */
                 log_info("connection refused: max_connections (%llu) open; %llu refused so far",
@@ -471,14 +490,7 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
                          (unsigned long long)s->conns_refused);
             return;
         }
-        c->taken = 0;
-        c->unread = 0;
-        c->events = events;
-        c->peer_len = sizeof c->peer;
-        if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
-            c->peer_len = 0;
-        s->conns_open++;
-        c->open = true;
+        conn_open(s, c, events, fd);
     } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open &&
                s->conns[fd]->events == events) {
         /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED, of a connection of this socket: the two
@@ -645,9 +657,18 @@ static int receive_one(server_t *s)
              * the wire and names its connection. */
             int fd = zmq_msg_get(&m, ZMQ_SRCFD);
             conn = fd >= 0 && (size_t)fd < s->conns_cap ? s->conns[fd] : NULL;
-            if (fd >= 0 && (conn == NULL || !conn->open)) {
+            if (fd >= 0 && (conn == NULL || !conn->open || conn->events)) {
                 monitor_drain(s); /* its ACCEPTED was queued before its first message */
                 conn = conn_at(s, fd);
+                /* The two monitors are drained one after the other, so the late ACCEPTED and
+                 * DISCONNECTED of an event connection that had this fd before can be read after
+                 * this one's ACCEPTED and undo it. A request proves the fd is a request
+                 * connection now: only one we shut down ourselves stays unanswered. */
+                if (conn && !conn->shut && (!conn->open || conn->events)) {
+                    if (conn->open)
+                        s->conns_open--;
+                    conn_open(s, conn, false, fd);
+                }
             }
         }
         if (n >= 1 && conn)
