@@ -65,6 +65,8 @@ static void client_free(auth_client_t *c)
 {
     free(c->frameworks);
     c->frameworks = NULL;
+    free(c->groups);
+    c->groups = NULL;
 }
 
 void auth_clients_destroy(auth_clients_t **cp)
@@ -105,6 +107,11 @@ const auth_client_t *auth_clients_find(const auth_clients_t *c, const uint8_t ke
     auth_client_t probe;
     memcpy(probe.key, key, AUTH_KEY_LEN);
     return bsearch(&probe, c->v, c->n, sizeof *c->v, key_cmp);
+}
+
+bool auth_client_class_scoped(const auth_client_t *c)
+{
+    return c != NULL && c->role == AUTH_ROLE_TEACHER && c->n_groups > 0;
 }
 
 bool auth_client_in_scope(const auth_client_t *c, const char *framework_id)
@@ -173,11 +180,13 @@ static int parse_role(const field_t *f, auth_role_t *role)
     return ERR_INVALID;
 }
 
-/* Parses "a,b,c" or "*" into c->frameworks (one allocation: pointers, then the strings). */
-static int parse_scope(const field_t *f, auth_client_t *c, const char *where, err_detail_t *d)
+/* Parses "a,b,c" (or "*" when star is given) into *list (one allocation: pointers, then the
+ * strings); what names the field in messages ("frameworks", "class"). */
+static int parse_list(const field_t *f, const char *what, bool *star, const char ***list,
+                      size_t *count, const char *where, err_detail_t *d)
 {
-    if (f->len == 1 && f->p[0] == '*') {
-        c->all_frameworks = true;
+    if (star && f->len == 1 && f->p[0] == '*') {
+        *star = true;
         return 0;
     }
     size_t n = 1;
@@ -187,12 +196,12 @@ static int parse_scope(const field_t *f, auth_client_t *c, const char *where, er
             n++;
         else if (ch < 0x21 || ch == 0x7f || ch == '*')
             return err_set(d, ERR_INVALID, where,
-                           "frameworks: byte %zu is not allowed in a framework id (a list is "
-                           "comma-separated ids without blanks, or * alone)",
-                           i + 1);
+                           "%s: byte %zu is not allowed in an id (a list is comma-separated ids "
+                           "without blanks%s)",
+                           what, i + 1, star ? ", or * alone" : "");
     }
     if (n > AUTH_SCOPE_MAX)
-        return err_set(d, ERR_INVALID, where, "frameworks: %zu ids; at most %d", n, AUTH_SCOPE_MAX);
+        return err_set(d, ERR_INVALID, where, "%s: %zu ids; at most %d", what, n, AUTH_SCOPE_MAX);
     char **v = malloc(n * sizeof *v + f->len + 1);
     if (v == NULL)
         return err_set(d, ERR_NOMEM, where, "out of memory");
@@ -209,7 +218,7 @@ static int parse_scope(const field_t *f, auth_client_t *c, const char *where, er
         *p = '\0';
         if (len == 0 || len > AUTH_FRAMEWORK_MAX) {
             free(v);
-            return err_set(d, ERR_INVALID, where, "frameworks: id %zu is %s; ids are 1 to %d bytes",
+            return err_set(d, ERR_INVALID, where, "%s: id %zu is %s; ids are 1 to %d bytes", what,
                            k + 1, len == 0 ? "empty" : "too long", AUTH_FRAMEWORK_MAX);
         }
         v[k++] = start;
@@ -217,8 +226,8 @@ static int parse_scope(const field_t *f, auth_client_t *c, const char *where, er
         if (last)
             break;
     }
-    c->frameworks = (const char **)v;
-    c->n_frameworks = k;
+    *list = (const char **)v;
+    *count = k;
     return 0;
 }
 
@@ -250,18 +259,29 @@ static int parse_line(const field_t *f, size_t nf, unsigned lineno, auth_client_
                        (int)(f[2].len > 32 ? 32 : f[2].len), f[2].p);
     if (nf > 4)
         return err_set(d, ERR_INVALID, where, "unexpected text after the frameworks");
+    static const char CLASS_PREFIX[] = "class=";
+    const size_t cp = sizeof CLASS_PREFIX - 1;
+    if (c->role == AUTH_ROLE_TEACHER && nf == 4 && f[3].len >= cp &&
+        memcmp(f[3].p, CLASS_PREFIX, cp) == 0) {
+        field_t classes = {f[3].p + cp, f[3].len - cp};
+        if (classes.len == 0)
+            return err_set(d, ERR_INVALID, where, "class: give the class ids after class=");
+        return parse_list(&classes, "class", NULL, &c->groups, &c->n_groups, where, d);
+    }
     if (c->role != AUTH_ROLE_TOOL) {
         if (nf > 3)
             return err_set(d, ERR_INVALID, where,
-                           "frameworks: only tools have frameworks (this client is %s)",
-                           auth_role_name(c->role));
+                           "frameworks: only tools have frameworks (this client is %s%s)",
+                           auth_role_name(c->role),
+                           c->role == AUTH_ROLE_TEACHER ? "; a teacher may have class=IDS" : "");
         return 0;
     }
     if (nf < 4)
         return err_set(d, ERR_INVALID, where,
                        "frameworks: a tool needs the frameworks it may submit evidence for "
                        "(comma-separated ids, or * for all)");
-    return parse_scope(&f[3], c, where, d);
+    return parse_list(&f[3], "frameworks", &c->all_frameworks, &c->frameworks, &c->n_frameworks,
+                      where, d);
 }
 
 int auth_clients_parse(const char *text, size_t len, const char *origin, auth_clients_t **out,

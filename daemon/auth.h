@@ -13,7 +13,11 @@
  * Roles: `tool` (submits evidence, only for the frameworks listed: comma-separated framework
  * ids, or `*` for every framework), `teacher` (overrides), `admin` (frameworks, keys,
  * revocation), `auditor` (read-only: learner data, verification, event replay). Only tools
- * carry frameworks. Names are 1..64 characters of [A-Za-z0-9._@-]; a public key appears once.
+ * carry frameworks. A teacher may carry `class=GROUP1,GROUP2` (group ids from a roster): it
+ * then reads and acts on the learners of those groups only (handler.c: may_read_learner).
+ *
+ *     Zr8..(40 characters)..                   mr-ode    teacher  class=math-7a,math-7b Names
+ * are 1..64 characters of [A-Za-z0-9._@-]; a public key appears once.
  *
  * The ZAP handler answers on inproc://zeromq.zap.01 in the server's zmq context. It runs in the
  * server's loop (no thread): the server polls auth_zap_socket() and calls auth_zap_handle().
@@ -39,7 +43,7 @@
 #define AUTH_Z85_LEN       CURVEKEY_Z85_LEN /* a CURVE key in Z85 text (without the NUL) */
 #define AUTH_NAME_MAX      64               /* client names */
 #define AUTH_FRAMEWORK_MAX 256              /* framework ids in a tool's scope */
-#define AUTH_SCOPE_MAX     256              /* frameworks per tool */
+#define AUTH_SCOPE_MAX     256              /* frameworks per tool, classes per teacher */
 #define AUTH_CLIENTS_MAX   10000            /* lines with a client */
 #define AUTH_FILE_MAX      (1u << 20)
 #define AUTH_ZAP_DOMAIN    "masteryd"
@@ -63,6 +67,9 @@ typedef struct auth_client {
     bool all_frameworks;     /* tools with `*` */
     const char **frameworks; /* tools: the framework ids they may submit evidence for */
     size_t n_frameworks;
+    const char **groups; /* class-scoped teachers (`class=A,B`): the groups whose learners
+                            they may read; NULL/0: every learner */
+    size_t n_groups;
     unsigned line; /* where it was listed (for messages) */
 } auth_client_t;
 
@@ -97,6 +104,9 @@ const auth_client_t *auth_clients_at(const auth_clients_t *c, size_t i);
 
 /* The client with this public key, or NULL. Keys are compared with CRYPTO_memcmp. */
 const auth_client_t *auth_clients_find(const auth_clients_t *c, const uint8_t key[AUTH_KEY_LEN]);
+
+/* Whether c is a teacher limited to the learners of its classes (`class=...`). */
+bool auth_client_class_scoped(const auth_client_t *c);
 
 /* Whether client c may submit evidence that counts for framework_id (tools in scope only). */
 bool auth_client_in_scope(const auth_client_t *c, const char *framework_id);

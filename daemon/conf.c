@@ -102,6 +102,14 @@ static const conf_entry_t conf_table[] = {
     {"transparency_log", CONF_U64, offsetof(conf_t, transparency_log), "1", 0, 1,
      "1: every event is a leaf of the transparency log; 0 is for benchmarks only (events "
      "committed meanwhile are missing from the log for good)"},
+    {"risk_stuck_items", CONF_U64, offsetof(conf_t, risk_stuck_items), "5", 1, 1000000,
+     "a learner is at risk with this many evidence items on an unlocked, unmastered competency"},
+    {"risk_idle_days", CONF_U64, offsetof(conf_t, risk_idle_days), "14", 0, 3650,
+     "a learner is at risk after this many days without evidence in a framework (0: rule off)"},
+    {"risk_sweep_seconds", CONF_U64, offsetof(conf_t, risk_sweep_seconds), "60", 0, 86400,
+     "how often the idle rule is checked, a bounded part of the learners at a time (0: never)"},
+    {"risk_sweep_learners", CONF_U64, offsetof(conf_t, risk_sweep_learners), "1000", 1, 1000000,
+     "learners one idle sweep looks at (it resumes where the last one stopped)"},
 };
 
 #define CONF_COUNT (sizeof conf_table / sizeof conf_table[0])

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "engine.h"
 #include "graph.h"
+#include "groups.h"
 #include "journal.h"
 #include "log.h"
 #include "records.h"
@@ -54,6 +55,8 @@ struct handler {
     const char *who;                            /* the current request's client, for the log */
     int64_t forbidden_window;                   /* FORBIDDEN lines: at most FORBIDDEN_LOGGED */
     uint64_t forbidden_logged;                  /* a minute, then a count */
+    int64_t sweep_next;                         /* when the at-risk sweep runs next (Unix ms) */
+    uint8_t sweep_cursor[STORE_HASH_LEN];       /* the learner hash it resumes at */
 };
 
 #define NOTES_MAX        (1024 * 1024)
@@ -439,6 +442,44 @@ static int check_text(const char *s, size_t max, const char *field, err_detail_t
 
 /* ---- reply helpers ------------------------------------------------------------------------- */
 
+/*
+ * The one check every request that reads or acts on one learner makes (handler rule: call it
+ * before reading anything of the learner): a class-scoped teacher (`class=...` in the clients
+ * file) may reach only the learners of its classes. FORBIDDEN (field named) otherwise, the
+ * same whether the learner exists or not, so the answer tells nothing about other classes.
+ * Everyone else (and development mode) passes.
+ */
+static int may_read_learner(handler_t *h, store_txn_t *txn, const handler_client_t *who,
+                            const char *learner_id, const char *field, err_detail_t *d)
+{
+    if (!who->authenticated || !auth_client_class_scoped(who->client))
+        return 0;
+    int rc = groups_any_has_learner(txn, who->client->groups, who->client->n_groups, learner_id);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+    char w[80];
+    if (forbidden_log_ok(h))
+        log_info("FORBIDDEN: %s: a learner outside its classes", clean(h->who, w, sizeof w));
+    return err_set(d, ERR_FORBIDDEN, field, "%s may read only the learners of its classes",
+                   who->name);
+}
+
+/* A request a class-scoped teacher may not make at all (it would show other learners). */
+static int not_class_scoped(handler_t *h, const handler_client_t *who, const char *what,
+                            err_detail_t *d)
+{
+    if (!who->authenticated || !auth_client_class_scoped(who->client))
+        return 0;
+    h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+    char w[80];
+    if (forbidden_log_ok(h))
+        log_info("FORBIDDEN: %s: %s (class-scoped teacher)", clean(h->who, w, sizeof w), what);
+    return err_set(d, ERR_FORBIDDEN, "op",
+                   "%s is scoped to its classes and may not call %s: it names other learners",
+                   who->name, what);
+}
+
 static int reply_pack(reply_t *rep, const char *request_id, const err_detail_t *d, uint8_t **out,
                       size_t *len)
 {
@@ -780,6 +821,48 @@ static int check_scope(handler_t *h, const Mastery__V1__Evidence *ev, size_t i,
     return 0;
 }
 
+/* The at_risk event of a learner who entered the state in fw. */
+static int risk_event(handler_t *h, store_txn_t *txn, const char *learner_id,
+                      const catalog_fw_t *fw, const groups_risk_change_t *c)
+{
+    if (!c->entered)
+        return 0;
+    bool stuck = c->flags & RISK_STUCK;
+    journal_event_t ev = {
+        .kind = JOURNAL_AT_RISK,
+        .learner_id = learner_id,
+        .framework_id = graph_id(fw->graph),
+        .competency_id = stuck ? graph_comp(fw->graph, c->competency)->id : "",
+        .reason = stuck ? "stuck" : "idle",
+        .count = stuck ? c->count : 0,
+        .at = c->last_activity,
+    };
+    return journal_append(h->journal, txn, &ev);
+}
+
+/* The at-risk rules after an item on competency_id (groups.h), in every framework with it. */
+static int risk_on_evidence(handler_t *h, store_txn_t *txn, const char *learner_id,
+                            const char *competency_id)
+{
+    groups_risk_conf_t rc_conf = {(uint32_t)h->conf->risk_stuck_items,
+                                  (uint32_t)h->conf->risk_idle_days};
+    records_learner_t l;
+    records_learner_init(&l, learner_id);
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++) {
+        const catalog_fw_t *fw = catalog_at(h->cat, f);
+        uint32_t ci;
+        if (graph_find(fw->graph, competency_id, &ci) != 0)
+            continue;
+        groups_risk_change_t c;
+        int rc = groups_risk_on_evidence(txn, &rc_conf, fw, &l, ci, h->now, &c);
+        if (rc == 0)
+            rc = risk_event(h, txn, learner_id, fw, &c);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev, size_t i,
                       const handler_client_t *who, err_detail_t *d)
 {
@@ -854,6 +937,8 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     rc = engine_evidence_add(h->engine, txn, &e, buf, blob_len, &h->changes);
     if (rc == 0)
         rc = apply_changes(h, txn);
+    if (rc == 0)
+        rc = risk_on_evidence(h, txn, ev->learner_id, ev->competency_id);
     return rc == 0 ? 0 : store_txn_fail(txn, rc);
 }
 
@@ -980,6 +1065,13 @@ static int op_retract_evidence(handler_t *h, store_txn_t *txn, const wire_reques
     Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, blob.len, blob.data);
     if (ev == NULL)
         return ERR_INTERNAL;
+    /* A class-scoped teacher hears FORBIDDEN for another class's item, as for a missing one
+     * of its own it would hear NOT_FOUND: the id alone tells it no more than that. */
+    if ((rc = may_read_learner(h, txn, who, ev->learner_id, "retract_evidence.evidence_id", d)) !=
+        0) {
+        mastery__v1__evidence__free_unpacked(ev, NULL);
+        return rc;
+    }
     bool already;
     rc = engine_evidence_retract(h->engine, txn, source, op->evidence_id, ev->learner_id,
                                  ev->competency_id, op->reason, &already, &h->changes, d);
@@ -1012,9 +1104,10 @@ static Mastery__V1__CompetencyState *state_msg(handler_t *h, const char *comp_id
 static int op_get_learner(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who;
     const Mastery__V1__GetLearner *op = req->get_learner;
     int rc = check_id(op->learner_id, "get_learner.learner_id", d);
+    if (rc == 0)
+        rc = may_read_learner(h, txn, who, op->learner_id, "get_learner.learner_id", d);
     if (rc != 0)
         return rc;
     const catalog_fw_t *only = NULL;
@@ -1072,6 +1165,8 @@ static int op_override(handler_t *h, store_txn_t *txn, const wire_request_t *req
         return rc;
     if (op->reason[0] == '\0')
         return err_set(d, ERR_INVALID, "override.reason", "an override must say why");
+    if ((rc = may_read_learner(h, txn, who, op->learner_id, "override.learner_id", d)) != 0)
+        return rc;
     const char *actor = who->authenticated ? who->name : op->actor[0] ? op->actor : "unknown";
     comp_state_t st;
     rc = engine_override(h->engine, txn, op->learner_id, op->framework_id, op->competency_id,
@@ -1099,8 +1194,10 @@ static void arena_pb_free(void *opaque, void *p)
 static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who;
     const Mastery__V1__ReadEvents *op = req->read_events;
+    int scoped = not_class_scoped(h, who, "read_events", d);
+    if (scoped != 0)
+        return scoped;
     uint64_t limit = op->limit && op->limit < h->conf->page_size ? op->limit : h->conf->page_size;
     Mastery__V1__EventPage *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -1156,9 +1253,10 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
 static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                             const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who;
     const Mastery__V1__ListEvidence *op = req->list_evidence;
     int rc = check_id(op->learner_id, "list_evidence.learner_id", d);
+    if (rc == 0)
+        rc = may_read_learner(h, txn, who, op->learner_id, "list_evidence.learner_id", d);
     if (rc != 0)
         return rc;
     if (op->competency_id[0] &&
@@ -1320,11 +1418,11 @@ static int need_badges(handler_t *h, err_detail_t *d)
 static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who;
     const Mastery__V1__ListCredentials *op = req->list_credentials;
     int rc;
     if ((rc = need_badges(h, d)) != 0 ||
-        (rc = check_id(op->learner_id, "list_credentials.learner_id", d)) != 0)
+        (rc = check_id(op->learner_id, "list_credentials.learner_id", d)) != 0 ||
+        (rc = may_read_learner(h, txn, who, op->learner_id, "list_credentials.learner_id", d)) != 0)
         return rc;
     Mastery__V1__CredentialList *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -1364,7 +1462,6 @@ static int op_list_credentials(handler_t *h, store_txn_t *txn, const wire_reques
 static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                              const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who;
     const Mastery__V1__GetCredential *op = req->get_credential;
     int rc;
     if ((rc = need_badges(h, d)) != 0 ||
@@ -1381,7 +1478,8 @@ static int op_get_credential(handler_t *h, store_txn_t *txn, const wire_request_
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "get_credential.credential_id", "no credential '%s'",
                        op->credential_id);
-    if (rc != 0)
+    if (rc != 0 || (rc = may_read_learner(h, txn, who, info.learner_id,
+                                          "get_credential.credential_id", d)) != 0)
         return rc;
     Mastery__V1__CredentialDoc *out = arena_alloc(h->arena, sizeof *out);
     if (out == NULL)
@@ -1634,11 +1732,13 @@ static int op_backup(handler_t *h, store_txn_t *txn, const wire_request_t *req,
 static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                                    const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
-    (void)who, (void)rep;
+    (void)rep;
     const Mastery__V1__RegisterLearnerDid *op = req->register_learner_did;
     int rc;
     if ((rc = need_badges(h, d)) != 0 ||
-        (rc = check_id(op->learner_id, "register_learner_did.learner_id", d)) != 0)
+        (rc = check_id(op->learner_id, "register_learner_did.learner_id", d)) != 0 ||
+        (rc = may_read_learner(h, txn, who, op->learner_id, "register_learner_did.learner_id",
+                               d)) != 0)
         return rc;
     return badges_register_did(h->badges, txn, op->learner_id, op->did, d);
 }
@@ -1986,6 +2086,437 @@ static int op_get_credential_proof(handler_t *h, store_txn_t *txn, const wire_re
     return 0;
 }
 
+/* ---- groups (classes) ---------------------------------------------------------------------- */
+
+#define ROSTER_CLASSES_MAX 10000  /* classes per ImportRoster */
+#define ROSTER_MEMBERS_MAX 100000 /* members (learners + teachers) per ImportRoster */
+
+static int check_group_id(const char *s, const char *field, err_detail_t *d)
+{
+    int rc = check_id(s, field, d);
+    if (rc == 0 && strlen(s) > RECORDS_GROUP_ID_MAX)
+        rc = err_set(d, ERR_INVALID, field, "is longer than %d bytes", RECORDS_GROUP_ID_MAX);
+    return rc;
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int op_import_roster(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ImportRoster *op = req->import_roster;
+    char field[96];
+    int rc;
+    if (op->n_classes > ROSTER_CLASSES_MAX)
+        return err_set(d, ERR_INVALID, "import_roster.classes", "%zu classes; at most %d a request",
+                       op->n_classes, ROSTER_CLASSES_MAX);
+    /* Everything is validated before the first write: a bad request writes nothing. */
+    size_t members = 0;
+    for (size_t i = 0; i < op->n_classes; i++) {
+        const Mastery__V1__RosterClass *c = op->classes[i];
+        snprintf(field, sizeof field, "import_roster.classes[%zu].group_id", i);
+        if ((rc = check_group_id(c->group_id, field, d)) != 0)
+            return rc;
+        snprintf(field, sizeof field, "import_roster.classes[%zu].title", i);
+        if ((rc = check_text(c->title, RECORDS_GROUP_TITLE_MAX, field, d)) != 0)
+            return rc;
+        members += c->n_learner_ids + c->n_teacher_ids;
+        for (size_t j = 0; j < c->n_learner_ids; j++) {
+            snprintf(field, sizeof field, "import_roster.classes[%zu].learner_ids[%zu]", i, j);
+            if ((rc = check_group_id(c->learner_ids[j], field, d)) != 0)
+                return rc;
+        }
+        for (size_t j = 0; j < c->n_teacher_ids; j++) {
+            snprintf(field, sizeof field, "import_roster.classes[%zu].teacher_ids[%zu]", i, j);
+            if ((rc = check_group_id(c->teacher_ids[j], field, d)) != 0)
+                return rc;
+        }
+    }
+    /* A class twice would be applied twice, the second undoing the first: refused. */
+    const char **ids = arena_alloc(h->arena, (op->n_classes ? op->n_classes : 1) * sizeof *ids);
+    if (ids == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < op->n_classes; i++)
+        ids[i] = op->classes[i]->group_id;
+    qsort(ids, op->n_classes, sizeof *ids, str_ptr_cmp);
+    for (size_t i = 1; i < op->n_classes; i++)
+        if (strcmp(ids[i - 1], ids[i]) == 0)
+            return err_set(d, ERR_INVALID, "import_roster.classes", "class '%s' is listed twice",
+                           ids[i]);
+    if (members > ROSTER_MEMBERS_MAX)
+        return err_set(d, ERR_INVALID, "import_roster.classes",
+                       "%zu members; at most %d a request (send the classes in several)", members,
+                       ROSTER_MEMBERS_MAX);
+    groups_import_result_t r = {0};
+    for (size_t i = 0; i < op->n_classes; i++) {
+        const Mastery__V1__RosterClass *c = op->classes[i];
+        groups_class_t gc = {
+            .id = c->group_id,
+            .title = c->title,
+            .learners = c->learner_ids,
+            .n_learners = c->n_learner_ids,
+            .teachers = c->teacher_ids,
+            .n_teachers = c->n_teacher_ids,
+            .deleted = c->deleted,
+        };
+        if ((rc = groups_import(txn, &gc, &r)) != 0)
+            return rc;
+    }
+    char w[80];
+    note(h, METRICS_ACT_ROSTER_IMPORTED,
+         "roster imported by %s: %u classes created, %u updated, %u deleted, %u unchanged; "
+         "%u members added, %u removed",
+         clean(h->who, w, sizeof w), r.created, r.updated, r.deleted, r.unchanged, r.added,
+         r.removed);
+    Mastery__V1__ImportRosterResult *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__import_roster_result__init(out);
+    out->groups_created = r.created;
+    out->groups_updated = r.updated;
+    out->groups_deleted = r.deleted;
+    out->groups_unchanged = r.unchanged;
+    out->members_added = r.added;
+    out->members_removed = r.removed;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_IMPORT_ROSTER;
+    rep->import_roster = out;
+    return 0;
+}
+
+/* A class-scoped teacher reaches only its own groups. */
+static int may_read_group(handler_t *h, const handler_client_t *who, const char *group_id,
+                          const char *field, err_detail_t *d)
+{
+    if (!who->authenticated || !auth_client_class_scoped(who->client) ||
+        groups_listed(who->client->groups, who->client->n_groups, group_id))
+        return 0;
+    h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+    char w[80];
+    if (forbidden_log_ok(h))
+        log_info("FORBIDDEN: %s: a group outside its classes", clean(h->who, w, sizeof w));
+    return err_set(d, ERR_FORBIDDEN, field, "%s may read only its own classes", who->name);
+}
+
+/* The members of one kind as an arena array of strings; *n their count. */
+static int member_ids(handler_t *h, store_txn_t *txn, const uint8_t *gh, char kind, bool want,
+                      char ***ids, size_t *n)
+{
+    records_member_iter_t it;
+    const uint8_t *mh;
+    const char *id;
+    size_t len, cap = 0;
+    *n = 0;
+    *ids = NULL;
+    int rc = records_member_iter_open(txn, gh, kind, &it);
+    while (rc == 0 && (rc = records_member_iter_next(&it, &mh, &id, &len)) == 0) {
+        if (want) {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 64;
+                char **grown = arena_alloc(h->arena, cap * sizeof *grown);
+                if (grown == NULL) {
+                    rc = ERR_NOMEM;
+                    break;
+                }
+                if (*n)
+                    memcpy(grown, *ids, *n * sizeof *grown);
+                *ids = grown;
+            }
+            if (((*ids)[*n] = arena_strndup(h->arena, id, len)) == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+        }
+        (*n)++;
+    }
+    records_member_iter_close(&it);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+static Mastery__V1__GroupInfo *group_info(handler_t *h, store_txn_t *txn, const char *id,
+                                          const char *title, bool members, int *rc)
+{
+    Mastery__V1__GroupInfo *g = arena_alloc(h->arena, sizeof *g);
+    if (g == NULL) {
+        *rc = ERR_NOMEM;
+        return NULL;
+    }
+    mastery__v1__group_info__init(g);
+    g->group_id = arena_strdup(h->arena, id);
+    g->title = arena_strdup(h->arena, title);
+    uint8_t gh[STORE_HASH_LEN];
+    store_hash_id(id, gh);
+    size_t nl, nt;
+    if ((*rc = member_ids(h, txn, gh, RECORDS_MEMBER_LEARNER, members, &g->learner_ids, &nl)) !=
+            0 ||
+        (*rc = member_ids(h, txn, gh, RECORDS_MEMBER_TEACHER, members, &g->teacher_ids, &nt)) != 0)
+        return NULL;
+    g->learner_count = (uint32_t)nl;
+    g->teacher_count = (uint32_t)nt;
+    if (members) {
+        g->n_learner_ids = nl;
+        g->n_teacher_ids = nt;
+    }
+    if (g->group_id == NULL || g->title == NULL)
+        *rc = ERR_NOMEM;
+    return *rc == 0 ? g : NULL;
+}
+
+static int op_list_groups(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                          const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__ListGroups *op = req->list_groups;
+    Mastery__V1__GroupList *out = arena_alloc(h->arena, sizeof *out);
+    int rc = 0;
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__group_list__init(out);
+    rep->result_case = MASTERY__V1__REPLY__RESULT_GROUPS;
+    rep->groups = out;
+    if (op->group_id[0] != '\0') {
+        char title[RECORDS_GROUP_TITLE_MAX + 1];
+        if ((rc = check_group_id(op->group_id, "list_groups.group_id", d)) != 0 ||
+            (rc = may_read_group(h, who, op->group_id, "list_groups.group_id", d)) != 0)
+            return rc;
+        rc = records_group_get(txn, op->group_id, title, sizeof title);
+        if (rc == ERR_NOT_FOUND)
+            return err_set(d, ERR_NOT_FOUND, "list_groups.group_id", "no group '%s'", op->group_id);
+        out->groups = arena_alloc(h->arena, sizeof *out->groups);
+        if (rc != 0 || out->groups == NULL)
+            return rc ? rc : ERR_NOMEM;
+        out->groups[0] = group_info(h, txn, op->group_id, title, true, &rc);
+        out->n_groups = rc == 0;
+        return rc;
+    }
+    records_group_iter_t it;
+    const char *id, *title;
+    size_t cap = 0;
+    rc = records_group_iter_open(txn, &it);
+    while (rc == 0 && (rc = records_group_iter_next(&it, &id, &title)) == 0) {
+        if (who->authenticated && auth_client_class_scoped(who->client) &&
+            !groups_listed(who->client->groups, who->client->n_groups, id))
+            continue; /* a scoped teacher's list names only its classes */
+        if (out->n_groups == cap) {
+            cap = cap ? 2 * cap : 32;
+            Mastery__V1__GroupInfo **grown = arena_alloc(h->arena, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            if (out->n_groups)
+                memcpy(grown, out->groups, out->n_groups * sizeof *grown);
+            out->groups = grown;
+        }
+        /* Copied before the member walks below reuse the transaction's cursor pages. */
+        char gid[RECORDS_GROUP_ID_MAX + 1], gt[RECORDS_GROUP_TITLE_MAX + 1];
+        snprintf(gid, sizeof gid, "%s", id);
+        snprintf(gt, sizeof gt, "%s", title);
+        if ((out->groups[out->n_groups] = group_info(h, txn, gid, gt, false, &rc)) == NULL)
+            break;
+        out->n_groups++;
+    }
+    records_group_iter_close(&it);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+static const char *risk_reason(handler_t *h, const catalog_fw_t *fw, const groups_row_t *r,
+                               unsigned bit, int64_t now)
+{
+    char buf[RECORDS_GROUP_ID_MAX + 96];
+    if (bit == RISK_STUCK)
+        snprintf(buf, sizeof buf, "stuck:%s (%u items%s)", graph_comp(fw->graph, r->stuck)->id,
+                 r->stuck_count, r->stuck_total > 1 ? ", and more competencies" : "");
+    else if (bit == RISK_IDLE)
+        snprintf(buf, sizeof buf, "idle:%lld days",
+                 (long long)((now - r->last_activity) / 86400000LL));
+    else
+        snprintf(buf, sizeof buf, "no_evidence");
+    return arena_strdup(h->arena, buf);
+}
+
+static int op_group_report(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__GroupReport *op = req->group_report;
+    int rc;
+    if ((rc = check_group_id(op->group_id, "group_report.group_id", d)) != 0 ||
+        (rc = may_read_group(h, who, op->group_id, "group_report.group_id", d)) != 0)
+        return rc;
+    const catalog_fw_t *fw = NULL;
+    if (op->framework_id[0] != '\0') {
+        if ((fw = catalog_find(h->cat, op->framework_id)) == NULL)
+            return err_set(d, ERR_NOT_FOUND, "group_report.framework_id", "no framework '%s'",
+                           op->framework_id);
+    } else if (catalog_count(h->cat) == 1) {
+        fw = catalog_at(h->cat, 0);
+    } else {
+        return err_set(d, catalog_count(h->cat) ? ERR_INVALID : ERR_NOT_FOUND,
+                       "group_report.framework_id",
+                       catalog_count(h->cat) ? "%u frameworks are loaded: name one"
+                                             : "no framework is loaded%.0u",
+                       catalog_count(h->cat));
+    }
+    uint32_t n = graph_count(fw->graph);
+    /* Cells are learners x competencies: bounded, so one reply stays within its budget. */
+    groups_risk_conf_t conf = {(uint32_t)h->conf->risk_stuck_items,
+                               (uint32_t)h->conf->risk_idle_days};
+    groups_report_t r;
+    rc = groups_report(txn, h->arena, fw, op->group_id, &conf, h->now,
+                       op->cells ? h->conf->batch_reply_bytes : 0, &r);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, "group_report.group_id", "no group '%s'", op->group_id);
+    if (rc == ERR_LIMIT)
+        return err_set(d, ERR_LIMIT, "group_report.cells",
+                       "the learners x %u competencies do not fit one reply (%llu bytes); ask "
+                       "without cells",
+                       n, (unsigned long long)h->conf->batch_reply_bytes);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__GroupReportResult *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__group_report_result__init(out);
+    char title[RECORDS_GROUP_TITLE_MAX + 1];
+    if ((rc = records_group_get(txn, op->group_id, title, sizeof title)) != 0)
+        return rc;
+    out->group_id = op->group_id;
+    out->title = arena_strdup(h->arena, title);
+    out->framework_id = (char *)graph_id(fw->graph);
+    out->revision = fw->revision;
+    out->learner_count = (uint32_t)r.n_learners;
+    out->generated_at_ms = h->now;
+    out->competencies = arena_alloc(h->arena, (n ? n : 1) * sizeof *out->competencies);
+    out->blocking = arena_alloc(h->arena, (r.n_blocking ? r.n_blocking : 1) * sizeof(char *));
+    out->at_risk = arena_alloc(h->arena, (r.n_rows ? r.n_rows : 1) * sizeof *out->at_risk);
+    out->learners = arena_alloc(h->arena, (r.n_rows ? r.n_rows : 1) * sizeof *out->learners);
+    if (out->title == NULL || out->competencies == NULL || out->blocking == NULL ||
+        out->at_risk == NULL || out->learners == NULL)
+        return ERR_NOMEM;
+    for (uint32_t ci = 0; ci < n; ci++) {
+        Mastery__V1__CompetencySummary *c = arena_alloc(h->arena, sizeof *c);
+        if (c == NULL)
+            return ERR_NOMEM;
+        mastery__v1__competency_summary__init(c);
+        const graph_comp_t *gc = graph_comp(fw->graph, ci);
+        const groups_comp_summary_t *s = &r.comps[ci];
+        c->competency_id = (char *)gc->id;
+        c->title = (char *)gc->title;
+        c->locked = s->locked;
+        c->unlocked = s->unlocked;
+        c->mastered = s->mastered;
+        c->review_due = s->review_due;
+        c->median_score = s->median;
+        c->scored = s->scored;
+        c->blocked = s->blocked;
+        out->competencies[ci] = c;
+    }
+    out->n_competencies = n;
+    for (size_t k = 0; k < r.n_blocking; k++)
+        out->blocking[k] = (char *)graph_comp(fw->graph, r.blocking[k])->id;
+    out->n_blocking = r.n_blocking;
+    for (size_t i = 0; i < r.n_rows; i++) {
+        const groups_row_t *row = &r.rows[i];
+        if (row->risk) {
+            Mastery__V1__AtRiskLearner *a = arena_alloc(h->arena, sizeof *a);
+            char **reasons = arena_alloc(h->arena, 3 * sizeof *reasons);
+            if (a == NULL || reasons == NULL)
+                return ERR_NOMEM;
+            mastery__v1__at_risk_learner__init(a);
+            a->learner_id = (char *)row->learner_id;
+            a->reasons = reasons;
+            for (unsigned bit = 1; bit <= RISK_NO_EVIDENCE; bit <<= 1)
+                if ((row->risk & bit) && (reasons[a->n_reasons++] =
+                                              (char *)risk_reason(h, fw, row, bit, h->now)) == NULL)
+                    return ERR_NOMEM;
+            a->competency_id =
+                row->risk & RISK_STUCK ? (char *)graph_comp(fw->graph, row->stuck)->id : "";
+            a->last_activity_ms = row->last_activity;
+            out->at_risk[out->n_at_risk++] = a;
+        }
+        if (!op->cells)
+            continue;
+        Mastery__V1__LearnerRow *l = arena_alloc(h->arena, sizeof *l);
+        if (l == NULL)
+            return ERR_NOMEM;
+        mastery__v1__learner_row__init(l);
+        l->learner_id = (char *)row->learner_id;
+        l->status.data = row->status;
+        l->status.len = n;
+        l->score = row->score;
+        l->n_score = n;
+        l->mastered = row->mastered;
+        l->evidence_count = row->evidence;
+        l->last_activity_ms = row->last_activity;
+        if (row->risk) {
+            l->risk = out->at_risk[out->n_at_risk - 1]->reasons;
+            l->n_risk = out->at_risk[out->n_at_risk - 1]->n_reasons;
+        }
+        out->learners[out->n_learners++] = l;
+    }
+    rep->result_case = MASTERY__V1__REPLY__RESULT_GROUP_REPORT;
+    rep->group_report = out;
+    return 0;
+}
+
+/* ---- the at-risk sweep ----------------------------------------------------------------------- */
+
+bool handler_sweep_due(handler_t *h, int64_t now)
+{
+    if (h->conf->risk_sweep_seconds == 0 || now < h->sweep_next)
+        return false;
+    h->sweep_next = now + (int64_t)h->conf->risk_sweep_seconds * 1000;
+    return true;
+}
+
+int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *entered)
+{
+    groups_risk_conf_t conf = {(uint32_t)h->conf->risk_stuck_items,
+                               (uint32_t)h->conf->risk_idle_days};
+    char id[STORE_KEY_MAX + 1];
+    *learners = *entered = 0;
+    uint8_t cursor[STORE_HASH_LEN];
+    memcpy(cursor, h->sweep_cursor, sizeof cursor);
+    int rc = 0;
+    while (*learners < h->conf->risk_sweep_learners) {
+        rc = records_learner_seek(txn, cursor, id);
+        if (rc == ERR_NOT_FOUND) { /* the end: the next sweep starts over */
+            memset(cursor, 0, sizeof cursor);
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (id[0] != '\0') {
+            records_learner_t l;
+            records_learner_init(&l, id);
+            for (uint32_t f = 0; rc == 0 && f < catalog_count(h->cat); f++) {
+                const catalog_fw_t *fw = catalog_at(h->cat, f);
+                groups_risk_change_t c;
+                if ((rc = groups_risk_evaluate(txn, &conf, fw, &l, h->now, &c)) == 0 && c.entered) {
+                    (*entered)++;
+                    rc = risk_event(h, txn, id, fw, &c);
+                }
+            }
+            if (rc != 0)
+                break;
+            (*learners)++;
+        }
+        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            memset(cursor, 0, sizeof cursor);
+            break;
+        }
+    }
+    if (rc == 0) /* a failed sweep looks at the same learners next time */
+        memcpy(h->sweep_cursor, cursor, sizeof cursor);
+    return rc;
+}
+
 /*
  * The request table: operation, name, whether it writes, the roles that may call it, handler.
  *
@@ -1997,8 +2528,11 @@ static int op_get_credential_proof(handler_t *h, store_txn_t *txn, const wire_re
  *   - submitting evidence: tool (its framework scope is checked per item); retracting it: the
  *     tool that submitted it, teachers, admins;
  *   - overrides: teacher; a learner's DID: teacher, admin;
- *   - frameworks (also CASE imports), keys, revoking/suspending credentials, backups: admin
- *     (R_ADMIN).
+ *   - frameworks (also CASE imports), keys, revoking/suspending credentials, backups, rosters:
+ *     admin (R_ADMIN).
+ * A teacher scoped to classes (`class=...`) passes the role check like any teacher; every
+ * handler that names a learner then calls may_read_learner (groups: may_read_group), and
+ * requests that would show other learners (ReadEvents) refuse it.
  */
 #define R_TOOL    AUTH_ROLE_TOOL
 #define R_TEACHER AUTH_ROLE_TEACHER
@@ -2048,6 +2582,9 @@ static const op_entry_t op_table[] = {
      op_get_credential_proof},
     {MASTERY__V1__REQUEST__OP_ISSUE_TRANSCRIPT, "issue_transcript", false, R_READ,
      op_issue_transcript},
+    {MASTERY__V1__REQUEST__OP_IMPORT_ROSTER, "import_roster", true, R_ADMIN, op_import_roster},
+    {MASTERY__V1__REQUEST__OP_LIST_GROUPS, "list_groups", false, R_READ, op_list_groups},
+    {MASTERY__V1__REQUEST__OP_GROUP_REPORT, "group_report", false, R_READ, op_group_report},
 };
 
 #define OP_COUNT (sizeof op_table / sizeof op_table[0])
@@ -2092,7 +2629,10 @@ bool handler_request_writes(const wire_request_t *req)
 bool handler_may_subscribe(const auth_client_t *client)
 {
     const op_entry_t *e = op_find(MASTERY__V1__REQUEST__OP_READ_EVENTS);
-    return client != NULL && (e->roles & (unsigned)client->role) != 0;
+    /* A class-scoped teacher may not call ReadEvents (events name every learner), so it
+     * receives no published ones either. */
+    return client != NULL && (e->roles & (unsigned)client->role) != 0 &&
+           !auth_client_class_scoped(client);
 }
 
 int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,

@@ -103,6 +103,18 @@ size_t handler_event_count(const handler_t *h);
 void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t *topic_len,
                        const uint8_t **data, size_t *len);
 
+/*
+ * The idle at-risk sweep (groups.h): handler_sweep_due() says whether risk_sweep_seconds have
+ * passed since the last one (and starts the next period); handler_sweep() then evaluates the
+ * at-risk rules for the next risk_sweep_learners learners (resuming where the last sweep
+ * stopped, wrapping at the end) and journals an at_risk event for each that entered the state.
+ * The caller runs it like a batch: handler_batch_begin, handler_sweep in a write transaction,
+ * commit, handler_batch_end, publish the events. Returns 0 or a store error (the transaction
+ * must not commit; the same learners are looked at next time).
+ */
+bool handler_sweep_due(handler_t *h, int64_t now);
+int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *entered);
+
 /* A packed error Reply for a request that never reached a handler. Caller owns *reply. */
 int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
                         uint8_t **reply, size_t *len);

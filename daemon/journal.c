@@ -241,6 +241,8 @@ static const char *kind_name(journal_kind_t k)
         return "evidence_accepted";
     case JOURNAL_KEYS_ROTATED:
         return "keys_rotated";
+    case JOURNAL_AT_RISK:
+        return "at_risk";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -287,6 +289,7 @@ static const logentry_kind_t entry_kind[] = {
     [JOURNAL_CREDENTIAL_STATUS] = LOGENTRY_CREDENTIAL_STATUS,
     [JOURNAL_EVIDENCE_ACCEPTED] = LOGENTRY_EVIDENCE_ACCEPTED,
     [JOURNAL_KEYS_ROTATED] = LOGENTRY_KEYS_ROTATED,
+    [JOURNAL_AT_RISK] = LOGENTRY_AT_RISK,
 };
 
 static bool has(const char *s)
@@ -369,6 +372,11 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
         le.present |= 1u << LOGENTRY_FLAG;
         le.flag = ev->flag;
         break;
+    case JOURNAL_AT_RISK: /* reason is the rule's name; count and at as the event has them */
+        le.present |= 1u << LOGENTRY_COUNT | 1u << LOGENTRY_OBSERVED_AT;
+        le.count = ev->count;
+        le.observed_at = ev->at;
+        break;
     case JOURNAL_FRAMEWORK_LOADED:
         le.present |= 1u << LOGENTRY_REVISION | 1u << LOGENTRY_COUNT;
         le.revision = ev->revision;
@@ -446,6 +454,7 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
     Mastery__V1__EvidenceAccepted ea = MASTERY__V1__EVIDENCE_ACCEPTED__INIT;
     Mastery__V1__KeysRotated kr = MASTERY__V1__KEYS_ROTATED__INIT;
+    Mastery__V1__AtRisk ar = MASTERY__V1__AT_RISK__INIT;
     e.seq = j->seq + 1;
     j->leaf_set = false;
     int rc;
@@ -537,6 +546,16 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         e.kind_case = MASTERY__V1__EVENT__KIND_KEYS_ROTATED;
         e.keys_rotated = &kr;
         subject = "issuer";
+        break;
+    case JOURNAL_AT_RISK:
+        ar.learner_id = S(ev->learner_id);
+        ar.framework_id = S(ev->framework_id);
+        ar.reason = S(ev->reason);
+        ar.competency_id = S(ev->competency_id ? ev->competency_id : "");
+        ar.evidence_count = ev->count;
+        ar.last_activity_ms = ev->at;
+        e.kind_case = MASTERY__V1__EVENT__KIND_AT_RISK;
+        e.at_risk = &ar;
         break;
     }
     queued_event_t *q = queue_slot(j);

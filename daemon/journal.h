@@ -42,6 +42,7 @@ typedef enum journal_kind {
     JOURNAL_CREDENTIAL_STATUS,
     JOURNAL_EVIDENCE_ACCEPTED,
     JOURNAL_KEYS_ROTATED,
+    JOURNAL_AT_RISK, /* a learner entered the at-risk state (groups.h) */
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -70,6 +71,8 @@ typedef struct journal_event {
     const char *key_id;          /* keys_rotated: the new verification method */
     const uint8_t *digest;       /* 32 bytes or NULL: SHA-256 of the framework document or of
                                     the signed credential, committed in the log entry */
+    uint32_t count;               /* at_risk: evidence items on the stuck competency */
+    int64_t at;                   /* at_risk: the learner's last activity (Unix ms) */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -109,7 +109,8 @@ static const char *const refusal_names[METRICS_REFUSED_KINDS] = {"handshake", "u
 static const char *const act_names[METRICS_ACTS] = {"framework_loaded",     "override",
                                                     "credential_issued",    "credential_revoked",
                                                     "credential_suspended", "credential_reinstated",
-                                                    "evidence_retracted",   "keys_rotated"};
+                                                    "evidence_retracted",   "keys_rotated",
+                                                    "roster_imported"};
 
 int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *const *op_names,
                    size_t n_ops, const char *(*code_name)(int code), buf_t *b)

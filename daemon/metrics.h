@@ -58,6 +58,7 @@ typedef enum {
     METRICS_ACT_CREDENTIAL_REINSTATED, /* revocation or suspension lifted */
     METRICS_ACT_EVIDENCE_RETRACTED,
     METRICS_ACT_KEYS_ROTATED,
+    METRICS_ACT_ROSTER_IMPORTED,
     METRICS_ACTS
 } metrics_act_t;
 

@@ -1,5 +1,6 @@
 #include "records.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,6 +452,256 @@ int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LE
     store_key_t k;
     key_state(&k, learner_hash, fw_hash, comp_hash);
     return store_put(txn, STORE_DB_LEARNERS, &k, st, sizeof *st, 0);
+}
+
+int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it)
+{
+    store_key_t prefix;
+    key_learner_kind(&prefix, learner_hash, KIND_STATE);
+    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+}
+
+int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
+                            records_state_t *out)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    const size_t fixed = STORE_HASH_LEN + 1 + STORE_HASH_LEN;
+    if (k.len != fixed + STORE_HASH_LEN || v.len != sizeof *out)
+        return ERR_INTERNAL;
+    *comp_hash = (const uint8_t *)k.data + fixed;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+void records_state_iter_close(records_state_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- groups -------------------------------------------------------------------------------- */
+
+#define GROUP_RECORD 'G'
+
+static void key_group(store_key_t *k, const uint8_t *group_hash)
+{
+    store_key_reset(k);
+    store_key_byte(k, GROUP_RECORD);
+    store_key_bytes(k, group_hash, STORE_HASH_LEN);
+}
+
+static void key_member(store_key_t *k, const uint8_t *group_hash, char kind,
+                       const uint8_t *member_hash)
+{
+    store_key_reset(k);
+    store_key_byte(k, (uint8_t)kind);
+    store_key_bytes(k, group_hash, STORE_HASH_LEN);
+    if (member_hash)
+        store_key_bytes(k, member_hash, STORE_HASH_LEN);
+}
+
+int records_group_put(store_txn_t *txn, const char *group_id, const char *title)
+{
+    size_t il = strlen(group_id), tl = strlen(title);
+    if (il > RECORDS_GROUP_ID_MAX || tl > RECORDS_GROUP_TITLE_MAX)
+        return ERR_INVALID;
+    char v[RECORDS_GROUP_ID_MAX + RECORDS_GROUP_TITLE_MAX + 2];
+    memcpy(v, group_id, il + 1);
+    memcpy(v + il + 1, title, tl + 1);
+    uint8_t h[STORE_HASH_LEN];
+    store_hash_id(group_id, h);
+    store_key_t k;
+    key_group(&k, h);
+    return store_put(txn, STORE_DB_GROUPS, &k, v, il + tl + 2, 0);
+}
+
+/* A group record: id NUL title NUL. */
+static int group_decode(const store_val_t *v, const char **id, const char **title)
+{
+    const char *p = v->data;
+    const char *nul = v->len ? memchr(p, '\0', v->len) : NULL;
+    if (nul == NULL || v->len < 2 || p[v->len - 1] != '\0')
+        return ERR_INTERNAL;
+    *id = p;
+    *title = nul + 1;
+    return 0;
+}
+
+int records_group_get(store_txn_t *txn, const char *group_id, char *title, size_t cap)
+{
+    uint8_t h[STORE_HASH_LEN];
+    store_hash_id(group_id, h);
+    store_key_t k;
+    store_val_t v;
+    key_group(&k, h);
+    int rc = store_get(txn, STORE_DB_GROUPS, &k, &v);
+    const char *id, *t;
+    if (rc == 0)
+        rc = group_decode(&v, &id, &t);
+    if (rc == 0 && title != NULL && cap > 0)
+        snprintf(title, cap, "%s", t);
+    return rc;
+}
+
+static int members_del_all(store_txn_t *txn, const uint8_t *group_hash, char kind,
+                           uint64_t *members)
+{
+    for (;;) { /* one at a time: a delete under an open cursor would move it */
+        store_key_t prefix;
+        store_iter_t it;
+        store_val_t k;
+        key_member(&prefix, group_hash, kind, NULL);
+        int rc = store_iter_open(txn, STORE_DB_GROUPS, &prefix, NULL, &it);
+        if (rc != 0)
+            return rc;
+        rc = store_iter_next_key(&it, &k);
+        store_key_t del;
+        if (rc == 0) {
+            store_key_reset(&del);
+            store_key_bytes(&del, k.data, k.len);
+        }
+        store_iter_close(&it);
+        if (rc == ERR_NOT_FOUND)
+            return 0;
+        if (rc != 0 || (rc = store_del(txn, STORE_DB_GROUPS, &del)) != 0)
+            return rc;
+        (*members)++;
+    }
+}
+
+int records_group_del(store_txn_t *txn, const char *group_id, uint64_t *members)
+{
+    uint8_t h[STORE_HASH_LEN];
+    store_hash_id(group_id, h);
+    store_key_t k;
+    key_group(&k, h);
+    *members = 0;
+    int rc = store_del(txn, STORE_DB_GROUPS, &k);
+    if (rc == 0)
+        rc = members_del_all(txn, h, RECORDS_MEMBER_LEARNER, members);
+    if (rc == 0)
+        rc = members_del_all(txn, h, RECORDS_MEMBER_TEACHER, members);
+    return rc;
+}
+
+int records_group_iter_open(store_txn_t *txn, records_group_iter_t *it)
+{
+    store_key_t prefix;
+    store_key_reset(&prefix);
+    store_key_byte(&prefix, GROUP_RECORD);
+    return store_iter_open(txn, STORE_DB_GROUPS, &prefix, NULL, &it->it);
+}
+
+int records_group_iter_next(records_group_iter_t *it, const char **id, const char **title)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    return rc != 0 ? rc : group_decode(&v, id, title);
+}
+
+void records_group_iter_close(records_group_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+int records_member_put(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const char *member_id, bool *changed)
+{
+    uint8_t mh[STORE_HASH_LEN];
+    store_hash_id(member_id, mh);
+    store_key_t k;
+    store_val_t v;
+    key_member(&k, group_hash, kind, mh);
+    int rc = store_get(txn, STORE_DB_GROUPS, &k, &v);
+    *changed = rc == ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND)
+        rc = store_put(txn, STORE_DB_GROUPS, &k, member_id, strlen(member_id), 0);
+    return rc;
+}
+
+int records_member_del(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const uint8_t member_hash[STORE_HASH_LEN])
+{
+    store_key_t k;
+    key_member(&k, group_hash, kind, member_hash);
+    return store_del(txn, STORE_DB_GROUPS, &k);
+}
+
+int records_member_has(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const uint8_t member_hash[STORE_HASH_LEN])
+{
+    store_key_t k;
+    store_val_t v;
+    key_member(&k, group_hash, kind, member_hash);
+    return store_get(txn, STORE_DB_GROUPS, &k, &v);
+}
+
+int records_member_iter_open(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                             records_member_iter_t *it)
+{
+    store_key_t prefix;
+    key_member(&prefix, group_hash, kind, NULL);
+    return store_iter_open(txn, STORE_DB_GROUPS, &prefix, NULL, &it->it);
+}
+
+int records_member_iter_next(records_member_iter_t *it, const uint8_t **hash, const char **id,
+                             size_t *id_len)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != 1 + 2 * STORE_HASH_LEN || v.len == 0 || v.len > RECORDS_GROUP_ID_MAX)
+        return ERR_INTERNAL;
+    *hash = (const uint8_t *)k.data + 1 + STORE_HASH_LEN;
+    *id = v.data;
+    *id_len = v.len;
+    return 0;
+}
+
+void records_member_iter_close(records_member_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+/* ---- risk ---------------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(records_risk_t) == 32, "risk record is a stored format");
+
+static void key_risk(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash)
+{
+    store_key_reset(k);
+    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+}
+
+int records_risk_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                     const uint8_t fw_hash[STORE_HASH_LEN], records_risk_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_risk(&k, learner_hash, fw_hash);
+    int rc = store_get(txn, STORE_DB_RISK, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != sizeof *out)
+        return ERR_INTERNAL;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+int records_risk_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                     const uint8_t fw_hash[STORE_HASH_LEN], const records_risk_t *r)
+{
+    store_key_t k;
+    key_risk(&k, learner_hash, fw_hash);
+    if (r->flags == 0)
+        return store_del(txn, STORE_DB_RISK, &k);
+    return store_put(txn, STORE_DB_RISK, &k, r, sizeof *r, 0);
 }
 
 /* ---- events -------------------------------------------------------------------------------- */
@@ -1105,7 +1356,10 @@ static int upgrade_log(store_t *st, err_detail_t *d)
 }
 
 static int upgrade_scoped_ids(store_t *st, err_detail_t *d);
+static int upgrade_groups(store_t *st, err_detail_t *d);
 
+/* Each step runs in its own transaction, in format order; a step that fails leaves the file
+ * at the last format it reached, which the next start continues from. */
 int records_upgrade(store_t *st, err_detail_t *d)
 {
     int rc = 0;
@@ -1113,6 +1367,8 @@ int records_upgrade(store_t *st, err_detail_t *d)
         rc = upgrade_scoped_ids(st, d);
     if (rc == 0 && store_format(st) < STORE_FORMAT_LOG)
         rc = upgrade_log(st, d);
+    if (rc == 0 && store_format(st) < STORE_FORMAT_GROUPS)
+        rc = upgrade_groups(st, d);
     return rc;
 }
 
@@ -1167,3 +1423,23 @@ static int upgrade_scoped_ids(store_t *st, err_detail_t *d)
              STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
     return 0;
 }
+
+/* 4 -> 6: the groups and risk databases, which store_open created (empty) in its transaction;
+ * nothing to move, so the upgrade records the format. */
+static int upgrade_groups(store_t *st, err_detail_t *d)
+{
+    if (store_format(st) >= STORE_FORMAT_GROUPS)
+        return 0;
+    store_txn_t *txn;
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc == 0 && (rc = store_format_set(txn, STORE_FORMAT_GROUPS)) == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "upgrading data.mdb to format %u (groups) failed: %s",
+                       STORE_FORMAT_GROUPS, err_str(rc));
+    log_info("data.mdb upgraded to format %u: groups and risk databases", STORE_FORMAT_GROUPS);
+    return 0;
+}
+

@@ -44,6 +44,12 @@
  *   meta          "identity"                                       records_identity_t: the
  *                                                                  issuer keys the store was
  *                                                                  made with (see below)
+ *   groups        'G' H(group)                                     the group (class) record:
+ *                                                                  id NUL title NUL
+ *                 'M' H(group) H(learner)                          a learner of the group: id
+ *                 'T' H(group) H(teacher)                          a teacher of the group: id
+ *   risk          H(learner) H(framework)                          records_risk_t (32): the
+ *                                                                  learner's at-risk state
  *
  * One learner's records share a key prefix, so a batch dirties about one leaf page per learner
  * rather than one per record kind. An absent state record means the default (unlocked when
@@ -224,6 +230,86 @@ int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LE
 int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                       const uint8_t fw_hash[STORE_HASH_LEN],
                       const uint8_t comp_hash[STORE_HASH_LEN], const records_state_t *st);
+
+/* A learner's state records in one framework, in competency-hash order (the default state
+ * has no record: the caller fills in what the walk skips). */
+typedef struct records_state_iter {
+    store_iter_t it;
+} records_state_iter_t;
+
+int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it);
+/* 0 with the next record and its competency hash (borrowed, as the key), ERR_NOT_FOUND at the
+ * end, ERR_INTERNAL for a malformed record. */
+int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
+                            records_state_t *out);
+void records_state_iter_close(records_state_iter_t *it);
+
+/* ---- groups (classes from a roster) -------------------------------------------------------- */
+
+/* Group ids, titles and member ids are at most RECORDS_GROUP_ID_MAX bytes (a title:
+ * RECORDS_GROUP_TITLE_MAX). A member kind: a learner or a teacher of the group. */
+#define RECORDS_GROUP_ID_MAX    256
+#define RECORDS_GROUP_TITLE_MAX 512
+#define RECORDS_MEMBER_LEARNER  'M'
+#define RECORDS_MEMBER_TEACHER  'T'
+
+/* Stores (or replaces) the group record. */
+int records_group_put(store_txn_t *txn, const char *group_id, const char *title);
+/* The group's title (copied into title, cap bytes): 0 or ERR_NOT_FOUND. */
+int records_group_get(store_txn_t *txn, const char *group_id, char *title, size_t cap);
+/* Deletes the group record and every member of both kinds; *members: how many. */
+int records_group_del(store_txn_t *txn, const char *group_id, uint64_t *members);
+
+/* Every group in key order (by H(group)): 0 with id and title (borrowed, NUL-terminated),
+ * ERR_NOT_FOUND at the end. */
+typedef struct records_group_iter {
+    store_iter_t it;
+} records_group_iter_t;
+
+int records_group_iter_open(store_txn_t *txn, records_group_iter_t *it);
+int records_group_iter_next(records_group_iter_t *it, const char **id, const char **title);
+void records_group_iter_close(records_group_iter_t *it);
+
+/* Adds (idempotent) or removes a member of kind RECORDS_MEMBER_*. *changed: whether it did. */
+int records_member_put(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const char *member_id, bool *changed);
+int records_member_del(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const uint8_t member_hash[STORE_HASH_LEN]);
+/* Whether the member is in the group: 0, ERR_NOT_FOUND, or a store error. */
+int records_member_has(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                       const uint8_t member_hash[STORE_HASH_LEN]);
+
+/* A group's members of one kind, in member-hash order: 0 with the hash (borrowed, from the key)
+ * and id (borrowed, not NUL-terminated: id_len bytes), ERR_NOT_FOUND at the end. */
+typedef struct records_member_iter {
+    store_iter_t it;
+} records_member_iter_t;
+
+int records_member_iter_open(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
+                             records_member_iter_t *it);
+int records_member_iter_next(records_member_iter_t *it, const uint8_t **hash, const char **id,
+                             size_t *id_len);
+void records_member_iter_close(records_member_iter_t *it);
+
+/* ---- risk ---------------------------------------------------------------------------------- */
+
+/* A learner's at-risk state in one framework (32 bytes, stored as is; written only when it
+ * changes). flags: the rules that hold (groups.h: RISK_*); since: when the learner entered
+ * the state (Unix ms, 0 when flags is 0); comp_hash: the competency a "stuck" rule names. */
+typedef struct records_risk {
+    uint32_t flags;
+    uint32_t count; /* the evidence count on comp_hash when it was found stuck */
+    int64_t since;
+    uint8_t comp_hash[STORE_HASH_LEN];
+} records_risk_t;
+
+/* ERR_NOT_FOUND: no record (not at risk). */
+int records_risk_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                     const uint8_t fw_hash[STORE_HASH_LEN], records_risk_t *out);
+/* Stores r, or deletes the record when r->flags is 0. */
+int records_risk_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                     const uint8_t fw_hash[STORE_HASH_LEN], const records_risk_t *r);
 
 /* ---- events -------------------------------------------------------------------------------- */
 
@@ -418,8 +504,9 @@ int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
 
 /*
  * Brings a store opened by store_open() (format 2 at least) to the layouts above (format 3:
- * evidence ids scoped to their source, each item keeping the source it was stored with), in
- * one transaction: all or nothing. A no-op on a current store. Call once after store_open(),
+ * evidence ids scoped to their source, each item keeping the source it was stored with, in
+ * one transaction: all or nothing; then format 6, the groups and risk databases, which
+ * store_open created empty). A no-op on a current store. Call once after store_open(),
  * before anything reads records. Returns 0 or an error with detail.
  */
 int records_upgrade(store_t *st, err_detail_t *detail);

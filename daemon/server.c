@@ -44,6 +44,7 @@ typedef struct conn {
     uint64_t unread;              /* received by the kernel but not taken, at the last sweep */
     bool open;                    /* accepted, neither closed nor dropped since */
     bool events;                  /* on the event endpoint: it only ever sends subscriptions */
+    bool shut;                    /* we shut it down (refused or dropped): never answered */
     struct sockaddr_storage peer; /* checked again before a shutdown: the fd must be ours */
     socklen_t peer_len;
 } conn_t;
@@ -448,9 +449,25 @@ static void conn_drop(server_t *s, int fd, const char *why, uint64_t bytes)
         return;
     shutdown(fd, SHUT_RDWR);
     c->open = false;
+    c->shut = true;
     s->conns_open--;
     s->conns_dropped++;
     log_info("dropped a connection (fd %d): %s (%llu bytes)", fd, why, (unsigned long long)bytes);
+}
+
+/* Starts the record of a connection on fd (a request connection, or one of the event
+ * endpoint when events is set). */
+static void conn_open(server_t *s, conn_t *c, bool events, int fd)
+{
+    c->taken = 0;
+    c->unread = 0;
+    c->events = events;
+    c->shut = false;
+    c->peer_len = sizeof c->peer;
+    if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
+        c->peer_len = 0;
+    s->conns_open++;
+    c->open = true;
 }
 
 static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
@@ -464,6 +481,8 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
         if (c == NULL || s->conns_open >= s->conf->max_connections) {
             /* Refused before its handshake: libzmq frees what it allocated for it. */
             shutdown(fd, SHUT_RDWR);
+            if (c)
+                c->shut = true;
             s->conns_refused++;
             if ((s->conns_refused & (s->conns_refused - 1)) == 0) /* 1st, 2nd, 4th, ... */
                 log_info("connection refused: max_connections (%llu) open; %llu refused so far",
@@ -471,16 +490,14 @@ static void monitor_event(server_t *s, bool events, uint16_t ev, int fd)
                          (unsigned long long)s->conns_refused);
             return;
         }
-        c->taken = 0;
-        c->unread = 0;
-        c->events = events;
-        c->peer_len = sizeof c->peer;
-        if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
-            c->peer_len = 0;
-        s->conns_open++;
-        c->open = true;
-    } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open) {
-        s->conns[fd]->open = false; /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED */
+        conn_open(s, c, events, fd);
+    } else if (fd >= 0 && (size_t)fd < s->conns_cap && s->conns[fd] && s->conns[fd]->open &&
+               s->conns[fd]->events == events) {
+        /* ZMQ_EVENT_DISCONNECTED or ZMQ_EVENT_CLOSED, of a connection of this socket: the two
+         * monitors are drained one after the other, so a subscriber's DISCONNECTED can come
+         * after a request connection reusing its fd was ACCEPTED, and must not close that one
+         * (its requests would never be answered). */
+        s->conns[fd]->open = false;
         s->conns_open--;
     }
 }
@@ -640,9 +657,18 @@ static int receive_one(server_t *s)
              * the wire and names its connection. */
             int fd = zmq_msg_get(&m, ZMQ_SRCFD);
             conn = fd >= 0 && (size_t)fd < s->conns_cap ? s->conns[fd] : NULL;
-            if (fd >= 0 && (conn == NULL || !conn->open)) {
+            if (fd >= 0 && (conn == NULL || !conn->open || conn->events)) {
                 monitor_drain(s); /* its ACCEPTED was queued before its first message */
                 conn = conn_at(s, fd);
+                /* The two monitors are drained one after the other, so the late ACCEPTED and
+                 * DISCONNECTED of an event connection that had this fd before can be read after
+                 * this one's ACCEPTED and undo it. A request proves the fd is a request
+                 * connection now: only one we shut down ourselves stays unanswered. */
+                if (conn && !conn->shut && (!conn->open || conn->events)) {
+                    if (conn->open)
+                        s->conns_open--;
+                    conn_open(s, conn, false, fd);
+                }
             }
         }
         if (n >= 1 && conn)
@@ -783,6 +809,26 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
     return rc;
 }
 
+/* Publishes the events of the transaction that just committed. */
+static void publish_events(server_t *s)
+{
+    for (size_t i = 0; i < handler_event_count(s->handler); i++) {
+        const char *topic;
+        size_t topic_len, len;
+        const uint8_t *data;
+        handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
+        /* One copy for every subscriber (libzmq shares it), counted until the last has it. */
+        uint8_t *copy = malloc(len ? len : 1);
+        if (copy == NULL)
+            break;
+        memcpy(copy, data, len);
+        if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            send_counted(s, s->pub, NULL, copy, len, 0);
+        else
+            free(copy);
+    }
+}
+
 /* A failure that belongs to one request (a damaged record it reads, a budget its changes
  * exceed), not to the disk: the others of its group commit must not share it. */
 static bool failure_is_one_requests(int rc)
@@ -860,23 +906,57 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         s->batch[i].reply = NULL; /* libzmq's now */
     }
     batch_free_replies(s, from, to);
-    for (size_t i = 0; i < handler_event_count(s->handler); i++) {
-        const char *topic;
-        size_t topic_len, len;
-        const uint8_t *data;
-        handler_event_get(s->handler, i, &topic, &topic_len, &data, &len);
-        /* One copy for every subscriber (libzmq shares it), counted until the last has it. */
-        uint8_t *copy = malloc(len ? len : 1);
-        if (copy == NULL)
-            break;
-        memcpy(copy, data, len);
-        if (zmq_send(s->pub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-            send_counted(s, s->pub, NULL, copy, len, 0);
-        else
-            free(copy);
-    }
+    publish_events(s);
     metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
     return to;
+}
+
+/*
+ * The handler's periodic work, the at-risk sweep (handler_sweep), in a write transaction of
+ * its own between batches, at most every risk_sweep_seconds and over risk_sweep_learners
+ * learners, so it never holds requests up for long. Its events are published like a batch's.
+ */
+static void housekeeping(server_t *s)
+{
+    int64_t now = now_ms();
+    if (!handler_sweep_due(s->handler, now))
+        return;
+    for (;;) {
+        store_txn_t *txn;
+        uint64_t learners = 0, entered = 0;
+        int rc = store_txn_begin(s->store, true, &txn);
+        if (rc != 0) {
+            log_warnx("at-risk sweep: cannot begin a transaction: %s", err_str(rc));
+            return;
+        }
+        handler_batch_begin(s->handler, now);
+        double t0 = mono_s();
+        rc = handler_sweep(s->handler, txn, &learners, &entered);
+        if (rc == 0)
+            rc = handler_batch_seal(s->handler, txn); /* its at_risk events are log leaves */
+        if (rc == 0)
+            rc = store_txn_commit(&txn);
+        else
+            store_txn_abort(&txn);
+        err_detail_t d;
+        int end = handler_batch_end(s->handler, rc == 0, &d);
+        if (end != 0)
+            log_warnx("cannot reload frameworks after a failed sweep: %s: %s", d.field, d.message);
+        if (rc == ERR_RETRY && store_grow(s->store) == 0)
+            continue;
+        if (rc != 0) {
+            log_warnx("at-risk sweep not committed: %s; it runs again later", err_str(rc));
+            return;
+        }
+        s->stats->commits++;
+        s->stats->m.commits++;
+        log_debug("at-risk sweep: %llu learners in %.1f ms (commit included), %llu entered "
+                  "the state",
+                  (unsigned long long)learners, (mono_s() - t0) * 1000,
+                  (unsigned long long)entered);
+        publish_events(s);
+        return;
+    }
 }
 
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
@@ -995,6 +1075,7 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
+        housekeeping(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;

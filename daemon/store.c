@@ -35,14 +35,20 @@ struct store_txn {
 static const char *const store_db_names[STORE_DB_COUNT] = {
     "meta",        "frameworks", "learners", "evidence_ids", "events",
     "credentials", "cred_index", "status",   "log",          "log_tree",
+    "groups",      "risk",
 };
 
-/* The format that introduced each database (0: there from the start). Opening a file of an
- * older format creates it; any other missing database means damage. */
-static const uint32_t store_db_since[STORE_DB_COUNT] = {
-    [STORE_DB_LOG] = STORE_FORMAT_LOG,
-    [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
+/* The format that brought each database: an existing file of an older format lacks it, and
+ * store_open creates it (empty) instead of calling the file damaged. */
+static const uint32_t store_db_since_table[STORE_DB_COUNT] = {
+    [STORE_DB_LOG] = STORE_FORMAT_LOG,       [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
+    [STORE_DB_GROUPS] = STORE_FORMAT_GROUPS, [STORE_DB_RISK] = STORE_FORMAT_GROUPS,
 };
+
+static uint32_t store_db_since(int db)
+{
+    return store_db_since_table[db] ? store_db_since_table[db] : STORE_FORMAT_PLAIN;
+}
 
 /* The one place LMDB's codes become ours. */
 static int store_err(int rc)
@@ -467,12 +473,14 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
     }
     /* A file that never committed is new; any other must already have every database. */
     bool fresh = info.me_last_txnid == 0;
+    uint32_t file_format = STORE_FORMAT_CURRENT;
     for (int i = 0; i < STORE_DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, store_db_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
-        uint32_t format = 0;
-        if (rc == MDB_NOTFOUND && store_db_since[i] != 0 && i > STORE_DB_META &&
-            format_read(st, txn, &format, d) == 0 && format < store_db_since[i])
-            rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &st->dbi[i]);
+        /* The meta database comes first: its format says which databases the file predates. */
+        bool create = fresh || store_db_since(i) > file_format;
+        rc = mdb_dbi_open(txn, store_db_names[i], create ? MDB_CREATE : 0, &st->dbi[i]);
+        if (rc == 0 && i == STORE_DB_META && !fresh &&
+            (rc = format_read(st, txn, &file_format, d)) != 0)
+            goto fail;
         if (rc == MDB_NOTFOUND) {
             rc = err_set(d, ERR_DATA_LOSS, "data_dir",
                          "%s/data.mdb has committed transactions (last %zu) but no '%s' "

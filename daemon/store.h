@@ -36,6 +36,8 @@ typedef enum store_db {
     STORE_DB_STATUS,
     STORE_DB_LOG,      /* from format 4 */
     STORE_DB_LOG_TREE, /* from format 4 */
+    STORE_DB_GROUPS,   /* format 6: classes, their learners and teachers */
+    STORE_DB_RISK,     /* format 6: each learner's at-risk state per framework */
     STORE_DB_COUNT
 } store_db_t;
 
@@ -48,14 +50,16 @@ typedef enum store_db {
  *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
  *   4  the transparency log (databases log and log_tree) and per-learner commitment keys;
  *      records_upgrade() migrates 3 -> 4 (the log starts after the events already stored)
+ *   6  the groups and risk databases (classes, at-risk states); records_upgrade() records 6
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's. A
- * database introduced by a format (store_db_since in store.c) is created when an older file
- * is opened, in the transaction that opens it. */
+ * database introduced by a format (store_db_since in store.c) is created, empty, when an
+ * older file is opened, in the transaction that opens it. */
 #define STORE_FORMAT_PLAIN      1u
 #define STORE_FORMAT_CHECKSUMS  2u
 #define STORE_FORMAT_SCOPED_IDS 3u
 #define STORE_FORMAT_LOG        4u
-#define STORE_FORMAT_CURRENT    STORE_FORMAT_LOG
+#define STORE_FORMAT_GROUPS     6u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_GROUPS
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;

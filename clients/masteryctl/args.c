@@ -44,7 +44,8 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
     [OPT_KIND] = {"kind", "K",
                   "unlocked, mastered, override, framework_loaded, evidence_accepted, "
-                  "evidence_retracted, credential_issued, credential_status or keys_rotated",
+                  "evidence_retracted, credential_issued, credential_status, keys_rotated or "
+                  "at_risk",
                   false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
@@ -70,6 +71,11 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                         false},
     [OPT_LIST] = {"list", "N", "the status list's number (default: the newest)", false},
     [OPT_CLR] = {"clr", NULL, "a 1EdTech CLR 2.0 transcript (ClrCredential)", false},
+    [OPT_ID_COLUMN] = {"id-column", "COLUMN",
+                       "users.csv column holding the learner id the tools use (default: "
+                       "sourcedId)",
+                       false},
+    [OPT_HTML] = {"html", NULL, "write one self-contained HTML page (with -o FILE)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

@@ -136,6 +136,22 @@ const command_t COMMANDS[] = {
      "credential proof ID [-o FILE]",
      "Writes the badge with the log entries its evidence names, their inclusion proofs\n"
      "and the signed checkpoint: the bundle mastery-verify --log-proof checks offline."},
+    {"roster", "import", cmd_roster_import, O(OPT_ID_COLUMN), 0, 1, 1,
+     "roster import DIR [--id-column COLUMN]",
+     "Imports classes from a OneRoster 1.2 CSV export in DIR (classes.csv, enrollments.csv,\n"
+     "users.csv): each class's learners and teachers replace the stored ones. Only ids are\n"
+     "sent; names and e-mail addresses are never read. Prints every warning, naming file and\n"
+     "line. Admin only."},
+    {"group", "list", cmd_group_list, 0, 0, 0, 0, "group list",
+     "Lists the groups (classes) you may see, with their learner and teacher counts."},
+    {"group", "show", cmd_group_show, 0, 0, 1, 1, "group show G",
+     "Shows a group's teachers and learners."},
+    {"group", "report", cmd_group_report, O(OPT_FRAMEWORK) | O(OPT_HTML) | O(OPT_OUTPUT), 0, 1, 1,
+     "group report G [--framework F] [--html [-o FILE]]",
+     "The teacher's view of a class: per competency locked / unlocked / mastered / review due\n"
+     "and the median score, the competencies blocking the most learners, the learners at\n"
+     "risk (masteryd(8)). --html writes one self-contained page with a learners x\n"
+     "competencies heat map."},
     {"keygen", NULL, cmd_keygen, 0, 0, 1, 1, "keygen FILE",
      "Makes a CURVE key pair for a client: FILE (secret, mode 0600) and FILE.pub."},
 };

@@ -106,6 +106,20 @@ static void fill_checkpoint(const Mastery__V1__Event *ev, json_t *o)
 static const char *learner_evidence_accepted(const Mastery__V1__Event *ev)
 {
     return ev->evidence_accepted->learner_id;
+static void fill_at_risk(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__AtRisk *a = ev->at_risk;
+    json_object_set_new(o, "learner", jstr(a->learner_id));
+    json_object_set_new(o, "framework", jstr(a->framework_id));
+    json_object_set_new(o, "reason", jstr(a->reason));
+    json_object_set_new(o, "competency", jstr(a->competency_id));
+    json_object_set_new(o, "evidence_count", json_integer(a->evidence_count));
+    json_object_set_new(o, "last_activity", jtime(a->last_activity_ms));
+}
+
+static const char *learner_at_risk(const Mastery__V1__Event *ev)
+{
+    return ev->at_risk->learner_id;
 }
 
 static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
@@ -158,6 +172,7 @@ static const struct event_kind {
      learner_evidence_accepted},
     {MASTERY__V1__EVENT__KIND_KEYS_ROTATED, "keys_rotated", fill_keys_rotated, NULL},
     {MASTERY__V1__EVENT__KIND_CHECKPOINT, "checkpoint", fill_checkpoint, NULL},
+    {MASTERY__V1__EVENT__KIND_AT_RISK, "at_risk", fill_at_risk, learner_at_risk},
 };
 #define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
 

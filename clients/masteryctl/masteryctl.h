@@ -77,6 +77,8 @@ typedef enum opt_id {
     OPT_PUBLIC_URL,
     OPT_LIST,
     OPT_CLR,
+    OPT_ID_COLUMN,
+    OPT_HTML,
     OPT_COUNT
 } opt_id_t;
 
@@ -315,5 +317,9 @@ int cmd_keys_rotate(ctl_t *ctl, const args_t *a);
 int cmd_keygen(ctl_t *ctl, const args_t *a);
 int cmd_xapi_import(ctl_t *ctl, const args_t *a);
 int cmd_xapi_follow(ctl_t *ctl, const args_t *a);
+int cmd_roster_import(ctl_t *ctl, const args_t *a); /* group.c */
+int cmd_group_list(ctl_t *ctl, const args_t *a);
+int cmd_group_show(ctl_t *ctl, const args_t *a);
+int cmd_group_report(ctl_t *ctl, const args_t *a);
 
 #endif

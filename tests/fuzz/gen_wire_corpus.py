@@ -78,6 +78,14 @@ def requests(pb):
     yield "get_log_tile-hashes", R(get_log_tile=pb.GetLogTile(level=1, index=7, width=3))
     yield "get_credential_proof", R(get_credential_proof=pb.GetCredentialProof(
         credential_id="urn:uuid:x"))
+    yield "import_roster", R(request_id="r10", import_roster=pb.ImportRoster(classes=[
+        pb.RosterClass(group_id="7A", title="Math 7A", learner_ids=["alice", "b\u00e9la"],
+                       teacher_ids=["t1"]),
+        pb.RosterClass(group_id="OLD", deleted=True)]))
+    yield "list_groups", R(request_id="r11", list_groups=pb.ListGroups())
+    yield "list_groups-one", R(list_groups=pb.ListGroups(group_id="7A"))
+    yield "group_report", R(request_id="r12", group_report=pb.GroupReport(
+        group_id="7A", framework_id="urn:example:fw", cells=True))
 
 
 def main():

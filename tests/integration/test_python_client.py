@@ -641,3 +641,27 @@ def test_package_generates_code_with_protoc_when_there_is_no_build(daemon, tmp_p
         assert where.startswith(str(tmp_path / "cache" / "masteryd_client")), where
         assert version == daemon_version
     assert not os.path.exists(checkout / "build")
+
+
+def test_groups_and_report(md, daemon):
+    """import_roster, groups, group, group_report through the Python client."""
+    md.load_framework(json.dumps(TWO))
+    from masteryd_client import RosterClass
+    r = md.import_roster([RosterClass("7A", "Math", learners=["p1", "p2"], teachers=["t"]),
+                          {"group": "7B", "learners": ["p3"]}])
+    assert (r.created, r.members_added) == (2, 4)
+    assert md.import_roster([RosterClass("7A", "Math", learners=["p1", "p2"],
+                                         teachers=["t"])]).unchanged == 1
+    assert sorted((g.group, g.learner_count) for g in md.groups()) == [("7A", 2), ("7B", 1)]
+    g = md.group("7A")
+    assert (g.title, g.learners, g.teachers) == ("Math", ["p1", "p2"], ["t"]) or \
+        (g.title, sorted(g.learners), g.teachers) == ("Math", ["p1", "p2"], ["t"])
+    md.submit_evidence("py-g1", "p1", "a", 0.9)
+    rep = md.group_report("7A", cells=True)
+    by = {c.competency: c for c in rep.competencies}
+    assert (by["a"].mastered, by["a"].unlocked, by["b"].locked, by["b"].unlocked) == (1, 1, 1, 1)
+    assert rep.blocking == ["a"] and by["a"].blocked == 1  # p2: a unlocked, b locked
+    assert [a.learner for a in rep.at_risk] == ["p2"] and rep.at_risk[0].reasons == ["no_evidence"]
+    assert {l.learner: l.status for l in rep.learners}["p1"] == ["MASTERED", "UNLOCKED"]
+    with pytest.raises(NotFoundError):
+        md.group_report("nope")

@@ -101,6 +101,22 @@ static void test_clients_parse(void **state)
     assert_int_equal(parse(text, &c, &d), 0);
     assert_true(auth_client_in_scope(auth_clients_at(c, 0), "anything"));
     auth_clients_destroy(&c);
+    /* A teacher scoped to classes; a teacher without them reads every learner. */
+    snprintf(text, sizeof text, "%s t teacher class=7A,7B\n%s u teacher\n", a, b);
+    assert_int_equal(parse(text, &c, &d), 0);
+    const auth_client_t *t = auth_clients_find(c, auth_clients_at(c, 0)->key);
+    for (size_t i = 0; i < 2; i++) {
+        const auth_client_t *x = auth_clients_at(c, i);
+        if (strcmp(x->name, "t") == 0) {
+            assert_true(auth_client_class_scoped(x));
+            assert_int_equal(x->n_groups, 2);
+            assert_string_equal(x->groups[1], "7B");
+        } else {
+            assert_false(auth_client_class_scoped(x));
+        }
+    }
+    assert_non_null(t);
+    auth_clients_destroy(&c);
     assert_int_equal(parse("# nobody yet\n", &c, &d), 0);
     assert_int_equal(auth_clients_count(c), 0);
     auth_clients_destroy(&c);
@@ -129,6 +145,10 @@ static void test_clients_errors(void **state)
         {"%s t tool *,a\n", "clients:1", "not allowed"},
         {"%s t tool a b\n", "clients:1", "unexpected text"},
         {"%s x admin\n%s y auditor\n", "clients:2", "listed twice (lines 1 and 2)"},
+        {"%s t teacher class=\n", "clients:1", "give the class ids"},
+        {"%s t teacher class=7A,,7B\n", "clients:1", "class: id 2 is empty"},
+        {"%s t auditor class=7A\n", "clients:1", "only tools have frameworks"},
+        {"%s t teacher class=7A x\n", "clients:1", "unexpected text"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 #pragma GCC diagnostic push

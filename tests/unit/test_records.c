@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+#include <sys/stat.h>
+
 #include "mastery/v1/mastery.pb-c.h"
 #include "records.h"
 #include "store.h"
@@ -634,6 +637,82 @@ static void test_upgrade_starts_the_log(void **state)
     assert_int_equal(records_log_origin_put(f->txn, "example.edu/masteryd"), 0);
     assert_int_equal(records_log_origin_get(f->txn, origin, sizeof origin), 0);
     assert_string_equal(origin, "example.edu/masteryd");
+/* A store made before groups (the eight databases of formats 1-3, no "groups" or "risk"): the
+ * new build opens it, creates both in the opening transaction, and the upgrade records format
+ * 6; its old records stay and the new databases work. Reopening is a no-op. */
+static void test_upgrade_old_layout_gets_groups(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/masteryd-oldlayout-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char *const names[] = {"meta",   "frameworks",  "learners",   "evidence_ids",
+                                        "events", "credentials", "cred_index", "status"};
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 12), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi), 0);
+        if (i == 4) { /* one event, format 1 (no checksum) */
+            uint8_t k[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+            MDB_val mk = {8, k}, mv = {3, "evt"};
+            assert_int_equal(mdb_put(txn, dbi, &mk, &mv, 0), 0);
+        }
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    store_t *st = NULL;
+    err_detail_t d;
+    assert_int_equal(store_open(dir, 8u << 20, 64u << 20, &st, &d), 0);
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_PLAIN);
+    assert_int_equal(records_upgrade(st, &d), 0);
+    assert_int_equal(store_format(st), STORE_FORMAT_GROUPS);
+    store_txn_t *t;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    uint64_t seq;
+    assert_int_equal(records_event_last(t, &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(records_group_put(t, "7A", "Math"), 0);
+    uint8_t gh[STORE_HASH_LEN], lh[STORE_HASH_LEN];
+    store_hash_id("7A", gh);
+    store_hash_id("s-1", lh);
+    bool changed;
+    assert_int_equal(records_member_put(t, gh, RECORDS_MEMBER_LEARNER, "s-1", &changed), 0);
+    assert_true(changed);
+    records_risk_t r = {.flags = 1, .count = 5, .since = 42};
+    assert_int_equal(records_risk_put(t, lh, gh, &r), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    store_close(&st);
+
+    assert_int_equal(store_open(dir, 8u << 20, 64u << 20, &st, &d), 0);
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_GROUPS);
+    assert_int_equal(records_upgrade(st, &d), 0);
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    char title[32];
+    assert_int_equal(records_group_get(t, "7A", title, sizeof title), 0);
+    assert_string_equal(title, "Math");
+    assert_int_equal(records_member_has(t, gh, RECORDS_MEMBER_LEARNER, lh), 0);
+    records_risk_t back;
+    assert_int_equal(records_risk_get(t, lh, gh, &back), 0);
+    assert_int_equal(back.count, 5);
+    uint64_t members;
+    store_txn_abort(&t);
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(records_group_del(t, "7A", &members), 0);
+    assert_int_equal(members, 1);
+    assert_int_equal(records_member_has(t, gh, RECORDS_MEMBER_LEARNER, lh), ERR_NOT_FOUND);
+    store_txn_abort(&t);
+    store_close(&st);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 int main(void)
@@ -651,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_starts_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),
+        cmocka_unit_test(test_upgrade_old_layout_gets_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

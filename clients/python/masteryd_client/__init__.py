@@ -15,6 +15,8 @@ from .keys import curve_keys_from_files
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
                      ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript)
+from .models import (AtRiskLearner, CompetencySummary, Group, GroupReport, LearnerRow,
+                     RosterClass, RosterResult)
 
 __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
            "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
@@ -22,4 +24,5 @@ __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventS
            "DataLossError", "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",
            "LearnerState", "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health",
            "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage",
-           "Transcript"]
+           "Transcript", "RosterClass", "RosterResult", "Group", "GroupReport",
+           "CompetencySummary", "AtRiskLearner", "LearnerRow"]

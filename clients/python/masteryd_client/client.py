@@ -13,6 +13,11 @@ from .errors import ConnectionTimeout, MasterydError, error_for
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
                      ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript)
+from .models import (AtRiskLearner, BatchResult, CompetencyState, CompetencySummary,
+                     CredentialDocument, CredentialInfo, Event, EvidencePage, FrameworkDocument,
+                     FrameworkInfo, FrameworkState, Group, GroupReport, Health, ImportCaseResult,
+                     ItemResult, LearnerRow, LearnerState, RosterClass, RosterResult,
+                     StoredEvidence)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
@@ -451,6 +456,62 @@ class Client:
                                                  reason=reason, actor=actor or ""),
                          resend=False)
         return _competency(rep.competency)
+
+    # ---- groups (classes) -------------------------------------------------------------------
+
+    def import_roster(self, classes):
+        """Imports classes (RosterClass, or dicts with its fields): each class's learners and
+        teachers replace the stored ones, so the same roster twice changes nothing. Ids only:
+        never send names or e-mail addresses. Admin only. Returns RosterResult. (To read a
+        OneRoster CSV export, use `masteryctl roster import DIR`.)"""
+        msgs = []
+        for c in classes:
+            c = c if isinstance(c, RosterClass) else RosterClass(**c)
+            msgs.append(pb.RosterClass(group_id=c.group, title=c.title or c.group,
+                                       learner_ids=list(c.learners),
+                                       teacher_ids=list(c.teachers), deleted=c.deleted))
+        r = self._call("import_roster", pb.ImportRoster(classes=msgs)).import_roster
+        return RosterResult(created=r.groups_created, updated=r.groups_updated,
+                            deleted=r.groups_deleted, unchanged=r.groups_unchanged,
+                            members_added=r.members_added, members_removed=r.members_removed)
+
+    def groups(self):
+        """The groups you may see (a class-scoped teacher: its own): a list of Group."""
+        rep = self._call("list_groups", pb.ListGroups())
+        return [Group(group=g.group_id, title=g.title, learner_count=g.learner_count,
+                      teacher_count=g.teacher_count) for g in rep.groups.groups]
+
+    def group(self, group_id):
+        """One group with its learners and teachers."""
+        [g] = self._call("list_groups", pb.ListGroups(group_id=group_id)).groups.groups
+        return Group(group=g.group_id, title=g.title, learner_count=g.learner_count,
+                     teacher_count=g.teacher_count, learners=list(g.learner_ids),
+                     teachers=list(g.teacher_ids))
+
+    def group_report(self, group_id, framework=None, cells=False):
+        """The teacher's view of a class (masteryd.8, CLASSES): GroupReport. cells adds every
+        learner's status and score per competency."""
+        r = self._call("group_report", pb.GroupReport(group_id=group_id,
+                                                      framework_id=framework or "",
+                                                      cells=cells)).group_report
+        names = pb.CompetencyStatus.Name
+        return GroupReport(
+            group=r.group_id, title=r.title, framework=r.framework_id, revision=r.revision,
+            learner_count=r.learner_count,
+            competencies=[CompetencySummary(
+                competency=c.competency_id, title=c.title, locked=c.locked, unlocked=c.unlocked,
+                mastered=c.mastered, review_due=c.review_due, median_score=c.median_score,
+                scored=c.scored, blocked=c.blocked) for c in r.competencies],
+            blocking=list(r.blocking),
+            at_risk=[AtRiskLearner(learner=a.learner_id, reasons=list(a.reasons),
+                                   competency=a.competency_id,
+                                   last_activity_ms=a.last_activity_ms) for a in r.at_risk],
+            learners=[LearnerRow(learner=l.learner_id, status=[names(s) for s in l.status],
+                                 score=list(l.score), mastered=l.mastered,
+                                 evidence_count=l.evidence_count,
+                                 last_activity_ms=l.last_activity_ms, risk=list(l.risk))
+                      for l in r.learners],
+            generated_at_ms=r.generated_at_ms)
 
     # ---- credentials ----------------------------------------------------------------------
 

@@ -221,8 +221,8 @@ class Health:
 class Event:
     """One stored event. kind is the payload's name: "evidence_accepted", "unlocked",
     "mastered", "override", "framework_loaded", "evidence_retracted", "credential_issued",
-    "credential_status", "keys_rotated" (the transparency log's checkpoints are published
-    live with seq 0 and are not events of the stream).
+    "credential_status", "keys_rotated", "at_risk" (the transparency log's checkpoints are
+    published live with seq 0 and are not events of the stream).
     data holds every field of the payload by its proto name."""
     seq: int
     at_ms: int
@@ -235,3 +235,79 @@ class Event:
     @property
     def at(self) -> Optional[datetime.datetime]:
         return ms_to_datetime(self.at_ms)
+
+
+@dataclass(frozen=True)
+class RosterClass:
+    """One class to import: its learners and teachers replace the stored ones."""
+    group: str
+    title: str = ""
+    learners: List[str] = field(default_factory=list)
+    teachers: List[str] = field(default_factory=list)
+    deleted: bool = False     # remove the class and its members
+
+
+@dataclass(frozen=True)
+class RosterResult:
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    members_added: int
+    members_removed: int
+
+
+@dataclass(frozen=True)
+class Group:
+    group: str
+    title: str
+    learner_count: int
+    teacher_count: int
+    learners: List[str] = field(default_factory=list)   # only from Client.group()
+    teachers: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompetencySummary:
+    competency: str
+    title: str
+    locked: int
+    unlocked: int             # unlocked, not mastered
+    mastered: int
+    review_due: int
+    median_score: float       # over the learners with evidence on it
+    scored: int               # learners with evidence on it
+    blocked: int              # learners it blocks (masteryd.8, CLASSES)
+
+
+@dataclass(frozen=True)
+class AtRiskLearner:
+    learner: str
+    reasons: List[str]        # "stuck:<competency> (<n> items)", "idle:<n> days", "no_evidence"
+    competency: str           # the competency a stuck reason names, or ""
+    last_activity_ms: int
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    learner: str
+    status: List[str]         # per competency, report order: LOCKED / UNLOCKED / MASTERED
+    score: List[float]
+    mastered: int
+    evidence_count: int
+    last_activity_ms: int
+    risk: List[str]
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    group: str
+    title: str
+    framework: str
+    revision: int
+    learner_count: int
+    competencies: List[CompetencySummary]
+    blocking: List[str]       # competencies blocking the most learners, most first
+    at_risk: List[AtRiskLearner]
+    learners: List[LearnerRow]  # with cells=True
+    generated_at_ms: int
