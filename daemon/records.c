@@ -1442,4 +1442,3 @@ static int upgrade_groups(store_t *st, err_detail_t *d)
     log_info("data.mdb upgraded to format %u: groups and risk databases", STORE_FORMAT_GROUPS);
     return 0;
 }
-

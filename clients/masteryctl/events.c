@@ -106,6 +106,8 @@ static void fill_checkpoint(const Mastery__V1__Event *ev, json_t *o)
 static const char *learner_evidence_accepted(const Mastery__V1__Event *ev)
 {
     return ev->evidence_accepted->learner_id;
+}
+
 static void fill_at_risk(const Mastery__V1__Event *ev, json_t *o)
 {
     const Mastery__V1__AtRisk *a = ev->at_risk;

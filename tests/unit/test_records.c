@@ -637,6 +637,8 @@ static void test_upgrade_starts_the_log(void **state)
     assert_int_equal(records_log_origin_put(f->txn, "example.edu/masteryd"), 0);
     assert_int_equal(records_log_origin_get(f->txn, origin, sizeof origin), 0);
     assert_string_equal(origin, "example.edu/masteryd");
+}
+
 /* A store made before groups (the eight databases of formats 1-3, no "groups" or "risk"): the
  * new build opens it, creates both in the opening transaction, and the upgrade records format
  * 6; its old records stay and the new databases work. Reopening is a no-op. */
