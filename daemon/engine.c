@@ -12,7 +12,11 @@ struct engine {
     size_t samples_cap;
     uint32_t *work; /* cascade worklist */
     size_t work_len, work_cap;
-    uint64_t state_writes; /* state records written (masteryd --check counts them) */
+    uint64_t state_writes;      /* state records written (masteryd --check counts them) */
+    engine_trace_item_t *trace; /* engine_trace's items, reused */
+    size_t trace_cap;
+    mastery_step_t *steps; /* engine_trace's steps, reused */
+    size_t steps_cap;
 };
 
 engine_t *engine_new(catalog_t *cat)
@@ -30,6 +34,8 @@ void engine_destroy(engine_t **ep)
         return;
     free((*ep)->samples);
     free((*ep)->work);
+    free((*ep)->trace);
+    free((*ep)->steps);
     free(*ep);
     *ep = NULL;
 }
@@ -151,11 +157,52 @@ static int samples_reserve(engine_t *e, size_t n)
     return 0;
 }
 
-static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
-                    uint32_t ci, const comp_state_t *st, mastery_result_t *res)
+static int trace_reserve(engine_t *e, size_t n)
+{
+    if (n <= e->trace_cap)
+        return 0;
+    size_t cap = e->trace_cap ? e->trace_cap * 2 : 64;
+    while (cap < n)
+        cap *= 2;
+    engine_trace_item_t *t = realloc(e->trace, cap * sizeof *t);
+    if (t == NULL)
+        return ERR_NOMEM;
+    e->trace = t;
+    e->trace_cap = cap;
+    return 0;
+}
+
+static int steps_reserve(engine_t *e, size_t n)
+{
+    if (n <= e->steps_cap)
+        return 0;
+    size_t cap = e->steps_cap ? e->steps_cap * 2 : 64;
+    while (cap < n)
+        cap *= 2;
+    mastery_step_t *t = realloc(e->steps, cap * sizeof *t);
+    if (t == NULL)
+        return ERR_NOMEM;
+    e->steps = t;
+    e->steps_cap = cap;
+    return 0;
+}
+
+/*
+ * The rule over the learner's evidence on ci: the one evaluation that decides mastery (process,
+ * overrides) and explains it (engine_trace). Loads the counted items into e->samples[0..*n);
+ * with items, also records every stored item into e->trace[0..*n_items) and, with steps, each
+ * counted item's step.
+ */
+static int evaluate_full(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                         const catalog_fw_t *fw, uint32_t ci, const comp_state_t *st,
+                         mastery_result_t *res, size_t *n_out, bool items, bool steps,
+                         size_t *n_items)
 {
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     memset(res, 0, sizeof *res);
+    *n_out = 0;
+    if (n_items)
+        *n_items = 0;
     int rc;
     if (c->rule.method == RULE_CHILDREN) {
         uint32_t mastered = 0;
@@ -173,27 +220,57 @@ static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner, con
     }
     records_evidence_iter_t it;
     records_evidence_t r;
-    size_t n = 0;
+    size_t n = 0, all = 0;
     if ((rc = records_evidence_iter_open(txn, learner->hash, fw->comp_hash[ci], &it)) != 0)
         return rc;
     while ((rc = records_evidence_iter_next(&it, &r)) == 0) {
-        if (r.retracted)
-            continue;
-        if ((st->flags & STATE_WITHDRAWN) && r.observed_at < st->override_at)
+        bool counted =
+            !r.retracted && !((st->flags & STATE_WITHDRAWN) && r.observed_at < st->override_at);
+        mastery_sample_t smp = {r.score, r.weight, (sample_outcome_t)r.outcome};
+        if (items) {
+            if ((rc = trace_reserve(e, all + 1)) != 0)
+                break;
+            e->trace[all++] = (engine_trace_item_t){.blob = r.blob,
+                                                    .blob_len = r.blob_len,
+                                                    .observed_at = r.observed_at,
+                                                    .sample = smp,
+                                                    .counted = counted};
+        }
+        if (!counted)
             continue;
         if ((rc = samples_reserve(e, n + 1)) != 0)
             break;
-        e->samples[n++] = (mastery_sample_t){r.score, r.weight, (sample_outcome_t)r.outcome};
+        e->samples[n++] = smp;
     }
     records_evidence_iter_close(&it);
     if (rc != ERR_NOT_FOUND)
         return rc;
-    return mastery_eval(&c->rule, e->samples, n, res);
+    *n_out = n;
+    if (n_items)
+        *n_items = all;
+    if (!steps)
+        return mastery_eval(&c->rule, e->samples, n, res);
+    if ((rc = steps_reserve(e, n ? n : 1)) != 0)
+        return rc;
+    if ((rc = mastery_eval_steps(&c->rule, e->samples, n, res, e->steps)) != 0)
+        return rc;
+    for (size_t i = 0, k = 0; i < all; i++)
+        if (e->trace[i].counted)
+            e->trace[i].step = e->steps[k++];
+    return 0;
 }
 
-static int requires_met(store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
-                        const graph_comp_t *c, bool *met)
+static int evaluate(engine_t *e, store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                    uint32_t ci, const comp_state_t *st, mastery_result_t *res)
 {
+    size_t n;
+    return evaluate_full(e, txn, learner, fw, ci, st, res, &n, false, false, NULL);
+}
+
+static int requires_count(store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                          const graph_comp_t *c, bool *met, uint32_t *count)
+{
+    *count = 0;
     if (c->requires_kind == REQUIRES_NONE) {
         *met = true;
         return 0;
@@ -207,7 +284,15 @@ static int requires_met(store_txn_t *txn, const learner_t *learner, const catalo
         mastered += rs.status == STATUS_MASTERED;
     }
     *met = mastered >= c->requires_k;
+    *count = mastered;
     return 0;
+}
+
+static int requires_met(store_txn_t *txn, const learner_t *learner, const catalog_fw_t *fw,
+                        const graph_comp_t *c, bool *met)
+{
+    uint32_t count;
+    return requires_count(txn, learner, fw, c, met, &count);
 }
 
 static int record_change(engine_changes_t *out, engine_change_kind_t kind, const catalog_fw_t *fw,
@@ -526,5 +611,54 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
             return rc;
     }
     *out = st;
+    return 0;
+}
+
+/* ---- traces (Next, Explain) ---------------------------------------------------------------- */
+
+int engine_trace(engine_t *e, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
+                 uint32_t ci, int64_t now_ms, bool want_items, engine_trace_t *out)
+{
+    const graph_comp_t *c = graph_comp(fw->graph, ci);
+    learner_t l;
+    records_learner_init(&l, learner_id);
+    memset(out, 0, sizeof *out);
+    out->distance.min_score = -1.0;
+    out->distance.items_at_one = MASTERY_DISTANCE_FAR;
+    int rc;
+    if ((rc = state_get(txn, &l, fw, ci, &out->state)) != 0 ||
+        (rc = requires_count(txn, &l, fw, c, &out->requires_met, &out->requires_mastered)) != 0)
+        return rc;
+    size_t n, all;
+    bool evidence_rule = c->rule.method != RULE_CHILDREN;
+    if ((rc = evaluate_full(e, txn, &l, fw, ci, &out->state, &out->result, &n, evidence_rule,
+                            want_items, &all)) != 0)
+        return rc;
+    if (evidence_rule) {
+        if ((rc = samples_reserve(e, n + MASTERY_DISTANCE_MAX_ITEMS)) != 0)
+            return rc;
+        if ((rc = mastery_distance(&c->rule, e->samples, n, e->samples_cap, &out->distance)) != 0)
+            return rc;
+        for (size_t i = 0; i < all; i++) {
+            engine_trace_item_t *t = &e->trace[i];
+            t->fresh = t->counted && mastery_sample_fresh(&c->rule, &t->sample);
+            if (t->fresh && t->observed_at >= out->last_fresh_at)
+                out->last_fresh_at = t->observed_at;
+        }
+    }
+    if (out->state.status == STATUS_MASTERED && c->review_after_ms > 0) {
+        int64_t anchor = out->last_fresh_at ? out->last_fresh_at : out->state.mastered_at;
+        out->review_due_at = anchor + c->review_after_ms;
+        out->review_due = now_ms >= out->review_due_at;
+        for (size_t i = 0; out->review_due && i < all; i++)
+            if (e->trace[i].counted && !e->trace[i].fresh &&
+                e->trace[i].observed_at >= out->review_due_at)
+                out->review_failures++;
+        out->review_failed = out->review_failures >= ENGINE_REVIEW_FAIL_K;
+    }
+    if (want_items && evidence_rule) {
+        out->items = e->trace;
+        out->n_items = all;
+    }
     return 0;
 }

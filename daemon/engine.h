@@ -188,6 +188,62 @@ int engine_override(engine_t *eng, store_txn_t *txn, const char *learner_id,
                     const char *reason, const char *actor, comp_state_t *out,
                     engine_changes_t *changes, err_detail_t *detail);
 
+/*
+ * Reviews (issue 15): a MASTERED competency with review_after_ms > 0 is *due for review* from
+ * due_at = (observed_at of its last counted item at or above the threshold, mastery_sample_fresh;
+ * none: mastered_at) + review_after_ms, until a fresh such item arrives (due_at then moves past
+ * it). Items below the threshold observed at or after due_at are failed reviews;
+ * ENGINE_REVIEW_FAIL_K or more make review_failed. Nothing is revoked: the status stays
+ * MASTERED and its badge valid. Deterministic from the evidence, the state and the clock.
+ */
+#define ENGINE_REVIEW_FAIL_K 2
+
+/* One evidence item as the rule saw it (engine_trace). Borrowed pointers: valid until the next
+ * write in the transaction, or its end, and until the next engine_trace. */
+typedef struct engine_trace_item {
+    const void *blob; /* the caller's serialized item, as given to engine_evidence_add */
+    size_t blob_len;
+    int64_t observed_at;
+    mastery_sample_t sample;
+    bool counted;        /* false: retracted, or observed before a withdrawal */
+    bool fresh;          /* counted and at/above the threshold (mastery_sample_fresh) */
+    mastery_step_t step; /* counted items only: the rule's step (mastery_eval_steps) */
+} engine_trace_item_t;
+
+/*
+ * What decides a learner's state on one competency, computed by the code path that decides
+ * mastery (the same evidence walk and mastery_eval_steps), plus what Next needs.
+ *   state        the stored state (or the default)
+ *   result       the rule over the counted items now (children: mastered children)
+ *   requires_met whether its requires is met now; requires_mastered: how many are mastered
+ *   distance     mastery_distance (evidence rules; not meaningful for children)
+ *   review_*     see above; review_due_at 0 when the competency has no review period or is
+ *                not mastered
+ *   items        every stored item in rule order (observed_at, id), when asked for
+ */
+typedef struct engine_trace {
+    comp_state_t state;
+    mastery_result_t result;
+    bool requires_met;
+    uint32_t requires_mastered;
+    mastery_distance_t distance;
+    int64_t last_fresh_at; /* observed_at of the last counted item at/above threshold; 0 none */
+    int64_t review_due_at;
+    bool review_due;
+    uint32_t review_failures;
+    bool review_failed;
+    engine_trace_item_t *items; /* engine-owned, n_items of them (want_items) */
+    size_t n_items;
+} engine_trace_t;
+
+/*
+ * Fills *out for the learner on competency ci of fw as of now_ms (review due or not). Reads
+ * only. want_items: also every item (Explain); otherwise items is NULL. Returns 0, ERR_NOMEM or
+ * a store error (ERR_DATA_LOSS for a damaged record).
+ */
+int engine_trace(engine_t *eng, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
+                 uint32_t ci, int64_t now_ms, bool want_items, engine_trace_t *out);
+
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,
                      const catalog_fw_t *fw, uint32_t ci, comp_state_t *out);
