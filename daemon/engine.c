@@ -234,6 +234,7 @@ static int evaluate_full(engine_t *e, store_txn_t *txn, const learner_t *learner
                                                     .blob_len = r.blob_len,
                                                     .observed_at = r.observed_at,
                                                     .sample = smp,
+                                                    .retracted = r.retracted,
                                                     .counted = counted};
         }
         if (!counted)
@@ -602,7 +603,9 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
             st.flags |= STATE_RULE_MET;
     }
     st.updated_at = e->now;
+    records_override_t o = {.at = e->now, .granted = grant, .actor = actor, .reason = reason};
     if ((rc = state_put(e, txn, &l, fw, ci, &st)) != 0 ||
+        (rc = records_override_put(txn, l.hash, fw->hash, fw->comp_hash[ci], &o)) != 0 ||
         (rc = records_profile_ensure(txn, &l)) != 0)
         return rc;
     if (newly_mastered) {
@@ -661,4 +664,21 @@ int engine_trace(engine_t *e, store_txn_t *txn, const char *learner_id, const ca
         out->n_items = all;
     }
     return 0;
+}
+
+int engine_learner_known(engine_t *e, store_txn_t *txn, const char *learner_id)
+{
+    (void)e;
+    learner_t l;
+    records_learner_init(&l, learner_id);
+    return records_profile_exists(txn, &l);
+}
+
+int engine_override_get(engine_t *e, store_txn_t *txn, const char *learner_id,
+                        const catalog_fw_t *fw, uint32_t ci, records_override_t *out)
+{
+    (void)e;
+    learner_t l;
+    records_learner_init(&l, learner_id);
+    return records_override_get(txn, l.hash, fw->hash, fw->comp_hash[ci], out);
 }

@@ -205,6 +205,7 @@ typedef struct engine_trace_item {
     size_t blob_len;
     int64_t observed_at;
     mastery_sample_t sample;
+    bool retracted;
     bool counted;        /* false: retracted, or observed before a withdrawal */
     bool fresh;          /* counted and at/above the threshold (mastery_sample_fresh) */
     mastery_step_t step; /* counted items only: the rule's step (mastery_eval_steps) */
@@ -243,6 +244,15 @@ typedef struct engine_trace {
  */
 int engine_trace(engine_t *eng, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
                  uint32_t ci, int64_t now_ms, bool want_items, engine_trace_t *out);
+
+/* Whether the learner has a profile (evidence or an override was ever recorded): 0,
+ * ERR_NOT_FOUND, or a store error. */
+int engine_learner_known(engine_t *eng, store_txn_t *txn, const char *learner_id);
+
+/* The last override of the learner on ci of fw (who, when, why; strings borrowed as records
+ * says): 0, ERR_NOT_FOUND (none, or made before overrides were recorded), or a store error. */
+int engine_override_get(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                        const catalog_fw_t *fw, uint32_t ci, records_override_t *out);
 
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,

@@ -10,6 +10,7 @@
 #define KIND_PROFILE  'P'
 #define KIND_STATE    'S'
 #define KIND_DID      'D'
+#define KIND_OVERRIDE 'O'
 
 void records_learner_init(records_learner_t *l, const char *id)
 {
@@ -401,6 +402,68 @@ int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN]
     store_key_t k;
     key_learner_kind(&k, learner_hash, KIND_DID);
     return store_put(txn, STORE_DB_LEARNERS, &k, did, strlen(did), 0);
+}
+
+int records_profile_exists(store_txn_t *txn, const records_learner_t *l)
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, l->hash, KIND_PROFILE);
+    return store_get(txn, STORE_DB_LEARNERS, &k, &v);
+}
+
+/* ---- overrides ----------------------------------------------------------------------------- */
+
+static void key_override(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
+                         const uint8_t *comp_hash)
+{
+    key_learner_kind(k, learner_hash, KIND_OVERRIDE);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+#define OVERRIDE_TEXT_MAX 8192 /* actor and reason together, as the handler bounds them */
+
+int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o)
+{
+    size_t al = strlen(o->actor), rl = strlen(o->reason);
+    if (al + rl > OVERRIDE_TEXT_MAX)
+        return ERR_INVALID;
+    uint8_t v[9 + OVERRIDE_TEXT_MAX + 2];
+    memcpy(v, &o->at, 8);
+    v[8] = o->granted;
+    memcpy(v + 9, o->actor, al + 1);
+    memcpy(v + 10 + al, o->reason, rl + 1);
+    store_key_t k;
+    key_override(&k, learner_hash, fw_hash, comp_hash);
+    return store_put(txn, STORE_DB_LEARNERS, &k, v, 11 + al + rl, 0);
+}
+
+int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_override(&k, learner_hash, fw_hash, comp_hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    const char *p = v.data;
+    /* two NUL-terminated strings after the 9-byte header, the last NUL the value's end */
+    if (v.len < 11 || p[v.len - 1] != '\0')
+        return ERR_INTERNAL;
+    const char *actor = p + 9, *end = p + v.len;
+    const char *nul = memchr(actor, '\0', (size_t)(end - actor));
+    if (nul == NULL || nul + 1 >= end)
+        return ERR_INTERNAL;
+    memcpy(&out->at, p, 8);
+    out->granted = p[8] != 0;
+    out->actor = actor;
+    out->reason = nul + 1;
+    return 0;
 }
 
 /* ---- state --------------------------------------------------------------------------------- */

@@ -18,6 +18,8 @@
  *                 H(learner) 'P'                                   the learner id (the profile)
  *                 H(learner) 'S' H(framework) H(comp)              records_state_t (48)
  *                 H(learner) 'D'                                   the learner's DID
+ *                 H(learner) 'O' H(framework) H(comp)              the last override: at(i64)
+ *                                                                  granted(u8) actor NUL reason
  *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
@@ -190,6 +192,29 @@ int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
 int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], char *did,
                     size_t cap);
 int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did);
+
+/* Whether the learner has a profile (any evidence or override ever recorded): 0, ERR_NOT_FOUND,
+ * or a store error. */
+int records_profile_exists(store_txn_t *txn, const records_learner_t *l);
+
+/* ---- overrides ----------------------------------------------------------------------------- */
+
+/* The last override of (learner, framework, competency): who, when, why (Explain). Strings are
+ * borrowed (into the record) as every borrowed value. Overrides made before this record existed
+ * have none: ERR_NOT_FOUND (their event still says who and why). */
+typedef struct records_override {
+    int64_t at;
+    bool granted;
+    const char *actor;
+    const char *reason;
+} records_override_t;
+
+int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o);
+int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out);
 
 /* ---- state --------------------------------------------------------------------------------- */
 

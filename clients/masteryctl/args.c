@@ -69,6 +69,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                         "the badge's page",
                         false},
     [OPT_LIST] = {"list", "N", "the status list's number (default: the newest)", false},
+    [OPT_HTML] = {"html", NULL, "one self-contained HTML page (no network)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

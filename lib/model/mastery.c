@@ -351,16 +351,25 @@ int mastery_distance(const rule_t *rule, mastery_sample_t *s, size_t n, size_t c
         }
         out->min_score = hi;
     }
-    if (!now.met && met_with(rule, s, n, MASTERY_DISTANCE_MAX_ITEMS, &one)) {
-        size_t lo = 0, hi = MASTERY_DISTANCE_MAX_ITEMS; /* lo not met, hi met */
-        while (hi - lo > 1) {
-            size_t mid = (lo + hi) / 2;
-            if (met_with(rule, s, n, mid, &one))
-                hi = mid;
-            else
-                lo = mid;
+    if (!now.met) {
+        /* gallop 1, 2, 4, ... 64 (most learners are a few items away), then bisect */
+        size_t lo = 0, hi = 1;
+        while (hi <= MASTERY_DISTANCE_MAX_ITEMS && !met_with(rule, s, n, hi, &one)) {
+            lo = hi;
+            hi = hi * 2 > MASTERY_DISTANCE_MAX_ITEMS && hi < MASTERY_DISTANCE_MAX_ITEMS
+                     ? MASTERY_DISTANCE_MAX_ITEMS
+                     : hi * 2;
         }
-        out->items_at_one = (uint32_t)hi;
+        if (hi <= MASTERY_DISTANCE_MAX_ITEMS) {
+            while (hi - lo > 1) { /* lo not met, hi met */
+                size_t mid = (lo + hi) / 2;
+                if (met_with(rule, s, n, mid, &one))
+                    hi = mid;
+                else
+                    lo = mid;
+            }
+            out->items_at_one = (uint32_t)hi;
+        }
     }
     return 0;
 }

@@ -1,0 +1,111 @@
+/* advice: the Next ranking (advice.h). */
+#include "advice.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+void advice_free(advice_t *a)
+{
+    free(a->steps);
+    free(a->locked);
+    memset(a, 0, sizeof *a);
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *p = realloc(*v, c * size);
+    if (p == NULL)
+        return ERR_NOMEM;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+#define CMP(a, b)                                                                                  \
+    do {                                                                                           \
+        if ((a) != (b))                                                                            \
+            return (a) < (b) ? -1 : 1;                                                             \
+    } while (0)
+
+static int cmp_step(const void *pa, const void *pb)
+{
+    const advice_step_t *a = pa, *b = pb;
+    CMP(!a->review, !b->review); /* reviews first */
+    if (a->review) {
+        CMP(!a->t.review_failed, !b->t.review_failed);
+        CMP(a->t.review_due_at, b->t.review_due_at);
+    } else {
+        CMP(a->t.distance.items_at_one, b->t.distance.items_at_one);
+        const graph_comp_t *ca = graph_comp(a->fw->graph, a->ci);
+        const graph_comp_t *cb = graph_comp(b->fw->graph, b->ci);
+        CMP(cb->unlocks_transitive, ca->unlocks_transitive);
+        CMP(cb->unlocks_direct, ca->unlocks_direct);
+        CMP(b->t.result.score, a->t.result.score);
+    }
+    CMP(a->fw_pos, b->fw_pos);
+    CMP(a->ci, b->ci);
+    return 0;
+}
+
+static int cmp_locked(const void *pa, const void *pb)
+{
+    const advice_locked_t *a = pa, *b = pb;
+    CMP(a->missing, b->missing);
+    const graph_comp_t *ca = graph_comp(a->fw->graph, a->ci);
+    const graph_comp_t *cb = graph_comp(b->fw->graph, b->ci);
+    CMP(cb->unlocks_transitive, ca->unlocks_transitive);
+    CMP(a->fw_pos, b->fw_pos);
+    CMP(a->ci, b->ci);
+    return 0;
+}
+
+int advice_next(engine_t *e, store_txn_t *txn, const char *learner_id,
+                const catalog_fw_t *const *fws, size_t nfw, int64_t now_ms, advice_t *out)
+{
+    out->n_steps = out->n_locked = 0;
+    out->mastered = out->total = out->reviews_due = 0;
+    int rc;
+    for (size_t f = 0; f < nfw; f++) {
+        const catalog_fw_t *fw = fws[f];
+        uint32_t n = graph_count(fw->graph);
+        out->total += n;
+        for (uint32_t ci = 0; ci < n; ci++) {
+            const graph_comp_t *c = graph_comp(fw->graph, ci);
+            engine_trace_t t;
+            if ((rc = engine_trace(e, txn, learner_id, fw, ci, now_ms, false, &t)) != 0)
+                return rc;
+            if (t.state.status == STATUS_LOCKED) {
+                if ((rc = grow((void **)&out->locked, &out->locked_cap, out->n_locked,
+                               sizeof *out->locked)) != 0)
+                    return rc;
+                uint32_t need =
+                    c->requires_k > t.requires_mastered ? c->requires_k - t.requires_mastered : 0;
+                out->locked[out->n_locked++] =
+                    (advice_locked_t){.fw = fw, .fw_pos = (uint32_t)f, .ci = ci, .missing = need};
+                continue;
+            }
+            if (t.state.status == STATUS_MASTERED)
+                out->mastered++;
+            bool review = t.state.status == STATUS_MASTERED && t.review_due;
+            bool learn = t.state.status == STATUS_UNLOCKED && c->rule.method != RULE_CHILDREN;
+            if (!review && !learn)
+                continue;
+            out->reviews_due += review;
+            if ((rc = grow((void **)&out->steps, &out->steps_cap, out->n_steps,
+                           sizeof *out->steps)) != 0)
+                return rc;
+            out->steps[out->n_steps++] = (advice_step_t){
+                .fw = fw, .fw_pos = (uint32_t)f, .ci = ci, .review = review, .t = t};
+        }
+    }
+    if (out->n_steps > 1)
+        qsort(out->steps, out->n_steps, sizeof *out->steps, cmp_step);
+    if (out->n_locked > 1)
+        qsort(out->locked, out->n_locked, sizeof *out->locked, cmp_locked);
+    return 0;
+}
