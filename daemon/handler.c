@@ -1839,14 +1839,15 @@ static const char *explain_summary(handler_t *h, const graph_comp_t *c, const en
     if (c->rule.method == RULE_CHILDREN)
         return afmt(h, "unlocked: %u of the %u children it needs are mastered", t->result.count,
                     c->rule.children_k ? c->rule.children_k : c->n_children);
-    if (t->result.count < c->rule.min_evidence)
-        return afmt(h, "unlocked: %u of the %u items min_evidence asks for", t->result.count,
-                    c->rule.min_evidence);
     if (st->flags & STATE_WITHDRAWN)
         return afmt(h,
                     "unlocked: mastery withdrawn by a teacher; only later evidence counts "
-                    "(score %.3f, threshold %.2f)",
-                    t->result.score, c->rule.threshold);
+                    "(%u item%s since, score %.3f, threshold %.2f)",
+                    t->result.count, t->result.count == 1 ? "" : "s", t->result.score,
+                    c->rule.threshold);
+    if (t->result.count < c->rule.min_evidence)
+        return afmt(h, "unlocked: %u of the %u items min_evidence asks for", t->result.count,
+                    c->rule.min_evidence);
     return afmt(h, "unlocked: score %.3f is below the threshold %.2f", t->result.score,
                 c->rule.threshold);
 }

@@ -112,8 +112,7 @@ int cmd_learner_next(ctl_t *ctl, const args_t *a)
         printf("\nlocked, nearest to unlocking:\n");
     for (size_t i = 0; i < ns->n_nearest_locked; i++) {
         const Mastery__V1__LockedStep *l = ns->nearest_locked[i];
-        printf("    %s: %" PRIu32 " more prerequisite%s to master:", l->competency_id, l->missing,
-               l->missing == 1 ? "" : "s");
+        printf("    %s: needs %" PRIu32 " more mastered, of:", l->competency_id, l->missing);
         for (size_t j = 0; j < l->n_missing_ids; j++)
             printf("%s %s", j ? "," : "", l->missing_ids[j]);
         printf("\n");

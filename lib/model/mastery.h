@@ -151,15 +151,13 @@ bool mastery_sample_fresh(const rule_t *rule, const mastery_sample_t *s);
  *   min_score      the smallest score x in [0,1] such that appending one item scoring x (no
  *                  outcome, weight 1) makes the rule met; -1 when no single item can (too few
  *                  items for min_evidence, or the rule's value is too far). bkt: correct_at when
- *                  one correct observation suffices. Found by bisection to 1e-6, rounded up
- *                  (appending min_score is met).
- *   items_at_one   how many items scoring 1.0 (bkt: correct) appended make the rule met:
- *                  0 when it is met already; MASTERY_DISTANCE_FAR when more than
- *                  MASTERY_DISTANCE_MAX_ITEMS are needed (or never).
- * samples must have room for n + MASTERY_DISTANCE_MAX_ITEMS entries (cap); the entries past n
- * are scratch (overwritten), samples[0..n) are left unchanged. Not for RULE_CHILDREN
- * (ERR_INVALID), nor samples out of range. Returns 0 or ERR_INVALID. Cost:
- * O(log(MAX) + 20) evaluations of n + MAX items.
+ *                  one correct observation suffices. Found by bisection on a grid of 1e-6 (the grid
+ * point at or above the exact value) (appending min_score is met). items_at_one   how many items
+ * scoring 1.0 (bkt: correct) appended make the rule met: 0 when it is met already;
+ * MASTERY_DISTANCE_FAR when more than MASTERY_DISTANCE_MAX_ITEMS are needed (or never). samples
+ * must have room for n + MASTERY_DISTANCE_MAX_ITEMS entries (cap); the entries past n are scratch
+ * (overwritten), samples[0..n) are left unchanged. Not for RULE_CHILDREN (ERR_INVALID), nor samples
+ * out of range. Returns 0 or ERR_INVALID. Cost: O(log(MAX) + 20) evaluations of n + MAX items.
  */
 #define MASTERY_DISTANCE_MAX_ITEMS 64
 #define MASTERY_DISTANCE_FAR       UINT32_MAX

@@ -14,11 +14,13 @@ from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenE
 from .keys import curve_keys_from_files
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
-                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence)
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence,
+                     NextStep, LockedStep, NextSteps, ExplainedItem, Explanation)
 
 __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
            "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
            "UnavailableError", "ForbiddenError", "UnauthenticatedError", "InternalError",
            "DataLossError", "ConnectionTimeout", "BatchResult", "ItemResult", "CompetencyState", "FrameworkState",
            "LearnerState", "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health",
-           "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage"]
+           "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage",
+           "NextStep", "LockedStep", "NextSteps", "ExplainedItem", "Explanation"]
