@@ -990,8 +990,9 @@ int records_upgrade(store_t *st, err_detail_t *d)
             break;
         }
     }
-    if (rc == ERR_NOT_FOUND)
-        rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS);
+    /* 3, then 5 in the same transaction (the reviews database exists since store_open) */
+    if (rc == ERR_NOT_FOUND && (rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS)) == 0)
+        rc = store_format_set(txn, STORE_FORMAT_REVIEWS);
     if (rc == 0)
         rc = store_txn_commit(&txn);
     else

@@ -33,9 +33,13 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta",   "frameworks",  "learners",   "evidence_ids",
-    "events", "credentials", "cred_index", "status",
+    "meta",        "frameworks", "learners", "evidence_ids", "events",
+    "credentials", "cred_index", "status",   "reviews",
 };
+
+/* The format that introduced each database: a file older than that lacks it, and store_open
+ * creates it (in the transaction that opens the file). */
+static const uint32_t store_db_since[STORE_DB_COUNT] = {[STORE_DB_REVIEWS] = STORE_FORMAT_REVIEWS};
 
 /* The one place LMDB's codes become ours. */
 static int store_err(int rc)
@@ -404,6 +408,17 @@ static int format_settle(store_t *st, MDB_txn *txn, bool fresh, err_detail_t *d)
     }
     int rc = format_read(st, txn, &st->format, d);
     st->format_opened = st->format;
+    if (rc == 0 && st->format >= STORE_FORMAT_SCOPED_IDS && st->format < STORE_FORMAT_REVIEWS) {
+        /* 3 -> 5: the reviews database, created above in this transaction, is the whole
+         * migration (an older file has no review_after, so nothing is due) */
+        if ((rc = format_write(st, txn, STORE_FORMAT_REVIEWS)) != 0)
+            return err_set(d, store_err(rc), "store", "migrating data.mdb to format %u: %s",
+                           STORE_FORMAT_REVIEWS, mdb_strerror(rc));
+        log_info("data.mdb migrated from format %u to %u (reviews database)", st->format,
+                 STORE_FORMAT_REVIEWS);
+        st->format = STORE_FORMAT_REVIEWS;
+        return 0;
+    }
     if (rc != 0 || st->format >= STORE_FORMAT_CHECKSUMS)
         return rc;
     uint64_t n = 0;
@@ -460,8 +475,22 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
     }
     /* A file that never committed is new; any other must already have every database. */
     bool fresh = info.me_last_txnid == 0;
+    uint32_t file_format = 0; /* read once a database newer than format 2 is missing */
     for (int i = 0; i < STORE_DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, store_db_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
+        if (rc == MDB_NOTFOUND && store_db_since[i] != 0 && file_format == 0) {
+            int frc = format_read(st, txn, &file_format, d); /* meta is open: it is first */
+            if (frc != 0) {
+                rc = frc;
+                goto fail;
+            }
+        }
+        if (rc == MDB_NOTFOUND && store_db_since[i] != 0 && file_format < store_db_since[i]) {
+            rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &st->dbi[i]);
+            if (rc == 0)
+                log_info("data.mdb: database '%s' created (format %u file)", store_db_names[i],
+                         file_format);
+        }
         if (rc == MDB_NOTFOUND) {
             rc = err_set(d, ERR_DATA_LOSS, "data_dir",
                          "%s/data.mdb has committed transactions (last %zu) but no '%s' "

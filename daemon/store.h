@@ -34,6 +34,7 @@ typedef enum store_db {
     STORE_DB_CREDENTIALS,
     STORE_DB_CRED_INDEX,
     STORE_DB_STATUS,
+    STORE_DB_REVIEWS, /* format 5: review due moments in time order (records.h) */
     STORE_DB_COUNT
 } store_db_t;
 
@@ -44,11 +45,16 @@ typedef enum store_db {
  *   1  (no "format" record) values without a checksum; migrated to 2 at open
  *   2  every value ends with a CRC-32C of (database number, key, value)
  *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
+ *   5  the `reviews` database (review due moments, issue 15): store_open() creates it in a file
+ *      of an older format, and brings a format 3 file to 5 in the transaction that opens it
+ *      (an empty index is the whole migration: older formats had no review_after); a file
+ *      below 3 gets 3 and then 5 in records_upgrade()'s one transaction
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's. */
 #define STORE_FORMAT_PLAIN      1u
 #define STORE_FORMAT_CHECKSUMS  2u
 #define STORE_FORMAT_SCOPED_IDS 3u
-#define STORE_FORMAT_CURRENT    STORE_FORMAT_SCOPED_IDS
+#define STORE_FORMAT_REVIEWS    5u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_REVIEWS
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;

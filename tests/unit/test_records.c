@@ -567,7 +567,7 @@ static void test_upgrade_scopes_ids(void **state)
     assert_int_equal(store_txn_commit(&f->txn), 0);
     err_detail_t d;
     assert_int_equal(records_upgrade(f->st, &d), 0);
-    assert_int_equal(store_format(f->st), STORE_FORMAT_SCOPED_IDS);
+    assert_int_equal(store_format(f->st), STORE_FORMAT_REVIEWS);
     assert_int_equal(records_upgrade(f->st, &d), 0); /* idempotent: a no-op now */
     assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
     assert_int_equal(records_evidence_count(f->txn), 900);
