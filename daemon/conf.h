@@ -54,6 +54,8 @@ typedef struct conf {
     char credential_jwt_alg[CONF_STR_MAX]; /* EdDSA | RS256 */
     uint64_t events_keep_days;             /* 0: events are kept forever */
     uint64_t events_keep_count;            /* 0: no bound by count */
+    uint64_t review_sweep_ms;              /* 0: no review sweep */
+    uint64_t review_sweep_max;             /* due reviews per sweep */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

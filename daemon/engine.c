@@ -303,6 +303,10 @@ static int record_change(engine_changes_t *out, engine_change_kind_t kind, const
     return change_push(out, &ch);
 }
 
+static int review_update(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                         const catalog_fw_t *fw, uint32_t ci, const comp_state_t *st,
+                         engine_changes_t *out);
+
 /*
  * Brings one competency's state up to date: rule value, unlock, mastery. Sets *mastered when
  * this call made it MASTERED (the caller cascades). Writes only when something changed.
@@ -342,6 +346,8 @@ static int process(engine_t *e, store_txn_t *txn, const learner_t *learner, cons
         if ((rc = record_change(out, CHANGE_MASTERED, fw, ci, st.score)) != 0)
             return rc;
     }
+    if ((rc = review_update(e, txn, learner, fw, ci, &st, out)) != 0)
+        return rc;
     if (memcmp(&st, &before, sizeof st) == 0)
         return 0;
     st.updated_at = e->now;
@@ -606,7 +612,8 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
     records_override_t o = {.at = e->now, .granted = grant, .actor = actor, .reason = reason};
     if ((rc = state_put(e, txn, &l, fw, ci, &st)) != 0 ||
         (rc = records_override_put(txn, l.hash, fw->hash, fw->comp_hash[ci], &o)) != 0 ||
-        (rc = records_profile_ensure(txn, &l)) != 0)
+        (rc = records_profile_ensure(txn, &l)) != 0 ||
+        (rc = review_update(e, txn, &l, fw, ci, &st, changes)) != 0)
         return rc;
     if (newly_mastered) {
         if ((rc = record_change(changes, CHANGE_MASTERED, fw, ci, st.score)) != 0 ||
@@ -681,4 +688,108 @@ int engine_override_get(engine_t *e, store_txn_t *txn, const char *learner_id,
     learner_t l;
     records_learner_init(&l, learner_id);
     return records_override_get(txn, l.hash, fw->hash, fw->comp_hash[ci], out);
+}
+
+/* ---- reviews (engine.h) -------------------------------------------------------------------- */
+
+/*
+ * Keeps the learner's review record of ci true after its state moved (or not): a MASTERED
+ * competency with review_after has a record holding the due moment (from the evidence, as
+ * engine_trace computes it); a fresh item starts a new period (a new due moment, flags clear);
+ * the K-th failed item of a period records CHANGE_REVIEW_FAILED once. Anything else has none.
+ * Writes only when something changed (masteryd --check counts the writes, like states').
+ */
+static int review_update(engine_t *e, store_txn_t *txn, const learner_t *learner,
+                         const catalog_fw_t *fw, uint32_t ci, const comp_state_t *st,
+                         engine_changes_t *out)
+{
+    const graph_comp_t *c = graph_comp(fw->graph, ci);
+    records_review_t old, rec;
+    int rc = records_review_get(txn, learner->hash, fw->hash, fw->comp_hash[ci], &old);
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    bool had = rc == 0;
+    if (c->review_after_ms <= 0 || st->status != STATUS_MASTERED) {
+        if (!had)
+            return 0;
+        e->state_writes++;
+        return records_review_delete(txn, learner->hash, fw->hash, fw->comp_hash[ci], &old);
+    }
+    int64_t last_fresh = 0;
+    size_t all = 0, n;
+    mastery_result_t res;
+    if (c->rule.method != RULE_CHILDREN &&
+        (rc = evaluate_full(e, txn, learner, fw, ci, st, &res, &n, true, false, &all)) != 0)
+        return rc;
+    for (size_t i = 0; i < all; i++) {
+        engine_trace_item_t *t = &e->trace[i];
+        t->fresh = t->counted && mastery_sample_fresh(&c->rule, &t->sample);
+        if (t->fresh && t->observed_at > last_fresh)
+            last_fresh = t->observed_at;
+    }
+    int64_t due_at = (last_fresh ? last_fresh : st->mastered_at) + c->review_after_ms;
+    uint32_t failures = 0;
+    for (size_t i = 0; i < all; i++)
+        if (e->trace[i].counted && !e->trace[i].fresh && e->trace[i].observed_at >= due_at)
+            failures++;
+    if (had && old.due_at == due_at)
+        rec = old;
+    else
+        rec = (records_review_t){.due_at = due_at};
+    if (failures >= ENGINE_REVIEW_FAIL_K && !(rec.flags & RECORDS_REVIEW_FAILED)) {
+        rec.flags |= RECORDS_REVIEW_FAILED;
+        if ((rc = record_change(out, CHANGE_REVIEW_FAILED, fw, ci, (double)failures)) != 0)
+            return rc;
+    }
+    if (had && memcmp(&rec, &old, sizeof rec) == 0)
+        return 0;
+    e->state_writes++;
+    return records_review_put(txn, learner, graph_id(fw->graph), fw->hash, c->id, fw->comp_hash[ci],
+                              had ? &old : NULL, &rec);
+}
+
+int engine_review_due_next(engine_t *e, store_txn_t *txn, int64_t now_ms, size_t *looked,
+                           engine_review_due_t *out)
+{
+    for (;;) {
+        records_review_due_t d;
+        int rc = records_review_first_due(txn, now_ms, &d);
+        if (rc != 0)
+            return rc;
+        (*looked)++;
+        const catalog_fw_t *fw = catalog_find(e->cat, d.framework_id);
+        uint32_t ci = 0;
+        records_review_t rec;
+        bool valid = fw != NULL && graph_find(fw->graph, d.competency_id, &ci) == 0 &&
+                     graph_comp(fw->graph, ci)->review_after_ms > 0 &&
+                     memcmp(fw->comp_hash[ci], d.comp_hash, STORE_HASH_LEN) == 0;
+        if (valid) {
+            rc = records_review_get(txn, d.learner_hash, fw->hash, fw->comp_hash[ci], &rec);
+            if (rc != 0 && rc != ERR_NOT_FOUND)
+                return rc;
+            valid = rc == 0 && rec.due_at == d.due_at && !(rec.flags & RECORDS_REVIEW_PUBLISHED);
+        }
+        if (!valid) { /* stale: nothing to say; the next one may be */
+            if ((rc = records_review_index_delete(txn, &d)) != 0)
+                return rc;
+            continue;
+        }
+        /* d's strings are borrowed from the index: copied before the writes below */
+        snprintf(out->learner_id, sizeof out->learner_id, "%s", d.learner_id);
+        out->fw = fw;
+        out->ci = ci;
+        out->due_at = d.due_at;
+        learner_t l = {.id = out->learner_id};
+        memcpy(l.hash, d.learner_hash, STORE_HASH_LEN);
+        records_review_t pub = rec;
+        pub.flags |= RECORDS_REVIEW_PUBLISHED;
+        return records_review_put(txn, &l, graph_id(fw->graph), fw->hash,
+                                  graph_comp(fw->graph, ci)->id, fw->comp_hash[ci], &rec, &pub);
+    }
+}
+
+uint64_t engine_reviews_pending(engine_t *e, store_txn_t *txn)
+{
+    (void)e;
+    return records_review_pending(txn);
 }

@@ -48,11 +48,13 @@ typedef records_state_t comp_state_t;
 /* What happened, in order. Every change names the learner, and (but for a retraction) the
  * framework and competency whose state moved. */
 typedef enum engine_change_kind {
-    CHANGE_UNLOCKED,  /* LOCKED -> UNLOCKED */
-    CHANGE_MASTERED,  /* -> MASTERED, by the rule, a cascade, or a granting override */
-    CHANGE_OVERRIDE,  /* a teacher's decision (recorded before the mastery it may cause) */
-    CHANGE_RETRACTED, /* an evidence item stopped counting (framework and competency index
-                         unset: it counts for every framework with the competency) */
+    CHANGE_UNLOCKED,      /* LOCKED -> UNLOCKED */
+    CHANGE_MASTERED,      /* -> MASTERED, by the rule, a cascade, or a granting override */
+    CHANGE_OVERRIDE,      /* a teacher's decision (recorded before the mastery it may cause) */
+    CHANGE_RETRACTED,     /* an evidence item stopped counting (framework and competency index
+                             unset: it counts for every framework with the competency) */
+    CHANGE_REVIEW_FAILED, /* ENGINE_REVIEW_FAIL_K items below the threshold since the review
+                             fell due (once per period; score: how many). Still mastered */
 } engine_change_kind_t;
 
 /* One change: a competency's state moved (24 bytes: a cascade over a 10 000-competency chain
@@ -253,6 +255,26 @@ int engine_learner_known(engine_t *eng, store_txn_t *txn, const char *learner_id
  * says): 0, ERR_NOT_FOUND (none, or made before overrides were recorded), or a store error. */
 int engine_override_get(engine_t *eng, store_txn_t *txn, const char *learner_id,
                         const catalog_fw_t *fw, uint32_t ci, records_override_t *out);
+
+/*
+ * The review sweep's step: the earliest due moment (<= now_ms) whose review_due event has not
+ * gone out. Marks it published (the record keeps the flag; the index entry goes) and fills
+ * *out; index entries that no longer mean anything (the framework or its review_after gone)
+ * are dropped on the way, and each one counts in *looked (the caller's work bound). Returns 0,
+ * ERR_NOT_FOUND (nothing more is due), or a store error.
+ */
+typedef struct engine_review_due {
+    char learner_id[STORE_KEY_MAX + 1];
+    const catalog_fw_t *fw; /* borrowed from the catalog */
+    uint32_t ci;
+    int64_t due_at;
+} engine_review_due_t;
+
+int engine_review_due_next(engine_t *eng, store_txn_t *txn, int64_t now_ms, size_t *looked,
+                           engine_review_due_t *out);
+
+/* Review periods whose review_due has not gone out yet (due or not), for metrics. */
+uint64_t engine_reviews_pending(engine_t *eng, store_txn_t *txn);
 
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,

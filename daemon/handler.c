@@ -171,6 +171,10 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             ev.kind = JOURNAL_EVIDENCE_RETRACTED;
             ev.reason = op->reason;
             break;
+        case CHANGE_REVIEW_FAILED:
+            ev.kind = JOURNAL_REVIEW_FAILED;
+            ev.failures = (uint32_t)c->score;
+            break;
         }
         if (c->kind == CHANGE_OVERRIDE || c->kind == CHANGE_RETRACTED) {
             char lref[LOGREF_LEN], f[80], cp[80], a[80];
@@ -191,6 +195,29 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
     }
     engine_changes_reset(&h->changes);
     return rc;
+}
+
+int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *published)
+{
+    size_t looked = 0;
+    int rc = 0;
+    *published = 0;
+    while (looked < max) {
+        engine_review_due_t due;
+        if ((rc = engine_review_due_next(h->engine, txn, h->now, &looked, &due)) != 0)
+            break;
+        journal_event_t ev = {
+            .kind = JOURNAL_REVIEW_DUE,
+            .learner_id = due.learner_id,
+            .framework_id = graph_id(due.fw->graph),
+            .competency_id = graph_comp(due.fw->graph, due.ci)->id,
+            .due_at = due.due_at,
+        };
+        if ((rc = journal_append(h->journal, txn, &ev)) != 0)
+            break;
+        (*published)++;
+    }
+    return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
 size_t handler_event_count(const handler_t *h)

@@ -93,6 +93,15 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
  * on failure they are dropped, since none of them happened. */
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *detail);
 
+/*
+ * The review sweep (issue 15), in a write transaction of its own between batches
+ * (handler_batch_begin .. handler_batch_end like a batch): publishes review_due for due moments
+ * up to the batch's now, looking at no more than max index entries, so one sweep's work is
+ * bounded and ingestion waits for one short transaction at most. *published: how many events.
+ * Returns 0 or a store error (the caller aborts the transaction).
+ */
+int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *published);
+
 /* Events of the last committed batch, in seq order: topic and packed Event, borrowed until
  * the next handler_batch_begin(). */
 size_t handler_event_count(const handler_t *h);

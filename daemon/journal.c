@@ -157,6 +157,10 @@ static const char *kind_name(journal_kind_t k)
         return "credential_issued";
     case JOURNAL_CREDENTIAL_STATUS:
         return "credential_status";
+    case JOURNAL_REVIEW_DUE:
+        return "review_due";
+    case JOURNAL_REVIEW_FAILED:
+        return "review_failed";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -176,6 +180,8 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__EvidenceRetracted r = MASTERY__V1__EVIDENCE_RETRACTED__INIT;
     Mastery__V1__CredentialIssued ci = MASTERY__V1__CREDENTIAL_ISSUED__INIT;
     Mastery__V1__CredentialStatusChanged cs = MASTERY__V1__CREDENTIAL_STATUS_CHANGED__INIT;
+    Mastery__V1__ReviewDue rd = MASTERY__V1__REVIEW_DUE__INIT;
+    Mastery__V1__ReviewFailed rf = MASTERY__V1__REVIEW_FAILED__INIT;
     e.seq = j->seq + 1;
     e.at_ms = j->now;
     const char *subject = ev->learner_id;
@@ -244,6 +250,24 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         cs.reason = S(ev->reason);
         e.kind_case = MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS;
         e.credential_status = &cs;
+        break;
+    case JOURNAL_REVIEW_DUE:
+        rd.learner_id = S(ev->learner_id);
+        rd.framework_id = S(ev->framework_id);
+        rd.competency_id = S(ev->competency_id);
+        rd.due_at_ms = ev->due_at;
+        e.kind_case = MASTERY__V1__EVENT__KIND_REVIEW_DUE;
+        e.review_due = &rd;
+        break;
+    case JOURNAL_REVIEW_FAILED:
+        rf.learner_id = S(ev->learner_id);
+        rf.framework_id = S(ev->framework_id);
+        rf.competency_id = S(ev->competency_id);
+        rf.failures = ev->failures;
+        rf.evidence_id = S(ev->evidence_id);
+        rf.evidence_source = S(ev->evidence_source);
+        e.kind_case = MASTERY__V1__EVENT__KIND_REVIEW_FAILED;
+        e.review_failed = &rf;
         break;
     }
     if (j->n == j->cap) {

@@ -9,6 +9,7 @@
  *     journal_batch_end(j, committed)      committed: the queue is ready to publish;
  *                                          otherwise numbering restarts from the last durable
  *
+ * Kinds review_due and review_failed name the learner like the others.
  * Topics are "<kind>/<subject>/" (subject: the learner, or the framework for
  * framework_loaded), so a subscriber filters by kind, or by kind and subject.
  */
@@ -30,6 +31,8 @@ typedef enum journal_kind {
     JOURNAL_EVIDENCE_RETRACTED,
     JOURNAL_CREDENTIAL_ISSUED,
     JOURNAL_CREDENTIAL_STATUS,
+    JOURNAL_REVIEW_DUE,    /* issue 15: the review sweep */
+    JOURNAL_REVIEW_FAILED, /* issue 15: failed reviews reached the limit */
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -50,6 +53,8 @@ typedef struct journal_event {
     const char *credential_id;    /* credential events */
     const char *achievement_name; /* credential_issued */
     const char *purpose;          /* credential_status: "revocation" / "suspension" */
+    int64_t due_at;               /* review_due */
+    uint32_t failures;            /* review_failed */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -11,6 +11,7 @@
 #define KIND_STATE    'S'
 #define KIND_DID      'D'
 #define KIND_OVERRIDE 'O'
+#define KIND_REVIEW   'R'
 
 void records_learner_init(records_learner_t *l, const char *id)
 {
@@ -464,6 +465,142 @@ int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH
     out->actor = actor;
     out->reason = nul + 1;
     return 0;
+}
+
+/* ---- reviews ------------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(records_review_t) == 16, "review record is a stored format");
+
+static void key_review(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
+                       const uint8_t *comp_hash)
+{
+    key_learner_kind(k, learner_hash, KIND_REVIEW);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+static void key_review_due(store_key_t *k, int64_t due_at, const uint8_t *learner_hash,
+                           const uint8_t *fw_hash, const uint8_t *comp_hash)
+{
+    store_key_reset(k);
+    store_key_i64(k, due_at);
+    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+#define REVIEW_KEY_LEN (8 + 3 * STORE_HASH_LEN)
+
+int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                       const uint8_t fw_hash[STORE_HASH_LEN],
+                       const uint8_t comp_hash[STORE_HASH_LEN], records_review_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_review(&k, learner_hash, fw_hash, comp_hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != sizeof *out)
+        return ERR_INTERNAL;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+                       const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
+                       const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
+                       const records_review_t *rec)
+{
+    store_key_t k;
+    int rc;
+    bool indexed_before = old != NULL && !(old->flags & RECORDS_REVIEW_PUBLISHED);
+    bool indexed_after = !(rec->flags & RECORDS_REVIEW_PUBLISHED);
+    if (indexed_before && (!indexed_after || old->due_at != rec->due_at)) {
+        key_review_due(&k, old->due_at, l->hash, fw_hash, comp_hash);
+        if ((rc = store_del(txn, STORE_DB_REVIEWS, &k)) != 0 && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    if (indexed_after && (!indexed_before || old->due_at != rec->due_at)) {
+        size_t a = strlen(l->id), b = strlen(framework_id), c = strlen(competency_id);
+        char v[3 * (STORE_KEY_MAX + 1)];
+        if (a > STORE_KEY_MAX || b > STORE_KEY_MAX || c > STORE_KEY_MAX)
+            return ERR_INVALID;
+        memcpy(v, l->id, a + 1);
+        memcpy(v + a + 1, framework_id, b + 1);
+        memcpy(v + a + b + 2, competency_id, c + 1);
+        key_review_due(&k, rec->due_at, l->hash, fw_hash, comp_hash);
+        if ((rc = store_put(txn, STORE_DB_REVIEWS, &k, v, a + b + c + 3, 0)) != 0)
+            return rc;
+    }
+    key_review(&k, l->hash, fw_hash, comp_hash);
+    return store_put(txn, STORE_DB_LEARNERS, &k, rec, sizeof *rec, 0);
+}
+
+int records_review_delete(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                          const uint8_t fw_hash[STORE_HASH_LEN],
+                          const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old)
+{
+    store_key_t k;
+    int rc;
+    if (!(old->flags & RECORDS_REVIEW_PUBLISHED)) {
+        key_review_due(&k, old->due_at, learner_hash, fw_hash, comp_hash);
+        if ((rc = store_del(txn, STORE_DB_REVIEWS, &k)) != 0 && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    key_review(&k, learner_hash, fw_hash, comp_hash);
+    rc = store_del(txn, STORE_DB_LEARNERS, &k);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int records_review_first_due(store_txn_t *txn, int64_t now, records_review_due_t *out)
+{
+    store_iter_t it;
+    store_val_t k, v;
+    int rc = store_iter_open(txn, STORE_DB_REVIEWS, NULL, NULL, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next(&it, &k, &v);
+    store_iter_close(&it);
+    if (rc != 0)
+        return rc;
+    const uint8_t *p = k.data;
+    if (k.len != REVIEW_KEY_LEN)
+        return ERR_INTERNAL;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | p[i];
+    out->due_at = (int64_t)(u ^ (1ull << 63));
+    if (out->due_at > now)
+        return ERR_NOT_FOUND;
+    memcpy(out->learner_hash, p + 8, STORE_HASH_LEN);
+    memcpy(out->fw_hash, p + 8 + STORE_HASH_LEN, STORE_HASH_LEN);
+    memcpy(out->comp_hash, p + 8 + 2 * STORE_HASH_LEN, STORE_HASH_LEN);
+    /* three NUL-terminated strings, the last NUL the value's end */
+    const char *s = v.data, *end = s + v.len;
+    if (v.len < 3 || end[-1] != '\0')
+        return ERR_INTERNAL;
+    const char *n1 = memchr(s, '\0', v.len);
+    const char *n2 = n1 && n1 + 1 < end ? memchr(n1 + 1, '\0', (size_t)(end - n1 - 1)) : NULL;
+    if (n2 == NULL || n2 + 1 >= end)
+        return ERR_INTERNAL;
+    out->learner_id = s;
+    out->framework_id = n1 + 1;
+    out->competency_id = n2 + 1;
+    return 0;
+}
+
+int records_review_index_delete(store_txn_t *txn, const records_review_due_t *e)
+{
+    store_key_t k;
+    key_review_due(&k, e->due_at, e->learner_hash, e->fw_hash, e->comp_hash);
+    int rc = store_del(txn, STORE_DB_REVIEWS, &k);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+uint64_t records_review_pending(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_REVIEWS);
 }
 
 /* ---- state --------------------------------------------------------------------------------- */

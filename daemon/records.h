@@ -20,6 +20,8 @@
  *                 H(learner) 'D'                                   the learner's DID
  *                 H(learner) 'O' H(framework) H(comp)              the last override: at(i64)
  *                                                                  granted(u8) actor NUL reason
+ *                 H(learner) 'R' H(framework) H(comp)              records_review_t (16): the
+ *                                                                  current review period
  *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
@@ -35,6 +37,9 @@
  *                 'U' | 'R' | 'S'                                  the one list of stores made
  *                                                                  before lists rolled over;
  *                                                                  moved to list 1 at start
+ *   reviews       due_at(be64^) H(learner) H(framework) H(comp)    learner id NUL framework id
+ *   (format 5)                                                     NUL competency id NUL: a
+ *                                                                  due moment not yet published
  *   meta          "identity"                                       records_identity_t: the
  *                                                                  issuer keys the store was
  *                                                                  made with (see below)
@@ -215,6 +220,59 @@ int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH
 int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                          const uint8_t fw_hash[STORE_HASH_LEN],
                          const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out);
+
+/* ---- reviews (issue 15) -------------------------------------------------------------------- */
+
+/*
+ * A mastered competency with review_after has one review record: the due moment of its current
+ * period and whether its review_due / review_failed events went out. The reviews database
+ * indexes the due moments not yet published, in time order, so the sweep reads only what fell
+ * due: an index entry exists exactly while its record exists without RECORDS_REVIEW_PUBLISHED.
+ */
+#define RECORDS_REVIEW_PUBLISHED 1u /* review_due went out for this period */
+#define RECORDS_REVIEW_FAILED    2u /* review_failed went out for this period */
+
+typedef struct records_review {
+    int64_t due_at;
+    uint8_t flags;
+    uint8_t reserved[7];
+} records_review_t;
+
+int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                       const uint8_t fw_hash[STORE_HASH_LEN],
+                       const uint8_t comp_hash[STORE_HASH_LEN], records_review_t *out);
+
+/*
+ * Writes rec for (learner, framework, competency) and keeps the index true: the entry of old
+ * (NULL: there was no record) goes, and rec's is added unless rec is PUBLISHED. The ids are
+ * stored in the index entry (the sweep's event names them).
+ */
+int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+                       const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
+                       const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
+                       const records_review_t *rec);
+
+/* Deletes the record (old, as read) and its index entry. */
+int records_review_delete(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                          const uint8_t fw_hash[STORE_HASH_LEN],
+                          const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old);
+
+/* An index entry. Strings borrowed like every value. */
+typedef struct records_review_due {
+    int64_t due_at;
+    uint8_t learner_hash[STORE_HASH_LEN], fw_hash[STORE_HASH_LEN], comp_hash[STORE_HASH_LEN];
+    const char *learner_id, *framework_id, *competency_id;
+} records_review_due_t;
+
+/* The earliest index entry, when its due_at <= now: 0, or ERR_NOT_FOUND (nothing due). One
+ * seek. */
+int records_review_first_due(store_txn_t *txn, int64_t now, records_review_due_t *out);
+
+/* Deletes one index entry (a stale one, or one whose event went out). */
+int records_review_index_delete(store_txn_t *txn, const records_review_due_t *e);
+
+/* Index entries in all (O(1)). */
+uint64_t records_review_pending(store_txn_t *txn);
 
 /* ---- state --------------------------------------------------------------------------------- */
 

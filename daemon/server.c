@@ -85,15 +85,17 @@ struct server {
     _Atomic uint64_t out_total; /* replies and events handed to libzmq, not yet released */
     uint64_t in_total;          /* received, not taken, over all connections (last sweep) */
     int64_t last_sweep;
-    uint64_t conns_refused; /* over max_connections, since start */
-    uint64_t conns_dropped; /* over a byte budget, since start */
-    auth_t *auth;           /* NULL in development mode */
-    int64_t refusal_window; /* start of the current minute of refused-handshake logging */
-    uint64_t refusals;      /* refused handshakes in it */
+    int64_t last_review_sweep; /* review_sweep_ms apart */
+    uint64_t conns_refused;    /* over max_connections, since start */
+    uint64_t conns_dropped;    /* over a byte budget, since start */
+    auth_t *auth;              /* NULL in development mode */
+    int64_t refusal_window;    /* start of the current minute of refused-handshake logging */
+    uint64_t refusals;         /* refused handshakes in it */
     volatile sig_atomic_t *reload;
 };
 
 static int monitors_start(server_t *s, err_detail_t *d);
+static void publish_events(server_t *s);
 
 static double mono_s(void)
 {
@@ -858,6 +860,14 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         s->batch[i].reply = NULL; /* libzmq's now */
     }
     batch_free_replies(s, from, to);
+    publish_events(s);
+    metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
+    return to;
+}
+
+/* Publishes the last committed batch's events (after its commit, never before). */
+static void publish_events(server_t *s)
+{
     for (size_t i = 0; i < handler_event_count(s->handler); i++) {
         const char *topic;
         size_t topic_len, len;
@@ -873,8 +883,47 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
         else
             free(copy);
     }
-    metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
-    return to;
+}
+
+/*
+ * The review sweep (issue 15): at most every review_sweep_ms, between batches, one write
+ * transaction that publishes review_due for what fell due, looking at no more than
+ * review_sweep_max index entries, so requests wait for one short transaction at most (the rest
+ * is the next sweep's). A failure leaves everything as it was: the next sweep tries again.
+ */
+static void review_sweep(server_t *s)
+{
+    int64_t now = now_ms();
+    if (s->conf->review_sweep_ms == 0 ||
+        now - s->last_review_sweep < (int64_t)s->conf->review_sweep_ms)
+        return;
+    s->last_review_sweep = now;
+    store_txn_t *txn;
+    if (store_txn_begin(s->store, true, &txn) != 0)
+        return;
+    handler_batch_begin(s->handler, now);
+    size_t published = 0;
+    int rc = handler_review_sweep(s->handler, txn, s->conf->review_sweep_max, &published);
+    /* Committed even when nothing fell due: a commit without writes costs LMDB nothing, and an
+     * aborted batch would make the handler reload the catalog. */
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    err_detail_t d;
+    bool committed = rc == 0;
+    if (handler_batch_end(s->handler, committed, &d) != 0)
+        log_warnx("review sweep: %s: %s", d.field, d.message);
+    if (rc == ERR_RETRY && store_grow(s->store) == 0)
+        s->last_review_sweep = 0; /* the map grew: again at once */
+    else if (rc != 0)
+        log_warnx("review sweep: %s (tried again in %llu ms)", err_str(rc),
+                  (unsigned long long)s->conf->review_sweep_ms);
+    if (committed && published > 0) {
+        s->stats->commits++;
+        s->stats->m.commits++;
+        publish_events(s);
+    }
 }
 
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
@@ -990,9 +1039,13 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
                                   {s->pub, 0, ZMQ_POLLIN, 0}};
         /* Open connections' byte counts are checked every SWEEP_MS, even when all is quiet:
          * an unfinished multipart message never wakes the poll. */
-        int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
+        long wait = s->conns_open ? SWEEP_MS : 1000;
+        if (s->conf->review_sweep_ms > 0 && (long)s->conf->review_sweep_ms < wait)
+            wait = (long)s->conf->review_sweep_ms;
+        int n = zmq_poll(items, s->auth ? 3 : 1, wait);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
+        review_sweep(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;

@@ -44,7 +44,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
     [OPT_KIND] = {"kind", "K",
                   "unlocked, mastered, override, framework_loaded, evidence_retracted, "
-                  "credential_issued or credential_status",
+                  "credential_issued, credential_status, review_due or review_failed",
                   false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
