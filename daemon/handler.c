@@ -1608,6 +1608,20 @@ static const char *fmt_time(handler_t *h, int64_t ms)
     return arena_strdup(h->arena, b);
 }
 
+/* "7 days", "36 hours", "90 minutes", "45 seconds": the largest unit that divides it. */
+static const char *fmt_duration(handler_t *h, int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *name;
+    } units[] = {{86400000, "day"}, {3600000, "hour"}, {60000, "minute"}, {1000, "second"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0 || i + 1 == sizeof units / sizeof units[0])
+            return afmt(h, "%lld %s%s", (long long)(ms / units[i].ms), units[i].name,
+                        ms / units[i].ms == 1 ? "" : "s");
+    return "";
+}
+
 static char **step_reasons(handler_t *h, const advice_step_t *s, size_t *n)
 {
     const graph_comp_t *c = graph_comp(s->fw->graph, s->ci);
@@ -1617,10 +1631,8 @@ static char **step_reasons(handler_t *h, const advice_step_t *s, size_t *n)
     if (r == NULL)
         return NULL;
     if (s->review) {
-        r[k++] = afmt(h,
-                      "review due since %s (review_after %lld h after the last item at or "
-                      "above %.2f)",
-                      fmt_time(h, t->review_due_at), (long long)(c->review_after_ms / 3600000),
+        r[k++] = afmt(h, "review due since %s (%s after the last item at or above %.2f)",
+                      fmt_time(h, t->review_due_at), fmt_duration(h, c->review_after_ms),
                       c->rule.threshold);
         if (t->review_failures > 0)
             r[k++] = afmt(h, "%u item%s below the threshold since it became due%s",

@@ -225,7 +225,7 @@ static void draw_svg(buf_t *b, const fwdraw_t *d, const char *fw_id)
         out(b, " (%s)</title>", status_label(cls));
         out(b, "<rect width=\"%d\" height=\"%d\" rx=\"8\"/>", NODE_W, NODE_H);
         out(b, "<text x=\"8\" y=\"20\" class=\"t\">");
-        esc(b, nd->title, 24);
+        esc(b, nd->title, nd->rank ? 17 : 21); /* the rank badge takes the right corner */
         out(b, "</text><text x=\"8\" y=\"40\" class=\"s\">%s %.2f</text>", status_label(cls),
             nd->st ? nd->st->score : 0.0);
         if (nd->rank)
