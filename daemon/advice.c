@@ -10,6 +10,8 @@ void advice_free(advice_t *a)
 {
     free(a->steps);
     free(a->locked);
+    free(a->states);
+    free(a->due);
     memset(a, 0, sizeof *a);
 }
 
@@ -74,10 +76,24 @@ int advice_next(engine_t *e, store_txn_t *txn, const char *learner_id,
         const catalog_fw_t *fw = fws[f];
         uint32_t n = graph_count(fw->graph);
         out->total += n;
+        if (n > out->states_cap) {
+            comp_state_t *s = realloc(out->states, n * sizeof *s);
+            if (s != NULL)
+                out->states = s;
+            int64_t *d = realloc(out->due, n * sizeof *d);
+            if (d != NULL)
+                out->due = d;
+            if (s == NULL || d == NULL)
+                return ERR_NOMEM;
+            out->states_cap = n;
+        }
+        if ((rc = engine_states_load(e, txn, learner_id, fw, out->states, out->due)) != 0)
+            return rc;
         for (uint32_t ci = 0; ci < n; ci++) {
             const graph_comp_t *c = graph_comp(fw->graph, ci);
             engine_trace_t t;
-            if ((rc = engine_trace(e, txn, learner_id, fw, ci, now_ms, false, &t)) != 0)
+            if ((rc = engine_trace_next(e, txn, learner_id, fw, ci, out->states, out->due, now_ms,
+                                        &t)) != 0)
                 return rc;
             if (t.state.status == STATUS_LOCKED) {
                 if ((rc = grow((void **)&out->locked, &out->locked_cap, out->n_locked,

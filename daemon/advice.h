@@ -50,6 +50,9 @@ typedef struct advice {
     advice_locked_t *locked; /* ranked */
     size_t n_locked, locked_cap;
     uint32_t mastered, total, reviews_due;
+    comp_state_t *states; /* scratch: one framework's states */
+    int64_t *due;         /* and review due moments */
+    size_t states_cap;
 } advice_t;
 
 /*

@@ -793,3 +793,90 @@ uint64_t engine_reviews_pending(engine_t *e, store_txn_t *txn)
     (void)e;
     return records_review_pending(txn);
 }
+
+int engine_states_load(engine_t *e, store_txn_t *txn, const char *learner_id,
+                       const catalog_fw_t *fw, comp_state_t *states, int64_t *due)
+{
+    (void)e;
+    uint32_t n = graph_count(fw->graph);
+    for (uint32_t i = 0; i < n; i++)
+        state_default(graph_comp(fw->graph, i), &states[i]);
+    learner_t l;
+    records_learner_init(&l, learner_id);
+    records_state_iter_t it;
+    int rc = records_state_iter_open(txn, l.hash, fw->hash, &it);
+    if (rc != 0)
+        return rc;
+    const uint8_t *ch;
+    comp_state_t st;
+    while ((rc = records_state_iter_next(&it, &ch, &st)) == 0) {
+        uint32_t ci;
+        if (catalog_fw_find_hash(fw, ch, &ci) == 0)
+            states[ci] = st; /* a competency an older revision had is not ours to show */
+    }
+    records_state_iter_close(&it);
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    for (uint32_t i = 0; i < n; i++)
+        due[i] = ENGINE_NO_REVIEW;
+    records_review_iter_t ri;
+    records_review_t rec;
+    if ((rc = records_review_iter_open(txn, l.hash, fw->hash, &ri)) != 0)
+        return rc;
+    while ((rc = records_review_iter_next(&ri, &ch, &rec)) == 0) {
+        uint32_t ci;
+        if (catalog_fw_find_hash(fw, ch, &ci) == 0)
+            due[ci] = rec.due_at;
+    }
+    records_review_iter_close(&ri);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int engine_trace_next(engine_t *e, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
+                      uint32_t ci, const comp_state_t *states, const int64_t *due, int64_t now_ms,
+                      engine_trace_t *out)
+{
+    const graph_comp_t *c = graph_comp(fw->graph, ci);
+    memset(out, 0, sizeof *out);
+    out->distance.min_score = -1.0;
+    out->distance.items_at_one = MASTERY_DISTANCE_FAR;
+    out->state = states[ci];
+    out->requires_met = c->requires_kind == REQUIRES_NONE;
+    for (uint32_t i = 0; i < c->n_requires; i++)
+        out->requires_mastered += states[c->requires[i]].status == STATUS_MASTERED;
+    if (c->requires_kind != REQUIRES_NONE)
+        out->requires_met = out->requires_mastered >= c->requires_k;
+    out->result.score = out->state.score;
+    if (out->state.status == STATUS_LOCKED)
+        return 0;
+    learner_t l;
+    records_learner_init(&l, learner_id);
+    int rc;
+    if (out->state.status == STATUS_UNLOCKED) {
+        if (c->rule.method == RULE_CHILDREN) {
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < c->n_children; i++)
+                m += states[c->children[i]].status == STATUS_MASTERED;
+            out->result.count = m;
+            out->result.score = c->n_children ? (double)m / c->n_children : 0.0;
+            return 0;
+        }
+        size_t n;
+        if ((rc = evaluate_full(e, txn, &l, fw, ci, &out->state, &out->result, &n, false, false,
+                                NULL)) != 0 ||
+            (rc = samples_reserve(e, n + MASTERY_DISTANCE_MAX_ITEMS)) != 0)
+            return rc;
+        return mastery_distance(&c->rule, e->samples, n, e->samples_cap, &out->distance);
+    }
+    if (c->review_after_ms <= 0)
+        return 0;
+    if (due[ci] == ENGINE_NO_REVIEW) /* no record (never re-evaluated since): compute it */
+        return engine_trace(e, txn, learner_id, fw, ci, now_ms, false, out);
+    out->review_due_at = due[ci];
+    out->review_due = now_ms >= due[ci];
+    if (!out->review_due)
+        return 0;
+    /* due: the failures since, from the items (the review record says only whether the
+     * review_failed event went out) */
+    return engine_trace(e, txn, learner_id, fw, ci, now_ms, false, out);
+}

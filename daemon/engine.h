@@ -247,6 +247,25 @@ typedef struct engine_trace {
 int engine_trace(engine_t *eng, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
                  uint32_t ci, int64_t now_ms, bool want_items, engine_trace_t *out);
 
+/*
+ * What Next needs of competency ci, cheaper than engine_trace: the caller passes the learner's
+ * states of the whole framework (engine_states_load), requires come from them; a LOCKED one
+ * is not evaluated; an UNLOCKED one is (result, distance); a MASTERED one with review_after
+ * takes its review record's due moment from due[] (what engine_trace would compute; items are
+ * walked only when it is due, for the failures, or when it has no record). Fills *out as
+ * engine_trace without items.
+ */
+int engine_trace_next(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                      const catalog_fw_t *fw, uint32_t ci, const comp_state_t *states,
+                      const int64_t *due, int64_t now_ms, engine_trace_t *out);
+
+/* Every state of the learner in fw into states[0..graph_count) (stored, or the default), and
+ * every review record's due moment into due[0..graph_count) (ENGINE_NO_REVIEW: none), in two
+ * cursor walks. Returns 0 or a store error. */
+#define ENGINE_NO_REVIEW INT64_MIN
+int engine_states_load(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                       const catalog_fw_t *fw, comp_state_t *states, int64_t *due);
+
 /* Whether the learner has a profile (evidence or an override was ever recorded): 0,
  * ERR_NOT_FOUND, or a store error. */
 int engine_learner_known(engine_t *eng, store_txn_t *txn, const char *learner_id);

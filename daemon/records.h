@@ -257,6 +257,19 @@ int records_review_delete(store_txn_t *txn, const uint8_t learner_hash[STORE_HAS
                           const uint8_t fw_hash[STORE_HASH_LEN],
                           const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old);
 
+/* A learner's review records in one framework, in competency hash order (one cursor walk). */
+typedef struct records_review_iter {
+    store_iter_t it;
+} records_review_iter_t;
+
+int records_review_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                             const uint8_t fw_hash[STORE_HASH_LEN], records_review_iter_t *it);
+/* 0 with the competency hash (borrowed) and the record, ERR_NOT_FOUND at the end,
+ * ERR_INTERNAL for a malformed record. */
+int records_review_iter_next(records_review_iter_t *it, const uint8_t **comp_hash,
+                             records_review_t *out);
+void records_review_iter_close(records_review_iter_t *it);
+
 /* An index entry. Strings borrowed like every value. */
 typedef struct records_review_due {
     int64_t due_at;
@@ -289,6 +302,20 @@ typedef struct records_state {
     int64_t override_at;
     int64_t updated_at;
 } records_state_t;
+
+/* A learner's stored states in one framework, in competency hash order (one cursor walk:
+ * Next reads a whole framework's states at once). */
+typedef struct records_state_iter {
+    store_iter_t it;
+} records_state_iter_t;
+
+int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it);
+/* 0 with the competency hash (borrowed) and the state, ERR_NOT_FOUND at the end,
+ * ERR_INTERNAL for a malformed record. */
+int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
+                            records_state_t *out);
+void records_state_iter_close(records_state_iter_t *it);
 
 /* ERR_NOT_FOUND: no record (the caller applies the default). */
 int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
