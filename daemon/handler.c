@@ -200,11 +200,17 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
 int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *published)
 {
     size_t looked = 0;
-    int rc = 0;
     *published = 0;
+    /* In a child transaction with a journal mark: a failure here never takes the requests of
+     * the batch it rides in with it. */
+    store_txn_t *child;
+    int rc = store_txn_begin_child(txn, &child);
+    if (rc != 0)
+        return rc;
+    journal_mark_t mark = journal_mark(h->journal);
     while (looked < max) {
         engine_review_due_t due;
-        if ((rc = engine_review_due_next(h->engine, txn, h->now, &looked, &due)) != 0)
+        if ((rc = engine_review_due_next(h->engine, child, h->now, &looked, &due)) != 0)
             break;
         journal_event_t ev = {
             .kind = JOURNAL_REVIEW_DUE,
@@ -213,11 +219,18 @@ int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *pub
             .competency_id = graph_comp(due.fw->graph, due.ci)->id,
             .due_at = due.due_at,
         };
-        if ((rc = journal_append(h->journal, txn, &ev)) != 0)
+        if ((rc = journal_append(h->journal, child, &ev)) != 0)
             break;
         (*published)++;
     }
-    return rc == ERR_NOT_FOUND ? 0 : rc;
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    if (rc == 0 && (rc = store_txn_error(child)) == 0 && (rc = store_txn_commit(&child)) == 0)
+        return 0;
+    store_txn_abort(&child);
+    journal_rollback(h->journal, mark);
+    *published = 0;
+    return rc;
 }
 
 size_t handler_event_count(const handler_t *h)

@@ -767,6 +767,17 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
             p->conn->part += p->reply_len;
     }
     *to = i;
+    /* A write batch commits anyway: the review sweep rides in it (no commit of its own). */
+    int64_t now = now_ms();
+    if (rc == 0 && writes && s->conf->review_sweep_ms > 0 &&
+        now - s->last_review_sweep >= (int64_t)s->conf->review_sweep_ms) {
+        size_t published;
+        s->last_review_sweep = now;
+        int src = handler_review_sweep(s->handler, txn, s->conf->review_sweep_max, &published);
+        if (src != 0)
+            log_warnx("review sweep: %s (tried again in %llu ms)", err_str(src),
+                      (unsigned long long)s->conf->review_sweep_ms);
+    }
     if (rc == 0) {
         double t0 = mono_s();
         rc = store_txn_commit(&txn);
@@ -906,20 +917,18 @@ static void review_sweep(server_t *s)
     int rc = handler_review_sweep(s->handler, txn, s->conf->review_sweep_max, &published);
     /* Committed even when nothing fell due: a commit without writes costs LMDB nothing, and an
      * aborted batch would make the handler reload the catalog. */
-    if (rc == 0)
-        rc = store_txn_commit(&txn);
-    else
-        store_txn_abort(&txn);
+    int crc = store_txn_commit(&txn);
     err_detail_t d;
-    bool committed = rc == 0;
-    if (handler_batch_end(s->handler, committed, &d) != 0)
+    if (handler_batch_end(s->handler, crc == 0, &d) != 0)
         log_warnx("review sweep: %s: %s", d.field, d.message);
+    if (rc == 0)
+        rc = crc;
     if (rc == ERR_RETRY && store_grow(s->store) == 0)
         s->last_review_sweep = 0; /* the map grew: again at once */
     else if (rc != 0)
         log_warnx("review sweep: %s (tried again in %llu ms)", err_str(rc),
                   (unsigned long long)s->conf->review_sweep_ms);
-    if (committed && published > 0) {
+    if (crc == 0 && published > 0) {
         s->stats->commits++;
         s->stats->m.commits++;
         publish_events(s);
