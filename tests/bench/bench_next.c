@@ -249,7 +249,8 @@ static uint64_t review_due_events(mc_client_t *c)
 static void sweep_bench(long learners, int clients, int seconds)
 {
     char conf[2][300];
-    const char *text[2] = {"review_sweep_ms = 0\n", "# the defaults: review_sweep_ms 250, max 64\n"};
+    const char *text[2] = {"review_sweep_ms = 0\n",
+                           "# the defaults: review_sweep_ms 250, max 64\n"};
     for (int i = 0; i < 2; i++) {
         snprintf(conf[i], sizeof conf[i], "/tmp/bench_next_%d_%d.conf", (int)getpid(), i);
         FILE *f = fopen(conf[i], "w");
