@@ -1671,9 +1671,11 @@ static char **step_reasons(handler_t *h, const advice_step_t *s, size_t *n)
             r[k++] = afmt(h, "%u of min_evidence %u items so far", t->result.count,
                           c->rule.min_evidence);
     }
-    if (c->unlocks_direct > 0)
+    if (c->unlocks_direct > 0 && graph_unlocks_known(s->fw->graph))
         r[k++] = afmt(h, "mastering it unlocks %u directly, %u in all downstream",
                       c->unlocks_direct, c->unlocks_transitive);
+    else if (c->unlocks_direct > 0) /* a graph too large for transitive counts at load */
+        r[k++] = afmt(h, "mastering it unlocks %u directly", c->unlocks_direct);
     for (size_t i = 0; i < k; i++)
         if (r[i] == NULL)
             return NULL;
