@@ -1603,6 +1603,20 @@ static bool may_advise(const handler_t *h, const handler_client_t *who, const ch
            auth_client_in_scope(who->client, graph_id(fw->graph));
 }
 
+/* A tool asking outside its scope: FORBIDDEN naming the field, logged like submit's (at most
+ * FORBIDDEN_LOGGED a minute, never the learner). */
+static int scope_refused(handler_t *h, const handler_client_t *who, const char *op,
+                         const char *field, const catalog_fw_t *fw, err_detail_t *d)
+{
+    h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+    char w[80], f[80];
+    if (forbidden_log_ok(h))
+        log_info("FORBIDDEN: %s %s: framework %s outside its scope", clean(h->who, w, sizeof w), op,
+                 clean(graph_id(fw->graph), f, sizeof f));
+    return err_set(d, ERR_FORBIDDEN, field, "framework '%s' is not in %s's scope",
+                   graph_id(fw->graph), who->name);
+}
+
 static int learner_known(handler_t *h, store_txn_t *txn, const char *learner_id, const char *field,
                          err_detail_t *d)
 {
@@ -1710,8 +1724,7 @@ static int op_next(handler_t *h, store_txn_t *txn, const wire_request_t *req,
             return err_set(d, ERR_NOT_FOUND, "next.framework_id", "no framework '%s'",
                            op->framework_id);
         if (!may_advise(h, who, op->learner_id, fw))
-            return err_set(d, ERR_FORBIDDEN, "next.framework_id",
-                           "framework '%s' is not in %s's scope", op->framework_id, who->name);
+            return scope_refused(h, who, "next", "next.framework_id", fw, d);
         fws[nfw++] = fw;
     } else {
         for (uint32_t i = 0; i < count; i++)
@@ -1933,8 +1946,7 @@ static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                            "no framework has competency '%s'", op->competency_id);
     }
     if (!may_advise(h, who, op->learner_id, fw))
-        return err_set(d, ERR_FORBIDDEN, "explain.framework_id",
-                       "framework '%s' is not in %s's scope", graph_id(fw->graph), who->name);
+        return scope_refused(h, who, "explain", "explain.framework_id", fw, d);
     if ((rc = learner_known(h, txn, op->learner_id, "explain.learner_id", d)) != 0)
         return rc;
     bool reader = may_read_learner(h, who, op->learner_id);

@@ -315,5 +315,9 @@ def test_roles_and_scopes(tmp_path):
             c.close()
         quiz.close()
         geo.close()
+        # refusals are logged (who, which framework), and no learner id ever is
+        school.wait_log(r"FORBIDDEN: quiz next: framework urn:example:geometry outside its scope")
+        school.wait_log(r"FORBIDDEN: geo explain: framework urn:example:math:fractions-g5 outside")
+        assert not any("s-9" in line for line in school.daemon.log), "a learner id was logged"
     finally:
         assert school.daemon.stop() == 0
