@@ -1210,6 +1210,7 @@ static int op_metrics(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         .evidence = records_evidence_count(txn),
         .frameworks = catalog_count(h->cat),
         .last_seq = journal_last_seq(h->journal),
+        .reviews_pending = engine_reviews_pending(h->engine, txn),
         .uptime_seconds = (double)(h->now - h->stats->started_at) / 1000.0,
         .dev_mode = h->stats->dev_mode,
     };

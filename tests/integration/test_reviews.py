@@ -71,6 +71,9 @@ def test_review_due_once_cleared_failed_restart(tmp_path):
         [("s1", "r1", three_days + DAY)]
     time.sleep(0.5)  # ten sweeps
     assert len(review_events(c)) == 1
+    # s2's period is pending (not due yet); s1's went out
+    text = ok(c.call(metrics=pb.Metrics())).metrics.text
+    assert "\nmasteryd_reviews_pending 1\n" in text, text
     n = ok(c.call(next=pb.Next(learner_id="s1"))).next_steps
     first = n.steps[0]
     assert (first.kind, first.competency_id, first.review_due_at_ms) == \
