@@ -1193,10 +1193,10 @@ int records_upgrade(store_t *st, err_detail_t *d)
     if (rc != 0)
         return err_set(d, rc, "store",
                        "upgrading data.mdb to format %u (evidence ids scoped to "
-                       "their source) failed: %s; nothing was changed",
-                       STORE_FORMAT_SCOPED_IDS, err_str(rc));
+                       "their source; the reviews database) failed: %s; nothing was changed",
+                       STORE_FORMAT_REVIEWS, err_str(rc));
     log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
-             "their source",
-             STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
+             "their source; reviews database",
+             STORE_FORMAT_REVIEWS, (unsigned long long)moved, (unsigned long long)learners);
     return 0;
 }
