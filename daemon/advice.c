@@ -66,8 +66,40 @@ static int cmp_locked(const void *pa, const void *pb)
     return 0;
 }
 
+/*
+ * Puts the k smallest of base[0..n) (by cmp) sorted in base[0..k), in place: the answer needs
+ * the first few (10 steps, 5 locked) of hundreds, so insertion into a short sorted prefix
+ * beats sorting everything. Returns how many are sorted in front (min(n, k)). tmp: size bytes.
+ */
+static size_t top_k(void *base, size_t n, size_t size, size_t k,
+                    int (*cmp)(const void *, const void *), void *tmp)
+{
+    char *b = base;
+    size_t m = 0; /* b[0..m) sorted */
+    if (k == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char *x = b + i * size;
+        if (m == k && cmp(x, b + (m - 1) * size) >= 0)
+            continue;
+        memcpy(tmp, x, size);
+        size_t j = m < k ? m : k - 1; /* where the last kept one goes (or is dropped) */
+        if (m < k && i != m)
+            memcpy(x, b + m * size, size); /* keep b[m]'s old element at i: it is unseen */
+        while (j > 0 && cmp(tmp, b + (j - 1) * size) < 0) {
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            j--;
+        }
+        memcpy(b + j * size, tmp, size);
+        if (m < k)
+            m++;
+    }
+    return m;
+}
+
 int advice_next(engine_t *e, store_txn_t *txn, const char *learner_id,
-                const catalog_fw_t *const *fws, size_t nfw, int64_t now_ms, advice_t *out)
+                const catalog_fw_t *const *fws, size_t nfw, int64_t now_ms, size_t max_steps,
+                size_t max_locked, advice_t *out)
 {
     out->n_steps = out->n_locked = 0;
     out->mastered = out->total = out->reviews_due = 0;
@@ -119,9 +151,10 @@ int advice_next(engine_t *e, store_txn_t *txn, const char *learner_id,
                 .fw = fw, .fw_pos = (uint32_t)f, .ci = ci, .review = review, .t = t};
         }
     }
-    if (out->n_steps > 1)
-        qsort(out->steps, out->n_steps, sizeof *out->steps, cmp_step);
-    if (out->n_locked > 1)
-        qsort(out->locked, out->n_locked, sizeof *out->locked, cmp_locked);
+    advice_step_t ts;
+    advice_locked_t tl;
+    out->n_steps = top_k(out->steps, out->n_steps, sizeof *out->steps, max_steps, cmp_step, &ts);
+    out->n_locked =
+        top_k(out->locked, out->n_locked, sizeof *out->locked, max_locked, cmp_locked, &tl);
     return 0;
 }

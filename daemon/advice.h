@@ -57,11 +57,13 @@ typedef struct advice {
 
 /*
  * Ranks the learner's next steps over fws[0..nfw) (borrowed, in load order) as of now_ms into
- * *out (replacing its content). Every candidate is ranked; the caller cuts to its limits.
- * Returns 0, ERR_NOMEM or a store error.
+ * *out (replacing its content): the first max_steps steps and max_locked locked competencies,
+ * in rank order (the counts mastered, total and reviews_due cover everything). Returns 0,
+ * ERR_NOMEM or a store error.
  */
 int advice_next(engine_t *eng, store_txn_t *txn, const char *learner_id,
-                const catalog_fw_t *const *fws, size_t nfw, int64_t now_ms, advice_t *out);
+                const catalog_fw_t *const *fws, size_t nfw, int64_t now_ms, size_t max_steps,
+                size_t max_locked, advice_t *out);
 
 void advice_free(advice_t *a);
 

@@ -1734,12 +1734,13 @@ static int op_next(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     }
     if ((rc = learner_known(h, txn, op->learner_id, "next.learner_id", d)) != 0)
         return rc;
-    if ((rc = advice_next(h->engine, txn, op->learner_id, fws, nfw, h->now, &h->advice)) != 0)
+    size_t limit = op->limit ? op->limit : NEXT_LIMIT_DEFAULT;
+    size_t llimit = op->locked_limit ? op->locked_limit : NEXT_LOCKED_DEFAULT;
+    if ((rc = advice_next(h->engine, txn, op->learner_id, fws, nfw, h->now, limit, llimit,
+                          &h->advice)) != 0)
         return rc;
 
     const advice_t *a = &h->advice;
-    size_t limit = op->limit ? op->limit : NEXT_LIMIT_DEFAULT;
-    size_t llimit = op->locked_limit ? op->locked_limit : NEXT_LOCKED_DEFAULT;
     size_t ns = a->n_steps < limit ? a->n_steps : limit;
     size_t nl = a->n_locked < llimit ? a->n_locked : llimit;
     Mastery__V1__NextSteps *out = arena_alloc(h->arena, sizeof *out);
