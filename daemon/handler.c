@@ -1940,9 +1940,25 @@ static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                            "framework '%s' has no competency '%s'", op->framework_id,
                            op->competency_id);
     } else {
-        for (uint32_t i = 0; fw == NULL && i < catalog_count(h->cat); i++)
-            if (graph_find(catalog_at(h->cat, i)->graph, op->competency_id, &ci) == 0)
-                fw = catalog_at(h->cat, i);
+        /* the first framework (load order) with it that the caller may ask about; else the
+         * first with it, refused below */
+        uint32_t first_ci = 0;
+        const catalog_fw_t *first = NULL;
+        for (uint32_t i = 0; fw == NULL && i < catalog_count(h->cat); i++) {
+            const catalog_fw_t *f = catalog_at(h->cat, i);
+            if (graph_find(f->graph, op->competency_id, &ci) != 0)
+                continue;
+            if (first == NULL) {
+                first = f;
+                first_ci = ci;
+            }
+            if (may_advise(h, who, op->learner_id, f))
+                fw = f;
+        }
+        if (fw == NULL && first != NULL) {
+            fw = first;
+            ci = first_ci;
+        }
         if (fw == NULL)
             return err_set(d, ERR_NOT_FOUND, "explain.competency_id",
                            "no framework has competency '%s'", op->competency_id);

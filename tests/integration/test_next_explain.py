@@ -274,6 +274,7 @@ def test_python_client_next_and_explain(daemon, client):
 
 CLIENTS = [("quiz", "tool", "urn:example:math:fractions-g5"),
            ("geo", "tool", "urn:example:geometry"),
+           ("oth", "tool", "urn:example:other"),
            ("ms-lee", "teacher", None),
            ("admin", "admin", None),
            ("inspector", "auditor", None)]
@@ -315,6 +316,16 @@ def test_roles_and_scopes(tmp_path):
             c.close()
         quiz.close()
         geo.close()
+        # a competency in two frameworks: a tool is explained the one in its scope
+        admin = school.client("admin")
+        ok(admin.call(put_framework=pb.PutFramework(json=json.dumps(
+            {"id": "urn:example:other", "title": "Other", "competencies": [
+                {"id": "frac.equivalent", "title": "Equivalent fractions, again"}]}))))
+        admin.close()
+        oth = school.client("oth")
+        x = ok(explain(oth, "s-9", "frac.equivalent")).explanation
+        assert x.framework_id == "urn:example:other" and x.items_redacted
+        oth.close()
         # refusals are logged (who, which framework), and no learner id ever is
         school.wait_log(r"FORBIDDEN: quiz next: framework urn:example:geometry outside its scope")
         school.wait_log(r"FORBIDDEN: geo explain: framework urn:example:math:fractions-g5 outside")
