@@ -13,7 +13,7 @@ from conftest import BIN, Client, Daemon, evidence, pb
 
 FW = "urn:test:reviews"
 DOC = {"id": FW, "title": "Reviews", "review_after": "P1D", "competencies": [
-    {"id": "r1", "title": "Reviewed daily"},
+    {"id": "r1", "title": "Reviewed daily", "achievement": {"name": "Daily reviewer"}},
     {"id": "r2", "title": "Never reviewed", "review_after": "P0D"},
     {"id": "r3", "title": "Reviewed after 3 s", "review_after": "PT3S",
      "rule": {"method": "bkt", "p_forget": 0.05, "threshold": 0.8}},
@@ -101,6 +101,9 @@ def test_review_due_once_cleared_failed_restart(tmp_path):
     assert st["r1"].status == pb.MASTERED and st["r4"].status == pb.UNLOCKED
     n = ok(c.call(next=pb.Next(learner_id="s1"))).next_steps
     assert n.steps[0].review_failed and n.steps[0].review_failures == 3
+    creds = ok(c.call(list_credentials=pb.ListCredentials(learner_id="s1"))).credential_list
+    assert [(x.competency_id, x.state) for x in creds.credentials] == \
+        [("r1", pb.CREDENTIAL_ACTIVE)], creds  # the badge stays valid
     assert any("review failed (still mastered; badge valid)" in r for r in n.steps[0].reasons)
 
     # the review survives a restart: no second event, still due
