@@ -1146,16 +1146,12 @@ static int scope_learner(store_txn_t *txn, const uint8_t hash[STORE_HASH_LEN], u
     return rc;
 }
 
-int records_upgrade(store_t *st, err_detail_t *d)
+/* 2 -> 3: every learner's evidence ids scoped to their source, learner by learner. Sets
+ * *learners and *moved; returns 0 or an error (the caller's transaction must then abort). */
+static int upgrade_scoped_ids(store_txn_t *txn, uint64_t *learners, uint64_t *moved)
 {
-    if (store_format(st) >= STORE_FORMAT_SCOPED_IDS)
-        return 0;
-    store_txn_t *txn;
-    int rc = store_txn_begin(st, true, &txn);
-    if (rc != 0)
-        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
     uint8_t cursor[STORE_HASH_LEN] = {0};
-    uint64_t learners = 0, moved = 0;
+    int rc;
     for (;;) {
         store_key_t start;
         store_iter_t it;
@@ -1172,9 +1168,9 @@ int records_upgrade(store_t *st, err_detail_t *d)
         store_iter_close(&it);
         if (rc != 0)
             break;
-        if ((rc = scope_learner(txn, cursor, &moved)) != 0)
+        if ((rc = scope_learner(txn, cursor, moved)) != 0)
             break;
-        learners++;
+        (*learners)++;
         int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
         while (i >= 0 && ++cursor[i] == 0)
             i--;
@@ -1183,8 +1179,28 @@ int records_upgrade(store_t *st, err_detail_t *d)
             break;
         }
     }
-    /* 3, then 5 in the same transaction (the reviews database exists since store_open) */
-    if (rc == ERR_NOT_FOUND && (rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS)) == 0)
+    if (rc == ERR_NOT_FOUND)
+        rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS);
+    return rc;
+}
+
+int records_upgrade(store_t *st, err_detail_t *d)
+{
+    uint32_t from = store_format(st);
+    if (from >= STORE_FORMAT_REVIEWS)
+        return 0;
+    store_txn_t *txn;
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
+    /* Each step in this one transaction, in order; a failure leaves the file as it was. */
+    uint64_t learners = 0, moved = 0;
+    if (from < STORE_FORMAT_SCOPED_IDS)
+        rc = upgrade_scoped_ids(txn, &learners, &moved);
+    /* -> 5: the reviews database (store_open created it, empty, in the transaction that opened
+     * the file): an older file has no review_after, so nothing is due and the empty index is
+     * the whole migration */
+    if (rc == 0)
         rc = store_format_set(txn, STORE_FORMAT_REVIEWS);
     if (rc == 0)
         rc = store_txn_commit(&txn);
@@ -1192,11 +1208,13 @@ int records_upgrade(store_t *st, err_detail_t *d)
         store_txn_abort(&txn);
     if (rc != 0)
         return err_set(d, rc, "store",
-                       "upgrading data.mdb to format %u (evidence ids scoped to "
-                       "their source; the reviews database) failed: %s; nothing was changed",
-                       STORE_FORMAT_REVIEWS, err_str(rc));
-    log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
-             "their source; reviews database",
-             STORE_FORMAT_REVIEWS, (unsigned long long)moved, (unsigned long long)learners);
+                       "upgrading data.mdb from format %u to %u failed: %s; nothing was changed",
+                       from, STORE_FORMAT_REVIEWS, err_str(rc));
+    if (from < STORE_FORMAT_SCOPED_IDS)
+        log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
+                 "their source",
+                 STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
+    log_info("data.mdb upgraded from format %u to %u (the reviews database)", from,
+             STORE_FORMAT_REVIEWS);
     return 0;
 }

@@ -477,9 +477,10 @@ int records_identity_put(store_txn_t *txn, const records_identity_t *id);
 /* ---- upgrades ------------------------------------------------------------------------------ */
 
 /*
- * Brings a store opened by store_open() (format 2 at least) to the layouts above (format 3:
- * evidence ids scoped to their source, each item keeping the source it was stored with), in
- * one transaction: all or nothing. A no-op on a current store. Call once after store_open(),
+ * Brings a store opened by store_open() (format 2 at least) to the layouts above, every step in
+ * one transaction (all or nothing): 3, evidence ids scoped to their source (each item keeping
+ * the source it was stored with); 5, the reviews database (created empty by store_open). A
+ * no-op on a current store. Call once after store_open(),
  * before anything reads records. Returns 0 or an error with detail.
  */
 int records_upgrade(store_t *st, err_detail_t *detail);

@@ -408,17 +408,6 @@ static int format_settle(store_t *st, MDB_txn *txn, bool fresh, err_detail_t *d)
     }
     int rc = format_read(st, txn, &st->format, d);
     st->format_opened = st->format;
-    if (rc == 0 && st->format >= STORE_FORMAT_SCOPED_IDS && st->format < STORE_FORMAT_REVIEWS) {
-        /* 3 -> 5: the reviews database, created above in this transaction, is the whole
-         * migration (an older file has no review_after, so nothing is due) */
-        if ((rc = format_write(st, txn, STORE_FORMAT_REVIEWS)) != 0)
-            return err_set(d, store_err(rc), "store", "migrating data.mdb to format %u: %s",
-                           STORE_FORMAT_REVIEWS, mdb_strerror(rc));
-        log_info("data.mdb migrated from format %u to %u (reviews database)", st->format,
-                 STORE_FORMAT_REVIEWS);
-        st->format = STORE_FORMAT_REVIEWS;
-        return 0;
-    }
     if (rc != 0 || st->format >= STORE_FORMAT_CHECKSUMS)
         return rc;
     uint64_t n = 0;

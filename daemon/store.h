@@ -45,10 +45,9 @@ typedef enum store_db {
  *   1  (no "format" record) values without a checksum; migrated to 2 at open
  *   2  every value ends with a CRC-32C of (database number, key, value)
  *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
- *   5  the `reviews` database (review due moments, issue 15): store_open() creates it in a file
- *      of an older format, and brings a format 3 file to 5 in the transaction that opens it
- *      (an empty index is the whole migration: older formats had no review_after); a file
- *      below 3 gets 3 and then 5 in records_upgrade()'s one transaction
+ *   5  the `reviews` database (review due moments, issue 15): store_open() creates it, empty,
+ *      in the transaction that opens an older file; records_upgrade() sets 5 (after the steps
+ *      below it, in its one transaction): an older file has no review_after, so nothing is due
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's. */
 #define STORE_FORMAT_PLAIN      1u
 #define STORE_FORMAT_CHECKSUMS  2u

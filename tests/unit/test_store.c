@@ -17,6 +17,7 @@
 
 #include <lmdb.h>
 
+#include "records.h"
 #include "store.h"
 
 #define MIB (1024ull * 1024ull)
@@ -845,9 +846,9 @@ static void drop_db(const char *dir, const char *name)
     mdb_env_close(env);
 }
 
-/* A format 3 store (what masteryd made before issue 15: no "reviews" database) opens as format
- * 5 with the database created and every record kept, in the transaction that opens it; a
- * format 5 file without it is damage, refused. */
+/* A format 3 store (what masteryd made before issue 15: no "reviews" database) gets the
+ * database at open and format 5 from records_upgrade, every record kept; a format 5 file
+ * without it is damage, refused. */
 static void test_upgrade_format3_adds_reviews(void **state)
 {
     (void)state;
@@ -866,8 +867,11 @@ static void test_upgrade_format3_adds_reviews(void **state)
     store_close(&st);
     drop_db(dir, "reviews");
 
-    st = open_store(dir, 1 << 24, 1 << 24);
+    st = open_store(dir, 1 << 24, 1 << 24); /* the database is created empty at open */
     assert_int_equal(store_format_opened(st), STORE_FORMAT_SCOPED_IDS);
+    assert_int_equal(store_format(st), STORE_FORMAT_SCOPED_IDS);
+    err_detail_t ud;
+    assert_int_equal(records_upgrade(st, &ud), 0); /* and the file says 5 */
     assert_int_equal(store_format(st), STORE_FORMAT_REVIEWS);
     assert_int_equal(store_txn_begin(st, true, &t), 0);
     assert_int_equal(store_count(t, STORE_DB_LEARNERS), 500);
