@@ -20,6 +20,8 @@ static void fw_free(catalog_fw_t *fw)
     graph_destroy(&fw->graph);
     free(fw->comp_hash);
     free(fw->comp_hash_sorted);
+    free(fw->comp_by_hash);
+    fw->comp_by_hash = NULL;
     fw->comp_hash = NULL;
     fw->comp_hash_sorted = NULL;
 }
@@ -35,6 +37,16 @@ bool catalog_fw_has_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_L
            NULL;
 }
 
+int catalog_fw_find_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_LEN], uint32_t *ci)
+{
+    const uint8_t(*p)[STORE_HASH_LEN] =
+        bsearch(hash, fw->comp_hash_sorted, graph_count(fw->graph), STORE_HASH_LEN, hash_cmp);
+    if (p == NULL)
+        return ERR_NOT_FOUND;
+    *ci = fw->comp_by_hash[p - fw->comp_hash_sorted];
+    return 0;
+}
+
 static void catalog_clear(catalog_t *cat)
 {
     for (uint32_t i = 0; i < cat->count; i++)
@@ -48,9 +60,11 @@ static int fw_init(catalog_fw_t *fw, graph_t *g, uint32_t revision, int64_t load
     uint32_t n = graph_count(g);
     fw->comp_hash = malloc((n ? n : 1) * sizeof *fw->comp_hash);
     fw->comp_hash_sorted = malloc((n ? n : 1) * sizeof *fw->comp_hash_sorted);
-    if (fw->comp_hash == NULL || fw->comp_hash_sorted == NULL) {
+    fw->comp_by_hash = malloc((n ? n : 1) * sizeof *fw->comp_by_hash);
+    if (fw->comp_hash == NULL || fw->comp_hash_sorted == NULL || fw->comp_by_hash == NULL) {
         free(fw->comp_hash);
         free(fw->comp_hash_sorted);
+        free(fw->comp_by_hash);
         return ERR_NOMEM;
     }
     fw->graph = g;
@@ -61,6 +75,11 @@ static int fw_init(catalog_fw_t *fw, graph_t *g, uint32_t revision, int64_t load
         store_hash_id(graph_comp(g, i)->id, fw->comp_hash[i]);
     memcpy(fw->comp_hash_sorted, fw->comp_hash, n * sizeof *fw->comp_hash);
     qsort(fw->comp_hash_sorted, n, STORE_HASH_LEN, hash_cmp);
+    for (uint32_t i = 0; i < n; i++) { /* ids are unique, so are their hashes (else: SHA-256) */
+        const uint8_t(*p)[STORE_HASH_LEN] =
+            bsearch(fw->comp_hash[i], fw->comp_hash_sorted, n, STORE_HASH_LEN, hash_cmp);
+        fw->comp_by_hash[p - fw->comp_hash_sorted] = i;
+    }
     return 0;
 }
 
@@ -93,6 +112,7 @@ int catalog_put(catalog_t *cat, graph_t **g, uint32_t revision, int64_t loaded_a
         if (grown == NULL) {
             free(fresh.comp_hash);
             free(fresh.comp_hash_sorted);
+            free(fresh.comp_by_hash);
             return ERR_NOMEM;
         }
         cat->fws = grown;

@@ -25,10 +25,15 @@ typedef struct catalog_fw {
     uint8_t hash[STORE_HASH_LEN];                /* store_hash_id(framework id) */
     uint8_t (*comp_hash)[STORE_HASH_LEN];        /* per competency index: store_hash_id(id) */
     uint8_t (*comp_hash_sorted)[STORE_HASH_LEN]; /* the same hashes in byte order (bsearch) */
+    uint32_t *comp_by_hash; /* the competency index of each comp_hash_sorted entry */
 } catalog_fw_t;
 
 /* Whether fw has a competency whose store_hash_id is hash (binary search). */
 bool catalog_fw_has_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_LEN]);
+
+/* The index of fw's competency whose store_hash_id is hash: 0 and *ci, or ERR_NOT_FOUND
+ * (binary search). */
+int catalog_fw_find_hash(const catalog_fw_t *fw, const uint8_t hash[STORE_HASH_LEN], uint32_t *ci);
 
 /* Returns a new, empty catalog (caller owns; catalog_destroy()), or NULL. */
 catalog_t *catalog_new(void);

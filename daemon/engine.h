@@ -48,11 +48,13 @@ typedef records_state_t comp_state_t;
 /* What happened, in order. Every change names the learner, and (but for a retraction) the
  * framework and competency whose state moved. */
 typedef enum engine_change_kind {
-    CHANGE_UNLOCKED,  /* LOCKED -> UNLOCKED */
-    CHANGE_MASTERED,  /* -> MASTERED, by the rule, a cascade, or a granting override */
-    CHANGE_OVERRIDE,  /* a teacher's decision (recorded before the mastery it may cause) */
-    CHANGE_RETRACTED, /* an evidence item stopped counting (framework and competency index
-                         unset: it counts for every framework with the competency) */
+    CHANGE_UNLOCKED,      /* LOCKED -> UNLOCKED */
+    CHANGE_MASTERED,      /* -> MASTERED, by the rule, a cascade, or a granting override */
+    CHANGE_OVERRIDE,      /* a teacher's decision (recorded before the mastery it may cause) */
+    CHANGE_RETRACTED,     /* an evidence item stopped counting (framework and competency index
+                             unset: it counts for every framework with the competency) */
+    CHANGE_REVIEW_FAILED, /* ENGINE_REVIEW_FAIL_K items below the threshold since the review
+                             fell due (once per period; score: how many). Still mastered */
 } engine_change_kind_t;
 
 /* One change: a competency's state moved (24 bytes: a cascade over a 10 000-competency chain
@@ -189,6 +191,111 @@ int engine_override(engine_t *eng, store_txn_t *txn, const char *learner_id,
                     const char *framework_id, const char *competency_id, bool grant,
                     const char *reason, const char *actor, comp_state_t *out,
                     engine_changes_t *changes, err_detail_t *detail);
+
+/*
+ * Reviews (issue 15): a MASTERED competency with review_after_ms > 0 is *due for review* from
+ * due_at = (observed_at of its last counted item at or above the threshold, mastery_sample_fresh;
+ * none: mastered_at) + review_after_ms, until a fresh such item arrives (due_at then moves past
+ * it). Items below the threshold observed at or after due_at are failed reviews;
+ * ENGINE_REVIEW_FAIL_K or more make review_failed. Nothing is revoked: the status stays
+ * MASTERED and its badge valid. Deterministic from the evidence, the state and the clock.
+ */
+#define ENGINE_REVIEW_FAIL_K 2
+
+/* One evidence item as the rule saw it (engine_trace). Borrowed pointers: valid until the next
+ * write in the transaction, or its end, and until the next engine_trace. */
+typedef struct engine_trace_item {
+    const void *blob; /* the caller's serialized item, as given to engine_evidence_add */
+    size_t blob_len;
+    int64_t observed_at;
+    mastery_sample_t sample;
+    bool retracted;
+    bool counted;        /* false: retracted, or observed before a withdrawal */
+    bool fresh;          /* counted and at/above the threshold (mastery_sample_fresh) */
+    mastery_step_t step; /* counted items only: the rule's step (mastery_eval_steps) */
+} engine_trace_item_t;
+
+/*
+ * What decides a learner's state on one competency, computed by the code path that decides
+ * mastery (the same evidence walk and mastery_eval_steps), plus what Next needs.
+ *   state        the stored state (or the default)
+ *   result       the rule over the counted items now (children: mastered children)
+ *   requires_met whether its requires is met now; requires_mastered: how many are mastered
+ *   distance     mastery_distance (evidence rules; not meaningful for children)
+ *   review_*     see above; review_due_at 0 when the competency has no review period or is
+ *                not mastered
+ *   items        every stored item in rule order (observed_at, id), when asked for
+ */
+typedef struct engine_trace {
+    comp_state_t state;
+    mastery_result_t result;
+    bool requires_met;
+    uint32_t requires_mastered;
+    mastery_distance_t distance;
+    int64_t last_fresh_at; /* observed_at of the last counted item at/above threshold; 0 none */
+    int64_t review_due_at;
+    bool review_due;
+    uint32_t review_failures;
+    bool review_failed;
+    engine_trace_item_t *items; /* engine-owned, n_items of them (want_items) */
+    size_t n_items;
+} engine_trace_t;
+
+/*
+ * Fills *out for the learner on competency ci of fw as of now_ms (review due or not). Reads
+ * only. want_items: also every item (Explain); otherwise items is NULL. Returns 0, ERR_NOMEM or
+ * a store error (ERR_DATA_LOSS for a damaged record).
+ */
+int engine_trace(engine_t *eng, store_txn_t *txn, const char *learner_id, const catalog_fw_t *fw,
+                 uint32_t ci, int64_t now_ms, bool want_items, engine_trace_t *out);
+
+/*
+ * What Next needs of competency ci, cheaper than engine_trace: the caller passes the learner's
+ * states of the whole framework (engine_states_load), requires come from them; a LOCKED one
+ * is not evaluated; an UNLOCKED one is (result, distance); a MASTERED one with review_after
+ * takes its review record's due moment from due[] (what engine_trace would compute; items are
+ * walked only when it is due, for the failures, or when it has no record). Fills *out as
+ * engine_trace without items.
+ */
+int engine_trace_next(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                      const catalog_fw_t *fw, uint32_t ci, const comp_state_t *states,
+                      const int64_t *due, int64_t now_ms, engine_trace_t *out);
+
+/* Every state of the learner in fw into states[0..graph_count) (stored, or the default), and
+ * every review record's due moment into due[0..graph_count) (ENGINE_NO_REVIEW: none), in two
+ * cursor walks. Returns 0 or a store error. */
+#define ENGINE_NO_REVIEW INT64_MIN
+int engine_states_load(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                       const catalog_fw_t *fw, comp_state_t *states, int64_t *due);
+
+/* Whether the learner has a profile (evidence or an override was ever recorded): 0,
+ * ERR_NOT_FOUND, or a store error. */
+int engine_learner_known(engine_t *eng, store_txn_t *txn, const char *learner_id);
+
+/* The last override of the learner on ci of fw (who, when, why; strings borrowed as records
+ * says): 0, ERR_NOT_FOUND (none, or made before overrides were recorded), or a store error. */
+int engine_override_get(engine_t *eng, store_txn_t *txn, const char *learner_id,
+                        const catalog_fw_t *fw, uint32_t ci, records_override_t *out);
+
+/*
+ * The review sweep's step: the earliest due moment (<= now_ms) whose review_due event has not
+ * gone out. Marks it published (the record keeps the flag; the index entry goes) and fills
+ * *out; index entries that no longer mean anything (the framework or its review_after gone)
+ * are dropped on the way, and each one counts in *looked (the caller's work bound). Returns 0,
+ * ERR_NOT_FOUND (nothing more is due), or a store error.
+ */
+typedef struct engine_review_due {
+    char learner_id[STORE_KEY_MAX + 1];
+    const catalog_fw_t *fw; /* borrowed from the catalog */
+    uint32_t ci;
+    int64_t due_at;
+} engine_review_due_t;
+
+int engine_review_due_next(engine_t *eng, store_txn_t *txn, int64_t now_ms, size_t *looked,
+                           engine_review_due_t *out);
+
+/* Review periods whose review_due has not gone out yet (due or not), for metrics. */
+uint64_t engine_reviews_pending(engine_t *eng, store_txn_t *txn);
 
 /* The learner's state on competency index ci of fw (stored, or the default). */
 int engine_state_get(engine_t *eng, store_txn_t *txn, const char *learner_id,

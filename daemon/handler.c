@@ -9,12 +9,14 @@
 
 #include <openssl/sha.h>
 
+#include "advice.h"
 #include "arena.h"
 #include "backup.h"
 #include "badges.h"
 #include "casepkg.h"
 #include "catalog.h"
 #include "codec.h"
+#include "isotime.h"
 #include "engine.h"
 #include "graph.h"
 #include "groups.h"
@@ -43,6 +45,7 @@ struct handler {
     journal_t *journal;
     translog_t *log;          /* the transparency log; NULL when transparency_log = 0 */
     engine_changes_t changes; /* what the engine did in the current operation */
+    advice_t advice;          /* Next's ranking, reused */
     badges_t *badges;         /* borrowed; NULL: credentials disabled */
     arena_t *arena;           /* reply building; reset per request */
     int64_t now;
@@ -178,6 +181,10 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             ev.kind = JOURNAL_EVIDENCE_RETRACTED;
             ev.reason = op->reason;
             break;
+        case CHANGE_REVIEW_FAILED:
+            ev.kind = JOURNAL_REVIEW_FAILED;
+            ev.failures = (uint32_t)c->score;
+            break;
         }
         if (c->kind == CHANGE_OVERRIDE || c->kind == CHANGE_RETRACTED) {
             char lref[LOGREF_LEN], f[80], cp[80], a[80];
@@ -197,6 +204,42 @@ static int apply_changes(handler_t *h, store_txn_t *txn)
             rc = issue_badge(h, txn, c);
     }
     engine_changes_reset(&h->changes);
+    return rc;
+}
+
+int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *published)
+{
+    size_t looked = 0;
+    *published = 0;
+    /* In a child transaction with a journal mark: a failure here never takes the requests of
+     * the batch it rides in with it. */
+    store_txn_t *child;
+    int rc = store_txn_begin_child(txn, &child);
+    if (rc != 0)
+        return rc;
+    journal_mark_t mark = journal_mark(h->journal);
+    while (looked < max) {
+        engine_review_due_t due;
+        if ((rc = engine_review_due_next(h->engine, child, h->now, &looked, &due)) != 0)
+            break;
+        journal_event_t ev = {
+            .kind = JOURNAL_REVIEW_DUE,
+            .learner_id = due.learner_id,
+            .framework_id = graph_id(due.fw->graph),
+            .competency_id = graph_comp(due.fw->graph, due.ci)->id,
+            .due_at = due.due_at,
+        };
+        if ((rc = journal_append(h->journal, child, &ev)) != 0)
+            break;
+        (*published)++;
+    }
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    if (rc == 0 && (rc = store_txn_error(child)) == 0 && (rc = store_txn_commit(&child)) == 0)
+        return 0;
+    store_txn_abort(&child);
+    journal_rollback(h->journal, mark);
+    *published = 0;
     return rc;
 }
 
@@ -360,6 +403,7 @@ void handler_destroy(handler_t **hp)
     translog_destroy(&h->log);
     buf_free(&h->notes);
     engine_changes_free(&h->changes);
+    advice_free(&h->advice);
     engine_destroy(&h->engine);
     catalog_destroy(&h->cat);
     arena_destroy(&h->arena);
@@ -1363,6 +1407,7 @@ static int op_metrics(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         .evidence = records_evidence_count(txn),
         .frameworks = catalog_count(h->cat),
         .last_seq = journal_last_seq(h->journal),
+        .reviews_pending = engine_reviews_pending(h->engine, txn),
         .uptime_seconds = (double)(h->now - h->stats->started_at) / 1000.0,
         .dev_mode = h->stats->dev_mode,
     };
@@ -2528,6 +2573,8 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
  *   - submitting evidence: tool (its framework scope is checked per item); retracting it: the
  *     tool that submitted it, teachers, admins;
  *   - overrides: teacher; a learner's DID: teacher, admin;
+ *   - next steps and explanations: R_READ, and tools within their framework scope (without
+ *     evidence ids, narratives or override reasons: may_read_learner);
  *   - frameworks (also CASE imports), keys, revoking/suspending credentials, backups, rosters:
  *     admin (R_ADMIN).
  * A teacher scoped to classes (`class=...`) passes the role check like any teacher; every
@@ -2539,6 +2586,512 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
 #define R_ADMIN   AUTH_ROLE_ADMIN
 #define R_ANY     AUTH_ROLES_ALL
 #define R_READ    (AUTH_ROLE_TEACHER | AUTH_ROLE_ADMIN | AUTH_ROLE_AUDITOR)
+
+/* ---- next steps and explanations (issue 15) ------------------------------------------------ */
+
+/* A formatted string in the reply arena (NULL when out of memory). */
+__attribute__((format(printf, 2, 3))) static char *afmt(handler_t *h, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return arena_strdup(h->arena, tmp);
+}
+
+/*
+ * Whether who may read this learner's data (evidence ids, narratives, override reasons): the
+ * roles of get_learner (development mode: everyone). The one place a scoped teacher role
+ * (issue 15 item 4: a teacher reads only the learners of its classes) plugs in.
+ */
+static bool may_read_learner(const handler_t *h, const handler_client_t *who,
+                             const char *learner_id)
+{
+    (void)h, (void)learner_id;
+    if (!who->authenticated)
+        return true;
+    return who->client != NULL && (who->client->role & R_READ) != 0;
+}
+
+/* Whether who may ask about framework fw at all: readers of the learner, or a tool whose
+ * scope has the framework. */
+static bool may_advise(const handler_t *h, const handler_client_t *who, const char *learner_id,
+                       const catalog_fw_t *fw)
+{
+    if (may_read_learner(h, who, learner_id))
+        return true;
+    return who->client != NULL && who->client->role == AUTH_ROLE_TOOL &&
+           auth_client_in_scope(who->client, graph_id(fw->graph));
+}
+
+/* A tool asking outside its scope: FORBIDDEN naming the field, logged like submit's (at most
+ * FORBIDDEN_LOGGED a minute, never the learner). */
+static int scope_refused(handler_t *h, const handler_client_t *who, const char *op,
+                         const char *field, const catalog_fw_t *fw, err_detail_t *d)
+{
+    h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+    char w[80], f[80];
+    if (forbidden_log_ok(h))
+        log_info("FORBIDDEN: %s %s: framework %s outside its scope", clean(h->who, w, sizeof w), op,
+                 clean(graph_id(fw->graph), f, sizeof f));
+    return err_set(d, ERR_FORBIDDEN, field, "framework '%s' is not in %s's scope",
+                   graph_id(fw->graph), who->name);
+}
+
+static int learner_known(handler_t *h, store_txn_t *txn, const char *learner_id, const char *field,
+                         err_detail_t *d)
+{
+    int rc = engine_learner_known(h->engine, txn, learner_id);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_NOT_FOUND, field,
+                       "no such learner (nothing was ever recorded for this id)");
+    return rc;
+}
+
+static const char *fmt_time(handler_t *h, int64_t ms)
+{
+    char b[40];
+    if (isotime_format_s(ms, b, sizeof b) != 0)
+        snprintf(b, sizeof b, "%lld ms", (long long)ms);
+    return arena_strdup(h->arena, b);
+}
+
+/* "7 days", "36 hours", "90 minutes", "45 seconds": the largest unit that divides it. */
+static const char *fmt_duration(handler_t *h, int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *name;
+    } units[] = {{86400000, "day"}, {3600000, "hour"}, {60000, "minute"}, {1000, "second"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0 || i + 1 == sizeof units / sizeof units[0])
+            return afmt(h, "%lld %s%s", (long long)(ms / units[i].ms), units[i].name,
+                        ms / units[i].ms == 1 ? "" : "s");
+    return "";
+}
+
+static char **step_reasons(handler_t *h, const advice_step_t *s, size_t *n)
+{
+    const graph_comp_t *c = graph_comp(s->fw->graph, s->ci);
+    const engine_trace_t *t = &s->t;
+    char **r = arena_alloc(h->arena, 6 * sizeof *r);
+    size_t k = 0;
+    if (r == NULL)
+        return NULL;
+    if (s->review) {
+        r[k++] = afmt(h, "review due since %s (%s after the last item at or above %.2f)",
+                      fmt_time(h, t->review_due_at), fmt_duration(h, c->review_after_ms),
+                      c->rule.threshold);
+        if (t->review_failures > 0)
+            r[k++] = afmt(h, "%u item%s below the threshold since it became due%s",
+                          t->review_failures, t->review_failures == 1 ? "" : "s",
+                          t->review_failed ? ": review failed (still mastered; badge valid)" : "");
+    } else {
+        if (c->requires_kind == REQUIRES_NONE)
+            r[k++] = afmt(h, "no prerequisites");
+        else
+            r[k++] = afmt(h, "prerequisites met (%u of %u mastered)", t->requires_mastered,
+                          c->n_requires);
+        if (t->distance.items_at_one == MASTERY_DISTANCE_FAR)
+            r[k++] = afmt(h, "score %.3f of %.2f; more than %d perfect items from mastery",
+                          t->result.score, c->rule.threshold, MASTERY_DISTANCE_MAX_ITEMS);
+        else
+            r[k++] = afmt(h, "score %.3f of %.2f; %u perfect item%s from mastery", t->result.score,
+                          c->rule.threshold, t->distance.items_at_one,
+                          t->distance.items_at_one == 1 ? "" : "s");
+        if (t->distance.min_score >= 0)
+            r[k++] =
+                afmt(h, "one more item scoring %.3f or more masters it", t->distance.min_score);
+        if (t->result.count < c->rule.min_evidence)
+            r[k++] = afmt(h, "%u of min_evidence %u items so far", t->result.count,
+                          c->rule.min_evidence);
+    }
+    if (c->unlocks_direct > 0 && graph_unlocks_known(s->fw->graph))
+        r[k++] = afmt(h, "mastering it unlocks %u directly, %u in all downstream",
+                      c->unlocks_direct, c->unlocks_transitive);
+    else if (c->unlocks_direct > 0) /* a graph too large for transitive counts at load */
+        r[k++] = afmt(h, "mastering it unlocks %u directly", c->unlocks_direct);
+    for (size_t i = 0; i < k; i++)
+        if (r[i] == NULL)
+            return NULL;
+    *n = k;
+    return r;
+}
+
+#define NEXT_LIMIT_DEFAULT  10
+#define NEXT_LOCKED_DEFAULT 5
+#define NEXT_LIMIT_MAX      1000
+#define NEXT_MISSING_MAX    16
+
+static int op_next(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                   const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__Next *op = req->next;
+    int rc;
+    if ((rc = check_id(op->learner_id, "next.learner_id", d)) != 0)
+        return rc;
+    if (op->limit > NEXT_LIMIT_MAX)
+        return err_set(d, ERR_INVALID, "next.limit", "%u; at most %d", op->limit, NEXT_LIMIT_MAX);
+    if (op->locked_limit > NEXT_LIMIT_MAX)
+        return err_set(d, ERR_INVALID, "next.locked_limit", "%u; at most %d", op->locked_limit,
+                       NEXT_LIMIT_MAX);
+    uint32_t nfw = 0, count = catalog_count(h->cat);
+    const catalog_fw_t **fws = arena_alloc(h->arena, (count ? count : 1) * sizeof *fws);
+    if (fws == NULL)
+        return ERR_NOMEM;
+    if (op->framework_id[0] != '\0') {
+        const catalog_fw_t *fw = catalog_find(h->cat, op->framework_id);
+        if (fw == NULL)
+            return err_set(d, ERR_NOT_FOUND, "next.framework_id", "no framework '%s'",
+                           op->framework_id);
+        if (!may_advise(h, who, op->learner_id, fw))
+            return scope_refused(h, who, "next", "next.framework_id", fw, d);
+        fws[nfw++] = fw;
+    } else {
+        for (uint32_t i = 0; i < count; i++)
+            if (may_advise(h, who, op->learner_id, catalog_at(h->cat, i)))
+                fws[nfw++] = catalog_at(h->cat, i);
+    }
+    if ((rc = learner_known(h, txn, op->learner_id, "next.learner_id", d)) != 0)
+        return rc;
+    size_t limit = op->limit ? op->limit : NEXT_LIMIT_DEFAULT;
+    size_t llimit = op->locked_limit ? op->locked_limit : NEXT_LOCKED_DEFAULT;
+    if ((rc = advice_next(h->engine, txn, op->learner_id, fws, nfw, h->now, limit, llimit,
+                          &h->advice)) != 0)
+        return rc;
+
+    const advice_t *a = &h->advice;
+    size_t ns = a->n_steps < limit ? a->n_steps : limit;
+    size_t nl = a->n_locked < llimit ? a->n_locked : llimit;
+    Mastery__V1__NextSteps *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__next_steps__init(out);
+    out->learner_id = op->learner_id;
+    out->at_ms = h->now;
+    out->mastered = a->mastered;
+    out->total = a->total;
+    out->reviews_due = a->reviews_due;
+    out->steps = arena_alloc(h->arena, (ns ? ns : 1) * sizeof *out->steps);
+    out->nearest_locked = arena_alloc(h->arena, (nl ? nl : 1) * sizeof *out->nearest_locked);
+    if (out->steps == NULL || out->nearest_locked == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < ns; i++) {
+        const advice_step_t *s = &a->steps[i];
+        const graph_comp_t *c = graph_comp(s->fw->graph, s->ci);
+        Mastery__V1__NextStep *m = arena_alloc(h->arena, sizeof *m);
+        if (m == NULL)
+            return ERR_NOMEM;
+        mastery__v1__next_step__init(m);
+        m->rank = (uint32_t)i + 1;
+        m->kind =
+            s->review ? MASTERY__V1__STEP_KIND__STEP_REVIEW : MASTERY__V1__STEP_KIND__STEP_LEARN;
+        m->framework_id = (char *)graph_id(s->fw->graph);
+        m->competency_id = (char *)c->id;
+        m->title = (char *)c->title;
+        m->score = s->t.result.score;
+        m->threshold = c->rule.threshold;
+        m->evidence_count = s->t.result.count;
+        m->min_evidence = c->rule.min_evidence;
+        m->min_next_score = s->t.distance.min_score;
+        m->items_needed = s->t.distance.items_at_one;
+        m->unlocks_direct = c->unlocks_direct;
+        m->unlocks_transitive = c->unlocks_transitive;
+        m->prerequisites_met = s->t.requires_mastered;
+        m->review_due_at_ms = s->t.review_due_at;
+        m->review_failures = s->t.review_failures;
+        m->review_failed = s->t.review_failed;
+        m->mastered_at_ms = s->t.state.mastered_at;
+        if ((m->reasons = step_reasons(h, s, &m->n_reasons)) == NULL)
+            return ERR_NOMEM;
+        out->steps[i] = m;
+    }
+    out->n_steps = ns;
+    for (size_t i = 0; i < nl; i++) {
+        const advice_locked_t *l = &a->locked[i];
+        const graph_comp_t *c = graph_comp(l->fw->graph, l->ci);
+        Mastery__V1__LockedStep *m = arena_alloc(h->arena, sizeof *m);
+        if (m == NULL)
+            return ERR_NOMEM;
+        mastery__v1__locked_step__init(m);
+        m->framework_id = (char *)graph_id(l->fw->graph);
+        m->competency_id = (char *)c->id;
+        m->title = (char *)c->title;
+        m->missing = l->missing;
+        m->unlocks_direct = c->unlocks_direct;
+        m->unlocks_transitive = c->unlocks_transitive;
+        m->missing_ids =
+            arena_alloc(h->arena, (c->n_requires ? c->n_requires : 1) * sizeof(char *));
+        if (m->missing_ids == NULL)
+            return ERR_NOMEM;
+        for (uint32_t j = 0; j < c->n_requires && m->n_missing_ids < NEXT_MISSING_MAX; j++) {
+            comp_state_t rs;
+            if ((rc = engine_state_get(h->engine, txn, op->learner_id, l->fw, c->requires[j],
+                                       &rs)) != 0)
+                return rc;
+            if (rs.status != STATUS_MASTERED)
+                m->missing_ids[m->n_missing_ids++] =
+                    (char *)graph_comp(l->fw->graph, c->requires[j])->id;
+        }
+        out->nearest_locked[i] = m;
+    }
+    out->n_nearest_locked = nl;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_NEXT_STEPS;
+    rep->next_steps = out;
+    return 0;
+}
+
+/* The shortest decimal that reads back as v (0.8, not 0.80000000000000004). */
+static const char *num(char buf[32], double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* Every parameter of the rule in effect, defaults included, as JSON. */
+static char *rule_json(handler_t *h, const graph_comp_t *c)
+{
+    const rule_t *r = &c->rule;
+    const char *m = mastery_method_name(r->method);
+    char a[32], b[32], e[32], f[32], g[32], k[32], l[32];
+    switch (r->method) {
+    case RULE_CHILDREN:
+        return afmt(h, "{\"method\":\"%s\",\"at_least\":%u,\"of\":%u}", m,
+                    r->children_k ? r->children_k : c->n_children, c->n_children);
+    case RULE_WEIGHTED_AVERAGE:
+    case RULE_DECAYING_AVERAGE:
+        return afmt(h, "{\"method\":\"%s\",\"threshold\":%s,\"min_evidence\":%u,\"weight\":%s}", m,
+                    num(a, r->threshold), r->min_evidence, num(b, r->weight));
+    case RULE_N_MASTERY:
+        return afmt(h, "{\"method\":\"%s\",\"threshold\":%s,\"min_evidence\":%u,\"n\":%u}", m,
+                    num(a, r->threshold), r->min_evidence, r->n);
+    case RULE_BKT:
+        return afmt(h,
+                    "{\"method\":\"%s\",\"threshold\":%s,\"min_evidence\":%u,\"p_init\":%s,"
+                    "\"p_transit\":%s,\"p_guess\":%s,\"p_slip\":%s,\"p_forget\":%s,"
+                    "\"correct_at\":%s}",
+                    m, num(a, r->threshold), r->min_evidence, num(b, r->p_init),
+                    num(e, r->p_transit), num(f, r->p_guess), num(g, r->p_slip),
+                    num(k, r->p_forget), num(l, r->correct_at));
+    default:
+        return afmt(h, "{\"method\":\"%s\",\"threshold\":%s,\"min_evidence\":%u}", m,
+                    num(a, r->threshold), r->min_evidence);
+    }
+}
+
+static Mastery__V1__Prerequisite **prereq_list(handler_t *h, store_txn_t *txn,
+                                               const char *learner_id, const catalog_fw_t *fw,
+                                               const uint32_t *idx, uint32_t n, int *rc)
+{
+    Mastery__V1__Prerequisite **v = arena_alloc(h->arena, (n ? n : 1) * sizeof *v);
+    *rc = v ? 0 : ERR_NOMEM;
+    for (uint32_t i = 0; v && i < n; i++) {
+        comp_state_t st;
+        if ((*rc = engine_state_get(h->engine, txn, learner_id, fw, idx[i], &st)) != 0)
+            return NULL;
+        Mastery__V1__Prerequisite *p = arena_alloc(h->arena, sizeof *p);
+        if (p == NULL) {
+            *rc = ERR_NOMEM;
+            return NULL;
+        }
+        mastery__v1__prerequisite__init(p);
+        p->competency_id = (char *)graph_comp(fw->graph, idx[i])->id;
+        p->status = (Mastery__V1__CompetencyStatus)st.status;
+        p->score = st.score;
+        v[i] = p;
+    }
+    return v;
+}
+
+static const char *explain_summary(handler_t *h, const graph_comp_t *c, const engine_trace_t *t)
+{
+    const comp_state_t *st = &t->state;
+    if (st->status == STATUS_MASTERED) {
+        if (t->review_failed)
+            return afmt(h,
+                        "mastered; review due since %s and failed %u times (still mastered, "
+                        "badge valid)",
+                        fmt_time(h, t->review_due_at), t->review_failures);
+        if (t->review_due)
+            return afmt(h, "mastered; review due since %s", fmt_time(h, t->review_due_at));
+        if (st->flags & STATE_OVERRIDDEN)
+            return afmt(h, "mastered by a teacher's override");
+        return afmt(h, "mastered: the rule was met while it was unlocked");
+    }
+    if (st->status == STATUS_LOCKED)
+        return afmt(h, "locked: %u of the %u prerequisites it needs are mastered",
+                    t->requires_mastered, c->requires_k);
+    if (c->rule.method == RULE_CHILDREN)
+        return afmt(h, "unlocked: %u of the %u children it needs are mastered", t->result.count,
+                    c->rule.children_k ? c->rule.children_k : c->n_children);
+    if (st->flags & STATE_WITHDRAWN)
+        return afmt(h,
+                    "unlocked: mastery withdrawn by a teacher; only later evidence counts "
+                    "(%u item%s since, score %.3f, threshold %.2f)",
+                    t->result.count, t->result.count == 1 ? "" : "s", t->result.score,
+                    c->rule.threshold);
+    if (t->result.count < c->rule.min_evidence)
+        return afmt(h, "unlocked: %u of the %u items min_evidence asks for", t->result.count,
+                    c->rule.min_evidence);
+    return afmt(h, "unlocked: score %.3f is below the threshold %.2f", t->result.score,
+                c->rule.threshold);
+}
+
+static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                      const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__Explain *op = req->explain;
+    int rc;
+    if ((rc = check_id(op->learner_id, "explain.learner_id", d)) != 0 ||
+        (rc = check_id(op->competency_id, "explain.competency_id", d)) != 0)
+        return rc;
+    const catalog_fw_t *fw = NULL;
+    uint32_t ci = 0;
+    if (op->framework_id[0] != '\0') {
+        if ((fw = catalog_find(h->cat, op->framework_id)) == NULL)
+            return err_set(d, ERR_NOT_FOUND, "explain.framework_id", "no framework '%s'",
+                           op->framework_id);
+        if (graph_find(fw->graph, op->competency_id, &ci) != 0)
+            return err_set(d, ERR_NOT_FOUND, "explain.competency_id",
+                           "framework '%s' has no competency '%s'", op->framework_id,
+                           op->competency_id);
+    } else {
+        /* the first framework (load order) with it that the caller may ask about; else the
+         * first with it, refused below */
+        uint32_t first_ci = 0;
+        const catalog_fw_t *first = NULL;
+        for (uint32_t i = 0; fw == NULL && i < catalog_count(h->cat); i++) {
+            const catalog_fw_t *f = catalog_at(h->cat, i);
+            if (graph_find(f->graph, op->competency_id, &ci) != 0)
+                continue;
+            if (first == NULL) {
+                first = f;
+                first_ci = ci;
+            }
+            if (may_advise(h, who, op->learner_id, f))
+                fw = f;
+        }
+        if (fw == NULL && first != NULL) {
+            fw = first;
+            ci = first_ci;
+        }
+        if (fw == NULL)
+            return err_set(d, ERR_NOT_FOUND, "explain.competency_id",
+                           "no framework has competency '%s'", op->competency_id);
+    }
+    if (!may_advise(h, who, op->learner_id, fw))
+        return scope_refused(h, who, "explain", "explain.framework_id", fw, d);
+    if ((rc = learner_known(h, txn, op->learner_id, "explain.learner_id", d)) != 0)
+        return rc;
+    bool reader = may_read_learner(h, who, op->learner_id);
+    const graph_comp_t *c = graph_comp(fw->graph, ci);
+    engine_trace_t t;
+    if ((rc = engine_trace(h->engine, txn, op->learner_id, fw, ci, h->now, true, &t)) != 0)
+        return rc;
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
+
+    Mastery__V1__Explanation *x = arena_alloc(h->arena, sizeof *x);
+    if (x == NULL)
+        return ERR_NOMEM;
+    mastery__v1__explanation__init(x);
+    x->learner_id = op->learner_id;
+    x->framework_id = (char *)graph_id(fw->graph);
+    x->revision = fw->revision;
+    x->competency_id = (char *)c->id;
+    x->title = (char *)c->title;
+    x->method = (char *)mastery_method_name(c->rule.method);
+    x->rule_json = rule_json(h, c);
+    bool children = c->rule.method == RULE_CHILDREN;
+    x->threshold = children ? 1.0 : c->rule.threshold;
+    x->min_evidence = children ? 0 : c->rule.min_evidence;
+    x->state = state_msg(h, c->id, &t.state);
+    x->score = t.result.score;
+    x->rule_met = t.result.met;
+    x->counted = t.result.count;
+    x->items_redacted = !reader;
+    x->items = arena_alloc(h->arena, (t.n_items ? t.n_items : 1) * sizeof *x->items);
+    if (x->rule_json == NULL || x->state == NULL || x->items == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < t.n_items; i++) {
+        const engine_trace_item_t *it = &t.items[i];
+        Mastery__V1__ExplainedItem *m = arena_alloc(h->arena, sizeof *m);
+        if (m == NULL)
+            return ERR_NOMEM;
+        mastery__v1__explained_item__init(m);
+        m->observed_at_ms = it->observed_at;
+        m->score = it->sample.score;
+        m->weight = it->sample.weight;
+        m->outcome = (Mastery__V1__Outcome)it->sample.outcome;
+        m->counted = it->counted;
+        m->coefficient = m->contribution = m->score_after = m->p_before = m->p_posterior = NAN;
+        if (it->counted) {
+            m->coefficient = it->step.coefficient;
+            m->contribution = it->step.coefficient * it->sample.score;
+            m->score_after = it->step.score_after;
+            m->p_before = it->step.p_before;
+            m->p_posterior = it->step.p_posterior;
+            m->correct = it->step.correct;
+        }
+        Mastery__V1__Evidence *ev = NULL;
+        if (reader)
+            ev = mastery__v1__evidence__unpack(&alloc, it->blob_len, it->blob);
+        if (!it->counted)
+            m->not_counted = it->retracted ? "retracted"
+                                           : afmt(h, "observed before the withdrawal of %s",
+                                                  fmt_time(h, t.state.override_at));
+        if (m->not_counted == NULL)
+            return ERR_NOMEM;
+        if (reader && ev != NULL) {
+            m->evidence_id = ev->evidence_id;
+            m->source = ev->source;
+            m->narrative = ev->narrative;
+        }
+        x->items[i] = m;
+    }
+    x->n_items = t.n_items;
+    static const char *const kinds[] = {"none", "all", "at_least"};
+    x->requires_kind = (char *)kinds[c->requires_kind];
+    x->requires_k = c->requires_k;
+    x->prerequisites = prereq_list(h, txn, op->learner_id, fw, c->requires, c->n_requires, &rc);
+    if (rc != 0)
+        return rc;
+    x->n_prerequisites = c->n_requires;
+    x->children = prereq_list(h, txn, op->learner_id, fw, c->children, c->n_children, &rc);
+    if (rc != 0)
+        return rc;
+    x->n_children = c->n_children;
+    x->overridden = (t.state.flags & STATE_OVERRIDDEN) != 0;
+    x->withdrawn = (t.state.flags & STATE_WITHDRAWN) != 0;
+    x->override_at_ms = t.state.override_at;
+    records_override_t o;
+    rc = engine_override_get(h->engine, txn, op->learner_id, fw, ci, &o);
+    if (rc == 0) {
+        x->override_at_ms = o.at;
+        x->override_granted = o.granted;
+        x->override_actor = (char *)o.actor;
+        x->override_reason = reader ? (char *)o.reason : "";
+    } else if (rc != ERR_NOT_FOUND) {
+        return rc;
+    }
+    x->review_after_ms = c->review_after_ms;
+    x->review_due_at_ms = t.review_due_at;
+    x->review_due = t.review_due;
+    x->review_failures = t.review_failures;
+    x->review_failed = t.review_failed;
+    x->last_fresh_at_ms = t.last_fresh_at;
+    x->min_next_score = t.distance.min_score;
+    x->items_needed = t.distance.items_at_one;
+    if ((x->summary = (char *)explain_summary(h, c, &t)) == NULL)
+        return ERR_NOMEM;
+    rep->result_case = MASTERY__V1__REPLY__RESULT_EXPLANATION;
+    rep->explanation = x;
+    return 0;
+}
 
 typedef struct op_entry {
     Mastery__V1__Request__OpCase op;
@@ -2585,6 +3138,11 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_IMPORT_ROSTER, "import_roster", true, R_ADMIN, op_import_roster},
     {MASTERY__V1__REQUEST__OP_LIST_GROUPS, "list_groups", false, R_READ, op_list_groups},
     {MASTERY__V1__REQUEST__OP_GROUP_REPORT, "group_report", false, R_READ, op_group_report},
+    /* Next steps and explanations: readers of learners, and a tool for the frameworks in its
+     * scope (op_next/op_explain check the scope; may_read_learner is where a class-scoped
+     * teacher role plugs in). */
+    {MASTERY__V1__REQUEST__OP_NEXT, "next", false, R_READ | R_TOOL, op_next},
+    {MASTERY__V1__REQUEST__OP_EXPLAIN, "explain", false, R_READ | R_TOOL, op_explain},
 };
 
 #define OP_COUNT (sizeof op_table / sizeof op_table[0])

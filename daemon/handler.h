@@ -97,6 +97,16 @@ int handler_batch_seal(handler_t *h, store_txn_t *txn);
  * on failure they are dropped, since none of them happened. */
 int handler_batch_end(handler_t *h, bool committed, err_detail_t *detail);
 
+/*
+ * The review sweep (issue 15): publishes review_due for due moments up to the batch's now,
+ * looking at no more than max index entries, so one sweep's work is bounded. Runs in a child
+ * of txn, inside a batch (handler_batch_begin .. handler_batch_end): the server adds it to a
+ * write batch that is committing anyway (no commit of its own), or runs it alone when no write
+ * batch came for review_sweep_ms. *published: how many events. Returns 0, or an error after
+ * which nothing of the sweep is in txn or the journal (the batch may still commit).
+ */
+int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *published);
+
 /* Events of the last committed batch, in seq order: topic and packed Event, borrowed until
  * the next handler_batch_begin(). */
 size_t handler_event_count(const handler_t *h);

@@ -243,6 +243,10 @@ static const char *kind_name(journal_kind_t k)
         return "keys_rotated";
     case JOURNAL_AT_RISK:
         return "at_risk";
+    case JOURNAL_REVIEW_DUE:
+        return "review_due";
+    case JOURNAL_REVIEW_FAILED:
+        return "review_failed";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -290,6 +294,8 @@ static const logentry_kind_t entry_kind[] = {
     [JOURNAL_EVIDENCE_ACCEPTED] = LOGENTRY_EVIDENCE_ACCEPTED,
     [JOURNAL_KEYS_ROTATED] = LOGENTRY_KEYS_ROTATED,
     [JOURNAL_AT_RISK] = LOGENTRY_AT_RISK,
+    [JOURNAL_REVIEW_DUE] = LOGENTRY_REVIEW_DUE,
+    [JOURNAL_REVIEW_FAILED] = LOGENTRY_REVIEW_FAILED,
 };
 
 static bool has(const char *s)
@@ -371,6 +377,14 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
     case JOURNAL_CREDENTIAL_STATUS:
         le.present |= 1u << LOGENTRY_FLAG;
         le.flag = ev->flag;
+        break;
+    case JOURNAL_REVIEW_DUE: /* since when the review is due */
+        le.present |= 1u << LOGENTRY_OBSERVED_AT;
+        le.observed_at = ev->due_at;
+        break;
+    case JOURNAL_REVIEW_FAILED: /* how many failed reviews */
+        le.present |= 1u << LOGENTRY_COUNT;
+        le.count = ev->failures;
         break;
     case JOURNAL_AT_RISK: /* reason is the rule's name; count and at as the event has them */
         le.present |= 1u << LOGENTRY_COUNT | 1u << LOGENTRY_OBSERVED_AT;
@@ -455,6 +469,8 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__EvidenceAccepted ea = MASTERY__V1__EVIDENCE_ACCEPTED__INIT;
     Mastery__V1__KeysRotated kr = MASTERY__V1__KEYS_ROTATED__INIT;
     Mastery__V1__AtRisk ar = MASTERY__V1__AT_RISK__INIT;
+    Mastery__V1__ReviewDue rd = MASTERY__V1__REVIEW_DUE__INIT;
+    Mastery__V1__ReviewFailed rf = MASTERY__V1__REVIEW_FAILED__INIT;
     e.seq = j->seq + 1;
     j->leaf_set = false;
     int rc;
@@ -556,6 +572,24 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         ar.last_activity_ms = ev->at;
         e.kind_case = MASTERY__V1__EVENT__KIND_AT_RISK;
         e.at_risk = &ar;
+        break;
+    case JOURNAL_REVIEW_DUE:
+        rd.learner_id = S(ev->learner_id);
+        rd.framework_id = S(ev->framework_id);
+        rd.competency_id = S(ev->competency_id);
+        rd.due_at_ms = ev->due_at;
+        e.kind_case = MASTERY__V1__EVENT__KIND_REVIEW_DUE;
+        e.review_due = &rd;
+        break;
+    case JOURNAL_REVIEW_FAILED:
+        rf.learner_id = S(ev->learner_id);
+        rf.framework_id = S(ev->framework_id);
+        rf.competency_id = S(ev->competency_id);
+        rf.failures = ev->failures;
+        rf.evidence_id = S(ev->evidence_id);
+        rf.evidence_source = S(ev->evidence_source);
+        e.kind_case = MASTERY__V1__EVENT__KIND_REVIEW_FAILED;
+        e.review_failed = &rf;
         break;
     }
     queued_event_t *q = queue_slot(j);

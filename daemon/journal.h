@@ -9,6 +9,7 @@
  *     journal_batch_end(j, committed)      committed: the queue is ready to publish;
  *                                          otherwise numbering restarts from the last durable
  *
+ * Kinds review_due and review_failed name the learner like the others.
  * Topics are "<kind>/<subject>/" (subject: the learner, or the framework for
  * framework_loaded, or the issuer for keys_rotated), so a subscriber filters by kind, or by
  * kind and subject.
@@ -43,6 +44,8 @@ typedef enum journal_kind {
     JOURNAL_EVIDENCE_ACCEPTED,
     JOURNAL_KEYS_ROTATED,
     JOURNAL_AT_RISK, /* a learner entered the at-risk state (groups.h) */
+    JOURNAL_REVIEW_DUE,    /* issue 15: the review sweep */
+    JOURNAL_REVIEW_FAILED, /* issue 15: failed reviews reached the limit */
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -73,6 +76,8 @@ typedef struct journal_event {
                                     the signed credential, committed in the log entry */
     uint32_t count;               /* at_risk: evidence items on the stuck competency */
     int64_t at;                   /* at_risk: the learner's last activity (Unix ms) */
+    int64_t due_at;               /* review_due */
+    uint32_t failures;            /* review_failed */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -196,6 +196,10 @@ int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *co
         rc = gauge(b, "masteryd_last_event_seq", "Sequence number of the last event.",
                    (double)g->last_seq);
     if (rc == 0)
+        rc = gauge(b, "masteryd_reviews_pending",
+                   "Review periods whose review_due event has not gone out (due or not yet).",
+                   (double)g->reviews_pending);
+    if (rc == 0)
         rc = gauge(b, "masteryd_uptime_seconds", "Seconds since start.", g->uptime_seconds);
     if (rc == 0)
         rc = gauge(b, "masteryd_dev_mode", "1: development mode (no authentication).",

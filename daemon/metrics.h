@@ -84,6 +84,7 @@ typedef struct metrics_gauges {
     uint64_t map_size, map_used; /* bytes */
     uint64_t readers;            /* LMDB reader slots in use */
     uint64_t learners, credentials, evidence, frameworks, last_seq;
+    uint64_t reviews_pending; /* review periods whose review_due has not gone out */
     double uptime_seconds;
     int dev_mode;
 } metrics_gauges_t;

@@ -12,6 +12,8 @@
 #define KIND_STATE    'S'
 #define KIND_DID      'D'
 #define KIND_KEY      'K'
+#define KIND_OVERRIDE 'O'
+#define KIND_REVIEW   'R'
 
 void records_learner_init(records_learner_t *l, const char *id)
 {
@@ -419,6 +421,232 @@ int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN]
     return store_put(txn, STORE_DB_LEARNERS, &k, did, strlen(did), 0);
 }
 
+int records_profile_exists(store_txn_t *txn, const records_learner_t *l)
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, l->hash, KIND_PROFILE);
+    return store_get(txn, STORE_DB_LEARNERS, &k, &v);
+}
+
+/* ---- overrides ----------------------------------------------------------------------------- */
+
+static void key_override(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
+                         const uint8_t *comp_hash)
+{
+    key_learner_kind(k, learner_hash, KIND_OVERRIDE);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+#define OVERRIDE_TEXT_MAX 8192 /* actor and reason together, as the handler bounds them */
+
+int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o)
+{
+    size_t al = strlen(o->actor), rl = strlen(o->reason);
+    if (al + rl > OVERRIDE_TEXT_MAX)
+        return ERR_INVALID;
+    uint8_t v[9 + OVERRIDE_TEXT_MAX + 2];
+    memcpy(v, &o->at, 8);
+    v[8] = o->granted;
+    memcpy(v + 9, o->actor, al + 1);
+    memcpy(v + 10 + al, o->reason, rl + 1);
+    store_key_t k;
+    key_override(&k, learner_hash, fw_hash, comp_hash);
+    return store_put(txn, STORE_DB_LEARNERS, &k, v, 11 + al + rl, 0);
+}
+
+int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_override(&k, learner_hash, fw_hash, comp_hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    const char *p = v.data;
+    /* two NUL-terminated strings after the 9-byte header, the last NUL the value's end */
+    if (v.len < 11 || p[v.len - 1] != '\0')
+        return ERR_INTERNAL;
+    const char *actor = p + 9, *end = p + v.len;
+    const char *nul = memchr(actor, '\0', (size_t)(end - actor));
+    if (nul == NULL || nul + 1 >= end)
+        return ERR_INTERNAL;
+    memcpy(&out->at, p, 8);
+    out->granted = p[8] != 0;
+    out->actor = actor;
+    out->reason = nul + 1;
+    return 0;
+}
+
+/* ---- reviews ------------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(records_review_t) == 16, "review record is a stored format");
+
+static void key_review(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
+                       const uint8_t *comp_hash)
+{
+    key_learner_kind(k, learner_hash, KIND_REVIEW);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+static void key_review_due(store_key_t *k, int64_t due_at, const uint8_t *learner_hash,
+                           const uint8_t *fw_hash, const uint8_t *comp_hash)
+{
+    store_key_reset(k);
+    store_key_i64(k, due_at);
+    store_key_bytes(k, learner_hash, STORE_HASH_LEN);
+    store_key_bytes(k, fw_hash, STORE_HASH_LEN);
+    store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+#define REVIEW_KEY_LEN (8 + 3 * STORE_HASH_LEN)
+
+int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                       const uint8_t fw_hash[STORE_HASH_LEN],
+                       const uint8_t comp_hash[STORE_HASH_LEN], records_review_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_review(&k, learner_hash, fw_hash, comp_hash);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != sizeof *out)
+        return ERR_INTERNAL;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+                       const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
+                       const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
+                       const records_review_t *rec)
+{
+    store_key_t k;
+    int rc;
+    bool indexed_before = old != NULL && !(old->flags & RECORDS_REVIEW_PUBLISHED);
+    bool indexed_after = !(rec->flags & RECORDS_REVIEW_PUBLISHED);
+    if (indexed_before && (!indexed_after || old->due_at != rec->due_at)) {
+        key_review_due(&k, old->due_at, l->hash, fw_hash, comp_hash);
+        if ((rc = store_del(txn, STORE_DB_REVIEWS, &k)) != 0 && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    if (indexed_after && (!indexed_before || old->due_at != rec->due_at)) {
+        size_t a = strlen(l->id), b = strlen(framework_id), c = strlen(competency_id);
+        char v[3 * (STORE_KEY_MAX + 1)];
+        if (a > STORE_KEY_MAX || b > STORE_KEY_MAX || c > STORE_KEY_MAX)
+            return ERR_INVALID;
+        memcpy(v, l->id, a + 1);
+        memcpy(v + a + 1, framework_id, b + 1);
+        memcpy(v + a + b + 2, competency_id, c + 1);
+        key_review_due(&k, rec->due_at, l->hash, fw_hash, comp_hash);
+        if ((rc = store_put(txn, STORE_DB_REVIEWS, &k, v, a + b + c + 3, 0)) != 0)
+            return rc;
+    }
+    key_review(&k, l->hash, fw_hash, comp_hash);
+    return store_put(txn, STORE_DB_LEARNERS, &k, rec, sizeof *rec, 0);
+}
+
+int records_review_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                             const uint8_t fw_hash[STORE_HASH_LEN], records_review_iter_t *it)
+{
+    store_key_t prefix;
+    key_learner_kind(&prefix, learner_hash, KIND_REVIEW);
+    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+}
+
+int records_review_iter_next(records_review_iter_t *it, const uint8_t **comp_hash,
+                             records_review_t *out)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != 3 * STORE_HASH_LEN + 1 || v.len != sizeof *out)
+        return ERR_INTERNAL;
+    *comp_hash = (const uint8_t *)k.data + 2 * STORE_HASH_LEN + 1;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+void records_review_iter_close(records_review_iter_t *it)
+{
+    store_iter_close(&it->it);
+}
+
+int records_review_delete(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                          const uint8_t fw_hash[STORE_HASH_LEN],
+                          const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old)
+{
+    store_key_t k;
+    int rc;
+    if (!(old->flags & RECORDS_REVIEW_PUBLISHED)) {
+        key_review_due(&k, old->due_at, learner_hash, fw_hash, comp_hash);
+        if ((rc = store_del(txn, STORE_DB_REVIEWS, &k)) != 0 && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    key_review(&k, learner_hash, fw_hash, comp_hash);
+    rc = store_del(txn, STORE_DB_LEARNERS, &k);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int records_review_first_due(store_txn_t *txn, int64_t now, records_review_due_t *out)
+{
+    store_iter_t it;
+    store_val_t k, v;
+    int rc = store_iter_open(txn, STORE_DB_REVIEWS, NULL, NULL, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next(&it, &k, &v);
+    store_iter_close(&it);
+    if (rc != 0)
+        return rc;
+    const uint8_t *p = k.data;
+    if (k.len != REVIEW_KEY_LEN)
+        return ERR_INTERNAL;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | p[i];
+    out->due_at = (int64_t)(u ^ (1ull << 63));
+    if (out->due_at > now)
+        return ERR_NOT_FOUND;
+    memcpy(out->learner_hash, p + 8, STORE_HASH_LEN);
+    memcpy(out->fw_hash, p + 8 + STORE_HASH_LEN, STORE_HASH_LEN);
+    memcpy(out->comp_hash, p + 8 + 2 * STORE_HASH_LEN, STORE_HASH_LEN);
+    /* three NUL-terminated strings, the last NUL the value's end */
+    const char *s = v.data, *end = s + v.len;
+    if (v.len < 3 || end[-1] != '\0')
+        return ERR_INTERNAL;
+    const char *n1 = memchr(s, '\0', v.len);
+    const char *n2 = n1 && n1 + 1 < end ? memchr(n1 + 1, '\0', (size_t)(end - n1 - 1)) : NULL;
+    if (n2 == NULL || n2 + 1 >= end)
+        return ERR_INTERNAL;
+    out->learner_id = s;
+    out->framework_id = n1 + 1;
+    out->competency_id = n2 + 1;
+    return 0;
+}
+
+int records_review_index_delete(store_txn_t *txn, const records_review_due_t *e)
+{
+    store_key_t k;
+    key_review_due(&k, e->due_at, e->learner_hash, e->fw_hash, e->comp_hash);
+    int rc = store_del(txn, STORE_DB_REVIEWS, &k);
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+uint64_t records_review_pending(store_txn_t *txn)
+{
+    return store_count(txn, STORE_DB_REVIEWS);
+}
+
 /* ---- state --------------------------------------------------------------------------------- */
 
 static void key_state(store_key_t *k, const uint8_t *learner_hash, const uint8_t *fw_hash,
@@ -427,6 +655,34 @@ static void key_state(store_key_t *k, const uint8_t *learner_hash, const uint8_t
     key_learner_kind(k, learner_hash, KIND_STATE);
     store_key_bytes(k, fw_hash, STORE_HASH_LEN);
     store_key_bytes(k, comp_hash, STORE_HASH_LEN);
+}
+
+int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it)
+{
+    store_key_t prefix;
+    key_learner_kind(&prefix, learner_hash, KIND_STATE);
+    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+}
+
+int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
+                            records_state_t *out)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(&it->it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != 2 * STORE_HASH_LEN + 1 + STORE_HASH_LEN || v.len != sizeof *out)
+        return ERR_INTERNAL;
+    *comp_hash = (const uint8_t *)k.data + 2 * STORE_HASH_LEN + 1;
+    memcpy(out, v.data, sizeof *out);
+    return 0;
+}
+
+void records_state_iter_close(records_state_iter_t *it)
+{
+    store_iter_close(&it->it);
 }
 
 int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
@@ -1325,61 +1581,12 @@ static int scope_learner(store_txn_t *txn, const uint8_t hash[STORE_HASH_LEN], u
     return rc;
 }
 
-/* Format 3 -> 4: the log databases exist (store_open made them); the log starts with the
- * next event, so its leaf 0 is event last + 1. Learners get their commitment keys lazily. */
-static int upgrade_log(store_t *st, err_detail_t *d)
+/* 2 -> 3: every learner's evidence ids scoped to their source, learner by learner. Sets
+ * *learners and *moved; returns 0 or an error (the caller's transaction must then abort). */
+static int upgrade_scoped_ids(store_txn_t *txn, uint64_t *learners, uint64_t *moved)
 {
-    store_txn_t *txn;
-    int rc = store_txn_begin(st, true, &txn);
-    if (rc != 0)
-        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
-    uint64_t last = 0;
-    rc = records_event_last(txn, &last);
-    if (rc == ERR_NOT_FOUND)
-        rc = 0;
-    if (rc == 0)
-        rc = records_log_base_put(txn, last + 1);
-    if (rc == 0)
-        rc = store_format_set(txn, STORE_FORMAT_LOG);
-    if (rc == 0)
-        rc = store_txn_commit(&txn);
-    else
-        store_txn_abort(&txn);
-    if (rc != 0)
-        return err_set(d, rc, "store",
-                       "upgrading data.mdb to format %u (the transparency log) failed: %s; "
-                       "nothing was changed",
-                       STORE_FORMAT_LOG, err_str(rc));
-    log_info("data.mdb upgraded to format %u: the transparency log starts at event %llu",
-             STORE_FORMAT_LOG, (unsigned long long)(last + 1));
-    return 0;
-}
-
-static int upgrade_scoped_ids(store_t *st, err_detail_t *d);
-static int upgrade_groups(store_t *st, err_detail_t *d);
-
-/* Each step runs in its own transaction, in format order; a step that fails leaves the file
- * at the last format it reached, which the next start continues from. */
-int records_upgrade(store_t *st, err_detail_t *d)
-{
-    int rc = 0;
-    if (store_format(st) < STORE_FORMAT_SCOPED_IDS)
-        rc = upgrade_scoped_ids(st, d);
-    if (rc == 0 && store_format(st) < STORE_FORMAT_LOG)
-        rc = upgrade_log(st, d);
-    if (rc == 0 && store_format(st) < STORE_FORMAT_GROUPS)
-        rc = upgrade_groups(st, d);
-    return rc;
-}
-
-static int upgrade_scoped_ids(store_t *st, err_detail_t *d)
-{
-    store_txn_t *txn;
-    int rc = store_txn_begin(st, true, &txn);
-    if (rc != 0)
-        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
     uint8_t cursor[STORE_HASH_LEN] = {0};
-    uint64_t learners = 0, moved = 0;
+    int rc;
     for (;;) {
         store_key_t start;
         store_iter_t it;
@@ -1396,9 +1603,9 @@ static int upgrade_scoped_ids(store_t *st, err_detail_t *d)
         store_iter_close(&it);
         if (rc != 0)
             break;
-        if ((rc = scope_learner(txn, cursor, &moved)) != 0)
+        if ((rc = scope_learner(txn, cursor, moved)) != 0)
             break;
-        learners++;
+        (*learners)++;
         int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
         while (i >= 0 && ++cursor[i] == 0)
             i--;
@@ -1409,36 +1616,61 @@ static int upgrade_scoped_ids(store_t *st, err_detail_t *d)
     }
     if (rc == ERR_NOT_FOUND)
         rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS);
+    return rc;
+}
+
+/* 3 -> 4: the log databases exist (store_open made them); the log starts with the next
+ * event, so its leaf 0 is event last + 1. Learners get their commitment keys lazily. */
+static int upgrade_log(store_txn_t *txn, uint64_t *base)
+{
+    uint64_t last = 0;
+    int rc = records_event_last(txn, &last);
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    *base = last + 1;
+    if (rc == 0)
+        rc = records_log_base_put(txn, *base);
+    if (rc == 0)
+        rc = store_format_set(txn, STORE_FORMAT_LOG);
+    return rc;
+}
+
+int records_upgrade(store_t *st, err_detail_t *d)
+{
+    uint32_t from = store_format(st);
+    if (from >= STORE_FORMAT_CURRENT)
+        return 0;
+    store_txn_t *txn;
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc != 0)
+        return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
+    /* Each step in this one transaction, in format order; a failure leaves the file as it was. */
+    uint64_t learners = 0, moved = 0, base = 0;
+    if (from < STORE_FORMAT_SCOPED_IDS)
+        rc = upgrade_scoped_ids(txn, &learners, &moved);
+    if (rc == 0 && from < STORE_FORMAT_LOG)
+        rc = upgrade_log(txn, &base);
+    /* -> 5: the reviews database, -> 6: the groups and risk databases (store_open created them,
+     * empty, in the transaction that opened the file): an older file has no review_after and
+     * no classes, so the empty databases are the whole migration */
+    if (rc == 0)
+        rc = store_format_set(txn, STORE_FORMAT_CURRENT);
     if (rc == 0)
         rc = store_txn_commit(&txn);
     else
         store_txn_abort(&txn);
     if (rc != 0)
         return err_set(d, rc, "store",
-                       "upgrading data.mdb to format %u (evidence ids scoped to "
-                       "their source) failed: %s; nothing was changed",
-                       STORE_FORMAT_SCOPED_IDS, err_str(rc));
-    log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
-             "their source",
-             STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
-    return 0;
-}
-
-/* 4 -> 6: the groups and risk databases, which store_open created (empty) in its transaction;
- * nothing to move, so the upgrade records the format. */
-static int upgrade_groups(store_t *st, err_detail_t *d)
-{
-    if (store_format(st) >= STORE_FORMAT_GROUPS)
-        return 0;
-    store_txn_t *txn;
-    int rc = store_txn_begin(st, true, &txn);
-    if (rc == 0 && (rc = store_format_set(txn, STORE_FORMAT_GROUPS)) == 0)
-        rc = store_txn_commit(&txn);
-    else
-        store_txn_abort(&txn);
-    if (rc != 0)
-        return err_set(d, rc, "store", "upgrading data.mdb to format %u (groups) failed: %s",
-                       STORE_FORMAT_GROUPS, err_str(rc));
-    log_info("data.mdb upgraded to format %u: groups and risk databases", STORE_FORMAT_GROUPS);
+                       "upgrading data.mdb from format %u to %u failed: %s; nothing was changed",
+                       from, STORE_FORMAT_CURRENT, err_str(rc));
+    if (from < STORE_FORMAT_SCOPED_IDS)
+        log_info("data.mdb upgraded to format %u: %llu evidence ids of %llu learners scoped to "
+                 "their source",
+                 STORE_FORMAT_SCOPED_IDS, (unsigned long long)moved, (unsigned long long)learners);
+    if (from < STORE_FORMAT_LOG)
+        log_info("data.mdb upgraded to format %u: the transparency log starts at event %llu",
+                 STORE_FORMAT_LOG, (unsigned long long)base);
+    log_info("data.mdb upgraded from format %u to %u (reviews, groups and risk databases)", from,
+             STORE_FORMAT_CURRENT);
     return 0;
 }

@@ -20,6 +20,10 @@
  *                 H(learner) 'D'                                   the learner's DID
  *                 H(learner) 'K'                                   the learner's commitment
  *                                                                  key (32 random bytes)
+ *                 H(learner) 'O' H(framework) H(comp)              the last override: at(i64)
+ *                                                                  granted(u8) actor NUL reason
+ *                 H(learner) 'R' H(framework) H(comp)              records_review_t (16): the
+ *                                                                  current review period
  *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
@@ -41,6 +45,9 @@
  *                 'C'                                              the latest signed checkpoint
  *                 'O'                                              the log's origin
  *                 'H' level(u8) index(be64)                        a complete subtree's hash
+ *   reviews       due_at(be64^) H(learner) H(framework) H(comp)    learner id NUL framework id
+ *   (format 5)                                                     NUL competency id NUL: a
+ *                                                                  due moment not yet published
  *   meta          "identity"                                       records_identity_t: the
  *                                                                  issuer keys the store was
  *                                                                  made with (see below)
@@ -207,6 +214,95 @@ int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN]
                     size_t cap);
 int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did);
 
+/* Whether the learner has a profile (any evidence or override ever recorded): 0, ERR_NOT_FOUND,
+ * or a store error. */
+int records_profile_exists(store_txn_t *txn, const records_learner_t *l);
+
+/* ---- overrides ----------------------------------------------------------------------------- */
+
+/* The last override of (learner, framework, competency): who, when, why (Explain). Strings are
+ * borrowed (into the record) as every borrowed value. Overrides made before this record existed
+ * have none: ERR_NOT_FOUND (their event still says who and why). */
+typedef struct records_override {
+    int64_t at;
+    bool granted;
+    const char *actor;
+    const char *reason;
+} records_override_t;
+
+int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o);
+int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                         const uint8_t fw_hash[STORE_HASH_LEN],
+                         const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out);
+
+/* ---- reviews (issue 15) -------------------------------------------------------------------- */
+
+/*
+ * A mastered competency with review_after has one review record: the due moment of its current
+ * period and whether its review_due / review_failed events went out. The reviews database
+ * indexes the due moments not yet published, in time order, so the sweep reads only what fell
+ * due: an index entry exists exactly while its record exists without RECORDS_REVIEW_PUBLISHED.
+ */
+#define RECORDS_REVIEW_PUBLISHED 1u /* review_due went out for this period */
+#define RECORDS_REVIEW_FAILED    2u /* review_failed went out for this period */
+
+typedef struct records_review {
+    int64_t due_at;
+    uint8_t flags;
+    uint8_t reserved[7];
+} records_review_t;
+
+int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                       const uint8_t fw_hash[STORE_HASH_LEN],
+                       const uint8_t comp_hash[STORE_HASH_LEN], records_review_t *out);
+
+/*
+ * Writes rec for (learner, framework, competency) and keeps the index true: the entry of old
+ * (NULL: there was no record) goes, and rec's is added unless rec is PUBLISHED. The ids are
+ * stored in the index entry (the sweep's event names them).
+ */
+int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+                       const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
+                       const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
+                       const records_review_t *rec);
+
+/* Deletes the record (old, as read) and its index entry. */
+int records_review_delete(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                          const uint8_t fw_hash[STORE_HASH_LEN],
+                          const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old);
+
+/* A learner's review records in one framework, in competency hash order (one cursor walk). */
+typedef struct records_review_iter {
+    store_iter_t it;
+} records_review_iter_t;
+
+int records_review_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                             const uint8_t fw_hash[STORE_HASH_LEN], records_review_iter_t *it);
+/* 0 with the competency hash (borrowed) and the record, ERR_NOT_FOUND at the end,
+ * ERR_INTERNAL for a malformed record. */
+int records_review_iter_next(records_review_iter_t *it, const uint8_t **comp_hash,
+                             records_review_t *out);
+void records_review_iter_close(records_review_iter_t *it);
+
+/* An index entry. Strings borrowed like every value. */
+typedef struct records_review_due {
+    int64_t due_at;
+    uint8_t learner_hash[STORE_HASH_LEN], fw_hash[STORE_HASH_LEN], comp_hash[STORE_HASH_LEN];
+    const char *learner_id, *framework_id, *competency_id;
+} records_review_due_t;
+
+/* The earliest index entry, when its due_at <= now: 0, or ERR_NOT_FOUND (nothing due). One
+ * seek. */
+int records_review_first_due(store_txn_t *txn, int64_t now, records_review_due_t *out);
+
+/* Deletes one index entry (a stale one, or one whose event went out). */
+int records_review_index_delete(store_txn_t *txn, const records_review_due_t *e);
+
+/* Index entries in all (O(1)). */
+uint64_t records_review_pending(store_txn_t *txn);
+
 /* ---- state --------------------------------------------------------------------------------- */
 
 /* A learner's state on one competency of one framework, stored as is (48 bytes). Status values
@@ -222,6 +318,20 @@ typedef struct records_state {
     int64_t override_at;
     int64_t updated_at;
 } records_state_t;
+
+/* A learner's stored states in one framework, in competency hash order (one cursor walk:
+ * Next reads a whole framework's states at once). */
+typedef struct records_state_iter {
+    store_iter_t it;
+} records_state_iter_t;
+
+int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it);
+/* 0 with the competency hash (borrowed) and the state, ERR_NOT_FOUND at the end,
+ * ERR_INTERNAL for a malformed record. */
+int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
+                            records_state_t *out);
+void records_state_iter_close(records_state_iter_t *it);
 
 /* ERR_NOT_FOUND: no record (the caller applies the default). */
 int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
@@ -503,10 +613,11 @@ int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
 /* ---- upgrades ------------------------------------------------------------------------------ */
 
 /*
- * Brings a store opened by store_open() (format 2 at least) to the layouts above (format 3:
- * evidence ids scoped to their source, each item keeping the source it was stored with, in
- * one transaction: all or nothing; then format 6, the groups and risk databases, which
- * store_open created empty). A no-op on a current store. Call once after store_open(),
+ * Brings a store opened by store_open() (format 2 at least) to the layouts above, every step in
+ * one transaction (all or nothing): 3, evidence ids scoped to their source (each item keeping
+ * the source it was stored with); 4, the transparency log's base; 5 and 6, the reviews, groups
+ * and risk databases (created empty by store_open). A no-op on a current store. Call once after
+ * store_open(),
  * before anything reads records. Returns 0 or an error with detail.
  */
 int records_upgrade(store_t *st, err_detail_t *detail);

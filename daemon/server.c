@@ -86,15 +86,17 @@ struct server {
     _Atomic uint64_t out_total; /* replies and events handed to libzmq, not yet released */
     uint64_t in_total;          /* received, not taken, over all connections (last sweep) */
     int64_t last_sweep;
-    uint64_t conns_refused; /* over max_connections, since start */
-    uint64_t conns_dropped; /* over a byte budget, since start */
-    auth_t *auth;           /* NULL in development mode */
-    int64_t refusal_window; /* start of the current minute of refused-handshake logging */
-    uint64_t refusals;      /* refused handshakes in it */
+    int64_t last_review_sweep; /* review_sweep_ms apart */
+    uint64_t conns_refused;    /* over max_connections, since start */
+    uint64_t conns_dropped;    /* over a byte budget, since start */
+    auth_t *auth;              /* NULL in development mode */
+    int64_t refusal_window;    /* start of the current minute of refused-handshake logging */
+    uint64_t refusals;         /* refused handshakes in it */
     volatile sig_atomic_t *reload;
 };
 
 static int monitors_start(server_t *s, err_detail_t *d);
+static void publish_events(server_t *s);
 
 static double mono_s(void)
 {
@@ -791,6 +793,17 @@ static int batch_apply(server_t *s, bool writes, size_t from, size_t max, size_t
             p->conn->part += p->reply_len;
     }
     *to = i;
+    /* A write batch commits anyway: the review sweep rides in it (no commit of its own). */
+    int64_t now = now_ms();
+    if (rc == 0 && writes && s->conf->review_sweep_ms > 0 &&
+        now - s->last_review_sweep >= (int64_t)s->conf->review_sweep_ms) {
+        size_t published;
+        s->last_review_sweep = now;
+        int src = handler_review_sweep(s->handler, txn, s->conf->review_sweep_max, &published);
+        if (src != 0)
+            log_warnx("review sweep: %s (tried again in %llu ms)", err_str(src),
+                      (unsigned long long)s->conf->review_sweep_ms);
+    }
     if (rc == 0 && writes && (rc = handler_batch_seal(s->handler, txn)) != 0)
         store_txn_abort(&txn);
     if (rc == 0) {
@@ -909,6 +922,47 @@ static size_t batch_run_part(server_t *s, size_t from, size_t max)
     publish_events(s);
     metrics_observe_batch_seconds(&s->stats->m, mono_s() - t0);
     return to;
+}
+
+/*
+ * The review sweep (issue 15): at most every review_sweep_ms, between batches, one write
+ * transaction that publishes review_due for what fell due, looking at no more than
+ * review_sweep_max index entries, so requests wait for one short transaction at most (the rest
+ * is the next sweep's). A failure leaves everything as it was: the next sweep tries again.
+ */
+static void review_sweep(server_t *s)
+{
+    int64_t now = now_ms();
+    if (s->conf->review_sweep_ms == 0 ||
+        now - s->last_review_sweep < (int64_t)s->conf->review_sweep_ms)
+        return;
+    s->last_review_sweep = now;
+    store_txn_t *txn;
+    if (store_txn_begin(s->store, true, &txn) != 0)
+        return;
+    handler_batch_begin(s->handler, now);
+    size_t published = 0;
+    int rc = handler_review_sweep(s->handler, txn, s->conf->review_sweep_max, &published);
+    if (rc == 0) /* its review_due events are log leaves: the checkpoint goes with them */
+        rc = handler_batch_seal(s->handler, txn);
+    /* Committed even when nothing fell due: a commit without writes costs LMDB nothing, and an
+     * aborted batch would make the handler reload the catalog. */
+    int crc = store_txn_commit(&txn);
+    err_detail_t d;
+    if (handler_batch_end(s->handler, crc == 0, &d) != 0)
+        log_warnx("review sweep: %s: %s", d.field, d.message);
+    if (rc == 0)
+        rc = crc;
+    if (rc == ERR_RETRY && store_grow(s->store) == 0)
+        s->last_review_sweep = 0; /* the map grew: again at once */
+    else if (rc != 0)
+        log_warnx("review sweep: %s (tried again in %llu ms)", err_str(rc),
+                  (unsigned long long)s->conf->review_sweep_ms);
+    if (crc == 0 && published > 0) {
+        s->stats->commits++;
+        s->stats->m.commits++;
+        publish_events(s);
+    }
 }
 
 /*
@@ -1072,10 +1126,14 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
                                   {s->pub, 0, ZMQ_POLLIN, 0}};
         /* Open connections' byte counts are checked every SWEEP_MS, even when all is quiet:
          * an unfinished multipart message never wakes the poll. */
-        int n = zmq_poll(items, s->auth ? 3 : 1, s->conns_open ? SWEEP_MS : 1000);
+        long wait = s->conns_open ? SWEEP_MS : 1000;
+        if (s->conf->review_sweep_ms > 0 && (long)s->conf->review_sweep_ms < wait)
+            wait = (long)s->conf->review_sweep_ms;
+        int n = zmq_poll(items, s->auth ? 3 : 1, wait);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
         housekeeping(s);
+        review_sweep(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;

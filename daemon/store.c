@@ -33,16 +33,16 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta",       "frameworks", "learners", "evidence_ids", "events", "credentials",
-    "cred_index", "status",     "log",      "log_tree",     "groups", "risk",
+    "meta",       "frameworks", "learners", "evidence_ids", "events",  "credentials",
+    "cred_index", "status",     "log",      "log_tree",     "reviews", "groups",
+    "risk",
 };
 
 /* The format that brought each database: an existing file of an older format lacks it, and
  * store_open creates it (empty) instead of calling the file damaged. */
 static const uint32_t store_db_since_table[STORE_DB_COUNT] = {
-    [STORE_DB_LOG] = STORE_FORMAT_LOG,
-    [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
-    [STORE_DB_GROUPS] = STORE_FORMAT_GROUPS,
+    [STORE_DB_LOG] = STORE_FORMAT_LOG,         [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
+    [STORE_DB_REVIEWS] = STORE_FORMAT_REVIEWS, [STORE_DB_GROUPS] = STORE_FORMAT_GROUPS,
     [STORE_DB_RISK] = STORE_FORMAT_GROUPS,
 };
 

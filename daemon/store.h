@@ -36,6 +36,7 @@ typedef enum store_db {
     STORE_DB_STATUS,
     STORE_DB_LOG,      /* from format 4 */
     STORE_DB_LOG_TREE, /* from format 4 */
+    STORE_DB_REVIEWS,  /* format 5: review due moments in time order (records.h) */
     STORE_DB_GROUPS,   /* format 6: classes, their learners and teachers */
     STORE_DB_RISK,     /* format 6: each learner's at-risk state per framework */
     STORE_DB_COUNT
@@ -48,16 +49,19 @@ typedef enum store_db {
  *   1  (no "format" record) values without a checksum; migrated to 2 at open
  *   2  every value ends with a CRC-32C of (database number, key, value)
  *   3  evidence ids scoped to their source (records.h); records_upgrade() migrates 2 -> 3
- *   4  the transparency log (databases log and log_tree) and per-learner commitment keys;
- *      records_upgrade() migrates 3 -> 4 (the log starts after the events already stored)
- *   6  the groups and risk databases (classes, at-risk states); records_upgrade() records 6
- * store_open() brings a file to format 2 itself; the layouts above it are records.c's. A
- * database introduced by a format (store_db_since in store.c) is created, empty, when an
- * older file is opened, in the transaction that opens it. */
+ *   4  the transparency log (databases log and log_tree) and per-learner commitment keys
+ *      (the log starts after the events already stored)
+ *   5  the reviews database (review due moments, issue 15)
+ *   6  the groups and risk databases (classes, at-risk states)
+ * store_open() brings a file to format 2 itself; the layouts above it are records.c's:
+ * records_upgrade() runs the steps from 3 on in one transaction. A database introduced by a
+ * format (store_db_since in store.c) is created, empty, when an older file is opened, in the
+ * transaction that opens it. */
 #define STORE_FORMAT_PLAIN      1u
 #define STORE_FORMAT_CHECKSUMS  2u
 #define STORE_FORMAT_SCOPED_IDS 3u
 #define STORE_FORMAT_LOG        4u
+#define STORE_FORMAT_REVIEWS    5u
 #define STORE_FORMAT_GROUPS     6u
 #define STORE_FORMAT_CURRENT    STORE_FORMAT_GROUPS
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */

@@ -44,8 +44,8 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_FOLLOW] = {"follow", NULL, "keep printing live events until interrupted", false},
     [OPT_KIND] = {"kind", "K",
                   "unlocked, mastered, override, framework_loaded, evidence_accepted, "
-                  "evidence_retracted, credential_issued, credential_status, keys_rotated or "
-                  "at_risk",
+                  "evidence_retracted, credential_issued, credential_status, keys_rotated, "
+                  "at_risk, review_due or review_failed",
                   false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
@@ -75,7 +75,7 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                        "users.csv column holding the learner id the tools use (default: "
                        "sourcedId)",
                        false},
-    [OPT_HTML] = {"html", NULL, "write one self-contained HTML page (with -o FILE)", false},
+    [OPT_HTML] = {"html", NULL, "one self-contained HTML page, no network (with -o FILE)", false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

@@ -36,6 +36,20 @@ const command_t COMMANDS[] = {
      "Lists a learner's evidence."},
     {"learner", "show", cmd_learner_show, O(OPT_FRAMEWORK), 0, 1, 1,
      "learner show L [--framework F]", "Shows a learner's state in each framework."},
+    {"learner", "next", cmd_learner_next, O(OPT_FRAMEWORK) | O(OPT_LIMIT), 0, 1, 1,
+     "learner next L [--framework F] [--limit N]",
+     "What the learner can work on next, ranked, with the reasons (reviews due first, then\n"
+     "the competencies closest to mastery that unlock the most), and the locked competencies\n"
+     "nearest to unlocking with what is missing."},
+    {"learner", "explain", cmd_learner_explain, O(OPT_FRAMEWORK), 0, 2, 2,
+     "learner explain L C [--framework F]",
+     "Why competency C is (not) mastered: the rule and its parameters, each evidence item's\n"
+     "part in the score (BKT step by step), prerequisites, overrides, reviews."},
+    {"learner", "report", cmd_learner_report, O(OPT_HTML) | O(OPT_FRAMEWORK) | O(OPT_OUTPUT),
+     O(OPT_HTML), 1, 1, "learner report L --html [--framework F] [-o FILE]",
+     "Writes one self-contained HTML page (no network): the competency map as a layered\n"
+     "graph coloured mastered / unlocked / locked / review due, next steps highlighted,\n"
+     "scores and dates. Readable on a phone."},
     {"events", NULL, cmd_events, O(OPT_FROM) | O(OPT_FOLLOW) | O(OPT_KIND) | O(OPT_LEARNER), 0, 0,
      0, "events [--from N] [--follow] [--kind K] [--learner L]",
      "Prints events as JSON lines: the stored ones from --from, then (with --follow) live\n"

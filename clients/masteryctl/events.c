@@ -124,6 +124,36 @@ static const char *learner_at_risk(const Mastery__V1__Event *ev)
     return ev->at_risk->learner_id;
 }
 
+static void fill_review_due(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__ReviewDue *r = ev->review_due;
+    json_object_set_new(o, "learner", jstr(r->learner_id));
+    json_object_set_new(o, "framework", jstr(r->framework_id));
+    json_object_set_new(o, "competency", jstr(r->competency_id));
+    json_object_set_new(o, "due_at", jtime(r->due_at_ms));
+}
+
+static void fill_review_failed(const Mastery__V1__Event *ev, json_t *o)
+{
+    const Mastery__V1__ReviewFailed *r = ev->review_failed;
+    json_object_set_new(o, "learner", jstr(r->learner_id));
+    json_object_set_new(o, "framework", jstr(r->framework_id));
+    json_object_set_new(o, "competency", jstr(r->competency_id));
+    json_object_set_new(o, "failures", json_integer(r->failures));
+    json_object_set_new(o, "evidence", jstr(r->evidence_id));
+    json_object_set_new(o, "source", jstr(r->evidence_source));
+}
+
+static const char *learner_review_due(const Mastery__V1__Event *ev)
+{
+    return ev->review_due->learner_id;
+}
+
+static const char *learner_review_failed(const Mastery__V1__Event *ev)
+{
+    return ev->review_failed->learner_id;
+}
+
 static const char *learner_evidence_retracted(const Mastery__V1__Event *ev)
 {
     return ev->evidence_retracted->learner_id;
@@ -175,6 +205,9 @@ static const struct event_kind {
     {MASTERY__V1__EVENT__KIND_KEYS_ROTATED, "keys_rotated", fill_keys_rotated, NULL},
     {MASTERY__V1__EVENT__KIND_CHECKPOINT, "checkpoint", fill_checkpoint, NULL},
     {MASTERY__V1__EVENT__KIND_AT_RISK, "at_risk", fill_at_risk, learner_at_risk},
+    {MASTERY__V1__EVENT__KIND_REVIEW_DUE, "review_due", fill_review_due, learner_review_due},
+    {MASTERY__V1__EVENT__KIND_REVIEW_FAILED, "review_failed", fill_review_failed,
+     learner_review_failed},
 };
 #define N_EVENT_KINDS (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])
 

@@ -222,9 +222,13 @@ int cmd_log_consistency(ctl_t *ctl, const args_t *a);
 int cmd_log_export(ctl_t *ctl, const args_t *a);
 int cmd_credential_proof(ctl_t *ctl, const args_t *a);
 
-json_t *framework_info_json(const Mastery__V1__FrameworkInfo *fi); /* framework.c */
-json_t *competency_json(const Mastery__V1__CompetencyState *c);    /* learner.c */
-const char *competency_status_name(Mastery__V1__CompetencyStatus s);
+json_t *framework_info_json(const Mastery__V1__FrameworkInfo *fi);   /* framework.c */
+json_t *competency_json(const Mastery__V1__CompetencyState *c);      /* learner.c */
+const char *competency_status_name(Mastery__V1__CompetencyStatus s); /* learner.c */
+/* advice.c: the Next request (caller frees *rep with mc_reply_free), and its JSON form. */
+int advice_next_request(ctl_t *ctl, const char *learner, const char *framework, uint32_t limit,
+                        uint32_t locked, Mastery__V1__Reply **rep);
+json_t *next_steps_json(const Mastery__V1__NextSteps *ns);
 
 /*
  * The evidence line format (evidence.c). evidence_from_json fills *ev from one parsed line:
@@ -299,6 +303,9 @@ int cmd_evidence_list(ctl_t *ctl, const args_t *a);
 int cmd_evidence_retract(ctl_t *ctl, const args_t *a);
 int cmd_learner_show(ctl_t *ctl, const args_t *a);
 int cmd_learner_transcript(ctl_t *ctl, const args_t *a);
+int cmd_learner_next(ctl_t *ctl, const args_t *a);    /* advice.c */
+int cmd_learner_explain(ctl_t *ctl, const args_t *a); /* advice.c */
+int cmd_learner_report(ctl_t *ctl, const args_t *a);  /* report.c */
 int cmd_learner_register_did(ctl_t *ctl, const args_t *a);
 int cmd_override(ctl_t *ctl, const args_t *a);
 int cmd_events(ctl_t *ctl, const args_t *a);

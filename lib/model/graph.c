@@ -35,7 +35,9 @@ struct graph {
     uint32_t *block; /* forward edges | dependents | parents | topological order */
     uint32_t *topo;
     slot_t *slots;
-    uint32_t mask; /* table size - 1 (a power of two) */
+    uint32_t mask;           /* table size - 1 (a power of two) */
+    int64_t review_after_ms; /* the framework's review_after (0: none) */
+    bool unlocks_known;      /* transitive unlock counts computed (graph_unlocks_known) */
 };
 
 /* Bits for the methods a rule key applies to. */
@@ -75,14 +77,17 @@ static const struct {
     {"p_guess", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_guess)},
     {"p_slip", M(RULE_BKT), P_OPEN, 0, 1, offsetof(rule_t, p_slip)},
     {"correct_at", M(RULE_BKT), P_REAL, 0, 1, offsetof(rule_t, correct_at)},
+    {"p_forget", M(RULE_BKT), P_REAL, 0, 1, offsetof(rule_t, p_forget)},
     {"of", M(RULE_CHILDREN), P_IDS, 0, 0, 0},
     {"at_least", M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
 };
 
-static const char *const framework_keys[] = {"$schema",     "id",         "title",       "version",
-                                             "description", "source_uri", "competencies"};
-static const char *const competency_keys[] = {"id",       "title", "description", "source_uri",
-                                              "requires", "rule",  "achievement", "metadata"};
+static const char *const framework_keys[] = {"$schema",      "id",          "title",
+                                             "version",      "description", "source_uri",
+                                             "competencies", "review_after"};
+static const char *const competency_keys[] = {"id",          "title",    "description",
+                                              "source_uri",  "requires", "rule",
+                                              "achievement", "metadata", "review_after"};
 
 /*
  * Where an error is: the JSON path competencies[i].<sub><key>[<item>] (or just <sub><key>
@@ -397,6 +402,10 @@ static int parse_rule(const json_t *rule, uint32_t i, graph_comp_t *c, err_detai
                     "%s: p_guess + p_slip must be below 1 (%g + %g); otherwise a correct "
                     "answer would lower the estimate",
                     c->id, r->p_guess, r->p_slip);
+    if (method == RULE_BKT && r->p_forget >= 1.0)
+        return fail(d, ERR_INVALID, W("rule.p_forget"),
+                    "%s: p_forget must be below 1 (%g); at 1 every item would forget everything",
+                    c->id, r->p_forget);
     if (method == RULE_CHILDREN) {
         const json_t *of = json_object_get(rule, "of");
         if (of == NULL)
@@ -431,6 +440,77 @@ static int parse_metadata(const json_t *m, uint32_t i, graph_comp_t *c, err_deta
         return fail(d, ERR_INVALID, W("metadata"), "%s: metadata must be an object", c->id);
     c->metadata = m;
     return 0;
+}
+
+/*
+ * A review_after duration: an ISO 8601 duration string of weeks, days, hours, minutes and
+ * seconds ("P30D", "P2W", "PT36H", "P1DT12H30M"; integers only; years and months are refused,
+ * since their length varies), at most GRAPH_REVIEW_AFTER_MAX_DAYS days. "P0D" means never.
+ */
+static int parse_duration(const json_t *v, where_t w, const char *id, int64_t *ms, err_detail_t *d)
+{
+    if (!json_is_string(v))
+        return fail(d, ERR_INVALID, w,
+                    "%s: review_after must be an ISO 8601 duration string "
+                    "such as \"P30D\"",
+                    id);
+    const char *s = json_string_value(v), *p = s;
+    int64_t total = 0;
+    bool time = false, any = false;
+    if (*p++ != 'P')
+        goto bad;
+    while (*p != '\0') {
+        if (*p == 'T' && !time) {
+            time = true;
+            p++;
+            continue;
+        }
+        int64_t n = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 9) {
+            n = n * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (digits == 0)
+            goto bad;
+        int64_t unit;
+        switch (*p++) {
+        case 'W':
+            unit = time ? 0 : 7 * 86400000LL;
+            break;
+        case 'D':
+            unit = time ? 0 : 86400000LL;
+            break;
+        case 'H':
+            unit = time ? 3600000LL : 0;
+            break;
+        case 'M':
+            unit = time ? 60000LL : 0;
+            break;
+        case 'S':
+            unit = time ? 1000LL : 0;
+            break;
+        default:
+            unit = 0;
+            break;
+        }
+        if (unit == 0)
+            goto bad;
+        total += n * unit;
+        if (total > GRAPH_REVIEW_AFTER_MAX_DAYS * 86400000LL)
+            return fail(d, ERR_INVALID, w, "%s: review_after '%s' is over %d days", id, s,
+                        GRAPH_REVIEW_AFTER_MAX_DAYS);
+        any = true;
+    }
+    if (!any || p[-1] == 'T')
+        goto bad;
+    *ms = total;
+    return 0;
+bad:
+    return fail(d, ERR_INVALID, w,
+                "%s: review_after '%.64s' is not an ISO 8601 duration of weeks, days, hours, "
+                "minutes or seconds (e.g. \"P30D\", \"PT36H\")",
+                id, s);
 }
 
 /* Pass 1 for competency i: every field but the id references. */
@@ -470,6 +550,10 @@ static int parse_competency(graph_t *g, const json_t *cj, uint32_t i, err_detail
     if ((rc = parse_rule(json_object_get(cj, "rule"), i, c, d)))
         return rc;
     if ((rc = parse_metadata(json_object_get(cj, "metadata"), i, c, d)))
+        return rc;
+    c->review_after_ms = g->review_after_ms; /* the framework's, unless the competency says */
+    const json_t *ra = json_object_get(cj, "review_after");
+    if (ra != NULL && (rc = parse_duration(ra, W("review_after"), c->id, &c->review_after_ms, d)))
         return rc;
     return parse_achievement(json_object_get(cj, "achievement"), i, c, d);
 }
@@ -649,6 +733,62 @@ out:
     return rc;
 }
 
+/*
+ * Pass 3: per competency its layer (the longest requires/children chain below it) and how many
+ * competencies its mastery could unlock: directly (its dependents) and transitively (everything
+ * reachable along dependents edges). One BFS per competency, O(V (V + E)): computed only when
+ * that is at most GRAPH_UNLOCKS_WORK_MAX steps (a 480-competency standards map is ~600 000),
+ * else the transitive counts stay 0 and graph_unlocks_known() says so.
+ */
+static int compile_unlocks(graph_t *g, err_detail_t *d)
+{
+    uint32_t n = g->count;
+    size_t edges = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        graph_comp_t *c = &g->comps[i];
+        edges += c->n_dependents;
+        c->unlocks_direct = c->n_dependents;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        graph_comp_t *c = &g->comps[g->topo[j]];
+        uint32_t layer = 0;
+        for (uint32_t k = 0; k < c->n_requires; k++)
+            if (g->comps[c->requires[k]].layer + 1 > layer)
+                layer = g->comps[c->requires[k]].layer + 1;
+        for (uint32_t k = 0; k < c->n_children; k++)
+            if (g->comps[c->children[k]].layer + 1 > layer)
+                layer = g->comps[c->children[k]].layer + 1;
+        c->layer = layer;
+    }
+    if ((double)n * (double)(n + edges) > GRAPH_UNLOCKS_WORK_MAX)
+        return 0;
+    uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    if (stamp == NULL || queue == NULL) {
+        free(stamp);
+        free(queue);
+        return err_set(d, ERR_NOMEM, "", "out of memory for %u competencies", n);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t head = 0, tail = 0;
+        queue[tail++] = i;
+        stamp[i] = i + 1;
+        while (head < tail) {
+            const graph_comp_t *x = &g->comps[queue[head++]];
+            for (uint32_t k = 0; k < x->n_dependents; k++)
+                if (stamp[x->dependents[k]] != i + 1) {
+                    stamp[x->dependents[k]] = i + 1;
+                    queue[tail++] = x->dependents[k];
+                }
+        }
+        g->comps[i].unlocks_transitive = tail - 1;
+    }
+    free(stamp);
+    free(queue);
+    g->unlocks_known = true;
+    return 0;
+}
+
 int graph_parse(const char *json, size_t len, graph_t **out, err_detail_t *detail)
 {
     err_detail_t *d = detail;
@@ -697,6 +837,10 @@ int graph_parse(const char *json, size_t len, graph_t **out, err_detail_t *detai
              check_uri(json_object_get(g->doc, "source_uri"), WF("source_uri"), g->id, &unused, d)))
         goto out;
 
+    const json_t *ra = json_object_get(g->doc, "review_after");
+    if (ra != NULL && (rc = parse_duration(ra, WF("review_after"), g->id, &g->review_after_ms, d)))
+        goto out;
+
     const json_t *list = json_object_get(g->doc, "competencies");
     if (list == NULL || !json_is_array(list)) {
         rc = err_set(d, ERR_INVALID, "competencies",
@@ -728,7 +872,8 @@ int graph_parse(const char *json, size_t len, graph_t **out, err_detail_t *detai
         n_req += g->comps[i].n_requires;
         n_child += g->comps[i].n_children;
     }
-    rc = compile_edges(g, list, n_req + n_child, n_req, d);
+    if ((rc = compile_edges(g, list, n_req + n_child, n_req, d)) == 0)
+        rc = compile_unlocks(g, d);
 out:
     if (rc != 0) {
         graph_destroy(&g);
@@ -791,4 +936,14 @@ const uint32_t *graph_topo_order(const graph_t *g)
 const json_t *graph_document(const graph_t *g)
 {
     return g->doc;
+}
+
+bool graph_unlocks_known(const graph_t *g)
+{
+    return g->unlocks_known;
+}
+
+int64_t graph_review_after(const graph_t *g)
+{
+    return g->review_after_ms;
 }

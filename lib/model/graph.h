@@ -15,14 +15,13 @@
  *
  * The document (schemas/framework.schema.json describes the same shape):
  *   framework   {"id", "title", "version"?, "description"?, "source_uri"?, "$schema"?,
- *                "competencies": [...]}; no other keys. id: as a competency id; title: non-empty
+ * "review_after"?, "competencies": [...]}; no other keys. id: as a competency id; title: non-empty
  *                string; version: string of at most GRAPH_ID_MAX bytes. An empty competency
  *                list is allowed (a framework with nothing in it yet).
  *   competency  {"id", "title", "description"?, "source_uri"?, "requires"?, "rule"?,
- *                "achievement"?, "metadata"?}; no other keys.
- *     id          non-empty, <= GRAPH_ID_MAX bytes, valid UTF-8 without NUL or other ASCII
- *                 control characters, unique in the framework.
- *     title       non-empty string, <= GRAPH_TITLE_MAX bytes; description <= GRAPH_TEXT_MAX.
+ * "review_after"?, "achievement"?, "metadata"?}; no other keys. id          non-empty, <=
+ * GRAPH_ID_MAX bytes, valid UTF-8 without NUL or other ASCII control characters, unique in the
+ * framework. title       non-empty string, <= GRAPH_TITLE_MAX bytes; description <= GRAPH_TEXT_MAX.
  *     source_uri  non-empty string, <= GRAPH_URI_MAX bytes, no spaces or control characters.
  *     requires    exactly {"all": [ids]} or {"at_least": k, "of": [ids]}: lists non-empty,
  *                 each id once, 1 <= k <= len(of). Absent: REQUIRES_NONE.
@@ -32,7 +31,8 @@
  *                   weighted_average, decaying_average: weight [0,1]
  *                   n_mastery: n integer 1..GRAPH_RULE_N_MAX
  *                   bkt: p_init, p_transit, p_guess, p_slip in the open interval (0,1) with
- *                     p_guess + p_slip < 1 (else a correct answer lowers P(L)); correct_at [0,1]
+ *                     p_guess + p_slip < 1 (else a correct answer lowers P(L)); correct_at [0,1];
+ *                     p_forget [0,1) (default 0)
  *                   children: "of": [ids] (required, non-empty, each once), "at_least": k
  *                     (optional, 1..len(of); absent = all, children_k 0); no threshold or
  *                     min_evidence (a roll-up is met by its children's mastery alone).
@@ -42,6 +42,11 @@
  *                 defaults: threshold 0.8, min_evidence 1, i.e. "the last score is 80% or more".
  *     achievement free-form object (badge name, description, criteria, image, ...); only
  *                 "name", when present, must be a string.
+ *     review_after  ISO 8601 duration string of W, D, H, M, S with integers ("P30D",
+ *                 "PT36H"; no years or months: their length varies), at most
+ *                 GRAPH_REVIEW_AFTER_MAX_DAYS; also on the framework (the default of its
+ *                 competencies). A mastered competency is due for review this long after its
+ *                 last fresh evidence; "P0D" on a competency turns the framework's off.
  *     metadata    free-form object kept with the competency and never interpreted by the
  *                 graph (a CASE import keeps the item's identifier, associations and the
  *                 alignment hint under "case"; see casepkg.h).
@@ -67,14 +72,16 @@
 #include "err.h"
 #include "mastery.h"
 
-#define GRAPH_ID_MAX           256 /* bytes, for framework and competency ids */
-#define GRAPH_MAX_COMPETENCIES 100000
-#define GRAPH_TITLE_MAX        4096  /* bytes, competency and framework titles */
-#define GRAPH_TEXT_MAX         65536 /* bytes, descriptions */
-#define GRAPH_URI_MAX          2048  /* bytes, source_uri */
-#define GRAPH_MIN_EVIDENCE_MAX 1000
-#define GRAPH_RULE_N_MAX       1000
-#define GRAPH_DEFAULT_METHOD   RULE_LATEST /* the rule of a competency without "rule" */
+#define GRAPH_ID_MAX                256 /* bytes, for framework and competency ids */
+#define GRAPH_MAX_COMPETENCIES      100000
+#define GRAPH_TITLE_MAX             4096  /* bytes, competency and framework titles */
+#define GRAPH_TEXT_MAX              65536 /* bytes, descriptions */
+#define GRAPH_URI_MAX               2048  /* bytes, source_uri */
+#define GRAPH_MIN_EVIDENCE_MAX      1000
+#define GRAPH_RULE_N_MAX            1000
+#define GRAPH_DEFAULT_METHOD        RULE_LATEST /* the rule of a competency without "rule" */
+#define GRAPH_REVIEW_AFTER_MAX_DAYS 3660        /* review_after: at most about ten years */
+#define GRAPH_UNLOCKS_WORK_MAX      5e7         /* transitive unlock counts: BFS steps at most */
 
 typedef struct graph graph_t;
 
@@ -101,8 +108,13 @@ typedef struct graph_comp {
     uint32_t n_dependents;
     const uint32_t *parents; /* reverse of children: who rolls this one up */
     uint32_t n_parents;
-    const json_t *achievement; /* the "achievement" object, or NULL: borrowed from the graph */
-    const json_t *metadata;    /* the "metadata" object, or NULL: borrowed from the graph */
+    const json_t *achievement;   /* the "achievement" object, or NULL: borrowed from the graph */
+    const json_t *metadata;      /* the "metadata" object, or NULL: borrowed from the graph */
+    int64_t review_after_ms;     /* review due this long after the last fresh evidence; 0: never
+                                    (the competency's review_after, else the framework's) */
+    uint32_t layer;              /* longest requires/children chain below it (roots: 0) */
+    uint32_t unlocks_direct;     /* competencies that list it in requires (n_dependents) */
+    uint32_t unlocks_transitive; /* reachable along dependents edges (graph_unlocks_known) */
 } graph_comp_t;
 
 /*
@@ -140,6 +152,13 @@ int graph_find(const graph_t *g, const char *id, uint32_t *index);
  * (dependents, parents).
  */
 const uint32_t *graph_topo_order(const graph_t *g);
+
+/* Whether unlocks_transitive was computed (graphs up to GRAPH_UNLOCKS_WORK_MAX BFS steps,
+ * V x (V + E)); when false every unlocks_transitive is 0. */
+bool graph_unlocks_known(const graph_t *g);
+
+/* The framework's own review_after in ms (0: none); competencies inherit it. */
+int64_t graph_review_after(const graph_t *g);
 
 /* The whole document as parsed (borrowed), e.g. to store or return it. */
 const json_t *graph_document(const graph_t *g);

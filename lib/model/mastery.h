@@ -13,7 +13,8 @@
  *                     (of all, when fewer than n)
  *   bkt               Bayesian knowledge tracing: P(L_0) = p_init; per item, observation correct
  *                     when its outcome says passed, or (no outcome) x >= correct_at (default 0.5);
- *                     posterior by Bayes with p_guess/p_slip, then P(L) += (1 - P(L)) p_transit.
+ *                     posterior by Bayes with p_guess/p_slip, then
+ *                     P(L) = post (1 - p_forget) + (1 - post) p_transit  (p_forget default 0).
  *                     score = P(L); threshold default 0.95
  *   children          not evaluated here (it depends on other competencies' states; graph)
  * Every rule: met = (count >= min_evidence) && (score >= threshold), except n_mastery whose
@@ -62,6 +63,7 @@ typedef struct rule {
     double weight;         /* weighted_average / decaying_average: 0..1, default 0.65 */
     uint32_t n;            /* n_mastery: default 3 */
     double p_init, p_transit, p_guess, p_slip; /* bkt: defaults 0.2, 0.15, 0.2, 0.1 */
+    double p_forget;     /* bkt: P(known -> forgotten) per item, [0,1); default 0 (no forgetting) */
     double correct_at;   /* bkt: score at or above which an item counts correct; 0.5 */
     uint32_t children_k; /* children: how many must be mastered; 0 = all */
 } rule_t;
@@ -108,5 +110,64 @@ int mastery_method_parse(const char *name, rule_method_t *out);
  */
 int mastery_eval(const rule_t *rule, const mastery_sample_t *samples, size_t n,
                  mastery_result_t *out);
+
+/*
+ * One evidence item's part in the result, as the evaluator computed it (Explain shows these):
+ *   coefficient  the item's weight in the final score, for the rules whose score is a weighted
+ *                sum of item scores (latest, highest, average, weighted_average,
+ *                decaying_average, n_mastery): score = sum(coefficient_i * x_i), 0 for items
+ *                that do not count (an earlier item under latest, a lower one under highest,
+ *                one outside the n highest under n_mastery). bkt: NAN (not a weighted sum).
+ *   score_after  the rule's value after the items up to and including this one (the prefix)
+ *   p_before     bkt only: P(L) before the item; p_posterior the Bayes posterior given the
+ *                observation; score_after = P(L) after learning (and forgetting). Else NAN.
+ *   correct      bkt: the observation counted correct; n_mastery: the item reaches the
+ *                threshold; others: the item's score reaches the threshold.
+ */
+typedef struct mastery_step {
+    double coefficient;
+    double score_after;
+    double p_before;
+    double p_posterior;
+    bool correct;
+} mastery_step_t;
+
+/*
+ * mastery_eval, recording every item's step into steps[0..n) (caller-owned, n entries; NULL:
+ * no steps, exactly mastery_eval). The score and verdict come from the same computation either
+ * way: mastery_eval is this function with steps NULL. Returns as mastery_eval; steps are
+ * written only on success. Cost with steps: O(n), n_mastery O(rule->n * n^2).
+ */
+int mastery_eval_steps(const rule_t *rule, const mastery_sample_t *samples, size_t n,
+                       mastery_result_t *out, mastery_step_t *steps);
+
+/* Whether one item on its own reaches the rule: bkt, a correct observation; every other rule,
+ * a score at or above the threshold (with MASTERY_EPSILON). What a step's `correct` says, and
+ * what makes evidence "fresh" for reviews. */
+bool mastery_sample_fresh(const rule_t *rule, const mastery_sample_t *s);
+
+/*
+ * Distance to mastery: what one more item, or several perfect ones, would do.
+ *   min_score      the smallest score x in [0,1] such that appending one item scoring x (no
+ *                  outcome, weight 1) makes the rule met; -1 when no single item can (too few
+ *                  items for min_evidence, or the rule's value is too far). bkt: correct_at when
+ *                  one correct observation suffices. Found by bisection on a grid of 1e-6 (the grid
+ * point at or above the exact value) (appending min_score is met). items_at_one   how many items
+ * scoring 1.0 (bkt: correct) appended make the rule met: 0 when it is met already;
+ * MASTERY_DISTANCE_FAR when more than MASTERY_DISTANCE_MAX_ITEMS are needed (or never). samples
+ * must have room for n + MASTERY_DISTANCE_MAX_ITEMS entries (cap); the entries past n are scratch
+ * (overwritten), samples[0..n) are left unchanged. Not for RULE_CHILDREN (ERR_INVALID), nor samples
+ * out of range. Returns 0 or ERR_INVALID. Cost: O(log(MAX) + 20) evaluations of n + MAX items.
+ */
+#define MASTERY_DISTANCE_MAX_ITEMS 64
+#define MASTERY_DISTANCE_FAR       UINT32_MAX
+
+typedef struct mastery_distance {
+    double min_score;
+    uint32_t items_at_one;
+} mastery_distance_t;
+
+int mastery_distance(const rule_t *rule, mastery_sample_t *samples, size_t n, size_t cap,
+                     mastery_distance_t *out);
 
 #endif

@@ -38,6 +38,9 @@ def requests(pb):
         pb.Evidence(evidence_id="e5", learner_id="alice", competency_id="a", score=0.5,
                     weight=0.0, weight_set=True)]))
     yield "get_learner", R(request_id="r5", get_learner=pb.GetLearner(learner_id="alice"))
+    yield "next", R(request_id="r9", next=pb.Next(learner_id="alice", framework_id="urn:example:fw",
+                                                    limit=3, locked_limit=2))
+    yield "explain", R(request_id="r10", explain=pb.Explain(learner_id="alice", competency_id="b"))
     yield "get_learner-fw", R(get_learner=pb.GetLearner(learner_id="alice",
                                                         framework_id="urn:example:fw"))
     yield "read_events", R(request_id="r6", read_events=pb.ReadEvents(from_seq=1, limit=100))

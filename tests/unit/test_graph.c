@@ -799,6 +799,89 @@ static void test_example_evidence(void **state)
     free(doc);
 }
 
+static graph_t *parse_ok(const char *json)
+{
+    graph_t *g = NULL;
+    err_detail_t d;
+    int rc = graph_parse(json, strlen(json), &g, &d);
+    if (rc != 0)
+        fail_msg("graph_parse: %s: %s: %s", err_str(rc), d.field, d.message);
+    return g;
+}
+
+static void expect_refused(const char *json, const char *field)
+{
+    graph_t *g = NULL;
+    err_detail_t d;
+    assert_int_equal(graph_parse(json, strlen(json), &g, &d), ERR_INVALID);
+    assert_null(g);
+    assert_string_equal(d.field, field);
+}
+
+/* review_after: ISO 8601 durations of W/D/H/M/S, inherited from the framework, "P0D" off;
+ * p_forget for bkt in [0,1). */
+static void test_review_after_and_p_forget(void **state)
+{
+    (void)state;
+    graph_t *g = parse_ok(
+        "{\"id\":\"f\",\"title\":\"F\",\"review_after\":\"P2W\",\"competencies\":["
+        "{\"id\":\"a\",\"title\":\"A\"},"
+        "{\"id\":\"b\",\"title\":\"B\",\"review_after\":\"P1DT12H30M15S\"},"
+        "{\"id\":\"c\",\"title\":\"C\",\"review_after\":\"P0D\"},"
+        "{\"id\":\"d\",\"title\":\"D\",\"rule\":{\"method\":\"bkt\",\"p_forget\":0.25}}]}");
+    assert_true(graph_review_after(g) == 14 * 86400000LL);
+    assert_true(graph_comp(g, 0)->review_after_ms == 14 * 86400000LL);
+    assert_true(graph_comp(g, 1)->review_after_ms ==
+                86400000LL + 12 * 3600000LL + 30 * 60000LL + 15000LL);
+    assert_true(graph_comp(g, 2)->review_after_ms == 0);
+    assert_true(graph_comp(g, 3)->rule.p_forget == 0.25);
+    assert_true(graph_comp(g, 0)->rule.p_forget == 0.0);
+    graph_destroy(&g);
+    static const char *const bad[] = {
+        "\"P\"",   "\"PT\"",     "\"P1Y\"",  "\"P1M\"", "\"1D\"",   "\"P1.5D\"",       "\"PT1D\"",
+        "\"P1H\"", "\"P3661D\"", "\"P-1D\"", "30",      "\"P1DT\"", "\"P1234567890D\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc,
+                 "{\"id\":\"f\",\"title\":\"F\",\"competencies\":[{\"id\":\"a\",\"title\":\"A\","
+                 "\"review_after\":%s}]}",
+                 bad[i]);
+        expect_refused(doc, "competencies[0].review_after");
+    }
+    expect_refused("{\"id\":\"f\",\"title\":\"F\",\"review_after\":\"P1Y\",\"competencies\":[]}",
+                   "review_after");
+    expect_refused("{\"id\":\"f\",\"title\":\"F\",\"competencies\":[{\"id\":\"a\",\"title\":\"A\","
+                   "\"rule\":{\"method\":\"bkt\",\"p_forget\":1}}]}",
+                   "competencies[0].rule.p_forget");
+    expect_refused("{\"id\":\"f\",\"title\":\"F\",\"competencies\":[{\"id\":\"a\",\"title\":\"A\","
+                   "\"rule\":{\"method\":\"average\",\"p_forget\":0.1}}]}",
+                   "competencies[0].rule.p_forget");
+}
+
+/* Unlock counts (direct: dependents; transitive: reachable along them) and layers (the longest
+ * requires/children chain below), on a diamond with a tail and a roll-up. */
+static void test_unlocks_and_layers(void **state)
+{
+    (void)state;
+    graph_t *g = parse_ok(
+        "{\"id\":\"f\",\"title\":\"F\",\"competencies\":["
+        "{\"id\":\"a\",\"title\":\"A\"},"
+        "{\"id\":\"b\",\"title\":\"B\",\"requires\":{\"all\":[\"a\"]}},"
+        "{\"id\":\"c\",\"title\":\"C\",\"requires\":{\"all\":[\"a\"]}},"
+        "{\"id\":\"d\",\"title\":\"D\",\"requires\":{\"at_least\":1,\"of\":[\"b\",\"c\"]}},"
+        "{\"id\":\"e\",\"title\":\"E\",\"requires\":{\"all\":[\"d\"]}},"
+        "{\"id\":\"r\",\"title\":\"R\",\"rule\":{\"method\":\"children\",\"of\":[\"a\",\"e\"]}}]}");
+    assert_true(graph_unlocks_known(g));
+    static const uint32_t direct[] = {2, 1, 1, 1, 0, 0}, trans[] = {4, 2, 2, 1, 0, 0},
+                          layer[] = {0, 1, 1, 2, 3, 4};
+    for (uint32_t i = 0; i < 6; i++) {
+        assert_int_equal(graph_comp(g, i)->unlocks_direct, direct[i]);
+        assert_int_equal(graph_comp(g, i)->unlocks_transitive, trans[i]);
+        assert_int_equal(graph_comp(g, i)->layer, layer[i]);
+    }
+    graph_destroy(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +899,8 @@ int main(void)
         cmocka_unit_test(test_example_fractions),
         cmocka_unit_test(test_example_evidence),
         cmocka_unit_test(test_corpus_verdicts),
+        cmocka_unit_test(test_review_after_and_p_forget),
+        cmocka_unit_test(test_unlocks_and_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,6 +427,138 @@ static void test_bad_samples(void **state)
     assert_int_equal(mastery_eval(&r, s, 2, &res), ERR_INVALID);
 }
 
+/* Steps: for every linear rule, sum(coefficient x) is the score, the last score_after is the
+ * score, and each score_after equals evaluating that prefix on its own; bkt's steps chain
+ * (p_before of item i+1 = score_after of item i). Random sequences, fixed seed. */
+static void test_steps_agree(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    mastery_sample_t s[40];
+    mastery_step_t st[40];
+    for (int round = 0; round < 300; round++) {
+        rule_method_t m = (rule_method_t)(round % RULE_CHILDREN);
+        rule_t rule;
+        mastery_rule_defaults(&rule, m);
+        if (m == RULE_BKT)
+            rule.p_forget = (round % 3) * 0.05;
+        size_t n = 1 + (size_t)(round % 37);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            s[i].score = (double)(seed >> 40) / (double)(1ull << 24);
+            s[i].weight = 0.5 + (double)((seed >> 20) & 7);
+            s[i].outcome = (sample_outcome_t)((seed >> 10) % 3);
+        }
+        mastery_result_t plain, traced;
+        assert_int_equal(mastery_eval(&rule, s, n, &plain), 0);
+        assert_int_equal(mastery_eval_steps(&rule, s, n, &traced, st), 0);
+        assert_true(plain.score == traced.score && plain.met == traced.met);
+        assert_near(st[n - 1].score_after, plain.score, 1e-12);
+        if (m == RULE_BKT) {
+            assert_near(st[0].p_before, rule.p_init, 0);
+            for (size_t i = 1; i < n; i++)
+                assert_near(st[i].p_before, st[i - 1].score_after, 0);
+            continue;
+        }
+        double sum = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += st[i].coefficient * s[i].score;
+        assert_near(sum, plain.score, 1e-9);
+        for (size_t i = 0; i < n; i++) {
+            mastery_result_t pre;
+            assert_int_equal(mastery_eval(&rule, s, i + 1, &pre), 0);
+            assert_near(st[i].score_after, pre.score, 1e-12);
+        }
+    }
+}
+
+/* Distance: appending min_score makes the rule met, and a score 1e-3 lower does not;
+ * items_at_one perfect items make it met, one fewer does not. */
+static void test_distance(void **state)
+{
+    (void)state;
+    mastery_sample_t s[8 + MASTERY_DISTANCE_MAX_ITEMS];
+    mastery_distance_t d;
+    rule_t r;
+
+    /* latest at 0.8: one item at 0.8 */
+    mastery_rule_defaults(&r, RULE_LATEST);
+    fill(s, (const double[]){0.3}, 1);
+    assert_int_equal(mastery_distance(&r, s, 1, sizeof s / sizeof s[0], &d), 0);
+    assert_near(d.min_score, 0.8, 2e-6);
+    assert_int_equal(d.items_at_one, 1);
+    assert_near(s[0].score, 0.3, 0); /* left unchanged */
+
+    /* average of 0.5, 0.5 at 0.8: one more item can reach at most 2/3; 0.5,0.5,1,1,1 = 0.8 */
+    mastery_rule_defaults(&r, RULE_AVERAGE);
+    fill(s, (const double[]){0.5, 0.5}, 2);
+    assert_int_equal(mastery_distance(&r, s, 2, sizeof s / sizeof s[0], &d), 0);
+    assert_near(d.min_score, -1, 0);
+    assert_int_equal(d.items_at_one, 3);
+
+    /* decaying average w 0.65 from 0.4 at 0.8: 0.35 * 0.4 + 0.65 x >= 0.8: x >= 0.8/0.65 -
+     * 0.14/0.65 = 1.0154: not in one item; two perfect items: 0.35*(0.14+0.65)+0.65 = 0.9265 */
+    mastery_rule_defaults(&r, RULE_DECAYING_AVERAGE);
+    fill(s, (const double[]){0.4}, 1);
+    assert_int_equal(mastery_distance(&r, s, 1, sizeof s / sizeof s[0], &d), 0);
+    assert_near(d.min_score, -1, 0);
+    assert_int_equal(d.items_at_one, 2);
+
+    /* min_evidence 3 with no evidence: one item never suffices, three do */
+    mastery_rule_defaults(&r, RULE_LATEST);
+    r.min_evidence = 3;
+    assert_int_equal(mastery_distance(&r, s, 0, sizeof s / sizeof s[0], &d), 0);
+    assert_near(d.min_score, -1, 0);
+    assert_int_equal(d.items_at_one, 3);
+
+    /* met already */
+    mastery_rule_defaults(&r, RULE_HIGHEST);
+    fill(s, (const double[]){0.9}, 1);
+    assert_int_equal(mastery_distance(&r, s, 1, sizeof s / sizeof s[0], &d), 0);
+    assert_int_equal(d.items_at_one, 0);
+
+    /* bkt defaults from nothing: P(L) after k correct answers; check against mastery_eval */
+    mastery_rule_defaults(&r, RULE_BKT);
+    assert_int_equal(mastery_distance(&r, s, 0, sizeof s / sizeof s[0], &d), 0);
+    assert_true(d.items_at_one > 1 && d.items_at_one <= MASTERY_DISTANCE_MAX_ITEMS);
+    mastery_result_t res;
+    fill(s, (const double[]){1, 1, 1, 1, 1, 1, 1, 1}, 8);
+    assert_true(d.items_at_one <= 8);
+    assert_int_equal(mastery_eval(&r, s, d.items_at_one, &res), 0);
+    assert_true(res.met);
+    assert_int_equal(mastery_eval(&r, s, d.items_at_one - 1, &res), 0);
+    assert_false(res.met);
+
+    /* a threshold no finite run reaches (decaying average, w 0.01, threshold 1): FAR */
+    mastery_rule_defaults(&r, RULE_DECAYING_AVERAGE);
+    r.weight = 0.01;
+    r.threshold = 1.0;
+    fill(s, (const double[]){0.0}, 1);
+    assert_int_equal(mastery_distance(&r, s, 1, sizeof s / sizeof s[0], &d), 0);
+    assert_int_equal(d.items_at_one, MASTERY_DISTANCE_FAR);
+
+    /* too little room, children: refused */
+    assert_int_equal(mastery_distance(&r, s, 1, 4, &d), ERR_INVALID);
+    mastery_rule_defaults(&r, RULE_CHILDREN);
+    assert_int_equal(mastery_distance(&r, s, 1, sizeof s / sizeof s[0], &d), ERR_INVALID);
+}
+
+/* p_forget lowers P(L) after each item: post (1 - f) + (1 - post) t */
+static void test_bkt_forget(void **state)
+{
+    (void)state;
+    rule_t r;
+    mastery_rule_defaults(&r, RULE_BKT);
+    r.p_forget = 0.1;
+    mastery_sample_t s[1];
+    fill(s, (const double[]){1.0}, 1);
+    mastery_result_t res;
+    assert_int_equal(mastery_eval(&r, s, 1, &res), 0);
+    /* post = 0.2*0.9 / (0.18 + 0.8*0.2) = 0.18/0.34; P = post*0.9 + (1-post)*0.15 */
+    double post = 0.18 / 0.34;
+    assert_near(res.score, post * 0.9 + (1 - post) * 0.15, TOL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +576,9 @@ int main(void)
         cmocka_unit_test(test_min_evidence),
         cmocka_unit_test(test_threshold_boundary),
         cmocka_unit_test(test_bad_samples),
+        cmocka_unit_test(test_steps_agree),
+        cmocka_unit_test(test_distance),
+        cmocka_unit_test(test_bkt_forget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

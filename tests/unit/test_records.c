@@ -609,7 +609,7 @@ static void test_upgrade_starts_the_log(void **state)
     assert_int_equal(store_txn_commit(&f->txn), 0);
     err_detail_t d;
     assert_int_equal(records_upgrade(f->st, &d), 0);
-    assert_int_equal(store_format(f->st), STORE_FORMAT_LOG);
+    assert_int_equal(store_format(f->st), STORE_FORMAT_CURRENT);
     assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
     uint64_t base = 0, size = 9;
     assert_int_equal(records_log_base_get(f->txn, &base), 0);
@@ -715,6 +715,68 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     unlink(path);
     rmdir(dir);
+/* Review records and their index: an entry exactly while the record exists unpublished, moved
+ * when the due moment moves, gone when published or deleted; the index reads in time order and
+ * only what is due. Overrides keep who/when/why. */
+static void test_reviews_and_overrides(void **state)
+{
+    fixture_t *f = *state;
+    records_learner_t a, b;
+    records_learner_init(&a, "learner-a");
+    records_learner_init(&b, "learner-b");
+    uint8_t fw[STORE_HASH_LEN], c1[STORE_HASH_LEN];
+    store_hash_id("fw", fw);
+    store_hash_id("c1", c1);
+    records_review_t ra = {.due_at = 5000}, rb = {.due_at = 3000}, got;
+    assert_int_equal(records_review_get(f->txn, a.hash, fw, c1, &got), ERR_NOT_FOUND);
+    assert_int_equal(records_review_put(f->txn, &a, "fw", fw, "c1", c1, NULL, &ra), 0);
+    assert_int_equal(records_review_put(f->txn, &b, "fw", fw, "c1", c1, NULL, &rb), 0);
+    assert_int_equal(records_review_pending(f->txn), 2);
+    records_review_due_t d;
+    assert_int_equal(records_review_first_due(f->txn, 2999, &d), ERR_NOT_FOUND);
+    assert_int_equal(records_review_first_due(f->txn, 3000, &d), 0); /* b: the earliest */
+    assert_int_equal(d.due_at, 3000);
+    assert_string_equal(d.learner_id, "learner-b");
+    assert_string_equal(d.framework_id, "fw");
+    assert_string_equal(d.competency_id, "c1");
+    assert_memory_equal(d.learner_hash, b.hash, STORE_HASH_LEN);
+    /* b's due moment moves (fresh evidence): the entry moves with it */
+    records_review_t rb2 = {.due_at = 9000};
+    assert_int_equal(records_review_put(f->txn, &b, "fw", fw, "c1", c1, &rb, &rb2), 0);
+    assert_int_equal(records_review_pending(f->txn), 2);
+    assert_int_equal(records_review_first_due(f->txn, 6000, &d), 0);
+    assert_string_equal(d.learner_id, "learner-a");
+    /* a published: the entry goes, the record stays flagged */
+    records_review_t pub = ra;
+    pub.flags |= RECORDS_REVIEW_PUBLISHED;
+    assert_int_equal(records_review_put(f->txn, &a, "fw", fw, "c1", c1, &ra, &pub), 0);
+    assert_int_equal(records_review_pending(f->txn), 1);
+    assert_int_equal(records_review_first_due(f->txn, 6000, &d), ERR_NOT_FOUND);
+    assert_int_equal(records_review_get(f->txn, a.hash, fw, c1, &got), 0);
+    assert_true(got.due_at == 5000 && got.flags == RECORDS_REVIEW_PUBLISHED);
+    /* the walk of a learner's records in a framework */
+    records_review_iter_t it;
+    const uint8_t *ch;
+    assert_int_equal(records_review_iter_open(f->txn, b.hash, fw, &it), 0);
+    assert_int_equal(records_review_iter_next(&it, &ch, &got), 0);
+    assert_memory_equal(ch, c1, STORE_HASH_LEN);
+    assert_true(got.due_at == 9000);
+    assert_int_equal(records_review_iter_next(&it, &ch, &got), ERR_NOT_FOUND);
+    records_review_iter_close(&it);
+    /* deleted (no longer mastered): record and entry */
+    assert_int_equal(records_review_delete(f->txn, b.hash, fw, c1, &rb2), 0);
+    assert_int_equal(records_review_pending(f->txn), 0);
+    assert_int_equal(records_review_get(f->txn, b.hash, fw, c1, &got), ERR_NOT_FOUND);
+
+    records_override_t o = {.at = 77, .granted = true, .actor = "ms.lee", .reason = "oral exam"};
+    records_override_t og;
+    assert_int_equal(records_override_get(f->txn, a.hash, fw, c1, &og), ERR_NOT_FOUND);
+    assert_int_equal(records_override_put(f->txn, a.hash, fw, c1, &o), 0);
+    assert_int_equal(records_override_get(f->txn, a.hash, fw, c1, &og), 0);
+    assert_true(og.at == 77 && og.granted);
+    assert_string_equal(og.actor, "ms.lee");
+    assert_string_equal(og.reason, "oral exam");
+    assert_int_equal(records_profile_exists(f->txn, &a), ERR_NOT_FOUND);
 }
 
 int main(void)
@@ -733,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_starts_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),
         cmocka_unit_test(test_upgrade_old_layout_gets_groups),
+        cmocka_unit_test_setup_teardown(test_reviews_and_overrides, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include <lmdb.h>
 
+#include "records.h"
 #include "store.h"
 
 #define MIB (1024ull * 1024ull)
@@ -828,14 +829,87 @@ static void test_missing_databases_refused(void **state)
     rm_env(dir);
 }
 
+/* Drops database `name` from the environment in dir (raw LMDB): a store as an older masteryd
+ * made it, before that database existed. */
+static void drop_db(const char *dir, const char *name)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A format 3 store (what masteryd made before issue 15: no "reviews" database) gets the
+ * database at open and format 5 from records_upgrade, every record kept; a format 5 file
+ * without it is damage, refused. */
+static void test_upgrade_format3_adds_reviews(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 1 << 24, 1 << 24);
+    store_txn_t *t;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    for (int i = 0; i < 500; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%04d", i);
+        assert_int_equal(put_str(t, STORE_DB_LEARNERS, k, "value"), 0);
+    }
+    assert_int_equal(store_format_set(t, STORE_FORMAT_SCOPED_IDS), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    store_close(&st);
+    drop_db(dir, "reviews");
+
+    st = open_store(dir, 1 << 24, 1 << 24); /* the database is created empty at open */
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_SCOPED_IDS);
+    assert_int_equal(store_format(st), STORE_FORMAT_SCOPED_IDS);
+    err_detail_t ud;
+    assert_int_equal(records_upgrade(st, &ud), 0); /* and the file says 5 */
+    assert_int_equal(store_format(st), STORE_FORMAT_REVIEWS);
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(store_count(t, STORE_DB_LEARNERS), 500);
+    assert_int_equal(store_count(t, STORE_DB_REVIEWS), 0);
+    assert_int_equal(put_str(t, STORE_DB_REVIEWS, "due", "x"), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    store_close(&st);
+    st = open_store(dir, 1 << 24, 1 << 24); /* current now: nothing more to do */
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_REVIEWS);
+    uint64_t records, damaged;
+    assert_int_equal(store_verify_all(st, &records, &damaged), 0);
+    assert_int_equal(damaged, 0);
+    store_close(&st);
+
+    drop_db(dir, "reviews"); /* format 5 says it must be there */
+    store_t *bad = NULL;
+    err_detail_t d;
+    err_clear(&d);
+    assert_int_equal(store_open(dir, 1 << 24, 1 << 24, &bad, &d), ERR_DATA_LOSS);
+    assert_null(bad);
+    assert_non_null(strstr(d.message, "'reviews'"));
+    rm_env(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_put_get_del), cmocka_unit_test(test_open_failure),
-        cmocka_unit_test(test_iteration),        cmocka_unit_test(test_key_encodings),
-        cmocka_unit_test(test_sticky_error),     cmocka_unit_test(test_child_transactions),
-        cmocka_unit_test(test_map_growth),       cmocka_unit_test(test_damage_detected),
-        cmocka_unit_test(test_migrate_plain),    cmocka_unit_test(test_missing_databases_refused),
+        cmocka_unit_test(test_open_put_get_del),
+        cmocka_unit_test(test_open_failure),
+        cmocka_unit_test(test_iteration),
+        cmocka_unit_test(test_key_encodings),
+        cmocka_unit_test(test_sticky_error),
+        cmocka_unit_test(test_child_transactions),
+        cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_damage_detected),
+        cmocka_unit_test(test_migrate_plain),
+        cmocka_unit_test(test_missing_databases_refused),
+        cmocka_unit_test(test_upgrade_format3_adds_reviews),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,7 +14,8 @@ from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenE
 from .keys import curve_keys_from_files
 from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
                      EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
-                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript)
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript,
+                     NextStep, LockedStep, NextSteps, ExplainedItem, Explanation)
 from .models import (AtRiskLearner, CompetencySummary, Group, GroupReport, LearnerRow,
                      RosterClass, RosterResult)
 
@@ -25,4 +26,5 @@ __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventS
            "LearnerState", "FrameworkInfo", "FrameworkDocument", "StoredEvidence", "Health",
            "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage",
            "Transcript", "RosterClass", "RosterResult", "Group", "GroupReport",
-           "CompetencySummary", "AtRiskLearner", "LearnerRow"]
+           "CompetencySummary", "AtRiskLearner", "LearnerRow",
+           "NextStep", "LockedStep", "NextSteps", "ExplainedItem", "Explanation"]

@@ -18,6 +18,8 @@ from .models import (AtRiskLearner, BatchResult, CompetencyState, CompetencySumm
                      FrameworkInfo, FrameworkState, Group, GroupReport, Health, ImportCaseResult,
                      ItemResult, LearnerRow, LearnerState, RosterClass, RosterResult,
                      StoredEvidence)
+                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence,
+                     NextStep, LockedStep, NextSteps, ExplainedItem, Explanation)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
@@ -512,6 +514,75 @@ class Client:
                                  last_activity_ms=l.last_activity_ms, risk=list(l.risk))
                       for l in r.learners],
             generated_at_ms=r.generated_at_ms)
+    # ---- next steps and explanations -------------------------------------------------------
+
+    def next_steps(self, learner, framework=None, limit=0, locked_limit=0):
+        """What the learner can work on next, ranked (reviews due, then unlocked competencies
+        nearest to mastery that unlock the most), each with its reasons, and the locked
+        competencies nearest to unlocking. limit: steps (default 10, at most 1000);
+        locked_limit: locked ones (default 5). Returns NextSteps."""
+        rep = self._call("next", pb.Next(learner_id=learner, framework_id=framework or "",
+                                         limit=limit, locked_limit=locked_limit))
+        n = rep.next_steps
+        far = 0xFFFFFFFF
+        steps = [NextStep(rank=s.rank, kind="review" if s.kind == pb.STEP_REVIEW else "learn",
+                          framework=s.framework_id, competency=s.competency_id, title=s.title,
+                          score=s.score, threshold=s.threshold, evidence_count=s.evidence_count,
+                          min_evidence=s.min_evidence,
+                          min_next_score=s.min_next_score if s.min_next_score >= 0 else None,
+                          items_needed=None if s.items_needed == far else s.items_needed,
+                          unlocks_direct=s.unlocks_direct,
+                          unlocks_transitive=s.unlocks_transitive,
+                          prerequisites_met=s.prerequisites_met,
+                          review_due_at_ms=s.review_due_at_ms,
+                          review_failures=s.review_failures, review_failed=s.review_failed,
+                          mastered_at_ms=s.mastered_at_ms, reasons=list(s.reasons))
+                 for s in n.steps]
+        locked = [LockedStep(framework=l.framework_id, competency=l.competency_id, title=l.title,
+                             missing=l.missing, missing_ids=list(l.missing_ids),
+                             unlocks_direct=l.unlocks_direct,
+                             unlocks_transitive=l.unlocks_transitive)
+                  for l in n.nearest_locked]
+        return NextSteps(learner=n.learner_id, at_ms=n.at_ms, steps=steps, nearest_locked=locked,
+                         mastered=n.mastered, total=n.total, reviews_due=n.reviews_due)
+
+    def explain(self, learner, competency, framework=None):
+        """Why the learner's competency is (not) mastered: the rule and its parameters, each
+        evidence item's part in the score (BKT step by step), prerequisites, the last override,
+        reviews. framework: default the first (load order) with the competency.
+        Returns Explanation."""
+        rep = self._call("explain", pb.Explain(learner_id=learner, competency_id=competency,
+                                               framework_id=framework or ""))
+        x = rep.explanation
+        items = [ExplainedItem(evidence_id=i.evidence_id, source=i.source,
+                               narrative=i.narrative, observed_at_ms=i.observed_at_ms,
+                               score=i.score, weight=i.weight,
+                               outcome={pb.OUTCOME_PASSED: "passed",
+                                        pb.OUTCOME_FAILED: "failed"}.get(i.outcome, ""),
+                               counted=i.counted, not_counted=i.not_counted,
+                               coefficient=i.coefficient, contribution=i.contribution,
+                               score_after=i.score_after, p_before=i.p_before,
+                               p_posterior=i.p_posterior, correct=i.correct)
+                 for i in x.items]
+        pre = [(p.competency_id, pb.CompetencyStatus.Name(p.status), p.score)
+               for p in x.prerequisites]
+        kids = [(p.competency_id, pb.CompetencyStatus.Name(p.status), p.score)
+                for p in x.children]
+        return Explanation(
+            learner=x.learner_id, framework=x.framework_id, revision=x.revision,
+            competency=x.competency_id, title=x.title, rule=json.loads(x.rule_json),
+            state=_competency(x.state), score=x.score, rule_met=x.rule_met, counted=x.counted,
+            items=items, items_redacted=x.items_redacted, requires_kind=x.requires_kind,
+            requires_k=x.requires_k, prerequisites=pre, children=kids,
+            overridden=x.overridden, withdrawn=x.withdrawn, override_at_ms=x.override_at_ms,
+            override_granted=x.override_granted, override_actor=x.override_actor,
+            override_reason=x.override_reason, review_after_ms=x.review_after_ms,
+            review_due_at_ms=x.review_due_at_ms, review_due=x.review_due,
+            review_failures=x.review_failures, review_failed=x.review_failed,
+            last_fresh_at_ms=x.last_fresh_at_ms,
+            min_next_score=x.min_next_score if x.min_next_score >= 0 else None,
+            items_needed=None if x.items_needed == 0xFFFFFFFF else x.items_needed,
+            summary=x.summary)
 
     # ---- credentials ----------------------------------------------------------------------
 

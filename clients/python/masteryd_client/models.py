@@ -311,3 +311,109 @@ class GroupReport:
     at_risk: List[AtRiskLearner]
     learners: List[LearnerRow]  # with cells=True
     generated_at_ms: int
+class NextStep:
+    """One ranked step of Client.next_steps: kind "learn" (unlocked, not mastered) or "review"
+    (mastered, review due). items_needed is None when more than 64 perfect items are needed;
+    min_next_score None when no single item masters it."""
+    rank: int
+    kind: str
+    framework: str
+    competency: str
+    title: str
+    score: float
+    threshold: float
+    evidence_count: int
+    min_evidence: int
+    min_next_score: Optional[float]
+    items_needed: Optional[int]
+    unlocks_direct: int
+    unlocks_transitive: int
+    prerequisites_met: int
+    review_due_at_ms: int = 0
+    review_failures: int = 0
+    review_failed: bool = False
+    mastered_at_ms: int = 0
+    reasons: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LockedStep:
+    """A locked competency near unlocking: how many prerequisites are missing, and which."""
+    framework: str
+    competency: str
+    title: str
+    missing: int
+    missing_ids: List[str]
+    unlocks_direct: int
+    unlocks_transitive: int
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    learner: str
+    at_ms: int
+    steps: List[NextStep]
+    nearest_locked: List[LockedStep]
+    mastered: int
+    total: int
+    reviews_due: int
+
+
+@dataclass(frozen=True)
+class ExplainedItem:
+    """One evidence item as the rule used it. evidence_id, source and narrative are "" when
+    the caller may not read the learner (Explanation.items_redacted). coefficient and
+    contribution are NaN for bkt, whose p_before/p_posterior say the step instead."""
+    evidence_id: str
+    source: str
+    narrative: str
+    observed_at_ms: int
+    score: float
+    weight: float
+    outcome: str
+    counted: bool
+    not_counted: str
+    coefficient: float
+    contribution: float
+    score_after: float
+    p_before: float
+    p_posterior: float
+    correct: bool
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a competency is (not) mastered (Client.explain). rule holds every parameter in
+    effect; state is the stored CompetencyState; score is the rule over the counted items now.
+    prerequisites/children: (competency, status, score) tuples."""
+    learner: str
+    framework: str
+    revision: int
+    competency: str
+    title: str
+    rule: Dict[str, object]
+    state: CompetencyState
+    score: float
+    rule_met: bool
+    counted: int
+    items: List[ExplainedItem]
+    items_redacted: bool
+    requires_kind: str
+    requires_k: int
+    prerequisites: List[tuple]
+    children: List[tuple]
+    overridden: bool
+    withdrawn: bool
+    override_at_ms: int
+    override_granted: bool
+    override_actor: str
+    override_reason: str
+    review_after_ms: int
+    review_due_at_ms: int
+    review_due: bool
+    review_failures: int
+    review_failed: bool
+    last_fresh_at_ms: int
+    min_next_score: Optional[float]
+    items_needed: Optional[int]
+    summary: str
