@@ -217,7 +217,8 @@ int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *pub
     int rc = store_txn_begin_child(txn, &child);
     if (rc != 0)
         return rc;
-    journal_mark_t mark = journal_mark(h->journal);
+    journal_mark_t mark;
+    journal_mark(h->journal, &mark);
     while (looked < max) {
         engine_review_due_t due;
         if ((rc = engine_review_due_next(h->engine, child, h->now, &looked, &due)) != 0)
@@ -238,7 +239,7 @@ int handler_review_sweep(handler_t *h, store_txn_t *txn, size_t max, size_t *pub
     if (rc == 0 && (rc = store_txn_error(child)) == 0 && (rc = store_txn_commit(&child)) == 0)
         return 0;
     store_txn_abort(&child);
-    journal_rollback(h->journal, mark);
+    journal_rollback(h->journal, &mark);
     *published = 0;
     return rc;
 }
@@ -2601,12 +2602,11 @@ __attribute__((format(printf, 2, 3))) static char *afmt(handler_t *h, const char
 }
 
 /*
- * Whether who may read this learner's data (evidence ids, narratives, override reasons): the
- * roles of get_learner (development mode: everyone). The one place a scoped teacher role
- * (issue 15 item 4: a teacher reads only the learners of its classes) plugs in.
+ * Whether who may see this learner's details (evidence ids, narratives, override reasons): the
+ * roles of get_learner (development mode: everyone), not a tool. Class scoping is
+ * may_read_learner's, checked first by every request that names a learner.
  */
-static bool may_read_learner(const handler_t *h, const handler_client_t *who,
-                             const char *learner_id)
+static bool may_see_details(const handler_t *h, const handler_client_t *who, const char *learner_id)
 {
     (void)h, (void)learner_id;
     if (!who->authenticated)
@@ -2619,7 +2619,7 @@ static bool may_read_learner(const handler_t *h, const handler_client_t *who,
 static bool may_advise(const handler_t *h, const handler_client_t *who, const char *learner_id,
                        const catalog_fw_t *fw)
 {
-    if (may_read_learner(h, who, learner_id))
+    if (may_see_details(h, who, learner_id))
         return true;
     return who->client != NULL && who->client->role == AUTH_ROLE_TOOL &&
            auth_client_in_scope(who->client, graph_id(fw->graph));
@@ -2729,7 +2729,8 @@ static int op_next(handler_t *h, store_txn_t *txn, const wire_request_t *req,
 {
     const Mastery__V1__Next *op = req->next;
     int rc;
-    if ((rc = check_id(op->learner_id, "next.learner_id", d)) != 0)
+    if ((rc = check_id(op->learner_id, "next.learner_id", d)) != 0 ||
+        (rc = may_read_learner(h, txn, who, op->learner_id, "next.learner_id", d)) != 0)
         return rc;
     if (op->limit > NEXT_LIMIT_MAX)
         return err_set(d, ERR_INVALID, "next.limit", "%u; at most %d", op->limit, NEXT_LIMIT_MAX);
@@ -2948,7 +2949,8 @@ static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     const Mastery__V1__Explain *op = req->explain;
     int rc;
     if ((rc = check_id(op->learner_id, "explain.learner_id", d)) != 0 ||
-        (rc = check_id(op->competency_id, "explain.competency_id", d)) != 0)
+        (rc = check_id(op->competency_id, "explain.competency_id", d)) != 0 ||
+        (rc = may_read_learner(h, txn, who, op->learner_id, "explain.learner_id", d)) != 0)
         return rc;
     const catalog_fw_t *fw = NULL;
     uint32_t ci = 0;
@@ -2988,7 +2990,7 @@ static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         return scope_refused(h, who, "explain", "explain.framework_id", fw, d);
     if ((rc = learner_known(h, txn, op->learner_id, "explain.learner_id", d)) != 0)
         return rc;
-    bool reader = may_read_learner(h, who, op->learner_id);
+    bool reader = may_see_details(h, who, op->learner_id);
     const graph_comp_t *c = graph_comp(fw->graph, ci);
     engine_trace_t t;
     if ((rc = engine_trace(h->engine, txn, op->learner_id, fw, ci, h->now, true, &t)) != 0)

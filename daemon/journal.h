@@ -43,7 +43,7 @@ typedef enum journal_kind {
     JOURNAL_CREDENTIAL_STATUS,
     JOURNAL_EVIDENCE_ACCEPTED,
     JOURNAL_KEYS_ROTATED,
-    JOURNAL_AT_RISK, /* a learner entered the at-risk state (groups.h) */
+    JOURNAL_AT_RISK,       /* a learner entered the at-risk state (groups.h) */
     JOURNAL_REVIEW_DUE,    /* issue 15: the review sweep */
     JOURNAL_REVIEW_FAILED, /* issue 15: failed reviews reached the limit */
 } journal_kind_t;
@@ -74,10 +74,10 @@ typedef struct journal_event {
     const char *key_id;          /* keys_rotated: the new verification method */
     const uint8_t *digest;       /* 32 bytes or NULL: SHA-256 of the framework document or of
                                     the signed credential, committed in the log entry */
-    uint32_t count;               /* at_risk: evidence items on the stuck competency */
-    int64_t at;                   /* at_risk: the learner's last activity (Unix ms) */
-    int64_t due_at;               /* review_due */
-    uint32_t failures;            /* review_failed */
+    uint32_t count;              /* at_risk: evidence items on the stuck competency */
+    int64_t at;                  /* at_risk: the learner's last activity (Unix ms) */
+    int64_t due_at;              /* review_due */
+    uint32_t failures;           /* review_failed */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -710,35 +710,6 @@ int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LE
     return store_put(txn, STORE_DB_LEARNERS, &k, st, sizeof *st, 0);
 }
 
-int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it)
-{
-    store_key_t prefix;
-    key_learner_kind(&prefix, learner_hash, KIND_STATE);
-    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
-    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
-}
-
-int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
-                            records_state_t *out)
-{
-    store_val_t k, v;
-    int rc = store_iter_next(&it->it, &k, &v);
-    if (rc != 0)
-        return rc;
-    const size_t fixed = STORE_HASH_LEN + 1 + STORE_HASH_LEN;
-    if (k.len != fixed + STORE_HASH_LEN || v.len != sizeof *out)
-        return ERR_INTERNAL;
-    *comp_hash = (const uint8_t *)k.data + fixed;
-    memcpy(out, v.data, sizeof *out);
-    return 0;
-}
-
-void records_state_iter_close(records_state_iter_t *it)
-{
-    store_iter_close(&it->it);
-}
-
 /* ---- groups -------------------------------------------------------------------------------- */
 
 #define GROUP_RECORD 'G'

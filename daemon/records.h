@@ -320,7 +320,8 @@ typedef struct records_state {
 } records_state_t;
 
 /* A learner's stored states in one framework, in competency hash order (one cursor walk:
- * Next reads a whole framework's states at once). */
+ * Next and GroupReport read a whole framework's states at once; the default state has no
+ * record: the caller fills in what the walk skips). */
 typedef struct records_state_iter {
     store_iter_t it;
 } records_state_iter_t;
@@ -340,20 +341,6 @@ int records_state_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LE
 int records_state_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                       const uint8_t fw_hash[STORE_HASH_LEN],
                       const uint8_t comp_hash[STORE_HASH_LEN], const records_state_t *st);
-
-/* A learner's state records in one framework, in competency-hash order (the default state
- * has no record: the caller fills in what the walk skips). */
-typedef struct records_state_iter {
-    store_iter_t it;
-} records_state_iter_t;
-
-int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it);
-/* 0 with the next record and its competency hash (borrowed, as the key), ERR_NOT_FOUND at the
- * end, ERR_INTERNAL for a malformed record. */
-int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
-                            records_state_t *out);
-void records_state_iter_close(records_state_iter_t *it);
 
 /* ---- groups (classes from a roster) -------------------------------------------------------- */
 

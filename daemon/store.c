@@ -33,9 +33,8 @@ struct store_txn {
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
-    "meta",       "frameworks", "learners", "evidence_ids", "events",  "credentials",
-    "cred_index", "status",     "log",      "log_tree",     "reviews", "groups",
-    "risk",
+    "meta",   "frameworks", "learners", "evidence_ids", "events", "credentials", "cred_index",
+    "status", "log",        "log_tree", "reviews",      "groups", "risk",
 };
 
 /* The format that brought each database: an existing file of an older format lacks it, and

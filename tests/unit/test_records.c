@@ -715,6 +715,8 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     unlink(path);
     rmdir(dir);
+}
+
 /* Review records and their index: an entry exactly while the record exists unpublished, moved
  * when the due moment moves, gone when published or deleted; the index reads in time order and
  * only what is due. Overrides keep who/when/why. */
