@@ -143,6 +143,29 @@ int tlog_note_signature_line(buf_t *out, const char *name, uint32_t key_hash, co
     return rc;
 }
 
+int tlog_note_sign(buf_t *out, keys_t *k, const char *name, const char *text, size_t len)
+{
+    uint8_t pub[32], sig[KEYS_SIG_MAX];
+    size_t sl = 0;
+    if (len == 0 || text[len - 1] != '\n' || !tlog_name_valid(name, strlen(name)) ||
+        keys_alg(k) != KEYS_ED25519 || !keys_has_private(k) || keys_public_raw(k, pub) != 0)
+        return ERR_INVALID;
+    int rc = keys_sign(k, (const uint8_t *)text, len, sig, sizeof sig, &sl, NULL);
+    if (rc != 0)
+        return rc;
+    if (sl != ED25519_SIG)
+        return ERR_INTERNAL;
+    size_t old = out->len;
+    rc = buf_append(out, text, len);
+    if (rc == 0)
+        rc = buf_append_byte(out, '\n');
+    if (rc == 0)
+        rc = tlog_note_signature_line(out, name, tlog_key_hash(name, pub), sig);
+    if (rc != 0)
+        buf_truncate(out, old);
+    return rc;
+}
+
 /* Valid UTF-8 with no control character but '\n'. */
 static bool clean_text(const char *s, size_t len)
 {

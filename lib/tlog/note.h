@@ -10,9 +10,9 @@
  * A checkpoint is the note text "<origin>\n<tree size>\n<base64 root hash>\n" plus optional
  * non-empty extension lines.
  *
- * This module only verifies (and formats what the daemon signs with keys_sign()); it never
- * holds private keys. Pure apart from the short-lived public-key handles lib/vc keys makes.
- * Thread-safe.
+ * Signing goes through lib/vc keys_sign() (tlog_note_sign()): this module never sees private
+ * key bytes. Pure apart from the short-lived key handles lib/vc keys makes. Thread-safe (but
+ * tlog_note_sign() uses the key's signing context: one thread per keys_t).
  */
 #ifndef MASTERY_TLOG_NOTE_H
 #define MASTERY_TLOG_NOTE_H
@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "keys.h"
 #include "merkle.h"
 
 #define TLOG_NAME_MAX     255
@@ -63,6 +64,16 @@ int tlog_verifier_parse(const char *s, size_t len, tlog_verifier_t *v, err_detai
  */
 int tlog_note_signature_line(buf_t *out, const char *name, uint32_t key_hash,
                              const uint8_t sig[64]);
+
+/*
+ * Signs a note: appends text (len bytes, ending in '\n'), the blank line, and one Ed25519
+ * signature line by k under the key name `name` (key hash from k's public key). What the
+ * daemon does with a checkpoint text; keys_sign() touches the private key, not this module.
+ * @param[in] k an Ed25519 key pair. Borrowed; its signing context is used (not thread-safe).
+ * @return 0; ERR_INVALID (text empty or not ending in '\n', name not a valid key name, k not
+ *         Ed25519 or without a private key); ERR_INTERNAL; buf errors. out unchanged on failure.
+ */
+int tlog_note_sign(buf_t *out, keys_t *k, const char *name, const char *text, size_t len);
 
 /*
  * Opens a signed note (len bytes, at most TLOG_NOTE_MAX): checks it is well formed (valid

@@ -345,6 +345,21 @@ static void test_signed_checkpoint(void **state)
     v2.key_hash = v.key_hash;
     assert_int_equal(tlog_note_open(note.data, note.len, &v2, 1, &tl, NULL, NULL, &d), ERR_INVALID);
     assert_non_null(strstr(d.message, "does not verify"));
+    /* tlog_note_sign() makes the same note. */
+    buf_t again;
+    buf_init(&again, 4096);
+    assert_int_equal(tlog_note_sign(&again, k, origin, note.data, tlen), 0);
+    assert_int_equal(again.len, note.len);
+    assert_memory_equal(again.data, note.data, note.len);
+    buf_reset(&again);
+    assert_int_equal(tlog_note_sign(&again, k, origin, "no newline", 10), ERR_INVALID);
+    assert_int_equal(tlog_note_sign(&again, k, "a b", note.data, tlen), ERR_INVALID);
+    keys_t *pubonly = NULL;
+    keys_from_public_raw(pub, &pubonly, &d);
+    assert_int_equal(tlog_note_sign(&again, pubonly, origin, note.data, tlen), ERR_INVALID);
+    assert_int_equal(again.len, 0);
+    keys_destroy(&pubonly);
+    buf_free(&again);
     keys_destroy(&k2);
     keys_destroy(&k);
     buf_free(&vk);
