@@ -60,8 +60,8 @@ typedef struct conf {
     uint64_t risk_idle_days;      /* at risk: no evidence for this many days (0: rule off) */
     uint64_t risk_sweep_seconds;  /* how often the idle rule is swept (0: never) */
     uint64_t risk_sweep_learners; /* learners one sweep looks at */
-    uint64_t review_sweep_ms;              /* 0: no review sweep */
-    uint64_t review_sweep_max;             /* due reviews per sweep */
+    uint64_t review_sweep_ms;     /* 0: no review sweep */
+    uint64_t review_sweep_max;    /* due reviews per sweep */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

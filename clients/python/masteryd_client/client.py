@@ -10,16 +10,12 @@ import zmq
 
 from ._proto import pb
 from .errors import ConnectionTimeout, MasterydError, error_for
-from .models import (BatchResult, CompetencyState, CredentialDocument, CredentialInfo, Event,
-                     EvidencePage, FrameworkDocument, FrameworkInfo, FrameworkState, Health,
-                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence, Transcript)
 from .models import (AtRiskLearner, BatchResult, CompetencyState, CompetencySummary,
-                     CredentialDocument, CredentialInfo, Event, EvidencePage, FrameworkDocument,
-                     FrameworkInfo, FrameworkState, Group, GroupReport, Health, ImportCaseResult,
-                     ItemResult, LearnerRow, LearnerState, RosterClass, RosterResult,
-                     StoredEvidence)
-                     ImportCaseResult, ItemResult, LearnerState, StoredEvidence,
-                     NextStep, LockedStep, NextSteps, ExplainedItem, Explanation)
+                     CredentialDocument, CredentialInfo, Event, EvidencePage, ExplainedItem,
+                     Explanation, FrameworkDocument, FrameworkInfo, FrameworkState, Group,
+                     GroupReport, Health, ImportCaseResult, ItemResult, LearnerRow, LearnerState,
+                     LockedStep, NextStep, NextSteps, RosterClass, RosterResult, StoredEvidence,
+                     Transcript)
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7411"
 MAX_BATCH = 1000            # items per SubmitEvidence (the daemon's max_batch_items default)
