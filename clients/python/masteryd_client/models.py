@@ -311,6 +311,9 @@ class GroupReport:
     at_risk: List[AtRiskLearner]
     learners: List[LearnerRow]  # with cells=True
     generated_at_ms: int
+
+
+@dataclass(frozen=True)
 class NextStep:
     """One ranked step of Client.next_steps: kind "learn" (unlocked, not mastered) or "review"
     (mastered, review due). items_needed is None when more than 64 perfect items are needed;
