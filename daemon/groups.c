@@ -389,6 +389,7 @@ int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, cons
     uint8_t *status = NULL;
     double *score = NULL;
     uint32_t *count = NULL;
+    uint8_t *due = NULL; /* mastered and due for review (issue 15 item 3) */
     uint64_t *locked = NULL;
     uint64_t *blocked = NULL;
     groups_row_t *rows = NULL;
@@ -400,11 +401,12 @@ int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, cons
     status = malloc(n ? n : 1);
     score = malloc((n ? n : 1) * sizeof *score);
     count = malloc((n ? n : 1) * sizeof *count);
+    due = malloc(n ? n : 1);
     locked = malloc((sh.words ? sh.words : 1) * sizeof *locked);
     blocked = calloc(n ? n : 1, sizeof *blocked);
     out->comps = arena_alloc(arena, (n ? n : 1) * sizeof *out->comps);
-    if (sc == NULL || status == NULL || score == NULL || count == NULL || locked == NULL ||
-        blocked == NULL || out->comps == NULL) {
+    if (sc == NULL || status == NULL || score == NULL || count == NULL || due == NULL ||
+        locked == NULL || blocked == NULL || out->comps == NULL) {
         rc = ERR_NOMEM;
         goto out;
     }
@@ -446,6 +448,22 @@ int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, cons
         records_state_iter_close(&sit);
         if (rc != ERR_NOT_FOUND)
             break;
+        /* Its review records, in the same competency-hash order: due once due_at has passed. */
+        memset(due, 0, n);
+        records_review_iter_t rit;
+        records_review_t rv;
+        pos = 0;
+        if ((rc = records_review_iter_open(txn, lh, fw->hash, &rit)) != 0)
+            break;
+        while ((rc = records_review_iter_next(&rit, &ch, &rv)) == 0) {
+            while (pos < n && memcmp(sh.by_hash[pos].hash, ch, STORE_HASH_LEN) < 0)
+                pos++;
+            if (pos < n && memcmp(sh.by_hash[pos].hash, ch, STORE_HASH_LEN) == 0)
+                due[sh.by_hash[pos].ci] = rv.due_at <= now;
+        }
+        records_review_iter_close(&rit);
+        if (rc != ERR_NOT_FOUND)
+            break;
         rc = 0;
         memset(locked, 0, sh.words * sizeof *locked);
         uint32_t mastered = 0, stuck_total = 0, stuck = 0, stuck_count = 0;
@@ -459,8 +477,7 @@ int groups_report(store_txn_t *txn, arena_t *arena, const catalog_fw_t *fw, cons
             case STATUS_MASTERED:
                 cs->mastered++;
                 mastered++;
-                /* REVIEW DUE: counted here once the reviews branch gives states a review-due
-                 * flag (issue 15, item 3); until then cs->review_due stays 0. */
+                cs->review_due += due[ci];
                 break;
             default:
                 cs->unlocked++;
@@ -567,6 +584,7 @@ out:
     free(status);
     free(score);
     free(count);
+    free(due);
     free(locked);
     free(blocked);
     free(rows);

@@ -434,3 +434,22 @@ def test_bad_clients_class_scope_is_refused(tmp_path):
     r = __import__("subprocess").run([os.path.join(BIN, "masteryd"), "-n", "-c", school.conf],
                                      capture_output=True, text=True)
     assert r.returncode != 0 and "class" in (r.stderr + r.stdout)
+
+
+def test_group_report_counts_reviews_due(daemon, tmp_path):
+    """A mastery older than its framework's review_after is counted as review due (and stays
+    mastered); a fresh one is not."""
+    c = Client(daemon.endpoint)
+    doc = {"id": "urn:test:groups-reviews", "title": "Reviews", "review_after": "P1D",
+           "competencies": [{"id": "r", "title": "R", "rule": {"method": "latest",
+                                                              "threshold": 0.8}}]}
+    assert c.call(put_framework=pb.PutFramework(json=json.dumps(doc))).status.code == pb.STATUS_OK
+    assert c.call(import_roster=pb.ImportRoster(classes=[pb.RosterClass(
+        group_id="R1", learner_ids=["old", "new", "none"])])).status.code == pb.STATUS_OK
+    now = int(time.time() * 1000)
+    c.submit(evidence("rv-old", "old", "r", 0.9, now - 3 * 86400000),
+             evidence("rv-new", "new", "r", 0.9, now - 1000))
+    r = c.call(group_report=pb.GroupReport(group_id="R1")).group_report
+    [s] = r.competencies
+    assert (s.mastered, s.review_due, s.unlocked) == (2, 1, 1), s
+    c.close()
