@@ -169,32 +169,28 @@ int translog_seal(translog_t *t, store_txn_t *txn, keys_t *key)
         return 0;
     tlog_hash_t root;
     tlog_frontier_root(&t->tree, &root);
-    uint8_t pub[32], sig[64];
-    size_t sig_len = 0;
-    /* Kept aside: a batch that fails to commit restores it (translog_batch_end). */
-    buf_reset(&t->committed_checkpoint);
-    int rc = buf_append(&t->committed_checkpoint, t->checkpoint.data, t->checkpoint.len);
-    t->committed_checkpoint_size = t->checkpoint_size;
-    buf_reset(&t->checkpoint);
+    buf_t body, note;
+    buf_init(&body, CHECKPOINT_MAX);
+    buf_init(&note, CHECKPOINT_MAX);
+    int rc = tlog_checkpoint_format(&body, t->origin, t->tree.size, &root);
     if (rc == 0)
-        rc = tlog_checkpoint_format(&t->checkpoint, t->origin, t->tree.size, &root);
+        rc = tlog_note_sign(&note, key, t->origin, body.data, body.len);
     if (rc == 0)
-        rc = keys_public_raw(key, pub);
-    if (rc == 0)
-        rc = keys_sign(key, (const uint8_t *)t->checkpoint.data, t->checkpoint.len, sig, sizeof sig,
-                       &sig_len, NULL);
-    if (rc == 0 && sig_len != sizeof sig)
-        rc = ERR_INTERNAL;
-    if (rc == 0 && (rc = buf_append_byte(&t->checkpoint, '\n')) == 0)
-        rc =
-            tlog_note_signature_line(&t->checkpoint, t->origin, tlog_key_hash(t->origin, pub), sig);
-    if (rc == 0)
-        rc = records_log_checkpoint_put(txn, t->checkpoint.data, t->checkpoint.len);
-    if (rc != 0)
-        return store_txn_fail(txn, rc);
-    t->checkpoint_size = t->tree.size;
-    t->sealed = true;
-    return 0;
+        rc = records_log_checkpoint_put(txn, note.data, note.len);
+    if (rc == 0) {
+        /* The one before is kept aside: a batch that fails to commit restores it. */
+        buf_t old = t->checkpoint;
+        t->committed_checkpoint_size = t->checkpoint_size;
+        buf_free(&t->committed_checkpoint);
+        t->committed_checkpoint = old;
+        t->checkpoint = note;
+        t->checkpoint_size = t->tree.size;
+        t->sealed = true;
+    } else {
+        buf_free(&note);
+    }
+    buf_free(&body);
+    return rc ? store_txn_fail(txn, rc) : 0;
 }
 
 void translog_batch_end(translog_t *t, bool committed)
