@@ -464,7 +464,8 @@ static int read_users(oneroster_t *r, const oneroster_input_t *in, pair_t **user
     csv_close(&c);
     if (rc != 0)
         return rc == ERR_NOMEM ? err_set(d, rc, "users.csv", "out of memory") : rc;
-    qsort(*users, *n, sizeof **users, pair_cmp);
+    if (*n > 1) /* no users: *users is NULL, which qsort may not be given */
+        qsort(*users, *n, sizeof **users, pair_cmp);
     for (size_t i = 1; i < *n; i++)
         if (strcmp((*users)[i].key, (*users)[i - 1].key) == 0)
             warn(r, "users.csv:%zu: user '%.200s' is listed twice; one row is used",
