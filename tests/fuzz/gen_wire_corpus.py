@@ -89,6 +89,13 @@ def requests(pb):
     yield "list_groups-one", R(list_groups=pb.ListGroups(group_id="7A"))
     yield "group_report", R(request_id="r12", group_report=pb.GroupReport(
         group_id="7A", framework_id="urn:example:fw", cells=True))
+    # erasure, legal hold, re-enrolment (issue 16)
+    yield "set_legal_hold", R(set_legal_hold=pb.SetLegalHold(
+        learner_id="alice", hold=True, reason="records request 12"))
+    yield "erase_learner", R(request_id="r13", erase_learner=pb.EraseLearner(
+        learner_id="alice", reason="parent request", request_ref="DPR-7",
+        revoke_credentials=True))
+    yield "reenrol_learner", R(reenrol_learner=pb.ReenrolLearner(learner_id="alice"))
 
 
 def main():
