@@ -528,8 +528,11 @@ int badges_on_mastered(badges_t *b, store_txn_t *txn, const catalog_fw_t *fw, ui
         goto out;
     /* A stored DID too long for the buffer is ignored, as before: badges name the learner
      * by id then. */
-    if ((rc = records_did_get(txn, lh, did, sizeof did)) != 0 && rc != ERR_NOT_FOUND &&
-        rc != ERR_INTERNAL)
+    records_learner_t ll;
+    records_learner_init(&ll, learner_id);
+    rc = records_did_get(txn, &ll, did, sizeof did);
+    records_learner_forget(&ll);
+    if (rc != 0 && rc != ERR_NOT_FOUND && rc != ERR_INTERNAL)
         goto out;
     if ((rc = evidence_collect(txn, lh, fw->comp_hash[ci], refs, &n_ev)) != 0)
         goto out;
@@ -817,9 +820,11 @@ int badges_register_did(badges_t *b, store_txn_t *txn, const char *learner_id, c
         return err_set(d, ERR_INVALID, "register_learner_did.did",
                        "'%.64s' is not a DID (did:<method>:<id>, at most %d bytes)", did,
                        BADGES_DID_MAX);
-    uint8_t lh[STORE_HASH_LEN];
-    store_hash_id(learner_id, lh);
-    return records_did_put(txn, lh, did);
+    records_learner_t l;
+    records_learner_init(&l, learner_id);
+    int rc = records_did_put(txn, &l, did);
+    records_learner_forget(&l);
+    return rc;
 }
 
 /* ---- transcripts (CLR 2.0) ----------------------------------------------------------------- */
@@ -995,8 +1000,11 @@ int badges_transcript(badges_t *b, store_txn_t *txn, const catalog_t *cat, const
     if ((rc = tr_associations(&l, cat)) != 0)
         goto out;
     store_hash_id(learner_id, lh);
-    if ((rc = records_did_get(txn, lh, did, sizeof did)) != 0 && rc != ERR_NOT_FOUND &&
-        rc != ERR_INTERNAL)
+    records_learner_t ll;
+    records_learner_init(&ll, learner_id);
+    rc = records_did_get(txn, &ll, did, sizeof did);
+    records_learner_forget(&ll);
+    if (rc != 0 && rc != ERR_NOT_FOUND && rc != ERR_INTERNAL)
         goto out;
     if ((creds = calloc(l.n, sizeof *creds)) == NULL) {
         rc = ERR_NOMEM;

@@ -1,5 +1,8 @@
 #include "check.h"
 
+#include "identity.h"
+#include "vault.h"
+
 #include "merkle.h"
 #include "note.h"
 
@@ -130,12 +133,21 @@ int check_run(const conf_t *conf, FILE *out, check_report_t *r)
     memset(r, 0, sizeof *r);
     double t0 = mono_s();
     store_t *st = NULL;
+    vault_t *vault = NULL;
     err_detail_t d;
     err_clear(&d);
+    char key_dir[2 * CONF_STR_MAX];
+    if (conf->key_dir[0])
+        snprintf(key_dir, sizeof key_dir, "%s", conf->key_dir);
+    else
+        snprintf(key_dir, sizeof key_dir, "%s/keys", conf->data_dir);
     if (store_open(conf->data_dir, conf->map_size, conf->map_size_max, &st, &d) != 0 ||
+        identity_vault(st, key_dir, conf->seal_records != 0, (int64_t)time(NULL) * 1000, &vault,
+                       &d) != 0 ||
         records_upgrade(st, &d) != 0) {
         fprintf(out, "masteryd --check: %s: %s\n", d.field, d.message);
         store_close(&st);
+        vault_destroy(&vault);
         return 2;
     }
     fprintf(out, "store %s/data.mdb: format %u\n", conf->data_dir, store_format_opened(st));
@@ -178,6 +190,7 @@ int check_run(const conf_t *conf, FILE *out, check_report_t *r)
     if (store_damage(st, &last) > 0)
         fprintf(out, "last damaged record: %s (every one is in the log above)\n", last);
     store_close(&st);
+    vault_destroy(&vault);
     r->seconds = mono_s() - t0;
     if (rc != 0) {
         fprintf(out, "check stopped: %s\n", err_str(rc));

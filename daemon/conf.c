@@ -106,6 +106,16 @@ static const conf_entry_t conf_table[] = {
     {"transparency_log", CONF_U64, offsetof(conf_t, transparency_log), "1", 0, 1,
      "1: every event is a leaf of the transparency log; 0 is for benchmarks only (events "
      "committed meanwhile are missing from the log for good)"},
+    {"seal_records", CONF_U64, offsetof(conf_t, seal_records), "1", 0, 1,
+     "1: learners' ids and free text are stored sealed under per-learner keys (store.key in "
+     "key_dir); 0 is for benchmarks only (new fields stored in clear)"},
+    {"retention_days", CONF_U64, offsetof(conf_t, retention_days), "0", 0, 36500,
+     "evidence observed more than this many days ago loses its evidence id, narrative and url "
+     "(scores stay; a legal hold keeps a learner's); 0: kept forever"},
+    {"retention_sweep_seconds", CONF_U64, offsetof(conf_t, retention_sweep_seconds), "3600", 0,
+     86400, "how often the retention sweep runs (0: never)"},
+    {"retention_sweep_learners", CONF_U64, offsetof(conf_t, retention_sweep_learners), "1000", 1,
+     1000000, "learners one retention sweep looks at"},
     {"risk_stuck_items", CONF_U64, offsetof(conf_t, risk_stuck_items), "5", 1, 1000000,
      "a learner is at risk with this many evidence items on an unlocked, unmastered competency"},
     {"risk_idle_days", CONF_U64, offsetof(conf_t, risk_idle_days), "14", 0, 3650,

@@ -56,12 +56,16 @@ typedef struct conf {
     uint64_t events_keep_count;            /* 0: no bound by count */
     char log_origin[CONF_STR_MAX];         /* "": derived at first start, then kept */
     uint64_t transparency_log;             /* 1; 0 only for benchmarks (log off) */
-    uint64_t risk_stuck_items;    /* at risk: this many items on an unlocked, unmastered one */
-    uint64_t risk_idle_days;      /* at risk: no evidence for this many days (0: rule off) */
-    uint64_t risk_sweep_seconds;  /* how often the idle rule is swept (0: never) */
-    uint64_t risk_sweep_learners; /* learners one sweep looks at */
-    uint64_t review_sweep_ms;     /* 0: no review sweep */
-    uint64_t review_sweep_max;    /* due reviews per sweep */
+    uint64_t risk_stuck_items;         /* at risk: this many items on an unlocked, unmastered one */
+    uint64_t risk_idle_days;           /* at risk: no evidence for this many days (0: rule off) */
+    uint64_t risk_sweep_seconds;       /* how often the idle rule is swept (0: never) */
+    uint64_t risk_sweep_learners;      /* learners one sweep looks at */
+    uint64_t review_sweep_ms;          /* 0: no review sweep */
+    uint64_t review_sweep_max;         /* due reviews per sweep */
+    uint64_t seal_records;             /* 1; 0 only for benchmarks (fields in clear) */
+    uint64_t retention_days;           /* evidence payloads shredded after; 0: never */
+    uint64_t retention_sweep_seconds;  /* 0: no retention sweep */
+    uint64_t retention_sweep_learners; /* learners one sweep looks at */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

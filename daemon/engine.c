@@ -232,6 +232,8 @@ static int evaluate_full(engine_t *e, store_txn_t *txn, const learner_t *learner
                 break;
             e->trace[all++] = (engine_trace_item_t){.blob = r.blob,
                                                     .blob_len = r.blob_len,
+                                                    .rkey = r.rkey,
+                                                    .rkey_len = r.rkey_len,
                                                     .observed_at = r.observed_at,
                                                     .sample = smp,
                                                     .retracted = r.retracted,
@@ -401,11 +403,9 @@ int engine_evidence_find(engine_t *e, store_txn_t *txn, const char *source, cons
     (void)e;
     records_evidence_t r;
     int rc = records_evidence_find(txn, source, evidence_id, &r);
-    if (rc != 0)
-        return rc;
-    blob->data = r.blob;
-    blob->len = r.blob_len;
-    return 0;
+    if (rc == 0)
+        rc = records_evidence_open(txn, &r, &blob->data, &blob->len);
+    return rc;
 }
 
 /* Evaluates competency_id in every framework that has it, cascading from new masteries. */
@@ -613,7 +613,7 @@ int engine_override(engine_t *e, store_txn_t *txn, const char *learner_id, const
     st.updated_at = e->now;
     records_override_t o = {.at = e->now, .granted = grant, .actor = actor, .reason = reason};
     if ((rc = state_put(e, txn, &l, fw, ci, &st)) != 0 ||
-        (rc = records_override_put(txn, l.hash, fw->hash, fw->comp_hash[ci], &o)) != 0 ||
+        (rc = records_override_put(txn, &l, fw->hash, fw->comp_hash[ci], &o)) != 0 ||
         (rc = records_profile_ensure(txn, &l)) != 0 ||
         (rc = review_update(e, txn, &l, fw, ci, &st, changes)) != 0)
         return rc;
@@ -689,7 +689,9 @@ int engine_override_get(engine_t *e, store_txn_t *txn, const char *learner_id,
     (void)e;
     learner_t l;
     records_learner_init(&l, learner_id);
-    return records_override_get(txn, l.hash, fw->hash, fw->comp_hash[ci], out);
+    int rc = records_override_get(txn, &l, fw->hash, fw->comp_hash[ci], out);
+    records_learner_forget(&l);
+    return rc;
 }
 
 /* ---- reviews (engine.h) -------------------------------------------------------------------- */
@@ -746,8 +748,11 @@ static int review_update(engine_t *e, store_txn_t *txn, const learner_t *learner
     if (had && memcmp(&rec, &old, sizeof rec) == 0)
         return 0;
     e->state_writes++;
-    return records_review_put(txn, learner, graph_id(fw->graph), fw->hash, c->id, fw->comp_hash[ci],
-                              had ? &old : NULL, &rec);
+    learner_t key = *learner; /* the put may unlock it */
+    rc = records_review_put(txn, &key, graph_id(fw->graph), fw->hash, c->id, fw->comp_hash[ci],
+                            had ? &old : NULL, &rec);
+    records_learner_forget(&key);
+    return rc;
 }
 
 int engine_review_due_next(engine_t *e, store_txn_t *txn, int64_t now_ms, size_t *looked,

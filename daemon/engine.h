@@ -205,8 +205,10 @@ int engine_override(engine_t *eng, store_txn_t *txn, const char *learner_id,
 /* One evidence item as the rule saw it (engine_trace). Borrowed pointers: valid until the next
  * write in the transaction, or its end, and until the next engine_trace. */
 typedef struct engine_trace_item {
-    const void *blob; /* the caller's serialized item, as given to engine_evidence_add */
+    const void *blob; /* the caller's serialized item, sealed: records_evidence_open with rkey */
     size_t blob_len;
+    const uint8_t *rkey; /* the record's key (borrowed, like blob) */
+    size_t rkey_len;
     int64_t observed_at;
     mastery_sample_t sample;
     bool retracted;

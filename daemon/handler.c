@@ -1236,6 +1236,25 @@ static void arena_pb_free(void *opaque, void *p)
     (void)opaque, (void)p;
 }
 
+/* A stored event whose learner was erased: its seq, time and kind, nothing else. */
+static Mastery__V1__Event *shredded_event(handler_t *h, const records_event_t *ev)
+{
+    Mastery__V1__Event *e = arena_alloc(h->arena, sizeof *e);
+    Mastery__V1__EventShredded *sh = arena_alloc(h->arena, sizeof *sh);
+    if (e == NULL || sh == NULL)
+        return NULL;
+    mastery__v1__event__init(e);
+    mastery__v1__event_shredded__init(sh);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&mastery__v1__event__descriptor, ev->kind);
+    sh->kind = (char *)(f != NULL ? f->name : "unknown");
+    e->seq = ev->seq;
+    e->at_ms = ev->at;
+    e->kind_case = MASTERY__V1__EVENT__KIND_SHREDDED;
+    e->shredded = sh;
+    return e;
+}
+
 static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *req,
                           const handler_client_t *who, reply_t *rep, err_detail_t *d)
 {
@@ -1253,10 +1272,11 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
         return ERR_NOMEM;
     ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, h->arena};
     records_event_iter_t it;
-    uint64_t seq, first = 0, next = op->from_seq ? op->from_seq : 1;
-    const void *data;
-    size_t len;
-    int rc = records_event_first(txn, &first, &data, &len);
+    records_event_t ev;
+    uint64_t first = 0, next = op->from_seq ? op->from_seq : 1;
+    int rc = records_event_first(txn, &ev);
+    if (rc == 0)
+        first = ev.seq;
     if (rc != 0 && rc != ERR_NOT_FOUND)
         return rc;
     if (rc == 0 && op->from_seq == 0)
@@ -1272,11 +1292,12 @@ static int op_read_events(handler_t *h, store_txn_t *txn, const wire_request_t *
     if (rc != 0)
         return rc;
     size_t bytes = 0; /* a page holds at least one event, then stops at page_bytes */
-    while (out->n_events < limit && (rc = records_event_iter_next(&it, &seq, &data, &len)) == 0) {
-        if (out->n_events > 0 && bytes + len > h->conf->page_bytes)
+    while (out->n_events < limit && (rc = records_event_iter_next(&it, &ev)) == 0) {
+        if (out->n_events > 0 && bytes + ev.len > h->conf->page_bytes)
             break;
-        bytes += len;
-        Mastery__V1__Event *e = mastery__v1__event__unpack(&alloc, len, data);
+        bytes += ev.len;
+        Mastery__V1__Event *e = ev.shredded ? shredded_event(h, &ev)
+                                            : mastery__v1__event__unpack(&alloc, ev.len, ev.data);
         if (e == NULL) {
             rc = ERR_INTERNAL;
             break;
@@ -1345,7 +1366,11 @@ static int op_list_evidence(handler_t *h, store_txn_t *txn, const wire_request_t
             break;
         }
         bytes += r.blob_len;
-        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, r.blob_len, r.blob);
+        const void *plain;
+        size_t plain_len;
+        if ((rc = records_evidence_open(txn, &r, &plain, &plain_len)) != 0)
+            break;
+        Mastery__V1__Evidence *e = mastery__v1__evidence__unpack(&alloc, plain_len, plain);
         if (e == NULL) {
             rc = ERR_INTERNAL;
             break;
@@ -3040,8 +3065,12 @@ static int op_explain(handler_t *h, store_txn_t *txn, const wire_request_t *req,
             m->correct = it->step.correct;
         }
         Mastery__V1__Evidence *ev = NULL;
-        if (reader)
-            ev = mastery__v1__evidence__unpack(&alloc, it->blob_len, it->blob);
+        const void *plain;
+        size_t plain_len;
+        records_evidence_t sealed = {
+            .blob = it->blob, .blob_len = it->blob_len, .rkey = it->rkey, .rkey_len = it->rkey_len};
+        if (reader && records_evidence_open(txn, &sealed, &plain, &plain_len) == 0)
+            ev = mastery__v1__evidence__unpack(&alloc, plain_len, plain);
         if (!it->counted)
             m->not_counted = it->retracted ? "retracted"
                                            : afmt(h, "observed before the withdrawal of %s",

@@ -1,9 +1,13 @@
 #include "identity.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <string.h>
 
 #include "records.h"
+#include "vault.h"
 
 /* Whether the store holds an identity or any data; read-only. */
 static int store_state(store_t *st, bool *has_identity, records_identity_t *id, bool *empty)
@@ -94,5 +98,60 @@ int identity_bind(store_t *st, keyring_t *kr, bool keys_existed, bool adopt, int
     if ((rc = store_txn_commit(&txn)) != 0)
         return err_set(d, rc, "store", "cannot record the store's identity: %s", err_str(rc));
     *recorded = true;
+    return 0;
+}
+
+int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms, vault_t **out,
+                   err_detail_t *d)
+{
+    uint8_t want[RECORDS_VAULT_ID_LEN], have[VAULT_INDEX_HASH_LEN];
+    store_txn_t *txn = NULL;
+    int rc = store_txn_begin(st, false, &txn);
+    if (rc == 0)
+        rc = records_vault_id_get(txn, want);
+    store_txn_abort(&txn);
+    bool recorded = rc == 0;
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        return err_set(d, rc, "store", "cannot read the store's vault fingerprint: %s",
+                       err_str(rc));
+    if (!recorded && mkdir(key_dir, 0700) != 0 && errno != EEXIST)
+        return err_set(d, ERR_UNAVAILABLE, "key_dir", "cannot create %s: %s", key_dir,
+                       strerror(errno));
+    vault_t *v = NULL;
+    rc = vault_open(key_dir, !recorded, seal, now_ms, &v, d);
+    if (rc == ERR_NOT_FOUND)
+        return err_set(d, ERR_INVALID, "key_dir",
+                       "%s/%s is missing, and data.mdb is sealed under it: learners' records "
+                       "cannot be read without it. Restore it from the backup of the key "
+                       "directory (README: Backup and restore)",
+                       key_dir, VAULT_FILE);
+    if (rc != 0)
+        return rc;
+    if ((rc = vault_fingerprint(v, have)) != 0) {
+        vault_destroy(&v);
+        return err_set(d, rc, "store.key", "cannot fingerprint the store key");
+    }
+    if (recorded && memcmp(want, have, sizeof want) != 0) {
+        vault_destroy(&v);
+        return err_set(d, ERR_INVALID, "key_dir",
+                       "%s/%s is not the store key data.mdb was sealed under. Restore the key "
+                       "directory backed up with this store (README: Backup and restore)",
+                       key_dir, VAULT_FILE);
+    }
+    if (!recorded) {
+        if ((rc = store_txn_begin(st, true, &txn)) == 0 &&
+            (rc = records_vault_id_put(txn, have)) != 0)
+            store_txn_fail(txn, rc);
+        if (rc == 0)
+            rc = store_txn_commit(&txn);
+        else
+            store_txn_abort(&txn);
+        if (rc != 0) {
+            vault_destroy(&v);
+            return err_set(d, rc, "store", "cannot record the store's vault: %s", err_str(rc));
+        }
+    }
+    store_set_vault(st, v);
+    *out = v;
     return 0;
 }

@@ -41,4 +41,15 @@ int identity_precheck(store_t *st, const char *key_dir, err_detail_t *detail);
 int identity_bind(store_t *st, keyring_t *kr, bool keys_existed, bool adopt, int64_t now,
                   const char *data_dir, const char *key_dir, bool *recorded, err_detail_t *detail);
 
+/*
+ * Opens the vault (vault.h) data.mdb is sealed under and gives it to the store: before
+ * records_upgrade, which seals an older file with it. A store that recorded a vault needs that
+ * store.key (ERR_INVALID when it is missing or another: the message says what to restore); a
+ * store without one gets key_dir/store.key (created, with key_dir, when absent) and records its
+ * fingerprint. Caller owns *out (vault_destroy after store_close).
+ */
+struct vault;
+int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms,
+                   struct vault **out, err_detail_t *detail);
+
 #endif

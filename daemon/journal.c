@@ -37,9 +37,8 @@ struct journal {
     /* The last learner's commitment key: a batch names the same learner many times. Only
      * valid within one transaction (a rolled-back one may have created it). */
     bool key_cached;
-    uint8_t key_learner[STORE_HASH_LEN];
-    uint8_t key[RECORDS_LEARNER_KEY_LEN];
-    logentry_committer_t *commit; /* keyed with key when key_cached */
+    records_learner_t learner;    /* unlocked when key_cached: seals the event, keys commit */
+    logentry_committer_t *commit; /* keyed with the learner's commitment key when key_cached */
     uint8_t learner_commitment[32];
     /* An operation's events share its trigger: the last evidence id's commitment. */
     char evidence_id[257];
@@ -74,7 +73,7 @@ bool journal_last_leaf(const journal_t *j, uint64_t *index)
 static void forget_key(journal_t *j)
 {
     if (j->key_cached)
-        OPENSSL_cleanse(j->key, sizeof j->key);
+        records_learner_forget(&j->learner);
     j->key_cached = false;
     j->evidence_id[0] = '\0';
 }
@@ -113,21 +112,15 @@ int journal_prune(journal_t *j, store_txn_t *txn, size_t max, size_t *deleted)
     uint64_t last = 0;
     int rc = records_event_last(txn, &last);
     while (rc == 0 && *deleted < max) {
-        uint64_t first;
-        const void *data;
-        size_t len;
-        if ((rc = records_event_first(txn, &first, &data, &len)) != 0)
+        records_event_t ev;
+        if ((rc = records_event_first(txn, &ev)) != 0)
             break;
+        uint64_t first = ev.seq;
         if (first >= last)
             break; /* the newest stays: numbering continues from it */
         bool out = j->keep_count && last - first + 1 > j->keep_count;
-        if (!out && j->keep_ms > 0) {
-            Mastery__V1__Event *e = mastery__v1__event__unpack(NULL, len, data);
-            if (e == NULL)
-                return ERR_INTERNAL;
-            out = e->at_ms < j->now - j->keep_ms;
-            mastery__v1__event__free_unpacked(e, NULL);
-        }
+        if (!out && j->keep_ms > 0)
+            out = ev.at < j->now - j->keep_ms;
         if (!out)
             break;
         if ((rc = records_event_delete(txn, first)) == 0)
@@ -258,29 +251,35 @@ static const char *kind_name(journal_kind_t k)
 
 /* ---- the log entry of an event ------------------------------------------------------------ */
 
-/* The learner's commitment key, created on their first logged event. */
+/* The learner's secret (made on their first event): its data key seals the stored event, its
+ * commitment key names them in log entries. ERR_GONE for an erased learner. */
 static int learner_key(journal_t *j, store_txn_t *txn, const char *learner_id)
 {
     uint8_t h[STORE_HASH_LEN];
     store_hash_id(learner_id, h);
-    if (j->key_cached && memcmp(h, j->key_learner, sizeof h) == 0)
+    if (j->key_cached && memcmp(h, j->learner.hash, sizeof h) == 0) {
+        j->learner.id = learner_id;
         return 0;
-    forget_key(j);
-    int rc = records_learner_key_get(txn, h, j->key);
-    if (rc == ERR_NOT_FOUND) {
-        if ((rc = entropy_fill(j->key, sizeof j->key)) == 0)
-            rc = records_learner_key_put(txn, h, j->key);
     }
+    forget_key(j);
+    records_learner_init(&j->learner, learner_id);
+    int rc = records_learner_unlock(txn, &j->learner, true);
     if (rc == 0)
-        rc = logentry_committer_key(j->commit, j->key);
+        rc = logentry_committer_key(j->commit, RECORDS_COMMIT_KEY(&j->learner));
     if (rc == 0)
         rc = logentry_committer_commit(j->commit, LOGENTRY_LEARNER, learner_id, strlen(learner_id),
                                        j->learner_commitment);
-    if (rc != 0)
+    if (rc != 0) {
+        records_learner_forget(&j->learner);
         return rc;
-    memcpy(j->key_learner, h, sizeof h);
+    }
     j->key_cached = true;
     return 0;
+}
+
+void journal_forget_learner(journal_t *j)
+{
+    forget_key(j);
 }
 
 static const logentry_kind_t entry_kind[] = {
@@ -600,7 +599,10 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", kind_name(ev->kind), subject);
     q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
     size_t pruned;
-    if ((rc = records_event_append(txn, e.seq, q->data, q->len)) != 0 ||
+    bool named = has(ev->learner_id);
+    if ((named && (rc = learner_key(j, txn, ev->learner_id)) != 0) ||
+        (rc = records_event_append(txn, e.seq, named ? &j->learner : NULL, e.kind_case, e.at_ms,
+                                   q->data, q->len)) != 0 ||
         (rc = journal_prune(j, txn, 2, &pruned)) != 0) {
         free(q->data);
         return store_txn_fail(txn, rc); /* the event may be stored: the batch must not commit */

@@ -109,6 +109,10 @@ int journal_open(journal_t *j, store_txn_t *txn);
  * a leaf of it. NULL detaches (the benchmark's "log off"). */
 void journal_set_log(journal_t *j, translog_t *log);
 
+/* Drops the cached learner secret: after an erasure in the same transaction, so nothing is
+ * sealed again under the key just destroyed. */
+void journal_forget_learner(journal_t *j);
+
 /* The leaf index of the last event appended (when a log is attached): false otherwise. */
 bool journal_last_leaf(const journal_t *j, uint64_t *index);
 

@@ -27,6 +27,7 @@
 #include "records.h"
 #include "server.h"
 #include "store.h"
+#include "vault.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     store_t *store = NULL;
+    vault_t *vault = NULL;
     keyring_t *keyring = NULL;
     badges_t *badges = NULL;
     handler_t *handler = NULL;
@@ -255,7 +257,13 @@ int main(int argc, char **argv)
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
+    char key_dir[2 * CONF_STR_MAX];
+    if (conf.key_dir[0])
+        snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
+    else
+        snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
     if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0 ||
+        identity_vault(store, key_dir, conf.seal_records != 0, wall_ms(), &vault, &d) != 0 ||
         records_upgrade(store, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
@@ -265,11 +273,6 @@ int main(int argc, char **argv)
         goto out;
     }
     stats.logref_set = true;
-    char key_dir[2 * CONF_STR_MAX];
-    if (conf.key_dir[0])
-        snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
-    else
-        snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
     if (identity_precheck(store, key_dir, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
@@ -336,5 +339,6 @@ out:
     badges_destroy(&badges);
     keyring_destroy(&keyring);
     store_close(&store);
+    vault_destroy(&vault);
     return rc;
 }

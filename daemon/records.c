@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 #include "mastery/v1/mastery.pb-c.h"
 
@@ -14,11 +16,29 @@
 #define KIND_KEY      'K'
 #define KIND_OVERRIDE 'O'
 #define KIND_REVIEW   'R'
+#define KIND_HOLD     'H' /* a legal hold: since(i64) + the reason's box */
+#define KIND_ERASED   'X' /* the tombstone: erased_at(i64) */
+
+#define ID_DOMAIN_EVIDENCE 'e' /* vault_index_hash domain of evidence ids */
 
 void records_learner_init(records_learner_t *l, const char *id)
 {
     l->id = id;
     store_hash_id(id, l->hash);
+    l->unlocked = false;
+}
+
+void records_learner_init_hash(records_learner_t *l, const uint8_t hash[STORE_HASH_LEN])
+{
+    l->id = NULL;
+    memcpy(l->hash, hash, STORE_HASH_LEN);
+    l->unlocked = false;
+}
+
+void records_learner_forget(records_learner_t *l)
+{
+    OPENSSL_cleanse(l->secret, sizeof l->secret);
+    l->unlocked = false;
 }
 
 /* ---- frameworks ---------------------------------------------------------------------------- */
@@ -105,6 +125,7 @@ _Static_assert(sizeof(evidence_header_t) == 32, "evidence header is a stored for
 _Static_assert(sizeof(records_state_t) == 48, "state record is a stored format");
 
 #define EVIDENCE_RETRACTED 1u /* evidence_header_t.flags */
+#define EVIDENCE_SHREDDED  2u /* retention removed its id, narrative and url */
 
 /* The id index value: H(learner) H(comp) observed_at(be64^), the record key without its kind
  * byte and id. */
@@ -117,17 +138,148 @@ static void key_learner_kind(store_key_t *k, const uint8_t *learner_hash, uint8_
     store_key_byte(k, kind);
 }
 
-/* An evidence id in its source's scope: H(source) then the id. */
-static void key_scoped_id(store_key_t *k, const char *source, const char *evidence_id)
+/* ---- sealing (vault.h): the learner's secret and their boxes -------------------------------- */
+
+int records_erased_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], int64_t *at)
 {
-    store_key_hash(k, source);
-    store_key_bytes(k, evidence_id, strlen(evidence_id));
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, learner_hash, KIND_ERASED);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != 8)
+        return ERR_INTERNAL;
+    memcpy(at, v.data, 8);
+    return 0;
 }
 
-static void key_evidence_id(store_key_t *k, const char *source, const char *evidence_id)
+int records_erased_del(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN])
+{
+    store_key_t k;
+    key_learner_kind(&k, learner_hash, KIND_ERASED);
+    return store_del(txn, STORE_DB_LEARNERS, &k);
+}
+
+int records_learner_unlock(store_txn_t *txn, records_learner_t *l, bool create)
+{
+    if (l->unlocked)
+        return 0;
+    vault_t *v = store_vault(txn);
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    store_key_t k;
+    store_val_t val;
+    key_learner_kind(&k, l->hash, KIND_KEY);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &val);
+    if (rc == 0) {
+        rc = vault_unwrap(v, l->hash, STORE_HASH_LEN, val.data, val.len, l->secret, NULL, NULL);
+        l->unlocked = rc == 0;
+        return rc;
+    }
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    int64_t at;
+    if ((rc = records_erased_get(txn, l->hash, &at)) != ERR_NOT_FOUND)
+        return rc == 0 ? ERR_GONE : rc;
+    if (!create)
+        return ERR_NOT_FOUND;
+    uint8_t wrapped[VAULT_WRAPPED_LEN];
+    if ((rc = vault_new_secret(l->secret)) != 0 ||
+        (rc = vault_wrap(v, l->hash, STORE_HASH_LEN, l->secret, wrapped)) != 0 ||
+        (rc = store_put(txn, STORE_DB_LEARNERS, &k, wrapped, sizeof wrapped, 0)) != 0) {
+        records_learner_forget(l);
+        return rc;
+    }
+    l->unlocked = true;
+    return 0;
+}
+
+/* A box's associated data: its database and its record's key, so it opens only there. */
+static size_t box_aad(uint8_t aad[1 + STORE_KEY_MAX], store_db_t db, const void *key, size_t len)
+{
+    aad[0] = (uint8_t)db;
+    memcpy(aad + 1, key, len);
+    return 1 + len;
+}
+
+/* Puts prefix (clear) then plain sealed under the learner's data key (made if need be). */
+static int put_sealed(store_txn_t *txn, store_db_t db, const store_key_t *k, records_learner_t *l,
+                      const void *prefix, size_t prefix_len, const void *plain, size_t len,
+                      unsigned flags)
+{
+    vault_t *v = store_vault(txn);
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    int rc = records_learner_unlock(txn, l, true);
+    if (rc != 0)
+        return rc;
+    size_t n = prefix_len + vault_box_len(v, len);
+    uint8_t stackbuf[2048];
+    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
+    if (buf == NULL)
+        return ERR_NOMEM;
+    if (prefix_len > 0)
+        memcpy(buf, prefix, prefix_len);
+    uint8_t aad[1 + STORE_KEY_MAX];
+    size_t al = box_aad(aad, db, k->b, k->len);
+    rc = vault_seal(v, RECORDS_DATA_KEY(l), aad, al, plain, len, buf + prefix_len);
+    if (rc == 0)
+        rc = store_put(txn, db, k, buf, n, flags);
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+/* Opens a box of the record (db, key) into the transaction's scratch, NUL-terminated after
+ * *out_len bytes; *out borrowed. Errors as records_learner_unlock (without create), or
+ * ERR_DATA_LOSS (does not open), ERR_NOMEM (scratch budget). */
+static int open_box(store_txn_t *txn, records_learner_t *l, store_db_t db, const void *key,
+                    size_t key_len, const void *box, size_t len, const char **out, size_t *out_len)
+{
+    vault_t *v = store_vault(txn);
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    if (key_len > STORE_KEY_MAX)
+        return ERR_INTERNAL;
+    int rc = records_learner_unlock(txn, l, false);
+    if (rc != 0)
+        return rc;
+    char *buf = store_txn_scratch(txn, len + 1);
+    if (buf == NULL)
+        return ERR_NOMEM;
+    uint8_t aad[1 + STORE_KEY_MAX];
+    size_t al = box_aad(aad, db, key, key_len);
+    if ((rc = vault_unseal(v, RECORDS_DATA_KEY(l), aad, al, box, len, (uint8_t *)buf, out_len)) !=
+        0)
+        return rc;
+    buf[*out_len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* An evidence id in its source's scope: H(source) then the id's keyed hash (the index key is
+ * not in data.mdb, so the file alone cannot confirm a guessed id). */
+static int key_scoped_id(store_txn_t *txn, store_key_t *k, const char *source,
+                         const char *evidence_id)
+{
+    vault_t *v = store_vault(txn);
+    uint8_t h[VAULT_INDEX_HASH_LEN];
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    int rc = vault_index_hash(v, ID_DOMAIN_EVIDENCE, evidence_id, strlen(evidence_id), h);
+    if (rc != 0)
+        return rc;
+    store_key_hash(k, source);
+    store_key_bytes(k, h, sizeof h);
+    return 0;
+}
+
+static int key_evidence_id(store_txn_t *txn, store_key_t *k, const char *source,
+                           const char *evidence_id)
 {
     store_key_reset(k);
-    key_scoped_id(k, source, evidence_id);
+    return key_scoped_id(txn, k, source, evidence_id);
 }
 
 static int evidence_decode(const store_val_t *v, records_evidence_t *out)
@@ -141,6 +293,7 @@ static int evidence_decode(const store_val_t *v, records_evidence_t *out)
     out->observed_at = h.observed_at;
     out->outcome = h.outcome;
     out->retracted = (h.flags & EVIDENCE_RETRACTED) != 0;
+    out->shredded = (h.flags & EVIDENCE_SHREDDED) != 0;
     uint64_t ref = 0;
     for (int i = 5; i >= 0; i--)
         ref = ref << 8 | h.log_ref[i];
@@ -150,10 +303,28 @@ static int evidence_decode(const store_val_t *v, records_evidence_t *out)
     out->blob_len = v->len - sizeof h;
     out->pos = NULL;
     out->pos_len = 0;
+    out->rkey = NULL;
+    out->rkey_len = 0;
     return 0;
 }
 
-int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
+int records_evidence_open(store_txn_t *txn, const records_evidence_t *rec, const void **plain,
+                          size_t *len)
+{
+    if (rec->rkey == NULL || rec->rkey_len < STORE_HASH_LEN)
+        return ERR_INTERNAL;
+    records_learner_t l;
+    records_learner_init_hash(&l, rec->rkey);
+    const char *out;
+    int rc = open_box(txn, &l, STORE_DB_LEARNERS, rec->rkey, rec->rkey_len, rec->blob,
+                      rec->blob_len, &out, len);
+    records_learner_forget(&l);
+    if (rc == 0)
+        *plain = out;
+    return rc;
+}
+
+int records_evidence_put(store_txn_t *txn, records_learner_t *l, const char *competency_id,
                          const char *source, const char *evidence_id, const records_evidence_t *ev)
 {
     uint8_t comp_hash[STORE_HASH_LEN];
@@ -165,32 +336,24 @@ int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const cha
     uint8_t index[INDEX_LEN];
     memcpy(index, l->hash, STORE_HASH_LEN);
     memcpy(index + STORE_HASH_LEN, k.b + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
-    key_scoped_id(&k, source, evidence_id);
+    int rc = key_scoped_id(txn, &k, source, evidence_id);
+    if (rc != 0)
+        return rc;
 
-    size_t len = sizeof(evidence_header_t) + ev->blob_len;
-    uint8_t stackbuf[2048];
-    uint8_t *rec = len <= sizeof stackbuf ? stackbuf : malloc(len);
-    if (rec == NULL)
-        return ERR_NOMEM;
-    evidence_header_t h = {ev->score, ev->weight, ev->observed_at, ev->outcome, 0, {0}};
+    evidence_header_t h = {
+        ev->score, ev->weight, ev->observed_at, ev->outcome, ev->shredded ? EVIDENCE_SHREDDED : 0,
+        {0}};
     if (ev->logged) {
-        if (ev->log_index >= (UINT64_C(1) << 48) - 1) {
-            if (rec != stackbuf)
-                free(rec);
+        if (ev->log_index >= (UINT64_C(1) << 48) - 1)
             return store_txn_fail(txn, ERR_LIMIT);
-        }
         for (uint64_t ref = ev->log_index + 1, i = 0; i < 6; i++, ref >>= 8)
             h.log_ref[i] = (uint8_t)ref;
     }
-    memcpy(rec, &h, sizeof h);
-    if (ev->blob_len)
-        memcpy(rec + sizeof h, ev->blob, ev->blob_len);
-    int rc = store_put(txn, STORE_DB_LEARNERS, &k, rec, len, 0);
-    if (rec != stackbuf)
-        free(rec);
-    if (rc != 0)
+    if ((rc = put_sealed(txn, STORE_DB_LEARNERS, &k, l, &h, sizeof h, ev->blob, ev->blob_len, 0)) !=
+        0)
         return rc;
-    key_evidence_id(&idkey, source, evidence_id);
+    if ((rc = key_evidence_id(txn, &idkey, source, evidence_id)) != 0)
+        return rc;
     return store_put(txn, STORE_DB_EVIDENCE_ID, &idkey, index, sizeof index, 0);
 }
 
@@ -200,16 +363,16 @@ static int evidence_locate(store_txn_t *txn, const char *source, const char *evi
 {
     store_key_t k;
     store_val_t v;
-    key_evidence_id(&k, source, evidence_id);
-    int rc = store_get(txn, STORE_DB_EVIDENCE_ID, &k, &v);
+    int rc = key_evidence_id(txn, &k, source, evidence_id);
+    if (rc == 0)
+        rc = store_get(txn, STORE_DB_EVIDENCE_ID, &k, &v);
     if (rc != 0)
         return rc;
     if (v.len != INDEX_LEN)
         return ERR_INTERNAL;
     key_learner_kind(rk, v.data, KIND_EVIDENCE);
     store_key_bytes(rk, (const uint8_t *)v.data + STORE_HASH_LEN, STORE_HASH_LEN + 8);
-    key_scoped_id(rk, source, evidence_id);
-    return 0;
+    return key_scoped_id(txn, rk, source, evidence_id);
 }
 
 /* The stored record of an evidence id: its key and value (borrowed). */
@@ -229,7 +392,17 @@ int records_evidence_find(store_txn_t *txn, const char *source, const char *evid
     store_key_t k;
     store_val_t v;
     int rc = evidence_get(txn, source, evidence_id, &k, &v);
-    return rc ? rc : evidence_decode(&v, out);
+    if (rc == 0)
+        rc = evidence_decode(&v, out);
+    if (rc != 0)
+        return rc;
+    uint8_t *key = store_txn_scratch(txn, k.len); /* the box's associated data, kept */
+    if (key == NULL)
+        return ERR_NOMEM;
+    memcpy(key, k.b, k.len);
+    out->rkey = key;
+    out->rkey_len = k.len;
+    return 0;
 }
 
 int records_evidence_retract(store_txn_t *txn, const char *source, const char *evidence_id,
@@ -321,6 +494,8 @@ int records_evidence_iter_next(records_evidence_iter_t *it, records_evidence_t *
     if (rc == 0 && (rc = evidence_decode(&v, out)) == 0) {
         out->pos = (const uint8_t *)k.data + STORE_HASH_LEN + 1; /* after learner and kind */
         out->pos_len = k.len - STORE_HASH_LEN - 1;
+        out->rkey = k.data;
+        out->rkey_len = k.len;
     }
     return rc;
 }
@@ -354,14 +529,14 @@ int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_has
 
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
-int records_profile_ensure(store_txn_t *txn, const records_learner_t *l)
+int records_profile_ensure(store_txn_t *txn, records_learner_t *l)
 {
     store_key_t k;
     store_val_t v;
     key_learner_kind(&k, l->hash, KIND_PROFILE);
     int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
     if (rc == ERR_NOT_FOUND)
-        rc = store_put(txn, STORE_DB_LEARNERS, &k, l->id, strlen(l->id), 0);
+        rc = put_sealed(txn, STORE_DB_LEARNERS, &k, l, NULL, 0, l->id, strlen(l->id), 0);
     return rc;
 }
 
@@ -391,34 +566,45 @@ int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
         return 0;
     if (rc != 0)
         return rc;
-    if (v.len > STORE_KEY_MAX)
+    records_learner_t l;
+    records_learner_init_hash(&l, cursor);
+    const char *plain;
+    size_t len;
+    rc = open_box(txn, &l, STORE_DB_LEARNERS, pk.b, pk.len, v.data, v.len, &plain, &len);
+    records_learner_forget(&l);
+    if (rc == ERR_NOT_FOUND || rc == ERR_GONE) /* no key: nothing of theirs can be read */
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (len > STORE_KEY_MAX)
         return ERR_INTERNAL;
-    memcpy(id, v.data, v.len);
-    id[v.len] = '\0';
+    memcpy(id, plain, len + 1);
     return 0;
 }
 
-int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], char *did,
-                    size_t cap)
+int records_did_get(store_txn_t *txn, records_learner_t *l, char *did, size_t cap)
 {
     store_key_t k;
     store_val_t v;
-    key_learner_kind(&k, learner_hash, KIND_DID);
+    key_learner_kind(&k, l->hash, KIND_DID);
     int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    const char *plain;
+    size_t len;
+    if (rc == 0)
+        rc = open_box(txn, l, STORE_DB_LEARNERS, k.b, k.len, v.data, v.len, &plain, &len);
     if (rc != 0)
         return rc;
-    if (v.len >= cap)
+    if (len >= cap)
         return ERR_INTERNAL;
-    memcpy(did, v.data, v.len);
-    did[v.len] = '\0';
+    memcpy(did, plain, len + 1);
     return 0;
 }
 
-int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did)
+int records_did_put(store_txn_t *txn, records_learner_t *l, const char *did)
 {
     store_key_t k;
-    key_learner_kind(&k, learner_hash, KIND_DID);
-    return store_put(txn, STORE_DB_LEARNERS, &k, did, strlen(did), 0);
+    key_learner_kind(&k, l->hash, KIND_DID);
+    return put_sealed(txn, STORE_DB_LEARNERS, &k, l, NULL, 0, did, strlen(did), 0);
 }
 
 int records_profile_exists(store_txn_t *txn, const records_learner_t *l)
@@ -441,44 +627,48 @@ static void key_override(store_key_t *k, const uint8_t *learner_hash, const uint
 
 #define OVERRIDE_TEXT_MAX 8192 /* actor and reason together, as the handler bounds them */
 
-int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+/* The record: at(i64) granted(u8), then the box of actor NUL reason NUL. */
+int records_override_put(store_txn_t *txn, records_learner_t *l,
                          const uint8_t fw_hash[STORE_HASH_LEN],
                          const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o)
 {
     size_t al = strlen(o->actor), rl = strlen(o->reason);
     if (al + rl > OVERRIDE_TEXT_MAX)
         return ERR_INVALID;
-    uint8_t v[9 + OVERRIDE_TEXT_MAX + 2];
-    memcpy(v, &o->at, 8);
-    v[8] = o->granted;
-    memcpy(v + 9, o->actor, al + 1);
-    memcpy(v + 10 + al, o->reason, rl + 1);
+    uint8_t head[9], text[OVERRIDE_TEXT_MAX + 2];
+    memcpy(head, &o->at, 8);
+    head[8] = o->granted;
+    memcpy(text, o->actor, al + 1);
+    memcpy(text + al + 1, o->reason, rl + 1);
     store_key_t k;
-    key_override(&k, learner_hash, fw_hash, comp_hash);
-    return store_put(txn, STORE_DB_LEARNERS, &k, v, 11 + al + rl, 0);
+    key_override(&k, l->hash, fw_hash, comp_hash);
+    return put_sealed(txn, STORE_DB_LEARNERS, &k, l, head, sizeof head, text, al + rl + 2, 0);
 }
 
-int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+int records_override_get(store_txn_t *txn, records_learner_t *l,
                          const uint8_t fw_hash[STORE_HASH_LEN],
                          const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out)
 {
     store_key_t k;
     store_val_t v;
-    key_override(&k, learner_hash, fw_hash, comp_hash);
+    key_override(&k, l->hash, fw_hash, comp_hash);
     int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
     if (rc != 0)
         return rc;
-    const char *p = v.data;
-    /* two NUL-terminated strings after the 9-byte header, the last NUL the value's end */
-    if (v.len < 11 || p[v.len - 1] != '\0')
+    if (v.len < 9)
         return ERR_INTERNAL;
-    const char *actor = p + 9, *end = p + v.len;
-    const char *nul = memchr(actor, '\0', (size_t)(end - actor));
-    if (nul == NULL || nul + 1 >= end)
-        return ERR_INTERNAL;
+    const char *p = v.data, *text;
+    size_t len;
     memcpy(&out->at, p, 8);
     out->granted = p[8] != 0;
-    out->actor = actor;
+    if ((rc = open_box(txn, l, STORE_DB_LEARNERS, k.b, k.len, p + 9, v.len - 9, &text, &len)) != 0)
+        return rc;
+    /* two NUL-terminated strings, the last NUL the text's end */
+    const char *end = text + len;
+    const char *nul = len >= 2 && end[-1] == '\0' ? memchr(text, '\0', len) : NULL;
+    if (nul == NULL || nul + 1 >= end)
+        return ERR_INTERNAL;
+    out->actor = text;
     out->reason = nul + 1;
     return 0;
 }
@@ -523,7 +713,7 @@ int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_L
     return 0;
 }
 
-int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+int records_review_put(store_txn_t *txn, records_learner_t *l, const char *framework_id,
                        const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
                        const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
                        const records_review_t *rec)
@@ -538,15 +728,15 @@ int records_review_put(store_txn_t *txn, const records_learner_t *l, const char 
             return rc;
     }
     if (indexed_after && (!indexed_before || old->due_at != rec->due_at)) {
+        /* framework id NUL competency id NUL, then the learner id's box */
         size_t a = strlen(l->id), b = strlen(framework_id), c = strlen(competency_id);
-        char v[3 * (STORE_KEY_MAX + 1)];
+        char v[2 * (STORE_KEY_MAX + 1)];
         if (a > STORE_KEY_MAX || b > STORE_KEY_MAX || c > STORE_KEY_MAX)
             return ERR_INVALID;
-        memcpy(v, l->id, a + 1);
-        memcpy(v + a + 1, framework_id, b + 1);
-        memcpy(v + a + b + 2, competency_id, c + 1);
+        memcpy(v, framework_id, b + 1);
+        memcpy(v + b + 1, competency_id, c + 1);
         key_review_due(&k, rec->due_at, l->hash, fw_hash, comp_hash);
-        if ((rc = store_put(txn, STORE_DB_REVIEWS, &k, v, a + b + c + 3, 0)) != 0)
+        if ((rc = put_sealed(txn, STORE_DB_REVIEWS, &k, l, v, b + c + 2, l->id, a, 0)) != 0)
             return rc;
     }
     key_review(&k, l->hash, fw_hash, comp_hash);
@@ -620,18 +810,21 @@ int records_review_first_due(store_txn_t *txn, int64_t now, records_review_due_t
     memcpy(out->learner_hash, p + 8, STORE_HASH_LEN);
     memcpy(out->fw_hash, p + 8 + STORE_HASH_LEN, STORE_HASH_LEN);
     memcpy(out->comp_hash, p + 8 + 2 * STORE_HASH_LEN, STORE_HASH_LEN);
-    /* three NUL-terminated strings, the last NUL the value's end */
+    /* two NUL-terminated strings, then the learner id's box */
     const char *s = v.data, *end = s + v.len;
-    if (v.len < 3 || end[-1] != '\0')
-        return ERR_INTERNAL;
     const char *n1 = memchr(s, '\0', v.len);
     const char *n2 = n1 && n1 + 1 < end ? memchr(n1 + 1, '\0', (size_t)(end - n1 - 1)) : NULL;
-    if (n2 == NULL || n2 + 1 >= end)
+    if (n2 == NULL)
         return ERR_INTERNAL;
-    out->learner_id = s;
-    out->framework_id = n1 + 1;
-    out->competency_id = n2 + 1;
-    return 0;
+    out->framework_id = s;
+    out->competency_id = n1 + 1;
+    records_learner_t l;
+    records_learner_init_hash(&l, out->learner_hash);
+    size_t len;
+    int orc = open_box(txn, &l, STORE_DB_REVIEWS, k.data, k.len, n2 + 1, (size_t)(end - n2 - 1),
+                       &out->learner_id, &len);
+    records_learner_forget(&l);
+    return orc;
 }
 
 int records_review_index_delete(store_txn_t *txn, const records_review_due_t *e)
@@ -838,15 +1031,18 @@ void records_group_iter_close(records_group_iter_t *it)
 int records_member_put(store_txn_t *txn, const uint8_t group_hash[STORE_HASH_LEN], char kind,
                        const char *member_id, bool *changed)
 {
-    uint8_t mh[STORE_HASH_LEN];
-    store_hash_id(member_id, mh);
+    records_learner_t l;
+    records_learner_init(&l, member_id);
     store_key_t k;
     store_val_t v;
-    key_member(&k, group_hash, kind, mh);
+    key_member(&k, group_hash, kind, l.hash);
     int rc = store_get(txn, STORE_DB_GROUPS, &k, &v);
     *changed = rc == ERR_NOT_FOUND;
-    if (rc == ERR_NOT_FOUND)
+    if (rc == ERR_NOT_FOUND && kind == RECORDS_MEMBER_LEARNER) /* a learner's id is sealed */
+        rc = put_sealed(txn, STORE_DB_GROUPS, &k, &l, NULL, 0, member_id, strlen(member_id), 0);
+    else if (rc == ERR_NOT_FOUND) /* staff ids stay in clear (ARCHITECTURE.md) */
         rc = store_put(txn, STORE_DB_GROUPS, &k, member_id, strlen(member_id), 0);
+    records_learner_forget(&l);
     return rc;
 }
 
@@ -882,12 +1078,21 @@ int records_member_iter_next(records_member_iter_t *it, const uint8_t **hash, co
     int rc = store_iter_next(&it->it, &k, &v);
     if (rc != 0)
         return rc;
-    if (k.len != 1 + 2 * STORE_HASH_LEN || v.len == 0 || v.len > RECORDS_GROUP_ID_MAX)
+    if (k.len != 1 + 2 * STORE_HASH_LEN || v.len == 0)
         return ERR_INTERNAL;
     *hash = (const uint8_t *)k.data + 1 + STORE_HASH_LEN;
-    *id = v.data;
-    *id_len = v.len;
-    return 0;
+    if (((const uint8_t *)k.data)[0] != RECORDS_MEMBER_LEARNER) {
+        *id = v.data;
+        *id_len = v.len;
+    } else {
+        records_learner_t l;
+        records_learner_init_hash(&l, *hash);
+        rc = open_box(it->it.txn, &l, STORE_DB_GROUPS, k.data, k.len, v.data, v.len, id, id_len);
+        records_learner_forget(&l);
+        if (rc != 0)
+            return rc;
+    }
+    return *id_len == 0 || *id_len > RECORDS_GROUP_ID_MAX ? ERR_INTERNAL : 0;
 }
 
 void records_member_iter_close(records_member_iter_t *it)
@@ -933,12 +1138,75 @@ int records_risk_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN
 
 /* ---- events -------------------------------------------------------------------------------- */
 
-int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_t len)
+/* An event record: flags(u8) kind(u8) at(i64), then the packed Event, or (EVENT_SEALED) the
+ * learner's hash and the packed Event's box under their data key. */
+#define EVENT_SEALED 1u
+#define EVENT_HEAD   10
+#define EVENT_BUF    4096
+
+int records_event_append(store_txn_t *txn, uint64_t seq, records_learner_t *l, uint32_t kind,
+                         int64_t at, const void *data, size_t len)
 {
     store_key_t k;
     store_key_reset(&k);
     store_key_u64(&k, seq);
-    return store_put(txn, STORE_DB_EVENTS, &k, data, len, STORE_APPEND);
+    uint8_t head[EVENT_HEAD + STORE_HASH_LEN];
+    head[0] = l != NULL ? EVENT_SEALED : 0;
+    head[1] = (uint8_t)kind;
+    memcpy(head + 2, &at, 8);
+    if (l != NULL) {
+        memcpy(head + EVENT_HEAD, l->hash, STORE_HASH_LEN);
+        return put_sealed(txn, STORE_DB_EVENTS, &k, l, head, sizeof head, data, len, STORE_APPEND);
+    }
+    uint8_t stackbuf[EVENT_BUF];
+    uint8_t *buf = EVENT_HEAD + len <= sizeof stackbuf ? stackbuf : malloc(EVENT_HEAD + len);
+    if (buf == NULL)
+        return ERR_NOMEM;
+    memcpy(buf, head, EVENT_HEAD);
+    memcpy(buf + EVENT_HEAD, data, len);
+    int rc = store_put(txn, STORE_DB_EVENTS, &k, buf, EVENT_HEAD + len, STORE_APPEND);
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+static int event_decode(store_txn_t *txn, const store_val_t *k, const store_val_t *v,
+                        records_event_t *out)
+{
+    const uint8_t *p = v->data;
+    if (k->len != 8 || v->len < EVENT_HEAD)
+        return ERR_INTERNAL;
+    out->seq = store_read_u64(k->data);
+    out->shredded = false;
+    out->kind = p[1];
+    memcpy(&out->at, p + 2, 8);
+    if (!(p[0] & EVENT_SEALED)) {
+        out->data = p + EVENT_HEAD;
+        out->len = v->len - EVENT_HEAD;
+        return 0;
+    }
+    if (v->len < EVENT_HEAD + STORE_HASH_LEN)
+        return ERR_INTERNAL;
+    records_learner_t l;
+    records_learner_init_hash(&l, p + EVENT_HEAD);
+    const char *plain;
+    size_t len;
+    int rc = open_box(txn, &l, STORE_DB_EVENTS, k->data, k->len, p + EVENT_HEAD + STORE_HASH_LEN,
+                      v->len - EVENT_HEAD - STORE_HASH_LEN, &plain, &len);
+    records_learner_forget(&l);
+    /* No key (erased), or a key that does not open it (erased, then re-enrolled under a new
+     * key; damage would have failed the record's checksum first): the content is gone. */
+    if (rc == ERR_NOT_FOUND || rc == ERR_GONE || rc == ERR_DATA_LOSS) {
+        out->shredded = true;
+        out->data = NULL;
+        out->len = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    out->data = plain;
+    out->len = len;
+    return 0;
 }
 
 int records_event_last(store_txn_t *txn, uint64_t *seq)
@@ -953,13 +1221,13 @@ int records_event_last(store_txn_t *txn, uint64_t *seq)
     return 0;
 }
 
-int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len)
+int records_event_first(store_txn_t *txn, records_event_t *out)
 {
     records_event_iter_t it;
     int rc = records_event_iter_open(txn, 0, &it);
     if (rc != 0)
         return rc;
-    rc = records_event_iter_next(&it, seq, data, len);
+    rc = records_event_iter_next(&it, out);
     records_event_iter_close(&it);
     return rc;
 }
@@ -980,18 +1248,11 @@ int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_
     return store_iter_open(txn, STORE_DB_EVENTS, NULL, &start, &it->it);
 }
 
-int records_event_iter_next(records_event_iter_t *it, uint64_t *seq, const void **data, size_t *len)
+int records_event_iter_next(records_event_iter_t *it, records_event_t *out)
 {
     store_val_t k, v;
     int rc = store_iter_next(&it->it, &k, &v);
-    if (rc != 0)
-        return rc;
-    if (k.len != 8)
-        return ERR_INTERNAL;
-    *seq = store_read_u64(k.data);
-    *data = v.data;
-    *len = v.len;
-    return 0;
+    return rc != 0 ? rc : event_decode(it->it.txn, &k, &v, out);
 }
 
 void records_event_iter_close(records_event_iter_t *it)
@@ -1020,29 +1281,96 @@ static void key_credential(store_key_t *k, const char *id)
     store_key_bytes(k, id, strlen(id));
 }
 
+static void hex16(const uint8_t *h, char out[2 * STORE_HASH_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < STORE_HASH_LEN; i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15];
+    }
+    out[2 * STORE_HASH_LEN] = '\0';
+}
+
+static int unhex16(const char *s, size_t len, uint8_t out[STORE_HASH_LEN])
+{
+    if (len != 2 * STORE_HASH_LEN)
+        return ERR_INTERNAL;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return ERR_INTERNAL;
+        out[i / 2] = i % 2 == 0 ? (uint8_t)(v << 4) : (uint8_t)(out[i / 2] | v);
+    }
+    return 0;
+}
+
+/* The record: the header, then eight strings [u32 len with NUL][bytes][NUL]. The learner string
+ * holds the learner's hash (hex), the reason string the reason's box (bytes, not text). */
 int records_credential_put(store_txn_t *txn, const records_credential_t *c)
 {
     credential_header_t h = {c->issued_at, c->changed_at, c->status_index, c->revision, c->state,
                              c->flags,     {0},           c->status_list};
-    size_t n = sizeof h;
-    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
-        n += 4 + c->len[i] + 1;
-    uint8_t *rec = malloc(n), *p = rec;
-    if (rec == NULL)
-        return ERR_NOMEM;
-    memcpy(p, &h, sizeof h);
-    p += sizeof h;
-    for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
-        uint32_t l = (uint32_t)c->len[i] + 1;
-        memcpy(p, &l, 4);
-        memcpy(p + 4, c->s[i], c->len[i]);
-        p[4 + c->len[i]] = '\0';
-        p += 4 + l;
-    }
+    records_learner_t l;
+    if (c->s[RECORDS_CRED_LEARNER][0] != '\0')
+        records_learner_init(&l, c->s[RECORDS_CRED_LEARNER]);
+    else /* read back from an erased learner's record: keep whose it was */
+        records_learner_init_hash(&l, c->learner_hash);
+    char lhex[2 * STORE_HASH_LEN + 1];
+    hex16(l.hash, lhex);
     store_key_t k;
     key_credential(&k, c->s[RECORDS_CRED_ID]);
-    int rc = store_put(txn, STORE_DB_CREDENTIALS, &k, rec, n, 0);
+    /* The reason's box; an erased learner's (no key) keeps none. */
+    vault_t *v = store_vault(txn);
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    size_t rlen = c->len[RECORDS_CRED_REASON], blen = 0;
+    uint8_t *box = NULL;
+    int rc = rlen > 0 ? records_learner_unlock(txn, &l, c->s[RECORDS_CRED_LEARNER][0] != '\0')
+                      : ERR_NOT_FOUND;
+    if (rc == 0) {
+        uint8_t aad[1 + STORE_KEY_MAX];
+        size_t al = box_aad(aad, STORE_DB_CREDENTIALS, k.b, k.len);
+        blen = vault_box_len(v, rlen);
+        if ((box = malloc(blen)) == NULL)
+            rc = ERR_NOMEM;
+        else
+            rc = vault_seal(v, RECORDS_DATA_KEY(&l), aad, al, c->s[RECORDS_CRED_REASON], rlen, box);
+    } else if (rc == ERR_NOT_FOUND || rc == ERR_GONE) {
+        rc = 0;
+    }
+    records_learner_forget(&l);
+    const char *s[RECORDS_CRED_STRINGS];
+    size_t len[RECORDS_CRED_STRINGS];
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
+        s[i] = c->s[i];
+        len[i] = c->len[i];
+    }
+    s[RECORDS_CRED_LEARNER] = lhex;
+    len[RECORDS_CRED_LEARNER] = 2 * STORE_HASH_LEN;
+    s[RECORDS_CRED_REASON] = box != NULL ? (const char *)box : "";
+    len[RECORDS_CRED_REASON] = box != NULL ? blen : 0;
+    size_t n = sizeof h;
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
+        n += 4 + len[i] + 1;
+    uint8_t *rec = rc == 0 ? malloc(n) : NULL, *p = rec;
+    if (rc == 0 && rec == NULL)
+        rc = ERR_NOMEM;
+    if (rc == 0) {
+        memcpy(p, &h, sizeof h);
+        p += sizeof h;
+        for (int i = 0; i < RECORDS_CRED_STRINGS; i++) {
+            uint32_t sl = (uint32_t)len[i] + 1;
+            memcpy(p, &sl, 4);
+            if (len[i] > 0)
+                memcpy(p + 4, s[i], len[i]);
+            p[4 + len[i]] = '\0';
+            p += 4 + sl;
+        }
+        rc = store_put(txn, STORE_DB_CREDENTIALS, &k, rec, n, 0);
+    }
     free(rec);
+    free(box);
     return rc;
 }
 
@@ -1071,6 +1399,37 @@ int records_credential_get(store_txn_t *txn, const char *id, records_credential_
         out->len[i] = l - 1;
         p += 4 + l;
     }
+    if ((rc = unhex16(out->s[RECORDS_CRED_LEARNER], out->len[RECORDS_CRED_LEARNER],
+                      out->learner_hash)) != 0)
+        return rc;
+    /* The learner's id from their profile, the reason from its box: "" once erased. */
+    records_learner_t l;
+    records_learner_init_hash(&l, out->learner_hash);
+    const char *text = "", *reason_box = out->s[RECORDS_CRED_REASON];
+    size_t tlen = 0, blen = out->len[RECORDS_CRED_REASON];
+    out->s[RECORDS_CRED_LEARNER] = "";
+    out->len[RECORDS_CRED_LEARNER] = 0;
+    out->s[RECORDS_CRED_REASON] = "";
+    out->len[RECORDS_CRED_REASON] = 0;
+    store_key_t pk;
+    store_val_t pv;
+    key_learner_kind(&pk, l.hash, KIND_PROFILE);
+    rc = store_get(txn, STORE_DB_LEARNERS, &pk, &pv);
+    if (rc == 0)
+        rc = open_box(txn, &l, STORE_DB_LEARNERS, pk.b, pk.len, pv.data, pv.len, &text, &tlen);
+    if (rc == 0) {
+        out->s[RECORDS_CRED_LEARNER] = text;
+        out->len[RECORDS_CRED_LEARNER] = tlen;
+    }
+    if (rc == 0 && blen > 0)
+        rc = open_box(txn, &l, STORE_DB_CREDENTIALS, k.b, k.len, reason_box, blen, &text, &tlen);
+    if (rc == 0 && blen > 0) {
+        out->s[RECORDS_CRED_REASON] = text;
+        out->len[RECORDS_CRED_REASON] = tlen;
+    }
+    records_learner_forget(&l);
+    if (rc != 0 && rc != ERR_NOT_FOUND && rc != ERR_GONE && rc != ERR_DATA_LOSS)
+        return rc;
     out->issued_at = h.issued_at;
     out->changed_at = h.changed_at;
     out->status_index = h.index;
@@ -1079,6 +1438,20 @@ int records_credential_get(store_txn_t *txn, const char *id, records_credential_
     out->flags = h.flags;
     out->status_list = h.list ? h.list : 1;
     return 0;
+}
+
+int records_credential_shred(store_txn_t *txn, const char *id)
+{
+    records_credential_t c;
+    int rc = records_credential_get(txn, id, &c);
+    if (rc != 0)
+        return rc;
+    /* put copies every string before writing, so c may borrow from the old record */
+    c.s[RECORDS_CRED_LEARNER] = ""; /* keeps c.learner_hash */
+    c.len[RECORDS_CRED_LEARNER] = 0;
+    c.s[RECORDS_CRED_REASON] = c.s[RECORDS_CRED_JSON] = c.s[RECORDS_CRED_JWT] = "";
+    c.len[RECORDS_CRED_REASON] = c.len[RECORDS_CRED_JSON] = c.len[RECORDS_CRED_JWT] = 0;
+    return records_credential_put(txn, &c);
 }
 
 static void key_cred_index(store_key_t *k, const records_cred_key_t *c)
@@ -1260,6 +1633,33 @@ int records_bits_del(store_txn_t *txn, char which)
 
 /* ---- store identity ------------------------------------------------------------------------ */
 
+/* meta "vault": the fingerprint of the store.key the file was sealed under. */
+static void key_vault_id(store_key_t *k)
+{
+    store_key_reset(k);
+    store_key_bytes(k, "vault", 5);
+}
+
+int records_vault_id_get(store_txn_t *txn, uint8_t id[RECORDS_VAULT_ID_LEN])
+{
+    store_key_t k;
+    store_val_t v;
+    key_vault_id(&k);
+    int rc = store_get(txn, STORE_DB_META, &k, &v);
+    if (rc == 0 && v.len != RECORDS_VAULT_ID_LEN)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(id, v.data, RECORDS_VAULT_ID_LEN);
+    return rc;
+}
+
+int records_vault_id_put(store_txn_t *txn, const uint8_t id[RECORDS_VAULT_ID_LEN])
+{
+    store_key_t k;
+    key_vault_id(&k);
+    return store_put(txn, STORE_DB_META, &k, id, RECORDS_VAULT_ID_LEN, 0);
+}
+
 static void key_identity(store_key_t *k)
 {
     store_key_reset(k);
@@ -1307,29 +1707,6 @@ static void key_log_tree(store_key_t *k, uint8_t kind)
 {
     store_key_reset(k);
     store_key_byte(k, kind);
-}
-
-int records_learner_key_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            uint8_t key[RECORDS_LEARNER_KEY_LEN])
-{
-    store_key_t k;
-    store_val_t v;
-    key_learner_kind(&k, learner_hash, KIND_KEY);
-    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
-    if (rc != 0)
-        return rc;
-    if (v.len != RECORDS_LEARNER_KEY_LEN)
-        return ERR_INTERNAL;
-    memcpy(key, v.data, RECORDS_LEARNER_KEY_LEN);
-    return 0;
-}
-
-int records_learner_key_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            const uint8_t key[RECORDS_LEARNER_KEY_LEN])
-{
-    store_key_t k;
-    key_learner_kind(&k, learner_hash, KIND_KEY);
-    return store_put(txn, STORE_DB_LEARNERS, &k, key, RECORDS_LEARNER_KEY_LEN, 0);
 }
 
 int records_log_base_get(store_txn_t *txn, uint64_t *base)
@@ -1465,12 +1842,248 @@ int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
     return 0;
 }
 
-/* ---- upgrades ------------------------------------------------------------------------------ */
+/* ---- copies of records, for code that rewrites what it walks ------------------------------- */
 
 typedef struct kv {
     uint8_t *key, *val;
     size_t klen, vlen;
 } kv_t;
+
+static void kv_free(kv_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i].key);
+    free(items);
+}
+
+/* Copies up to max records of db under prefix (NULL: all), from start (NULL: the first), into
+ * *items (caller frees with kv_free). *n: how many. A walk copies first and writes after: a put
+ * under an open cursor reshapes the tree it walks. */
+static int kv_collect(store_txn_t *txn, store_db_t db, const store_key_t *prefix,
+                      const store_key_t *start, size_t max, bool keys_only, kv_t **items, size_t *n)
+{
+    store_iter_t it;
+    store_val_t k, v = {NULL, 0};
+    size_t cap = 0;
+    *items = NULL;
+    *n = 0;
+    int rc = store_iter_open(txn, db, prefix, start, &it);
+    while (rc == 0 && *n < max &&
+           (rc = keys_only ? store_iter_next_key(&it, &k) : store_iter_next(&it, &k, &v)) == 0) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            kv_t *grown = realloc(*items, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            *items = grown;
+        }
+        kv_t *e = &(*items)[*n];
+        size_t vlen = keys_only ? 0 : v.len;
+        if ((e->key = malloc(k.len + vlen + 1)) == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        e->val = e->key + k.len;
+        memcpy(e->key, k.data, e->klen = k.len);
+        if (vlen > 0)
+            memcpy(e->val, v.data, vlen);
+        e->vlen = vlen;
+        (*n)++;
+    }
+    store_iter_close(&it);
+    if (rc == ERR_NOT_FOUND || (rc == 0 && *n == max))
+        rc = 0;
+    if (rc != 0) {
+        kv_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static void key_from(store_key_t *k, const uint8_t *bytes, size_t len)
+{
+    store_key_reset(k);
+    store_key_bytes(k, bytes, len);
+}
+
+/* Deletes every record of db under prefix; *n counts them. */
+static int del_prefix(store_txn_t *txn, store_db_t db, const store_key_t *prefix, uint64_t *n)
+{
+    for (;;) {
+        kv_t *items;
+        size_t m;
+        int rc = kv_collect(txn, db, prefix, NULL, 1024, true, &items, &m);
+        for (size_t i = 0; rc == 0 && i < m; i++) {
+            store_key_t k;
+            key_from(&k, items[i].key, items[i].klen);
+            rc = store_del(txn, db, &k);
+        }
+        kv_free(items, m);
+        if (rc != 0)
+            return rc;
+        *n += m;
+        if (m < 1024)
+            return 0;
+    }
+}
+
+/* ---- erasure, legal hold, retention -------------------------------------------------------- */
+
+#define EVIDENCE_KEY_FIXED (STORE_HASH_LEN + 1 + STORE_HASH_LEN + 8) /* learner 'E' comp time */
+
+int records_learner_erase(store_txn_t *txn, records_learner_t *l, int64_t at, uint64_t *evidence,
+                          uint64_t *records)
+{
+    store_key_t prefix, k;
+    kv_t *items;
+    size_t n;
+    *evidence = *records = 0;
+    /* the evidence ids' index entries: each record key ends with H(source) X(id), their key */
+    key_learner_kind(&prefix, l->hash, KIND_EVIDENCE);
+    int rc = kv_collect(txn, STORE_DB_LEARNERS, &prefix, NULL, SIZE_MAX, true, &items, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (items[i].klen <= EVIDENCE_KEY_FIXED) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        key_from(&k, items[i].key + EVIDENCE_KEY_FIXED, items[i].klen - EVIDENCE_KEY_FIXED);
+        rc = store_del(txn, STORE_DB_EVIDENCE_ID, &k);
+    }
+    kv_free(items, n);
+    *evidence = n;
+    /* the review index entries of periods not yet published */
+    key_learner_kind(&prefix, l->hash, KIND_REVIEW);
+    if (rc == 0)
+        rc = kv_collect(txn, STORE_DB_LEARNERS, &prefix, NULL, SIZE_MAX, false, &items, &n);
+    else
+        items = NULL, n = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        records_review_t r;
+        if (items[i].klen != 1 + 3 * STORE_HASH_LEN || items[i].vlen != sizeof r) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        memcpy(&r, items[i].val, sizeof r);
+        if (!(r.flags & RECORDS_REVIEW_PUBLISHED)) {
+            key_review_due(&k, r.due_at, l->hash, items[i].key + 1 + STORE_HASH_LEN,
+                           items[i].key + 1 + 2 * STORE_HASH_LEN);
+            rc = store_del(txn, STORE_DB_REVIEWS, &k);
+        }
+    }
+    kv_free(items, n);
+    /* class memberships: one key per group */
+    store_key_reset(&prefix);
+    store_key_byte(&prefix, GROUP_RECORD);
+    if (rc == 0)
+        rc = kv_collect(txn, STORE_DB_GROUPS, &prefix, NULL, SIZE_MAX, true, &items, &n);
+    else
+        items = NULL, n = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        store_val_t v;
+        key_member(&k, items[i].key + 1, RECORDS_MEMBER_LEARNER, l->hash);
+        if ((rc = store_get(txn, STORE_DB_GROUPS, &k, &v)) == 0) {
+            rc = store_del(txn, STORE_DB_GROUPS, &k);
+            (*records)++;
+        } else if (rc == ERR_NOT_FOUND) {
+            rc = 0;
+        }
+    }
+    kv_free(items, n);
+    /* everything under the learner's hash: evidence, profile, states, DID, overrides, reviews,
+     * hold, and the secret; their at-risk records and credential index entries */
+    store_key_reset(&prefix);
+    store_key_bytes(&prefix, l->hash, STORE_HASH_LEN);
+    if (rc == 0)
+        rc = del_prefix(txn, STORE_DB_LEARNERS, &prefix, records);
+    if (rc == 0)
+        rc = del_prefix(txn, STORE_DB_RISK, &prefix, records);
+    if (rc == 0)
+        rc = del_prefix(txn, STORE_DB_CRED_INDEX, &prefix, records);
+    *records += *evidence; /* their index entries */
+    key_learner_kind(&k, l->hash, KIND_ERASED);
+    if (rc == 0)
+        rc = store_put(txn, STORE_DB_LEARNERS, &k, &at, sizeof at, 0);
+    records_learner_forget(l);
+    return rc;
+}
+
+int records_hold_get(store_txn_t *txn, records_learner_t *l, int64_t *since, const char **reason)
+{
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, l->hash, KIND_HOLD);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len < 8)
+        return ERR_INTERNAL;
+    memcpy(since, v.data, 8);
+    size_t len;
+    return open_box(txn, l, STORE_DB_LEARNERS, k.b, k.len, (const uint8_t *)v.data + 8, v.len - 8,
+                    reason, &len);
+}
+
+int records_hold_put(store_txn_t *txn, records_learner_t *l, int64_t since, const char *reason)
+{
+    store_key_t k;
+    key_learner_kind(&k, l->hash, KIND_HOLD);
+    if (reason == NULL)
+        return store_del(txn, STORE_DB_LEARNERS, &k);
+    return put_sealed(txn, STORE_DB_LEARNERS, &k, l, &since, sizeof since, reason, strlen(reason),
+                      0);
+}
+
+int records_evidence_shred(store_txn_t *txn, records_learner_t *l, const uint8_t *pos,
+                           size_t pos_len, bool *done)
+{
+    *done = false;
+    if (pos_len > RECORDS_EVIDENCE_POS_MAX)
+        return ERR_INVALID;
+    store_key_t k;
+    store_val_t v;
+    key_learner_kind(&k, l->hash, KIND_EVIDENCE);
+    store_key_bytes(&k, pos, pos_len);
+    int rc = store_get(txn, STORE_DB_LEARNERS, &k, &v);
+    records_evidence_t rec;
+    if (rc == 0)
+        rc = evidence_decode(&v, &rec);
+    if (rc != 0 || rec.shredded)
+        return rc;
+    rec.rkey = k.b;
+    rec.rkey_len = k.len;
+    evidence_header_t h;
+    memcpy(&h, v.data, sizeof h);
+    const void *plain;
+    size_t len;
+    if ((rc = records_evidence_open(txn, &rec, &plain, &len)) != 0)
+        return rc;
+    Mastery__V1__Evidence *ev = mastery__v1__evidence__unpack(NULL, len, plain);
+    if (ev == NULL)
+        return ERR_INTERNAL;
+    /* protobuf-c frees what it unpacked: point the dropped fields at static "" and back */
+    char *id = ev->evidence_id, *url = ev->url, *narrative = ev->narrative;
+    ev->evidence_id = ev->url = ev->narrative = (char *)"";
+    size_t plen = mastery__v1__evidence__get_packed_size(ev);
+    uint8_t *packed = malloc(plen ? plen : 1);
+    if (packed != NULL)
+        mastery__v1__evidence__pack(ev, packed);
+    ev->evidence_id = id;
+    ev->url = url;
+    ev->narrative = narrative;
+    mastery__v1__evidence__free_unpacked(ev, NULL);
+    if (packed == NULL)
+        return ERR_NOMEM;
+    h.flags |= EVIDENCE_SHREDDED;
+    rc = put_sealed(txn, STORE_DB_LEARNERS, &k, l, &h, sizeof h, packed, plen, 0);
+    free(packed);
+    *done = rc == 0;
+    return rc;
+}
+
+/* ---- upgrades ------------------------------------------------------------------------------ */
 
 /* Format 2 -> 3 for one learner: each evidence record's key gains H(source) before the id, and
  * its id index entry moves from the bare id to H(source) id. The records are copied out first
@@ -1606,6 +2219,326 @@ static int upgrade_log(store_txn_t *txn, uint64_t *base)
     return rc;
 }
 
+/* ---- 6 -> 7: sealing ---------------------------------------------------------------------- */
+
+/* One learner's records: the commitment key becomes the second half of a wrapped secret (log
+ * entries already committed under it stay linkable to them until erasure); the profile, DID
+ * and overrides are sealed; each evidence record moves to its keyed-hash key with its item
+ * sealed, and its id index entry with it. */
+static int seal_learner(store_txn_t *txn, const uint8_t hash[STORE_HASH_LEN], uint64_t *sealed)
+{
+    store_key_t prefix, k, idx;
+    kv_t *items;
+    size_t n;
+    store_key_reset(&prefix);
+    store_key_bytes(&prefix, hash, STORE_HASH_LEN);
+    int rc = kv_collect(txn, STORE_DB_LEARNERS, &prefix, NULL, SIZE_MAX, false, &items, &n);
+    if (rc != 0)
+        return rc;
+    records_learner_t l;
+    records_learner_init_hash(&l, hash);
+    vault_t *v = store_vault(txn);
+    uint8_t wrapped[VAULT_WRAPPED_LEN];
+    rc = v != NULL ? vault_new_secret(l.secret) : ERR_UNAVAILABLE;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (items[i].klen == STORE_HASH_LEN + 1 && items[i].key[STORE_HASH_LEN] == KIND_KEY) {
+            if (items[i].vlen != VAULT_KEY_LEN)
+                rc = ERR_INTERNAL;
+            else
+                memcpy(RECORDS_COMMIT_KEY(&l), items[i].val, VAULT_KEY_LEN);
+        }
+    key_learner_kind(&k, hash, KIND_KEY);
+    if (rc == 0)
+        rc = vault_wrap(v, hash, STORE_HASH_LEN, l.secret, wrapped);
+    if (rc == 0)
+        rc = store_put(txn, STORE_DB_LEARNERS, &k, wrapped, sizeof wrapped, 0);
+    l.unlocked = rc == 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        kv_t *e = &items[i];
+        if (e->klen <= STORE_HASH_LEN)
+            continue;
+        key_from(&k, e->key, e->klen);
+        switch (e->key[STORE_HASH_LEN]) {
+        case KIND_PROFILE:
+        case KIND_DID:
+            rc = put_sealed(txn, STORE_DB_LEARNERS, &k, &l, NULL, 0, e->val, e->vlen, 0);
+            break;
+        case KIND_OVERRIDE:
+            rc = e->vlen < 9 ? ERR_INTERNAL
+                             : put_sealed(txn, STORE_DB_LEARNERS, &k, &l, e->val, 9, e->val + 9,
+                                          e->vlen - 9, 0);
+            break;
+        case KIND_EVIDENCE: {
+            /* learner 'E' comp time H(source) id -> ... H(source) X(id) */
+            size_t head = EVIDENCE_KEY_FIXED + STORE_HASH_LEN;
+            uint8_t x[VAULT_INDEX_HASH_LEN], index[INDEX_LEN];
+            if (e->klen <= head || e->vlen < sizeof(evidence_header_t)) {
+                rc = ERR_INTERNAL;
+                break;
+            }
+            const char *id = (const char *)e->key + head;
+            size_t id_len = e->klen - head;
+            if ((rc = vault_index_hash(v, ID_DOMAIN_EVIDENCE, id, id_len, x)) != 0)
+                break;
+            store_key_t nk;
+            key_from(&nk, e->key, head);
+            store_key_bytes(&nk, x, sizeof x);
+            memcpy(index, hash, STORE_HASH_LEN);
+            memcpy(index + STORE_HASH_LEN, e->key + STORE_HASH_LEN + 1, STORE_HASH_LEN + 8);
+            if ((rc = store_del(txn, STORE_DB_LEARNERS, &k)) != 0 ||
+                (rc = put_sealed(txn, STORE_DB_LEARNERS, &nk, &l, e->val, sizeof(evidence_header_t),
+                                 e->val + sizeof(evidence_header_t),
+                                 e->vlen - sizeof(evidence_header_t), 0)) != 0)
+                break;
+            key_from(&idx, e->key + EVIDENCE_KEY_FIXED, e->klen - EVIDENCE_KEY_FIXED);
+            if ((rc = store_del(txn, STORE_DB_EVIDENCE_ID, &idx)) != 0)
+                break;
+            key_from(&idx, e->key + EVIDENCE_KEY_FIXED, STORE_HASH_LEN);
+            store_key_bytes(&idx, x, sizeof x);
+            rc = store_put(txn, STORE_DB_EVIDENCE_ID, &idx, index, sizeof index, 0);
+            break;
+        }
+        default:
+            continue;
+        }
+        (*sealed)++;
+    }
+    records_learner_forget(&l);
+    kv_free(items, n);
+    return rc;
+}
+
+/* The learner of a stored event (format 6: the packed Event alone), or NULL. */
+static const char *event_learner(const Mastery__V1__Event *e)
+{
+    switch (e->kind_case) {
+    case MASTERY__V1__EVENT__KIND_UNLOCKED:
+        return e->unlocked->learner_id;
+    case MASTERY__V1__EVENT__KIND_MASTERED:
+        return e->mastered->learner_id;
+    case MASTERY__V1__EVENT__KIND_OVERRIDE:
+        return e->override->learner_id;
+    case MASTERY__V1__EVENT__KIND_EVIDENCE_RETRACTED:
+        return e->evidence_retracted->learner_id;
+    case MASTERY__V1__EVENT__KIND_CREDENTIAL_ISSUED:
+        return e->credential_issued->learner_id;
+    case MASTERY__V1__EVENT__KIND_CREDENTIAL_STATUS:
+        return e->credential_status->learner_id;
+    case MASTERY__V1__EVENT__KIND_EVIDENCE_ACCEPTED:
+        return e->evidence_accepted->learner_id;
+    case MASTERY__V1__EVENT__KIND_AT_RISK:
+        return e->at_risk->learner_id;
+    case MASTERY__V1__EVENT__KIND_REVIEW_DUE:
+        return e->review_due->learner_id;
+    case MASTERY__V1__EVENT__KIND_REVIEW_FAILED:
+        return e->review_failed->learner_id;
+    default:
+        return NULL;
+    }
+}
+
+/* Every event gets its clear header; those naming a learner are sealed. In chunks, so the
+ * copies stay small whatever the log's length. */
+static int seal_events(store_txn_t *txn, uint64_t *count)
+{
+    store_key_t start;
+    store_key_reset(&start);
+    store_key_u64(&start, 0);
+    for (;;) {
+        kv_t *items;
+        size_t n;
+        int rc = kv_collect(txn, STORE_DB_EVENTS, NULL, &start, 4096, false, &items, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            Mastery__V1__Event *e = mastery__v1__event__unpack(NULL, items[i].vlen, items[i].val);
+            if (e == NULL || items[i].klen != 8) {
+                mastery__v1__event__free_unpacked(e, NULL);
+                rc = ERR_INTERNAL;
+                break;
+            }
+            const char *who = event_learner(e);
+            records_learner_t l;
+            store_key_t k;
+            key_from(&k, items[i].key, 8);
+            uint8_t head[EVENT_HEAD + STORE_HASH_LEN];
+            head[0] = who != NULL && who[0] ? EVENT_SEALED : 0;
+            head[1] = (uint8_t)e->kind_case;
+            memcpy(head + 2, &e->at_ms, 8);
+            if (head[0]) {
+                records_learner_init(&l, who);
+                memcpy(head + EVENT_HEAD, l.hash, STORE_HASH_LEN);
+                rc = put_sealed(txn, STORE_DB_EVENTS, &k, &l, head, sizeof head, items[i].val,
+                                items[i].vlen, 0);
+                records_learner_forget(&l);
+            } else {
+                uint8_t *buf = malloc(EVENT_HEAD + items[i].vlen);
+                rc = buf == NULL ? ERR_NOMEM : 0;
+                if (rc == 0) {
+                    memcpy(buf, head, EVENT_HEAD);
+                    memcpy(buf + EVENT_HEAD, items[i].val, items[i].vlen);
+                    rc = store_put(txn, STORE_DB_EVENTS, &k, buf, EVENT_HEAD + items[i].vlen, 0);
+                    free(buf);
+                }
+            }
+            mastery__v1__event__free_unpacked(e, NULL);
+            (*count)++;
+        }
+        if (rc == 0 && n > 0) {
+            key_from(&start, items[n - 1].key, items[n - 1].klen);
+            store_key_reset(&start);
+            store_key_u64(&start, store_read_u64(items[n - 1].key) + 1);
+        }
+        kv_free(items, n);
+        if (rc != 0 || n < 4096)
+            return rc;
+    }
+}
+
+/* Review index entries: "learner NUL framework NUL competency NUL" -> the two ids and the
+ * learner's box; class memberships: the learner id's box. */
+static int seal_indexes(store_txn_t *txn, uint64_t *count)
+{
+    kv_t *items;
+    size_t n;
+    int rc = kv_collect(txn, STORE_DB_REVIEWS, NULL, NULL, SIZE_MAX, false, &items, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        kv_t *e = &items[i];
+        const char *s = (const char *)e->val;
+        const char *n1 = e->vlen ? memchr(s, '\0', e->vlen) : NULL;
+        if (e->klen != REVIEW_KEY_LEN || n1 == NULL || e->vlen < 3 || s[e->vlen - 1] != '\0') {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        records_learner_t l;
+        store_key_t k;
+        key_from(&k, e->key, e->klen);
+        records_learner_init_hash(&l, e->key + 8);
+        rc = put_sealed(txn, STORE_DB_REVIEWS, &k, &l, n1 + 1, e->vlen - (size_t)(n1 + 1 - s), s,
+                        (size_t)(n1 - s), 0);
+        records_learner_forget(&l);
+        (*count)++;
+    }
+    kv_free(items, n);
+    store_key_t prefix;
+    store_key_reset(&prefix);
+    store_key_byte(&prefix, RECORDS_MEMBER_LEARNER);
+    if (rc == 0)
+        rc = kv_collect(txn, STORE_DB_GROUPS, &prefix, NULL, SIZE_MAX, false, &items, &n);
+    else
+        items = NULL, n = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        kv_t *e = &items[i];
+        if (e->klen != 1 + 2 * STORE_HASH_LEN) {
+            rc = ERR_INTERNAL;
+            break;
+        }
+        records_learner_t l;
+        store_key_t k;
+        key_from(&k, e->key, e->klen);
+        records_learner_init_hash(&l, e->key + 1 + STORE_HASH_LEN);
+        rc = put_sealed(txn, STORE_DB_GROUPS, &k, &l, NULL, 0, e->val, e->vlen, 0);
+        records_learner_forget(&l);
+        (*count)++;
+    }
+    kv_free(items, n);
+    return rc;
+}
+
+/* Credentials: the learner id becomes the learner's hash, the reason its box. In chunks. */
+static int seal_credentials(store_txn_t *txn, uint64_t *count)
+{
+    store_key_t start;
+    store_key_reset(&start);
+    for (;;) {
+        kv_t *items;
+        size_t n;
+        int rc = kv_collect(txn, STORE_DB_CREDENTIALS, NULL, start.len ? &start : NULL, 1024, false,
+                            &items, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            kv_t *e = &items[i];
+            records_credential_t c;
+            credential_header_t h;
+            const uint8_t *p = e->val, *end = p + e->vlen;
+            if (e->vlen < sizeof h) {
+                rc = ERR_INTERNAL;
+                break;
+            }
+            memcpy(&h, p, sizeof h);
+            p += sizeof h;
+            for (int j = 0; rc == 0 && j < RECORDS_CRED_STRINGS; j++) {
+                uint32_t sl;
+                if (end - p < 4)
+                    rc = ERR_INTERNAL;
+                else
+                    memcpy(&sl, p, 4);
+                if (rc == 0 && (sl == 0 || (size_t)(end - p - 4) < sl || p[4 + sl - 1] != '\0'))
+                    rc = ERR_INTERNAL;
+                if (rc == 0) {
+                    c.s[j] = (const char *)p + 4;
+                    c.len[j] = sl - 1;
+                    p += 4 + sl;
+                }
+            }
+            if (rc != 0)
+                break;
+            c.issued_at = h.issued_at;
+            c.changed_at = h.changed_at;
+            c.status_index = h.index;
+            c.revision = h.revision;
+            c.state = h.state;
+            c.flags = h.flags;
+            c.status_list = h.list;
+            memset(c.learner_hash, 0, sizeof c.learner_hash);
+            rc = records_credential_put(txn, &c);
+            (*count)++;
+        }
+        if (rc == 0 && n > 0) {
+            key_from(&start, items[n - 1].key, items[n - 1].klen);
+            store_key_byte(&start, 0); /* the first key after it */
+        }
+        kv_free(items, n);
+        if (rc != 0 || n < 1024)
+            return rc;
+    }
+}
+
+static int upgrade_seal(store_txn_t *txn, uint64_t *learners, uint64_t *records)
+{
+    uint8_t cursor[STORE_HASH_LEN] = {0};
+    int rc;
+    for (;;) {
+        store_key_t start;
+        store_iter_t it;
+        store_val_t k;
+        store_key_reset(&start);
+        store_key_bytes(&start, cursor, STORE_HASH_LEN);
+        if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it)) != 0)
+            break;
+        rc = store_iter_next_key(&it, &k);
+        if (rc == 0 && k.len < STORE_HASH_LEN)
+            rc = ERR_INTERNAL;
+        if (rc == 0)
+            memcpy(cursor, k.data, STORE_HASH_LEN);
+        store_iter_close(&it);
+        if (rc != 0 || (rc = seal_learner(txn, cursor, records)) != 0)
+            break;
+        (*learners)++;
+        int i = STORE_HASH_LEN - 1;
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            rc = ERR_NOT_FOUND;
+            break;
+        }
+    }
+    if (rc == ERR_NOT_FOUND)
+        rc = seal_indexes(txn, records);
+    if (rc == 0)
+        rc = seal_events(txn, records);
+    if (rc == 0)
+        rc = seal_credentials(txn, records);
+    return rc;
+}
+
 int records_upgrade(store_t *st, err_detail_t *d)
 {
     uint32_t from = store_format(st);
@@ -1616,11 +2549,13 @@ int records_upgrade(store_t *st, err_detail_t *d)
     if (rc != 0)
         return err_set(d, rc, "store", "cannot begin the upgrade: %s", err_str(rc));
     /* Each step in this one transaction, in format order; a failure leaves the file as it was. */
-    uint64_t learners = 0, moved = 0, base = 0;
+    uint64_t learners = 0, moved = 0, base = 0, sealed_learners = 0, sealed = 0;
     if (from < STORE_FORMAT_SCOPED_IDS)
         rc = upgrade_scoped_ids(txn, &learners, &moved);
     if (rc == 0 && from < STORE_FORMAT_LOG)
         rc = upgrade_log(txn, &base);
+    if (rc == 0 && from < STORE_FORMAT_SEALED)
+        rc = upgrade_seal(txn, &sealed_learners, &sealed);
     /* -> 5: the reviews database, -> 6: the groups and risk databases (store_open created them,
      * empty, in the transaction that opened the file): an older file has no review_after and
      * no classes, so the empty databases are the whole migration */
@@ -1641,7 +2576,11 @@ int records_upgrade(store_t *st, err_detail_t *d)
     if (from < STORE_FORMAT_LOG)
         log_info("data.mdb upgraded to format %u: the transparency log starts at event %llu",
                  STORE_FORMAT_LOG, (unsigned long long)base);
-    log_info("data.mdb upgraded from format %u to %u (reviews, groups and risk databases)", from,
-             STORE_FORMAT_CURRENT);
+    if (from < STORE_FORMAT_SEALED)
+        log_info("data.mdb upgraded to format %u: %llu records of %llu learners, their events "
+                 "and credentials sealed under per-learner keys",
+                 STORE_FORMAT_SEALED, (unsigned long long)sealed,
+                 (unsigned long long)sealed_learners);
+    log_info("data.mdb upgraded from format %u to %u", from, STORE_FORMAT_CURRENT);
     return 0;
 }

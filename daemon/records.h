@@ -76,14 +76,63 @@
 
 #include "err.h"
 #include "store.h"
+#include "vault.h"
 
-/* A learner id with its key hash, computed once and used for every key of that learner. */
+/* A learner id with its key hash, computed once and used for every key of that learner, and
+ * once unlocked (records_learner_unlock) the learner's secret: their data key (sealing their
+ * fields) and their log commitment key. Wipe with records_learner_forget. */
 typedef struct records_learner {
-    const char *id; /* borrowed */
+    const char *id; /* borrowed; NULL when known by hash only */
     uint8_t hash[STORE_HASH_LEN];
+    bool unlocked;
+    uint8_t secret[VAULT_SECRET_LEN]; /* data key, then commitment key */
 } records_learner_t;
 
+#define RECORDS_DATA_KEY(l)   ((l)->secret)
+#define RECORDS_COMMIT_KEY(l) ((l)->secret + VAULT_KEY_LEN)
+
 void records_learner_init(records_learner_t *l, const char *id);
+/* A learner known by hash only (a key walk): id NULL. */
+void records_learner_init_hash(records_learner_t *l, const uint8_t hash[STORE_HASH_LEN]);
+/* Wipes the secret. */
+void records_learner_forget(records_learner_t *l);
+
+/*
+ * Loads the learner's secret (learners: H(learner) 'K', wrapped by the vault). With create,
+ * a learner without one gets a fresh secret, stored in txn. Returns 0; ERR_NOT_FOUND (none,
+ * and !create); ERR_GONE (erased: a tombstone, and no secret: create refuses too);
+ * ERR_UNAVAILABLE (no vault, or its epoch key is gone); ERR_DATA_LOSS (it does not open).
+ */
+int records_learner_unlock(store_txn_t *txn, records_learner_t *l, bool create);
+
+/* ---- erasure, legal hold (issue 16) --------------------------------------------------------- */
+
+/* The learner's tombstone: when they were erased. 0 and *at, or ERR_NOT_FOUND. */
+int records_erased_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], int64_t *at);
+/* Removes the tombstone (re-enrolment). */
+int records_erased_del(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN]);
+
+/*
+ * Erases every record of the learner in txn: the learners database's records under their hash
+ * (evidence, profile, states, DID, overrides, reviews, hold, and the secret itself), their
+ * evidence id index entries, review index entries, at-risk records, class memberships and
+ * credential index entries, and writes the tombstone (at). Credentials (records) stay: the
+ * caller revokes or keeps them; their stored copies are emptied by records_credential_shred.
+ * Counts into *evidence and *records. The learner must be unlocked (to find the evidence
+ * ids' index entries).
+ */
+int records_learner_erase(store_txn_t *txn, records_learner_t *l, int64_t at, uint64_t *evidence,
+                          uint64_t *records);
+
+/* The legal hold: since (Unix ms) and the reason (sealed; borrowed). 0, ERR_NOT_FOUND. */
+int records_hold_get(store_txn_t *txn, records_learner_t *l, int64_t *since, const char **reason);
+/* Places (reason non-NULL) or lifts (NULL) the hold. */
+int records_hold_put(store_txn_t *txn, records_learner_t *l, int64_t since, const char *reason);
+
+/* Shreds an evidence record's payload (retention): the box is replaced by the reduced item
+ * (no evidence id, narrative or url); the header (scores) stays. *done: whether it changed. */
+int records_evidence_shred(store_txn_t *txn, records_learner_t *l, const uint8_t *pos,
+                           size_t pos_len, bool *done);
 
 /* ---- frameworks ---------------------------------------------------------------------------- */
 
@@ -116,7 +165,8 @@ void records_framework_iter_close(records_framework_iter_t *it);
 /* ---- evidence ------------------------------------------------------------------------------ */
 
 /* An evidence record: what the rules read (the header, so evaluating a competency never
- * decodes the full item) and the caller's packed mastery.v1.Evidence. */
+ * decodes or opens the full item) and the caller's packed mastery.v1.Evidence, sealed under the
+ * learner's data key (records_evidence_open gives it back). */
 typedef struct records_evidence {
     double score;
     double weight;
@@ -124,13 +174,17 @@ typedef struct records_evidence {
     uint8_t outcome;    /* sample_outcome_t */
     bool retracted;     /* excluded from every rule; kept for the audit trail */
     bool logged;        /* accepted with the transparency log on (format 4): log_index is set */
+    bool shredded;      /* retention removed its evidence id, narrative and url */
     uint64_t log_index; /* its evidence_accepted entry's leaf index (< 2^48) */
+    /* put: the packed item (plain). Read: the sealed box as stored, borrowed. */
     const void *blob;
     size_t blob_len;
     /* Set by records_evidence_iter_next (NULL otherwise): the record's place in the walk, to
      * resume at with records_evidence_iter_open_at. Borrowed, like blob. */
     const uint8_t *pos;
     size_t pos_len;
+    const uint8_t *rkey; /* read: the record's key (the box's associated data); borrowed */
+    size_t rkey_len;
 } records_evidence_t;
 
 /*
@@ -141,8 +195,14 @@ typedef struct records_evidence {
  * Stores a new evidence record for (learner, competency) and its id index entry. The id must
  * not be stored yet for this source (records_evidence_find). ev->retracted is ignored.
  */
-int records_evidence_put(store_txn_t *txn, const records_learner_t *l, const char *competency_id,
+int records_evidence_put(store_txn_t *txn, records_learner_t *l, const char *competency_id,
                          const char *source, const char *evidence_id, const records_evidence_t *ev);
+
+/* The packed item of a record read by find or a walk, opened with its learner's data key into
+ * the transaction's scratch (borrowed like a value). 0; ERR_GONE / ERR_NOT_FOUND (the learner's
+ * key is gone: erased); ERR_DATA_LOSS (the box does not open). */
+int records_evidence_open(store_txn_t *txn, const records_evidence_t *rec, const void **plain,
+                          size_t *len);
 
 /* The record of (source, evidence id), through the id index: 0, ERR_NOT_FOUND, or
  * ERR_INTERNAL when the index points at no record. Blob borrowed. */
@@ -196,7 +256,7 @@ int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_has
 /* ---- learners: profile, DID ---------------------------------------------------------------- */
 
 /* Writes the profile (hash -> id) unless present: re-evaluation walks learners by hash. */
-int records_profile_ensure(store_txn_t *txn, const records_learner_t *l);
+int records_profile_ensure(store_txn_t *txn, records_learner_t *l);
 
 /*
  * Finds the first learner hash >= *cursor that has any record, and its profile. Returns 0 with
@@ -210,9 +270,8 @@ int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
 
 /* The learner's registered DID into did (cap bytes with the NUL): ERR_NOT_FOUND when none,
  * ERR_INTERNAL when the stored one does not fit. */
-int records_did_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], char *did,
-                    size_t cap);
-int records_did_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN], const char *did);
+int records_did_get(store_txn_t *txn, records_learner_t *l, char *did, size_t cap);
+int records_did_put(store_txn_t *txn, records_learner_t *l, const char *did);
 
 /* Whether the learner has a profile (any evidence or override ever recorded): 0, ERR_NOT_FOUND,
  * or a store error. */
@@ -230,10 +289,10 @@ typedef struct records_override {
     const char *reason;
 } records_override_t;
 
-int records_override_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+int records_override_put(store_txn_t *txn, records_learner_t *l,
                          const uint8_t fw_hash[STORE_HASH_LEN],
                          const uint8_t comp_hash[STORE_HASH_LEN], const records_override_t *o);
-int records_override_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
+int records_override_get(store_txn_t *txn, records_learner_t *l,
                          const uint8_t fw_hash[STORE_HASH_LEN],
                          const uint8_t comp_hash[STORE_HASH_LEN], records_override_t *out);
 
@@ -263,7 +322,7 @@ int records_review_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_L
  * (NULL: there was no record) goes, and rec's is added unless rec is PUBLISHED. The ids are
  * stored in the index entry (the sweep's event names them).
  */
-int records_review_put(store_txn_t *txn, const records_learner_t *l, const char *framework_id,
+int records_review_put(store_txn_t *txn, records_learner_t *l, const char *framework_id,
                        const uint8_t fw_hash[STORE_HASH_LEN], const char *competency_id,
                        const uint8_t comp_hash[STORE_HASH_LEN], const records_review_t *old,
                        const records_review_t *rec);
@@ -410,15 +469,29 @@ int records_risk_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN
 
 /* ---- events -------------------------------------------------------------------------------- */
 
-/* Appends event seq (greater than every stored one; the journal numbers them). */
-int records_event_append(store_txn_t *txn, uint64_t seq, const void *data, size_t len);
+/* Appends event seq (greater than every stored one; the journal numbers them): the packed
+ * Event, sealed under the learner's data key when it names one (l non-NULL, unlocked or
+ * unlockable with create), with its kind (the Event's oneof case) and time in clear. */
+int records_event_append(store_txn_t *txn, uint64_t seq, records_learner_t *l, uint32_t kind,
+                         int64_t at, const void *data, size_t len);
+
+/* A stored event as read back: the packed Event (opened; borrowed), or, when it named a
+ * learner since erased, shredded with only its kind and time. */
+typedef struct records_event {
+    uint64_t seq;
+    bool shredded;
+    uint32_t kind; /* the Event's oneof case number */
+    int64_t at;
+    const void *data;
+    size_t len;
+} records_event_t;
 
 /* The last stored seq: 0 and *seq, or ERR_NOT_FOUND for an empty log. */
 int records_event_last(store_txn_t *txn, uint64_t *seq);
 
 /* The oldest stored event: 0 with its seq and packed bytes (borrowed), ERR_NOT_FOUND for an
  * empty log. */
-int records_event_first(store_txn_t *txn, uint64_t *seq, const void **data, size_t *len);
+int records_event_first(store_txn_t *txn, records_event_t *out);
 
 /* Deletes event seq (retention drops the oldest); a missing one is not an error. */
 int records_event_delete(store_txn_t *txn, uint64_t seq);
@@ -429,9 +502,9 @@ typedef struct records_event_iter {
 
 /* Events from seq `from` on, in order. */
 int records_event_iter_open(store_txn_t *txn, uint64_t from, records_event_iter_t *it);
-/* 0 with the next event's seq and packed bytes (borrowed), ERR_NOT_FOUND at the end. */
-int records_event_iter_next(records_event_iter_t *it, uint64_t *seq, const void **data,
-                            size_t *len);
+/* 0 with the next event (borrowed), ERR_NOT_FOUND at the end, ERR_DATA_LOSS for a box that
+ * does not open. */
+int records_event_iter_next(records_event_iter_t *it, records_event_t *out);
 void records_event_iter_close(records_event_iter_t *it);
 
 /* ---- credentials --------------------------------------------------------------------------- */
@@ -464,14 +537,20 @@ typedef struct records_credential {
     uint8_t flags;
     uint32_t status_list; /* the status list it is on (records written before lists rolled
                              over store 0 and read back as list 1, where they were moved) */
-    const char *s[RECORDS_CRED_STRINGS]; /* NUL-terminated; borrowed (from the store on get) */
-    size_t len[RECORDS_CRED_STRINGS];    /* without the NUL */
+    uint8_t learner_hash[STORE_HASH_LEN]; /* get: whose it is (also when erased) */
+    const char *s[RECORDS_CRED_STRINGS];  /* NUL-terminated; borrowed (from the store on get) */
+    size_t len[RECORDS_CRED_STRINGS];     /* without the NUL */
 } records_credential_t;
 
-/* Stores (or replaces) the record under c->s[RECORDS_CRED_ID]; lengths from c->len. */
+/* Stores (or replaces) the record under c->s[RECORDS_CRED_ID]; lengths from c->len. The
+ * learner is stored as their hash and the reason sealed under their data key. */
 int records_credential_put(store_txn_t *txn, const records_credential_t *c);
-/* ERR_NOT_FOUND when there is no credential with that id. */
+/* ERR_NOT_FOUND when there is no credential with that id. The learner id and the reason read
+ * back as "" when the learner was erased (learner_hash still says whose it was). */
 int records_credential_get(store_txn_t *txn, const char *id, records_credential_t *out);
+/* Empties a credential's stored copies (JSON, JWT) and reason: erasure keeps only what the
+ * status list needs. */
+int records_credential_shred(store_txn_t *txn, const char *id);
 
 /* The "never twice" index: the credential issued for (learner, framework revision,
  * competency). get: 0 with the id copied into id (cap bytes), or ERR_NOT_FOUND. */
@@ -550,6 +629,12 @@ typedef struct records_identity {
     char rsa[RECORDS_KEY_ID_MAX];
 } records_identity_t;
 
+/* The fingerprint of the vault (store.key) the file is sealed under (meta "vault"): 0 or
+ * ERR_NOT_FOUND (never sealed: a new store, or one before format 7 opened without a vault). */
+#define RECORDS_VAULT_ID_LEN 16
+int records_vault_id_get(store_txn_t *txn, uint8_t id[RECORDS_VAULT_ID_LEN]);
+int records_vault_id_put(store_txn_t *txn, const uint8_t id[RECORDS_VAULT_ID_LEN]);
+
 /* Whether the store holds no framework, learner record, event or credential. */
 bool records_store_empty(store_txn_t *txn);
 
@@ -559,16 +644,11 @@ int records_identity_put(store_txn_t *txn, const records_identity_t *id);
 
 /* ---- the transparency log (format 4) ------------------------------------------------------- */
 
-#define RECORDS_LEARNER_KEY_LEN 32
-#define RECORDS_LOG_HASH_LEN    32
+#define RECORDS_LOG_HASH_LEN 32
 
-/* The learner's commitment key (32 random bytes, learners: H(learner) 'K'): log entries name a
- * learner and their free text only by HMACs under it, so erasing it unlinks every entry.
- * ERR_NOT_FOUND: none yet. */
-int records_learner_key_get(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            uint8_t key[RECORDS_LEARNER_KEY_LEN]);
-int records_learner_key_put(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
-                            const uint8_t key[RECORDS_LEARNER_KEY_LEN]);
+/* The learner's commitment key is the second half of their secret (RECORDS_COMMIT_KEY, after
+ * records_learner_unlock): log entries name a learner and their free text only by HMACs under
+ * it, so erasing the secret unlinks every entry. */
 
 /* The event seq of leaf 0 (1 for a store made with the log; the first event after the
  * upgrade for an older one). ERR_NOT_FOUND before records_upgrade. */
@@ -603,7 +683,9 @@ int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
  * Brings a store opened by store_open() (format 2 at least) to the layouts above, every step in
  * one transaction (all or nothing): 3, evidence ids scoped to their source (each item keeping
  * the source it was stored with); 4, the transparency log's base; 5 and 6, the reviews, groups
- * and risk databases (created empty by store_open). A no-op on a current store. Call once after
+ * and risk databases (created empty by store_open); 7, every learner's secret wrapped by the
+ * vault (set with store_set_vault first), their fields sealed, evidence ids in keys replaced by
+ * keyed hashes, and every event given its clear header. A no-op on a current store. Call once after
  * store_open(),
  * before anything reads records. Returns 0 or an error with detail.
  */

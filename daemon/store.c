@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "arena.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
@@ -24,12 +26,15 @@ struct store {
     uint64_t damaged;       /* damaged records met since open */
     char last_damage[96];   /* "learners key 3fa1...": the most recent one */
     store_origin_t origin;  /* what data.mdb was before this open */
+    struct vault *vault;    /* borrowed (store_set_vault) */
 };
 
 struct store_txn {
     store_t *st;
     MDB_txn *txn;
-    int ret; /* sticky error */
+    int ret;           /* sticky error */
+    store_txn_t *root; /* a child's top-level transaction; NULL for a top-level one */
+    arena_t *scratch;  /* a top-level transaction's opened boxes (store_txn_scratch) */
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
@@ -555,11 +560,10 @@ uint64_t store_readers(store_t *st)
 
 int store_txn_begin(store_t *st, bool write, store_txn_t **out)
 {
-    store_txn_t *t = malloc(sizeof *t);
+    store_txn_t *t = calloc(1, sizeof *t);
     if (t == NULL)
         return ERR_NOMEM;
     t->st = st;
-    t->ret = 0;
     int rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc != 0) {
         free(t);
@@ -581,11 +585,11 @@ int store_txn_begin_child(store_txn_t *parent, store_txn_t **out)
 {
     if (parent->ret != 0)
         return parent->ret;
-    store_txn_t *t = malloc(sizeof *t);
+    store_txn_t *t = calloc(1, sizeof *t);
     if (t == NULL)
         return ERR_NOMEM;
     t->st = parent->st;
-    t->ret = 0;
+    t->root = parent->root != NULL ? parent->root : parent;
     int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &t->txn);
     if (rc != 0) {
         free(t);
@@ -603,6 +607,7 @@ int store_txn_commit(store_txn_t **tp)
         mdb_txn_abort(t->txn);
     else
         rc = store_err(mdb_txn_commit(t->txn));
+    arena_destroy(&t->scratch);
     free(t);
     *tp = NULL;
     return rc;
@@ -613,8 +618,27 @@ void store_txn_abort(store_txn_t **tp)
     if (tp == NULL || *tp == NULL)
         return;
     mdb_txn_abort((*tp)->txn);
+    arena_destroy(&(*tp)->scratch);
     free(*tp);
     *tp = NULL;
+}
+
+void *store_txn_scratch(store_txn_t *t, size_t n)
+{
+    store_txn_t *r = t->root != NULL ? t->root : t;
+    if (r->scratch == NULL && (r->scratch = arena_new_limit(16384, STORE_SCRATCH_MAX)) == NULL)
+        return NULL;
+    return arena_alloc_packed(r->scratch, n);
+}
+
+void store_set_vault(store_t *st, struct vault *v)
+{
+    st->vault = v;
+}
+
+struct vault *store_vault(const store_txn_t *t)
+{
+    return t->st->vault;
 }
 
 int store_txn_error(const store_txn_t *t)

@@ -53,6 +53,8 @@ typedef enum store_db {
  *      (the log starts after the events already stored)
  *   5  the reviews database (review due moments, issue 15)
  *   6  the groups and risk databases (classes, at-risk states)
+ *   7  learners' personal fields sealed under per-learner data keys (vault.h); evidence ids in
+ *      keys replaced by keyed hashes; events with a clear header and a sealed body
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's:
  * records_upgrade() runs the steps from 3 on in one transaction. A database introduced by a
  * format (store_db_since in store.c) is created, empty, when an older file is opened, in the
@@ -63,7 +65,8 @@ typedef enum store_db {
 #define STORE_FORMAT_LOG        4u
 #define STORE_FORMAT_REVIEWS    5u
 #define STORE_FORMAT_GROUPS     6u
-#define STORE_FORMAT_CURRENT    STORE_FORMAT_GROUPS
+#define STORE_FORMAT_SEALED     7u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_SEALED
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;
@@ -159,6 +162,22 @@ int store_txn_begin(store_t *st, bool write, store_txn_t **out);
  * leaving half its writes behind. Finish it before using the parent again.
  */
 int store_txn_begin_child(store_txn_t *parent, store_txn_t **out);
+
+/*
+ * n bytes that live as long as the top-level transaction (a child's go to its root): where
+ * records puts the fields it opens from their sealed boxes, so they are borrowed like any
+ * value. At most STORE_SCRATCH_MAX bytes per transaction; NULL past that or out of memory.
+ * Not aligned.
+ */
+#define STORE_SCRATCH_MAX (64u << 20)
+void *store_txn_scratch(store_txn_t *txn, size_t n);
+
+/* The vault records seals and opens learners' fields with (vault.h), set once after
+ * store_open (borrowed: it outlives the store); NULL when none was set (tools that read only
+ * what is not sealed). */
+struct vault;
+void store_set_vault(store_t *st, struct vault *v);
+struct vault *store_vault(const store_txn_t *txn);
 
 /* Commits unless an error is sticky (then aborts). Returns 0 (durable) or the error. */
 int store_txn_commit(store_txn_t **txn);

@@ -267,6 +267,8 @@ Mastery__V1__StatusCode wire_status_code(int err)
         return MASTERY__V1__STATUS_CODE__STATUS_UNAVAILABLE;
     case ERR_DATA_LOSS:
         return MASTERY__V1__STATUS_CODE__STATUS_DATA_LOSS;
+    case ERR_GONE:
+        return MASTERY__V1__STATUS_CODE__STATUS_GONE;
     default:
         return MASTERY__V1__STATUS_CODE__STATUS_INTERNAL;
     }
@@ -293,6 +295,8 @@ int wire_err_code(Mastery__V1__StatusCode code)
         return ERR_UNAVAILABLE;
     case MASTERY__V1__STATUS_CODE__STATUS_DATA_LOSS:
         return ERR_DATA_LOSS;
+    case MASTERY__V1__STATUS_CODE__STATUS_GONE:
+        return ERR_GONE;
     default:
         return ERR_INTERNAL;
     }

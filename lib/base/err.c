@@ -25,6 +25,8 @@ const char *err_str(int code)
         return "UNAVAILABLE";
     case ERR_DATA_LOSS:
         return "DATA_LOSS";
+    case ERR_GONE:
+        return "GONE";
     case ERR_INTERNAL:
         return "INTERNAL";
     case ERR_NOMEM:

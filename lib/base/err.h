@@ -25,6 +25,7 @@ enum {
     ERR_LIMIT = -10,          /* a configured work or size limit was reached */
     ERR_RETRY = -11,          /* internal: the map was full; grow it and run the batch again */
     ERR_DATA_LOSS = -12,      /* a stored record is damaged (its checksum does not match) */
+    ERR_GONE = -13,           /* the learner was erased: nothing of theirs is kept */
 };
 
 /* Returns a static, human-readable name for an ERR_* code ("INVALID"); never NULL. */

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "journal.h"
 #include "records.h"
+#include "vault.h"
 #include "store.h"
 #include "translog.h"
 #include "wire.h"
@@ -23,6 +25,7 @@
 typedef struct fixture {
     char dir[64];
     store_t *st;
+    vault_t *vault;
     journal_t *j;
 } fixture_t;
 
@@ -33,7 +36,8 @@ static int setup(void **state)
         return -1;
     snprintf(f->dir, sizeof f->dir, "/tmp/test_journal.XXXXXX");
     err_detail_t d;
-    if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0)
+    if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0 ||
+        identity_vault(f->st, f->dir, true, 0, &f->vault, &d) != 0)
         return -1;
     f->j = journal_new();
     store_txn_t *txn;
@@ -51,8 +55,11 @@ static int teardown(void **state)
     journal_destroy(&f->j);
     assert_null(f->j);
     store_close(&f->st);
+    vault_destroy(&f->vault);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/store.key", f->dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
     unlink(path);
@@ -134,12 +141,14 @@ static void test_rollback(void **state)
     /* Stored and queued agree, and the log has no gap. */
     assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
     records_event_iter_t it;
-    uint64_t seq, want = 1;
-    const void *data;
-    size_t len;
+    records_event_t ev;
+    uint64_t want = 1;
     assert_int_equal(records_event_iter_open(txn, 1, &it), 0);
-    while (records_event_iter_next(&it, &seq, &data, &len) == 0) {
-        assert_int_equal(seq, want);
+    while (records_event_iter_next(&it, &ev) == 0) {
+        const void *data = ev.data;
+        size_t len = ev.len;
+        assert_false(ev.shredded);
+        assert_int_equal(ev.seq, want);
         const char *topic;
         size_t topic_len;
         const uint8_t *qdata;
@@ -221,12 +230,13 @@ static void test_topics_and_content(void **state)
 static void stored_range(fixture_t *f, uint64_t *first, uint64_t *last)
 {
     store_txn_t *txn;
-    const void *data;
-    size_t len;
+    records_event_t ev;
     *first = *last = 0;
     assert_int_equal(store_txn_begin(f->st, false, &txn), 0);
-    if (records_event_first(txn, first, &data, &len) == 0)
+    if (records_event_first(txn, &ev) == 0) {
+        *first = ev.seq;
         assert_int_equal(records_event_last(txn, last), 0);
+    }
     store_txn_abort(&txn);
 }
 
@@ -374,12 +384,15 @@ static void test_log_follows_the_journal(void **state)
     assert_memory_equal(root.b, want.b, sizeof want.b);
     const void *e;
     assert_int_equal(translog_entry(txn, 2, &e, &len, NULL), ERR_NOT_FOUND);
-    uint8_t lh[STORE_HASH_LEN], k1[RECORDS_LEARNER_KEY_LEN], k2[RECORDS_LEARNER_KEY_LEN];
-    store_hash_id("ann", lh);
-    assert_int_equal(records_learner_key_get(txn, lh, k1), 0);
-    store_hash_id("bob", lh);
-    assert_int_equal(records_learner_key_get(txn, lh, k2), 0);
-    assert_memory_not_equal(k1, k2, sizeof k1);
+    records_learner_t ann, bob;
+    records_learner_init(&ann, "ann");
+    records_learner_init(&bob, "bob");
+    assert_int_equal(records_learner_unlock(txn, &ann, false), 0);
+    assert_int_equal(records_learner_unlock(txn, &bob, false), 0);
+    assert_memory_not_equal(RECORDS_COMMIT_KEY(&ann), RECORDS_COMMIT_KEY(&bob), VAULT_KEY_LEN);
+    assert_memory_not_equal(RECORDS_DATA_KEY(&ann), RECORDS_DATA_KEY(&bob), VAULT_KEY_LEN);
+    records_learner_forget(&ann);
+    records_learner_forget(&bob);
     store_txn_abort(&txn);
     journal_set_log(f->j, NULL);
     translog_destroy(&log);
