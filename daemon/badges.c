@@ -1058,3 +1058,45 @@ out:
     tr_free(&l);
     return rc;
 }
+
+/* ---- erasure receipts (issue 16) ----------------------------------------------------------- */
+
+int badges_erasure_receipt(badges_t *b, const badges_receipt_t *r, char **json, size_t *len,
+                           err_detail_t *d)
+{
+    char id[CRED_URN_UUID_MAX], at[40], vm[ISSUER_VM_ID_MAX];
+    keyring_entry_t *ed;
+    int rc = cred_urn_uuid_random(id, sizeof id);
+    if (rc == 0)
+        rc = isotime_format_s(r->erased_at, at, sizeof at);
+    if (rc == 0)
+        rc = signer_get(b, &ed, vm, sizeof vm);
+    if (rc != 0)
+        return err_set(d, rc, "receipt", "cannot prepare the erasure receipt");
+    json_t *scope = json_pack("{s:I, s:I, s:I, s:I}", "evidence", (json_int_t)r->evidence,
+                              "records", (json_int_t)r->records, "credentialsRevoked",
+                              (json_int_t)r->revoked, "credentialsKept", (json_int_t)r->kept);
+    json_t *subject =
+        json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "LearnerErasure", "learnerCommitment",
+                  r->commitment_hex, "commitmentSalt", r->salt_hex, "erasedAt", at, "scope", scope);
+    if (subject != NULL && r->request_ref[0])
+        json_object_set_new(subject, "requestRef", json_string(r->request_ref));
+    if (subject != NULL && r->reason[0])
+        json_object_set_new(subject, "reason", json_string(r->reason));
+    if (subject != NULL && r->log_origin != NULL)
+        json_object_set_new(subject, "log",
+                            json_pack("{s:s, s:I, s:s}", "origin", r->log_origin, "index",
+                                      (json_int_t)r->log_index, "leafHash", r->leaf_hex));
+    json_t *doc = subject ? json_pack("{s:[s], s:[s,s], s:s, s:s, s:s, s:o}", "@context",
+                                      "https://www.w3.org/ns/credentials/v2", "type",
+                                      "VerifiableCredential", "ErasureReceipt", "id", id, "issuer",
+                                      b->did, "validFrom", at, "credentialSubject", subject)
+                          : NULL;
+    if (doc == NULL)
+        return err_set(d, ERR_NOMEM, "receipt", "out of memory");
+    rc = cred_sign_di(b->ctx, doc, ed->key, vm, r->erased_at, d);
+    if (rc == 0)
+        rc = cred_text(b->ctx, doc, json, len, d);
+    json_decref(doc);
+    return rc;
+}

@@ -165,6 +165,27 @@ int badges_set_status(badges_t *b, store_txn_t *txn, const char *id, const char 
                       const char *reason, int64_t now, bool *changed, badges_info_t *info,
                       err_detail_t *detail);
 
+/* What an erasure receipt states (issue 16): strings borrowed for the call. */
+typedef struct badges_receipt {
+    const char *commitment_hex;       /* SHA-256(salt || learner id), hex */
+    const char *salt_hex;             /* the 32 random bytes of salt, hex */
+    const char *request_ref, *reason; /* "" when not given */
+    int64_t erased_at;                /* Unix ms */
+    uint64_t evidence, records, revoked, kept;
+    const char *log_origin; /* NULL: no transparency log */
+    uint64_t log_index;
+    const char *leaf_hex; /* the learner_erased entry's leaf hash */
+} badges_receipt_t;
+
+/*
+ * The signed erasure receipt: a W3C VC 2.0 of type ErasureReceipt issued by the issuer DID,
+ * with an eddsa-jcs-2022 proof by the current key (README, "Erasing a learner"). Not stored.
+ * @param[out] json canonical JSON text; caller frees (free())
+ * @return 0; ERR_NOMEM; signing errors.
+ */
+int badges_erasure_receipt(badges_t *b, const badges_receipt_t *r, char **json, size_t *len,
+                           err_detail_t *detail);
+
 /* An exported status list. */
 typedef struct badges_list_doc {
     uint32_t list;    /* its number */

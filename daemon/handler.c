@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 #include <time.h>
 
 #include <openssl/sha.h>
@@ -16,6 +18,7 @@
 #include "casepkg.h"
 #include "catalog.h"
 #include "codec.h"
+#include "entropy.h"
 #include "isotime.h"
 #include "engine.h"
 #include "graph.h"
@@ -494,9 +497,38 @@ static int check_text(const char *s, size_t max, const char *field, err_detail_t
  * same whether the learner exists or not, so the answer tells nothing about other classes.
  * Everyone else (and development mode) passes.
  */
+/* An erased learner (issue 16): GONE, naming the field, for every request that names them. A
+ * credential whose learner was erased reads back with the id "". */
+static int not_erased(store_txn_t *txn, const char *learner_id, const char *field, err_detail_t *d)
+{
+    int64_t at = 0;
+    int rc = ERR_NOT_FOUND;
+    if (learner_id[0] != '\0') {
+        uint8_t lh[STORE_HASH_LEN];
+        store_hash_id(learner_id, lh);
+        rc = records_erased_get(txn, lh, &at);
+    } else {
+        rc = 0;
+    }
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    char when[40] = "at an earlier time";
+    if (at > 0)
+        isotime_format_s(at, when, sizeof when);
+    return err_set(d, ERR_GONE, field,
+                   "the learner was erased (%s): nothing of theirs is kept; ReenrolLearner "
+                   "makes the id usable again, as a new learner",
+                   when);
+}
+
 static int may_read_learner(handler_t *h, store_txn_t *txn, const handler_client_t *who,
                             const char *learner_id, const char *field, err_detail_t *d)
 {
+    int gone = not_erased(txn, learner_id, field, d);
+    if (gone != 0)
+        return gone;
     if (!who->authenticated || !auth_client_class_scoped(who->client))
         return 0;
     int rc = groups_any_has_learner(txn, who->client->groups, who->client->n_groups, learner_id);
@@ -914,6 +946,11 @@ static int submit_one(handler_t *h, store_txn_t *txn, Mastery__V1__Evidence *ev,
     int rc = validate_item(h, ev, i, d);
     if (rc == 0)
         rc = check_scope(h, ev, i, who, d);
+    if (rc == 0) { /* before any write: an erased learner's item fails alone */
+        char field[48];
+        snprintf(field, sizeof field, "items[%zu].learner_id", i);
+        rc = not_erased(txn, ev->learner_id, field, d);
+    }
     if (rc != 0)
         return rc;
     /* 0 without the flag is "now" (clients before observed_at_set); with it, the epoch. */
@@ -1575,6 +1612,7 @@ static int op_issue_transcript(handler_t *h, store_txn_t *txn, const wire_reques
     int rc;
     if ((rc = need_badges(h, d)) != 0 ||
         (rc = check_id(op->learner_id, "issue_transcript.learner_id", d)) != 0 ||
+        (rc = not_erased(txn, op->learner_id, "issue_transcript.learner_id", d)) != 0 ||
         (op->framework_id[0] != '\0' &&
          (rc = check_id(op->framework_id, "issue_transcript.framework_id", d)) != 0))
         return rc;
@@ -1812,6 +1850,251 @@ static int op_register_learner_did(handler_t *h, store_txn_t *txn, const wire_re
                                d)) != 0)
         return rc;
     return badges_register_did(h->badges, txn, op->learner_id, op->did, d);
+}
+
+/* ---- erasure, legal hold, re-enrolment (issue 16) ------------------------------------------ */
+
+#define ERASE_TEXT_MAX 1024 /* bytes of reason and request_ref */
+
+static void hex_of(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The learner's credentials: revoked (revoke) or kept valid, and their stored copies emptied
+ * either way (the learner holds their own). Counts into *revoked and *kept. */
+static int erase_credentials(handler_t *h, store_txn_t *txn, const char *learner_id, bool revoke,
+                             uint64_t *revoked, uint64_t *kept, err_detail_t *d)
+{
+    badges_iter_t it;
+    badges_info_t info;
+    char(*ids)[CRED_URN_UUID_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    /* ids first: revocation writes under the walk's cursor */
+    int rc = badges_iter_open(h->badges, txn, learner_id, &it);
+    while (rc == 0 && (rc = badges_iter_next(&it, &info)) == 0) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            void *grown = realloc(ids, cap * sizeof *ids);
+            if (grown == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            ids = grown;
+        }
+        snprintf(ids[n++], sizeof ids[0], "%s", info.id);
+    }
+    badges_iter_close(&it);
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool changed = false;
+        if (revoke && (rc = badges_set_status(h->badges, txn, ids[i], "revocation", true,
+                                              "learner erased", h->now, &changed, &info, d)) != 0)
+            break;
+        if (changed) {
+            journal_event_t ev = {.kind = JOURNAL_CREDENTIAL_STATUS,
+                                  .learner_id = info.learner_id,
+                                  .framework_id = info.framework_id,
+                                  .competency_id = info.competency_id,
+                                  .credential_id = info.id,
+                                  .purpose = "revocation",
+                                  .flag = true,
+                                  .reason = "learner erased"};
+            if ((rc = journal_append(h->journal, txn, &ev)) != 0)
+                break;
+        }
+        *(revoke ? revoked : kept) += 1;
+        rc = records_credential_shred(txn, ids[i]);
+    }
+    free(ids);
+    return rc;
+}
+
+static int op_erase_learner(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                            const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__EraseLearner *op = req->erase_learner;
+    int rc;
+    if ((rc = check_id(op->learner_id, "erase_learner.learner_id", d)) != 0 ||
+        (rc = check_text(op->reason, ERASE_TEXT_MAX, "erase_learner.reason", d)) != 0 ||
+        (rc = check_text(op->request_ref, ERASE_TEXT_MAX, "erase_learner.request_ref", d)) != 0)
+        return rc;
+    Mastery__V1__ErasureReceipt *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__erasure_receipt__init(out);
+    rep->result_case = MASTERY__V1__REPLY__RESULT_ERASURE;
+    rep->erasure = out;
+    records_learner_t l;
+    records_learner_init(&l, op->learner_id);
+    int64_t at, since;
+    if ((rc = records_erased_get(txn, l.hash, &at)) == 0) {
+        out->already_erased = true; /* idempotent: the first receipt stands */
+        out->erased_at_ms = at;
+        return 0;
+    }
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    const char *hold_reason;
+    rc = records_hold_get(txn, &l, &since, &hold_reason);
+    records_learner_forget(&l);
+    if (rc == 0) {
+        char when[40];
+        isotime_format_s(since, when, sizeof when);
+        return err_set(d, ERR_CONFLICT, "erase_learner.learner_id",
+                       "the learner is under a legal hold since %s: lift it first "
+                       "(SetLegalHold with hold false)",
+                       when);
+    }
+    if (rc != ERR_NOT_FOUND)
+        return rc;
+    /* The receipt's commitment: the district, knowing the id, can recompute it; nobody else
+     * can invert it (the salt is random). */
+    uint8_t salt[32], digest[32];
+    char salt_hex[65], commitment[65], leaf_hex[65] = "";
+    if (entropy_fill(salt, sizeof salt) != 0)
+        return ERR_UNAVAILABLE;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned dlen = 0;
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, salt, sizeof salt) == 1 &&
+             EVP_DigestUpdate(md, op->learner_id, strlen(op->learner_id)) == 1 &&
+             EVP_DigestFinal_ex(md, digest, &dlen) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return ERR_INTERNAL;
+    hex_of(salt, sizeof salt, salt_hex);
+    hex_of(digest, sizeof digest, commitment);
+
+    uint64_t revoked = 0, kept = 0, evidence = 0, records = 0, leaf = 0;
+    if (h->badges != NULL && (rc = erase_credentials(h, txn, op->learner_id, op->revoke_credentials,
+                                                     &revoked, &kept, d)) != 0)
+        return rc;
+    journal_event_t ev = {.kind = JOURNAL_LEARNER_ERASED,
+                          .learner_id = op->learner_id, /* committed in the log entry only */
+                          .commitment = commitment,
+                          .digest = digest,
+                          .count = (uint32_t)revoked};
+    if ((rc = journal_append(h->journal, txn, &ev)) != 0)
+        return rc;
+    bool logged = journal_last_leaf(h->journal, &leaf);
+    if (logged) {
+        const void *entry;
+        size_t len;
+        tlog_hash_t lh;
+        if ((rc = translog_entry(txn, leaf, &entry, &len, &lh)) != 0)
+            return rc;
+        hex_of(lh.b, sizeof lh.b, leaf_hex);
+    }
+    journal_forget_learner(h->journal); /* nothing is sealed again under the key */
+    records_learner_init(&l, op->learner_id);
+    if ((rc = records_learner_erase(txn, &l, h->now, &evidence, &records)) != 0)
+        return rc;
+    out->erased_at_ms = h->now;
+    out->log_index = leaf;
+    out->evidence_erased = (uint32_t)evidence;
+    out->records_erased = (uint32_t)records;
+    out->credentials_revoked = (uint32_t)revoked;
+    out->credentials_kept = (uint32_t)kept;
+    if (h->badges != NULL) {
+        badges_receipt_t r = {commitment,
+                              salt_hex,
+                              op->request_ref,
+                              op->reason,
+                              h->now,
+                              evidence,
+                              records,
+                              revoked,
+                              kept,
+                              logged ? translog_origin(h->log) : NULL,
+                              leaf,
+                              leaf_hex};
+        char *json = NULL;
+        size_t len = 0;
+        if ((rc = badges_erasure_receipt(h->badges, &r, &json, &len, d)) != 0)
+            return rc;
+        out->receipt_json = arena_strndup(h->arena, json, len);
+        free(json);
+        if (out->receipt_json == NULL)
+            return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int op_set_legal_hold(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                             const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    const Mastery__V1__SetLegalHold *op = req->set_legal_hold;
+    int rc;
+    if ((rc = check_id(op->learner_id, "set_legal_hold.learner_id", d)) != 0 ||
+        (rc = check_text(op->reason, ERASE_TEXT_MAX, "set_legal_hold.reason", d)) != 0 ||
+        (rc = may_read_learner(h, txn, who, op->learner_id, "set_legal_hold.learner_id", d)) != 0)
+        return rc;
+    Mastery__V1__LegalHoldResult *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__legal_hold_result__init(out);
+    rep->result_case = MASTERY__V1__REPLY__RESULT_LEGAL_HOLD;
+    rep->legal_hold = out;
+    records_learner_t l;
+    records_learner_init(&l, op->learner_id);
+    int64_t since = 0;
+    const char *reason;
+    rc = records_hold_get(txn, &l, &since, &reason);
+    if (rc != 0 && rc != ERR_NOT_FOUND) {
+        records_learner_forget(&l);
+        return rc;
+    }
+    bool held = rc == 0;
+    out->hold = op->hold;
+    out->since_ms = op->hold ? (held ? since : h->now) : 0;
+    if (held == op->hold) {
+        records_learner_forget(&l);
+        return 0;
+    }
+    rc = records_hold_put(txn, &l, h->now, op->hold ? op->reason : NULL);
+    records_learner_forget(&l);
+    if (rc != 0)
+        return rc;
+    out->changed = true;
+    journal_event_t ev = {.kind = JOURNAL_LEGAL_HOLD,
+                          .learner_id = op->learner_id,
+                          .flag = op->hold,
+                          .reason = op->reason};
+    return journal_append(h->journal, txn, &ev);
+}
+
+static int op_reenrol_learner(handler_t *h, store_txn_t *txn, const wire_request_t *req,
+                              const handler_client_t *who, reply_t *rep, err_detail_t *d)
+{
+    (void)who;
+    const Mastery__V1__ReenrolLearner *op = req->reenrol_learner;
+    int rc = check_id(op->learner_id, "reenrol_learner.learner_id", d);
+    if (rc != 0)
+        return rc;
+    Mastery__V1__ReenrolResult *out = arena_alloc(h->arena, sizeof *out);
+    if (out == NULL)
+        return ERR_NOMEM;
+    mastery__v1__reenrol_result__init(out);
+    rep->result_case = MASTERY__V1__REPLY__RESULT_REENROL;
+    rep->reenrol = out;
+    uint8_t lh[STORE_HASH_LEN];
+    int64_t at;
+    store_hash_id(op->learner_id, lh);
+    if ((rc = records_erased_get(txn, lh, &at)) == ERR_NOT_FOUND)
+        return 0;
+    if (rc != 0 || (rc = records_erased_del(txn, lh)) != 0)
+        return rc;
+    out->was_erased = true;
+    journal_event_t ev = {.kind = JOURNAL_LEARNER_REENROLLED, .learner_id = op->learner_id};
+    return journal_append(h->journal, txn, &ev);
 }
 
 /* ---- the transparency log ------------------------------------------------------------------ */
@@ -2081,7 +2364,8 @@ static int op_get_credential_proof(handler_t *h, store_txn_t *txn, const wire_re
     if (rc == ERR_NOT_FOUND)
         return err_set(d, ERR_NOT_FOUND, "get_credential_proof.credential_id", "no credential '%s'",
                        id);
-    if (rc != 0)
+    if (rc != 0 ||
+        (rc = not_erased(txn, info.learner_id, "get_credential_proof.credential_id", d)) != 0)
         return rc;
     json_t *cred = json_loadb(json, json_len, 0, NULL);
     json_t *bundle = json_object(), *entries = json_array(), *log = json_object();
@@ -2198,7 +2482,8 @@ static int op_import_roster(handler_t *h, store_txn_t *txn, const wire_request_t
         members += c->n_learner_ids + c->n_teacher_ids;
         for (size_t j = 0; j < c->n_learner_ids; j++) {
             snprintf(field, sizeof field, "import_roster.classes[%zu].learner_ids[%zu]", i, j);
-            if ((rc = check_group_id(c->learner_ids[j], field, d)) != 0)
+            if ((rc = check_group_id(c->learner_ids[j], field, d)) != 0 ||
+                (!c->deleted && (rc = not_erased(txn, c->learner_ids[j], field, d)) != 0))
                 return rc;
         }
         for (size_t j = 0; j < c->n_teacher_ids; j++) {
@@ -3156,6 +3441,10 @@ static const op_entry_t op_table[] = {
     {MASTERY__V1__REQUEST__OP_ROTATE_KEYS, "rotate_keys", true, R_ADMIN, op_rotate_keys},
     {MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID, "register_learner_did", true,
      R_TEACHER | R_ADMIN, op_register_learner_did},
+    {MASTERY__V1__REQUEST__OP_ERASE_LEARNER, "erase_learner", true, R_ADMIN, op_erase_learner},
+    {MASTERY__V1__REQUEST__OP_SET_LEGAL_HOLD, "set_legal_hold", true, R_ADMIN, op_set_legal_hold},
+    {MASTERY__V1__REQUEST__OP_REENROL_LEARNER, "reenrol_learner", true, R_ADMIN,
+     op_reenrol_learner},
     {MASTERY__V1__REQUEST__OP_BACKUP, "backup", false, R_ADMIN, op_backup},
     {MASTERY__V1__REQUEST__OP_METRICS, "metrics", false, R_ANY, op_metrics},
     {MASTERY__V1__REQUEST__OP_GET_CHECKPOINT, "get_checkpoint", false, R_ANY, op_get_checkpoint},

@@ -49,7 +49,7 @@ int identity_bind(store_t *st, keyring_t *kr, bool keys_existed, bool adopt, int
  * fingerprint. Caller owns *out (vault_destroy after store_close).
  */
 struct vault;
-int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms,
-                   struct vault **out, err_detail_t *detail);
+int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms, struct vault **out,
+                   err_detail_t *detail);
 
 #endif

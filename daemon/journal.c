@@ -240,6 +240,12 @@ static const char *kind_name(journal_kind_t k)
         return "review_due";
     case JOURNAL_REVIEW_FAILED:
         return "review_failed";
+    case JOURNAL_LEARNER_ERASED:
+        return "learner_erased";
+    case JOURNAL_LEGAL_HOLD:
+        return "legal_hold";
+    case JOURNAL_LEARNER_REENROLLED:
+        return "learner_reenrolled";
     case JOURNAL_FRAMEWORK_LOADED:
         break;
     }
@@ -295,6 +301,9 @@ static const logentry_kind_t entry_kind[] = {
     [JOURNAL_AT_RISK] = LOGENTRY_AT_RISK,
     [JOURNAL_REVIEW_DUE] = LOGENTRY_REVIEW_DUE,
     [JOURNAL_REVIEW_FAILED] = LOGENTRY_REVIEW_FAILED,
+    [JOURNAL_LEARNER_ERASED] = LOGENTRY_LEARNER_ERASED,
+    [JOURNAL_LEGAL_HOLD] = LOGENTRY_LEGAL_HOLD,
+    [JOURNAL_LEARNER_REENROLLED] = LOGENTRY_LEARNER_REENROLLED,
 };
 
 static bool has(const char *s)
@@ -374,8 +383,13 @@ static int log_event(journal_t *j, store_txn_t *txn, uint64_t seq, const journal
         break;
     case JOURNAL_OVERRIDE:
     case JOURNAL_CREDENTIAL_STATUS:
+    case JOURNAL_LEGAL_HOLD:
         le.present |= 1u << LOGENTRY_FLAG;
         le.flag = ev->flag;
+        break;
+    case JOURNAL_LEARNER_ERASED: /* credentials revoked; the receipt's commitment: digest */
+        le.present |= 1u << LOGENTRY_COUNT;
+        le.count = ev->count;
         break;
     case JOURNAL_REVIEW_DUE: /* since when the review is due */
         le.present |= 1u << LOGENTRY_OBSERVED_AT;
@@ -470,6 +484,9 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     Mastery__V1__AtRisk ar = MASTERY__V1__AT_RISK__INIT;
     Mastery__V1__ReviewDue rd = MASTERY__V1__REVIEW_DUE__INIT;
     Mastery__V1__ReviewFailed rf = MASTERY__V1__REVIEW_FAILED__INIT;
+    Mastery__V1__LearnerErased le = MASTERY__V1__LEARNER_ERASED__INIT;
+    Mastery__V1__LegalHoldChanged lh = MASTERY__V1__LEGAL_HOLD_CHANGED__INIT;
+    Mastery__V1__LearnerReenrolled lr = MASTERY__V1__LEARNER_REENROLLED__INIT;
     e.seq = j->seq + 1;
     j->leaf_set = false;
     int rc;
@@ -590,6 +607,25 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
         e.kind_case = MASTERY__V1__EVENT__KIND_REVIEW_FAILED;
         e.review_failed = &rf;
         break;
+    case JOURNAL_LEARNER_ERASED:
+        le.learner_commitment = S(ev->commitment);
+        le.log_index = j->leaf_set ? j->leaf : 0;
+        le.credentials_revoked = ev->count;
+        e.kind_case = MASTERY__V1__EVENT__KIND_LEARNER_ERASED;
+        e.learner_erased = &le;
+        subject = ev->commitment;
+        break;
+    case JOURNAL_LEGAL_HOLD:
+        lh.learner_id = S(ev->learner_id);
+        lh.hold = ev->flag;
+        e.kind_case = MASTERY__V1__EVENT__KIND_LEGAL_HOLD;
+        e.legal_hold = &lh;
+        break;
+    case JOURNAL_LEARNER_REENROLLED:
+        lr.learner_id = S(ev->learner_id);
+        e.kind_case = MASTERY__V1__EVENT__KIND_LEARNER_REENROLLED;
+        e.learner_reenrolled = &lr;
+        break;
     }
     queued_event_t *q = queue_slot(j);
     if (q == NULL)
@@ -599,7 +635,8 @@ int journal_append(journal_t *j, store_txn_t *txn, const journal_event_t *ev)
     int n = snprintf(q->topic, sizeof q->topic, "%s/%s/", kind_name(ev->kind), subject);
     q->topic_len = n < 0 ? 0 : (size_t)n >= sizeof q->topic ? sizeof q->topic - 1 : (size_t)n;
     size_t pruned;
-    bool named = has(ev->learner_id);
+    /* the erasure's own event names no one: stored in clear, it outlives the key */
+    bool named = has(ev->learner_id) && ev->kind != JOURNAL_LEARNER_ERASED;
     if ((named && (rc = learner_key(j, txn, ev->learner_id)) != 0) ||
         (rc = records_event_append(txn, e.seq, named ? &j->learner : NULL, e.kind_case, e.at_ms,
                                    q->data, q->len)) != 0 ||

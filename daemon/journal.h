@@ -43,9 +43,12 @@ typedef enum journal_kind {
     JOURNAL_CREDENTIAL_STATUS,
     JOURNAL_EVIDENCE_ACCEPTED,
     JOURNAL_KEYS_ROTATED,
-    JOURNAL_AT_RISK,       /* a learner entered the at-risk state (groups.h) */
-    JOURNAL_REVIEW_DUE,    /* issue 15: the review sweep */
-    JOURNAL_REVIEW_FAILED, /* issue 15: failed reviews reached the limit */
+    JOURNAL_AT_RISK,        /* a learner entered the at-risk state (groups.h) */
+    JOURNAL_REVIEW_DUE,     /* issue 15: the review sweep */
+    JOURNAL_REVIEW_FAILED,  /* issue 15: failed reviews reached the limit */
+    JOURNAL_LEARNER_ERASED, /* issue 16: stored unsealed, naming no one (commitment) */
+    JOURNAL_LEGAL_HOLD,     /* flag: placed or lifted */
+    JOURNAL_LEARNER_REENROLLED,
 } journal_kind_t;
 
 /* An event to append. Strings are borrowed for the call; the fields a kind does not use are
@@ -78,6 +81,8 @@ typedef struct journal_event {
     int64_t at;                  /* at_risk: the learner's last activity (Unix ms) */
     int64_t due_at;              /* review_due */
     uint32_t failures;           /* review_failed */
+    const char *commitment;      /* learner_erased: hex SHA-256(salt || learner id); the
+                                    learner id itself is only committed in the log entry */
 } journal_event_t;
 
 typedef struct journal journal_t;

@@ -69,11 +69,14 @@ static const char *const kinds[] = {
     "review_due",
     "review_failed",
     "at_risk",
+    "learner_erased",
+    "legal_hold",
+    "learner_reenrolled",
 };
 
 const char *logentry_kind_name(int kind)
 {
-    return kind >= 1 && kind <= LOGENTRY_AT_RISK ? kinds[kind] : NULL;
+    return kind >= 1 && kind <= LOGENTRY_LEARNER_REENROLLED ? kinds[kind] : NULL;
 }
 
 const char *logentry_tag_name(unsigned tag)

@@ -60,6 +60,9 @@ typedef enum logentry_kind {
     LOGENTRY_REVIEW_DUE = 10,
     LOGENTRY_REVIEW_FAILED = 11,
     LOGENTRY_AT_RISK = 12,
+    LOGENTRY_LEARNER_ERASED = 13, /* issue 16: digest = SHA-256(salt || id), count */
+    LOGENTRY_LEGAL_HOLD = 14,     /* flag: placed (1) or lifted (0) */
+    LOGENTRY_LEARNER_REENROLLED = 15,
 } logentry_kind_t;
 
 /* The field tags; bit (1u << tag) of logentry_t.present says the field is there. */
