@@ -62,6 +62,8 @@ struct handler {
     int64_t forbidden_window;                   /* FORBIDDEN lines: at most FORBIDDEN_LOGGED */
     uint64_t forbidden_logged;                  /* a minute, then a count */
     int64_t sweep_next;                         /* when the at-risk sweep runs next (Unix ms) */
+    int64_t retention_next;                     /* when the retention sweep runs next */
+    uint8_t retention_cursor[STORE_HASH_LEN];   /* the learner hash it resumes at */
     uint8_t sweep_cursor[STORE_HASH_LEN];       /* the learner hash it resumes at */
 };
 
@@ -2870,6 +2872,101 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
     }
     if (rc == 0) /* a failed sweep looks at the same learners next time */
         memcpy(h->sweep_cursor, cursor, sizeof cursor);
+    return rc;
+}
+
+/* ---- the retention sweep (issue 16) --------------------------------------------------------- */
+
+bool handler_retention_due(handler_t *h, int64_t now)
+{
+    if (h->conf->retention_days == 0 || h->conf->retention_sweep_seconds == 0 ||
+        now < h->retention_next)
+        return false;
+    h->retention_next = now + (int64_t)h->conf->retention_sweep_seconds * 1000;
+    return true;
+}
+
+/* One learner's evidence observed before cutoff loses its payload (positions first: the
+ * shredding writes under the walk's cursor). */
+static int retention_learner(store_txn_t *txn, records_learner_t *l, int64_t cutoff,
+                             uint64_t *shredded)
+{
+    records_evidence_iter_t it;
+    records_evidence_t r;
+    uint8_t(*pos)[RECORDS_EVIDENCE_POS_MAX + 1] = NULL;
+    size_t *len = NULL, n = 0, cap = 0;
+    int rc = records_evidence_iter_open(txn, l->hash, NULL, &it);
+    while (rc == 0 && (rc = records_evidence_iter_next(&it, &r)) == 0) {
+        if (r.shredded || r.observed_at >= cutoff)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            void *p1 = realloc(pos, cap * sizeof *pos),
+                 *p2 = p1 ? realloc(len, cap * sizeof *len) : NULL;
+            if (p1 != NULL)
+                pos = p1;
+            if (p2 == NULL) {
+                rc = ERR_NOMEM;
+                break;
+            }
+            len = p2;
+        }
+        memcpy(pos[n], r.pos, r.pos_len);
+        len[n++] = r.pos_len;
+    }
+    records_evidence_iter_close(&it);
+    if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool done;
+        if ((rc = records_evidence_shred(txn, l, pos[i], len[i], &done)) == 0 && done)
+            (*shredded)++;
+    }
+    free(pos);
+    free(len);
+    return rc;
+}
+
+int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *shredded)
+{
+    char id[STORE_KEY_MAX + 1];
+    *learners = *shredded = 0;
+    int64_t cutoff = h->now - (int64_t)h->conf->retention_days * 86400000;
+    uint8_t cursor[STORE_HASH_LEN];
+    memcpy(cursor, h->retention_cursor, sizeof cursor);
+    int rc = 0;
+    while (*learners < h->conf->retention_sweep_learners) {
+        rc = records_learner_seek(txn, cursor, id);
+        if (rc == ERR_NOT_FOUND) {
+            memset(cursor, 0, sizeof cursor);
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (id[0] != '\0') {
+            records_learner_t l;
+            int64_t since;
+            const char *reason;
+            records_learner_init(&l, id);
+            rc = records_hold_get(txn, &l, &since, &reason); /* a hold keeps everything */
+            if (rc == ERR_NOT_FOUND)
+                rc = retention_learner(txn, &l, cutoff, shredded);
+            records_learner_forget(&l);
+            if (rc != 0)
+                break;
+            (*learners)++;
+        }
+        int i = STORE_HASH_LEN - 1;
+        while (i >= 0 && ++cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            memset(cursor, 0, sizeof cursor);
+            break;
+        }
+    }
+    if (rc == 0)
+        memcpy(h->retention_cursor, cursor, sizeof cursor);
     return rc;
 }
 

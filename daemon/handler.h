@@ -125,6 +125,15 @@ void handler_event_get(const handler_t *h, size_t i, const char **topic, size_t 
 bool handler_sweep_due(handler_t *h, int64_t now);
 int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *entered);
 
+/*
+ * The retention sweep (issue 16), run like handler_sweep: every retention_sweep_seconds, over
+ * retention_sweep_learners learners, shredding the payload (evidence id, narrative, url) of
+ * items observed more than retention_days ago, except a held learner's. Scores stay, so no
+ * state changes. *shredded: items shredded.
+ */
+bool handler_retention_due(handler_t *h, int64_t now);
+int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *shredded);
+
 /* A packed error Reply for a request that never reached a handler. Caller owns *reply. */
 int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
                         uint8_t **reply, size_t *len);

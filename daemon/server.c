@@ -966,28 +966,28 @@ static void review_sweep(server_t *s)
 }
 
 /*
- * The handler's periodic work, the at-risk sweep (handler_sweep), in a write transaction of
- * its own between batches, at most every risk_sweep_seconds and over risk_sweep_learners
- * learners, so it never holds requests up for long. Its events are published like a batch's.
+ * The handler's periodic work, the at-risk sweep (handler_sweep) and the retention sweep
+ * (handler_retention_sweep), each in a write transaction of its own between batches, at most
+ * every risk_sweep_seconds / retention_sweep_seconds and over a bounded number of learners,
+ * so they never hold requests up for long. Their events are published like a batch's.
  */
-static void housekeeping(server_t *s)
+static void sweep_run(server_t *s, int64_t now, bool retention)
 {
-    int64_t now = now_ms();
-    if (!handler_sweep_due(s->handler, now))
-        return;
+    const char *name = retention ? "retention sweep" : "at-risk sweep";
     for (;;) {
         store_txn_t *txn;
-        uint64_t learners = 0, entered = 0;
+        uint64_t learners = 0, changed = 0;
         int rc = store_txn_begin(s->store, true, &txn);
         if (rc != 0) {
-            log_warnx("at-risk sweep: cannot begin a transaction: %s", err_str(rc));
+            log_warnx("%s: cannot begin a transaction: %s", name, err_str(rc));
             return;
         }
         handler_batch_begin(s->handler, now);
         double t0 = mono_s();
-        rc = handler_sweep(s->handler, txn, &learners, &entered);
+        rc = retention ? handler_retention_sweep(s->handler, txn, &learners, &changed)
+                       : handler_sweep(s->handler, txn, &learners, &changed);
         if (rc == 0)
-            rc = handler_batch_seal(s->handler, txn); /* its at_risk events are log leaves */
+            rc = handler_batch_seal(s->handler, txn); /* its events are log leaves */
         if (rc == 0)
             rc = store_txn_commit(&txn);
         else
@@ -999,18 +999,26 @@ static void housekeeping(server_t *s)
         if (rc == ERR_RETRY && store_grow(s->store) == 0)
             continue;
         if (rc != 0) {
-            log_warnx("at-risk sweep not committed: %s; it runs again later", err_str(rc));
+            log_warnx("%s not committed: %s; it runs again later", name, err_str(rc));
             return;
         }
         s->stats->commits++;
         s->stats->m.commits++;
-        log_debug("at-risk sweep: %llu learners in %.1f ms (commit included), %llu entered "
-                  "the state",
-                  (unsigned long long)learners, (mono_s() - t0) * 1000,
-                  (unsigned long long)entered);
+        log_debug("%s: %llu learners in %.1f ms (commit included), %llu %s", name,
+                  (unsigned long long)learners, (mono_s() - t0) * 1000, (unsigned long long)changed,
+                  retention ? "items shredded" : "entered the at-risk state");
         publish_events(s);
         return;
     }
+}
+
+static void housekeeping(server_t *s)
+{
+    int64_t now = now_ms();
+    if (handler_sweep_due(s->handler, now))
+        sweep_run(s, now, false);
+    if (handler_retention_due(s->handler, now))
+        sweep_run(s, now, true);
 }
 
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
