@@ -13,21 +13,30 @@
  *   database      key                                              value
  *   frameworks    H(framework) rev(be32)                           loaded_at(i64) document
  *   learners      H(learner) 'E' H(comp) observed_at(be64^)        evidence header (32) + the
- *                 H(source) id
- *                                                                  packed mastery.v1.Evidence
- *                 H(learner) 'P'                                   the learner id (the profile)
+ *                 H(source) X(evidence id)                         box of the packed
+ *                                                                  mastery.v1.Evidence
+ *                 H(learner) 'P'                                   box(the learner id)
  *                 H(learner) 'S' H(framework) H(comp)              records_state_t (48)
- *                 H(learner) 'D'                                   the learner's DID
- *                 H(learner) 'K'                                   the learner's commitment
- *                                                                  key (32 random bytes)
+ *                 H(learner) 'D'                                   box(the learner's DID)
+ *                 H(learner) 'K'                                   the learner's secret (data
+ *                                                                  key, commitment key) wrapped
+ *                                                                  by the vault (88)
  *                 H(learner) 'O' H(framework) H(comp)              the last override: at(i64)
- *                                                                  granted(u8) actor NUL reason
+ *                                                                  granted(u8) box(actor NUL
+ *                                                                  reason NUL)
  *                 H(learner) 'R' H(framework) H(comp)              records_review_t (16): the
  *                                                                  current review period
- *   evidence_ids  H(source) evidence id                            H(learner) H(comp)
+ *                 H(learner) 'H'                                   a legal hold: since(i64)
+ *                                                                  box(reason)
+ *                 H(learner) 'X'                                   the tombstone of an erased
+ *                                                                  learner: erased_at(i64)
+ *   evidence_ids  H(source) X(evidence id)                         H(learner) H(comp)
  *                                                                  observed_at(be64^): where
  *                                                                  the record is
- *   events        seq(be64)                                        the packed mastery.v1.Event
+ *   events        seq(be64)                                        flags(u8) kind(u8) at(i64),
+ *                                                                  then the packed
+ *                                                                  mastery.v1.Event, or (flag
+ *                                                                  1) H(learner) and its box
  *   credentials   credential id (urn:uuid:...)                     credential header (32) +
  *                                                                  8 strings (see below)
  *   cred_index    H(learner) H(framework) rev(be32) H(comp)        credential id
@@ -45,18 +54,29 @@
  *                 'C'                                              the latest signed checkpoint
  *                 'O'                                              the log's origin
  *                 'H' level(u8) index(be64)                        a complete subtree's hash
- *   reviews       due_at(be64^) H(learner) H(framework) H(comp)    learner id NUL framework id
- *   (format 5)                                                     NUL competency id NUL: a
+ *   reviews       due_at(be64^) H(learner) H(framework) H(comp)    framework id NUL competency
+ *   (format 5)                                                     id NUL box(learner id): a
  *                                                                  due moment not yet published
  *   meta          "identity"                                       records_identity_t: the
  *                                                                  issuer keys the store was
  *                                                                  made with (see below)
+ *                 "vault"                                          the fingerprint (16) of the
+ *                                                                  store.key it is sealed under
  *   groups        'G' H(group)                                     the group (class) record:
  *                                                                  id NUL title NUL
- *                 'M' H(group) H(learner)                          a learner of the group: id
+ *                 'M' H(group) H(learner)                          a learner of the group:
+ *                                                                  box(id)
  *                 'T' H(group) H(teacher)                          a teacher of the group: id
+ *                                                                  (staff ids stay in clear)
  *   risk          H(learner) H(framework)                          records_risk_t (32): the
  *                                                                  learner's at-risk state
+ *
+ * box(x) is x sealed under the learner's data key (vault.h: AES-256-GCM, the database and
+ * record key as associated data); X(id) is the vault's keyed hash of an outside id, so keys
+ * carry no id a copy of data.mdb could read or confirm by guessing. What stays in clear, by
+ * design: framework, competency, source (tool) and credential ids, staff ids (class teachers,
+ * override actors in log entries), scores and times. In credentials, the learner string holds
+ * the hex of H(learner) and the reason string its box.
  *
  * One learner's records share a key prefix, so a batch dirties about one leaf page per learner
  * rather than one per record kind. An absent state record means the default (unlocked when
