@@ -262,9 +262,7 @@ int main(int argc, char **argv)
         snprintf(key_dir, sizeof key_dir, "%s", conf.key_dir);
     else
         snprintf(key_dir, sizeof key_dir, "%s/keys", conf.data_dir);
-    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0 ||
-        identity_vault(store, key_dir, conf.seal_records != 0, wall_ms(), &vault, &d) != 0 ||
-        records_upgrade(store, &d) != 0) {
+    if (store_open(conf.data_dir, conf.map_size, conf.map_size_max, &store, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
@@ -289,6 +287,13 @@ int main(int argc, char **argv)
     }
     if (recorded)
         log_info("the store records its issuer keys (from %s): it will refuse any others", key_dir);
+    /* After the issuer keys (a key directory from another store is named as such), before
+     * anything reads records: an older file is sealed with this vault by records_upgrade. */
+    if (identity_vault(store, key_dir, conf.seal_records != 0, wall_ms(), &vault, &d) != 0 ||
+        records_upgrade(store, &d) != 0) {
+        log_warnx("%s: %s", d.field, d.message);
+        goto out;
+    }
     badges_conf_t bconf = {conf.issuer_name,
                            conf.issuer_url,
                            conf.issuer_email,

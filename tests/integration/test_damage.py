@@ -4,6 +4,7 @@ Bytes are flipped in a stopped daemon's data.mdb (LMDB has no checksums of its o
 damaged record is reported (DATA_LOSS naming the database and key, never served), every other
 learner is still served, `masteryd --check` finds it, and a damaged LMDB meta page is refused
 at start instead of opening an empty store."""
+import hashlib
 import json
 import os
 import struct
@@ -67,9 +68,14 @@ def test_damaged_record_is_named_not_served_and_others_are(tmp_path):
     populate(data)
     path = os.path.join(data, "data.mdb")
     raw = open(path, "rb").read()
-    at = raw.find(MARK.encode())
-    assert at > 0 and raw.count(MARK.encode()) == 1
-    flip(path, at + 5)
+    # The marked item's record, found by its key (its narrative is sealed, so not by content):
+    # H(learner) 'E' H(competency) observed_at (be64, sign bit flipped), then H(source) X(id);
+    # in an LMDB leaf the value follows the key, and the flip lands in its sealed item.
+    h = lambda s: hashlib.sha256(s.encode()).digest()[:16]
+    key = h(SECRET_LEARNERS[0]) + b"E" + h("d.x") + struct.pack(">Q", 5000 ^ (1 << 63))
+    at = raw.find(key)
+    assert at > 0 and raw.count(key) == 1 and MARK.encode() not in raw
+    flip(path, at + len(key) + 32 + 32 + 40)
 
     r = check(data)
     assert r.returncode == 1, r.stdout + r.stderr
