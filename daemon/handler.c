@@ -30,6 +30,7 @@
 #include "note.h"
 #include "proof.h"
 #include "translog.h"
+#include "vault.h"
 
 #define ID_MAX        256
 #define SOURCE_MAX    256
@@ -63,6 +64,8 @@ struct handler {
     uint64_t forbidden_logged;                  /* a minute, then a count */
     int64_t sweep_next;                         /* when the at-risk sweep runs next (Unix ms) */
     int64_t retention_next;                     /* when the retention sweep runs next */
+    bool rekey_pending;                         /* re-keying may be due (records_rekey_t) */
+    int64_t rekey_next;                         /* after a failed step: not before */
     uint8_t retention_cursor[STORE_HASH_LEN];   /* the learner hash it resumes at */
     uint8_t sweep_cursor[STORE_HASH_LEN];       /* the learner hash it resumes at */
 };
@@ -378,6 +381,7 @@ int handler_new(store_t *st, const conf_t *conf, handler_stats_t *stats, badges_
     h->store = st;
     h->badges = badges;
     h->conf = conf;
+    h->rekey_pending = true; /* a re-keying the last run did not finish resumes */
     h->stats = stats;
     h->cat = catalog_new();
     buf_init(&h->notes, NOTES_MAX);
@@ -2005,6 +2009,11 @@ static int op_erase_learner(handler_t *h, store_txn_t *txn, const wire_request_t
     out->records_erased = (uint32_t)records;
     out->credentials_revoked = (uint32_t)revoked;
     out->credentials_kept = (uint32_t)kept;
+    /* The erased secret may survive in free pages of data.mdb: every other learner is
+     * rewrapped under a new epoch and the old epoch key destroyed (handler_rekey_step). */
+    if ((rc = records_rekey_request(txn)) != 0)
+        return rc;
+    h->rekey_pending = true;
     if (h->badges != NULL) {
         badges_receipt_t r = {commitment,
                               salt_hex,
@@ -2872,6 +2881,100 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
     }
     if (rc == 0) /* a failed sweep looks at the same learners next time */
         memcpy(h->sweep_cursor, cursor, sizeof cursor);
+    return rc;
+}
+
+/* ---- re-keying after erasure (issue 16) ---------------------------------------------------- */
+
+#define REKEY_LEARNERS 2000 /* learners rewrapped per transaction */
+
+static void rekey_key_dir(const handler_t *h, char *out, size_t cap)
+{
+    if (h->conf->key_dir[0])
+        snprintf(out, cap, "%s", h->conf->key_dir);
+    else
+        snprintf(out, cap, "%s/keys", h->conf->data_dir);
+}
+
+bool handler_rekey_pending(const handler_t *h)
+{
+    return h->rekey_pending;
+}
+
+static int rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d);
+
+int handler_rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d)
+{
+    if (now < h->rekey_next)
+        return 0;
+    int rc = rekey_step(h, st, now, d);
+    if (rc != 0 && rc != ERR_RETRY)
+        h->rekey_next = now + 60000; /* a failing disk or store.key: retry in a minute */
+    return rc;
+}
+
+static int rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d)
+{
+    store_txn_t *txn;
+    records_rekey_t r;
+    char key_dir[2 * CONF_STR_MAX];
+    rekey_key_dir(h, key_dir, sizeof key_dir);
+    int rc = store_txn_begin(st, true, &txn);
+    if (rc != 0)
+        return rc;
+    vault_t *v = store_vault(txn);
+    if ((rc = records_rekey_get(txn, &r)) == ERR_NOT_FOUND || v == NULL) {
+        store_txn_abort(&txn);
+        h->rekey_pending = false;
+        return 0;
+    }
+    if (rc != 0) {
+        store_txn_abort(&txn);
+        return rc;
+    }
+    uint64_t rewrapped = 0;
+    bool finished = false;
+    if (r.target == 0 || r.target < vault_epoch(v)) {
+        /* Start (or restart after a crash between rotation and record): a new epoch in
+         * store.key first, so no record is ever wrapped under a key not yet on disk. */
+        if (r.target == 0 && (rc = vault_rotate(v, key_dir, now, d)) != 0) {
+            store_txn_abort(&txn);
+            return rc;
+        }
+        memset(&r, 0, sizeof r);
+        r.target = vault_epoch(v);
+        log_info("re-keying: learners' secrets move to store key epoch %u (an erasure's "
+                 "remnants in free pages become unreadable when it ends)",
+                 r.target);
+    } else {
+        rc = records_rewrap(txn, &r, REKEY_LEARNERS, &rewrapped, &finished);
+    }
+    if (rc == 0)
+        rc = records_rekey_put(txn, &r);
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    if (rc != 0 || !finished)
+        return rc;
+    /* Every secret is under the current epoch (committed): the older keys can go. */
+    uint32_t forgotten = 0;
+    if ((rc = vault_forget_epochs(v, key_dir, INT64_MAX, &forgotten, d)) != 0)
+        return rc;
+    if ((rc = store_txn_begin(st, true, &txn)) != 0)
+        return rc;
+    bool again = r.again != 0;
+    memset(&r, 0, sizeof r);
+    rc = records_rekey_put(txn, again ? &r : NULL);
+    if (rc == 0)
+        rc = store_txn_commit(&txn);
+    else
+        store_txn_abort(&txn);
+    if (rc == 0)
+        log_info("re-keying done: %u older store key epoch%s destroyed%s", forgotten,
+                 forgotten == 1 ? "" : "s",
+                 again ? "; another follows (an erasure meanwhile)" : "");
+    h->rekey_pending = again;
     return rc;
 }
 

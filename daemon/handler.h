@@ -134,6 +134,16 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
 bool handler_retention_due(handler_t *h, int64_t now);
 int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *shredded);
 
+/*
+ * Re-keying after an erasure (records_rekey_t): while handler_rekey_pending(), the server calls
+ * handler_rekey_step() between batches; each step is its own write transaction(s): it starts
+ * a rotation (a new store key epoch, written to store.key first), rewraps a bounded number of
+ * learners, or, when all are done, destroys the older epochs and ends (or starts the next one).
+ * A crash anywhere resumes from the stored state. Returns 0 or an error (retried later).
+ */
+bool handler_rekey_pending(const handler_t *h);
+int handler_rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d);
+
 /* A packed error Reply for a request that never reached a handler. Caller owns *reply. */
 int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
                         uint8_t **reply, size_t *len);

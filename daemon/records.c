@@ -1300,7 +1300,7 @@ static int unhex16(const char *s, size_t len, uint8_t out[STORE_HASH_LEN])
         int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (v < 0)
             return ERR_INTERNAL;
-        out[i / 2] = i % 2 == 0 ? (uint8_t)(v << 4) : (uint8_t)(out[i / 2] | v);
+        out[i / 2] = (uint8_t)(i % 2 == 0 ? v << 4 : out[i / 2] | v);
     }
     return 0;
 }
@@ -2582,5 +2582,115 @@ int records_upgrade(store_t *st, err_detail_t *d)
                  STORE_FORMAT_SEALED, (unsigned long long)sealed,
                  (unsigned long long)sealed_learners);
     log_info("data.mdb upgraded from format %u to %u", from, STORE_FORMAT_CURRENT);
+    return 0;
+}
+
+/* ---- re-keying after erasure (issue 16) ---------------------------------------------------- */
+
+static void key_rekey(store_key_t *k)
+{
+    store_key_reset(k);
+    store_key_bytes(k, "rekey", 5);
+}
+
+int records_rekey_get(store_txn_t *txn, records_rekey_t *out)
+{
+    store_key_t k;
+    store_val_t v;
+    key_rekey(&k);
+    int rc = store_get(txn, STORE_DB_META, &k, &v);
+    if (rc == 0 && v.len != sizeof *out)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(out, v.data, sizeof *out);
+    return rc;
+}
+
+int records_rekey_put(store_txn_t *txn, const records_rekey_t *r)
+{
+    store_key_t k;
+    key_rekey(&k);
+    if (r == NULL)
+        return store_del(txn, STORE_DB_META, &k);
+    return store_put(txn, STORE_DB_META, &k, r, sizeof *r, 0);
+}
+
+int records_rekey_request(store_txn_t *txn)
+{
+    records_rekey_t r;
+    int rc = records_rekey_get(txn, &r);
+    if (rc == ERR_NOT_FOUND) {
+        memset(&r, 0, sizeof r); /* target 0: a rotation is to start */
+        return records_rekey_put(txn, &r);
+    }
+    if (rc != 0)
+        return rc;
+    if (r.target != 0 && !r.again) { /* one in progress may have rewrapped the key just erased */
+        r.again = 1;
+        return records_rekey_put(txn, &r);
+    }
+    return 0;
+}
+
+int records_rewrap(store_txn_t *txn, records_rekey_t *r, size_t max, uint64_t *rewrapped,
+                   bool *finished)
+{
+    vault_t *v = store_vault(txn);
+    *rewrapped = 0;
+    *finished = false;
+    if (v == NULL)
+        return ERR_UNAVAILABLE;
+    for (size_t n = 0; n < max; n++) {
+        store_key_t start, k;
+        store_iter_t it;
+        store_val_t key, val;
+        store_key_reset(&start);
+        store_key_bytes(&start, r->cursor, STORE_HASH_LEN);
+        int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
+        if (rc == 0)
+            rc = store_iter_next_key(&it, &key);
+        if (rc == 0 && key.len < STORE_HASH_LEN)
+            rc = ERR_INTERNAL;
+        if (rc == 0)
+            memcpy(r->cursor, key.data, STORE_HASH_LEN);
+        store_iter_close(&it);
+        if (rc == ERR_NOT_FOUND) {
+            *finished = true;
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+        key_learner_kind(&k, r->cursor, KIND_KEY);
+        rc = store_get(txn, STORE_DB_LEARNERS, &k, &val);
+        if (rc == 0 && val.len == VAULT_WRAPPED_LEN) {
+            const uint8_t *w = val.data;
+            uint32_t epoch =
+                (uint32_t)w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[3] << 24;
+            if (epoch < r->target) {
+                uint8_t secret[VAULT_SECRET_LEN], wrapped[VAULT_WRAPPED_LEN];
+                rc = vault_unwrap(v, r->cursor, STORE_HASH_LEN, val.data, val.len, secret, NULL,
+                                  NULL);
+                if (rc == 0)
+                    rc = vault_wrap(v, r->cursor, STORE_HASH_LEN, secret, wrapped);
+                OPENSSL_cleanse(secret, sizeof secret);
+                if (rc == 0)
+                    rc = store_put(txn, STORE_DB_LEARNERS, &k, wrapped, sizeof wrapped, 0);
+                if (rc != 0)
+                    return rc;
+                (*rewrapped)++;
+            }
+        } else if (rc == 0) {
+            return ERR_INTERNAL;
+        } else if (rc != ERR_NOT_FOUND) {
+            return rc;
+        }
+        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
+        while (i >= 0 && ++r->cursor[i] == 0)
+            i--;
+        if (i < 0) {
+            *finished = true;
+            return 0;
+        }
+    }
     return 0;
 }

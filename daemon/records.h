@@ -149,6 +149,32 @@ int records_hold_get(store_txn_t *txn, records_learner_t *l, int64_t *since, con
 /* Places (reason non-NULL) or lifts (NULL) the hold. */
 int records_hold_put(store_txn_t *txn, records_learner_t *l, int64_t since, const char *reason);
 
+/*
+ * Re-keying: LMDB never overwrites a freed page in place, so an erased learner's wrapped secret
+ * may survive in free pages of data.mdb until they are reused. Wrapping every other learner's
+ * secret under a new epoch and destroying the old epoch key (vault_forget_epochs) makes such
+ * remnants useless. The state (meta "rekey") lives in the store so a restart resumes it:
+ * target 0 means a rotation is to start; otherwise learners before cursor are wrapped under
+ * target. again: an erasure happened meanwhile (it may have left a remnant under target), so
+ * another rotation follows.
+ */
+typedef struct records_rekey {
+    uint32_t target;
+    uint8_t again;
+    uint8_t reserved[3];
+    uint8_t cursor[STORE_HASH_LEN];
+} records_rekey_t;
+
+int records_rekey_get(store_txn_t *txn, records_rekey_t *out);     /* 0, ERR_NOT_FOUND: none */
+int records_rekey_put(store_txn_t *txn, const records_rekey_t *r); /* NULL: done, delete */
+/* Called by an erasure: asks for a rotation (or another one after the one in progress). */
+int records_rekey_request(store_txn_t *txn);
+/* Rewraps up to max learners from r->cursor whose secret's epoch is below r->target, under
+ * the vault's current epoch (which must be r->target); advances r->cursor (the caller stores
+ * it). *finished: every learner is done. */
+int records_rewrap(store_txn_t *txn, records_rekey_t *r, size_t max, uint64_t *rewrapped,
+                   bool *finished);
+
 /* Shreds an evidence record's payload (retention): the box is replaced by the reduced item
  * (no evidence id, narrative or url); the header (scores) stays. *done: whether it changed. */
 int records_evidence_shred(store_txn_t *txn, records_learner_t *l, const uint8_t *pos,

@@ -1019,6 +1019,16 @@ static void housekeeping(server_t *s)
         sweep_run(s, now, false);
     if (handler_retention_due(s->handler, now))
         sweep_run(s, now, true);
+    if (handler_rekey_pending(s->handler)) {
+        err_detail_t d;
+        err_clear(&d);
+        int rc = handler_rekey_step(s->handler, s->store, now, &d);
+        if (rc == ERR_RETRY)
+            store_grow(s->store);
+        else if (rc != 0)
+            log_warnx("re-keying: %s: %s; it resumes later", err_str(rc),
+                      d.message[0] ? d.message : "");
+    }
 }
 
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
