@@ -150,6 +150,13 @@ int check_run(const conf_t *conf, FILE *out, check_report_t *r)
         vault_destroy(&vault);
         return 2;
     }
+    if (store_format_opened(st) < STORE_FORMAT_SEALED && store_origin(st) == STORE_EXISTED &&
+        store_compact(&st, conf->data_dir, &d) != 0) { /* as at start: no clear remnants */
+        fprintf(out, "masteryd --check: %s: %s\n", d.field, d.message);
+        store_close(&st);
+        vault_destroy(&vault);
+        return 2;
+    }
     fprintf(out, "store %s/data.mdb: format %u\n", conf->data_dir, store_format_opened(st));
     int rc = store_verify_all(st, &r->records, &r->damaged);
     double t1 = mono_s();

@@ -294,6 +294,14 @@ int main(int argc, char **argv)
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
+    if (store_format_opened(store) < STORE_FORMAT_SEALED && store_origin(store) == STORE_EXISTED) {
+        /* the upgrade sealed every learner's fields; their clear copies sit in free pages */
+        if (store_compact(&store, conf.data_dir, &d) != 0) {
+            log_warnx("%s: %s", d.field, d.message);
+            goto out;
+        }
+        log_info("data.mdb compacted: the clear values the upgrade sealed are gone from the file");
+    }
     badges_conf_t bconf = {conf.issuer_name,
                            conf.issuer_url,
                            conf.issuer_email,

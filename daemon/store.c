@@ -916,3 +916,33 @@ int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged)
     store_txn_abort(&t);
     return rc;
 }
+
+int store_compact(store_t **stp, const char *dir, err_detail_t *d)
+{
+    store_t *st = *stp;
+    uint64_t map = st->map_size, max = st->map_size_max, bytes = 0;
+    struct vault *vault = st->vault;
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof tmp, "%s/data.mdb.compact", dir);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(tmp); /* a copy left by a crash during an earlier compaction */
+    int rc = store_copy(st, tmp, &bytes, d);
+    if (rc != 0)
+        return rc;
+    store_close(stp);
+    if (rename(tmp, path) != 0) {
+        rc =
+            err_set(d, ERR_UNAVAILABLE, "data_dir", "cannot replace %s: %s", path, strerror(errno));
+        unlink(tmp);
+    } else {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    int orc = store_open(dir, map, max, stp, d);
+    if (orc == 0)
+        store_set_vault(*stp, vault);
+    return rc != 0 ? rc : orc;
+}

@@ -179,6 +179,16 @@ struct vault;
 void store_set_vault(store_t *st, struct vault *v);
 struct vault *store_vault(const store_txn_t *txn);
 
+/*
+ * Replaces dir/data.mdb by a compacting copy of itself (live pages only: LMDB never
+ * overwrites a freed page, so this is what removes the old bytes of rewritten records, e.g.
+ * the clear values an upgrade sealed), then reopens it into *st (the vault carried over). No
+ * transaction may be open. A crash before the rename leaves the old file (and a stray
+ * data.mdb.compact, removed next time); after it, the copy, which is complete and synced.
+ * Returns 0 or an error; *st is open again in either case unless reopening failed.
+ */
+int store_compact(store_t **st, const char *dir, err_detail_t *detail);
+
 /* Commits unless an error is sticky (then aborts). Returns 0 (durable) or the error. */
 int store_txn_commit(store_txn_t **txn);
 
