@@ -618,10 +618,12 @@ class Client:
         transaction; their badges stay valid unless revoke_credentials. Returns ErasureReceipt
         (keep its receipt_json: the daemon does not). Erasing again answers already_erased.
         reason and request_ref go into the receipt only. ConflictError (field learner_id)
-        under a legal hold. Idempotent, so a timed-out request is sent again."""
+        under a legal hold. Sent once and its answer awaited for timeout x (retries + 1): only
+        the first answer carries the receipt (a resend would answer already_erased). After a
+        ConnectionTimeout, erase again: already_erased tells the erasure happened."""
         rep = self._call("erase_learner", pb.EraseLearner(
             learner_id=learner_id, reason=reason or "", request_ref=request_ref or "",
-            revoke_credentials=bool(revoke_credentials)))
+            revoke_credentials=bool(revoke_credentials)), resend=False)
         return ErasureReceipt(**_fields(rep.erasure))
 
     def set_legal_hold(self, learner_id, hold=True, reason=""):
