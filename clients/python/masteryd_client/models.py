@@ -1,5 +1,6 @@
 """Plain dataclasses returned by the client (no protobuf objects leak out)."""
 import datetime
+import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -270,7 +271,6 @@ class ErasureReceipt:
     @property
     def receipt(self) -> Optional[dict]:
         """The receipt parsed (a dict), None when already_erased."""
-        import json
         return json.loads(self.receipt_json) if self.receipt_json else None
 
 
