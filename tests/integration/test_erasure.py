@@ -66,6 +66,8 @@ def secrets_of(learner, with_reason=True):
     out = [learner, s["narrative"], s["url"], s["override"]] + s["evidence"]
     if with_reason and "hold" in s:
         out.append(s["hold"])
+    if "did" in s:
+        out.append(s["did"])  # a registered DID is sealed like every personal field
     return out
 
 
