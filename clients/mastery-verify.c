@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 #include "logbundle.h"
 #include "logentry.h"
 #include "merkle.h"
+#include "proof.h"
+#include "receipt.h"
 #include "verify.h"
 
 #define MAX_TRUSTED  1024
@@ -35,6 +38,7 @@
 
 static const char HELP[] =
     "usage: mastery-verify BADGE [options]\n"
+    "       mastery-verify --erasure-receipt FILE [--learner ID] [--issuer FILE] [options]\n"
     "       mastery-verify log --monitor STATE_DIR --from EXPORT_DIR [--key VKEY]\n"
     "\n"
     "Checks an Open Badges 3.0 credential offline and says who issued it and whether each\n"
@@ -81,6 +85,20 @@ static const char HELP[] =
     "and the new state; or FORK, ROLLBACK or INCONSISTENT with both checkpoints, exit 2,\n"
     "the old state kept.\n"
     "\n"
+    "--erasure-receipt FILE: checks a learner's erasure receipt (masteryctl learner erase\n"
+    "--receipt FILE) instead of a badge: its shape, its eddsa-jcs-2022 proof by the issuer's\n"
+    "key (resolved as for a badge: did:key, or did:web with --did-document), and with\n"
+    "  --learner ID           that SHA-256(commitmentSalt || ID) is its learnerCommitment\n"
+    "                         (the receipt is about this learner; it never names them).\n"
+    "  --issuer FILE          the issuer you expect: as --trust (a DID a line, a DID\n"
+    "                         document, or a JSON array of them).\n"
+    "  --log-proof FILE       the tlog-proof of the receipt's log entry (masteryctl log prove\n"
+    "                         INDEX): its index and leaf hash are the receipt's, and its\n"
+    "                         checkpoint is signed by the receipt's key (or a --log-key).\n"
+    "  --trust, --did-document, --now, --log-key and --json as for a badge.\n"
+    "checks: format, parse, structure, receipt_shape, proof_purpose, issuer_key, proof, trust,\n"
+    "valid_from, learner; with --log-proof, log_proof.\n"
+    "\n"
     "exit: 0 VALID; 1 INVALID, REVOKED or SUSPENDED (every reason printed); 2 usage or I/O.\n";
 
 /*
@@ -112,6 +130,8 @@ static void usage(void)
                     "[--trust FILE]\n"
                     "       [--recipient ID] [--max-status-age AGE] [--now TIME] [--json]\n"
                     "       [--log-proof FILE [--log-key VKEY]...]\n"
+                    "       mastery-verify --erasure-receipt FILE [--learner ID] [--issuer FILE]\n"
+                    "       [--did-document FILE] [--log-proof FILE [--log-key VKEY]...] [--json]\n"
                     "       mastery-verify log --monitor STATE_DIR --from EXPORT_DIR [--key VKEY]\n"
                     "Try 'mastery-verify --help'.\n");
     exit(2);
@@ -382,12 +402,226 @@ static void check_same_credential(const logbundle_t *b, const char *badge, size_
                     : "the badge is not the credential the bundle's entries are for");
 }
 
+/* --erasure-receipt --log-proof: the tlog-proof of the receipt's learner_erased entry. Its
+ * index and leaf are the receipt's; its checkpoint must be signed under the log's origin by
+ * the key that signed the receipt, or by a --log-key (a key rotated since). */
+static void receipt_log_check(verify_result_t *res, const char *text, size_t len,
+                              const tlog_verifier_t *keys, size_t n_keys)
+{
+    const json_t *log = json_object_get(res->credential, "log");
+    const char *origin = json_string_value(json_object_get(log, "origin"));
+    const char *leaf_hex = json_string_value(json_object_get(log, "leafHash"));
+    const json_t *index = json_object_get(log, "index");
+    tlog_hash_t leaf;
+    size_t n = 0;
+    if (origin == NULL || leaf_hex == NULL || !json_is_integer(index) ||
+        json_integer_value(index) < 0 || !tlog_name_valid(origin, strlen(origin)) ||
+        codec_hex_decode(leaf_hex, strlen(leaf_hex), leaf.b, sizeof leaf.b, &n) != 0 ||
+        n != sizeof leaf.b) {
+        log_report(res, "log_proof", false, "the receipt names no well-formed log entry");
+        return;
+    }
+    tlog_verifier_t vs[MAX_LOG_KEYS + 1];
+    size_t nvs = 0;
+    if (res->has_signer) {
+        memset(&vs[0], 0, sizeof vs[0]);
+        snprintf(vs[0].name, sizeof vs[0].name, "%s", origin);
+        memcpy(vs[0].pub, res->signer, sizeof vs[0].pub);
+        vs[0].key_hash = tlog_key_hash(vs[0].name, vs[0].pub);
+        nvs = 1;
+    }
+    for (size_t i = 0; i < n_keys && nvs < MAX_LOG_KEYS + 1; i++)
+        vs[nvs++] = keys[i];
+    tlog_proof_t p;
+    tlog_checkpoint_t cp;
+    err_detail_t d;
+    err_clear(&d);
+    if (nvs == 0) {
+        log_report(res, "log_proof", false,
+                   "no key to check the checkpoint with (the receipt's proof did not verify; "
+                   "give --log-key)");
+        return;
+    }
+    if (tlog_proof_verify(text, len, origin, vs, nvs, &leaf, &p, &cp, &d) != 0) {
+        char msg[sizeof d.field + sizeof d.message + 4];
+        snprintf(msg, sizeof msg, "%s: %s", d.field, d.message);
+        log_report(res, "log_proof", false, msg);
+        return;
+    }
+    if (p.index != (uint64_t)json_integer_value(index)) {
+        log_report(res, "log_proof", false, "the proof is for another entry than the receipt's");
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "entry %" PRIu64 " is in %s's tree of %" PRIu64 " entries", p.index,
+             cp.origin, cp.size);
+    log_report(res, "log_proof", true, msg);
+}
+
+/* mastery-verify --erasure-receipt FILE [options]: see HELP. */
+static int receipt_main(int argc, char **argv)
+{
+    const char *path = NULL, *did_path = NULL, *now_text = NULL, *trust_path = NULL;
+    const char *log_path = NULL;
+    tlog_verifier_t log_keys[MAX_LOG_KEYS];
+    size_t n_log_keys = 0;
+    int json_out = 0;
+    receipt_input_t in;
+    memset(&in, 0, sizeof in);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--json") == 0)
+            json_out = 1;
+        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(HELP, stdout);
+            return 0;
+        } else if (strcmp(a, "--erasure-receipt") == 0 && has_value && path == NULL)
+            path = argv[++i];
+        else if (strcmp(a, "--learner") == 0 && has_value) {
+            in.learner = argv[++i];
+            if (in.learner[0] == '\0') {
+                fprintf(stderr, "mastery-verify: --learner: empty\n");
+                return 2;
+            }
+        } else if ((strcmp(a, "--issuer") == 0 || strcmp(a, "--trust") == 0) && has_value) {
+            if (trust_path != NULL) {
+                fprintf(stderr, "mastery-verify: give one of --issuer or --trust, once\n");
+                return 2;
+            }
+            trust_path = argv[++i];
+        } else if (strcmp(a, "--did-document") == 0 && has_value)
+            did_path = argv[++i];
+        else if (strcmp(a, "--now") == 0 && has_value)
+            now_text = argv[++i];
+        else if (strcmp(a, "--log-proof") == 0 && has_value)
+            log_path = argv[++i];
+        else if (strcmp(a, "--log-key") == 0 && has_value) {
+            err_detail_t d;
+            const char *k = argv[++i];
+            if (n_log_keys == MAX_LOG_KEYS) {
+                fprintf(stderr, "mastery-verify: at most %d --log-key\n", MAX_LOG_KEYS);
+                return 2;
+            }
+            if (tlog_verifier_parse(k, strlen(k), &log_keys[n_log_keys], &d) != 0) {
+                fprintf(stderr, "mastery-verify: --log-key: %s\n", d.message);
+                return 2;
+            }
+            n_log_keys++;
+        } else if (strcmp(a, "--erasure-receipt") == 0 && path != NULL) {
+            fprintf(stderr, "mastery-verify: one --erasure-receipt at a time\n");
+            return 2;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            static const char *valued[] = {"--erasure-receipt", "--learner", "--issuer",
+                                           "--trust",           "--now",     "--did-document",
+                                           "--log-proof",       "--log-key"};
+            for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+                if (strcmp(a, valued[k]) == 0) {
+                    fprintf(stderr, "mastery-verify: option %s needs a value\n", a);
+                    usage();
+                }
+            fprintf(stderr, "mastery-verify: %s does not apply to --erasure-receipt\n", a);
+            usage();
+        } else {
+            fprintf(stderr, "mastery-verify: with --erasure-receipt, no BADGE operand (%s)\n", a);
+            usage();
+        }
+    }
+    if (path == NULL)
+        usage();
+    if (now_text != NULL) {
+        err_detail_t d;
+        if (isotime_parse(now_text, strlen(now_text), &in.now_ms, &d) != 0) {
+            fprintf(stderr, "mastery-verify: --now: not an RFC 3339 time: %s\n", now_text);
+            return 2;
+        }
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        in.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    trust_t trust;
+    memset(&trust, 0, sizeof trust);
+    trust.keep = json_array();
+    if (trust_path != NULL) {
+        trust_load(&trust, trust_path);
+        in.trusted = trust.ids;
+        in.n_trusted = trust.n;
+        in.trust_given = true;
+        in.did_documents = trust.docs;
+        in.n_did_documents = trust.n_docs;
+    }
+    char *text = slurp(path, VERIFY_MAX_INPUT, &in.receipt.len);
+    in.receipt.data = text;
+    char *did = NULL;
+    if (did_path != NULL) {
+        did = slurp(did_path, VERIFY_MAX_INPUT, &in.did_document.len);
+        in.did_document.data = did;
+    }
+    char *proof_text = NULL;
+    size_t proof_len = 0;
+    if (log_path != NULL)
+        proof_text = slurp(log_path, TLOG_NOTE_MAX * 2, &proof_len);
+    verify_result_t res;
+    if (receipt_verify(&in, &res) != 0) {
+        fprintf(stderr, "mastery-verify: out of memory\n");
+        return 2;
+    }
+    if (proof_text != NULL)
+        receipt_log_check(&res, proof_text, proof_len, log_keys, n_log_keys);
+    if (json_out) {
+        json_t *o = json_pack("{s:s,s:b,s:O,s:O,s:O,s:O,s:O,s:O}", "verdict", res.verdict, "valid",
+                              res.valid, "issuer", res.issuer, "receipt", res.credential, "results",
+                              res.results, "reasons", res.reasons, "warnings", res.warnings,
+                              "checks", res.checks);
+        if (o == NULL || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+            fprintf(stderr, "mastery-verify: out of memory\n");
+            return 2;
+        }
+        putchar('\n');
+        json_decref(o);
+    } else {
+        const char *id = str_or(res.issuer, "id", NULL);
+        printf("issuer:      %s\n", id ? id : "(none)");
+        const char *rid = str_or(res.credential, "id", NULL);
+        if (rid != NULL)
+            printf("receipt:     %s\n", rid);
+        const char *at = str_or(res.credential, "erasedAt", NULL);
+        if (at != NULL)
+            printf("erased at:   %s\n", at);
+        const char *ref = str_or(res.credential, "requestRef", NULL);
+        if (ref != NULL)
+            printf("request:     %s\n", ref);
+        /* the rest as for a badge (checks, warnings, reasons, verdict) */
+        json_t *keep = res.issuer;
+        res.issuer = json_object();
+        json_t *cred = res.credential;
+        res.credential = json_object();
+        print_text(&res);
+        json_decref(res.issuer);
+        json_decref(res.credential);
+        res.issuer = keep;
+        res.credential = cred;
+    }
+    int rc = res.valid ? 0 : 1;
+    verify_result_free(&res);
+    free(text);
+    free(did);
+    free(proof_text);
+    free(trust.text);
+    json_decref(trust.keep);
+    return rc;
+}
+
 int monitor_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "log") == 0)
         return monitor_main(argc - 1, argv + 1);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--erasure-receipt") == 0)
+            return receipt_main(argc, argv);
     const char *badge_path = NULL, *did_path = NULL, *now_text = NULL, *trust_path = NULL;
     const char *list_paths[VERIFY_MAX_LISTS];
     size_t n_lists = 0;

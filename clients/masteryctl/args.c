@@ -45,7 +45,8 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
     [OPT_KIND] = {"kind", "K",
                   "unlocked, mastered, override, framework_loaded, evidence_accepted, "
                   "evidence_retracted, credential_issued, credential_status, keys_rotated, "
-                  "at_risk, review_due or review_failed",
+                  "at_risk, review_due, review_failed, learner_erased, legal_hold, "
+                  "learner_reenrolled or shredded",
                   false},
     [OPT_GRANT] = {"grant", NULL, "grant mastery", false},
     [OPT_WITHDRAW] = {"withdraw", NULL, "withdraw mastery", false},
@@ -76,6 +77,17 @@ static const opt_spec_t OPTS[OPT_COUNT] = {
                        "sourcedId)",
                        false},
     [OPT_HTML] = {"html", NULL, "one self-contained HTML page, no network (with -o FILE)", false},
+    [OPT_ERASE_REASON] = {"reason", "TEXT",
+                          "why (erase: written in the receipt only, never stored; hold: sealed "
+                          "with the learner's data)",
+                          false},
+    [OPT_REF] = {"ref", "REF", "the request's reference (ticket number): in the receipt only",
+                 false},
+    [OPT_REVOKE] = {"revoke", NULL, "also revoke every badge issued to the learner", false},
+    [OPT_RECEIPT] = {"receipt", "FILE",
+                     "write the signed receipt here (mode 0600; an existing file is refused "
+                     "before anything is erased)",
+                     false},
 };
 
 /* ---- usage ---------------------------------------------------------------------------- */

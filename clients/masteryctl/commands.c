@@ -119,6 +119,22 @@ const command_t COMMANDS[] = {
      "mastery-verify and the verifier page check it and every badge inside."},
     {"learner", "register-did", cmd_learner_register_did, 0, 0, 2, 2, "learner register-did L DID",
      "Records the DID a learner gave; later badges name it."},
+    {"learner", "erase", cmd_learner_erase,
+     O(OPT_ERASE_REASON) | O(OPT_REF) | O(OPT_REVOKE) | O(OPT_RECEIPT), 0, 1, 1,
+     "learner erase L [--reason TEXT] [--ref REF] [--revoke] [--receipt FILE]",
+     "Erases a learner for good (admin): their data key and every record of theirs go in one\n"
+     "transaction; their events read back shredded; the log gains an erasure entry. Badges\n"
+     "already issued stay valid unless --revoke. Prints the signed erasure receipt, or writes\n"
+     "it to --receipt FILE (0600): the daemon does not keep it. Refused under a legal hold."},
+    {"learner", "hold", cmd_learner_hold, O(OPT_ERASE_REASON), 0, 1, 1,
+     "learner hold L [--reason TEXT]",
+     "Places a legal hold (admin): the learner cannot be erased and retention keeps their\n"
+     "evidence until released."},
+    {"learner", "release", cmd_learner_release, 0, 0, 1, 1, "learner release L",
+     "Lifts a legal hold (admin)."},
+    {"learner", "reenrol", cmd_learner_reenrol, 0, 0, 1, 1, "learner reenrol L",
+     "Makes an erased learner id usable again (admin): it starts with nothing. Until then\n"
+     "evidence for it is refused with GONE."},
     {"xapi", "import", cmd_xapi_import, O(OPT_MAPPING) | O(OPT_BATCH) | O(OPT_WINDOW),
      O(OPT_MAPPING), 1, 1, "xapi import FILE|- --mapping MAP.json [--batch N] [--window N]",
      "Imports xAPI statements (a JSON array, or JSON lines) as evidence through a mapping\n"

@@ -79,6 +79,10 @@ typedef enum opt_id {
     OPT_CLR,
     OPT_ID_COLUMN,
     OPT_HTML,
+    OPT_ERASE_REASON,
+    OPT_REF,
+    OPT_REVOKE,
+    OPT_RECEIPT,
     OPT_COUNT
 } opt_id_t;
 
@@ -307,6 +311,10 @@ int cmd_learner_next(ctl_t *ctl, const args_t *a);    /* advice.c */
 int cmd_learner_explain(ctl_t *ctl, const args_t *a); /* advice.c */
 int cmd_learner_report(ctl_t *ctl, const args_t *a);  /* report.c */
 int cmd_learner_register_did(ctl_t *ctl, const args_t *a);
+int cmd_learner_erase(ctl_t *ctl, const args_t *a);   /* erase.c */
+int cmd_learner_hold(ctl_t *ctl, const args_t *a);    /* erase.c */
+int cmd_learner_release(ctl_t *ctl, const args_t *a); /* erase.c */
+int cmd_learner_reenrol(ctl_t *ctl, const args_t *a); /* erase.c */
 int cmd_override(ctl_t *ctl, const args_t *a);
 int cmd_events(ctl_t *ctl, const args_t *a);
 int cmd_health(ctl_t *ctl, const args_t *a);

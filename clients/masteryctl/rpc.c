@@ -87,6 +87,11 @@ void print_status_error(const Mastery__V1__Status *st)
                 st->message);
     else
         fprintf(stderr, "%s: %s: %s\n", progname, mc_status_name((int)st->code), st->message);
+    /* The daemon says what GONE means; say what to type. */
+    if (st->code == MASTERY__V1__STATUS_CODE__STATUS_GONE)
+        fprintf(stderr,
+                "%s: hint: '%s learner reenrol L' re-enrols an erased id, as a new learner\n",
+                progname, progname);
 }
 
 /* Checks the reply's status and result kind; prints the problem and returns CTL_ERR_REPLY. The

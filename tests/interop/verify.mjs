@@ -2,8 +2,12 @@
 // @digitalbazaar/vc with the eddsa-rdfc-2022 and eddsa-jcs-2022 cryptosuites (whichever its
 // proofs use; every proof of a proof set must verify), a VC-JWT through jose with the
 // issuer's public key (did:key derived; did:web from --did-document).
-//   node verify.mjs --vectors DIR [--did-document FILE] [--now TIME] BADGE
+//   node verify.mjs --vectors DIR [--did-document FILE] [--now TIME] [--learner ID] BADGE
+// BADGE may also be a masteryd erasure receipt (a VC 2.0 ErasureReceipt, eddsa-jcs-2022): its
+// proof is checked the same way, and with --learner ID that SHA-256(commitmentSalt bytes ||
+// ID) is its learnerCommitment, computed here with node:crypto (not masteryd's code).
 // Prints {"verified": bool, "error": "..."}; exit 0 verified, 1 not, 2 usage.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
@@ -83,6 +87,24 @@ try {
         .filter(Boolean).map(e => e.errors ? e.errors.map(x => x.message).join('; ') :
           e.message);
       done(false, errs.join(' | ') || 'not verified');
+    }
+    const types = [].concat(credential.type || []);
+    if(types.includes('ErasureReceipt')) {
+      const subject = credential.credentialSubject || {};
+      if(subject.type !== 'LearnerErasure' || !/^[0-9a-f]{64}$/.test(subject.commitmentSalt) ||
+        !/^[0-9a-f]{64}$/.test(subject.learnerCommitment)) {
+        done(false, 'not a LearnerErasure receipt (type, commitmentSalt, learnerCommitment)');
+      }
+      if(opts.learner !== undefined) {
+        const mine = crypto.createHash('sha256')
+          .update(Buffer.from(subject.commitmentSalt, 'hex'))
+          .update(Buffer.from(opts.learner, 'utf8')).digest('hex');
+        if(mine !== subject.learnerCommitment) {
+          done(false, 'the receipt\'s learnerCommitment is not the given learner\'s');
+        }
+      }
+    } else if(opts.learner !== undefined) {
+      done(false, '--learner applies to an ErasureReceipt only');
     }
     done(true);
   } else {

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from .client import (DEFAULT_ENDPOINT, EVENT_KINDS, MAX_BATCH, Client, EventStream,
                      resolve_events_endpoint)
-from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenError,
+from .errors import (ConflictError, ConnectionTimeout, DataLossError, ForbiddenError, GoneError,
                      InternalError, InvalidError, MasterydError, NotFoundError, UnauthenticatedError,
                      UnavailableError)
 from .keys import curve_keys_from_files
@@ -18,6 +18,7 @@ from .models import (BatchResult, CompetencyState, CredentialDocument, Credentia
                      NextStep, LockedStep, NextSteps, ExplainedItem, Explanation)
 from .models import (AtRiskLearner, CompetencySummary, Group, GroupReport, LearnerRow,
                      RosterClass, RosterResult)
+from .models import ErasureReceipt, LegalHoldResult, ReenrolResult
 
 __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventStream", "DEFAULT_ENDPOINT", "EVENT_KINDS",
            "MAX_BATCH", "MasterydError", "InvalidError", "NotFoundError", "ConflictError",
@@ -27,4 +28,5 @@ __all__ = ["Client", "resolve_events_endpoint", "curve_keys_from_files", "EventS
            "Event", "ImportCaseResult", "CredentialInfo", "CredentialDocument", "EvidencePage",
            "Transcript", "RosterClass", "RosterResult", "Group", "GroupReport",
            "CompetencySummary", "AtRiskLearner", "LearnerRow",
-           "NextStep", "LockedStep", "NextSteps", "ExplainedItem", "Explanation"]
+           "NextStep", "LockedStep", "NextSteps", "ExplainedItem", "Explanation",
+           "GoneError", "ErasureReceipt", "LegalHoldResult", "ReenrolResult"]

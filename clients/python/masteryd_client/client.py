@@ -11,7 +11,8 @@ import zmq
 from ._proto import pb
 from .errors import ConnectionTimeout, MasterydError, error_for
 from .models import (AtRiskLearner, BatchResult, CompetencyState, CompetencySummary,
-                     CredentialDocument, CredentialInfo, Event, EvidencePage, ExplainedItem,
+                     CredentialDocument, CredentialInfo, ErasureReceipt, Event, EvidencePage,
+                     ExplainedItem, LegalHoldResult, ReenrolResult,
                      Explanation, FrameworkDocument, FrameworkInfo, FrameworkState, Group,
                      GroupReport, Health, ImportCaseResult, ItemResult, LearnerRow, LearnerState,
                      LockedStep, NextStep, NextSteps, RosterClass, RosterResult, StoredEvidence,
@@ -609,6 +610,34 @@ class Client:
         t = rep.transcript
         return Transcript(transcript_id=t.id, document=t.document, credentials=t.credentials,
                           associations=t.associations)
+
+    # ---- erasure, legal hold (README, "Erasure and retention") -----------------------------
+
+    def erase_learner(self, learner_id, reason="", request_ref="", revoke_credentials=False):
+        """Erases a learner (admin): their data key and every record of theirs go in one
+        transaction; their badges stay valid unless revoke_credentials. Returns ErasureReceipt
+        (keep its receipt_json: the daemon does not). Erasing again answers already_erased.
+        reason and request_ref go into the receipt only. ConflictError (field learner_id)
+        under a legal hold. Sent once and its answer awaited for timeout x (retries + 1): only
+        the first answer carries the receipt (a resend would answer already_erased). After a
+        ConnectionTimeout, erase again: already_erased tells the erasure happened."""
+        rep = self._call("erase_learner", pb.EraseLearner(
+            learner_id=learner_id, reason=reason or "", request_ref=request_ref or "",
+            revoke_credentials=bool(revoke_credentials)), resend=False)
+        return ErasureReceipt(**_fields(rep.erasure))
+
+    def set_legal_hold(self, learner_id, hold=True, reason=""):
+        """Places (hold=True) or lifts a legal hold (admin): while held, erase_learner is
+        refused and retention keeps the learner's evidence. Returns LegalHoldResult."""
+        rep = self._call("set_legal_hold", pb.SetLegalHold(learner_id=learner_id, hold=bool(hold),
+                                                           reason=reason or ""))
+        return LegalHoldResult(**_fields(rep.legal_hold))
+
+    def reenrol_learner(self, learner_id):
+        """Makes an erased learner id usable again (admin): it starts with nothing. Until then
+        evidence for it is refused with GoneError. Returns ReenrolResult."""
+        rep = self._call("reenrol_learner", pb.ReenrolLearner(learner_id=learner_id))
+        return ReenrolResult(**_fields(rep.reenrol))
 
     def health(self):
         rep = self._call("health", pb.Health())

@@ -61,6 +61,12 @@ class DataLossError(MasterydError):
     operator restores it from a backup (`masteryd --check` lists every damaged record)."""
 
 
+class GoneError(MasterydError):
+    """The learner was erased (EraseLearner): nothing of theirs is kept. .field names the
+    learner id (or credential id) that was refused; reenrol_learner makes the id usable again,
+    as a new learner."""
+
+
 class ConnectionTimeout(MasterydError, TimeoutError):
     """No answer within timeout x (retries + 1): the daemon is down, stopped or unreachable.
 
@@ -79,6 +85,7 @@ _BY_CODE = {
     "UNAUTHENTICATED": UnauthenticatedError,
     "INTERNAL": InternalError,
     "DATA_LOSS": DataLossError,
+    "GONE": GoneError,
 }
 
 

@@ -1,5 +1,6 @@
 """Plain dataclasses returned by the client (no protobuf objects leak out)."""
 import datetime
+import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -221,9 +222,12 @@ class Health:
 class Event:
     """One stored event. kind is the payload's name: "evidence_accepted", "unlocked",
     "mastered", "override", "framework_loaded", "evidence_retracted", "credential_issued",
-    "credential_status", "keys_rotated", "at_risk" (the transparency log's checkpoints are
-    published live with seq 0 and are not events of the stream).
-    data holds every field of the payload by its proto name."""
+    "credential_status", "keys_rotated", "at_risk", "learner_erased", "legal_hold",
+    "learner_reenrolled", "shredded" (the transparency log's checkpoints are published live
+    with seq 0 and are not events of the stream).
+    data holds every field of the payload by its proto name. A stored event of an erased
+    learner reads back as kind "shredded": its seq and time remain, data["kind"] names what it
+    was ("mastered"), and nothing else of it is kept (see shredded_kind)."""
     seq: int
     at_ms: int
     kind: str
@@ -235,6 +239,59 @@ class Event:
     @property
     def at(self) -> Optional[datetime.datetime]:
         return ms_to_datetime(self.at_ms)
+
+    @property
+    def shredded_kind(self) -> Optional[str]:
+        """For a shredded event (its learner was erased), the kind it was; None otherwise."""
+        return self.data.get("kind") if self.kind == "shredded" else None
+
+
+@dataclass(frozen=True)
+class ErasureReceipt:
+    """The answer to Client.erase_learner.
+
+    already_erased: the learner had been erased before (at erased_at_ms): nothing changed and
+    receipt_json is "". Otherwise receipt_json is the signed W3C VC 2.0 ErasureReceipt
+    (eddsa-jcs-2022): the daemon does not keep it, so store it (mastery-verify
+    --erasure-receipt checks it). log_index is the learner_erased entry in the transparency
+    log; records_erased counts every record deleted, evidence included."""
+    already_erased: bool
+    erased_at_ms: int
+    receipt_json: str
+    log_index: int
+    evidence_erased: int
+    records_erased: int
+    credentials_revoked: int
+    credentials_kept: int
+
+    @property
+    def erased_at(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.erased_at_ms)
+
+    @property
+    def receipt(self) -> Optional[dict]:
+        """The receipt parsed (a dict), None when already_erased."""
+        return json.loads(self.receipt_json) if self.receipt_json else None
+
+
+@dataclass(frozen=True)
+class LegalHoldResult:
+    """The answer to Client.set_legal_hold: hold is the learner's hold now; changed is False
+    when it already was so; since_ms is when the hold was placed (0 when not held)."""
+    hold: bool
+    changed: bool
+    since_ms: int = 0
+
+    @property
+    def since(self) -> Optional[datetime.datetime]:
+        return ms_to_datetime(self.since_ms)
+
+
+@dataclass(frozen=True)
+class ReenrolResult:
+    """The answer to Client.reenrol_learner: was_erased is False when the id was not erased
+    (nothing changed)."""
+    was_erased: bool
 
 
 @dataclass(frozen=True)
