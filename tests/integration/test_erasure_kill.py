@@ -68,7 +68,16 @@ def test_sigkill_mid_erasure_keeps_every_acknowledged_erasure():
         c.close()
 
         stop = threading.Event()
-        erased, acked = [], []
+        erased, acked, failures = [], [], []
+
+        def guarded(fn):
+            def run():
+                try:
+                    fn()
+                except BaseException as e:  # a thread's failure fails the test, at once
+                    failures.append(repr(e))
+                    stop.set()
+            return run
 
         def eraser():
             for i in range(ERASED):
@@ -82,7 +91,7 @@ def test_sigkill_mid_erasure_keeps_every_acknowledged_erasure():
 
         def submitter():
             k = 0
-            while not stop.is_set() and len(erased) < ERASED:
+            while not stop.is_set() and len(erased) < ERASED and threads[0].is_alive():
                 l = f"ek-{ERASED + k % (LEARNERS - ERASED)}"
                 item = pb.Evidence(evidence_id=f"live-{k}", learner_id=l, source="live",
                                    competency_id=comps[k % len(comps)], score=0.9,
@@ -97,7 +106,8 @@ def test_sigkill_mid_erasure_keeps_every_acknowledged_erasure():
                 acked.append(item)
                 k += 1
 
-        threads = [threading.Thread(target=eraser), threading.Thread(target=submitter)]
+        threads = [threading.Thread(target=guarded(eraser)),
+                   threading.Thread(target=guarded(submitter))]
         [t.start() for t in threads]
         kills = 0
         krng = random.Random(61)
@@ -114,6 +124,7 @@ def test_sigkill_mid_erasure_keeps_every_acknowledged_erasure():
         for t in threads:
             t.join(max(1, deadline - time.time()))
         stop.set()
+        assert not failures, failures
         assert not any(t.is_alive() for t in threads), "clients did not finish"
         assert kills == KILLS and len(erased) == ERASED, (kills, len(erased))
         d.stop()
