@@ -38,7 +38,30 @@ struct vault {
     EVP_CIPHER *gcm;     /* fetched once: a fetch per box would cost more than the box */
     EVP_CIPHER_CTX *ctx; /* reused for every box */
     EVP_MAC_CTX *index;  /* HMAC keyed with index_key; each hash works on a copy */
+    /* Box nonces (NIST SP 800-38D 8.2.1): a random 8-byte field drawn per process and every
+     * 2^32 boxes, then a 4-byte counter: unique without a DRBG call per box (which cost more
+     * than the AES-GCM of a short field). */
+    uint8_t nonce_fixed[8];
+    uint32_t nonce_count;
+    bool nonce_drawn;
 };
+
+static int next_nonce(vault_t *v, uint8_t out[NONCE_LEN])
+{
+    if (!v->nonce_drawn || v->nonce_count == UINT32_MAX) {
+        if (RAND_bytes(v->nonce_fixed, sizeof v->nonce_fixed) != 1)
+            return ERR_INTERNAL;
+        v->nonce_drawn = true;
+        v->nonce_count = 0;
+    }
+    uint32_t n = v->nonce_count++;
+    memcpy(out, v->nonce_fixed, 8);
+    out[8] = (uint8_t)(n >> 24);
+    out[9] = (uint8_t)(n >> 16);
+    out[10] = (uint8_t)(n >> 8);
+    out[11] = (uint8_t)n;
+    return 0;
+}
 
 static void hex_encode(const uint8_t *p, size_t n, char *out)
 {
@@ -376,7 +399,7 @@ int vault_wrap(vault_t *v, const uint8_t *learner_hash, size_t hash_len,
     out[1] = (uint8_t)(e->n >> 8);
     out[2] = (uint8_t)(e->n >> 16);
     out[3] = (uint8_t)(e->n >> 24);
-    if (RAND_bytes(out + 4, NONCE_LEN) != 1)
+    if (next_nonce(v, out + 4) != 0)
         return ERR_UNAVAILABLE;
     /* The associated data binds the secret to its learner and its epoch (the first 4 bytes). */
     uint8_t aad[sizeof WRAP_AAD_LABEL + 4];
@@ -431,7 +454,7 @@ int vault_seal(vault_t *v, const uint8_t key[VAULT_KEY_LEN], const void *aad, si
         return 0;
     }
     out[0] = BOX_SEALED;
-    if (RAND_bytes(out + 1, NONCE_LEN) != 1)
+    if (next_nonce(v, out + 1) != 0)
         return ERR_INTERNAL;
     return gcm_seal(v, key, out + 1, aad, aad_len, NULL, 0, plain, len, out + 1 + NONCE_LEN);
 }
