@@ -2980,18 +2980,94 @@ static int rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d)
 
 /* ---- the retention sweep (issue 16) --------------------------------------------------------- */
 
+/* Whether any retention applies: the setting, or a framework's retention_days. */
+static bool retention_set(const handler_t *h)
+{
+    if (h->conf->retention_days > 0)
+        return true;
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++)
+        if (graph_retention_days(catalog_at(h->cat, f)->graph) > 0)
+            return true;
+    return false;
+}
+
 bool handler_retention_due(handler_t *h, int64_t now)
 {
-    if (h->conf->retention_days == 0 || h->conf->retention_sweep_seconds == 0 ||
-        now < h->retention_next)
+    if (h->conf->retention_sweep_seconds == 0 || now < h->retention_next || !retention_set(h))
         return false;
     h->retention_next = now + (int64_t)h->conf->retention_sweep_seconds * 1000;
     return true;
 }
 
-/* One learner's evidence observed before cutoff loses its payload (positions first: the
- * shredding writes under the walk's cursor). */
-static int retention_learner(store_txn_t *txn, records_learner_t *l, int64_t cutoff,
+/* A competency's cutoff: items observed before it lose their payload (INT64_MIN: never). */
+typedef struct retention_cut {
+    uint8_t comp_hash[STORE_HASH_LEN];
+    int64_t cutoff;
+} retention_cut_t;
+
+typedef struct retention_plan {
+    retention_cut_t *cuts; /* sorted by comp_hash */
+    size_t n;
+    int64_t global; /* competencies in no framework */
+} retention_plan_t;
+
+static int cut_cmp(const void *a, const void *b)
+{
+    return memcmp(((const retention_cut_t *)a)->comp_hash, ((const retention_cut_t *)b)->comp_hash,
+                  STORE_HASH_LEN);
+}
+
+static int64_t cutoff_of(int64_t now, int64_t days)
+{
+    return days > 0 ? now - days * 86400000 : INT64_MIN; /* 0: kept forever */
+}
+
+/* Each competency keeps payloads for the longest period any of its frameworks names (a
+ * framework's retention_days, else the setting): the earliest cutoff wins. */
+static int retention_plan(const handler_t *h, retention_plan_t *p)
+{
+    size_t total = 0;
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++)
+        total += graph_count(catalog_at(h->cat, f)->graph);
+    p->global = cutoff_of(h->now, (int64_t)h->conf->retention_days);
+    p->n = 0;
+    p->cuts = total ? malloc(total * sizeof *p->cuts) : NULL;
+    if (total && p->cuts == NULL)
+        return ERR_NOMEM;
+    for (uint32_t f = 0; f < catalog_count(h->cat); f++) {
+        const catalog_fw_t *fw = catalog_at(h->cat, f);
+        int64_t days = graph_retention_days(fw->graph);
+        int64_t cut = days >= 0 ? cutoff_of(h->now, days) : p->global;
+        for (uint32_t i = 0; i < graph_count(fw->graph); i++) {
+            memcpy(p->cuts[p->n].comp_hash, fw->comp_hash[i], STORE_HASH_LEN);
+            p->cuts[p->n++].cutoff = cut;
+        }
+    }
+    qsort(p->cuts, p->n, sizeof *p->cuts, cut_cmp);
+    size_t w = 0; /* one per competency: the earliest cutoff */
+    for (size_t i = 0; i < p->n; i++) {
+        if (w > 0 && memcmp(p->cuts[w - 1].comp_hash, p->cuts[i].comp_hash, STORE_HASH_LEN) == 0) {
+            if (p->cuts[i].cutoff < p->cuts[w - 1].cutoff)
+                p->cuts[w - 1].cutoff = p->cuts[i].cutoff;
+        } else {
+            p->cuts[w++] = p->cuts[i];
+        }
+    }
+    p->n = w;
+    return 0;
+}
+
+static int64_t plan_cutoff(const retention_plan_t *p, const uint8_t *comp_hash)
+{
+    retention_cut_t key;
+    memcpy(key.comp_hash, comp_hash, STORE_HASH_LEN);
+    const retention_cut_t *c = p->n ? bsearch(&key, p->cuts, p->n, sizeof *p->cuts, cut_cmp) : NULL;
+    return c ? c->cutoff : p->global;
+}
+
+/* One learner's evidence observed before its competency's cutoff loses its payload
+ * (positions first: the shredding writes under the walk's cursor). */
+static int retention_learner(store_txn_t *txn, records_learner_t *l, const retention_plan_t *plan,
                              uint64_t *shredded)
 {
     records_evidence_iter_t it;
@@ -3000,7 +3076,8 @@ static int retention_learner(store_txn_t *txn, records_learner_t *l, int64_t cut
     size_t *len = NULL, n = 0, cap = 0;
     int rc = records_evidence_iter_open(txn, l->hash, NULL, &it);
     while (rc == 0 && (rc = records_evidence_iter_next(&it, &r)) == 0) {
-        if (r.shredded || r.observed_at >= cutoff)
+        /* pos starts with the competency's hash (records.h: 'E' H(comp) observed_at ...) */
+        if (r.shredded || r.observed_at >= plan_cutoff(plan, r.pos))
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
@@ -3034,10 +3111,12 @@ int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, 
 {
     char id[STORE_KEY_MAX + 1];
     *learners = *shredded = 0;
-    int64_t cutoff = h->now - (int64_t)h->conf->retention_days * 86400000;
+    retention_plan_t plan;
+    int rc = retention_plan(h, &plan);
+    if (rc != 0)
+        return rc;
     uint8_t cursor[STORE_HASH_LEN];
     memcpy(cursor, h->retention_cursor, sizeof cursor);
-    int rc = 0;
     while (*learners < h->conf->retention_sweep_learners) {
         rc = records_learner_seek(txn, cursor, id);
         if (rc == ERR_NOT_FOUND) {
@@ -3054,7 +3133,7 @@ int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, 
             records_learner_init(&l, id);
             rc = records_hold_get(txn, &l, &since, &reason); /* a hold keeps everything */
             if (rc == ERR_NOT_FOUND)
-                rc = retention_learner(txn, &l, cutoff, shredded);
+                rc = retention_learner(txn, &l, &plan, shredded);
             records_learner_forget(&l);
             if (rc != 0)
                 break;
@@ -3068,6 +3147,7 @@ int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, 
             break;
         }
     }
+    free(plan.cuts);
     if (rc == 0)
         memcpy(h->retention_cursor, cursor, sizeof cursor);
     return rc;

@@ -37,6 +37,7 @@ struct graph {
     slot_t *slots;
     uint32_t mask;           /* table size - 1 (a power of two) */
     int64_t review_after_ms; /* the framework's review_after (0: none) */
+    int64_t retention_days;  /* the framework's retention_days; -1: not set */
     bool unlocks_known;      /* transitive unlock counts computed (graph_unlocks_known) */
 };
 
@@ -82,9 +83,9 @@ static const struct {
     {"at_least", M(RULE_CHILDREN), P_SKIP, 0, 0, 0},
 };
 
-static const char *const framework_keys[] = {"$schema",      "id",          "title",
-                                             "version",      "description", "source_uri",
-                                             "competencies", "review_after"};
+static const char *const framework_keys[] = {"$schema",      "id",           "title",
+                                             "version",      "description",  "source_uri",
+                                             "competencies", "review_after", "retention_days"};
 static const char *const competency_keys[] = {"id",          "title",    "description",
                                               "source_uri",  "requires", "rule",
                                               "achievement", "metadata", "review_after"};
@@ -840,6 +841,18 @@ int graph_parse(const char *json, size_t len, graph_t **out, err_detail_t *detai
     const json_t *ra = json_object_get(g->doc, "review_after");
     if (ra != NULL && (rc = parse_duration(ra, WF("review_after"), g->id, &g->review_after_ms, d)))
         goto out;
+    const json_t *rd = json_object_get(g->doc, "retention_days");
+    g->retention_days = -1;
+    if (rd != NULL) {
+        if (!json_is_integer(rd) || json_integer_value(rd) < 0 ||
+            json_integer_value(rd) > GRAPH_RETENTION_MAX_DAYS) {
+            rc = fail(d, ERR_INVALID, WF("retention_days"),
+                      "%s: retention_days must be an integer of 0 to %d (0: kept forever)", g->id,
+                      GRAPH_RETENTION_MAX_DAYS);
+            goto out;
+        }
+        g->retention_days = json_integer_value(rd);
+    }
 
     const json_t *list = json_object_get(g->doc, "competencies");
     if (list == NULL || !json_is_array(list)) {
@@ -946,4 +959,9 @@ bool graph_unlocks_known(const graph_t *g)
 int64_t graph_review_after(const graph_t *g)
 {
     return g->review_after_ms;
+}
+
+int64_t graph_retention_days(const graph_t *g)
+{
+    return g->retention_days;
 }

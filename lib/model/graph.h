@@ -15,8 +15,8 @@
  *
  * The document (schemas/framework.schema.json describes the same shape):
  *   framework   {"id", "title", "version"?, "description"?, "source_uri"?, "$schema"?,
- * "review_after"?, "competencies": [...]}; no other keys. id: as a competency id; title: non-empty
- *                string; version: string of at most GRAPH_ID_MAX bytes. An empty competency
+ * "review_after"?, "retention_days"?, "competencies": [...]}; no other keys. id: as a competency
+ * id; title: non-empty string; version: string of at most GRAPH_ID_MAX bytes. An empty competency
  *                list is allowed (a framework with nothing in it yet).
  *   competency  {"id", "title", "description"?, "source_uri"?, "requires"?, "rule"?,
  * "review_after"?, "achievement"?, "metadata"?}; no other keys. id          non-empty, <=
@@ -81,6 +81,7 @@
 #define GRAPH_RULE_N_MAX            1000
 #define GRAPH_DEFAULT_METHOD        RULE_LATEST /* the rule of a competency without "rule" */
 #define GRAPH_REVIEW_AFTER_MAX_DAYS 3660        /* review_after: at most about ten years */
+#define GRAPH_RETENTION_MAX_DAYS    36500       /* retention_days: at most about a century */
 #define GRAPH_UNLOCKS_WORK_MAX      5e7         /* transitive unlock counts: BFS steps at most */
 
 typedef struct graph graph_t;
@@ -159,6 +160,11 @@ bool graph_unlocks_known(const graph_t *g);
 
 /* The framework's own review_after in ms (0: none); competencies inherit it. */
 int64_t graph_review_after(const graph_t *g);
+
+/* The framework's retention_days (issue 16): evidence on its competencies keeps its payload
+ * this many days (0: forever); -1 when the document does not say (the daemon's setting
+ * applies). */
+int64_t graph_retention_days(const graph_t *g);
 
 /* The whole document as parsed (borrowed), e.g. to store or return it. */
 const json_t *graph_document(const graph_t *g);
