@@ -834,11 +834,14 @@ static int op_list_frameworks(handler_t *h, store_txn_t *txn, const wire_request
 static bool evidence_same(const Mastery__V1__Evidence *a, const Mastery__V1__Evidence *b,
                           bool compare_time)
 {
+    /* a stored item retention shredded (no evidence id kept) has lost its url and narrative:
+     * a tool resending it is still sending the same item */
+    bool shredded = a->evidence_id[0] == '\0';
     return strcmp(a->learner_id, b->learner_id) == 0 &&
            strcmp(a->competency_id, b->competency_id) == 0 && a->score == b->score &&
            a->outcome == b->outcome && a->weight == b->weight &&
-           strcmp(a->source, b->source) == 0 && strcmp(a->url, b->url) == 0 &&
-           strcmp(a->narrative, b->narrative) == 0 &&
+           strcmp(a->source, b->source) == 0 &&
+           (shredded || (strcmp(a->url, b->url) == 0 && strcmp(a->narrative, b->narrative) == 0)) &&
            (!compare_time || a->observed_at_ms == b->observed_at_ms);
 }
 

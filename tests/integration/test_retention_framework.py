@@ -54,6 +54,9 @@ def test_framework_retention_and_the_longest_period(tmp_path):
         assert by_comp["shared"].narrative == "narr-e-shared"  # the longer framework wins
         after = c.call(get_learner=pb.GetLearner(learner_id="rf-learner")).learner
         assert after == before
+        # a tool resending the shredded item is told DUPLICATE, not CONFLICT
+        again = c.call(submit_evidence=pb.SubmitEvidence(items=[item("e-short", "only-short")]))
+        assert again.evidence_results.items[0].status.code == pb.STATUS_DUPLICATE, again
     finally:
         c.close()
         d.stop()
