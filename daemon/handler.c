@@ -2874,10 +2874,7 @@ int handler_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, uint64_t *
                 break;
             (*learners)++;
         }
-        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
-        while (i >= 0 && ++cursor[i] == 0)
-            i--;
-        if (i < 0) {
+        if (!records_cursor_next(cursor)) { /* the last hash: the next sweep starts over */
             memset(cursor, 0, sizeof cursor);
             break;
         }
@@ -3142,10 +3139,7 @@ int handler_retention_sweep(handler_t *h, store_txn_t *txn, uint64_t *learners, 
                 break;
             (*learners)++;
         }
-        int i = STORE_HASH_LEN - 1;
-        while (i >= 0 && ++cursor[i] == 0)
-            i--;
-        if (i < 0) {
+        if (!records_cursor_next(cursor)) {
             memset(cursor, 0, sizeof cursor);
             break;
         }

@@ -440,6 +440,33 @@ uint64_t records_evidence_count(store_txn_t *txn)
     return store_count(txn, STORE_DB_EVIDENCE_ID);
 }
 
+bool records_cursor_next(uint8_t cursor[STORE_HASH_LEN])
+{
+    for (int i = STORE_HASH_LEN - 1; i >= 0; i--)
+        if (++cursor[i] != 0)
+            return true;
+    return false;
+}
+
+int records_learner_next(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN])
+{
+    store_key_t start;
+    store_iter_t it;
+    store_val_t k;
+    store_key_reset(&start);
+    store_key_bytes(&start, cursor, STORE_HASH_LEN);
+    int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
+    if (rc != 0)
+        return rc;
+    rc = store_iter_next_key(&it, &k); /* the key only: a damaged value is the next get's */
+    if (rc == 0 && k.len < STORE_HASH_LEN)
+        rc = ERR_INTERNAL;
+    if (rc == 0)
+        memcpy(cursor, k.data, STORE_HASH_LEN);
+    store_iter_close(&it);
+    return rc;
+}
+
 uint64_t records_learner_count(store_txn_t *txn)
 {
     uint8_t cursor[STORE_HASH_LEN] = {0};
@@ -448,10 +475,7 @@ uint64_t records_learner_count(store_txn_t *txn)
     while (records_learner_seek(txn, cursor, id) == 0) {
         if (id[0] != '\0')
             n++;
-        int i = STORE_HASH_LEN - 1; /* the next hash after this learner's */
-        while (i >= 0 && ++cursor[i] == 0)
-            i--;
-        if (i < 0)
+        if (!records_cursor_next(cursor))
             break;
     }
     return n;
@@ -543,20 +567,9 @@ int records_profile_ensure(store_txn_t *txn, records_learner_t *l)
 int records_learner_seek(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN],
                          char id[STORE_KEY_MAX + 1])
 {
-    store_key_t start, pk;
-    store_iter_t it;
-    store_val_t k, v;
-    store_key_reset(&start);
-    store_key_bytes(&start, cursor, STORE_HASH_LEN);
-    int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
-    if (rc != 0)
-        return rc;
-    rc = store_iter_next_key(&it, &k); /* the key only: a damaged value is the next get's */
-    if (rc == 0 && k.len < STORE_HASH_LEN)
-        rc = ERR_INTERNAL;
-    if (rc == 0)
-        memcpy(cursor, k.data, STORE_HASH_LEN);
-    store_iter_close(&it);
+    store_key_t pk;
+    store_val_t v;
+    int rc = records_learner_next(txn, cursor);
     if (rc != 0)
         return rc;
     key_learner_kind(&pk, cursor, KIND_PROFILE);
@@ -2171,33 +2184,13 @@ static int upgrade_scoped_ids(store_txn_t *txn, uint64_t *learners, uint64_t *mo
 {
     uint8_t cursor[STORE_HASH_LEN] = {0};
     int rc;
-    for (;;) {
-        store_key_t start;
-        store_iter_t it;
-        store_val_t k;
-        store_key_reset(&start);
-        store_key_bytes(&start, cursor, STORE_HASH_LEN);
-        if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it)) != 0)
-            break;
-        rc = store_iter_next_key(&it, &k);
-        if (rc == 0 && k.len < STORE_HASH_LEN)
-            rc = ERR_INTERNAL;
-        if (rc == 0)
-            memcpy(cursor, k.data, STORE_HASH_LEN);
-        store_iter_close(&it);
-        if (rc != 0)
-            break;
-        if ((rc = scope_learner(txn, cursor, moved)) != 0)
+    do {
+        if ((rc = records_learner_next(txn, cursor)) != 0 ||
+            (rc = scope_learner(txn, cursor, moved)) != 0)
             break;
         (*learners)++;
-        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
-        while (i >= 0 && ++cursor[i] == 0)
-            i--;
-        if (i < 0) {
-            rc = ERR_NOT_FOUND;
-            break;
-        }
-    }
+        rc = ERR_NOT_FOUND; /* the last hash: the walk is done */
+    } while (records_cursor_next(cursor));
     if (rc == ERR_NOT_FOUND)
         rc = store_format_set(txn, STORE_FORMAT_SCOPED_IDS);
     return rc;
@@ -2505,31 +2498,13 @@ static int upgrade_seal(store_txn_t *txn, uint64_t *learners, uint64_t *records)
 {
     uint8_t cursor[STORE_HASH_LEN] = {0};
     int rc;
-    for (;;) {
-        store_key_t start;
-        store_iter_t it;
-        store_val_t k;
-        store_key_reset(&start);
-        store_key_bytes(&start, cursor, STORE_HASH_LEN);
-        if ((rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it)) != 0)
-            break;
-        rc = store_iter_next_key(&it, &k);
-        if (rc == 0 && k.len < STORE_HASH_LEN)
-            rc = ERR_INTERNAL;
-        if (rc == 0)
-            memcpy(cursor, k.data, STORE_HASH_LEN);
-        store_iter_close(&it);
-        if (rc != 0 || (rc = seal_learner(txn, cursor, records)) != 0)
+    do {
+        if ((rc = records_learner_next(txn, cursor)) != 0 ||
+            (rc = seal_learner(txn, cursor, records)) != 0)
             break;
         (*learners)++;
-        int i = STORE_HASH_LEN - 1;
-        while (i >= 0 && ++cursor[i] == 0)
-            i--;
-        if (i < 0) {
-            rc = ERR_NOT_FOUND;
-            break;
-        }
-    }
+        rc = ERR_NOT_FOUND; /* the last hash: the walk is done */
+    } while (records_cursor_next(cursor));
     if (rc == ERR_NOT_FOUND)
         rc = seal_indexes(txn, records);
     if (rc == 0)
@@ -2641,19 +2616,9 @@ int records_rewrap(store_txn_t *txn, records_rekey_t *r, size_t max, uint64_t *r
     if (v == NULL)
         return ERR_UNAVAILABLE;
     for (size_t n = 0; n < max; n++) {
-        store_key_t start, k;
-        store_iter_t it;
-        store_val_t key, val;
-        store_key_reset(&start);
-        store_key_bytes(&start, r->cursor, STORE_HASH_LEN);
-        int rc = store_iter_open(txn, STORE_DB_LEARNERS, NULL, &start, &it);
-        if (rc == 0)
-            rc = store_iter_next_key(&it, &key);
-        if (rc == 0 && key.len < STORE_HASH_LEN)
-            rc = ERR_INTERNAL;
-        if (rc == 0)
-            memcpy(r->cursor, key.data, STORE_HASH_LEN);
-        store_iter_close(&it);
+        store_key_t k;
+        store_val_t val;
+        int rc = records_learner_next(txn, r->cursor);
         if (rc == ERR_NOT_FOUND) {
             *finished = true;
             return 0;
@@ -2684,10 +2649,7 @@ int records_rewrap(store_txn_t *txn, records_rekey_t *r, size_t max, uint64_t *r
         } else if (rc != ERR_NOT_FOUND) {
             return rc;
         }
-        int i = STORE_HASH_LEN - 1; /* the next learner: this hash + 1 */
-        while (i >= 0 && ++r->cursor[i] == 0)
-            i--;
-        if (i < 0) {
+        if (!records_cursor_next(r->cursor)) {
             *finished = true;
             return 0;
         }

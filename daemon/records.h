@@ -304,6 +304,12 @@ int records_evidence_next_competency(store_txn_t *txn, const uint8_t learner_has
 /* Writes the profile (hash -> id) unless present: re-evaluation walks learners by hash. */
 int records_profile_ensure(store_txn_t *txn, records_learner_t *l);
 
+/* A walk over learners in hash order (sweeps, upgrades): records_learner_next moves cursor to
+ * the first learner hash >= cursor with any record (ERR_NOT_FOUND: none is left);
+ * records_cursor_next steps past it, false when it was the last possible hash. */
+int records_learner_next(store_txn_t *txn, uint8_t cursor[STORE_HASH_LEN]);
+bool records_cursor_next(uint8_t cursor[STORE_HASH_LEN]);
+
 /*
  * Finds the first learner hash >= *cursor that has any record, and its profile. Returns 0 with
  * *cursor set to it and id (NUL-terminated, at most STORE_KEY_MAX bytes) filled, or id[0] = 0
