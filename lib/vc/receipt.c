@@ -9,111 +9,29 @@
 #include "dataint.h"
 #include "isotime.h"
 #include "issuer.h"
+#include "vreport.h"
 #include "jcs.h"
 
 #define VC2_CONTEXT "https://www.w3.org/ns/credentials/v2"
 
 typedef struct rctx {
+    vreport_t rep;
     const receipt_input_t *in;
-    verify_result_t *res;
     json_t *did_doc; /* parsed, owned, or NULL */
-    int nomem;
 } rctx_t;
 
-static void vset(rctx_t *v, json_t *obj, const char *key, json_t *val)
-{
-    if (val == NULL || json_object_set_new(obj, key, val) != 0)
-        v->nomem = 1;
-}
-
-/* A JSON string of msg, or of a placeholder when msg is not UTF-8 (untrusted text cut). */
-static json_t *safe_string(const char *msg)
-{
-    json_t *s = json_string(msg);
-    return s ? s : json_string("(a message that is not UTF-8)");
-}
-
-static void reason(rctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason(rctx_t *v, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_array_append_new(v->res->reasons, safe_string(msg)) != 0)
-        v->nomem = 1;
-}
-
-static void warning(rctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warning(rctx_t *v, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_array_append_new(v->res->warnings, safe_string(msg)) != 0)
-        v->nomem = 1;
-}
-
-/* Records a check in checks and in the ordered results; a failure is never overwritten. */
-static void check_detail(rctx_t *v, const char *name, const char *value, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void check_detail(rctx_t *v, const char *name, const char *value, const char *fmt, ...)
-{
-    const char *old = json_string_value(json_object_get(v->res->checks, name));
-    if (old != NULL && strcmp(old, "failed") == 0)
-        return;
-    vset(v, v->res->checks, name, json_string(value));
-    json_t *entry = NULL;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v->res->results, i, e)
-    {
-        const char *n = json_string_value(json_object_get(e, "check"));
-        if (n != NULL && strcmp(n, name) == 0)
-            entry = e;
-    }
-    if (entry == NULL) {
-        entry = json_pack("{s:s,s:s,s:n}", "check", name, "result", value, "detail");
-        if (entry == NULL || json_array_append_new(v->res->results, entry) != 0) {
-            v->nomem = 1;
-            return;
-        }
-    } else
-        vset(v, entry, "result", json_string(value));
-    if (fmt != NULL) {
-        char msg[768];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        vset(v, entry, "detail", safe_string(msg));
-    }
-}
+/* The report (vreport.h) is the context's first member: the shared helpers under short names. */
+#define reason(v, ...)                    vreport_reason(&(v)->rep, __VA_ARGS__)
+#define warning(v, ...)                   vreport_warning(&(v)->rep, __VA_ARGS__)
+#define check_detail(v, name, value, ...) vreport_check(&(v)->rep, (name), (value), __VA_ARGS__)
+#define vset(v, obj, key, val)            vreport_set(&(v)->rep, (obj), (key), (val))
+#define safe_string(msg)                  vreport_string(msg)
+#define has_string(v, want)               vreport_has_string((v), (want))
+#define parse_json(b, out, d)             vreport_parse_json((b), (out), (d))
 
 static const char *shown(const char *s)
 {
     return s == NULL ? "(none)" : s;
-}
-
-static bool has_string(const json_t *v, const char *want)
-{
-    if (json_is_string(v))
-        return strcmp(json_string_value(v), want) == 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) if (json_is_string(e) &&
-                                    strcmp(json_string_value(e), want) == 0) return true;
-    return false;
-}
-
-static int parse_json(const verify_blob_t *b, json_t **out, err_detail_t *d)
-{
-    if (b->len > VERIFY_MAX_INPUT)
-        return err_set(d, ERR_LIMIT, "json", "larger than %u bytes", VERIFY_MAX_INPUT);
-    return jcs_parse(b->data, b->len, out, d);
 }
 
 static bool is_hex64(const char *s)
@@ -223,7 +141,7 @@ static json_t *with_integers(const json_t *v)
 
 static void check_shape(rctx_t *v, const json_t *doc)
 {
-    size_t before = json_array_size(v->res->reasons);
+    size_t before = json_array_size(v->rep.res->reasons);
     const json_t *s = json_object_get(doc, "credentialSubject");
     if (!json_is_object(s)) {
         check_detail(v, "receipt_shape", "failed", "no credentialSubject");
@@ -263,7 +181,7 @@ static void check_shape(rctx_t *v, const json_t *doc)
         if (!is_hex64(json_string_value(json_object_get(log, "leafHash"))))
             reason(v, "credentialSubject.log.leafHash: must be 64 hex digits");
     }
-    bool ok = json_array_size(v->res->reasons) == before;
+    bool ok = json_array_size(v->rep.res->reasons) == before;
     check_detail(v, "receipt_shape", ok ? "ok" : "failed", "%s",
                  ok ? "a LearnerErasure subject with its scope and log entry"
                     : "the subject is not a complete LearnerErasure");
@@ -278,7 +196,7 @@ static void check_proofs(rctx_t *v, const json_t *doc, const char *issuer)
         one = json_array();
         if (one == NULL || json_array_append(one, (json_t *)(uintptr_t)proofs) != 0) {
             json_decref(one);
-            v->nomem = 1;
+            v->rep.nomem = 1;
             return;
         }
         proofs = one;
@@ -337,11 +255,11 @@ static void check_proofs(rctx_t *v, const json_t *doc, const char *issuer)
         if (single != NULL && json_object_set_nocheck(single, "proof", (json_t *)(uintptr_t)p) == 0)
             rc = dataint_proof_verify(single, key, NULL, &d);
         json_decref(single);
-        if (rc == 0 && !v->res->has_signer && keys_public_raw(key, v->res->signer) == 0)
-            v->res->has_signer = true;
+        if (rc == 0 && !v->rep.res->has_signer && keys_public_raw(key, v->rep.res->signer) == 0)
+            v->rep.res->has_signer = true;
         keys_destroy(&key);
         if (rc == ERR_NOMEM)
-            v->nomem = 1;
+            v->rep.nomem = 1;
         if (rc == ERR_UNAUTHENTICATED)
             reason(v,
                    "proof %zu: the signature does not verify (the receipt was changed, or "
@@ -355,44 +273,6 @@ static void check_proofs(rctx_t *v, const json_t *doc, const char *issuer)
     check_detail(v, "proof", all_ok ? "ok" : "failed", "%s",
                  all_ok ? "eddsa-jcs-2022 signature verifies" : "a proof does not verify");
     json_decref(one);
-}
-
-static void select_did_doc(rctx_t *v, const char *issuer)
-{
-    if (v->did_doc != NULL || issuer == NULL)
-        return;
-    for (size_t i = 0; i < v->in->n_did_documents; i++) {
-        json_t *doc = NULL;
-        if (parse_json(&v->in->did_documents[i], &doc, NULL) != 0)
-            continue;
-        const char *id = json_string_value(json_object_get(doc, "id"));
-        if (id != NULL && strcmp(id, issuer) == 0) {
-            v->did_doc = doc;
-            return;
-        }
-        json_decref(doc);
-    }
-}
-
-static void check_trust(rctx_t *v, const char *issuer)
-{
-    if (issuer == NULL)
-        return;
-    for (size_t i = 0; i < v->in->n_trusted; i++)
-        if (v->in->trusted[i] != NULL && strcmp(v->in->trusted[i], issuer) == 0) {
-            check_detail(v, "trust", "ok", "the issuer %.300s is on the trust list", issuer);
-            return;
-        }
-    if (v->in->trust_given) {
-        reason(v, "the issuer %.300s is not on the trust list: unknown issuer", issuer);
-        check_detail(v, "trust", "failed", "unknown issuer %.300s (not on the trust list)", issuer);
-    } else {
-        warning(v,
-                "the issuer %.300s is not known to this check (no trust list given): the "
-                "signature says who signed, not that they hold the learner's records",
-                issuer);
-        check_detail(v, "trust", "unknown", "no trust list given");
-    }
 }
 
 static void check_valid_from(rctx_t *v, const json_t *doc)
@@ -429,7 +309,7 @@ static void check_learner(rctx_t *v, const json_t *doc)
         return;
     }
     if (receipt_commitment(salt, v->in->learner, strlen(v->in->learner), mine) != 0) {
-        v->nomem = 1;
+        v->rep.nomem = 1;
         return;
     }
     bool same = strlen(commit) == 64;
@@ -453,20 +333,20 @@ static void describe(rctx_t *v, const json_t *doc)
     const json_t *s = json_object_get(doc, "credentialSubject");
     const char *issuer = json_string_value(json_object_get(doc, "issuer"));
     if (issuer != NULL)
-        vset(v, v->res->issuer, "id", safe_string(issuer));
+        vset(v, v->rep.res->issuer, "id", safe_string(issuer));
     static const char *const top[] = {"id", "validFrom"};
     for (size_t i = 0; i < 2; i++) {
         const json_t *x = json_object_get(doc, top[i]);
         if (json_is_string(x))
-            vset(v, v->res->credential, top[i], json_copy((json_t *)(uintptr_t)x));
+            vset(v, v->rep.res->credential, top[i], json_copy((json_t *)(uintptr_t)x));
     }
-    vset(v, v->res->credential, "type", json_string(RECEIPT_TYPE));
+    vset(v, v->rep.res->credential, "type", json_string(RECEIPT_TYPE));
     static const char *const sub[] = {"erasedAt", "requestRef", "learnerCommitment", "log",
                                       "scope"};
     for (size_t i = 0; json_is_object(s) && i < 5; i++) {
         const json_t *x = json_object_get(s, sub[i]);
         if (x != NULL)
-            vset(v, v->res->credential, sub[i], with_integers(x));
+            vset(v, v->rep.res->credential, sub[i], with_integers(x));
     }
 }
 
@@ -484,7 +364,7 @@ int receipt_verify(const receipt_input_t *in, verify_result_t *res)
         verify_result_free(res);
         return ERR_NOMEM;
     }
-    rctx_t v = {in, res, NULL, 0};
+    rctx_t v = {.rep = {res, 0}, .in = in};
     err_detail_t d;
     if (in->did_document.data != NULL) {
         if (parse_json(&in->did_document, &v.did_doc, &d) != 0)
@@ -512,18 +392,21 @@ int receipt_verify(const receipt_input_t *in, verify_result_t *res)
         check_structure(&v, doc);
         check_shape(&v, doc);
         const char *issuer = json_string_value(json_object_get(doc, "issuer"));
-        select_did_doc(&v, issuer);
+        if ((&v)->did_doc == NULL)
+            (&v)->did_doc =
+                vreport_did_doc((&v)->in->did_documents, (&v)->in->n_did_documents, issuer);
         if (issuer != NULL)
             check_proofs(&v, doc, issuer);
         else
             check_detail(&v, "proof", "failed", "no issuer to resolve the key from");
-        check_trust(&v, issuer);
+        vreport_trust(&(&v)->rep, (&v)->in->trusted, (&v)->in->n_trusted, (&v)->in->trust_given,
+                      issuer, "hold the learner's records");
         check_valid_from(&v, doc);
         check_learner(&v, doc);
     }
     json_decref(doc);
     json_decref(v.did_doc);
-    if (v.nomem) {
+    if (v.rep.nomem) {
         verify_result_free(res);
         return ERR_NOMEM;
     }

@@ -12,94 +12,27 @@
 #include "dataint.h"
 #include "isotime.h"
 #include "issuer.h"
+#include "vreport.h"
 #include "jcs.h"
 #include "jws.h"
 #include "nquads.h"
 #include "statuslist.h"
 
 typedef struct vctx {
+    vreport_t rep;
     const verify_input_t *in;
-    verify_result_t *res;
     json_t *did_doc; /* parsed, or NULL */
-    int nomem;
-    int baked_clr; /* the image said clrcredential */
+    int baked_clr;   /* the image said clrcredential */
 } vctx_t;
 
-/* A JSON string of msg; a message cut inside a character (by a %.200s) loses the piece. */
-static json_t *safe_string(const char *msg)
-{
-    size_t n = strlen(msg);
-    while (n > 0 && !nquads_utf8_valid(msg, n))
-        n--;
-    return json_stringn(msg, n);
-}
-
-static void vset(vctx_t *v, json_t *obj, const char *key, json_t *val)
-{
-    if (json_object_set_new(obj, key, val) != 0)
-        v->nomem = 1;
-}
-
-static void reason(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason(vctx_t *v, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_array_append_new(v->res->reasons, safe_string(msg)) != 0)
-        v->nomem = 1;
-}
-
-static void warning(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warning(vctx_t *v, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_array_append_new(v->res->warnings, safe_string(msg)) != 0)
-        v->nomem = 1;
-}
-
-/* Records a check's result (and, when fmt is given, a detail for a person) in checks and in the
- * ordered results. A failure is never overwritten by a later "ok". */
-static void check_detail(vctx_t *v, const char *name, const char *value, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void check_detail(vctx_t *v, const char *name, const char *value, const char *fmt, ...)
-{
-    const char *old = json_string_value(json_object_get(v->res->checks, name));
-    if (old != NULL && strcmp(old, "ok") != 0 && strcmp(value, "ok") == 0)
-        return;
-    vset(v, v->res->checks, name, json_string(value));
-    json_t *entry = NULL;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v->res->results, i, e)
-    {
-        const char *n = json_string_value(json_object_get(e, "check"));
-        if (n != NULL && strcmp(n, name) == 0)
-            entry = e;
-    }
-    if (entry == NULL) {
-        entry = json_pack("{s:s,s:s,s:n}", "check", name, "result", value, "detail");
-        if (entry == NULL || json_array_append_new(v->res->results, entry) != 0) {
-            v->nomem = 1;
-            return;
-        }
-    } else
-        vset(v, entry, "result", json_string(value));
-    if (fmt != NULL) {
-        char msg[768];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        vset(v, entry, "detail", safe_string(msg));
-    }
-}
+/* The report (vreport.h) is the context's first member: the shared helpers under short names. */
+#define reason(v, ...)                    vreport_reason(&(v)->rep, __VA_ARGS__)
+#define warning(v, ...)                   vreport_warning(&(v)->rep, __VA_ARGS__)
+#define check_detail(v, name, value, ...) vreport_check(&(v)->rep, (name), (value), __VA_ARGS__)
+#define vset(v, obj, key, val)            vreport_set(&(v)->rep, (obj), (key), (val))
+#define safe_string(msg)                  vreport_string(msg)
+#define has_string(v, want)               vreport_has_string((v), (want))
+#define parse_json(b, out, d)             vreport_parse_json((b), (out), (d))
 
 static void check(vctx_t *v, const char *name, const char *value)
 {
@@ -117,24 +50,6 @@ static const char *issuer_id(const json_t *doc)
     const json_t *is = json_object_get(doc, "issuer");
     return json_is_string(is) ? json_string_value(is)
                               : json_string_value(json_object_get(is, "id"));
-}
-
-static bool has_string(const json_t *v, const char *want)
-{
-    if (json_is_string(v))
-        return strcmp(json_string_value(v), want) == 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) if (json_is_string(e) &&
-                                    strcmp(json_string_value(e), want) == 0) return true;
-    return false;
-}
-
-static int parse_json(const verify_blob_t *b, json_t **out, err_detail_t *d)
-{
-    if (b->len > VERIFY_MAX_INPUT)
-        return err_set(d, ERR_LIMIT, "json", "larger than %u bytes", VERIFY_MAX_INPUT);
-    return jcs_parse(b->data, b->len, out, d);
 }
 
 static void check_structure(vctx_t *v, const json_t *doc, const char *what)
@@ -273,7 +188,7 @@ static void check_clr_credentials(vctx_t *v, const json_t *doc)
         }
         char *text = json_dumps(c, JSON_COMPACT);
         if (text == NULL) {
-            v->nomem = 1;
+            v->rep.nomem = 1;
             return;
         }
         verify_input_t sub = *v->in;
@@ -283,7 +198,7 @@ static void check_clr_credentials(vctx_t *v, const json_t *doc)
         int rc = verify_badge(&sub, &r);
         free(text);
         if (rc != 0) {
-            v->nomem = 1;
+            v->rep.nomem = 1;
             return;
         }
         const char *cname = json_string_value(json_object_get(r.credential, "achievement"));
@@ -357,7 +272,7 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
         one = json_array();
         if (one == NULL || json_array_append(one, (json_t *)(uintptr_t)proofs) != 0) {
             json_decref(one);
-            v->nomem = 1;
+            v->rep.nomem = 1;
             return false;
         }
         proofs = one;
@@ -435,21 +350,22 @@ static bool check_di_proofs(vctx_t *v, const json_t *doc, const char *issuer, co
                 json_object_set_nocheck(single, "proof", (json_t *)(uintptr_t)p) != 0) {
                 json_decref(single);
                 keys_destroy(&key);
-                v->nomem = 1;
+                v->rep.nomem = 1;
                 break;
             }
             rc = dataint_proof_verify(single, key, NULL, &d);
             json_decref(single);
         }
         /* The credential's signer, for checks made outside (the log's checkpoint key). */
-        if (rc == 0 && record && !v->res->has_signer && keys_public_raw(key, v->res->signer) == 0)
-            v->res->has_signer = true;
+        if (rc == 0 && record && !v->rep.res->has_signer &&
+            keys_public_raw(key, v->rep.res->signer) == 0)
+            v->rep.res->has_signer = true;
         keys_destroy(&key);
         if (rc == 0 && strlen(suites) + strlen(suite) + 24 < sizeof suites)
             snprintf(suites + strlen(suites), sizeof suites - strlen(suites), "%s%s",
                      suites[0] ? " and " : "", suite);
         if (rc == ERR_NOMEM)
-            v->nomem = 1;
+            v->rep.nomem = 1;
         if (rc != 0) {
             if (rc == ERR_UNAUTHENTICATED)
                 reason(v,
@@ -670,9 +586,9 @@ static void describe(vctx_t *v, const json_t *doc)
     const char *id = issuer_id(doc);
     const char *name = json_string_value(json_object_get(is, "name"));
     const char *url = json_string_value(json_object_get(is, "url"));
-    vset(v, v->res->issuer, "id", id ? json_string(id) : json_null());
-    vset(v, v->res->issuer, "name", name ? json_string(name) : json_null());
-    vset(v, v->res->issuer, "url", url ? json_string(url) : json_null());
+    vset(v, v->rep.res->issuer, "id", id ? json_string(id) : json_null());
+    vset(v, v->rep.res->issuer, "name", name ? json_string(name) : json_null());
+    vset(v, v->rep.res->issuer, "url", url ? json_string(url) : json_null());
     const json_t *subj = json_object_get(doc, "credentialSubject");
     if (json_is_array(subj))
         subj = json_array_get(subj, 0);
@@ -682,7 +598,7 @@ static void describe(vctx_t *v, const json_t *doc)
     const char *aname = json_string_value(json_object_get(ach, "name"));
     const char *sid = json_string_value(json_object_get(subj, "id"));
     const json_t *type = json_object_get(doc, "type");
-    json_t *c = v->res->credential;
+    json_t *c = v->rep.res->credential;
     vset(v, c, "id", cid ? json_string(cid) : json_null());
     vset(v, c, "type",
          json_is_array(type) || json_is_string(type) ? json_deep_copy(type) : json_null());
@@ -697,47 +613,6 @@ static void describe(vctx_t *v, const json_t *doc)
     const char *vu = json_string_value(json_object_get(doc, "validUntil"));
     vset(v, c, "validFrom", vf ? json_string(vf) : json_null());
     vset(v, c, "validUntil", vu ? json_string(vu) : json_null());
-}
-
-/* did:web: the DID document of this issuer among the ones given (a trust file's). */
-static void select_did_doc(vctx_t *v, const char *issuer)
-{
-    if (v->did_doc != NULL || issuer == NULL)
-        return;
-    for (size_t i = 0; i < v->in->n_did_documents; i++) {
-        json_t *doc = NULL;
-        if (parse_json(&v->in->did_documents[i], &doc, NULL) != 0)
-            continue;
-        const char *id = json_string_value(json_object_get(doc, "id"));
-        if (id != NULL && strcmp(id, issuer) == 0) {
-            v->did_doc = doc;
-            return;
-        }
-        json_decref(doc);
-    }
-}
-
-/* Anyone can make a did:key and sign a badge with it: a valid signature says who signed, not
- * that the signer is a school. The auditor says which issuers they accept. */
-static void check_trust(vctx_t *v, const char *issuer)
-{
-    if (issuer == NULL)
-        return;
-    for (size_t i = 0; i < v->in->n_trusted; i++)
-        if (v->in->trusted[i] != NULL && strcmp(v->in->trusted[i], issuer) == 0) {
-            check_detail(v, "trust", "ok", "the issuer %.300s is on the trust list", issuer);
-            return;
-        }
-    if (v->in->trust_given) {
-        reason(v, "the issuer %.300s is not on the trust list: unknown issuer", issuer);
-        check_detail(v, "trust", "failed", "unknown issuer %.300s (not on the trust list)", issuer);
-    } else {
-        warning(v,
-                "the issuer %.300s is not known to this check (no trust list given): the "
-                "signature says who signed, not that they may award this badge",
-                issuer);
-        check_detail(v, "trust", "unknown", "no trust list given");
-    }
 }
 
 static bool hash_equal(const char *a, const char *b)
@@ -820,10 +695,12 @@ static void verify_json(vctx_t *v)
     else
         check_ob3(v, doc);
     const char *issuer = issuer_id(doc);
-    select_did_doc(v, issuer);
+    if ((v)->did_doc == NULL)
+        (v)->did_doc = vreport_did_doc((v)->in->did_documents, (v)->in->n_did_documents, issuer);
     if (issuer != NULL)
         check_di_proofs(v, doc, issuer, "credential", true);
-    check_trust(v, issuer);
+    vreport_trust(&(v)->rep, (v)->in->trusted, (v)->in->n_trusted, (v)->in->trust_given, issuer,
+                  "may award this badge");
     check_times(v, doc, "credential", true);
     if (issuer != NULL)
         check_status(v, doc, issuer);
@@ -911,7 +788,8 @@ static void verify_jwt(vctx_t *v)
         check(v, "proof", "failed");
         goto out;
     }
-    select_did_doc(v, iss);
+    if ((v)->did_doc == NULL)
+        (v)->did_doc = vreport_did_doc((v)->in->did_documents, (v)->in->n_did_documents, iss);
     char full_kid[1024];
     if (kid[0] == '#')
         snprintf(full_kid, sizeof full_kid, "%s%s", iss, kid);
@@ -935,8 +813,8 @@ static void verify_jwt(vctx_t *v)
         goto out;
     }
     check_detail(v, "proof", "ok", "JWT %s signature verifies", alg);
-    if (keys_public_raw(key, v->res->signer) == 0)
-        v->res->has_signer = true;
+    if (keys_public_raw(key, v->rep.res->signer) == 0)
+        v->rep.res->has_signer = true;
     check(v, "parse", "ok");
     const json_t *vc = json_object_get(claims, "vc");
     if (!json_is_object(vc)) {
@@ -946,7 +824,8 @@ static void verify_jwt(vctx_t *v)
     describe(v, vc);
     check_structure(v, vc, "credential");
     check_ob3(v, vc);
-    check_trust(v, iss);
+    vreport_trust(&(v)->rep, (v)->in->trusted, (v)->in->n_trusted, (v)->in->trust_given, iss,
+                  "may award this badge");
     const char *vc_issuer = issuer_id(vc);
     if (vc_issuer == NULL || strcmp(vc_issuer, iss) != 0)
         reason(v, "JWT: iss %.200s differs from the credential's issuer %.200s", iss,
@@ -994,7 +873,7 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
         verify_result_free(res);
         return ERR_NOMEM;
     }
-    vctx_t v = {in, res, NULL, 0, 0};
+    vctx_t v = {.rep = {res, 0}, .in = in};
     err_detail_t d;
     if (in->did_document.data != NULL) {
         if (parse_json(&in->did_document, &v.did_doc, &d) != 0)
@@ -1014,7 +893,7 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
     if (bf != BAKE_FORMAT_UNKNOWN) {
         int brc = bake_extract(p, n, &baked, &d);
         if (brc == ERR_NOMEM)
-            v.nomem = 1;
+            v.rep.nomem = 1;
         if (brc != 0) {
             reason(&v, "baked %s image: %s", bake_format_name(bf), d.message);
             check_detail(&v, "baked", "failed", "%s", d.message);
@@ -1057,7 +936,7 @@ int verify_badge(const verify_input_t *in, verify_result_t *res)
     }
     json_decref(v.did_doc);
     bake_found_free(&baked);
-    if (v.nomem) {
+    if (v.rep.nomem) {
         verify_result_free(res);
         return ERR_NOMEM;
     }
