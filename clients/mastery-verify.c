@@ -36,6 +36,23 @@
 #define MAX_TRUSTED  1024
 #define MAX_LOG_KEYS 16
 
+/* The moment checks are made at: --now (RFC 3339), else the clock. */
+static int now_of(const char *now_text, int64_t *out)
+{
+    if (now_text != NULL) {
+        err_detail_t d;
+        if (isotime_parse(now_text, strlen(now_text), out, &d) != 0) {
+            fprintf(stderr, "mastery-verify: --now: not an RFC 3339 time: %s\n", now_text);
+            return -1;
+        }
+        return 0;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *out = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return 0;
+}
+
 static const char HELP[] =
     "usage: mastery-verify BADGE [options]\n"
     "       mastery-verify --erasure-receipt FILE [--learner ID] [--issuer FILE] [options]\n"
@@ -529,17 +546,8 @@ static int receipt_main(int argc, char **argv)
     }
     if (path == NULL)
         usage();
-    if (now_text != NULL) {
-        err_detail_t d;
-        if (isotime_parse(now_text, strlen(now_text), &in.now_ms, &d) != 0) {
-            fprintf(stderr, "mastery-verify: --now: not an RFC 3339 time: %s\n", now_text);
-            return 2;
-        }
-    } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        in.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (now_of(now_text, &in.now_ms) != 0)
+        return 2;
     trust_t trust;
     memset(&trust, 0, sizeof trust);
     trust.keep = json_array();
@@ -698,17 +706,8 @@ int main(int argc, char **argv)
         usage();
 
     in.rdfc = verify_rdfc;
-    if (now_text != NULL) {
-        err_detail_t d;
-        if (isotime_parse(now_text, strlen(now_text), &in.now_ms, &d) != 0) {
-            fprintf(stderr, "mastery-verify: --now: not an RFC 3339 time: %s\n", now_text);
-            return 2;
-        }
-    } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        in.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (now_of(now_text, &in.now_ms) != 0)
+        return 2;
     trust_t trust;
     memset(&trust, 0, sizeof trust);
     trust.keep = json_array();
