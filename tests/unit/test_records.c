@@ -19,13 +19,16 @@
 #include <lmdb.h>
 #include <sys/stat.h>
 
+#include "identity.h"
 #include "mastery/v1/mastery.pb-c.h"
 #include "records.h"
 #include "store.h"
+#include "vault.h"
 
 typedef struct fixture {
     char dir[64];
     store_t *st;
+    vault_t *vault;
     store_txn_t *txn;
 } fixture_t;
 
@@ -37,6 +40,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/test_records.XXXXXX");
     err_detail_t d;
     if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0 ||
+        identity_vault(f->st, f->dir, true, 0, &f->vault, &d) != 0 ||
         store_txn_begin(f->st, true, &f->txn) != 0)
         return -1;
     *state = f;
@@ -48,8 +52,11 @@ static int teardown(void **state)
     fixture_t *f = *state;
     store_txn_abort(&f->txn);
     store_close(&f->st);
+    vault_destroy(&f->vault);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/store.key", f->dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
     unlink(path);
@@ -105,6 +112,27 @@ static void put_evidence(fixture_t *f, const char *learner, const char *comp, co
     assert_int_equal(records_profile_ensure(f->txn, &l), 0);
 }
 
+/* The record's item, opened from its box, is want. */
+static void assert_item(store_txn_t *txn, const records_evidence_t *r, const char *want)
+{
+    const void *plain;
+    size_t len;
+    assert_int_equal(records_evidence_open(txn, r, &plain, &len), 0);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(plain, want, len);
+}
+
+/* The evidence id index key as records lays it out: H(source), then the id's keyed hash
+ * (vault_index_hash, domain 'e'). */
+static void key_evidence_id(vault_t *v, store_key_t *k, const char *source, const char *id)
+{
+    uint8_t x[VAULT_INDEX_HASH_LEN];
+    assert_int_equal(vault_index_hash(v, 'e', id, strlen(id), x), 0);
+    store_key_reset(k);
+    store_key_hash(k, source);
+    store_key_bytes(k, x, sizeof x);
+}
+
 static void test_evidence(void **state)
 {
     fixture_t *f = *state;
@@ -120,8 +148,8 @@ static void test_evidence(void **state)
     assert_true(r.score == 0.2);
     assert_int_equal(r.observed_at, 2000);
     assert_false(r.retracted);
-    assert_int_equal(r.blob_len, 2);
-    assert_memory_equal(r.blob, "e2", 2);
+    assert_int_equal(r.blob_len, 2 + VAULT_BOX_OVERHEAD); /* sealed */
+    assert_item(f->txn, &r, "e2");
     assert_int_equal(records_evidence_find(f->txn, "quiz", "nope", &r), ERR_NOT_FOUND);
 
     /* One competency, oldest first. */
@@ -135,7 +163,7 @@ static void test_evidence(void **state)
     assert_int_equal(records_evidence_iter_open(f->txn, ann.hash, c1, &it), 0);
     while (records_evidence_iter_next(&it, &r) == 0) {
         assert_true(n < 3);
-        assert_memory_equal(r.blob, want[n], 2);
+        assert_item(f->txn, &r, want[n]);
         n++;
     }
     records_evidence_iter_close(&it);
@@ -183,7 +211,7 @@ static void test_evidence(void **state)
     assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, c1, pos, pos_len, &it), 0);
     while (records_evidence_iter_next(&it, &r) == 0) {
         assert_true(n < 3);
-        assert_memory_equal(r.blob, want[n], 2);
+        assert_item(f->txn, &r, want[n]);
         n++;
     }
     records_evidence_iter_close(&it);
@@ -193,8 +221,12 @@ static void test_evidence(void **state)
     const uint8_t junk[3][4] = {{0, 0, 0, 0}, {0x80, 1, 2, 3}, {0xff, 0xff, 0xff, 0xff}};
     for (int j = 0; j < 3; j++) {
         assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, NULL, junk[j], 4, &it), 0);
-        while (records_evidence_iter_next(&it, &r) == 0)
-            assert_memory_not_equal(r.blob, "e5", 2);
+        while (records_evidence_iter_next(&it, &r) == 0) {
+            const void *plain;
+            size_t len;
+            assert_int_equal(records_evidence_open(f->txn, &r, &plain, &len), 0);
+            assert_false(len == 2 && memcmp(plain, "e5", 2) == 0);
+        }
         records_evidence_iter_close(&it);
     }
     assert_int_equal(records_evidence_iter_open_at(f->txn, ann.hash, NULL, junk[2], 4, &it), 0);
@@ -221,16 +253,16 @@ static void test_learner_seek_and_did(void **state)
     fixture_t *f = *state;
     put_evidence(f, "ann", "c1", "e1", 0.1, 1);
     put_evidence(f, "bob", "c1", "e2", 0.1, 1);
-    uint8_t dh[STORE_HASH_LEN];
-    store_hash_id("did-only", dh);
-    assert_int_equal(records_did_put(f->txn, dh, "did:example:123"), 0);
+    records_learner_t dl, al;
+    records_learner_init(&dl, "did-only");
+    const uint8_t *dh = dl.hash;
+    assert_int_equal(records_did_put(f->txn, &dl, "did:example:123"), 0);
     char did[64];
-    assert_int_equal(records_did_get(f->txn, dh, did, sizeof did), 0);
+    assert_int_equal(records_did_get(f->txn, &dl, did, sizeof did), 0);
     assert_string_equal(did, "did:example:123");
-    assert_int_equal(records_did_get(f->txn, dh, did, 4), ERR_INTERNAL); /* does not fit */
-    uint8_t ah[STORE_HASH_LEN];
-    store_hash_id("ann", ah);
-    assert_int_equal(records_did_get(f->txn, ah, did, sizeof did), ERR_NOT_FOUND);
+    assert_int_equal(records_did_get(f->txn, &dl, did, 4), ERR_INTERNAL); /* does not fit */
+    records_learner_init(&al, "ann");
+    assert_int_equal(records_did_get(f->txn, &al, did, sizeof did), ERR_NOT_FOUND);
 
     /* Three learners by hash; the DID-only one has no profile. */
     uint8_t cursor[STORE_HASH_LEN] = {0};
@@ -282,19 +314,22 @@ static void test_events(void **state)
     fixture_t *f = *state;
     uint64_t seq = 99;
     assert_int_equal(records_event_last(f->txn, &seq), ERR_NOT_FOUND);
-    for (uint64_t s = 1; s <= 300; s++)
-        assert_int_equal(records_event_append(f->txn, s, &s, sizeof s), 0);
+    for (uint64_t s = 1; s <= 300; s++) /* no learner named: stored in clear */
+        assert_int_equal(records_event_append(f->txn, s, NULL, 13, (int64_t)s * 10, &s, sizeof s),
+                         0);
     assert_int_equal(records_event_last(f->txn, &seq), 0);
     assert_int_equal(seq, 300);
     records_event_iter_t it;
-    const void *data;
-    size_t len;
+    records_event_t ev;
     uint64_t want = 256; /* past one byte: big-endian keys sort numerically */
     assert_int_equal(records_event_iter_open(f->txn, 256, &it), 0);
-    while (records_event_iter_next(&it, &seq, &data, &len) == 0) {
-        assert_int_equal(seq, want);
-        assert_int_equal(len, 8);
-        assert_memory_equal(data, &want, 8);
+    while (records_event_iter_next(&it, &ev) == 0) {
+        assert_int_equal(ev.seq, want);
+        assert_false(ev.shredded);
+        assert_int_equal(ev.kind, 13);
+        assert_int_equal(ev.at, (int64_t)want * 10);
+        assert_int_equal(ev.len, 8);
+        assert_memory_equal(ev.data, &want, 8);
         want++;
     }
     records_event_iter_close(&it);
@@ -304,6 +339,10 @@ static void test_events(void **state)
 static void test_credentials(void **state)
 {
     fixture_t *f = *state;
+    /* The learner is stored as their hash and read back from their profile. */
+    records_learner_t ann;
+    records_learner_init(&ann, "ann");
+    assert_int_equal(records_profile_ensure(f->txn, &ann), 0);
     records_credential_t c = {
         .issued_at = 1,
         .changed_at = 2,
@@ -428,30 +467,44 @@ static void test_documented_layouts(void **state)
     store_hash_id("c1", ch);
     store_key_t k;
     store_val_t v;
-    /* learners: H(learner) 'E' H(comp) observed_at(be64, sign flipped) H(source) id */
+    /* learners: H(learner) 'E' H(comp) observed_at(be64, sign flipped) H(source) X(id), X the
+     * vault's keyed hash */
+    uint8_t x[VAULT_INDEX_HASH_LEN];
+    assert_int_equal(vault_index_hash(f->vault, 'e', "e1", 2, x), 0);
     store_key_reset(&k);
     store_key_bytes(&k, lh, STORE_HASH_LEN);
     store_key_byte(&k, 'E');
     store_key_bytes(&k, ch, STORE_HASH_LEN);
     store_key_i64(&k, 7);
     store_key_hash(&k, "quiz");
-    store_key_bytes(&k, "e1", 2);
+    store_key_bytes(&k, x, sizeof x);
     assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
-    assert_int_equal(v.len, 32 + 2); /* the 32-byte header, then the blob */
+    /* the 32-byte header in clear, then the blob's box: [1][nonce 12][ciphertext][tag 16] */
+    assert_int_equal(v.len, 32 + VAULT_BOX_OVERHEAD + 2);
+    assert_int_equal(((const uint8_t *)v.data)[32], 1);
     double score;
     memcpy(&score, v.data, 8);
     assert_true(score == 0.5);
-    /* learners: H(learner) 'P' -> the id */
+    store_key_t raw = k; /* the same key with the raw id: not there */
+    raw.len -= sizeof x;
+    store_key_bytes(&raw, "e1", 2);
+    assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &raw, &v), ERR_NOT_FOUND);
+    /* learners: H(learner) 'P' -> the id's box */
     store_key_reset(&k);
     store_key_bytes(&k, lh, STORE_HASH_LEN);
     store_key_byte(&k, 'P');
     assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
-    assert_int_equal(v.len, 3);
-    assert_memory_equal(v.data, "ann", 3);
-    /* evidence_ids: H(source) id -> H(learner) H(comp) observed_at */
+    assert_int_equal(v.len, VAULT_BOX_OVERHEAD + 3);
+    assert_null(memmem(v.data, v.len, "ann", 3));
+    /* learners: H(learner) 'K' -> the learner's secret, wrapped: epoch(le32) nonce ct tag */
     store_key_reset(&k);
-    store_key_hash(&k, "quiz");
-    store_key_bytes(&k, "e1", 2);
+    store_key_bytes(&k, lh, STORE_HASH_LEN);
+    store_key_byte(&k, 'K');
+    assert_int_equal(store_get(f->txn, STORE_DB_LEARNERS, &k, &v), 0);
+    assert_int_equal(v.len, VAULT_WRAPPED_LEN);
+    assert_memory_equal(v.data, "\x01\0\0\0", 4); /* epoch 1 */
+    /* evidence_ids: H(source) X(id) -> H(learner) H(comp) observed_at */
+    key_evidence_id(f->vault, &k, "quiz", "e1");
     assert_int_equal(store_get(f->txn, STORE_DB_EVIDENCE_ID, &k, &v), 0);
     assert_int_equal(v.len, 2 * STORE_HASH_LEN + 8);
     assert_memory_equal(v.data, lh, STORE_HASH_LEN);
@@ -474,15 +527,11 @@ static void test_damage(void **state)
     assert_int_equal(records_framework_get(f->txn, "fw", 1, &at, &doc, &len), ERR_INTERNAL);
     /* an id index entry pointing nowhere, and one of the wrong length */
     uint8_t idx[2 * STORE_HASH_LEN + 8] = {1};
-    store_key_reset(&k);
-    store_key_hash(&k, "quiz"); /* ids are scoped: H(source) id */
-    store_key_bytes(&k, "ghost", 5);
+    key_evidence_id(f->vault, &k, "quiz", "ghost"); /* ids are scoped: H(source) X(id) */
     assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, sizeof idx, 0), 0);
     records_evidence_t r;
     assert_int_equal(records_evidence_find(f->txn, "quiz", "ghost", &r), ERR_INTERNAL);
-    store_key_reset(&k);
-    store_key_hash(&k, "quiz");
-    store_key_bytes(&k, "short", 5);
+    key_evidence_id(f->vault, &k, "quiz", "short");
     assert_int_equal(store_put(f->txn, STORE_DB_EVIDENCE_ID, &k, idx, 7, 0), 0);
     assert_int_equal(records_evidence_find(f->txn, "quiz", "short", &r), ERR_INTERNAL);
     bool already;
@@ -599,12 +648,43 @@ static void test_upgrade_scopes_ids(void **state)
     assert_int_equal(n, 3);
 }
 
+/* An event as formats 1-6 stored it: the bare packed Event under seq(be64). learner NULL: a
+ * framework_loaded event (names no learner); else an unlocked event of that learner. */
+static void put_old_event(store_txn_t *txn, uint64_t seq, const char *learner)
+{
+    Mastery__V1__Event e = MASTERY__V1__EVENT__INIT;
+    Mastery__V1__Unlocked u = MASTERY__V1__UNLOCKED__INIT;
+    Mastery__V1__FrameworkLoaded fl = MASTERY__V1__FRAMEWORK_LOADED__INIT;
+    e.seq = seq;
+    e.at_ms = (int64_t)seq * 1000;
+    if (learner != NULL) {
+        u.learner_id = (char *)learner;
+        u.framework_id = "fw";
+        u.competency_id = "c1";
+        e.kind_case = MASTERY__V1__EVENT__KIND_UNLOCKED;
+        e.unlocked = &u;
+    } else {
+        fl.framework_id = "fw";
+        fl.revision = 1;
+        e.kind_case = MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED;
+        e.framework_loaded = &fl;
+    }
+    uint8_t buf[512];
+    size_t n = mastery__v1__event__get_packed_size(&e);
+    assert_true(n <= sizeof buf);
+    mastery__v1__event__pack(&e, buf);
+    store_key_t k;
+    store_key_reset(&k);
+    store_key_u64(&k, seq);
+    assert_int_equal(store_put(txn, STORE_DB_EVENTS, &k, buf, n, 0), 0);
+}
+
 /* Format 3 -> 4: the log begins after the events already stored; nothing else moves. */
 static void test_upgrade_starts_the_log(void **state)
 {
     fixture_t *f = *state;
     for (uint64_t seq = 1; seq <= 5; seq++)
-        assert_int_equal(records_event_append(f->txn, seq, "x", 1), 0);
+        put_old_event(f->txn, seq, NULL);
     assert_int_equal(store_format_set(f->txn, STORE_FORMAT_SCOPED_IDS), 0);
     assert_int_equal(store_txn_commit(&f->txn), 0);
     err_detail_t d;
@@ -658,9 +738,10 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     for (int i = 0; i < 8; i++) {
         assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi), 0);
-        if (i == 4) { /* one event, format 1 (no checksum) */
+        if (i == 4) { /* one event, format 1 (no checksum): a packed framework_loaded */
             uint8_t k[8] = {0, 0, 0, 0, 0, 0, 0, 1};
-            MDB_val mk = {8, k}, mv = {3, "evt"};
+            static uint8_t evt[] = {0x08, 0x01, 0x6a, 0x04, 0x0a, 0x02, 'f', 'w'};
+            MDB_val mk = {8, k}, mv = {sizeof evt, evt};
             assert_int_equal(mdb_put(txn, dbi, &mk, &mv, 0), 0);
         }
     }
@@ -671,13 +752,20 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     err_detail_t d;
     assert_int_equal(store_open(dir, 8u << 20, 64u << 20, &st, &d), 0);
     assert_int_equal(store_format_opened(st), STORE_FORMAT_PLAIN);
+    vault_t *vault = NULL; /* format 7 seals under store.key (kept beside data.mdb here) */
+    assert_int_equal(identity_vault(st, dir, true, 0, &vault, &d), 0);
     assert_int_equal(records_upgrade(st, &d), 0);
-    assert_int_equal(store_format(st), STORE_FORMAT_GROUPS);
+    assert_int_equal(store_format(st), STORE_FORMAT_CURRENT);
     store_txn_t *t;
     assert_int_equal(store_txn_begin(st, true, &t), 0);
     uint64_t seq;
     assert_int_equal(records_event_last(t, &seq), 0);
     assert_int_equal(seq, 1);
+    records_event_t ev; /* given its clear header by the upgrade; names no learner */
+    assert_int_equal(records_event_first(t, &ev), 0);
+    assert_int_equal(ev.kind, MASTERY__V1__EVENT__KIND_FRAMEWORK_LOADED);
+    assert_false(ev.shredded);
+    assert_int_equal(ev.len, 8);
     assert_int_equal(records_group_put(t, "7A", "Math"), 0);
     uint8_t gh[STORE_HASH_LEN], lh[STORE_HASH_LEN];
     store_hash_id("7A", gh);
@@ -691,7 +779,8 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     store_close(&st);
 
     assert_int_equal(store_open(dir, 8u << 20, 64u << 20, &st, &d), 0);
-    assert_int_equal(store_format_opened(st), STORE_FORMAT_GROUPS);
+    assert_int_equal(store_format_opened(st), STORE_FORMAT_CURRENT);
+    store_set_vault(st, vault);
     assert_int_equal(records_upgrade(st, &d), 0);
     assert_int_equal(store_txn_begin(st, false, &t), 0);
     char title[32];
@@ -709,8 +798,11 @@ static void test_upgrade_old_layout_gets_groups(void **state)
     assert_int_equal(records_member_has(t, gh, RECORDS_MEMBER_LEARNER, lh), ERR_NOT_FOUND);
     store_txn_abort(&t);
     store_close(&st);
+    vault_destroy(&vault);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/store.key", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     unlink(path);
@@ -772,9 +864,9 @@ static void test_reviews_and_overrides(void **state)
 
     records_override_t o = {.at = 77, .granted = true, .actor = "ms.lee", .reason = "oral exam"};
     records_override_t og;
-    assert_int_equal(records_override_get(f->txn, a.hash, fw, c1, &og), ERR_NOT_FOUND);
-    assert_int_equal(records_override_put(f->txn, a.hash, fw, c1, &o), 0);
-    assert_int_equal(records_override_get(f->txn, a.hash, fw, c1, &og), 0);
+    assert_int_equal(records_override_get(f->txn, &a, fw, c1, &og), ERR_NOT_FOUND);
+    assert_int_equal(records_override_put(f->txn, &a, fw, c1, &o), 0);
+    assert_int_equal(records_override_get(f->txn, &a, fw, c1, &og), 0);
     assert_true(og.at == 77 && og.granted);
     assert_string_equal(og.actor, "ms.lee");
     assert_string_equal(og.reason, "oral exam");
