@@ -122,6 +122,17 @@ static void assert_item(store_txn_t *txn, const records_evidence_t *r, const cha
     assert_memory_equal(plain, want, len);
 }
 
+/* The record's item, opened from its box, is the len bytes at want. */
+static void assert_item_bytes(store_txn_t *txn, const records_evidence_t *r, const void *want,
+                              size_t len)
+{
+    const void *plain;
+    size_t n;
+    assert_int_equal(records_evidence_open(txn, r, &plain, &n), 0);
+    assert_int_equal(n, len);
+    assert_memory_equal(plain, want, len);
+}
+
 /* The evidence id index key as records lays it out: H(source), then the id's keyed hash
  * (vault_index_hash, domain 'e'). */
 static void key_evidence_id(vault_t *v, store_key_t *k, const char *source, const char *id)
@@ -873,6 +884,556 @@ static void test_reviews_and_overrides(void **state)
     assert_int_equal(records_profile_exists(f->txn, &a), ERR_NOT_FOUND);
 }
 
+/* ---- sealing and erasure (issue 16) ------------------------------------------------------- */
+
+/* Everything one learner can have, each text naming tag so a grep of data.mdb finds it if it
+ * is anywhere in clear. *seq: the next event seq (events are appended in order). */
+typedef struct person {
+    const char *id, *tag;
+    char ev_id[3][64], narrative[64], url[64], did[64], override[64], hold[64], revoked[64],
+        cred[64];
+} person_t;
+
+static void person_init(person_t *p, const char *id, const char *tag)
+{
+    p->id = id;
+    p->tag = tag;
+    for (int i = 0; i < 3; i++)
+        snprintf(p->ev_id[i], sizeof p->ev_id[i], "%s-statement-%d", tag, i);
+    snprintf(p->narrative, sizeof p->narrative, "%s wrote about fractions", tag);
+    snprintf(p->url, sizeof p->url, "https://portfolio.example/%s", tag);
+    snprintf(p->did, sizeof p->did, "did:example:%s-did", tag);
+    snprintf(p->override, sizeof p->override, "%s passed an oral exam", tag);
+    snprintf(p->hold, sizeof p->hold, "%s litigation hold", tag);
+    snprintf(p->revoked, sizeof p->revoked, "%s revoked for cause", tag);
+    /* a credential id is not personal (it is a key, in clear): no tag in it */
+    snprintf(p->cred, sizeof p->cred, "urn:uuid:0000-%c", tag[0]);
+}
+
+/* A packed mastery.v1.Evidence of p's item i into buf (cap bytes); returns its length. */
+static size_t pack_item(const person_t *p, int i, uint8_t *buf, size_t cap)
+{
+    Mastery__V1__Evidence ev = MASTERY__V1__EVIDENCE__INIT;
+    ev.evidence_id = (char *)p->ev_id[i];
+    ev.learner_id = (char *)p->id;
+    ev.competency_id = i == 2 ? "c2" : "c1";
+    ev.source = "quiz";
+    ev.score = 0.9;
+    ev.observed_at_ms = 1000 + i;
+    ev.url = (char *)p->url;
+    ev.narrative = (char *)p->narrative;
+    size_t n = mastery__v1__evidence__get_packed_size(&ev);
+    assert_true(n <= cap);
+    return mastery__v1__evidence__pack(&ev, buf);
+}
+
+/* A packed unlocked event naming p. */
+static size_t pack_event(const person_t *p, uint64_t seq, uint8_t *buf, size_t cap)
+{
+    Mastery__V1__Event e = MASTERY__V1__EVENT__INIT;
+    Mastery__V1__Unlocked u = MASTERY__V1__UNLOCKED__INIT;
+    u.learner_id = (char *)p->id;
+    u.framework_id = "fw";
+    u.competency_id = "c1";
+    u.evidence_id = (char *)p->ev_id[0];
+    e.seq = seq;
+    e.at_ms = (int64_t)seq * 100;
+    e.kind_case = MASTERY__V1__EVENT__KIND_UNLOCKED;
+    e.unlocked = &u;
+    assert_true(mastery__v1__event__get_packed_size(&e) <= cap);
+    return mastery__v1__event__pack(&e, buf);
+}
+
+static void populate(store_txn_t *txn, const person_t *p, uint64_t *seq)
+{
+    records_learner_t l;
+    records_learner_init(&l, p->id);
+    uint8_t buf[1024];
+    for (int i = 0; i < 3; i++) {
+        records_evidence_t ev = {.score = 0.9, .weight = 1, .observed_at = 1000 + i};
+        ev.blob = buf;
+        ev.blob_len = pack_item(p, i, buf, sizeof buf);
+        assert_int_equal(
+            records_evidence_put(txn, &l, i == 2 ? "c2" : "c1", "quiz", p->ev_id[i], &ev), 0);
+    }
+    assert_int_equal(records_profile_ensure(txn, &l), 0);
+    assert_int_equal(records_did_put(txn, &l, p->did), 0);
+    uint8_t fw[STORE_HASH_LEN], c1[STORE_HASH_LEN], c2[STORE_HASH_LEN], g[STORE_HASH_LEN];
+    store_hash_id("fw", fw);
+    store_hash_id("c1", c1);
+    store_hash_id("c2", c2);
+    records_override_t o = {.at = 5, .granted = true, .actor = "ms.lee", .reason = p->override};
+    assert_int_equal(records_override_put(txn, &l, fw, c1, &o), 0);
+    records_state_t st = {.status = 3, .evidence_count = 2, .score = 0.9};
+    assert_int_equal(records_state_put(txn, l.hash, fw, c1, &st), 0);
+    records_review_t due = {.due_at = 9000},
+                     pub = {.due_at = 8000, .flags = RECORDS_REVIEW_PUBLISHED};
+    assert_int_equal(records_review_put(txn, &l, "fw", fw, "c1", c1, NULL, &due), 0);
+    assert_int_equal(records_review_put(txn, &l, "fw", fw, "c2", c2, NULL, &pub), 0);
+    assert_int_equal(records_group_put(txn, "7A", "Math"), 0);
+    assert_int_equal(records_group_put(txn, "7B", "Art"), 0);
+    bool changed;
+    store_hash_id("7A", g);
+    assert_int_equal(records_member_put(txn, g, RECORDS_MEMBER_LEARNER, p->id, &changed), 0);
+    assert_int_equal(records_member_put(txn, g, RECORDS_MEMBER_TEACHER, "ms.lee", &changed), 0);
+    records_risk_t r = {.flags = 1, .count = 3, .since = 7};
+    assert_int_equal(records_risk_put(txn, l.hash, g, &r), 0);
+    store_hash_id("7B", g);
+    assert_int_equal(records_member_put(txn, g, RECORDS_MEMBER_LEARNER, p->id, &changed), 0);
+    assert_int_equal(records_hold_put(txn, &l, 42, p->hold), 0);
+    records_credential_t c = {
+        .issued_at = 1,
+        .changed_at = 2,
+        .status_index = 3,
+        .revision = 1,
+        .state = 2,
+        .s = {p->cred, p->id, "fw", "c1", "Fractions", p->revoked, "{\"proof\":1}", "h.p.s"},
+    };
+    for (int i = 0; i < RECORDS_CRED_STRINGS; i++)
+        c.len[i] = strlen(c.s[i]);
+    assert_int_equal(records_credential_put(txn, &c), 0);
+    records_cred_key_t ck = {l.hash, fw, c1, 1};
+    assert_int_equal(records_cred_index_put(txn, &ck, p->cred), 0);
+    for (int i = 0; i < 2; i++, (*seq)++) {
+        size_t n = pack_event(p, *seq, buf, sizeof buf);
+        assert_int_equal(records_event_append(txn, *seq, &l, MASTERY__V1__EVENT__KIND_UNLOCKED,
+                                              (int64_t)*seq * 100, buf, n),
+                         0);
+    }
+    records_learner_forget(&l);
+}
+
+/* Everything populate stored reads back through the records API. */
+static void check_person(store_txn_t *txn, const person_t *p)
+{
+    records_learner_t l;
+    records_learner_init(&l, p->id);
+    uint8_t want[1024];
+    for (int i = 0; i < 3; i++) {
+        records_evidence_t r;
+        const void *plain;
+        size_t len;
+        assert_int_equal(records_evidence_find(txn, "quiz", p->ev_id[i], &r), 0);
+        assert_memory_equal(r.rkey, l.hash, STORE_HASH_LEN);
+        assert_true(r.score == 0.9 && r.observed_at == 1000 + i && !r.shredded);
+        assert_int_equal(records_evidence_open(txn, &r, &plain, &len), 0);
+        size_t n = pack_item(p, i, want, sizeof want);
+        assert_int_equal(len, n);
+        assert_memory_equal(plain, want, n);
+    }
+    uint8_t cursor[STORE_HASH_LEN];
+    char id[STORE_KEY_MAX + 1], did[128];
+    memcpy(cursor, l.hash, STORE_HASH_LEN);
+    assert_int_equal(records_learner_seek(txn, cursor, id), 0);
+    assert_memory_equal(cursor, l.hash, STORE_HASH_LEN);
+    assert_string_equal(id, p->id);
+    assert_int_equal(records_did_get(txn, &l, did, sizeof did), 0);
+    assert_string_equal(did, p->did);
+    uint8_t fw[STORE_HASH_LEN], c1[STORE_HASH_LEN], g[STORE_HASH_LEN];
+    store_hash_id("fw", fw);
+    store_hash_id("c1", c1);
+    records_override_t o;
+    assert_int_equal(records_override_get(txn, &l, fw, c1, &o), 0);
+    assert_true(o.at == 5 && o.granted);
+    assert_string_equal(o.actor, "ms.lee");
+    assert_string_equal(o.reason, p->override);
+    records_review_due_t d;
+    bool found = false;
+    store_iter_t it; /* the review index entry of p's unpublished period */
+    store_val_t k, v;
+    assert_int_equal(store_iter_open(txn, STORE_DB_REVIEWS, NULL, NULL, &it), 0);
+    while (store_iter_next(&it, &k, &v) == 0)
+        found |= memcmp((const uint8_t *)k.data + 8, l.hash, STORE_HASH_LEN) == 0;
+    store_iter_close(&it);
+    assert_true(found);
+    if (records_review_first_due(txn, 9000, &d) == 0 &&
+        memcmp(d.learner_hash, l.hash, STORE_HASH_LEN) == 0) {
+        assert_string_equal(d.learner_id, p->id);
+        assert_string_equal(d.framework_id, "fw");
+        assert_string_equal(d.competency_id, "c1");
+    }
+    const char *names[] = {"7A", "7B"};
+    for (int i = 0; i < 2; i++) {
+        store_hash_id(names[i], g);
+        assert_int_equal(records_member_has(txn, g, RECORDS_MEMBER_LEARNER, l.hash), 0);
+        records_member_iter_t mi;
+        const uint8_t *h;
+        const char *mid;
+        size_t mlen;
+        bool seen = false;
+        assert_int_equal(records_member_iter_open(txn, g, RECORDS_MEMBER_LEARNER, &mi), 0);
+        while (records_member_iter_next(&mi, &h, &mid, &mlen) == 0)
+            if (memcmp(h, l.hash, STORE_HASH_LEN) == 0)
+                seen = mlen == strlen(p->id) && memcmp(mid, p->id, mlen) == 0;
+        records_member_iter_close(&mi);
+        assert_true(seen);
+    }
+    int64_t since;
+    const char *reason;
+    assert_int_equal(records_hold_get(txn, &l, &since, &reason), 0);
+    assert_int_equal(since, 42);
+    assert_string_equal(reason, p->hold);
+    records_credential_t c;
+    assert_int_equal(records_credential_get(txn, p->cred, &c), 0);
+    assert_string_equal(c.s[RECORDS_CRED_LEARNER], p->id);
+    assert_string_equal(c.s[RECORDS_CRED_REASON], p->revoked);
+    assert_string_equal(c.s[RECORDS_CRED_JSON], "{\"proof\":1}");
+    assert_memory_equal(c.learner_hash, l.hash, STORE_HASH_LEN);
+    records_learner_forget(&l);
+}
+
+/* The whole of data.mdb; caller frees. */
+static uint8_t *read_data_mdb(const char *dir, size_t *len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    uint8_t *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* No id or text of p appears anywhere in the file. */
+static void assert_absent(const uint8_t *file, size_t len, const person_t *p)
+{
+    const char *texts[] = {p->id,  p->ev_id[0], p->ev_id[1], p->ev_id[2], p->narrative, p->url,
+                           p->did, p->override, p->hold,     p->revoked,  p->tag};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (memmem(file, len, texts[i], strlen(texts[i])) != NULL)
+            fail_msg("\"%s\" is in data.mdb in clear", texts[i]);
+}
+
+static void test_sealed_at_rest(void **state)
+{
+    fixture_t *f = *state;
+    person_t ann, bob;
+    person_init(&ann, "ann.q7f3@school.example", "annsealtag");
+    person_init(&bob, "bob.k9z2@school.example", "bobsealtag");
+    uint64_t seq = 1;
+    populate(f->txn, &ann, &seq);
+    populate(f->txn, &bob, &seq);
+    check_person(f->txn, &ann); /* within the writing transaction */
+    check_person(f->txn, &bob);
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+
+    size_t len;
+    uint8_t *file = read_data_mdb(f->dir, &len);
+    assert_absent(file, len, &ann);
+    assert_absent(file, len, &bob);
+    /* (what is in clear is what the rules and the audit need, e.g. the framework's id) */
+    assert_non_null(memmem(file, len, "Fractions", 9));
+    free(file);
+
+    /* A new transaction (the secrets unwrapped again from the vault) reads it all back. */
+    assert_int_equal(store_txn_begin(f->st, false, &f->txn), 0);
+    check_person(f->txn, &ann);
+    check_person(f->txn, &bob);
+    records_event_iter_t it;
+    records_event_t e;
+    uint8_t want[1024];
+    assert_int_equal(records_event_iter_open(f->txn, 0, &it), 0);
+    for (uint64_t s = 1; s <= 4; s++) {
+        assert_int_equal(records_event_iter_next(&it, &e), 0);
+        assert_int_equal(e.seq, s);
+        assert_false(e.shredded);
+        assert_int_equal(e.kind, MASTERY__V1__EVENT__KIND_UNLOCKED);
+        assert_int_equal(e.at, (int64_t)s * 100);
+        size_t n = pack_event(s <= 2 ? &ann : &bob, s, want, sizeof want);
+        assert_int_equal(e.len, n);
+        assert_memory_equal(e.data, want, n);
+    }
+    assert_int_equal(records_event_iter_next(&it, &e), ERR_NOT_FOUND);
+    records_event_iter_close(&it);
+
+    /* Without the vault nothing sealed opens (a copy of data.mdb alone). */
+    store_txn_abort(&f->txn);
+    store_set_vault(f->st, NULL);
+    assert_int_equal(store_txn_begin(f->st, false, &f->txn), 0);
+    records_learner_t l;
+    records_learner_init(&l, ann.id);
+    char did[128];
+    assert_int_equal(records_did_get(f->txn, &l, did, sizeof did), ERR_UNAVAILABLE);
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "quiz", ann.ev_id[0], &r), ERR_UNAVAILABLE);
+    store_txn_abort(&f->txn);
+    store_set_vault(f->st, f->vault);
+}
+
+/* Every key of every database, as (db, key, value) triples to check. */
+typedef void (*visit_fn)(store_db_t db, const store_val_t *k, const store_val_t *v, void *ctx);
+
+static void walk_all(store_txn_t *txn, visit_fn fn, void *ctx)
+{
+    for (int db = 0; db < STORE_DB_COUNT; db++) {
+        store_iter_t it;
+        store_val_t k, v;
+        assert_int_equal(store_iter_open(txn, (store_db_t)db, NULL, NULL, &it), 0);
+        while (store_iter_next(&it, &k, &v) == 0)
+            fn((store_db_t)db, &k, &v, ctx);
+        store_iter_close(&it);
+    }
+}
+
+typedef struct erased_ctx {
+    const uint8_t *hash;
+    int tombstones, sealed_events;
+} erased_ctx_t;
+
+/* Nothing names the erased learner's hash but the tombstone and their events' headers (whose
+ * boxes no key opens any more). */
+static void visit_erased(store_db_t db, const store_val_t *k, const store_val_t *v, void *ctx)
+{
+    erased_ctx_t *c = ctx;
+    const uint8_t *kb = k->data, *vb = v->data;
+    switch (db) {
+    case STORE_DB_LEARNERS:
+        if (k->len >= STORE_HASH_LEN && memcmp(kb, c->hash, STORE_HASH_LEN) == 0) {
+            assert_int_equal(k->len, STORE_HASH_LEN + 1);
+            assert_int_equal(kb[STORE_HASH_LEN], 'X'); /* the tombstone, alone */
+            c->tombstones++;
+        }
+        break;
+    case STORE_DB_RISK:
+    case STORE_DB_CRED_INDEX:
+        assert_memory_not_equal(kb, c->hash, STORE_HASH_LEN);
+        break;
+    case STORE_DB_EVIDENCE_ID:
+        assert_true(v->len >= STORE_HASH_LEN);
+        assert_memory_not_equal(vb, c->hash, STORE_HASH_LEN);
+        break;
+    case STORE_DB_REVIEWS:
+        assert_true(k->len >= 8 + STORE_HASH_LEN);
+        assert_memory_not_equal(kb + 8, c->hash, STORE_HASH_LEN);
+        break;
+    case STORE_DB_GROUPS:
+        if (k->len == 1 + 2 * STORE_HASH_LEN && kb[0] == 'M')
+            assert_memory_not_equal(kb + 1 + STORE_HASH_LEN, c->hash, STORE_HASH_LEN);
+        break;
+    case STORE_DB_EVENTS:
+        if (v->len >= 10 + STORE_HASH_LEN && (vb[0] & 1) &&
+            memcmp(vb + 10, c->hash, STORE_HASH_LEN) == 0)
+            c->sealed_events++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_erase(void **state)
+{
+    fixture_t *f = *state;
+    person_t ann, bob;
+    person_init(&ann, "ann.q7f3@school.example", "annsealtag");
+    person_init(&bob, "bob.k9z2@school.example", "bobsealtag");
+    uint64_t seq = 1;
+    populate(f->txn, &ann, &seq);
+    populate(f->txn, &bob, &seq);
+    assert_int_equal(records_event_append(f->txn, seq++, NULL, 13, 777, "plain", 5), 0);
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+    assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
+    assert_int_equal(records_evidence_count(f->txn), 6);
+    assert_int_equal(records_review_pending(f->txn), 2);
+
+    records_learner_t l;
+    records_learner_init(&l, ann.id);
+    uint8_t hash[STORE_HASH_LEN];
+    memcpy(hash, l.hash, sizeof hash);
+    int64_t at;
+    assert_int_equal(records_erased_get(f->txn, hash, &at), ERR_NOT_FOUND);
+    /* erase needs the secret (the evidence ids' index entries are found through it) */
+    assert_int_equal(records_learner_unlock(f->txn, &l, false), 0);
+    uint64_t evidence = 0, records = 0;
+    assert_int_equal(records_learner_erase(f->txn, &l, 123456, &evidence, &records), 0);
+    assert_int_equal(evidence, 3);
+    /* 3 evidence + P D K O S R R H under the hash, 2 memberships, 1 risk, 1 cred index, and
+     * the 3 id index entries */
+    assert_int_equal(records, 3 + 8 + 2 + 1 + 1 + 3);
+    assert_false(l.unlocked); /* the secret is wiped from memory too */
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+
+    assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
+    erased_ctx_t c = {.hash = hash};
+    walk_all(f->txn, visit_erased, &c);
+    assert_int_equal(c.tombstones, 1);
+    assert_int_equal(c.sealed_events, 2);
+    assert_int_equal(records_erased_get(f->txn, hash, &at), 0);
+    assert_int_equal(at, 123456);
+    assert_int_equal(records_evidence_count(f->txn), 3);
+    assert_int_equal(records_review_pending(f->txn), 1);
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "quiz", ann.ev_id[0], &r), ERR_NOT_FOUND);
+    records_learner_t again;
+    records_learner_init(&again, ann.id);
+    assert_int_equal(records_learner_unlock(f->txn, &again, false), ERR_GONE);
+    assert_int_equal(records_learner_unlock(f->txn, &again, true), ERR_GONE); /* no new key */
+    assert_false(again.unlocked);
+    assert_int_equal(records_profile_exists(f->txn, &again), ERR_NOT_FOUND);
+    char did[128];
+    assert_int_equal(records_did_get(f->txn, &again, did, sizeof did), ERR_NOT_FOUND);
+    /* new evidence under the erased learner is refused, and writes nothing */
+    uint8_t buf[1024];
+    records_evidence_t ev = {.score = 1, .weight = 1, .observed_at = 5};
+    ev.blob = buf;
+    ev.blob_len = pack_item(&ann, 0, buf, sizeof buf);
+    assert_int_equal(records_evidence_put(f->txn, &again, "c1", "quiz", "late", &ev), ERR_GONE);
+    assert_int_equal(records_evidence_count(f->txn), 3);
+
+    /* The other learner is untouched. */
+    check_person(f->txn, &bob);
+
+    /* Their events: kind and time kept, the content shredded; bob's and the plain one open. */
+    records_event_iter_t it;
+    records_event_t e;
+    assert_int_equal(records_event_iter_open(f->txn, 0, &it), 0);
+    for (uint64_t s = 1; s <= 5; s++) {
+        assert_int_equal(records_event_iter_next(&it, &e), 0);
+        assert_int_equal(e.seq, s);
+        if (s <= 2) {
+            assert_true(e.shredded);
+            assert_null(e.data);
+            assert_int_equal(e.len, 0);
+            assert_int_equal(e.kind, MASTERY__V1__EVENT__KIND_UNLOCKED);
+            assert_int_equal(e.at, (int64_t)s * 100);
+        } else if (s <= 4) {
+            assert_false(e.shredded);
+            assert_int_equal(e.len, pack_event(&bob, s, buf, sizeof buf));
+            assert_memory_equal(e.data, buf, e.len);
+        } else {
+            assert_false(e.shredded);
+            assert_int_equal(e.kind, 13);
+            assert_int_equal(e.at, 777);
+            assert_int_equal(e.len, 5);
+            assert_memory_equal(e.data, "plain", 5);
+        }
+    }
+    records_event_iter_close(&it);
+
+    /* Their credential stays (the status list needs it): whose it was, by hash only, and the
+     * reason gone with the key; shredding empties its copies. */
+    records_credential_t cr;
+    assert_int_equal(records_credential_get(f->txn, ann.cred, &cr), 0);
+    assert_string_equal(cr.s[RECORDS_CRED_LEARNER], "");
+    assert_string_equal(cr.s[RECORDS_CRED_REASON], "");
+    assert_memory_equal(cr.learner_hash, hash, STORE_HASH_LEN);
+    assert_int_equal(cr.status_index, 3);
+    assert_int_equal(cr.state, 2);
+    assert_string_equal(cr.s[RECORDS_CRED_JSON], "{\"proof\":1}");
+    assert_int_equal(records_credential_shred(f->txn, ann.cred), 0);
+    assert_int_equal(records_credential_get(f->txn, ann.cred, &cr), 0);
+    assert_string_equal(cr.s[RECORDS_CRED_JSON], "");
+    assert_string_equal(cr.s[RECORDS_CRED_JWT], "");
+    assert_string_equal(cr.s[RECORDS_CRED_LEARNER], "");
+    assert_string_equal(cr.s[RECORDS_CRED_COMPETENCY], "c1"); /* what the list needs stays */
+    assert_memory_equal(cr.learner_hash, hash, STORE_HASH_LEN);
+    assert_int_equal(cr.status_index, 3);
+
+    /* Erasing twice is harmless: nothing left to count, the tombstone rewritten. */
+    records_learner_t twice;
+    records_learner_init(&twice, ann.id);
+    assert_int_equal(records_learner_erase(f->txn, &twice, 999, &evidence, &records), 0);
+    assert_int_equal(evidence, 0);
+    assert_int_equal(records, 1); /* the old tombstone */
+
+    /* Re-enrolment: the tombstone removed, the learner starts afresh under a new key, and
+     * their old events stay shredded (the new key does not open them). */
+    assert_int_equal(records_erased_del(f->txn, hash), 0);
+    records_learner_t back;
+    records_learner_init(&back, ann.id);
+    assert_int_equal(records_learner_unlock(f->txn, &back, true), 0);
+    assert_int_equal(records_evidence_put(f->txn, &back, "c1", "quiz", "late", &ev), 0);
+    assert_int_equal(records_evidence_find(f->txn, "quiz", "late", &r), 0);
+    assert_item_bytes(f->txn, &r, buf, ev.blob_len);
+    assert_int_equal(records_event_first(f->txn, &e), 0);
+    assert_true(e.shredded);
+    records_learner_forget(&back);
+}
+
+static void test_hold_and_shred(void **state)
+{
+    fixture_t *f = *state;
+    person_t ann;
+    person_init(&ann, "ann.q7f3@school.example", "annsealtag");
+    records_learner_t l;
+    records_learner_init(&l, ann.id);
+    int64_t since;
+    const char *reason;
+    assert_int_equal(records_hold_get(f->txn, &l, &since, &reason), ERR_NOT_FOUND);
+    assert_int_equal(records_hold_put(f->txn, &l, 1234, "subpoena 12/2026"), 0);
+    assert_int_equal(records_hold_get(f->txn, &l, &since, &reason), 0);
+    assert_int_equal(since, 1234);
+    assert_string_equal(reason, "subpoena 12/2026");
+    assert_int_equal(records_hold_put(f->txn, &l, 2000, "renewed"), 0); /* replaced */
+    assert_int_equal(records_hold_get(f->txn, &l, &since, &reason), 0);
+    assert_int_equal(since, 2000);
+    assert_string_equal(reason, "renewed");
+    assert_int_equal(records_hold_put(f->txn, &l, 0, NULL), 0); /* lifted */
+    assert_int_equal(records_hold_get(f->txn, &l, &since, &reason), ERR_NOT_FOUND);
+
+    /* Retention shreds an item: its id, narrative and url go; the header (scores, time,
+     * retraction, log reference) and the rest of the item stay. */
+    uint8_t buf[1024];
+    records_evidence_t ev = {.score = 0.75,
+                             .weight = 2,
+                             .observed_at = 1000,
+                             .outcome = 1,
+                             .logged = true,
+                             .log_index = 41};
+    ev.blob = buf;
+    ev.blob_len = pack_item(&ann, 0, buf, sizeof buf);
+    assert_int_equal(records_evidence_put(f->txn, &l, "c1", "quiz", ann.ev_id[0], &ev), 0);
+    bool already;
+    assert_int_equal(records_evidence_retract(f->txn, "quiz", ann.ev_id[0], &already), 0);
+    records_evidence_t r;
+    assert_int_equal(records_evidence_find(f->txn, "quiz", ann.ev_id[0], &r), 0);
+    uint8_t pos[RECORDS_EVIDENCE_POS_MAX];
+    size_t pos_len = r.rkey_len - STORE_HASH_LEN - 1;
+    memcpy(pos, r.rkey + STORE_HASH_LEN + 1, pos_len);
+    bool done = false;
+    assert_int_equal(records_evidence_shred(f->txn, &l, pos, pos_len, &done), 0);
+    assert_true(done);
+    assert_int_equal(records_evidence_shred(f->txn, &l, pos, pos_len, &done), 0);
+    assert_false(done); /* once */
+    assert_int_equal(records_evidence_find(f->txn, "quiz", ann.ev_id[0], &r), 0);
+    assert_true(r.shredded && r.retracted && r.logged);
+    assert_true(r.score == 0.75 && r.weight == 2);
+    assert_int_equal(r.observed_at, 1000);
+    assert_int_equal(r.outcome, 1);
+    assert_int_equal(r.log_index, 41);
+    const void *plain;
+    size_t len;
+    assert_int_equal(records_evidence_open(f->txn, &r, &plain, &len), 0);
+    Mastery__V1__Evidence *item = mastery__v1__evidence__unpack(NULL, len, plain);
+    assert_non_null(item);
+    assert_string_equal(item->evidence_id, "");
+    assert_string_equal(item->narrative, "");
+    assert_string_equal(item->url, "");
+    assert_string_equal(item->learner_id, ann.id);
+    assert_string_equal(item->competency_id, "c1");
+    assert_true(item->score == 0.9);
+    mastery__v1__evidence__free_unpacked(item, NULL);
+    /* a position with no record: nothing done */
+    pos[pos_len - 1] ^= 1;
+    assert_int_equal(records_evidence_shred(f->txn, &l, pos, pos_len, &done), ERR_NOT_FOUND);
+    assert_false(done);
+    assert_int_equal(records_evidence_shred(f->txn, &l, pos, RECORDS_EVIDENCE_POS_MAX + 1, &done),
+                     ERR_INVALID);
+    assert_int_equal(store_txn_commit(&f->txn), 0);
+    size_t flen;
+    uint8_t *file = read_data_mdb(f->dir, &flen);
+    assert_null(memmem(file, flen, "subpoena", 8));
+    assert_null(memmem(file, flen, ann.narrative, strlen(ann.narrative)));
+    free(file);
+    records_learner_forget(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +1451,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_scopes_ids, setup, teardown),
         cmocka_unit_test(test_upgrade_old_layout_gets_groups),
         cmocka_unit_test_setup_teardown(test_reviews_and_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_at_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_and_shred, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
