@@ -1300,7 +1300,7 @@ static int unhex16(const char *s, size_t len, uint8_t out[STORE_HASH_LEN])
         int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (v < 0)
             return ERR_INTERNAL;
-        out[i / 2] = i % 2 == 0 ? (uint8_t)(v << 4) : (uint8_t)(out[i / 2] | v);
+        out[i / 2] = (uint8_t)(i % 2 == 0 ? v << 4 : out[i / 2] | v);
     }
     return 0;
 }
