@@ -18,7 +18,9 @@
 #include "catalog.h"
 #include "engine.h"
 #include "graph.h"
+#include "identity.h"
 #include "store.h"
+#include "vault.h"
 
 static uint64_t now_ns(void)
 {
@@ -73,7 +75,9 @@ int main(int argc, char **argv)
     if (mkdtemp(dir) == NULL)
         return 1;
     store_t *st = NULL;
-    if (store_open(dir, 1ull << 30, 1ull << 34, &st, &d) != 0) {
+    vault_t *vault = NULL; /* learners' fields sealed, as the daemon stores them */
+    if (store_open(dir, 1ull << 30, 1ull << 34, &st, &d) != 0 ||
+        identity_vault(st, dir, true, 0, &vault, &d) != 0) {
         fprintf(stderr, "bench_cascade: %s\n", d.message);
         return 1;
     }
@@ -133,6 +137,7 @@ int main(int argc, char **argv)
     engine_destroy(&eng);
     catalog_destroy(&cat);
     store_close(&st);
+    vault_destroy(&vault);
     free(apply);
     free(commit);
     free(doc);

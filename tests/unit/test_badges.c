@@ -18,12 +18,15 @@
 #include "badges.h"
 #include "keyring.h"
 #include "records.h"
+#include "identity.h"
 #include "statuslist.h"
 #include "store.h"
+#include "vault.h"
 
 typedef struct fixture {
     char dir[64], keys[96];
     store_t *st;
+    vault_t *vault;
     keyring_t *kr;
     badges_t *b;
 } fixture_t;
@@ -36,7 +39,8 @@ static int setup(void **state)
     if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0)
         return -1;
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
-    if (keyring_open(f->keys, 1000, &f->kr, &d) != 0)
+    if (keyring_open(f->keys, 1000, &f->kr, &d) != 0 ||
+        identity_vault(f->st, f->keys, true, 0, &f->vault, &d) != 0)
         return -1;
     badges_conf_t c = {.issuer_name = "Test School",
                        .status_base_url = "https://s.example/st/",
@@ -53,6 +57,7 @@ static int teardown(void **state)
     badges_destroy(&f->b);
     keyring_destroy(&f->kr);
     store_close(&f->st);
+    vault_destroy(&f->vault);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)

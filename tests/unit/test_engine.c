@@ -23,7 +23,9 @@
 #include "catalog.h"
 #include "engine.h"
 #include "graph.h"
+#include "identity.h"
 #include "store.h"
+#include "vault.h"
 
 static const char fw_rev1[] =
     "{\"id\": \"fw\", \"title\": \"Test framework\", \"version\": \"1\", \"competencies\": [\n"
@@ -75,6 +77,7 @@ typedef struct captured {
 typedef struct fixture {
     char dir[64];
     store_t *st;
+    vault_t *vault;
     catalog_t *cat;
     engine_t *eng;
     store_txn_t *txn;
@@ -188,7 +191,8 @@ static int setup(void **state)
     if (mkdtemp(f->dir) == NULL)
         return -1;
     err_detail_t d;
-    if (store_open(f->dir, 16u << 20, 64u << 20, &f->st, &d) != 0)
+    if (store_open(f->dir, 16u << 20, 64u << 20, &f->st, &d) != 0 ||
+        identity_vault(f->st, f->dir, true, 0, &f->vault, &d) != 0)
         return -1;
     f->cat = catalog_new();
     f->eng = engine_new(f->cat);
@@ -211,8 +215,11 @@ static int teardown(void **state)
     engine_changes_free(&f->changes);
     catalog_destroy(&f->cat);
     store_close(&f->st);
+    vault_destroy(&f->vault);
     char path[128];
     snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/store.key", f->dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
     unlink(path);

@@ -18,8 +18,10 @@
 #include "engine.h"
 #include "graph.h"
 #include "groups.h"
+#include "identity.h"
 #include "records.h"
 #include "store.h"
+#include "vault.h"
 
 #define DAY 86400000LL
 
@@ -34,6 +36,7 @@ static const char FW[] = "{\"id\":\"fw\",\"title\":\"t\",\"version\":\"1\",\"com
 typedef struct fixture {
     char dir[64];
     store_t *st;
+    vault_t *vault;
     store_txn_t *txn;
     catalog_t *cat;
     const catalog_fw_t *fw;
@@ -47,6 +50,7 @@ static int setup(void **state)
     graph_t *g = NULL;
     snprintf(f->dir, sizeof f->dir, "/tmp/masteryd-groups-XXXXXX");
     if (mkdtemp(f->dir) == NULL || store_open(f->dir, 8u << 20, 64u << 20, &f->st, &d) != 0 ||
+        identity_vault(f->st, f->dir, true, 0, &f->vault, &d) != 0 ||
         store_txn_begin(f->st, true, &f->txn) != 0 || (f->cat = catalog_new()) == NULL ||
         graph_parse(FW, strlen(FW), &g, &d) != 0 || catalog_put(f->cat, &g, 1, 0) != 0 ||
         (f->arena = arena_new(4096)) == NULL)
@@ -61,10 +65,13 @@ static int teardown(void **state)
     fixture_t *f = *state;
     store_txn_abort(&f->txn);
     store_close(&f->st);
+    vault_destroy(&f->vault);
     catalog_destroy(&f->cat);
     arena_destroy(&f->arena);
     char p[128];
     snprintf(p, sizeof p, "%s/data.mdb", f->dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/store.key", f->dir);
     unlink(p);
     snprintf(p, sizeof p, "%s/lock.mdb", f->dir);
     unlink(p);

@@ -17,8 +17,10 @@
 
 #include <lmdb.h>
 
+#include "identity.h"
 #include "records.h"
 #include "store.h"
+#include "vault.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -31,6 +33,8 @@ static void rm_env(const char *dir)
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/store.key", dir);
     unlink(path);
     rmdir(dir);
 }
@@ -857,10 +861,19 @@ static void test_upgrade_format3_adds_reviews(void **state)
     store_t *st = open_store(dir, 1 << 24, 1 << 24);
     store_txn_t *t;
     assert_int_equal(store_txn_begin(st, true, &t), 0);
+    /* 500 learners' state records (H(learner) 'S' H(fw) H(comp)): records the upgrade to
+     * format 7 keeps as they are, beside the secret it gives each learner */
     for (int i = 0; i < 500; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "k%04d", i);
-        assert_int_equal(put_str(t, STORE_DB_LEARNERS, k, "value"), 0);
+        char id[16];
+        snprintf(id, sizeof id, "k%04d", i);
+        store_key_t k;
+        store_key_reset(&k);
+        store_key_hash(&k, id);
+        store_key_byte(&k, 'S');
+        store_key_hash(&k, "fw");
+        store_key_hash(&k, "c");
+        records_state_t s = {.status = 1, .evidence_count = (uint32_t)i};
+        assert_int_equal(store_put(t, STORE_DB_LEARNERS, &k, &s, sizeof s, 0), 0);
     }
     assert_int_equal(store_format_set(t, STORE_FORMAT_SCOPED_IDS), 0);
     assert_int_equal(store_txn_commit(&t), 0);
@@ -871,14 +884,24 @@ static void test_upgrade_format3_adds_reviews(void **state)
     assert_int_equal(store_format_opened(st), STORE_FORMAT_SCOPED_IDS);
     assert_int_equal(store_format(st), STORE_FORMAT_SCOPED_IDS);
     err_detail_t ud;
+    vault_t *vault = NULL; /* format 7 seals under store.key, beside data.mdb here */
+    assert_int_equal(identity_vault(st, dir, true, 0, &vault, &ud), 0);
     assert_int_equal(records_upgrade(st, &ud), 0); /* and the file says current (5 and up) */
     assert_int_equal(store_format(st), STORE_FORMAT_CURRENT);
     assert_int_equal(store_txn_begin(st, true, &t), 0);
-    assert_int_equal(store_count(t, STORE_DB_LEARNERS), 500);
+    assert_int_equal(store_count(t, STORE_DB_LEARNERS), 500 + 500); /* states and secrets */
+    uint8_t lh[STORE_HASH_LEN], fh[STORE_HASH_LEN], ch[STORE_HASH_LEN];
+    store_hash_id("k0499", lh);
+    store_hash_id("fw", fh);
+    store_hash_id("c", ch);
+    records_state_t back;
+    assert_int_equal(records_state_get(t, lh, fh, ch, &back), 0);
+    assert_int_equal(back.evidence_count, 499);
     assert_int_equal(store_count(t, STORE_DB_REVIEWS), 0);
     assert_int_equal(put_str(t, STORE_DB_REVIEWS, "due", "x"), 0);
     assert_int_equal(store_txn_commit(&t), 0);
     store_close(&st);
+    vault_destroy(&vault);
     st = open_store(dir, 1 << 24, 1 << 24); /* current now: nothing more to do */
     assert_int_equal(store_format_opened(st), STORE_FORMAT_CURRENT);
     uint64_t records, damaged;
