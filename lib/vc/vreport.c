@@ -22,6 +22,8 @@ void vreport_set(vreport_t *r, json_t *obj, const char *key, json_t *val)
 }
 
 static void append(vreport_t *r, json_t *list, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void append(vreport_t *r, json_t *list, const char *fmt, va_list ap)
 {
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
