@@ -291,6 +291,47 @@ static void bench_erase(int runs)
     }
 }
 
+/* Re-keying after an erasure: a new epoch, every learner's secret rewrapped in transactions
+ * of 2000 (as handler_rekey_step does), the old epoch forgotten. */
+static void bench_rekey(int learners, int runs)
+{
+    double secs[16];
+    for (int r = 0; r < runs; r++) {
+        bench_t b;
+        bench_open(&b, true);
+        put_learners(&b, 0, learners, 1, "k", NULL);
+        err_detail_t d;
+        uint64_t t0 = now_ns(), total = 0;
+        int rc = vault_rotate(b.vault, b.dir, 1, &d);
+        records_rekey_t k;
+        memset(&k, 0, sizeof k);
+        k.target = vault_epoch(b.vault);
+        bool finished = false;
+        while (rc == 0 && !finished) {
+            store_txn_t *txn;
+            uint64_t n = 0;
+            if ((rc = store_txn_begin(b.st, true, &txn)) != 0)
+                break;
+            rc = records_rewrap(txn, &k, 2000, &n, &finished);
+            if (rc == 0)
+                rc = store_txn_commit(&txn);
+            else
+                store_txn_abort(&txn);
+            total += n;
+        }
+        uint32_t forgotten;
+        if (rc == 0)
+            rc = vault_forget_epochs(b.vault, b.dir, INT64_MAX, &forgotten, &d);
+        if (rc != 0 || total != (uint64_t)learners)
+            die("rekey", rc ? rc : ERR_INTERNAL);
+        secs[r] = (double)(now_ns() - t0) / 1e9;
+        bench_close(&b);
+    }
+    double m = median(secs, runs);
+    printf("re-keying (%d learners, 2000 per synced commit)\n", learners);
+    printf("  rotate, rewrap, forget    median %.3f s, %.0f learners/s\n", m, learners / m);
+}
+
 /* A format 6 learner by hand: the raw commitment key, the profile (the raw id), items under
  * H(L) 'E' H(comp) t H(source) id with their id index entries, and one bare event each. */
 static uint64_t put_format6(store_txn_t *txn, int i, int items, uint64_t *seq)
@@ -402,6 +443,7 @@ int main(int argc, char **argv)
     bench_ingest(learners, items, runs);
     bench_read(learners, items, runs);
     bench_erase(runs);
+    bench_rekey(learners * 5, runs);
     bench_migrate(learners, items, runs);
     return 0;
 }
