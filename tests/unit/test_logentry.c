@@ -140,7 +140,7 @@ static void test_encode_refuses(void **state)
     buf_t b;
     buf_init(&b, LOGENTRY_MAX + 100);
     full_entry(&e);
-    e.kind = 13;
+    e.kind = LOGENTRY_LEARNER_REENROLLED + 1; /* the first unknown kind */
     assert_int_equal(logentry_encode(&b, &e), ERR_INVALID);
     full_entry(&e);
     e.present |= 1u; /* bit 0: no field */
@@ -233,7 +233,7 @@ static void test_decode_refuses(void **state)
     } while (0)
     MUT(q[0] = 2, "entry.version");
     MUT(q[1] = 0, "entry.kind");
-    MUT(q[1] = 13, "entry.kind");
+    MUT(q[1] = LOGENTRY_LEARNER_REENROLLED + 1, "entry.kind");
     /* The first field (learner, tag 1) at byte 18. */
     MUT(q[18] = 0, "entry");
     MUT(q[18] = 0x16, "entry");

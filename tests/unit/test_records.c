@@ -1718,9 +1718,9 @@ static void test_no_clear_on_free_pages(void **state)
     assert_int_equal(records_learner_erase(f->txn, &l, 1, &evidence, &records), 0);
     assert_int_equal(records_rekey_request(f->txn), 0);
     assert_int_equal(store_txn_commit(&f->txn), 0);
-    assert_int_equal(vault_unwrap(f->vault, l.hash, STORE_HASH_LEN, wrapped, sizeof wrapped,
-                                  secret, NULL, NULL),
-                     0); /* before re-keying, the remnant would still open */
+    assert_int_equal(
+        vault_unwrap(f->vault, l.hash, STORE_HASH_LEN, wrapped, sizeof wrapped, secret, NULL, NULL),
+        0); /* before re-keying, the remnant would still open */
     /* re-key as the daemon does (handler_rekey_step): new epoch, rewrap all, forget the old */
     assert_int_equal(vault_rotate(f->vault, f->dir, 2000, &d), 0);
     records_rekey_t r;
@@ -1738,9 +1738,9 @@ static void test_no_clear_on_free_pages(void **state)
     uint32_t forgotten = 0;
     assert_int_equal(vault_forget_epochs(f->vault, f->dir, INT64_MAX, &forgotten, &d), 0);
     assert_int_equal(forgotten, 1);
-    assert_int_equal(vault_unwrap(f->vault, l.hash, STORE_HASH_LEN, wrapped, sizeof wrapped,
-                                  secret, NULL, NULL),
-                     ERR_UNAVAILABLE);
+    assert_int_equal(
+        vault_unwrap(f->vault, l.hash, STORE_HASH_LEN, wrapped, sizeof wrapped, secret, NULL, NULL),
+        ERR_UNAVAILABLE);
     /* bob reads as before, under the new epoch */
     assert_int_equal(store_txn_begin(f->st, true, &f->txn), 0);
     records_learner_t b;
