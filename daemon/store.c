@@ -108,7 +108,7 @@ static uint32_t get_le32(const uint8_t *p)
  * evidence_ids, whose keys are a tool's own ids (free text): named by their hash instead. */
 static void damage_name(store_db_t db, const MDB_val *k, char *out, size_t cap)
 {
-    uint8_t h[STORE_HASH_LEN];
+    uint8_t h[SHA256_DIGEST_LENGTH]; /* SHA256() writes all 32 bytes */
     const uint8_t *p = k->mv_data;
     size_t n = k->mv_size;
     const char *how = "key";
