@@ -2006,6 +2006,13 @@ static int op_erase_learner(handler_t *h, store_txn_t *txn, const wire_request_t
     records_learner_init(&l, op->learner_id);
     if ((rc = records_learner_erase(txn, &l, h->now, &evidence, &records)) != 0)
         return rc;
+    char lref[LOGREF_LEN], w[80];
+    note(h, METRICS_ACT_LEARNER_ERASED,
+         "learner %s erased by %s: %llu evidence items, %llu records, %llu credentials revoked, "
+         "%llu kept%s; re-keying follows",
+         learner_ref(h, op->learner_id, lref), clean(h->who, w, sizeof w),
+         (unsigned long long)evidence, (unsigned long long)records, (unsigned long long)revoked,
+         (unsigned long long)kept, logged ? "; in the log" : "");
     out->erased_at_ms = h->now;
     out->log_index = leaf;
     out->evidence_erased = (uint32_t)evidence;
@@ -2078,6 +2085,10 @@ static int op_set_legal_hold(handler_t *h, store_txn_t *txn, const wire_request_
     if (rc != 0)
         return rc;
     out->changed = true;
+    char lref[LOGREF_LEN], w[80];
+    note(h, METRICS_ACT_LEGAL_HOLD, "legal hold %s for learner %s by %s",
+         op->hold ? "placed" : "lifted", learner_ref(h, op->learner_id, lref),
+         clean(h->who, w, sizeof w));
     journal_event_t ev = {.kind = JOURNAL_LEGAL_HOLD,
                           .learner_id = op->learner_id,
                           .flag = op->hold,
@@ -2107,6 +2118,9 @@ static int op_reenrol_learner(handler_t *h, store_txn_t *txn, const wire_request
     if (rc != 0 || (rc = records_erased_del(txn, lh)) != 0)
         return rc;
     out->was_erased = true;
+    char lref[LOGREF_LEN], w[80];
+    note(h, METRICS_ACT_LEARNER_REENROLLED, "learner %s re-enrolled by %s",
+         learner_ref(h, op->learner_id, lref), clean(h->who, w, sizeof w));
     journal_event_t ev = {.kind = JOURNAL_LEARNER_REENROLLED, .learner_id = op->learner_id};
     return journal_append(h->journal, txn, &ev);
 }

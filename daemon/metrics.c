@@ -110,7 +110,8 @@ static const char *const act_names[METRICS_ACTS] = {"framework_loaded",     "ove
                                                     "credential_issued",    "credential_revoked",
                                                     "credential_suspended", "credential_reinstated",
                                                     "evidence_retracted",   "keys_rotated",
-                                                    "roster_imported"};
+                                                    "roster_imported",      "learner_erased",
+                                                    "legal_hold",           "learner_reenrolled"};
 
 int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *const *op_names,
                    size_t n_ops, const char *(*code_name)(int code), buf_t *b)
