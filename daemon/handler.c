@@ -3057,7 +3057,8 @@ static int retention_plan(const handler_t *h, retention_plan_t *p)
             p->cuts[p->n++].cutoff = cut;
         }
     }
-    qsort(p->cuts, p->n, sizeof *p->cuts, cut_cmp);
+    if (p->n > 1) /* qsort(NULL, 0) is undefined: no frameworks, no cuts */
+        qsort(p->cuts, p->n, sizeof *p->cuts, cut_cmp);
     size_t w = 0; /* one per competency: the earliest cutoff */
     for (size_t i = 0; i < p->n; i++) {
         if (w > 0 && memcmp(p->cuts[w - 1].comp_hash, p->cuts[i].comp_hash, STORE_HASH_LEN) == 0) {
