@@ -756,27 +756,40 @@ int records_review_put(store_txn_t *txn, records_learner_t *l, const char *frame
     return store_put(txn, STORE_DB_LEARNERS, &k, rec, sizeof *rec, 0);
 }
 
+/* A learner's per-competency records of one kind in one framework, H(learner) kind
+ * H(framework) H(comp) -> a fixed-size value: the walk the state and review iterators share. */
+static int comp_records_open(store_txn_t *txn, const uint8_t *learner_hash, uint8_t kind,
+                             const uint8_t *fw_hash, store_iter_t *it)
+{
+    store_key_t prefix;
+    key_learner_kind(&prefix, learner_hash, kind);
+    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
+    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, it);
+}
+
+static int comp_records_next(store_iter_t *it, const uint8_t **comp_hash, void *out, size_t size)
+{
+    store_val_t k, v;
+    int rc = store_iter_next(it, &k, &v);
+    if (rc != 0)
+        return rc;
+    if (k.len != 3 * STORE_HASH_LEN + 1 || v.len != size)
+        return ERR_INTERNAL;
+    *comp_hash = (const uint8_t *)k.data + 2 * STORE_HASH_LEN + 1;
+    memcpy(out, v.data, size);
+    return 0;
+}
+
 int records_review_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                              const uint8_t fw_hash[STORE_HASH_LEN], records_review_iter_t *it)
 {
-    store_key_t prefix;
-    key_learner_kind(&prefix, learner_hash, KIND_REVIEW);
-    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
-    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+    return comp_records_open(txn, learner_hash, KIND_REVIEW, fw_hash, &it->it);
 }
 
 int records_review_iter_next(records_review_iter_t *it, const uint8_t **comp_hash,
                              records_review_t *out)
 {
-    store_val_t k, v;
-    int rc = store_iter_next(&it->it, &k, &v);
-    if (rc != 0)
-        return rc;
-    if (k.len != 3 * STORE_HASH_LEN + 1 || v.len != sizeof *out)
-        return ERR_INTERNAL;
-    *comp_hash = (const uint8_t *)k.data + 2 * STORE_HASH_LEN + 1;
-    memcpy(out, v.data, sizeof *out);
-    return 0;
+    return comp_records_next(&it->it, comp_hash, out, sizeof *out);
 }
 
 void records_review_iter_close(records_review_iter_t *it)
@@ -866,24 +879,13 @@ static void key_state(store_key_t *k, const uint8_t *learner_hash, const uint8_t
 int records_state_iter_open(store_txn_t *txn, const uint8_t learner_hash[STORE_HASH_LEN],
                             const uint8_t fw_hash[STORE_HASH_LEN], records_state_iter_t *it)
 {
-    store_key_t prefix;
-    key_learner_kind(&prefix, learner_hash, KIND_STATE);
-    store_key_bytes(&prefix, fw_hash, STORE_HASH_LEN);
-    return store_iter_open(txn, STORE_DB_LEARNERS, &prefix, NULL, &it->it);
+    return comp_records_open(txn, learner_hash, KIND_STATE, fw_hash, &it->it);
 }
 
 int records_state_iter_next(records_state_iter_t *it, const uint8_t **comp_hash,
                             records_state_t *out)
 {
-    store_val_t k, v;
-    int rc = store_iter_next(&it->it, &k, &v);
-    if (rc != 0)
-        return rc;
-    if (k.len != 2 * STORE_HASH_LEN + 1 + STORE_HASH_LEN || v.len != sizeof *out)
-        return ERR_INTERNAL;
-    *comp_hash = (const uint8_t *)k.data + 2 * STORE_HASH_LEN + 1;
-    memcpy(out, v.data, sizeof *out);
-    return 0;
+    return comp_records_next(&it->it, comp_hash, out, sizeof *out);
 }
 
 void records_state_iter_close(records_state_iter_t *it)
