@@ -861,29 +861,11 @@ void verify_result_free(verify_result_t *res)
 
 int verify_badge(const verify_input_t *in, verify_result_t *res)
 {
-    memset(res, 0, sizeof *res);
-    res->reasons = json_array();
-    res->warnings = json_array();
-    res->checks = json_object();
-    res->results = json_array();
-    res->issuer = json_object();
-    res->credential = json_object();
-    if (res->reasons == NULL || res->warnings == NULL || res->checks == NULL ||
-        res->results == NULL || res->issuer == NULL || res->credential == NULL) {
-        verify_result_free(res);
+    if (vreport_begin(res) != 0)
         return ERR_NOMEM;
-    }
     vctx_t v = {.rep = {res, 0}, .in = in};
     err_detail_t d;
-    if (in->did_document.data != NULL) {
-        if (parse_json(&in->did_document, &v.did_doc, &d) != 0)
-            reason(&v, "DID document: malformed JSON: %s", d.message);
-        else if (!json_is_object(v.did_doc)) {
-            reason(&v, "DID document: not a JSON object");
-            json_decref(v.did_doc);
-            v.did_doc = NULL;
-        }
-    }
+    v.did_doc = vreport_did_document(&v.rep, &in->did_document);
     check_lists_parse(&v);
     const char *p = in->badge.data;
     size_t n = in->badge.len;

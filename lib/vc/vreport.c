@@ -137,3 +137,38 @@ void vreport_trust(vreport_t *r, const char *const *trusted, size_t n_trusted, b
         vreport_check(r, "trust", "unknown", "no trust list given");
     }
 }
+
+int vreport_begin(verify_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->reasons = json_array();
+    res->warnings = json_array();
+    res->checks = json_object();
+    res->results = json_array();
+    res->issuer = json_object();
+    res->credential = json_object();
+    if (res->reasons == NULL || res->warnings == NULL || res->checks == NULL ||
+        res->results == NULL || res->issuer == NULL || res->credential == NULL) {
+        verify_result_free(res);
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+json_t *vreport_did_document(vreport_t *r, const verify_blob_t *b)
+{
+    json_t *doc = NULL;
+    err_detail_t d;
+    if (b->data == NULL)
+        return NULL;
+    if (vreport_parse_json(b, &doc, &d) != 0) {
+        vreport_reason(r, "DID document: malformed JSON: %s", d.message);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        vreport_reason(r, "DID document: not a JSON object");
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}

@@ -23,6 +23,13 @@ typedef struct vreport {
     int nomem;
 } vreport_t;
 
+/* Sets up an empty result (every list and object made). 0 or ERR_NOMEM (res then freed). */
+int vreport_begin(verify_result_t *res);
+
+/* The DID document the caller gave (b->data NULL: none), parsed; a malformed one or one that
+ * is not an object is a reason, and NULL. Caller owns the result. */
+json_t *vreport_did_document(vreport_t *r, const verify_blob_t *b);
+
 /* A reason the verdict is not VALID; a warning that does not change it. */
 void vreport_reason(vreport_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vreport_warning(vreport_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
