@@ -158,6 +158,12 @@ int check_run(const conf_t *conf, FILE *out, check_report_t *r)
         return 2;
     }
     fprintf(out, "store %s/data.mdb: format %u\n", conf->data_dir, store_format_opened(st));
+    store_wb_stats_t wb;
+    store_wb_stats(st, &wb);
+    if (wb.replayed_records > 0) /* read through, not written back: the daemon does that */
+        fprintf(out, "write-ahead records: %llu replayed (%llu changes, %.0f ms)\n",
+                (unsigned long long)wb.replayed_records, (unsigned long long)wb.replayed_changes,
+                wb.replay_ms);
     int rc = store_verify_all(st, &r->records, &r->damaged);
     double t1 = mono_s();
     if (rc == 0)

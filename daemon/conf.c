@@ -116,6 +116,19 @@ static const conf_entry_t conf_table[] = {
      86400, "how often the retention sweep runs (0: never)"},
     {"retention_sweep_learners", CONF_U64, offsetof(conf_t, retention_sweep_learners), "1000", 1,
      1000000, "learners one retention sweep looks at"},
+    {"write_behind_bytes", CONF_U64, offsetof(conf_t, write_behind_bytes), "67108864", 0,
+     1ull << 40,
+     "learner records changed but not yet written to their databases are held in memory up to "
+     "this many bytes (committed as write-ahead records meanwhile); 0: written at every commit"},
+    {"write_behind_step_bytes", CONF_U64, offsetof(conf_t, write_behind_step_bytes), "1048576",
+     4096, 1ull << 32,
+     "bytes one write-behind step writes (one synced transaction between group commits): bounds "
+     "the pause it adds to acknowledgements"},
+    {"write_behind_seconds", CONF_U64, offsetof(conf_t, write_behind_seconds), "10", 1, 86400,
+     "a sweep starts once the oldest write-ahead record is this old (bounds replay after a "
+     "crash), when the buffer is half full, or after write_behind_idle_ms without requests"},
+    {"write_behind_idle_ms", CONF_U64, offsetof(conf_t, write_behind_idle_ms), "100", 0, 3600000,
+     "a sweep starts after this long without requests (0: not on idleness)"},
     {"risk_stuck_items", CONF_U64, offsetof(conf_t, risk_stuck_items), "5", 1, 1000000,
      "a learner is at risk with this many evidence items on an unlocked, unmastered competency"},
     {"risk_idle_days", CONF_U64, offsetof(conf_t, risk_idle_days), "14", 0, 3650,

@@ -66,6 +66,10 @@ typedef struct conf {
     uint64_t retention_days;           /* evidence payloads shredded after; 0: never */
     uint64_t retention_sweep_seconds;  /* 0: no retention sweep */
     uint64_t retention_sweep_learners; /* learners one sweep looks at */
+    uint64_t write_behind_bytes;       /* overlay budget (store.h); 0: no write-behind */
+    uint64_t write_behind_step_bytes;  /* bytes per sweep step */
+    uint64_t write_behind_seconds;     /* oldest write-ahead record's age that starts a sweep */
+    uint64_t write_behind_idle_ms;     /* idleness that starts a sweep (0: never) */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */

@@ -1484,6 +1484,13 @@ static int op_metrics(handler_t *h, store_txn_t *txn, const wire_request_t *req,
         .dev_mode = h->stats->dev_mode,
     };
     store_usage(h->store, &g.map_size, &g.map_used);
+    store_wb_stats_t wb;
+    store_wb_stats(h->store, &wb);
+    g.wb_held_bytes = wb.held_bytes;
+    g.wb_budget = wb.budget;
+    g.wb_wal_bytes = wb.wal_bytes;
+    g.wb_written = wb.written;
+    g.wb_oldest_age_seconds = (double)wb.oldest_age_ms / 1000.0;
     size_t n_ops;
     const char *const *names = op_names(&n_ops);
     buf_t b;

@@ -302,6 +302,13 @@ int main(int argc, char **argv)
         }
         log_info("data.mdb compacted: the clear values the upgrade sealed are gone from the file");
     }
+    /* After the upgrade (its one big transaction writes straight to LMDB), before anything
+     * else writes. 0 writes back what a crash left in the write-ahead records, then goes on
+     * without deferring. */
+    if (store_write_behind(store, conf.write_behind_bytes) != 0) {
+        log_warnx("write-behind: cannot start");
+        goto out;
+    }
     badges_conf_t bconf = {conf.issuer_name,
                            conf.issuer_url,
                            conf.issuer_email,
@@ -345,6 +352,18 @@ int main(int argc, char **argv)
     rc = server_run(server, &stop_requested, &reload_requested) == 0 ? 0 : 1;
     log_info("shutting down");
     notify_send("STOPPING=1");
+    server_destroy(&server); /* no more requests: the write-behind can drain */
+    store_wb_stats_t wb;
+    store_wb_stats(store, &wb);
+    if (wb.nodes > 0 || wb.wal_records > 0) {
+        int64_t t0 = wall_ms();
+        if (store_flush_all(store) != 0)
+            log_warnx("write-behind: not all written back at shutdown; the next start replays "
+                      "the write-ahead records");
+        else
+            log_info("write-behind: %llu changes written back in %.0f ms",
+                     (unsigned long long)wb.nodes, (double)(wall_ms() - t0));
+    }
 out:
     OPENSSL_cleanse(stats.logref_key, sizeof stats.logref_key);
     server_destroy(&server);

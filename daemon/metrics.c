@@ -185,6 +185,22 @@ int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *co
     if (rc == 0)
         rc = gauge(b, "masteryd_readers", "LMDB reader slots in use.", (double)g->readers);
     if (rc == 0)
+        rc = gauge(b, "masteryd_write_behind_bytes",
+                   "Learner records changed in memory, not yet written to their databases.",
+                   (double)g->wb_held_bytes);
+    if (rc == 0)
+        rc = gauge(b, "masteryd_write_behind_budget_bytes", "write_behind_bytes.",
+                   (double)g->wb_budget);
+    if (rc == 0)
+        rc = gauge(b, "masteryd_write_ahead_bytes", "Write-ahead records a restart would replay.",
+                   (double)g->wb_wal_bytes);
+    if (rc == 0)
+        rc = gauge(b, "masteryd_write_ahead_oldest_seconds",
+                   "Age of the oldest write-ahead record.", g->wb_oldest_age_seconds);
+    if (rc == 0)
+        rc = counter(b, "masteryd_write_behind_written_total",
+                     "Changes the write-behind sweep wrote to their databases.", g->wb_written);
+    if (rc == 0)
         rc = gauge(b, "masteryd_learners", "Learners with records.", (double)g->learners);
     if (rc == 0)
         rc = gauge(b, "masteryd_credentials", "Badges stored (revoked ones included).",

@@ -90,6 +90,9 @@ typedef struct metrics_gauges {
     uint64_t reviews_pending; /* review periods whose review_due has not gone out */
     double uptime_seconds;
     int dev_mode;
+    /* write-behind (store.h): held in memory, its budget, write-ahead records not yet swept */
+    uint64_t wb_held_bytes, wb_budget, wb_wal_bytes, wb_written;
+    double wb_oldest_age_seconds;
 } metrics_gauges_t;
 
 /* Observations. */

@@ -87,6 +87,8 @@ struct server {
     uint64_t in_total;          /* received, not taken, over all connections (last sweep) */
     int64_t last_sweep;
     int64_t last_review_sweep; /* review_sweep_ms apart */
+    int64_t last_request;      /* when the last batch ran: write-behind sweeps when idle */
+    int64_t wb_warned;         /* when a failed write-behind step was last logged */
     uint64_t conns_refused;    /* over max_connections, since start */
     uint64_t conns_dropped;    /* over a byte budget, since start */
     auth_t *auth;              /* NULL in development mode */
@@ -1031,6 +1033,64 @@ static void housekeeping(server_t *s)
     }
 }
 
+/*
+ * The write-behind sweep's pace (store.h, ARCHITECTURE.md "Write-behind"). A sweep starts when
+ * the overlay is half its budget, when the oldest write-ahead record is write_behind_seconds
+ * old (that bounds a restart's replay), or after write_behind_idle_ms without requests; once
+ * started, one
+ * step of write_behind_step_bytes runs between group commits. Over the budget, steps run back
+ * to back while requests wait: the budget bounds memory whatever the load.
+ */
+static bool write_behind_wanted(const server_t *s, const store_wb_stats_t *w, int64_t now)
+{
+    if (!w->on || w->budget == 0 || (w->nodes == 0 && w->wal_records == 0))
+        return false;
+    return w->sweeping || w->held_bytes >= w->budget / 2 ||
+           w->oldest_age_ms >= (int64_t)s->conf->write_behind_seconds * 1000 ||
+           (s->conf->write_behind_idle_ms > 0 &&
+            now - s->last_request >= (int64_t)s->conf->write_behind_idle_ms);
+}
+
+static void write_behind(server_t *s)
+{
+    store_wb_stats_t w;
+    store_wb_stats(s->store, &w);
+    if (!write_behind_wanted(s, &w, now_ms()))
+        return;
+    for (;;) {
+        bool done;
+        int rc = store_flush_step(s->store, s->conf->write_behind_step_bytes, &done);
+        if (rc == ERR_RETRY && store_grow(s->store) == 0)
+            continue;
+        if (rc != 0) {
+            int64_t now = now_ms();
+            if (now - s->wb_warned >= 60000) {
+                s->wb_warned = now;
+                log_warnx("write-behind step failed: %s; the records stay in memory and in the "
+                          "write-ahead records, and it is tried again",
+                          err_str(rc));
+            }
+            return;
+        }
+        store_wb_stats(s->store, &w);
+        if (w.held_bytes < w.budget)
+            return;
+    }
+}
+
+/* How long the loop may sleep in poll with write-behind work waiting. */
+static long write_behind_wait(const server_t *s, long wait)
+{
+    store_wb_stats_t w;
+    store_wb_stats(s->store, &w);
+    if (!w.on || w.budget == 0 || (w.nodes == 0 && w.wal_records == 0))
+        return wait;
+    if (w.sweeping)
+        return 0;
+    long idle = s->conf->write_behind_idle_ms > 0 ? (long)s->conf->write_behind_idle_ms : 1000;
+    return wait < idle ? wait : idle;
+}
+
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
 static int batch_run(server_t *s)
 {
@@ -1147,11 +1207,13 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         long wait = s->conns_open ? SWEEP_MS : 1000;
         if (s->conf->review_sweep_ms > 0 && (long)s->conf->review_sweep_ms < wait)
             wait = (long)s->conf->review_sweep_ms;
+        wait = write_behind_wait(s, wait);
         int n = zmq_poll(items, s->auth ? 3 : 1, wait);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
         housekeeping(s);
         review_sweep(s);
+        write_behind(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;
@@ -1169,8 +1231,10 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         while (s->n_batch < s->conf->max_group && s->batch_bytes < 8 * s->conf->max_frame &&
                receive_one(s) >= 0)
             ;
-        if (s->n_batch > 0)
+        if (s->n_batch > 0) {
             batch_run(s);
+            s->last_request = now_ms();
+        }
     }
     return 0;
 }

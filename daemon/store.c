@@ -10,11 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "crc32c.h"
 #include "log.h"
+#include "overlay.h"
+
+/* Write-behind (store.h): the overlay, the wal's extent, and the running sweep. */
+typedef struct store_wb {
+    overlay_t *ov;                  /* NULL: writes go straight to LMDB */
+    MDB_txn *base_txn;              /* where overlay's base_has looks: the writing txn */
+    uint64_t budget;                /* store_write_behind's */
+    uint64_t wal_first, wal_next;   /* the wal's records are [wal_first, wal_next) */
+    uint64_t wal_cum, wal_cum_gone; /* record bytes appended and deleted, since open */
+    int64_t wal_oldest_ms;          /* when the oldest record was appended (0: none) */
+    bool sweeping;
+    uint64_t sweep_end;       /* the sweep covers records < sweep_end */
+    uint64_t sweep_cum;       /* wal_cum when it began */
+    int64_t sweep_started_ms; /* when it began */
+    unsigned sweep_db;        /* where its next step starts: database and key */
+    uint8_t sweep_key[STORE_KEY_MAX];
+    size_t sweep_klen;
+    uint64_t sweeps, steps, written, replayed_records, replayed_changes;
+    double replay_ms;
+} store_wb_t;
 
 struct store {
     MDB_env *env;
@@ -27,6 +48,8 @@ struct store {
     char last_damage[96];   /* "learners key 3fa1...": the most recent one */
     store_origin_t origin;  /* what data.mdb was before this open */
     struct vault *vault;    /* borrowed (store_set_vault) */
+    unsigned txns_open;     /* top-level transactions open: a sweep step needs none */
+    store_wb_t wb;          /* write-behind (below) */
 };
 
 struct store_txn {
@@ -35,11 +58,13 @@ struct store_txn {
     int ret;           /* sticky error */
     store_txn_t *root; /* a child's top-level transaction; NULL for a top-level one */
     arena_t *scratch;  /* a top-level transaction's opened boxes (store_txn_scratch) */
+    size_t ov_mark;    /* the overlay's undo depth when this transaction began */
+    bool write;
 };
 
 static const char *const store_db_names[STORE_DB_COUNT] = {
     "meta",   "frameworks", "learners", "evidence_ids", "events", "credentials", "cred_index",
-    "status", "log",        "log_tree", "reviews",      "groups", "risk",
+    "status", "log",        "log_tree", "reviews",      "groups", "risk",        "wal",
 };
 
 /* The format that brought each database: an existing file of an older format lacks it, and
@@ -47,12 +72,32 @@ static const char *const store_db_names[STORE_DB_COUNT] = {
 static const uint32_t store_db_since_table[STORE_DB_COUNT] = {
     [STORE_DB_LOG] = STORE_FORMAT_LOG,         [STORE_DB_LOG_TREE] = STORE_FORMAT_LOG,
     [STORE_DB_REVIEWS] = STORE_FORMAT_REVIEWS, [STORE_DB_GROUPS] = STORE_FORMAT_GROUPS,
-    [STORE_DB_RISK] = STORE_FORMAT_GROUPS,
+    [STORE_DB_RISK] = STORE_FORMAT_GROUPS,     [STORE_DB_WAL] = STORE_FORMAT_WAL,
 };
 
 static uint32_t store_db_since(int db)
 {
     return store_db_since_table[db] ? store_db_since_table[db] : STORE_FORMAT_PLAIN;
+}
+
+/* The databases every evidence item rewrites at random places: written behind (store.h). */
+static const bool store_db_deferred[STORE_DB_COUNT] = {
+    [STORE_DB_LEARNERS] = true,
+    [STORE_DB_EVIDENCE_ID] = true,
+    [STORE_DB_REVIEWS] = true,
+    [STORE_DB_RISK] = true,
+};
+
+static bool deferred(const store_t *st, store_db_t db)
+{
+    return st->wb.ov != NULL && store_db_deferred[db];
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The one place LMDB's codes become ours. */
@@ -435,6 +480,260 @@ static int format_settle(store_t *st, MDB_txn *txn, bool fresh, err_detail_t *d)
     return 0;
 }
 
+/* ---- write-behind ---------------------------------------------------------------------------- */
+
+/* overlay's question when a key first gets a node: does LMDB hold it? (the writing txn) */
+static bool base_has(void *ctx, unsigned db, const void *key, size_t klen)
+{
+    store_t *st = ctx;
+    MDB_val k = {klen, (void *)key}, v;
+    return st->wb.base_txn != NULL && mdb_get(st->wb.base_txn, st->dbi[db], &k, &v) == 0;
+}
+
+static int wb_start(store_t *st)
+{
+    if (st->wb.ov == NULL && (st->wb.ov = overlay_new(STORE_DB_COUNT, base_has, st)) == NULL)
+        return ERR_NOMEM;
+    return 0;
+}
+
+/* Records left in the wal (a crash, or a store another process left with records) go back into
+ * an overlay, in order, before anything reads: every opener sees the committed data. */
+static int wal_replay(store_t *st, const char *dir, err_detail_t *d)
+{
+    store_wb_t *wb = &st->wb;
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
+    if ((rc = mdb_cursor_open(txn, st->dbi[STORE_DB_WAL], &c)) != 0) {
+        rc = err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
+        goto out;
+    }
+    double t0 = (double)mono_ms();
+    store_txn_t view = {.st = st, .txn = txn}; /* for record_open's checks */
+    MDB_val k, v;
+    int mrc;
+    for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t seq = k.mv_size == 8 ? store_read_u64(k.mv_data) : UINT64_MAX;
+        bool first = wb->replayed_records == 0;
+        if (seq == UINT64_MAX || (!first && seq != wb->wal_next) ||
+            record_open(&view, STORE_DB_WAL, &k, &v) != 0) {
+            rc = err_set(d, ERR_DATA_LOSS, "data_dir",
+                         "%s/data.mdb: write-ahead record %llu is damaged or out of order; "
+                         "restore data.mdb from a backup (README: Backup and restore)",
+                         dir, (unsigned long long)seq);
+            goto out;
+        }
+        if ((rc = wb_start(st)) != 0) {
+            rc = err_set(d, rc, "store", "out of memory replaying the write-ahead records");
+            goto out;
+        }
+        wb->base_txn = txn;
+        if ((rc = overlay_record_apply(wb->ov, v.mv_data, v.mv_size)) != 0) {
+            rc = err_set(d, rc, "data_dir",
+                         rc == ERR_DATA_LOSS
+                             ? "%s/data.mdb: write-ahead record %llu is malformed; restore "
+                               "data.mdb from a backup (README: Backup and restore)"
+                             : "%s/data.mdb: out of memory replaying write-ahead record %llu",
+                         dir, (unsigned long long)seq);
+            goto out;
+        }
+        if (first)
+            wb->wal_first = seq;
+        wb->wal_next = seq + 1;
+        wb->wal_cum += v.mv_size + STORE_TRAILER;
+        wb->replayed_records++;
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = err_set(d, store_err(mrc), "store", "lmdb: %s", mdb_strerror(mrc));
+        goto out;
+    }
+    rc = 0;
+    if (wb->replayed_records > 0) {
+        wb->wal_oldest_ms = mono_ms();
+        wb->replayed_changes = overlay_nodes(wb->ov);
+        wb->replay_ms = (double)mono_ms() - t0;
+        log_info("write-behind: %llu write-ahead records replayed (%llu changes pending, %llu "
+                 "bytes) in %.0f ms",
+                 (unsigned long long)wb->replayed_records, (unsigned long long)wb->replayed_changes,
+                 (unsigned long long)wb->wal_cum, wb->replay_ms);
+    }
+out:
+    wb->base_txn = NULL;
+    if (c)
+        mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_write_behind(store_t *st, uint64_t budget)
+{
+    if (st->txns_open)
+        return ERR_INTERNAL;
+    st->wb.budget = budget;
+    if (budget > 0)
+        return wb_start(st);
+    int rc = store_flush_all(st);
+    if (rc == 0)
+        overlay_free(&st->wb.ov); /* empty: writes go straight to LMDB again */
+    return rc;
+}
+
+void store_wb_stats(const store_t *st, store_wb_stats_t *o)
+{
+    const store_wb_t *wb = &st->wb;
+    memset(o, 0, sizeof *o);
+    o->on = wb->ov != NULL;
+    o->budget = wb->budget;
+    o->held_bytes = wb->ov ? overlay_bytes(wb->ov) : 0;
+    o->nodes = wb->ov ? overlay_nodes(wb->ov) : 0;
+    o->wal_records = wb->wal_next - wb->wal_first;
+    o->wal_bytes = wb->wal_cum - wb->wal_cum_gone;
+    o->oldest_age_ms = o->wal_records ? mono_ms() - wb->wal_oldest_ms : 0;
+    o->sweeping = wb->sweeping;
+    o->sweeps = wb->sweeps;
+    o->steps = wb->steps;
+    o->written = wb->written;
+    o->replayed_records = wb->replayed_records;
+    o->replayed_changes = wb->replayed_changes;
+    o->replay_ms = wb->replay_ms;
+}
+
+/* Writes one deferred database's overlay from (key, klen) on into txn, until *bytes reaches
+ * max_bytes; *count: the nodes written; *next: where it stopped (NULL: the database's end). */
+static int sweep_db(store_t *st, MDB_txn *txn, unsigned db, const uint8_t *key, size_t klen,
+                    size_t max_bytes, size_t *bytes, size_t *count, const ov_node_t **next)
+{
+    const ov_node_t *n = overlay_seek(st->wb.ov, db, key, klen);
+    for (; n != NULL && (*bytes < max_bytes || *count == 0); n = overlay_next(n)) {
+        size_t kl, vl;
+        const void *kp = overlay_node_key(n, &kl), *vp = overlay_node_val(n, &vl);
+        MDB_val k = {kl, (void *)kp}, v = {vl, (void *)vp};
+        int rc = vp ? mdb_put(txn, st->dbi[db], &k, &v, 0) : mdb_del(txn, st->dbi[db], &k, NULL);
+        if (rc != 0 && !(vp == NULL && rc == MDB_NOTFOUND))
+            return rc;
+        *bytes += kl + vl + 64;
+        (*count)++;
+    }
+    *next = n;
+    return 0;
+}
+
+/* Removes count nodes of db from key on: what a committed step wrote. */
+static void sweep_forget(store_t *st, unsigned db, const uint8_t *key, size_t klen, size_t count)
+{
+    uint8_t kb[STORE_KEY_MAX];
+    const ov_node_t *n = overlay_seek(st->wb.ov, db, key, klen);
+    for (size_t i = 0; i < count && n != NULL; i++) {
+        size_t kl;
+        const void *kp = overlay_node_key(n, &kl); /* before kl is read */
+        memcpy(kb, kp, kl);
+        n = overlay_next(n);
+        overlay_remove(st->wb.ov, db, kb, kl);
+    }
+}
+
+int store_flush_step(store_t *st, size_t max_bytes, bool *done)
+{
+    store_wb_t *wb = &st->wb;
+    *done = false;
+    if (st->txns_open)
+        return ERR_INTERNAL;
+    if (wb->ov == NULL) {
+        *done = true;
+        return 0;
+    }
+    if (!wb->sweeping) {
+        wb->sweeping = true;
+        wb->sweep_end = wb->wal_next;
+        wb->sweep_cum = wb->wal_cum;
+        wb->sweep_started_ms = mono_ms();
+        wb->sweep_db = 0;
+        wb->sweep_klen = 0;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0)
+        return store_err(rc);
+    /* From where the last step stopped, database by database, until max_bytes. */
+    size_t bytes = 0, counts[STORE_DB_COUNT] = {0};
+    unsigned db = wb->sweep_db;
+    const ov_node_t *next = NULL;
+    for (; db < STORE_DB_COUNT; db++) {
+        if (!store_db_deferred[db])
+            continue;
+        const uint8_t *from = db == wb->sweep_db ? wb->sweep_key : NULL;
+        size_t from_len = db == wb->sweep_db ? wb->sweep_klen : 0;
+        if ((rc = sweep_db(st, txn, db, from, from_len, max_bytes, &bytes, &counts[db], &next)))
+            goto fail;
+        if (next != NULL)
+            break; /* max_bytes reached inside db */
+    }
+    bool at_end = db >= STORE_DB_COUNT;
+    if (at_end) {
+        /* Every record before the sweep began is covered now (store.h): delete them. */
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(txn, st->dbi[STORE_DB_WAL], &c)) != 0)
+            goto fail;
+        MDB_val k, v;
+        while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 && k.mv_size == 8 &&
+               store_read_u64(k.mv_data) < wb->sweep_end)
+            if ((rc = mdb_cursor_del(c, 0)) != 0)
+                break;
+        mdb_cursor_close(c);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            goto fail;
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return store_err(rc);
+    /* Durable: what was written leaves the overlay. */
+    size_t written = 0;
+    for (unsigned i = wb->sweep_db; i < STORE_DB_COUNT && i <= db; i++) {
+        if (counts[i] == 0)
+            continue;
+        bool first = i == wb->sweep_db;
+        sweep_forget(st, i, first ? wb->sweep_key : NULL, first ? wb->sweep_klen : 0, counts[i]);
+        written += counts[i];
+    }
+    wb->steps++;
+    wb->written += written;
+    if (at_end) {
+        wb->sweeping = false;
+        wb->sweeps++;
+        wb->wal_first = wb->sweep_end;
+        wb->wal_cum_gone = wb->sweep_cum;
+        wb->wal_oldest_ms = wb->wal_first < wb->wal_next ? wb->sweep_started_ms : 0;
+        *done = true;
+    } else {
+        size_t kl;
+        const void *kp = overlay_node_key(next, &kl);
+        memcpy(wb->sweep_key, kp, kl);
+        wb->sweep_klen = kl;
+        wb->sweep_db = db;
+    }
+    return 0;
+fail:
+    mdb_txn_abort(txn);
+    return store_err(rc);
+}
+
+int store_flush_all(store_t *st)
+{
+    while (st->wb.ov != NULL && (overlay_nodes(st->wb.ov) > 0 ||
+                                 st->wb.wal_first < st->wb.wal_next || st->wb.sweeping)) {
+        bool done;
+        int rc = store_flush_step(st, 8u << 20, &done);
+        if (rc == ERR_RETRY && (rc = store_grow(st)) == 0)
+            continue;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_t **out,
                err_detail_t *d)
 {
@@ -507,11 +806,15 @@ int store_open(const char *dir, uint64_t map_size, uint64_t map_size_max, store_
         rc = err_set(d, store_err(rc), "store", "lmdb: %s", mdb_strerror(rc));
         goto fail;
     }
+    txn = NULL;
+    if ((rc = wal_replay(st, dir, d)) != 0)
+        goto fail;
     *out = st;
     return 0;
 fail:
     if (txn)
         mdb_txn_abort(txn);
+    overlay_free(&st->wb.ov);
     if (st->env)
         mdb_env_close(st->env);
     free(st);
@@ -522,6 +825,7 @@ void store_close(store_t **stp)
 {
     if (stp == NULL || *stp == NULL)
         return;
+    overlay_free(&(*stp)->wb.ov); /* what it held is in the wal: the next open replays it */
     mdb_env_close((*stp)->env);
     free(*stp);
     *stp = NULL;
@@ -564,11 +868,15 @@ int store_txn_begin(store_t *st, bool write, store_txn_t **out)
     if (t == NULL)
         return ERR_NOMEM;
     t->st = st;
+    t->write = write;
     int rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc != 0) {
         free(t);
         return store_err(rc);
     }
+    /* A write transaction begins with nothing unsettled in the overlay (mark 0). */
+    t->ov_mark = st->wb.ov ? overlay_mark(st->wb.ov) : 0;
+    st->txns_open++;
     *out = t;
     return 0;
 }
@@ -590,25 +898,77 @@ int store_txn_begin_child(store_txn_t *parent, store_txn_t **out)
         return ERR_NOMEM;
     t->st = parent->st;
     t->root = parent->root != NULL ? parent->root : parent;
+    t->write = true;
     int rc = mdb_txn_begin(parent->st->env, parent->txn, 0, &t->txn);
     if (rc != 0) {
         free(t);
         return store_fail(parent, rc);
     }
+    t->ov_mark = t->st->wb.ov ? overlay_mark(t->st->wb.ov) : 0;
     *out = t;
     return 0;
+}
+
+/* The write-ahead record of a committing top-level transaction's overlay changes, appended to
+ * the wal database in that transaction (store.h). *len: its size. */
+static int wal_append(store_txn_t *t, size_t *len)
+{
+    store_t *st = t->st;
+    size_t n = overlay_record_size(st->wb.ov);
+    uint8_t kb[8];
+    for (int i = 7; i >= 0; i--)
+        kb[7 - i] = (uint8_t)(st->wb.wal_next >> (8 * i));
+    MDB_val k = {sizeof kb, kb}, v = {n + STORE_TRAILER, NULL};
+    int rc = mdb_put(t->txn, st->dbi[STORE_DB_WAL], &k, &v, MDB_RESERVE | MDB_APPEND);
+    if (rc != 0)
+        return store_fail(t, rc);
+    uint8_t *p = v.mv_data;
+    overlay_record_encode(st->wb.ov, p);
+    put_le32(p + n, record_crc(STORE_DB_WAL, kb, sizeof kb, p, n));
+    *len = n + STORE_TRAILER;
+    return 0;
+}
+
+/* After a top-level commit that appended a record: the overlay's changes are durable. */
+static void wal_appended(store_t *st, size_t len)
+{
+    store_wb_t *wb = &st->wb;
+    overlay_settle(wb->ov);
+    if (wb->wal_first == wb->wal_next)
+        wb->wal_oldest_ms = mono_ms();
+    wb->wal_next++;
+    wb->wal_cum += len;
+}
+
+/* Ends a transaction's part of the overlay: kept (a child's changes belong to its parent now)
+ * or rolled back to where it began. */
+static void txn_end(store_txn_t *t, bool keep)
+{
+    store_t *st = t->st;
+    if (st->wb.ov != NULL && t->write && !keep)
+        overlay_rollback(st->wb.ov, t->ov_mark);
+    if (t->root == NULL)
+        st->txns_open--;
+    arena_destroy(&t->scratch);
+    free(t);
 }
 
 int store_txn_commit(store_txn_t **tp)
 {
     store_txn_t *t = *tp;
+    store_t *st = t->st;
     int rc = t->ret;
+    size_t wal_len = 0;
+    bool top = t->root == NULL;
+    if (rc == 0 && top && t->write && st->wb.ov != NULL && overlay_dirty(st->wb.ov))
+        rc = wal_append(t, &wal_len);
     if (rc != 0)
         mdb_txn_abort(t->txn);
     else
         rc = store_err(mdb_txn_commit(t->txn));
-    arena_destroy(&t->scratch);
-    free(t);
+    if (rc == 0 && wal_len > 0)
+        wal_appended(st, wal_len);
+    txn_end(t, rc == 0);
     *tp = NULL;
     return rc;
 }
@@ -618,8 +978,7 @@ void store_txn_abort(store_txn_t **tp)
     if (tp == NULL || *tp == NULL)
         return;
     mdb_txn_abort((*tp)->txn);
-    arena_destroy(&(*tp)->scratch);
-    free(*tp);
+    txn_end(*tp, false);
     *tp = NULL;
 }
 
@@ -660,7 +1019,21 @@ int store_get(store_txn_t *t, store_db_t db, const store_key_t *key, store_val_t
     if (key->overflow)
         return t->ret = ERR_INTERNAL;
     MDB_val k = {key->len, (void *)key->b}, v;
-    int rc = mdb_get(t->txn, t->st->dbi[db], &k, &v);
+    int rc;
+    const void *ovp;
+    size_t ovn;
+    ov_found_t f = deferred(t->st, db)
+                       ? overlay_get(t->st->wb.ov, (unsigned)db, key->b, key->len, &ovp, &ovn)
+                       : OV_ABSENT;
+    if (f == OV_TOMBSTONE)
+        return ERR_NOT_FOUND;
+    if (f == OV_VALUE) {
+        v.mv_data = (void *)ovp;
+        v.mv_size = ovn;
+        rc = 0;
+    } else {
+        rc = mdb_get(t->txn, t->st->dbi[db], &k, &v);
+    }
     if (rc == MDB_NOTFOUND)
         return ERR_NOT_FOUND;
     if (rc != 0)
@@ -672,6 +1045,27 @@ int store_get(store_txn_t *t, store_db_t db, const store_key_t *key, store_val_t
     return 0;
 }
 
+/* A deferred database's put: the value and its trailer, as LMDB would hold them, into the
+ * overlay (base_has looks in this transaction). */
+static int overlay_write(store_txn_t *t, store_db_t db, const store_key_t *key, const void *val,
+                         size_t len)
+{
+    if (!t->write)
+        return t->ret = ERR_INTERNAL;
+    uint8_t stack[1024],
+        *buf = len + STORE_TRAILER <= sizeof stack ? stack : malloc(len + STORE_TRAILER);
+    if (buf == NULL)
+        return store_txn_fail(t, ERR_NOMEM);
+    if (len)
+        memcpy(buf, val, len);
+    put_le32(buf + len, record_crc(db, key->b, key->len, val, len));
+    t->st->wb.base_txn = t->txn;
+    int rc = overlay_put(t->st->wb.ov, (unsigned)db, key->b, key->len, buf, len + STORE_TRAILER);
+    if (buf != stack)
+        free(buf);
+    return rc == 0 ? 0 : store_txn_fail(t, rc);
+}
+
 int store_put(store_txn_t *t, store_db_t db, const store_key_t *key, const void *val, size_t len,
               unsigned flags)
 {
@@ -679,6 +1073,8 @@ int store_put(store_txn_t *t, store_db_t db, const store_key_t *key, const void 
         return t->ret;
     if (key->overflow)
         return t->ret = ERR_INTERNAL;
+    if (deferred(t->st, db))
+        return overlay_write(t, db, key, val, len);
     MDB_val k = {key->len, (void *)key->b}, v = {len + STORE_TRAILER, NULL};
     /* MDB_RESERVE: LMDB hands out the value's space; the bytes and trailer are written in
      * place, with no copy through a staging buffer. */
@@ -699,6 +1095,13 @@ int store_del(store_txn_t *t, store_db_t db, const store_key_t *key)
         return t->ret;
     if (key->overflow)
         return t->ret = ERR_INTERNAL;
+    if (deferred(t->st, db)) {
+        if (!t->write)
+            return t->ret = ERR_INTERNAL;
+        t->st->wb.base_txn = t->txn;
+        int orc = overlay_del(t->st->wb.ov, (unsigned)db, key->b, key->len);
+        return orc == 0 ? 0 : store_txn_fail(t, orc);
+    }
     MDB_val k = {key->len, (void *)key->b};
     int rc = mdb_del(t->txn, t->st->dbi[db], &k, NULL);
     if (rc == 0 || rc == MDB_NOTFOUND)
@@ -710,6 +1113,8 @@ int store_last(store_txn_t *t, store_db_t db, store_val_t *key, store_val_t *val
 {
     if (t->ret != 0)
         return t->ret;
+    if (deferred(t->st, db))
+        return t->ret = ERR_INTERNAL; /* store.h: not for deferred databases */
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->st->dbi[db], &c);
     if (rc != 0)
@@ -761,6 +1166,7 @@ int store_iter_open(store_txn_t *t, store_db_t db, const store_key_t *prefix,
     /* No start, or one that sorts before the prefix: begin at the prefix. */
     if (prefix && (start == NULL || store_key_cmp(start, prefix) < 0))
         it->start = *prefix;
+    it->merged = deferred(t->st, db);
     return 0;
 }
 
@@ -792,6 +1198,75 @@ int store_iter_next_key(store_iter_t *it, store_val_t *key)
     return 0;
 }
 
+static bool under_prefix(const store_iter_t *it, const void *k, size_t klen)
+{
+    return klen >= it->prefix.len && memcmp(k, it->prefix.b, it->prefix.len) == 0;
+}
+
+/* LMDB's order on raw byte ranges. */
+static int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+/* The merged walk of a deferred database: the base's pairs and the overlay's, in key order; an
+ * overlay node replaces the base's pair of the same key, and a tombstone hides it. */
+static int iter_step_merged(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
+{
+    store_txn_t *t = it->txn;
+    overlay_t *ov = t->st->wb.ov;
+    if (!it->started) {
+        it->started = true;
+        it->ov_next = overlay_seek(ov, (unsigned)it->db, it->start.b, it->start.len);
+    }
+    for (;;) {
+        if (!it->base_have && !it->base_done) {
+            MDB_val k = {it->start.len, it->start.b}, v;
+            int rc;
+            if (it->base_key.data == NULL)
+                rc = it->start.len ? mdb_cursor_get(it->cursor, &k, &v, MDB_SET_RANGE)
+                                   : mdb_cursor_get(it->cursor, &k, &v, MDB_FIRST);
+            else
+                rc = mdb_cursor_get(it->cursor, &k, &v, MDB_NEXT);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                return store_fail(t, rc);
+            if (rc == MDB_NOTFOUND || !under_prefix(it, k.mv_data, k.mv_size)) {
+                it->base_done = true;
+            } else {
+                it->base_have = true;
+                it->base_key = (store_val_t){k.mv_data, k.mv_size};
+                it->base_val = (store_val_t){v.mv_data, v.mv_size};
+            }
+        }
+        const ov_node_t *n = it->ov_next;
+        size_t nk_len = 0, nv_len = 0;
+        const void *nk = n ? overlay_node_key(n, &nk_len) : NULL;
+        if (n && !under_prefix(it, nk, nk_len))
+            n = NULL, it->ov_next = NULL;
+        if (!it->base_have && n == NULL)
+            return ERR_NOT_FOUND;
+        int c = n == NULL        ? -1
+                : !it->base_have ? 1
+                                 : bytes_cmp(it->base_key.data, it->base_key.len, nk, nk_len);
+        if (c < 0) {
+            it->base_have = false;
+            *out_k = (MDB_val){it->base_key.len, (void *)it->base_key.data};
+            *out_v = (MDB_val){it->base_val.len, (void *)it->base_val.data};
+            return 0;
+        }
+        if (c == 0)
+            it->base_have = false; /* the overlay's node replaces (or hides) it */
+        it->ov_next = overlay_next(n);
+        const void *nv = overlay_node_val(n, &nv_len);
+        if (nv == NULL)
+            continue; /* a tombstone */
+        *out_k = (MDB_val){nk_len, (void *)nk};
+        *out_v = (MDB_val){nv_len, (void *)nv};
+        return 0;
+    }
+}
+
 /* The next pair under the prefix, unchecked. */
 static int iter_step(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
 {
@@ -800,6 +1275,8 @@ static int iter_step(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
         return ERR_NOT_FOUND;
     if (t->ret != 0)
         return t->ret;
+    if (it->merged)
+        return iter_step_merged(it, out_k, out_v);
     MDB_val k = {it->start.len, it->start.b}, v;
     int rc;
     if (!it->started) {
@@ -855,7 +1332,10 @@ uint64_t store_count(store_txn_t *t, store_db_t db)
     MDB_stat s;
     if (mdb_stat(t->txn, t->st->dbi[db], &s) != 0)
         return 0;
-    return s.ms_entries;
+    if (!deferred(t->st, db))
+        return s.ms_entries;
+    int64_t n = (int64_t)s.ms_entries + overlay_count_delta(t->st->wb.ov, (unsigned)db);
+    return n > 0 ? (uint64_t)n : 0;
 }
 
 uint64_t store_damage(store_t *st, const char **name)
@@ -920,7 +1400,7 @@ int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged)
 int store_compact(store_t **stp, const char *dir, err_detail_t *d)
 {
     store_t *st = *stp;
-    uint64_t map = st->map_size, max = st->map_size_max, bytes = 0;
+    uint64_t map = st->map_size, max = st->map_size_max, bytes = 0, budget = st->wb.budget;
     struct vault *vault = st->vault;
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof tmp, "%s/data.mdb.compact", dir);
@@ -944,5 +1424,7 @@ int store_compact(store_t **stp, const char *dir, err_detail_t *d)
     int orc = store_open(dir, map, max, stp, d);
     if (orc == 0)
         store_set_vault(*stp, vault);
+    if (orc == 0 && budget > 0)
+        orc = store_write_behind(*stp, budget);
     return rc != 0 ? rc : orc;
 }

@@ -39,6 +39,7 @@ typedef enum store_db {
     STORE_DB_REVIEWS,  /* format 5: review due moments in time order (records.h) */
     STORE_DB_GROUPS,   /* format 6: classes, their learners and teachers */
     STORE_DB_RISK,     /* format 6: each learner's at-risk state per framework */
+    STORE_DB_WAL,      /* format 8: write-ahead records of the deferred databases (below) */
     STORE_DB_COUNT
 } store_db_t;
 
@@ -55,6 +56,8 @@ typedef enum store_db {
  *   6  the groups and risk databases (classes, at-risk states)
  *   7  learners' personal fields sealed under per-learner data keys (vault.h); evidence ids in
  *      keys replaced by keyed hashes; events with a clear header and a sealed body
+ *   8  the wal database (write-behind: changes to the deferred databases committed as
+ *      write-ahead records, written to their databases later by a sweep)
  * store_open() brings a file to format 2 itself; the layouts above it are records.c's:
  * records_upgrade() runs the steps from 3 on in one transaction. A database introduced by a
  * format (store_db_since in store.c) is created, empty, when an older file is opened, in the
@@ -66,7 +69,8 @@ typedef enum store_db {
 #define STORE_FORMAT_REVIEWS    5u
 #define STORE_FORMAT_GROUPS     6u
 #define STORE_FORMAT_SEALED     7u
-#define STORE_FORMAT_CURRENT    STORE_FORMAT_SEALED
+#define STORE_FORMAT_WAL        8u
+#define STORE_FORMAT_CURRENT    STORE_FORMAT_WAL
 #define STORE_KEY_MAX           511 /* LMDB's default maximum key size */
 
 typedef struct store store_t;
@@ -231,6 +235,11 @@ typedef struct store_iter {
     store_key_t prefix;
     store_key_t start;
     bool started;
+    /* A deferred database with an overlay: the base's pairs and the overlay's merged. */
+    bool merged;
+    bool base_have, base_done;      /* base_key/val: the base's next pair, not yet returned */
+    store_val_t base_key, base_val; /* raw (trailer included) */
+    void *ov_next;                  /* the overlay's next node (ov_node_t), or NULL */
 } store_iter_t;
 
 int store_iter_open(store_txn_t *txn, store_db_t db, const store_key_t *prefix,
@@ -268,7 +277,58 @@ int store_verify_all(store_t *st, uint64_t *records, uint64_t *damaged);
  */
 int store_copy(store_t *st, const char *path, uint64_t *bytes, err_detail_t *detail);
 
-/* Counts entries in a database (O(1), from LMDB's stats). */
+/* Counts entries in a database (O(1), from LMDB's stats and the overlay's tally). */
 uint64_t store_count(store_txn_t *txn, store_db_t db);
+
+/*
+ * ---- Write-behind (ARCHITECTURE.md "Write-behind") ----------------------------------------------
+ * The deferred databases (learners, evidence_ids, reviews, risk: the ones every evidence item
+ * rewrites at random places) can be written behind. Their changes then go to an in-memory
+ * overlay (overlay.h) that every read of this store consults first, and a committing write
+ * transaction appends one write-ahead record of them to the wal database, sequentially, in the
+ * same LMDB commit: committed still means durable, but a commit writes a few sequential pages
+ * instead of one random page per learner. A sweep (store_flush_step) later writes the overlay to
+ * the databases in key order, in steps, each its own synced transaction, and removes what it
+ * wrote from the overlay; the step that completes a sweep also deletes the wal records the
+ * sweep covered (every record committed before the sweep began: each key they changed was
+ * either written by the sweep or changed again by a later record).
+ *
+ * store_open replays any wal records into an overlay (a crash, or a store another process left
+ * with records), so every opener reads the same data; only an opener that calls
+ * store_write_behind or store_flush_* writes it back. Rules: a sweep step needs no transaction
+ * open; read transactions must not stay open across one (single-threaded callers: the daemon's
+ * loop). store_last is not for deferred databases.
+ */
+
+/* Starts deferring writes with an overlay of up to budget bytes (the caller's sweep policy
+ * keeps it there: store_wb_stats). budget 0: writes go straight to LMDB again once the overlay
+ * (if any) has been flushed. No transaction may be open. 0 or ERR_NOMEM. */
+int store_write_behind(store_t *st, uint64_t budget);
+
+typedef struct store_wb_stats {
+    bool on;                    /* an overlay exists: writes are deferred */
+    uint64_t budget;            /* store_write_behind's */
+    uint64_t held_bytes, nodes; /* the overlay's size */
+    uint64_t wal_records, wal_bytes;
+    int64_t oldest_age_ms; /* age of the oldest wal record (0: none) */
+    bool sweeping;
+    uint64_t sweeps, steps, written; /* completed sweeps, steps, changes written to LMDB */
+    uint64_t replayed_records, replayed_changes; /* at open */
+    double replay_ms;
+} store_wb_stats_t;
+
+void store_wb_stats(const store_t *st, store_wb_stats_t *out);
+
+/*
+ * One sweep step: starts a sweep if none is running, writes up to max_bytes of the overlay
+ * (at least one change) to the databases in key order in one synced transaction, and, when the
+ * sweep reaches the end, deletes the wal records it covered in that transaction. *done: the
+ * sweep completed. Returns 0, ERR_RETRY (map full: store_grow, then call again) or an error
+ * (nothing changed; the overlay keeps everything). No transaction may be open.
+ */
+int store_flush_step(store_t *st, size_t max_bytes, bool *done);
+
+/* Sweeps until the overlay and the wal are empty (shutdown, tools). 0 or an error. */
+int store_flush_all(store_t *st);
 
 #endif

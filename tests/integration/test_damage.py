@@ -3,7 +3,11 @@
 Bytes are flipped in a stopped daemon's data.mdb (LMDB has no checksums of its own): the
 damaged record is reported (DATA_LOSS naming the database and key, never served), every other
 learner is still served, `masteryd --check` finds it, and a damaged LMDB meta page is refused
-at start instead of opening an empty store."""
+at start instead of opening an empty store.
+
+The store is populated with write-behind off, so each record sits in one place in the file
+(with write-behind its write-ahead copy also lingers in a freed page); damage to write-ahead
+records has its own test (test_store.c: test_write_behind_damaged_record)."""
 import hashlib
 import json
 import os
@@ -23,7 +27,10 @@ MARK = "NARRATIVE-TO-DAMAGE-0001"
 
 
 def populate(data_dir):
-    d = Daemon(data_dir).start()
+    conf = os.path.join(os.path.dirname(data_dir), "populate.conf")
+    with open(conf, "w") as f:
+        f.write("write_behind_bytes = 0\n")
+    d = Daemon(data_dir, ["-c", conf]).start()
     c = Client(d.endpoint)
     try:
         assert c.call(put_framework=pb.PutFramework(json=json.dumps(FW))).status.code == 0
@@ -140,7 +147,15 @@ def test_damaged_meta_page_is_refused_not_emptied(tmp_path):
     root_at = cur * psize + 16 + 112
     root = struct.unpack_from("<Q", raw, root_at)[0]
     assert 2 <= root < len(raw) // psize
-    flip(path, root_at, 0x01)  # an existing page of another tree, inside the file
+    # Point it at an existing page of another tree, inside the file: the learners' leaf that
+    # holds a record (a flipped low bit can land on a freed older copy of the root itself,
+    # which LMDB opens as an older, whole catalogue).
+    h = lambda s: hashlib.sha256(s.encode()).digest()[:16]
+    leaf = raw.find(h(SECRET_LEARNERS[0]) + b"E") // psize
+    assert 2 <= leaf < len(raw) // psize and leaf != root
+    with open(path, "r+b") as f:
+        f.seek(root_at)
+        f.write(struct.pack("<Q", leaf))
     d = Daemon(data)
     try:
         d.start()

@@ -105,4 +105,4 @@ def test_format6_store_is_sealed_in_place(tmp_path):
     check = subprocess.run([os.path.join(BIN, "masteryd"), "--check", "-c", str(conf)],
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "format 7" in check.stdout and "states that disagree: 0" in check.stdout
+    assert "format 8" in check.stdout and "states that disagree: 0" in check.stdout

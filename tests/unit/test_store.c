@@ -919,6 +919,233 @@ static void test_upgrade_format3_adds_reviews(void **state)
     rm_env(dir);
 }
 
+/* ---- write-behind (store.h): a randomized comparison with a model --------------------------
+ * Random puts and deletes in two deferred databases, in top-level and nested transactions that
+ * commit or abort, with sweep steps of random sizes, reopens (the overlay is dropped: the wal
+ * is replayed) and full flushes in between; after every step, every key's get, prefix walks
+ * with and without start keys, and the counts must equal the model's. */
+#define WB_KEYS 96
+#define WB_DBS  2
+
+typedef struct wb_model {
+    char val[WB_DBS][WB_KEYS][24]; /* "" = absent */
+} wb_model_t;
+
+static const store_db_t wb_db[WB_DBS] = {STORE_DB_LEARNERS, STORE_DB_EVIDENCE_ID};
+static uint64_t wb_rng = 88172645463325252ull;
+
+static uint64_t wb_next(void)
+{
+    wb_rng ^= wb_rng << 13;
+    wb_rng ^= wb_rng >> 7;
+    wb_rng ^= wb_rng << 17;
+    return wb_rng;
+}
+
+/* Keys of varied lengths sharing prefixes: "k", "k3", "k37", ... (a prefix before its
+ * extensions, as LMDB orders them). */
+static void wb_key(int i, char *out)
+{
+    snprintf(out, 16, "k%d", i / 2);
+    if (i % 2)
+        strcat(out, "x");
+}
+
+static int wb_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void wb_check(store_t *st, const wb_model_t *m)
+{
+    store_txn_t *t = NULL;
+    assert_int_equal(store_txn_begin(st, false, &t), 0);
+    for (int d = 0; d < WB_DBS; d++) {
+        uint64_t live = 0;
+        for (int i = 0; i < WB_KEYS; i++) {
+            char k[16];
+            wb_key(i, k);
+            expect_get(t, wb_db[d], k, m->val[d][i][0] ? m->val[d][i] : NULL);
+            live += m->val[d][i][0] != 0;
+        }
+        assert_int_equal(store_count(t, wb_db[d]), live);
+        /* Walks: the whole database, and a random prefix from a random start. */
+        for (int w = 0; w < 3; w++) {
+            char pfx[16] = "", from[16] = "";
+            if (w > 0)
+                snprintf(pfx, sizeof pfx, "k%d", (int)(wb_next() % 12));
+            if (w == 2)
+                wb_key((int)(wb_next() % WB_KEYS), from);
+            const char *want[WB_KEYS];
+            char keys[WB_KEYS][16];
+            size_t n = 0;
+            for (int i = 0; i < WB_KEYS; i++) {
+                wb_key(i, keys[i]);
+                if (m->val[d][i][0] && strncmp(keys[i], pfx, strlen(pfx)) == 0 &&
+                    strcmp(keys[i], from) >= 0)
+                    want[n++] = keys[i];
+            }
+            qsort(want, n, sizeof want[0], wb_cmp);
+            store_key_t p, sk;
+            key_str(&p, pfx);
+            key_str(&sk, from);
+            store_iter_t it;
+            assert_int_equal(store_iter_open(t, wb_db[d], &p, from[0] ? &sk : NULL, &it), 0);
+            store_val_t kv, vv;
+            size_t got = 0;
+            while (store_iter_next(&it, &kv, &vv) == 0) {
+                assert_true(got < n);
+                assert_int_equal(kv.len, strlen(want[got]));
+                assert_memory_equal(kv.data, want[got], kv.len);
+                int i = 0;
+                while (i < WB_KEYS && strcmp(keys[i], want[got]) != 0)
+                    i++;
+                assert_int_equal(vv.len, strlen(m->val[d][i]));
+                assert_memory_equal(vv.data, m->val[d][i], vv.len);
+                got++;
+            }
+            store_iter_close(&it);
+            assert_int_equal(got, n);
+        }
+    }
+    assert_int_equal(store_txn_error(t), 0);
+    store_txn_abort(&t);
+}
+
+/* Random changes to t and m; a child transaction now and then (recursively, once). */
+static void wb_changes(store_txn_t *t, wb_model_t *m, int depth)
+{
+    int n = 1 + (int)(wb_next() % 12);
+    for (int c = 0; c < n; c++) {
+        int d = (int)(wb_next() % WB_DBS), i = (int)(wb_next() % WB_KEYS);
+        char k[16];
+        wb_key(i, k);
+        store_key_t key;
+        key_str(&key, k);
+        uint64_t r = wb_next() % 10;
+        if (r < 3) {
+            assert_int_equal(store_del(t, wb_db[d], &key), 0);
+            m->val[d][i][0] = '\0';
+        } else if (r < 9 || depth > 0) {
+            snprintf(m->val[d][i], sizeof m->val[d][i], "v%llu",
+                     (unsigned long long)(wb_next() % 100000));
+            assert_int_equal(store_put(t, wb_db[d], &key, m->val[d][i], strlen(m->val[d][i]), 0),
+                             0);
+        } else {
+            wb_model_t saved = *m;
+            store_txn_t *child = NULL;
+            assert_int_equal(store_txn_begin_child(t, &child), 0);
+            wb_changes(child, m, depth + 1);
+            if (wb_next() % 2) {
+                assert_int_equal(store_txn_commit(&child), 0);
+            } else {
+                store_txn_abort(&child);
+                *m = saved;
+            }
+        }
+    }
+}
+
+static void test_write_behind_model(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 16 * MIB, 64 * MIB);
+    assert_int_equal(store_write_behind(st, 1 * MIB), 0);
+    wb_model_t *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    uint64_t reopens = 0, sweeps = 0;
+    for (int step = 0; step < 1500; step++) {
+        uint64_t r = wb_next() % 100;
+        if (r < 60) {
+            wb_model_t saved = *m;
+            store_txn_t *t = NULL;
+            assert_int_equal(store_txn_begin(st, true, &t), 0);
+            wb_changes(t, m, 0);
+            if (wb_next() % 5) {
+                assert_int_equal(store_txn_commit(&t), 0);
+            } else {
+                store_txn_abort(&t);
+                *m = saved;
+            }
+        } else if (r < 90) {
+            bool done = false;
+            assert_int_equal(store_flush_step(st, (size_t)(wb_next() % 2000), &done), 0);
+            sweeps += done;
+        } else if (r < 97) {
+            store_close(&st); /* what the overlay held is in the wal only */
+            st = open_store(dir, 16 * MIB, 64 * MIB);
+            reopens++;
+            if (wb_next() % 2)
+                assert_int_equal(store_write_behind(st, 1 * MIB), 0);
+            /* else: read and written through the replayed overlay, never swept */
+        } else {
+            assert_int_equal(store_flush_all(st), 0);
+            store_wb_stats_t w;
+            store_wb_stats(st, &w);
+            assert_int_equal(w.nodes, 0);
+            assert_int_equal(w.wal_records, 0);
+        }
+        wb_check(st, m);
+    }
+    assert_true(reopens > 50 && sweeps > 50);
+    /* Written back and reopened without write-behind: LMDB alone holds the model. */
+    assert_int_equal(store_write_behind(st, 1 * MIB), 0);
+    assert_int_equal(store_flush_all(st), 0);
+    store_close(&st);
+    st = open_store(dir, 16 * MIB, 64 * MIB);
+    store_wb_stats_t w;
+    store_wb_stats(st, &w);
+    assert_false(w.on);
+    assert_int_equal(w.replayed_records, 0);
+    wb_check(st, m);
+    uint64_t records, damaged;
+    assert_int_equal(store_verify_all(st, &records, &damaged), 0);
+    assert_int_equal(damaged, 0);
+    store_close(&st);
+    free(m);
+    rm_env(dir);
+}
+
+/* A damaged write-ahead record refuses the open, naming it, instead of serving less. */
+static void test_write_behind_damaged_record(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 4 * MIB, 4 * MIB);
+    assert_int_equal(store_write_behind(st, 1 * MIB), 0);
+    store_txn_t *t = NULL;
+    assert_int_equal(store_txn_begin(st, true, &t), 0);
+    assert_int_equal(put_str(t, STORE_DB_LEARNERS, "learner-key", "a value to find"), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    store_close(&st);
+    /* Flip a byte of the record's value in the file (it is the only place it is). */
+    char path[700];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    char *buf = malloc((size_t)len);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    char *hit = memmem(buf, (size_t)len, "a value to find", 15);
+    assert_non_null(hit);
+    fseek(f, hit - buf, SEEK_SET);
+    fputc('A', f);
+    fclose(f);
+    free(buf);
+    store_t *bad = NULL;
+    err_detail_t d;
+    err_clear(&d);
+    assert_int_equal(store_open(dir, 4 * MIB, 4 * MIB, &bad, &d), ERR_DATA_LOSS);
+    assert_null(bad);
+    assert_non_null(strstr(d.message, "write-ahead record 0"));
+    rm_env(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -933,6 +1160,8 @@ int main(void)
         cmocka_unit_test(test_migrate_plain),
         cmocka_unit_test(test_missing_databases_refused),
         cmocka_unit_test(test_upgrade_format3_adds_reviews),
+        cmocka_unit_test(test_write_behind_model),
+        cmocka_unit_test(test_write_behind_damaged_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
