@@ -5,6 +5,11 @@
  * A node holds its key inline (after its level pointers) and its value in a separate
  * allocation, so a put swaps the value pointer and keeps the old one in the undo log: that is
  * what keeps borrowed values valid until the change is settled or rolled back.
+ *
+ * Point lookups (overlay_get, and finding the node a change touches) go through a hash index
+ * of every node (open addressing, linear probing, at most half full): a read of the store's
+ * deferred databases asks the overlay first on every get, and a skip list's descent through a
+ * large overlay was the daemon's hottest function (about 7% of its time under load).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -36,6 +41,7 @@ struct ov_node {
     uint8_t db;
     uint8_t level; /* 1..OV_MAX_LEVEL: the entries of next[] */
     uint8_t flags;
+    uint32_t hash;     /* of (db, key): the index's */
     ov_node_t *next[]; /* next[0] is the following node; the key follows next[level - 1] */
 };
 
@@ -61,6 +67,8 @@ struct overlay {
     size_t nodes;
     ov_undo_t *undo;
     size_t nundo, undo_cap;
+    ov_node_t **slots; /* the hash index: slot_cap (a power of 2, or 0) slots, NULL = empty */
+    size_t slot_cap, slot_used;
     unsigned ndb;
     ov_db_t db[];
 };
@@ -93,6 +101,119 @@ static int key_cmp(const ov_node_t *n, const void *key, size_t klen)
     if (c != 0)
         return c;
     return n->klen < klen ? -1 : n->klen > klen;
+}
+
+/* ---- the hash index --------------------------------------------------------------------------
+ */
+
+/* A 32-bit hash of (db, key): 8 bytes at a time, multiply and fold (keys are mostly hash
+ * material already; this only has to spread them). */
+static uint32_t key_hash(unsigned db, const void *key, size_t klen)
+{
+    const uint8_t *p = key;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)db << 56) ^ klen;
+    for (; klen >= 8; p += 8, klen -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, klen);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static ov_node_t *idx_find(const overlay_t *ov, unsigned db, const void *key, size_t klen,
+                           uint32_t h)
+{
+    if (ov->slot_cap == 0)
+        return NULL;
+    size_t mask = ov->slot_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        ov_node_t *n = ov->slots[i];
+        if (n == NULL)
+            return NULL;
+        if (n->hash == h && n->db == db && n->klen == klen && memcmp(node_key(n), key, klen) == 0)
+            return n;
+    }
+}
+
+static void idx_place(ov_node_t **slots, size_t cap, ov_node_t *n)
+{
+    size_t i = n->hash & (cap - 1);
+    while (slots[i] != NULL)
+        i = (i + 1) & (cap - 1);
+    slots[i] = n;
+}
+
+/* Room for one more node (doubling at half full): called before a node is linked, so linking
+ * cannot fail. 0 or ERR_NOMEM (nothing changed). */
+static int idx_reserve(overlay_t *ov)
+{
+    if ((ov->slot_used + 1) * 2 <= ov->slot_cap)
+        return 0;
+    size_t cap = ov->slot_cap ? 2 * ov->slot_cap : 64;
+    ov_node_t **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < ov->slot_cap; i++)
+        if (ov->slots[i] != NULL)
+            idx_place(slots, cap, ov->slots[i]);
+    if (ov->slot_cap)
+        ov->bytes -= ov->slot_cap * sizeof *slots + OV_MALLOC_OVERHEAD;
+    ov->bytes += cap * sizeof *slots + OV_MALLOC_OVERHEAD;
+    free(ov->slots);
+    ov->slots = slots;
+    ov->slot_cap = cap;
+    return 0;
+}
+
+/* Gives memory back as the sweep empties the overlay: freed when empty, halved at 1/8 full
+ * (a failed allocation keeps the larger table). */
+static void idx_shrink(overlay_t *ov)
+{
+    if (ov->slot_used == 0) {
+        ov->bytes -= ov->slot_cap * sizeof *ov->slots + OV_MALLOC_OVERHEAD;
+        free(ov->slots);
+        ov->slots = NULL;
+        ov->slot_cap = 0;
+        return;
+    }
+    if (ov->slot_cap <= 64 || ov->slot_used * 8 > ov->slot_cap)
+        return;
+    size_t cap = ov->slot_cap / 2;
+    ov_node_t **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return;
+    for (size_t i = 0; i < ov->slot_cap; i++)
+        if (ov->slots[i] != NULL)
+            idx_place(slots, cap, ov->slots[i]);
+    ov->bytes -= (ov->slot_cap - cap) * sizeof *slots;
+    free(ov->slots);
+    ov->slots = slots;
+    ov->slot_cap = cap;
+}
+
+/* Removes n, shifting back the entries after it that probed past its slot (no tombstones). */
+static void idx_remove(overlay_t *ov, const ov_node_t *n)
+{
+    size_t mask = ov->slot_cap - 1, i = n->hash & mask;
+    while (ov->slots[i] != n)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; ov->slots[j] != NULL; j = (j + 1) & mask) {
+        size_t home = ov->slots[j]->hash & mask;
+        /* slots[j] may move to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            ov->slots[i] = ov->slots[j];
+            i = j;
+        }
+    }
+    ov->slots[i] = NULL;
+    ov->slot_used--;
+    idx_shrink(ov);
 }
 
 /* How the node moves its database's count (overlay_count_delta). */
@@ -148,6 +269,7 @@ static void unlink_free(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
         *upd[i] = n->next[i];
     while (d->level > 0 && d->head[d->level - 1] == NULL)
         d->level--;
+    idx_remove(ov, n);
     d->delta -= contrib(n);
     ov->nodes--;
     free_node(ov, n);
@@ -188,10 +310,13 @@ static int copy_val(overlay_t *ov, bool tomb, const void *val, size_t len, uint8
 static ov_node_t *new_node(overlay_t *ov, unsigned db, const void *key, size_t klen)
 {
     unsigned level = random_level(ov);
+    if (idx_reserve(ov) != 0)
+        return NULL;
     ov_node_t *n = malloc(node_size(level, klen));
     if (n == NULL)
         return NULL;
     memset(n, 0, sizeof *n);
+    n->hash = key_hash(db, key, klen);
     n->klen = (uint16_t)klen;
     n->db = (uint8_t)db;
     n->level = (uint8_t)level;
@@ -210,6 +335,8 @@ static void link_node(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
     }
     if ((int)n->level > d->level)
         d->level = n->level;
+    idx_place(ov->slots, ov->slot_cap, n);
+    ov->slot_used++;
     if (ov->base_has && ov->base_has(ov->ctx, n->db, node_key(n), n->klen))
         n->flags |= OV_IN_BASE;
     d->delta += contrib(n); /* as a tombstone, until swap_val gives it its value */
@@ -281,6 +408,7 @@ void overlay_free(overlay_t **ovp)
     for (size_t i = 0; i < ov->nundo; i++)
         free(ov->undo[i].old);
     free(ov->undo);
+    free(ov->slots);
     for (unsigned db = 0; db < ov->ndb; db++) {
         ov_node_t *n = ov->db[db].head[0];
         while (n != NULL) {
@@ -317,8 +445,8 @@ ov_found_t overlay_get(const overlay_t *ov, unsigned db, const void *key, size_t
                        const void **val, size_t *len)
 {
     assert(db < ov->ndb);
-    ov_node_t *n = find(&ov->db[db], key, klen, NULL);
-    if (n == NULL || key_cmp(n, key, klen) != 0)
+    ov_node_t *n = idx_find(ov, db, key, klen, key_hash(db, key, klen));
+    if (n == NULL)
         return OV_ABSENT;
     if (n->val == NULL)
         return OV_TOMBSTONE;
@@ -376,8 +504,10 @@ static int change(overlay_t *ov, unsigned db, const void *key, size_t klen, bool
     assert(klen >= 1 && klen <= OV_MAX_KEY);
     assert(len <= UINT32_MAX);
     ov_node_t **upd[OV_MAX_LEVEL];
-    ov_node_t *n = find(&ov->db[db], key, klen, upd);
-    bool created = n == NULL || key_cmp(n, key, klen) != 0;
+    ov_node_t *n = idx_find(ov, db, key, klen, key_hash(db, key, klen));
+    bool created = n == NULL;
+    if (created) /* the links a new node is spliced into */
+        find(&ov->db[db], key, klen, upd);
     uint8_t *v;
     int rc = undo_reserve(ov);
     if (rc == 0)
