@@ -53,6 +53,7 @@ typedef struct client {
     uint64_t *lat; /* ack latencies, ns */
     size_t n_lat, cap_lat;
     stamps_t stamps;
+    struct scratch *scratch;
 } client_t;
 
 static volatile int stop_sending;
@@ -98,11 +99,21 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
+/* Most items per request: masteryd's max_batch_items default (daemon/conf.c). */
+#define MAX_BATCH 1000
+
+/* One request's items, reused: MAX_BATCH of them are too big for a thread's stack. */
+typedef struct scratch {
+    Mastery__V1__Evidence items[MAX_BATCH], *ptrs[MAX_BATCH];
+    char ids[MAX_BATCH][96], learners[MAX_BATCH][32];
+} scratch_t;
+
 /* Sends one request of o->batch items, stamped with its send (or scheduled) time. */
 static void send_request(client_t *c, mc_window_t *w, uint64_t *rng, uint64_t stamp, uint64_t seq)
 {
-    Mastery__V1__Evidence items[64], *ptrs[64];
-    char ids[64][96], learners[64][32];
+    scratch_t *sc = c->scratch;
+    Mastery__V1__Evidence *items = sc->items, **ptrs = sc->ptrs;
+    char(*ids)[96] = sc->ids, (*learners)[32] = sc->learners;
     int b = c->o->batch;
     for (int j = 0; j < b; j++) {
         mastery__v1__evidence__init(&items[j]);
@@ -162,6 +173,8 @@ static void *client_main(void *arg)
     client_t *c = arg;
     mc_client_t *mc = bench_connect(c->endpoint, NULL);
     mc_window_t *w = NULL;
+    if ((c->scratch = malloc(sizeof *c->scratch)) == NULL)
+        exit(1);
     /* Closed loop: the window is the limit. Open loop: none, requests go out on schedule. */
     if (mc_window_new(mc, c->o->rate <= 0 ? (size_t)c->o->window : SIZE_MAX, &w) != 0)
         exit(1);
@@ -205,6 +218,7 @@ static void *client_main(void *arg)
     mc_window_destroy(&w);
     mc_client_destroy(&mc);
     free(c->stamps.v);
+    free(c->scratch);
     return NULL;
 }
 
@@ -288,8 +302,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (o.batch < 1 || o.batch > 64 || o.clients < 1 || o.clients > 64) {
-        fprintf(stderr, "bench_ingest: batch must be 1..64 and clients 1..64\n");
+    if (o.batch < 1 || o.batch > MAX_BATCH || o.clients < 1 || o.clients > 64) {
+        fprintf(stderr, "bench_ingest: batch must be 1..%d and clients 1..64\n", MAX_BATCH);
         return 2;
     }
     run_nonce = (unsigned)getpid() ^ (unsigned)time(NULL);
