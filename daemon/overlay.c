@@ -691,6 +691,20 @@ int overlay_record_apply(overlay_t *ov, const uint8_t *rec, size_t len)
     return 0;
 }
 
+void overlay_remove_run(overlay_t *ov, unsigned db, const void *key, size_t klen, size_t count)
+{
+    assert(db < ov->ndb);
+    assert(ov->nundo == 0);
+    /* One descent: once n is unlinked, the links that led to it lead to the next node. */
+    ov_node_t **upd[OV_MAX_LEVEL];
+    ov_node_t *n = find(&ov->db[db], key, klen, upd);
+    for (size_t i = 0; i < count && n != NULL; i++) {
+        ov_node_t *next = n->next[0];
+        unlink_free(ov, n, upd);
+        n = next;
+    }
+}
+
 void overlay_remove(overlay_t *ov, unsigned db, const void *key, size_t klen)
 {
     assert(db < ov->ndb);

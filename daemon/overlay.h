@@ -125,4 +125,8 @@ int overlay_record_apply(overlay_t *ov, const uint8_t *rec, size_t len);
  * be empty. A missing key is a no-op. */
 void overlay_remove(overlay_t *ov, unsigned db, const void *key, size_t klen);
 
+/* Removes, undo-less, count nodes of db in key order from the first whose key is >= key (fewer
+ * if the database ends first): the sweep's write-back of a run, in one descent. */
+void overlay_remove_run(overlay_t *ov, unsigned db, const void *key, size_t klen, size_t count);
+
 #endif

@@ -622,20 +622,6 @@ static int sweep_db(store_t *st, MDB_txn *txn, unsigned db, const uint8_t *key, 
     return 0;
 }
 
-/* Removes count nodes of db from key on: what a committed step wrote. */
-static void sweep_forget(store_t *st, unsigned db, const uint8_t *key, size_t klen, size_t count)
-{
-    uint8_t kb[STORE_KEY_MAX];
-    const ov_node_t *n = overlay_seek(st->wb.ov, db, key, klen);
-    for (size_t i = 0; i < count && n != NULL; i++) {
-        size_t kl;
-        const void *kp = overlay_node_key(n, &kl); /* before kl is read */
-        memcpy(kb, kp, kl);
-        n = overlay_next(n);
-        overlay_remove(st->wb.ov, db, kb, kl);
-    }
-}
-
 int store_flush_step(store_t *st, size_t max_bytes, bool *done)
 {
     store_wb_t *wb = &st->wb;
@@ -695,7 +681,8 @@ int store_flush_step(store_t *st, size_t max_bytes, bool *done)
         if (counts[i] == 0)
             continue;
         bool first = i == wb->sweep_db;
-        sweep_forget(st, i, first ? wb->sweep_key : NULL, first ? wb->sweep_klen : 0, counts[i]);
+        overlay_remove_run(wb->ov, i, first ? wb->sweep_key : NULL, first ? wb->sweep_klen : 0,
+                           counts[i]);
         written += counts[i];
     }
     wb->steps++;
