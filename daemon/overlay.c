@@ -200,7 +200,7 @@ static ov_node_t *new_node(overlay_t *ov, unsigned db, const void *key, size_t k
     return n;
 }
 
-/* Splices n in at the links find() gave and asks the base about its key. */
+/* Splices n (its value NULL) in at the links find() gave and asks the base about its key. */
 static void link_node(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
 {
     ov_db_t *d = &ov->db[n->db];
@@ -212,6 +212,7 @@ static void link_node(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
         d->level = n->level;
     if (ov->base_has && ov->base_has(ov->ctx, n->db, node_key(n), n->klen))
         n->flags |= OV_IN_BASE;
+    d->delta += contrib(n); /* as a tombstone, until swap_val gives it its value */
     ov->nodes++;
 }
 
