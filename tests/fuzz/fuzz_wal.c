@@ -86,8 +86,10 @@ static int64_t check_walk(const overlay_t *ov, unsigned db, size_t *nodes)
         const void *key = overlay_node_key(n, &klen);
         const void *val = overlay_node_val(n, &vlen);
         check(klen >= 1 && klen <= 511);
-        if (prev)
-            check(lmdb_cmp(overlay_node_key(prev, &plen), plen, key, klen) < 0);
+        if (prev) {
+            const void *pkey = overlay_node_key(prev, &plen);
+            check(lmdb_cmp(pkey, plen, key, klen) < 0);
+        }
         check(val != NULL || vlen == 0);
         check(overlay_seek(ov, db, key, klen) == n);
         bool in_base = base_has(NULL, db, key, klen);
