@@ -5,7 +5,8 @@
  * against a plain array model (gets, ordered walks from random keys, the last node, counts and
  * count deltas over a model base, the record's entries); and focused tests: the rollback of a
  * created node, borrowed values across later puts, every rule of the record's validation, the
- * bytes coming back to the baseline, LMDB's key order.
+ * bytes coming back to the baseline, LMDB's key order, and a failure of each allocation a
+ * change makes leaving everything as it was (overlay.c is compiled in with failing malloc).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <assert.h>
+
 #include "err.h"
 #include "overlay.h"
+
+/*
+ * Allocation failures on demand: overlay.c is compiled into this program with its malloc,
+ * calloc and realloc routed through these (so the library's copy is not linked). fail_in
+ * counts the allocations left before one fails; -1: none fails.
+ */
+static long fail_in = -1;
+
+static bool alloc_fails(void)
+{
+    if (fail_in < 0)
+        return false;
+    if (fail_in-- > 0)
+        return false;
+    return true; /* fail_in is now -1: only this one fails */
+}
+
+static void *t_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : malloc(n);
+}
+
+static void *t_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : calloc(n, size);
+}
+
+static void *t_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : realloc(p, n);
+}
+
+#define malloc  t_malloc
+#define calloc  t_calloc
+#define realloc t_realloc
+#include "overlay.c"
+#undef malloc
+#undef calloc
+#undef realloc
 
 enum {
     NDB = 3,
@@ -701,13 +743,135 @@ static void test_lmdb_order(void **state)
     overlay_free(&ov);
 }
 
+/* Everything observable about ov, serialized: the nodes of each db in order, the count
+ * deltas, the node count, the mark, and the record of the open transaction. */
+static size_t dump(const overlay_t *ov, unsigned ndb, uint8_t *out, size_t cap)
+{
+    size_t off = 0;
+#define OUT(p, n)                                                                                  \
+    do {                                                                                           \
+        assert_true(off + (n) <= cap);                                                             \
+        memcpy(out + off, (p), (n));                                                               \
+        off += (n);                                                                                \
+    } while (0)
+    for (unsigned db = 0; db < ndb; db++) {
+        int64_t delta = overlay_count_delta(ov, db);
+        OUT(&delta, sizeof delta);
+        for (const ov_node_t *n = overlay_seek(ov, db, NULL, 0); n; n = overlay_next(n)) {
+            size_t klen, vlen;
+            const void *key = overlay_node_key(n, &klen), *val = overlay_node_val(n, &vlen);
+            uint8_t tomb = val == NULL;
+            OUT(&klen, sizeof klen);
+            OUT(key, klen);
+            OUT(&tomb, 1);
+            OUT(&vlen, sizeof vlen);
+            if (vlen)
+                OUT(val, vlen);
+        }
+    }
+    size_t nodes = overlay_nodes(ov), mark = overlay_mark(ov), rlen = overlay_record_size(ov);
+    OUT(&nodes, sizeof nodes);
+    OUT(&mark, sizeof mark);
+    assert_true(off + rlen <= cap);
+    overlay_record_encode(ov, out + off);
+    return off + rlen;
+#undef OUT
+}
+
+/* Settled nodes in two dbs, and an open transaction of `changes` changes. */
+static overlay_t *nomem_fixture(int changes)
+{
+    overlay_t *ov = overlay_new(2, NULL, NULL);
+    assert_non_null(ov);
+    put(ov, 0, "settled-a", "1");
+    put(ov, 0, "settled-b", "2");
+    assert_int_equal(overlay_del(ov, 1, "settled-gone", 12), 0);
+    overlay_settle(ov);
+    for (int i = 0; i < changes; i++)
+        put(ov, i % 2 ? 1 : 0, i % 3 ? "settled-a" : "open", i % 2 ? "x" : "yy");
+    return ov;
+}
+
+enum { OP_PUT_NEW, OP_PUT_OLD, OP_DEL_NEW, OP_DEL_OLD, OP_APPLY, OP_COUNT };
+
+static int nomem_op(overlay_t *ov, int op)
+{
+    static const uint8_t rec[] = {0,   0, 3, 0, 2, 0, 0, 0, 'n', 'e', 'w', 'v',
+                                  'v', 1, 1, 3, 0, 0, 0, 0, 0,   'd', 'e', 'l'};
+    switch (op) {
+    case OP_PUT_NEW:
+        return overlay_put(ov, 0, "new-key", 7, "value", 5);
+    case OP_PUT_OLD:
+        return overlay_put(ov, 0, "settled-b", 9, "value", 5);
+    case OP_DEL_NEW:
+        return overlay_del(ov, 1, "new-key", 7);
+    case OP_DEL_OLD:
+        return overlay_del(ov, 0, "settled-a", 9);
+    default:
+        return overlay_record_apply(ov, rec, sizeof rec);
+    }
+}
+
+static void test_nomem_changes_nothing(void **state)
+{
+    (void)state;
+    static uint8_t before[4096], after[4096], settled[4096];
+    fail_in = 0;
+    assert_null(overlay_new(2, NULL, NULL));
+    /* 3 changes leave the undo log room for one more; 16 fill its first capacity (the change
+     * must grow it). A record is applied to a settled overlay only. */
+    static const int open_changes[] = {3, 16};
+    for (int op = 0; op < OP_COUNT; op++)
+        for (int c = 0; c < 2; c++) {
+            int changes = op == OP_APPLY ? 0 : open_changes[c];
+            long k = 0;
+            for (;; k++) {
+                overlay_t *ov = nomem_fixture(changes);
+                size_t blen = dump(ov, 2, before, sizeof before);
+                size_t bytes = overlay_bytes(ov);
+                fail_in = k;
+                int rc = nomem_op(ov, op);
+                bool failed = fail_in < 0;
+                fail_in = -1;
+                if (!failed) {
+                    assert_int_equal(rc, 0);
+                    overlay_free(&ov);
+                    break;
+                }
+                assert_int_equal(rc, ERR_NOMEM);
+                if (op != OP_APPLY) {
+                    /* Nothing changed (the undo log may have grown before the failure). */
+                    assert_int_equal(dump(ov, 2, after, sizeof after), blen);
+                    assert_memory_equal(after, before, blen);
+                    assert_true(overlay_bytes(ov) >= bytes);
+                    if (changes == 3)
+                        assert_int_equal(overlay_bytes(ov), bytes);
+                    /* and the transaction still rolls back to the settled state */
+                    overlay_rollback(ov, 0);
+                    overlay_t *fresh = nomem_fixture(0);
+                    size_t slen = dump(fresh, 2, settled, sizeof settled);
+                    assert_int_equal(dump(ov, 2, after, sizeof after), slen);
+                    assert_memory_equal(after, settled, slen);
+                    overlay_free(&fresh);
+                }
+                overlay_free(&ov); /* also after a partly applied record: no leak */
+            }
+            /* Each allocation the operation makes failed once: the undo log's growth, the
+             * value, the node (a record: two nodes and a value). */
+            bool value = op == OP_PUT_NEW || op == OP_PUT_OLD;
+            bool node = op == OP_PUT_NEW || op == OP_DEL_NEW;
+            long allocs = op == OP_APPLY ? 3 : (changes == 16) + value + node;
+            assert_int_equal(k, allocs);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_small_keyspace), cmocka_unit_test(test_model_large_keyspace),
         cmocka_unit_test(test_rollback_created),     cmocka_unit_test(test_borrowed_values),
         cmocka_unit_test(test_record_apply_rejects), cmocka_unit_test(test_bytes_baseline),
-        cmocka_unit_test(test_lmdb_order),
+        cmocka_unit_test(test_lmdb_order),           cmocka_unit_test(test_nomem_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
