@@ -120,8 +120,8 @@ static const conf_entry_t conf_table[] = {
      1ull << 40,
      "learner records changed but not yet written to their databases are held in memory up to "
      "this many bytes (committed as write-ahead records meanwhile); 0: written at every commit"},
-    {"write_behind_step_bytes", CONF_U64, offsetof(conf_t, write_behind_step_bytes), "1048576",
-     4096, 1ull << 32,
+    {"write_behind_step_bytes", CONF_U64, offsetof(conf_t, write_behind_step_bytes), "262144", 4096,
+     1ull << 32,
      "bytes one write-behind step writes (one synced transaction between group commits): bounds "
      "the pause it adds to acknowledgements"},
     {"write_behind_seconds", CONF_U64, offsetof(conf_t, write_behind_seconds), "10", 1, 86400,
