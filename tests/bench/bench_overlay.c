@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "overlay.h"
+#include "bench_util.h"
 
 enum { KLEN = 40, VLEN = 100, WALK = 20, MAX_RUNS = 64 };
 
@@ -165,18 +166,6 @@ static void run(size_t n, uint64_t seed, double *ns, double *per_node)
     overlay_free(&replay);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 static void bench(size_t n, int runs)
 {
     double ns[OP_N][MAX_RUNS], bytes[MAX_RUNS];
@@ -188,8 +177,8 @@ static void bench(size_t n, int runs)
     }
     printf("%8zu nodes:", n);
     for (int op = 0; op < OP_N; op++)
-        printf("  %s %.0f", op_names[op], median(ns[op], runs));
-    printf("  ns/op;  %.0f bytes/node\n", median(bytes, runs));
+        printf("  %s %.0f", op_names[op], bench_median(ns[op], runs));
+    printf("  ns/op;  %.0f bytes/node\n", bench_median(bytes, runs));
 }
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@
 #include "records.h"
 #include "store.h"
 #include "vault.h"
+#include "bench_util.h"
 
 static uint64_t now_ns(void)
 {
@@ -38,18 +39,6 @@ static uint64_t cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 static void die(const char *what, int rc)
@@ -160,14 +149,14 @@ static void bench_ingest(int learners, int items, int runs)
             bench_close(&b);
         }
     }
-    double mon = median(on, runs), moff = median(off, runs);
+    double mon = bench_median(on, runs), moff = bench_median(off, runs);
     printf("evidence put (%d learners x %d items, synced commit per 100 learners)\n", learners,
            items);
     printf("  sealing off               median %.0f items/s, %.2f us CPU per item\n", moff,
-           median(coff, runs));
+           bench_median(coff, runs));
     printf("  sealing on                median %.0f items/s, %.2f us CPU per item  (%.1f%% of "
            "off's rate)\n",
-           mon, median(con, runs), 100.0 * mon / moff);
+           mon, bench_median(con, runs), 100.0 * mon / moff);
 }
 
 static void bench_read(int learners, int items, int runs)
@@ -244,12 +233,12 @@ static void bench_read(int learners, int items, int runs)
         hash_us[r] = (double)(t3 - t2) / 1e3 / 100000;
     }
     printf("reading (%d learners)\n", learners);
-    printf("  unlock                    median %.2f us per learner\n", median(unlock, runs));
-    printf("  box open (with unlock)    median %.2f us per item\n", median(open, runs));
-    printf("  vault_seal, 200 bytes     median %.2f us\n", median(seal_us, runs));
-    printf("  vault_unseal, 200 bytes   median %.2f us\n", median(unseal_us, runs));
-    printf("  vault_index_hash          median %.2f us\n", median(hash_us, runs));
-    printf("  RAND_bytes, 12 bytes      median %.2f us\n", median(rand_us, runs));
+    printf("  unlock                    median %.2f us per learner\n", bench_median(unlock, runs));
+    printf("  box open (with unlock)    median %.2f us per item\n", bench_median(open, runs));
+    printf("  vault_seal, 200 bytes     median %.2f us\n", bench_median(seal_us, runs));
+    printf("  vault_unseal, 200 bytes   median %.2f us\n", bench_median(unseal_us, runs));
+    printf("  vault_index_hash          median %.2f us\n", bench_median(hash_us, runs));
+    printf("  RAND_bytes, 12 bytes      median %.2f us\n", bench_median(rand_us, runs));
     bench_close(&b);
 }
 
@@ -287,7 +276,7 @@ static void bench_erase(int runs)
             lat[r] = (double)(now_ns() - t0) / 1e6;
             bench_close(&b);
         }
-        printf("  %4d items                 median %.2f ms\n", sizes[s], median(lat, runs));
+        printf("  %4d items                 median %.2f ms\n", sizes[s], bench_median(lat, runs));
     }
 }
 
@@ -327,7 +316,7 @@ static void bench_rekey(int learners, int runs)
         secs[r] = (double)(now_ns() - t0) / 1e9;
         bench_close(&b);
     }
-    double m = median(secs, runs);
+    double m = bench_median(secs, runs);
     printf("re-keying (%d learners, 2000 per synced commit)\n", learners);
     printf("  rotate, rewrap, forget    median %.3f s, %.0f learners/s\n", m, learners / m);
 }
@@ -425,8 +414,8 @@ static void bench_migrate(int learners, int items, int runs)
     printf("migration 6 -> 7 (%d learners, %llu records: keys, profiles, items, id index, "
            "events)\n",
            learners, (unsigned long long)total);
-    printf("  records_upgrade           median %.2f s, %.0f records/s\n", median(secs, runs),
-           median(rate, runs));
+    printf("  records_upgrade           median %.2f s, %.0f records/s\n", bench_median(secs, runs),
+           bench_median(rate, runs));
     fflush(stdout);
 }
 

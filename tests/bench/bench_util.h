@@ -170,6 +170,19 @@ static inline int bench_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n > 0 samples, sorted in place. */
+static inline double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return v[n / 2];
+}
+
 /* Percentile (0..100) of n samples, sorted in place. */
 static inline double bench_pct_ms(uint64_t *ns, size_t n, double pct)
 {
