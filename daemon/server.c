@@ -1037,9 +1037,8 @@ static void housekeeping(server_t *s)
  * The write-behind sweep's pace (store.h, ARCHITECTURE.md "Write-behind"). A sweep starts when
  * the overlay is half its budget, when the oldest write-ahead record is write_behind_seconds
  * old (that bounds a restart's replay), or after write_behind_idle_ms without requests; once
- * started, one
- * step of write_behind_step_bytes runs between group commits. Over the budget, steps run back
- * to back while requests wait: the budget bounds memory whatever the load.
+ * started, one step of write_behind_step_bytes runs between group commits. Over the budget,
+ * steps run back to back while requests wait: the budget bounds memory whatever the load.
  */
 static bool write_behind_wanted(const server_t *s, const store_wb_stats_t *w, int64_t now)
 {
@@ -1073,7 +1072,9 @@ static void write_behind(server_t *s)
             return;
         }
         store_wb_stats(s->store, &w);
-        if (w.held_bytes < w.budget)
+        /* An empty overlay still holds its fixed part (struct, a kept undo log): with a budget
+         * smaller than that, stepping on would never end. */
+        if (w.held_bytes < w.budget || w.nodes == 0)
             return;
     }
 }

@@ -200,3 +200,20 @@ def test_sweeps_killed_half_way_lose_nothing(tmp_path):
     for l in learners:
         assert got[l][0] == expect[l][0] and got[l][1] == expect[l][1]
         assert sorted(x[1:] for x in got[l][2]) == sorted(x[1:] for x in expect[l][2])
+
+
+def test_a_budget_smaller_than_the_empty_overlay_still_serves(tmp_path):
+    """A budget below the overlay's fixed part: every batch is written back at once, and the
+    loop never spins on it."""
+    data = str(tmp_path / "data")
+    learners = [f"tiny-learner-{i}" for i in range(4)]
+    d = Daemon(data, conf(tmp_path, "tiny.conf", "write_behind_bytes = 1\n")).start()
+    c = Client(d.endpoint, timeout_ms=5000)
+    load_and_submit(c, learners, 5)
+    m = metrics(c)
+    assert m["masteryd_write_behind_written_total"] > 0
+    assert m["masteryd_write_behind_bytes"] < 64 * 1024
+    got = snapshot(c, learners)
+    assert got["health"][0] == 20
+    c.close()
+    assert d.stop() == 0
