@@ -65,6 +65,7 @@ struct overlay {
     uint64_t rng;
     size_t bytes;
     size_t nodes;
+    uint64_t gen; /* overlay_generation: bumped by every link and unlink */
     ov_undo_t *undo;
     size_t nundo, undo_cap;
     ov_node_t **slots; /* the hash index: slot_cap (a power of 2, or 0) slots, NULL = empty */
@@ -282,6 +283,7 @@ static void unlink_free(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
     idx_remove(ov, n);
     d->delta -= contrib(n);
     ov->nodes--;
+    ov->gen++;
     free_node(ov, n);
 }
 
@@ -351,6 +353,7 @@ static void link_node(overlay_t *ov, ov_node_t *n, ov_node_t ***upd)
         n->flags |= OV_IN_BASE;
     d->delta += contrib(n); /* as a tombstone, until swap_val gives it its value */
     ov->nodes++;
+    ov->gen++;
 }
 
 /* Sets n's value to v (owned now; NULL: tombstone) and returns the old one to the caller. */
@@ -440,6 +443,11 @@ size_t overlay_bytes(const overlay_t *ov)
 size_t overlay_nodes(const overlay_t *ov)
 {
     return ov->nodes;
+}
+
+uint64_t overlay_generation(const overlay_t *ov)
+{
+    return ov->gen;
 }
 
 int64_t overlay_count_delta(const overlay_t *ov, unsigned db)

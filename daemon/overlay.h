@@ -72,6 +72,10 @@ ov_found_t overlay_get(const overlay_t *ov, unsigned db, const void *key, size_t
 ov_node_t *overlay_seek(const overlay_t *ov, unsigned db, const void *key, size_t klen);
 /* The node after n in its database, or NULL. */
 ov_node_t *overlay_next(const ov_node_t *n);
+/* A number that changes whenever a node is linked or unlinked (a value changing in place
+ * leaves it): a walk that holds a node pointer re-seeks from its last key when it changed, so
+ * it sees nodes made ahead of it and never follows a freed one. */
+uint64_t overlay_generation(const overlay_t *ov);
 /* The last node of db, or NULL. */
 ov_node_t *overlay_last(const overlay_t *ov, unsigned db);
 const void *overlay_node_key(const ov_node_t *n, size_t *klen);

@@ -1197,6 +1197,13 @@ static int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
     return c != 0 ? c : (alen > blen) - (alen < blen);
 }
 
+/* A copy of the key just returned: where a re-seek starts (the node holding it may go). */
+static void iter_remember(store_iter_t *it, const MDB_val *k)
+{
+    memcpy(it->last.b, k->mv_data, k->mv_size);
+    it->last.len = k->mv_size;
+}
+
 /* The merged walk of a deferred database: the base's pairs and the overlay's, in key order; an
  * overlay node replaces the base's pair of the same key, and a tombstone hides it. */
 static int iter_step_merged(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
@@ -1206,6 +1213,18 @@ static int iter_step_merged(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
     if (!it->started) {
         it->started = true;
         it->ov_next = overlay_seek(ov, (unsigned)it->db, it->start.b, it->start.len);
+        it->ov_gen = overlay_generation(ov);
+    } else if (overlay_generation(ov) != it->ov_gen) {
+        /* Nodes were made or removed since ov_next was found (the caller wrote while walking):
+         * find the first node after the last key again, as an LMDB cursor would see it. */
+        const store_key_t *from = it->last.len ? &it->last : &it->start;
+        const ov_node_t *n = overlay_seek(ov, (unsigned)it->db, from->b, from->len);
+        size_t kl;
+        const void *kp = n ? overlay_node_key(n, &kl) : NULL;
+        if (n && it->last.len && bytes_cmp(kp, kl, it->last.b, it->last.len) == 0)
+            n = overlay_next(n);
+        it->ov_next = (void *)n;
+        it->ov_gen = overlay_generation(ov);
     }
     for (;;) {
         if (!it->base_have && !it->base_done) {
@@ -1240,6 +1259,7 @@ static int iter_step_merged(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
             it->base_have = false;
             *out_k = (MDB_val){it->base_key.len, (void *)it->base_key.data};
             *out_v = (MDB_val){it->base_val.len, (void *)it->base_val.data};
+            iter_remember(it, out_k);
             return 0;
         }
         if (c == 0)
@@ -1250,6 +1270,7 @@ static int iter_step_merged(store_iter_t *it, MDB_val *out_k, MDB_val *out_v)
             continue; /* a tombstone */
         *out_k = (MDB_val){nk_len, (void *)nk};
         *out_v = (MDB_val){nv_len, (void *)nv};
+        iter_remember(it, out_k);
         return 0;
     }
 }

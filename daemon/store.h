@@ -240,6 +240,8 @@ typedef struct store_iter {
     bool base_have, base_done;      /* base_key/val: the base's next pair, not yet returned */
     store_val_t base_key, base_val; /* raw (trailer included) */
     void *ov_next;                  /* the overlay's next node (ov_node_t), or NULL */
+    uint64_t ov_gen;                /* overlay_generation when ov_next was found */
+    store_key_t last;               /* the last key returned (len 0: none yet) */
 } store_iter_t;
 
 int store_iter_open(store_txn_t *txn, store_db_t db, const store_key_t *prefix,

@@ -1108,6 +1108,84 @@ static void test_write_behind_model(void **state)
     rm_env(dir);
 }
 
+/* A walk sees what its own transaction writes while it walks, as an LMDB cursor does: keys put
+ * or deleted ahead of it, in the overlay or over the base, and nodes a child's abort removed. */
+static void test_write_behind_walk_sees_writes(void **state)
+{
+    (void)state;
+    char dir[600];
+    new_dir(dir, sizeof dir);
+    store_t *st = open_store(dir, 16 * MIB, 64 * MIB);
+    assert_int_equal(store_write_behind(st, 1 * MIB), 0);
+    wb_model_t *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    for (int round = 0; round < 200; round++) {
+        store_txn_t *t = NULL;
+        assert_int_equal(store_txn_begin(st, true, &t), 0);
+        wb_changes(t, m, 1); /* some keys in the overlay, uncommitted */
+        store_key_t p;
+        key_str(&p, "k");
+        store_iter_t it;
+        assert_int_equal(store_iter_open(t, STORE_DB_LEARNERS, &p, NULL, &it), 0);
+        char last[16] = "";
+        store_val_t kv, vv;
+        for (;;) {
+            /* Expected: the model's first live key after last. */
+            const char *want = NULL;
+            char keys[WB_KEYS][16];
+            int wi = -1;
+            for (int i = 0; i < WB_KEYS; i++) {
+                wb_key(i, keys[i]);
+                if (m->val[0][i][0] && strcmp(keys[i], last) > 0 &&
+                    (want == NULL || strcmp(keys[i], want) < 0))
+                    want = keys[i], wi = i;
+            }
+            int rc = store_iter_next(&it, &kv, &vv);
+            if (want == NULL) {
+                assert_int_equal(rc, ERR_NOT_FOUND);
+                break;
+            }
+            assert_int_equal(rc, 0);
+            assert_int_equal(kv.len, strlen(want));
+            assert_memory_equal(kv.data, want, kv.len);
+            assert_int_equal(vv.len, strlen(m->val[0][wi]));
+            assert_memory_equal(vv.data, m->val[0][wi], vv.len);
+            memcpy(last, want, strlen(want) + 1);
+            /* Write while walking: put or delete anywhere, or a child that aborts. */
+            int i = (int)(wb_next() % WB_KEYS);
+            char k[16];
+            wb_key(i, k);
+            store_key_t key;
+            key_str(&key, k);
+            uint64_t r = wb_next() % 4;
+            if (r == 0) {
+                assert_int_equal(store_del(t, STORE_DB_LEARNERS, &key), 0);
+                m->val[0][i][0] = '\0';
+            } else if (r < 3) {
+                snprintf(m->val[0][i], sizeof m->val[0][i], "w%d", round);
+                assert_int_equal(
+                    store_put(t, STORE_DB_LEARNERS, &key, m->val[0][i], strlen(m->val[0][i]), 0),
+                    0);
+            } else {
+                store_txn_t *child = NULL;
+                assert_int_equal(store_txn_begin_child(t, &child), 0);
+                assert_int_equal(store_put(child, STORE_DB_LEARNERS, &key, "gone", 4, 0), 0);
+                store_txn_abort(&child);
+            }
+        }
+        store_iter_close(&it);
+        assert_int_equal(store_txn_commit(&t), 0);
+        if (round % 10 == 9) {
+            bool done;
+            assert_int_equal(store_flush_step(st, 300, &done), 0);
+        }
+    }
+    wb_check(st, m);
+    store_close(&st);
+    free(m);
+    rm_env(dir);
+}
+
 /* A damaged write-ahead record refuses the open, naming it, instead of serving less. */
 static void test_write_behind_damaged_record(void **state)
 {
@@ -1161,6 +1239,7 @@ int main(void)
         cmocka_unit_test(test_missing_databases_refused),
         cmocka_unit_test(test_upgrade_format3_adds_reviews),
         cmocka_unit_test(test_write_behind_model),
+        cmocka_unit_test(test_write_behind_walk_sees_writes),
         cmocka_unit_test(test_write_behind_damaged_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
