@@ -355,7 +355,7 @@ int main(int argc, char **argv)
     server_destroy(&server); /* no more requests: the write-behind can drain */
     store_wb_stats_t wb;
     store_wb_stats(store, &wb);
-    if (wb.nodes > 0 || wb.wal_records > 0) {
+    if (wb.pending) {
         int64_t t0 = wall_ms();
         if (store_flush_all(store) != 0)
             log_warnx("write-behind: not all written back at shutdown; the next start replays "

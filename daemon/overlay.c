@@ -318,8 +318,9 @@ static int copy_val(overlay_t *ov, bool tomb, const void *val, size_t len, uint8
     return 0;
 }
 
-/* A node for key, not yet linked (its value NULL), or NULL when out of memory. */
-static ov_node_t *new_node(overlay_t *ov, unsigned db, const void *key, size_t klen)
+/* A node for key (hash: key_hash's), not yet linked (its value NULL), or NULL when out of
+ * memory. */
+static ov_node_t *new_node(overlay_t *ov, unsigned db, const void *key, size_t klen, uint32_t hash)
 {
     unsigned level = random_level(ov);
     if (idx_reserve(ov) != 0)
@@ -328,7 +329,7 @@ static ov_node_t *new_node(overlay_t *ov, unsigned db, const void *key, size_t k
     if (n == NULL)
         return NULL;
     memset(n, 0, sizeof *n);
-    n->hash = key_hash(db, key, klen);
+    n->hash = hash;
     n->klen = (uint16_t)klen;
     n->db = (uint8_t)db;
     n->level = (uint8_t)level;
@@ -522,7 +523,8 @@ static int change(overlay_t *ov, unsigned db, const void *key, size_t klen, bool
     assert(klen >= 1 && klen <= OV_MAX_KEY);
     assert(len <= UINT32_MAX);
     ov_node_t **upd[OV_MAX_LEVEL];
-    ov_node_t *n = idx_find(ov, db, key, klen, key_hash(db, key, klen));
+    uint32_t hash = key_hash(db, key, klen);
+    ov_node_t *n = idx_find(ov, db, key, klen, hash);
     bool created = n == NULL;
     if (created) /* the links a new node is spliced into */
         find(&ov->db[db], key, klen, upd);
@@ -533,7 +535,7 @@ static int change(overlay_t *ov, unsigned db, const void *key, size_t klen, bool
     if (rc != 0)
         return rc;
     if (created) {
-        n = new_node(ov, db, key, klen);
+        n = new_node(ov, db, key, klen, hash);
         if (n == NULL) {
             free_val(ov, v, len);
             return ERR_NOMEM;
@@ -696,7 +698,7 @@ int overlay_record_apply(overlay_t *ov, const uint8_t *rec, size_t len)
         if (copy_val(ov, e.tomb, e.val, e.vlen, &v) != 0)
             return ERR_NOMEM;
         if (n == NULL || key_cmp(n, e.key, e.klen) != 0) {
-            n = new_node(ov, e.db, e.key, e.klen);
+            n = new_node(ov, e.db, e.key, e.klen, key_hash(e.db, e.key, e.klen));
             if (n == NULL) {
                 free_val(ov, v, e.vlen);
                 return ERR_NOMEM;

@@ -1042,7 +1042,7 @@ static void housekeeping(server_t *s)
  */
 static bool write_behind_wanted(const server_t *s, const store_wb_stats_t *w, int64_t now)
 {
-    if (!w->on || w->budget == 0 || (w->nodes == 0 && w->wal_records == 0))
+    if (w->budget == 0 || !w->pending)
         return false;
     return w->sweeping || w->held_bytes >= w->budget / 2 ||
            w->oldest_age_ms >= (int64_t)s->conf->write_behind_seconds * 1000 ||
@@ -1084,7 +1084,7 @@ static long write_behind_wait(const server_t *s, long wait)
 {
     store_wb_stats_t w;
     store_wb_stats(s->store, &w);
-    if (!w.on || w.budget == 0 || (w.nodes == 0 && w.wal_records == 0))
+    if (w.budget == 0 || !w.pending)
         return wait;
     if (w.sweeping)
         return 0;

@@ -490,6 +490,13 @@ static bool base_has(void *ctx, unsigned db, const void *key, size_t klen)
     return st->wb.base_txn != NULL && mdb_get(st->wb.base_txn, st->dbi[db], &k, &v) == 0;
 }
 
+/* Whether a sweep has anything left to do: nodes to write, wal records to delete. */
+static bool wb_pending(const store_wb_t *wb)
+{
+    return wb->ov != NULL &&
+           (overlay_nodes(wb->ov) > 0 || wb->wal_first < wb->wal_next || wb->sweeping);
+}
+
 static int wb_start(store_t *st)
 {
     if (st->wb.ov == NULL && (st->wb.ov = overlay_new(STORE_DB_COUNT, base_has, st)) == NULL)
@@ -587,6 +594,7 @@ void store_wb_stats(const store_t *st, store_wb_stats_t *o)
     const store_wb_t *wb = &st->wb;
     memset(o, 0, sizeof *o);
     o->on = wb->ov != NULL;
+    o->pending = wb_pending(wb);
     o->budget = wb->budget;
     o->held_bytes = wb->ov ? overlay_bytes(wb->ov) : 0;
     o->nodes = wb->ov ? overlay_nodes(wb->ov) : 0;
@@ -709,8 +717,7 @@ fail:
 
 int store_flush_all(store_t *st)
 {
-    while (st->wb.ov != NULL && (overlay_nodes(st->wb.ov) > 0 ||
-                                 st->wb.wal_first < st->wb.wal_next || st->wb.sweeping)) {
+    while (wb_pending(&st->wb)) {
         bool done;
         int rc = store_flush_step(st, 8u << 20, &done);
         if (rc == ERR_RETRY && (rc = store_grow(st)) == 0)

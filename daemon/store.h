@@ -309,6 +309,7 @@ int store_write_behind(store_t *st, uint64_t budget);
 
 typedef struct store_wb_stats {
     bool on;                    /* an overlay exists: writes are deferred */
+    bool pending;               /* something to write back: nodes, wal records or a sweep */
     uint64_t budget;            /* store_write_behind's */
     uint64_t held_bytes, nodes; /* the overlay's size */
     uint64_t wal_records, wal_bytes;
