@@ -129,6 +129,37 @@ static const conf_entry_t conf_table[] = {
      "crash), when the buffer is half full, or after write_behind_idle_ms without requests"},
     {"write_behind_idle_ms", CONF_U64, offsetof(conf_t, write_behind_idle_ms), "100", 0, 3600000,
      "a sweep starts after this long without requests (0: not on idleness)"},
+    {"cluster_nats", CONF_STR, offsetof(conf_t, cluster_nats), "", 0, 0,
+     "cluster mode: NATS server URLs, comma-separated (e.g. nats://10.0.0.1:4222,nats://"
+     "10.0.0.2:4222); empty: a single node"},
+    {"cluster_prefix", CONF_STR, offsetof(conf_t, cluster_prefix), "masteryd", 0, 0,
+     "cluster mode: the JetStream stream's name, its subjects' first token and the lease "
+     "bucket's prefix (letters, digits, '-' and '_')"},
+    {"cluster_node", CONF_U64, offsetof(conf_t, cluster_node), "0", 0, 63,
+     "cluster mode: this node's index, 0..cluster_nodes-1; partition p prefers node "
+     "p % cluster_nodes"},
+    {"cluster_nodes", CONF_U64, offsetof(conf_t, cluster_nodes), "1", 1, 64,
+     "cluster mode: how many masteryd nodes share the partitions"},
+    {"cluster_partitions", CONF_U64, offsetof(conf_t, cluster_partitions), "12", 1, 1024,
+     "cluster mode: learner partitions; every node must say the same (fixed when the stream is "
+     "made)"},
+    {"cluster_replicas", CONF_U64, offsetof(conf_t, cluster_replicas), "3", 1, 5,
+     "cluster mode: copies JetStream keeps of the stream and the lease bucket"},
+    {"cluster_lease_ms", CONF_U64, offsetof(conf_t, cluster_lease_ms), "3000", 500, 600000,
+     "cluster mode: a partition's lease lapses this long after its holder's last renewal (the "
+     "failover time); renewed every third of it"},
+    {"cluster_dedup_seconds", CONF_U64, offsetof(conf_t, cluster_dedup_seconds), "600", 1, 86400,
+     "cluster mode: JetStream's de-duplication window for a tool's resent items (later "
+     "resends are found by the owning shard's evidence-id index)"},
+    {"cluster_connect_ms", CONF_U64, offsetof(conf_t, cluster_connect_ms), "10000", 100, 600000,
+     "cluster mode: how long a start waits for a NATS server"},
+    {"cluster_queue_bytes", CONF_U64, offsetof(conf_t, cluster_queue_bytes), "16777216", 65536,
+     1ull << 34, "cluster mode: fetched messages waiting to be applied, bytes"},
+    {"cluster_fetch", CONF_U64, offsetof(conf_t, cluster_fetch), "256", 1, 4096,
+     "cluster mode: messages one consumer fetch asks for"},
+    {"cluster_publish_ms", CONF_U64, offsetof(conf_t, cluster_publish_ms), "5000", 100, 600000,
+     "cluster mode: how long intake waits for JetStream to acknowledge a request's items "
+     "(then they are answered UNAVAILABLE and the tool retries)"},
     {"risk_stuck_items", CONF_U64, offsetof(conf_t, risk_stuck_items), "5", 1, 1000000,
      "a learner is at risk with this many evidence items on an unlocked, unmastered competency"},
     {"risk_idle_days", CONF_U64, offsetof(conf_t, risk_idle_days), "14", 0, 3650,

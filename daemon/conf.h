@@ -70,6 +70,19 @@ typedef struct conf {
     uint64_t write_behind_step_bytes;  /* bytes per sweep step */
     uint64_t write_behind_seconds;     /* oldest write-ahead record's age that starts a sweep */
     uint64_t write_behind_idle_ms;     /* idleness that starts a sweep (0: never) */
+    /* cluster mode (cluster.h); cluster_nats "" is a single node */
+    char cluster_nats[CONF_STR_MAX];   /* NATS URLs, comma-separated */
+    char cluster_prefix[CONF_STR_MAX]; /* stream, subject and bucket names */
+    uint64_t cluster_node;             /* this node's index, 0..cluster_nodes-1 */
+    uint64_t cluster_nodes;            /* nodes in the cluster */
+    uint64_t cluster_partitions;       /* learner partitions (fixed when the stream is made) */
+    uint64_t cluster_replicas;         /* JetStream copies of the stream and the leases */
+    uint64_t cluster_lease_ms;         /* a partition lease's life without renewal */
+    uint64_t cluster_dedup_seconds;    /* JetStream's de-duplication window */
+    uint64_t cluster_connect_ms;       /* how long a start waits for NATS */
+    uint64_t cluster_queue_bytes;      /* fetched, not yet applied payload bytes */
+    uint64_t cluster_fetch;            /* messages per consumer fetch */
+    uint64_t cluster_publish_ms;       /* how long intake waits for JetStream's acks */
 } conf_t;
 
 /* Fills *c with the embedded defaults. */
