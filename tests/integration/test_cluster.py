@@ -173,7 +173,10 @@ class Shard:
         self.logs = []
 
     def start(self):
-        self.d = Daemon(self.data, ["-c", self.conf]).start(self.listen, self.events)
+        args = ["-c", self.conf]
+        if self.i > 0 and not os.path.exists(os.path.join(self.data, "data.mdb")):
+            args.append("--adopt-keys")  # a new store takes the issuer keys shard 0 made
+        self.d = Daemon(self.data, args).start(self.listen, self.events)
         return self
 
     def alive(self):
