@@ -266,6 +266,10 @@ class Load:
     def running(self):
         return any(t.is_alive() for t in self.threads)
 
+    def _count_retry(self, kind):
+        with self.lock:
+            self.retries[kind] += 1
+
     def _gate(self):
         with self.cond:
             while self.limit is not None and self.count >= self.limit and not self.stop.is_set():
@@ -286,12 +290,12 @@ class Load:
                     try:
                         rep = c.call(submit_evidence=pb.SubmitEvidence(items=pending))
                     except TimeoutError:
-                        self.retries["timeout"] += 1
+                        self._count_retry("timeout")
                         continue
                     finally:
                         c.close()
                     if rep.status.code == pb.STATUS_UNAVAILABLE:
-                        self.retries["unavailable"] += 1
+                        self._count_retry("unavailable")
                         time.sleep(0.05)
                         continue
                     assert rep.status.code == pb.STATUS_OK, rep.status
@@ -305,7 +309,7 @@ class Load:
                                 self.count += 1
                                 self.cond.notify_all()
                         elif res.status.code == pb.STATUS_UNAVAILABLE:
-                            self.retries["item_unavailable"] += 1
+                            self._count_retry("item_unavailable")
                             left.append(it)
                         else:
                             raise AssertionError(f"{it.evidence_id}: {res.status}")
