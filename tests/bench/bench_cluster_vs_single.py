@@ -9,7 +9,7 @@ reports acknowledged items/s (an acknowledgement: synced in LMDB for one node, s
 JetStream quorum for the cluster) and, for the cluster, applied items/s (until every shard
 applied its partitions: consumers drained). Medians of --runs runs, with the load average.
 
-    MASTERY_BIN=build/bin /usr/bin/python3 tests/bench/bench_cluster.py [--items 20000]
+    MASTERY_BIN=build/bin /usr/bin/python3 tests/bench/bench_cluster_vs_single.py [--items 20000]
 """
 import argparse
 import os
