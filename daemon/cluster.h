@@ -99,8 +99,12 @@ int cluster_publish(cluster_t *c, cluster_pub_t *pubs, size_t n, int64_t timeout
 /* ---- application: what the server applies in its group commits ---- */
 
 typedef enum cluster_entry_kind {
-    CLUSTER_CLAIM = 1, /* this node now holds the partition: answer with cluster_start() */
-    CLUSTER_MSG = 2,   /* a message to apply, in stream order within its partition */
+    CLUSTER_CLAIM = 1,   /* this node now holds the partition: answer with cluster_start() */
+    CLUSTER_MSG = 2,     /* a message to apply, in stream order within its partition */
+    CLUSTER_REQUEST = 3, /* a read another node forwarded here (cluster_forward): answer it with
+                            cluster_answer() */
+    CLUSTER_REPLY = 4,   /* the answer (a packed Reply) for the client this node's token waits
+                            for: of a forwarded read, or of a learner write another node applied */
 } cluster_entry_kind_t;
 
 typedef struct cluster_entry {
@@ -108,9 +112,10 @@ typedef struct cluster_entry {
     uint32_t partition;  /* or CLUSTER_FW */
     uint64_t epoch;      /* the claim it belongs to (cluster_start / cluster_rewind name it) */
     uint64_t seq;        /* CLUSTER_MSG: its stream sequence */
-    const uint8_t *data; /* CLUSTER_MSG: payload, owned by the cluster until cluster_done() */
+    const uint8_t *data; /* payload, owned by the cluster until cluster_done() */
     size_t len;
-    void *msg; /* private */
+    uint64_t token; /* CLUSTER_REPLY: the token of cluster_forward / cluster_notify */
+    void *msg;      /* private */
 } cluster_entry_t;
 
 /*
@@ -128,9 +133,10 @@ size_t cluster_take(cluster_t *c, cluster_entry_t *out, size_t max, size_t max_b
 void cluster_start(cluster_t *c, uint32_t partition, uint64_t epoch, uint64_t next_seq);
 
 /*
- * After the transaction that applied entries[0..n) (CLUSTER_MSG ones) ended: committed ->
- * each is acknowledged to JetStream; not committed -> each of their partitions is rewound
- * (as cluster_rewind). Payloads are freed either way; entries must not be used after.
+ * After the transaction that applied entries[0..n) ended: committed -> each CLUSTER_MSG is
+ * acknowledged to JetStream; not committed -> each of their partitions is rewound (as
+ * cluster_rewind). Entries of the other kinds are only freed (every taken entry comes back
+ * here once). Payloads are freed either way; entries must not be used after.
  */
 void cluster_done(cluster_t *c, cluster_entry_t *entries, size_t n, bool committed);
 
@@ -138,6 +144,27 @@ void cluster_done(cluster_t *c, cluster_entry_t *entries, size_t n, bool committ
  * not arrived): everything fetched for it is dropped and the partition claimed again (a new
  * CLAIM), after delay_ms. */
 void cluster_rewind(cluster_t *c, uint32_t partition, uint64_t epoch, int64_t delay_ms);
+
+/* ---- routing: requests about a learner another node holds ---- */
+
+/* Whether this node holds partition's lease now (and may apply and answer for it). */
+bool cluster_holds(cluster_t *c, uint32_t partition);
+
+/*
+ * Sends a request (a packed ClusterItem) to the node holding partition, over core NATS
+ * ("<prefix>.node.<owner>.req", answered to "<prefix>.node.<this>.rep.<token>"): its answer
+ * comes back here as a CLUSTER_REPLY entry with token, or never (the caller times it out).
+ * Returns 0, ERR_NOT_FOUND (nobody holds the partition now), ERR_UNAVAILABLE.
+ */
+int cluster_forward(cluster_t *c, uint32_t partition, uint64_t token, const uint8_t *data,
+                    size_t len);
+
+/* Answers a CLUSTER_REQUEST entry (before handing it to cluster_done) with a packed Reply. */
+void cluster_answer(cluster_t *c, const cluster_entry_t *request, const uint8_t *data, size_t len);
+
+/* Sends node the answer (a packed Reply) its client waits for under token (the stream
+ * sequence of a learner write this node applied). Returns 0 or ERR_UNAVAILABLE. */
+int cluster_notify(cluster_t *c, uint32_t node, uint64_t token, const uint8_t *data, size_t len);
 
 /* ---- observation (Metrics, Health, tests) ---- */
 
