@@ -115,6 +115,8 @@ struct cluster {
     pthread_t lease_thread;
     cluster_stats_t st; /* counters; held/held_mask/queue_bytes/connected computed on read */
     atomic_bool connected;
+    bool closed; /* libnats ran our closed callback: no callback of ours runs any more */
+    pthread_cond_t closed_cv;
 
     pthread_mutex_t pub_mu;
     pub_slot_t *pub_map;
@@ -652,7 +654,20 @@ static void on_disconnected(natsConnection *nc, void *closure)
     (void)nc;
     cluster_t *c = closure;
     atomic_store(&c->connected, false);
-    log_warnx("cluster: connection to NATS lost; reconnecting");
+    if (!atomic_load(&c->halt))
+        log_warnx("cluster: connection to NATS lost; reconnecting");
+}
+
+/* libnats runs the connection's callbacks on a thread of its own, after natsConnection_Close
+ * returned: cluster_destroy waits for this last one before it frees c. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    cluster_t *c = closure;
+    pthread_mutex_lock(&c->mu);
+    c->closed = true;
+    pthread_cond_broadcast(&c->closed_cv);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -751,6 +766,8 @@ static int connect_nats(cluster_t *c, const conf_t *conf, err_detail_t *detail)
         s = natsOptions_SetDisconnectedCB(c->opts, on_disconnected, c);
     if (s == NATS_OK)
         s = natsOptions_SetReconnectedCB(c->opts, on_reconnected, c);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(c->opts, on_closed, c);
     if (s != NATS_OK)
         return err_set(detail, s == NATS_NO_MEMORY ? ERR_NOMEM : ERR_INVALID, "cluster_nats",
                        "NATS options: %s", nats_text(s));
@@ -926,6 +943,7 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     pthread_mutex_init(&c->pub_mu, NULL);
     pthread_cond_init(&c->space, &ca);
     pthread_cond_init(&c->tick, &ca);
+    pthread_cond_init(&c->closed_cv, &ca);
     pthread_condattr_destroy(&ca);
     int rc = 0;
     c->parts = calloc((size_t)c->partitions + 1, sizeof *c->parts);
@@ -1002,7 +1020,14 @@ void cluster_destroy(cluster_t **cp)
     jsCtx_Destroy(c->kvjs);
     jsCtx_Destroy(c->js);
     if (c->nc) {
+        atomic_store(&c->halt, true);
         natsConnection_Close(c->nc);
+        pthread_mutex_lock(&c->mu);
+        struct timespec ts;
+        deadline_ts(&ts, now_ms() + 10000); /* bounded, should libnats never call back */
+        while (!c->closed && pthread_cond_timedwait(&c->closed_cv, &c->mu, &ts) == 0)
+            ;
+        pthread_mutex_unlock(&c->mu);
         natsConnection_Destroy(c->nc);
     }
     natsOptions_Destroy(c->opts);
@@ -1010,6 +1035,7 @@ void cluster_destroy(cluster_t **cp)
         close(c->efd);
     pthread_cond_destroy(&c->space);
     pthread_cond_destroy(&c->tick);
+    pthread_cond_destroy(&c->closed_cv);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->pub_mu);
     free(c->pub_map);
