@@ -562,11 +562,14 @@ static void lease_claim(cluster_t *c, int8_t *hb)
         key_of(key, sizeof key, i);
         bool mine = preferred(c, i) == c->node;
         if (!mine) {
+            /* only a lease that lapsed, of a node whose heartbeat lapsed too: it died. The
+             * heartbeat first: one read per node, so live nodes' partitions cost nothing */
+            if (heartbeat_seen(c, preferred(c, i), hb) != 0)
+                continue;
             kvEntry *e = NULL;
             natsStatus s = kvStore_Get(&e, c->kv, key);
             kvEntry_Destroy(e);
-            /* only a lease that lapsed, of a node whose heartbeat lapsed too: it died */
-            if (s != NATS_NOT_FOUND || heartbeat_seen(c, preferred(c, i), hb) != 0)
+            if (s != NATS_NOT_FOUND)
                 continue;
         }
         uint64_t rev = 0;
@@ -768,6 +771,10 @@ static int connect_nats(cluster_t *c, const conf_t *conf, err_detail_t *detail)
         s = natsOptions_SetReconnectedCB(c->opts, on_reconnected, c);
     if (s == NATS_OK)
         s = natsOptions_SetClosedCB(c->opts, on_closed, c);
+    /* libnats' flusher otherwise waits 1 ms to batch: a one-item publish took 1 ms (1 000/s)
+     * instead of ~0.13 ms; batches of 1 000 cost the same either way (bench_cluster) */
+    if (s == NATS_OK)
+        s = natsOptions_SetSendAsap(c->opts, true);
     if (s != NATS_OK)
         return err_set(detail, s == NATS_NO_MEMORY ? ERR_NOMEM : ERR_INVALID, "cluster_nats",
                        "NATS options: %s", nats_text(s));
@@ -1021,6 +1028,9 @@ void cluster_destroy(cluster_t **cp)
     jsCtx_Destroy(c->js);
     if (c->nc) {
         atomic_store(&c->halt, true);
+        /* the acks cluster_done wrote are buffered: send them before closing */
+        if (atomic_load(&c->connected))
+            natsConnection_FlushTimeout(c->nc, 1000);
         natsConnection_Close(c->nc);
         pthread_mutex_lock(&c->mu);
         struct timespec ts;
