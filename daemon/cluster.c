@@ -94,6 +94,7 @@ struct cluster {
     char lease_value[CONF_STR_MAX + 32]; /* "<node> <endpoint>" */
     uint32_t node, nodes, partitions;
     int64_t lease_ms, fetch, fetch_wait_ms;
+    int64_t started_ms; /* monotonic time of cluster_new */
     uint64_t queue_budget;
 
     natsOptions *opts;
@@ -562,6 +563,10 @@ static void lease_claim(cluster_t *c, int8_t *hb)
         key_of(key, sizeof key, i);
         bool mine = preferred(c, i) == c->node;
         if (!mine) {
+            /* a heartbeat missing in the first lease after our start may be a node that
+             * starts with us: taking its partitions would only hand them back */
+            if (now_ms() - c->started_ms < c->lease_ms)
+                continue;
             /* only a lease that lapsed, of a node whose heartbeat lapsed too: it died. The
              * heartbeat first: one read per node, so live nodes' partitions cost nothing */
             if (heartbeat_seen(c, preferred(c, i), hb) != 0)
@@ -937,6 +942,7 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     c->partitions = (uint32_t)conf->cluster_partitions;
     snprintf(c->lease_value, sizeof c->lease_value, "%" PRIu32 " %s", c->node, endpoint);
     c->lease_ms = (int64_t)conf->cluster_lease_ms;
+    c->started_ms = now_ms();
     c->fetch = (int64_t)conf->cluster_fetch;
     /* a stopped fetcher ends within one fetch: keep that well inside a lease period */
     c->fetch_wait_ms = c->lease_ms / 5 < 500 ? c->lease_ms / 5 : 500;

@@ -18,7 +18,8 @@
  *   key "n.<i>"    value: node i's endpoint, its heartbeat, put every lease/3.
  * Partition p's preferred node is p % cluster_nodes. A node takes the preferred ones it can
  * create; it takes another node's partition only when that node's heartbeat and the lease are
- * both gone (expired: the node died), and gives it back (deletes the lease) once the preferred
+ * both gone (expired: the node died) and it has itself run for a lease (a node starting with
+ * it has had time to put its heartbeat), and gives it back (deletes the lease) once the preferred
  * node's heartbeat is seen again. A node that fails to renew a lease stops applying that
  * partition at once (fencing: nothing is applied after lease_ms - margin from the last
  * successful renewal).
