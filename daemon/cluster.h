@@ -18,7 +18,8 @@
  *   key "n.<i>"    value: node i's endpoint, its heartbeat, put every lease/3.
  * Partition p's preferred node is p % cluster_nodes. A node takes the preferred ones it can
  * create; it takes another node's partition only when that node's heartbeat and the lease are
- * both gone (expired: the node died), and gives it back (deletes the lease) once the preferred
+ * both gone (expired: the node died) and it has itself run for a lease (a node starting with
+ * it has had time to put its heartbeat), and gives it back (deletes the lease) once the preferred
  * node's heartbeat is seen again. A node that fails to renew a lease stops applying that
  * partition at once (fencing: nothing is applied after lease_ms - margin from the last
  * successful renewal).
@@ -58,8 +59,9 @@ uint32_t cluster_partition(const char *learner_id, uint32_t partitions);
 /*
  * Connects to conf->cluster_nats (comma-separated URLs; reconnects forever), creates the
  * stream and the lease bucket if they do not exist (and checks that existing ones have the
- * configured subjects and replicas: ERR_CONFLICT naming "cluster_partitions" or
- * "cluster_replicas" otherwise), starts the lease thread, and queues a CLAIM for CLUSTER_FW.
+ * configured subjects and replicas, and the bucket the configured TTL: ERR_CONFLICT naming
+ * "cluster_partitions", "cluster_replicas" or "cluster_lease_ms" otherwise), starts the lease
+ * thread, and queues a CLAIM for CLUSTER_FW.
  * endpoint: this node's request endpoint as bound, published in its heartbeat (copied).
  * Caller owns *out. Errors: ERR_UNAVAILABLE (no NATS server answered within
  * conf->cluster_connect_ms), ERR_INVALID (a setting), ERR_NOMEM, with detail.
@@ -67,8 +69,10 @@ uint32_t cluster_partition(const char *learner_id, uint32_t partitions);
 int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_detail_t *detail);
 
 /* Stops the threads (a fetch in flight is abandoned: its messages are redelivered to whoever
- * claims the partition next), releases held leases (deletes them, so another node can take
- * them at once), drains and closes the connection. Sets *c NULL; NULL is fine. */
+ * claims the partition next), releases held leases and the heartbeat (deletes them, so another
+ * node can take them at once), flushes the acks written and closes the connection. Every
+ * CLUSTER_MSG taken must have been handed to cluster_done() before. Sets *c NULL; NULL is
+ * fine. */
 void cluster_destroy(cluster_t **c);
 
 /* A file descriptor that is readable while cluster_take() has something (an eventfd;
@@ -83,7 +87,8 @@ typedef struct cluster_pub {
     const uint8_t *data; /* in: the payload (a packed ClusterItem or Request); borrowed */
     size_t len;          /* in */
     int status;          /* out: 0 stored, ERR_DUPLICATE (the window had the msg_id: stored
-                            before), ERR_UNAVAILABLE (no ack in time / no quorum) */
+                            before), ERR_UNAVAILABLE (no ack in time / no quorum), ERR_INVALID
+                            (a caller's bug: no such partition, msg_id empty or too long) */
     uint64_t seq;        /* out: the stream sequence when status is 0 or ERR_DUPLICATE */
 } cluster_pub_t;
 
@@ -123,7 +128,9 @@ typedef struct cluster_entry {
  * is taken if any waits), in the order they came: within a partition, in stream order.
  * Entries of a partition no longer held, or of an older claim, are dropped here and never
  * returned. Returns how many were written to out. Every CLUSTER_MSG taken must be handed
- * back to cluster_done() exactly once.
+ * back to cluster_done() exactly once, before cluster_destroy(). Fencing: messages of a
+ * partition whose lease was last renewed more than lease_ms - lease_ms / 3 ago wait in the
+ * queue (the next renewal makes the fd readable again; a lost lease drops them).
  */
 size_t cluster_take(cluster_t *c, cluster_entry_t *out, size_t max, size_t max_bytes);
 
@@ -187,8 +194,9 @@ typedef struct cluster_stats {
 void cluster_get_stats(cluster_t *c, cluster_stats_t *out);
 
 /* The endpoint of the node holding partition p's lease, as in its lease value, into buf
- * (cap bytes). Returns 0, ERR_NOT_FOUND (nobody holds it now) or ERR_UNAVAILABLE. Blocks for
- * one KV read (cached for lease_ms / 3). */
+ * (cap bytes, NUL-terminated). Returns 0, ERR_NOT_FOUND (nobody holds it now),
+ * ERR_UNAVAILABLE, ERR_LIMIT (cap too small) or ERR_INVALID (no such partition). Blocks for
+ * one KV read (cached for lease_ms / 3). The server's thread only. */
 int cluster_owner_endpoint(cluster_t *c, uint32_t partition, char *buf, size_t cap);
 
 #endif
