@@ -49,8 +49,9 @@ struct qent {
     uint32_t partition;
     uint64_t epoch;
     uint64_t seq;
+    uint64_t token; /* CLUSTER_REPLY */
     size_t len;
-    char *reply; /* into data[], after the payload */
+    char *reply; /* into data[], after the payload (CLUSTER_REQUEST: where to answer) */
     uint8_t data[];
 };
 
@@ -76,6 +77,7 @@ typedef struct part {
     fetcher_t *fetcher;       /* the newest fetcher, running or stopped; NULL: none yet */
     char owner[CONF_STR_MAX]; /* cluster_owner_endpoint's cache (server thread only) */
     int owner_status;
+    uint32_t owner_node;
     int64_t owner_ms;
 } part_t;
 
@@ -118,6 +120,8 @@ struct cluster {
     atomic_bool connected;
     bool closed; /* libnats ran our closed callback: no callback of ours runs any more */
     pthread_cond_t closed_cv;
+
+    natsSubscription *route_sub; /* "<prefix>.node.<node>.>": forwarded reads and answers */
 
     pthread_mutex_t pub_mu;
     pub_slot_t *pub_map;
@@ -193,7 +197,7 @@ static void queue_push(cluster_t *c, qent_t *e)
     else
         c->head = e;
     c->tail = e;
-    if (e->kind == CLUSTER_MSG)
+    if (e->kind != CLUSTER_CLAIM)
         c->st.queue_bytes += e->len;
     signal_fd(c);
 }
@@ -208,7 +212,7 @@ static qent_t *queue_unlink(cluster_t *c, qent_t *prev, qent_t *e)
         c->head = next;
     if (c->tail == e)
         c->tail = prev;
-    if (e->kind == CLUSTER_MSG) {
+    if (e->kind != CLUSTER_CLAIM) {
         c->st.queue_bytes -= e->len;
         pthread_cond_broadcast(&c->space);
     }
@@ -914,6 +918,114 @@ static int ensure_bucket(cluster_t *c, const conf_t *conf, err_detail_t *detail)
     return 0;
 }
 
+/* ---- routing: forwarded reads, answers (core NATS, no stream) ---- */
+
+/* A message on "<prefix>.node.<node>.req" (a read to answer) or ".rep.<token>" (an answer for
+ * a client waiting here), queued for the server. Over the queue's budget it is dropped: the
+ * asking node times its client out, and the client retries. Runs on a libnats thread. */
+static void on_route_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    (void)nc, (void)sub;
+    cluster_t *c = closure;
+    const char *subj = natsMsg_GetSubject(m), *reply = natsMsg_GetReply(m);
+    size_t plen = strlen(c->prefix);
+    char mine[64];
+    int ml = snprintf(mine, sizeof mine, ".node.%" PRIu32 ".", c->node);
+    const char *tail =
+        subj && strncmp(subj, c->prefix, plen) == 0 && strncmp(subj + plen, mine, (size_t)ml) == 0
+            ? subj + plen + ml
+            : "";
+    cluster_entry_kind_t kind = 0;
+    uint64_t token = 0;
+    char *end = NULL;
+    if (strcmp(tail, "req") == 0 && reply != NULL && reply[0] != '\0')
+        kind = CLUSTER_REQUEST;
+    else if (strncmp(tail, "rep.", 4) == 0) {
+        errno = 0;
+        token = strtoull(tail + 4, &end, 10);
+        if (errno == 0 && end != tail + 4 && *end == '\0')
+            kind = CLUSTER_REPLY;
+    }
+    int len = natsMsg_GetDataLength(m);
+    size_t rlen = kind == CLUSTER_REQUEST ? strlen(reply) : 0;
+    qent_t *e = kind && len >= 0 ? malloc(sizeof *e + (size_t)len + rlen + 1) : NULL;
+    if (e != NULL) {
+        e->kind = kind;
+        e->partition = CLUSTER_FW;
+        e->epoch = 0;
+        e->seq = 0;
+        e->token = token;
+        e->len = (size_t)len;
+        memcpy(e->data, natsMsg_GetData(m), (size_t)len);
+        e->reply = (char *)e->data + len;
+        memcpy(e->reply, kind == CLUSTER_REQUEST ? reply : "", rlen + 1);
+        pthread_mutex_lock(&c->mu);
+        if (!c->stopping && c->st.queue_bytes + e->len <= c->queue_budget) {
+            queue_push(c, e);
+            e = NULL;
+        } else
+            c->st.route_dropped++;
+        pthread_mutex_unlock(&c->mu);
+    }
+    free(e);
+    natsMsg_Destroy(m);
+}
+
+static int route_subscribe(cluster_t *c, err_detail_t *detail)
+{
+    char subj[CONF_STR_MAX + 32];
+    snprintf(subj, sizeof subj, "%s.node.%" PRIu32 ".>", c->prefix, c->node);
+    natsStatus s = natsConnection_Subscribe(&c->route_sub, c->nc, subj, on_route_msg, c);
+    if (s != NATS_OK)
+        return err_set(detail, ERR_UNAVAILABLE, "cluster_nats", "cannot subscribe to %s: %s", subj,
+                       nats_text(s));
+    return 0;
+}
+
+bool cluster_holds(cluster_t *c, uint32_t partition)
+{
+    pthread_mutex_lock(&c->mu);
+    part_t *p = part_of(c, partition);
+    bool held = p != NULL && p->held && p->epoch != 0 && p->started;
+    pthread_mutex_unlock(&c->mu);
+    return held;
+}
+
+int cluster_forward(cluster_t *c, uint32_t partition, uint64_t token, const uint8_t *data,
+                    size_t len)
+{
+    char owner[CONF_STR_MAX];
+    if (partition >= c->partitions || len > INT32_MAX)
+        return ERR_INVALID;
+    int rc = cluster_owner_endpoint(c, partition, owner, sizeof owner);
+    if (rc != 0)
+        return rc;
+    part_t *p = &c->parts[partition];
+    char subj[CONF_STR_MAX + 32], reply[CONF_STR_MAX + 64];
+    snprintf(subj, sizeof subj, "%s.node.%" PRIu32 ".req", c->prefix, p->owner_node);
+    snprintf(reply, sizeof reply, "%s.node.%" PRIu32 ".rep.%" PRIu64, c->prefix, c->node, token);
+    natsStatus s = natsConnection_PublishRequest(c->nc, subj, reply, data, (int)len);
+    return s == NATS_OK ? 0 : ERR_UNAVAILABLE;
+}
+
+void cluster_answer(cluster_t *c, const cluster_entry_t *request, const uint8_t *data, size_t len)
+{
+    const qent_t *e = request->msg;
+    if (e == NULL || request->kind != CLUSTER_REQUEST || len > INT32_MAX)
+        return;
+    if (natsConnection_Publish(c->nc, e->reply, data, (int)len) != NATS_OK)
+        log_debug("cluster: an answer to a forwarded read was not sent");
+}
+
+int cluster_notify(cluster_t *c, uint32_t node, uint64_t token, const uint8_t *data, size_t len)
+{
+    char subj[CONF_STR_MAX + 64];
+    if (len > INT32_MAX)
+        return ERR_INVALID;
+    snprintf(subj, sizeof subj, "%s.node.%" PRIu32 ".rep.%" PRIu64, c->prefix, node, token);
+    return natsConnection_Publish(c->nc, subj, data, (int)len) == NATS_OK ? 0 : ERR_UNAVAILABLE;
+}
+
 int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_detail_t *detail)
 {
     *out = NULL;
@@ -971,6 +1083,8 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     if ((rc = connect_nats(c, conf, detail)) != 0 || (rc = ensure_stream(c, conf, detail)) != 0 ||
         (rc = ensure_bucket(c, conf, detail)) != 0)
         goto fail;
+    if ((rc = route_subscribe(c, detail)) != 0)
+        goto fail;
     pthread_mutex_lock(&c->mu);
     part_t *fw = part_of(c, CLUSTER_FW);
     fw->held = true;
@@ -996,6 +1110,11 @@ void cluster_destroy(cluster_t **cp)
     if (c == NULL)
         return;
     *cp = NULL;
+    if (c->route_sub) {
+        natsSubscription_Unsubscribe(c->route_sub);
+        natsSubscription_Destroy(c->route_sub);
+        c->route_sub = NULL;
+    }
     if (c->parts) {
         pthread_mutex_lock(&c->mu);
         c->stopping = true;
@@ -1195,6 +1314,21 @@ size_t cluster_take(cluster_t *c, cluster_entry_t *out, size_t max, size_t max_b
     pthread_mutex_lock(&c->mu);
     qent_t *prev = NULL, *e = c->head;
     while (e && n < max) {
+        if (e->kind == CLUSTER_REQUEST || e->kind == CLUSTER_REPLY) {
+            if (n > 0 && bytes + e->len > max_bytes)
+                break;
+            cluster_entry_t *o = &out[n++];
+            *o = (cluster_entry_t){.kind = e->kind,
+                                   .partition = e->partition,
+                                   .data = e->data,
+                                   .len = e->len,
+                                   .token = e->token,
+                                   .reply_to = e->reply,
+                                   .msg = e};
+            bytes += e->len;
+            e = queue_unlink(c, prev, e);
+            continue;
+        }
         part_t *p = part_of(c, e->partition);
         if (p == NULL || !p->held || p->epoch != e->epoch) {
             qent_t *next = queue_unlink(c, prev, e);
@@ -1240,6 +1374,12 @@ void cluster_done(cluster_t *c, cluster_entry_t *entries, size_t n, bool committ
     uint64_t acked = 0;
     for (size_t i = 0; i < n; i++) {
         qent_t *e = entries[i].msg;
+        if (e != NULL && (entries[i].kind == CLUSTER_REQUEST || entries[i].kind == CLUSTER_REPLY)) {
+            free(e);
+            entries[i].msg = NULL;
+            entries[i].data = NULL;
+            continue;
+        }
         if (entries[i].kind != CLUSTER_MSG || e == NULL)
             continue;
         if (committed) {
@@ -1304,8 +1444,11 @@ int cluster_owner_endpoint(cluster_t *c, uint32_t partition, char *buf, size_t c
         natsStatus s = kvStore_Get(&e, c->kv, key);
         if (s == NATS_OK) {
             const char *v = kvEntry_ValueString(e), *sp = v ? strchr(v, ' ') : NULL;
-            if (sp && sp[1]) {
+            char *end = NULL;
+            unsigned long node = v ? strtoul(v, &end, 10) : 0;
+            if (sp && sp[1] && end == sp && node < c->nodes) {
                 snprintf(p->owner, sizeof p->owner, "%s", sp + 1);
+                p->owner_node = (uint32_t)node;
                 p->owner_status = 0;
             } else {
                 p->owner_status = ERR_NOT_FOUND; /* not a lease this code wrote */

@@ -119,8 +119,10 @@ typedef struct cluster_entry {
     uint64_t seq;        /* CLUSTER_MSG: its stream sequence */
     const uint8_t *data; /* payload, owned by the cluster until cluster_done() */
     size_t len;
-    uint64_t token; /* CLUSTER_REPLY: the token of cluster_forward / cluster_notify */
-    void *msg;      /* private */
+    uint64_t token;       /* CLUSTER_REPLY: the token of cluster_forward / cluster_notify */
+    const char *reply_to; /* CLUSTER_REQUEST: the subject its answer goes to (the answer is
+                             sealed for it: clusterkey.h) */
+    void *msg;            /* private */
 } cluster_entry_t;
 
 /*
@@ -188,6 +190,7 @@ typedef struct cluster_stats {
     uint64_t takeovers;      /* claims of partitions whose preferred node is another */
     uint64_t releases;       /* leases given up (handed back or lost) */
     uint64_t queue_bytes;    /* payload bytes waiting in the queue */
+    uint64_t route_dropped;  /* forwarded reads and answers dropped over the queue's budget */
     bool connected;
 } cluster_stats_t;
 

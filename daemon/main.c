@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "records.h"
 #include "cluster.h"
+#include "clusterkey.h"
 #include "server.h"
 #include "store.h"
 #include "vault.h"
@@ -276,6 +277,7 @@ int main(int argc, char **argv)
     handler_t *handler = NULL;
     server_t *server = NULL;
     cluster_t *cluster = NULL;
+    clusterkey_t *ckey = NULL;
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
@@ -302,8 +304,11 @@ int main(int argc, char **argv)
         log_warnx("issuer keys: %s: %s", d.field, d.message);
         goto out;
     }
-    if (identity_bind(store, keyring, keys_existed, adopt, wall_ms(), conf.data_dir, key_dir,
-                      &recorded, &d) != 0) {
+    /* A cluster's nodes share the issuer keys, and a node whose store is new (a new node, or
+     * one whose disk was lost) is filled again from the stream: adopting them is the point. */
+    bool cluster_adopts = conf.cluster_nats[0] != '\0';
+    if (identity_bind(store, keyring, keys_existed, adopt || cluster_adopts, wall_ms(),
+                      conf.data_dir, key_dir, &recorded, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
@@ -359,8 +364,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (conf.cluster_nats[0] != '\0') {
-        if (cluster_new(&conf, server_endpoint(server), &cluster, &d) != 0 ||
-            server_set_cluster(server, cluster) != 0) {
+        if (clusterkey_open(key_dir, &ckey, &d) != 0 ||
+            cluster_new(&conf, server_endpoint(server), &cluster, &d) != 0 ||
+            server_set_cluster(server, cluster, ckey) != 0) {
             log_warnx("%s: %s", d.field, d.message);
             goto out;
         }
@@ -400,6 +406,7 @@ int main(int argc, char **argv)
 out:
     OPENSSL_cleanse(stats.logref_key, sizeof stats.logref_key);
     cluster_destroy(&cluster);
+    clusterkey_destroy(&ckey);
     server_destroy(&server);
     handler_destroy(&handler);
     badges_destroy(&badges);

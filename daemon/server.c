@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cluster.h"
+#include "clusterkey.h"
 #include "log.h"
 
 /* A draft option in libzmq 4.3's header, implemented by the library since 4.2.3; setting it is
@@ -115,6 +116,7 @@ struct server {
     uint64_t refusals;         /* refused handshakes in it */
     volatile sig_atomic_t *reload;
     cluster_t *cluster; /* cluster mode (borrowed from main); NULL: a single node */
+    clusterkey_t *ckey; /* what goes through NATS is sealed under it (borrowed from main) */
     waiter_t *waiters;  /* framework requests waiting for their application here */
     size_t n_waiters, cap_waiters;
     cluster_entry_t *entries; /* CLUSTER_TAKE, taken from the cluster for one group commit */
@@ -1122,9 +1124,10 @@ static long write_behind_wait(const server_t *s, long wait)
 
 /* ---- cluster mode (cluster.h) -------------------------------------------------------------- */
 
-int server_set_cluster(server_t *s, cluster_t *c)
+int server_set_cluster(server_t *s, cluster_t *c, clusterkey_t *key)
 {
     s->cluster = c;
+    s->ckey = key;
     if (c == NULL)
         return 0;
     s->entries = calloc(CLUSTER_TAKE, sizeof *s->entries);
@@ -1152,6 +1155,27 @@ static void cluster_stats_copy(server_t *s)
     s->stats->m.cluster.takeovers = cs.takeovers;
     s->stats->m.cluster.releases = cs.releases;
     s->stats->m.cluster.queue_bytes = cs.queue_bytes;
+}
+
+/* Where a sealed box travels (clusterkey.h: its additional data): a partition's subject, any
+ * holder's request, or the subject an answer goes to. */
+static void aad_stream(const server_t *s, uint32_t partition, char *buf, size_t cap)
+{
+    if (partition == CLUSTER_FW)
+        snprintf(buf, cap, "%s.fw", s->conf->cluster_prefix);
+    else
+        snprintf(buf, cap, "%s.ev.%u", s->conf->cluster_prefix, (unsigned)partition);
+}
+
+static void aad_request(const server_t *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.req", s->conf->cluster_prefix);
+}
+
+static void aad_answer(const server_t *s, uint32_t node, uint64_t token, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.node.%u.rep.%llu", s->conf->cluster_prefix, (unsigned)node,
+             (unsigned long long)token);
 }
 
 static int waiter_add(server_t *s, const pending_t *p, uint64_t seq)
@@ -1224,8 +1248,15 @@ static void forward_read(server_t *s, pending_t *p, const char *learner_id)
     uint64_t token = s->next_token++;
     int rc =
         handler_forward_pack(p->req, &who, (uint32_t)s->conf->cluster_node, now_ms(), &data, &len);
+    uint8_t *box = NULL;
+    size_t box_len = 0;
+    char aad[CONF_STR_MAX + 64];
+    aad_request(s, aad, sizeof aad);
     if (rc == 0)
-        rc = cluster_forward(s->cluster, part, token, data, len);
+        rc = clusterkey_seal(s->ckey, aad, data, len, &box, &box_len);
+    if (rc == 0)
+        rc = cluster_forward(s->cluster, part, token, box, box_len);
+    free(box);
     if (rc == 0)
         rc = waiter_add(s, p, token);
     free(data);
@@ -1304,9 +1335,23 @@ static void intake_run(server_t *s)
             continue;
         }
         for (size_t k = 0; k < ins[i].n_pubs; k++) {
-            const handler_intake_pub_t *hp = &ins[i].pubs[k];
-            pubs[total++] = (cluster_pub_t){
-                .partition = hp->partition, .msg_id = hp->msg_id, .data = hp->data, .len = hp->len};
+            /* sealed in place: the intake owns the box from now on */
+            handler_intake_pub_t *hp = &ins[i].pubs[k];
+            char aad[CONF_STR_MAX + 64];
+            aad_stream(s, hp->partition, aad, sizeof aad);
+            uint8_t *box = NULL;
+            size_t box_len = 0;
+            if (clusterkey_seal(s->ckey, aad, hp->data, hp->len, &box, &box_len) == 0) {
+                free(hp->data);
+                hp->data = box;
+                hp->len = box_len;
+            } else {
+                hp->len = 0; /* an empty msg_id: not published, answered UNAVAILABLE */
+            }
+            pubs[total++] = (cluster_pub_t){.partition = hp->partition,
+                                            .msg_id = hp->len ? hp->msg_id : "",
+                                            .data = hp->data,
+                                            .len = hp->len};
         }
     }
     if (total > 0)
@@ -1384,8 +1429,28 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
             uint64_t *l = s->later[e[i].partition];
             decide = l[0] == e[i].seq && now_ms() - (int64_t)l[1] >= LATER_MAX_MS;
         }
-        rc = handler_stream_apply(s->handler, txn, e[i].partition, e[i].seq, e[i].data, e[i].len,
+        char aad[CONF_STR_MAX + 64];
+        aad_stream(s, e[i].partition, aad, sizeof aad);
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        int orc = clusterkey_open_box(s->ckey, aad, e[i].data, e[i].len, &plain, &plain_len);
+        if (orc != 0) {
+            /* Never skipped: a node with another cluster.key would lose everything. The
+             * partition waits (logged) until the operator gives it the right key. */
+            if (orc == ERR_DATA_LOSS)
+                log_warnx("cluster: stream message %llu of partition %u does not open under this "
+                          "node's cluster.key (another cluster's key?); the partition waits",
+                          (unsigned long long)e[i].seq, (unsigned)e[i].partition);
+            cluster_rewind(s->cluster, e[i].partition, e[i].epoch, 5000);
+            if (n_later < 64) {
+                later[n_later][0] = e[i].partition;
+                later[n_later++][1] = e[i].epoch;
+            }
+            continue;
+        }
+        rc = handler_stream_apply(s->handler, txn, e[i].partition, e[i].seq, plain, plain_len,
                                   decide, &res, &reply, &len, &node);
+        free(plain);
         if (rc != 0)
             break;
         counts[res]++;
@@ -1439,7 +1504,15 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
                 waiter_answer(s, fw[i].seq, fw[i].reply, fw[i].len);
                 continue;
             }
-            if (cluster_notify(s->cluster, fw[i].node, fw[i].seq, fw[i].reply, fw[i].len) != 0)
+            char aad[CONF_STR_MAX + 64];
+            uint8_t *box = NULL;
+            size_t box_len = 0;
+            aad_answer(s, fw[i].node, fw[i].seq, aad, sizeof aad);
+            int nrc = clusterkey_seal(s->ckey, aad, fw[i].reply, fw[i].len, &box, &box_len);
+            if (nrc == 0)
+                nrc = cluster_notify(s->cluster, fw[i].node, fw[i].seq, box, box_len);
+            free(box);
+            if (nrc != 0)
                 log_warnx("cluster: the answer of stream message %llu could not be sent to node "
                           "%u (its client hears UNAVAILABLE and retries)",
                           (unsigned long long)fw[i].seq, (unsigned)fw[i].node);
@@ -1459,21 +1532,34 @@ static void answer_forwarded(server_t *s, const cluster_entry_t *e)
     store_txn_t *txn;
     uint8_t *reply = NULL;
     size_t len = 0;
+    char aad[CONF_STR_MAX + 64];
+    uint8_t *plain = NULL, *box = NULL;
+    size_t plain_len = 0, box_len = 0;
+    aad_request(s, aad, sizeof aad);
+    if (clusterkey_open_box(s->ckey, aad, e->data, e->len, &plain, &plain_len) != 0) {
+        log_warnx("cluster: a forwarded read does not open under this node's cluster.key; "
+                  "not answered");
+        return;
+    }
     int rc = store_txn_begin(s->store, false, &txn);
     if (rc == 0) {
         handler_batch_begin(s->handler, now_ms());
-        rc = handler_apply_forwarded(s->handler, txn, e->data, e->len, &reply, &len);
+        rc = handler_apply_forwarded(s->handler, txn, plain, plain_len, &reply, &len);
         store_txn_abort(&txn);
         err_detail_t d;
         handler_batch_end(s->handler, true, &d);
     }
+    free(plain);
     if (rc != 0 || reply == NULL) {
         free(reply);
         if (handler_error_reply("", ERR_UNAVAILABLE, "store", "cannot read the store now; retry",
                                 &reply, &len) != 0)
             return;
     }
-    cluster_answer(s->cluster, e, reply, len);
+    /* the answer is sealed for the subject it goes to, which names the asker's token */
+    if (clusterkey_seal(s->ckey, e->reply_to ? e->reply_to : "", reply, len, &box, &box_len) == 0)
+        cluster_answer(s->cluster, e, box, box_len);
+    free(box);
     free(reply);
 }
 
@@ -1496,11 +1582,15 @@ static void cluster_run(server_t *s)
                 if (e->kind == CLUSTER_REQUEST)
                     answer_forwarded(s, e);
                 else {
-                    uint8_t *copy = malloc(e->len ? e->len : 1);
-                    if (copy != NULL) {
-                        memcpy(copy, e->data, e->len);
-                        waiter_answer(s, e->token, copy, e->len);
-                    }
+                    char aad[CONF_STR_MAX + 64];
+                    uint8_t *plain = NULL;
+                    size_t plain_len = 0;
+                    aad_answer(s, (uint32_t)s->conf->cluster_node, e->token, aad, sizeof aad);
+                    if (clusterkey_open_box(s->ckey, aad, e->data, e->len, &plain, &plain_len) == 0)
+                        waiter_answer(s, e->token, plain, plain_len);
+                    else
+                        log_warnx("cluster: an answer does not open under this node's "
+                                  "cluster.key; its client times out");
                 }
                 cluster_done(s->cluster, e, 1, true);
                 continue;

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "err.h"
 #include "cluster.h"
+#include "clusterkey.h"
 #include "handler.h"
 #include "store.h"
 
@@ -77,7 +78,8 @@ bool server_endpoint_is_loopback(const char *endpoint);
 
 /* Cluster mode: from now on the loop takes tools' evidence and frameworks in through c's stream
  * (handler_intake) and applies what c fetched for this node's partitions (handler_stream_apply).
- * c is borrowed and must outlive the loop. Returns 0 or ERR_NOMEM. */
-int server_set_cluster(server_t *s, cluster_t *c);
+ * Everything it sends through NATS is sealed under key (clusterkey.h). c and key are borrowed
+ * and must outlive the loop. Returns 0 or ERR_NOMEM. */
+int server_set_cluster(server_t *s, cluster_t *c, clusterkey_t *key);
 
 #endif
