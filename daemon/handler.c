@@ -17,6 +17,7 @@
 #include "badges.h"
 #include "casepkg.h"
 #include "catalog.h"
+#include "cluster.h"
 #include "codec.h"
 #include "entropy.h"
 #include "isotime.h"
@@ -1491,6 +1492,19 @@ static int op_metrics(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     g.wb_wal_bytes = wb.wal_bytes;
     g.wb_written = wb.written;
     g.wb_oldest_age_seconds = (double)wb.oldest_age_ms / 1000.0;
+    uint64_t *applied = NULL;
+    if (h->stats->m.cluster.on) {
+        uint32_t n = h->stats->m.cluster.partitions;
+        applied = arena_alloc(h->arena, (n ? n : 1) * sizeof *applied);
+        if (applied == NULL)
+            return ERR_NOMEM;
+        for (uint32_t p = 0; p < n; p++)
+            if (records_stream_applied_get(txn, p, &applied[p]) != 0)
+                applied[p] = 0;
+        if (records_stream_applied_get(txn, HANDLER_PARTITION_ALL, &g.cluster_fw_applied) != 0)
+            g.cluster_fw_applied = 0;
+        g.cluster_applied = applied;
+    }
     size_t n_ops;
     const char *const *names = op_names(&n_ops);
     buf_t b;
@@ -3880,4 +3894,433 @@ int handler_apply(handler_t *h, store_txn_t *txn, const wire_request_t *req,
     if (d.code != 0)
         h->stats->m.request_errors[wire_status_code(d.code)]++;
     return reply_pack(&rep, req->request_id, &d, reply, len) == 0 ? 0 : ERR_NOMEM;
+}
+
+/* ---- cluster mode (cluster.h): intake and application ------------------------------------- */
+
+handler_route_t handler_request_route(const wire_request_t *req, const char **learner_id)
+{
+    *learner_id = NULL;
+    switch (req->op_case) {
+    case MASTERY__V1__REQUEST__OP_SUBMIT_EVIDENCE:
+        return HANDLER_ROUTE_EVIDENCE;
+    case MASTERY__V1__REQUEST__OP_PUT_FRAMEWORK:
+    case MASTERY__V1__REQUEST__OP_IMPORT_CASE:
+    case MASTERY__V1__REQUEST__OP_IMPORT_ROSTER:
+        return HANDLER_ROUTE_ALL;
+    case MASTERY__V1__REQUEST__OP_OVERRIDE:
+        *learner_id = req->override->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE:
+        *learner_id = req->retract_evidence->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_REGISTER_LEARNER_DID:
+        *learner_id = req->register_learner_did->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_ERASE_LEARNER:
+        *learner_id = req->erase_learner->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_SET_LEGAL_HOLD:
+        *learner_id = req->set_legal_hold->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_REENROL_LEARNER:
+        *learner_id = req->reenrol_learner->learner_id;
+        return HANDLER_ROUTE_LEARNER_WRITE;
+    case MASTERY__V1__REQUEST__OP_GET_LEARNER:
+        *learner_id = req->get_learner->learner_id;
+        return HANDLER_ROUTE_LEARNER_READ;
+    case MASTERY__V1__REQUEST__OP_LIST_EVIDENCE:
+        *learner_id = req->list_evidence->learner_id;
+        return HANDLER_ROUTE_LEARNER_READ;
+    case MASTERY__V1__REQUEST__OP_LIST_CREDENTIALS:
+        *learner_id = req->list_credentials->learner_id;
+        return *learner_id[0] ? HANDLER_ROUTE_LEARNER_READ : HANDLER_ROUTE_LOCAL;
+    case MASTERY__V1__REQUEST__OP_ISSUE_TRANSCRIPT:
+        *learner_id = req->issue_transcript->learner_id;
+        return HANDLER_ROUTE_LEARNER_READ;
+    case MASTERY__V1__REQUEST__OP_NEXT:
+        *learner_id = req->next->learner_id;
+        return HANDLER_ROUTE_LEARNER_READ;
+    case MASTERY__V1__REQUEST__OP_EXPLAIN:
+        *learner_id = req->explain->learner_id;
+        return HANDLER_ROUTE_LEARNER_READ;
+    default:
+        return HANDLER_ROUTE_LOCAL;
+    }
+}
+
+void handler_intake_free(handler_intake_t *in)
+{
+    for (size_t i = 0; i < in->n_pubs; i++)
+        free(in->pubs[i].data);
+    free(in->pubs);
+    free(in->details);
+    memset(in, 0, sizeof *in);
+}
+
+/* The stream's de-duplication key of an item: its (source, evidence id), hashed so the header
+ * carries 64 hex digits whatever bytes the ids hold. */
+static void intake_msg_id(const char *source, const char *evidence_id, char out[65])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned len = 0;
+    size_t n;
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, source, strlen(source) + 1) != 1 ||
+        EVP_DigestUpdate(ctx, evidence_id, strlen(evidence_id)) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &len) != 1)
+        memset(md, 0, sizeof md);
+    EVP_MD_CTX_free(ctx);
+    codec_hex_encode(md, sizeof md, out, 65, &n);
+}
+
+/* The client a ClusterItem names, rebuilt at the node that applies its request: borrowed from
+ * ci (and *tmp) for as long as they live. */
+static void cluster_who(const Mastery__V1__ClusterItem *ci, auth_client_t *tmp,
+                        handler_client_t *who)
+{
+    memset(tmp, 0, sizeof *tmp);
+    snprintf(tmp->name, sizeof tmp->name, "%s", ci->actor);
+    tmp->role = (auth_role_t)ci->role;
+    tmp->all_frameworks = ci->all_frameworks;
+    tmp->frameworks = (const char **)ci->frameworks;
+    tmp->n_frameworks = ci->n_frameworks;
+    tmp->groups = (const char **)ci->groups;
+    tmp->n_groups = ci->n_groups;
+    who->name = ci->actor;
+    who->authenticated = ci->authenticated;
+    who->client = ci->authenticated ? tmp : NULL;
+}
+
+/* A ClusterItem carrying req as who's, taken in at node at time now. */
+static void cluster_item_of(Mastery__V1__ClusterItem *ci, const wire_request_t *req,
+                            const handler_client_t *who, uint32_t node, int64_t now)
+{
+    mastery__v1__cluster_item__init(ci);
+    ci->request = (Mastery__V1__Request *)req;
+    ci->actor = (char *)(who->authenticated ? who->name : "");
+    ci->authenticated = who->authenticated;
+    ci->intake_node = node;
+    ci->received_at_ms = now;
+    if (who->client != NULL) {
+        ci->role = (uint32_t)who->client->role;
+        ci->all_frameworks = who->client->all_frameworks;
+        ci->frameworks = (char **)who->client->frameworks;
+        ci->n_frameworks = who->client->n_frameworks;
+        ci->groups = (char **)who->client->groups;
+        ci->n_groups = who->client->n_groups;
+    }
+}
+
+int handler_forward_pack(const wire_request_t *req, const handler_client_t *who, uint32_t node,
+                         int64_t now, uint8_t **data, size_t *len)
+{
+    Mastery__V1__ClusterItem ci;
+    cluster_item_of(&ci, req, who, node, now);
+    *len = mastery__v1__cluster_item__get_packed_size(&ci);
+    *data = malloc(*len ? *len : 1);
+    if (*data == NULL)
+        return ERR_NOMEM;
+    mastery__v1__cluster_item__pack(&ci, *data);
+    return 0;
+}
+
+static int intake_pack(handler_intake_pub_t *pub, const Mastery__V1__ClusterItem *ci)
+{
+    pub->len = mastery__v1__cluster_item__get_packed_size(ci);
+    pub->data = malloc(pub->len ? pub->len : 1);
+    if (pub->data == NULL)
+        return ERR_NOMEM;
+    mastery__v1__cluster_item__pack(ci, pub->data);
+    return 0;
+}
+
+int handler_intake(handler_t *h, const wire_request_t *req, const handler_client_t *who,
+                   uint32_t partitions, uint32_t node, int64_t now, handler_intake_t *in,
+                   uint8_t **reply, size_t *len)
+{
+    reply_t rep = MASTERY__V1__REPLY__INIT;
+    err_detail_t d;
+    err_clear(&d);
+    memset(in, 0, sizeof *in);
+    *reply = NULL;
+    h->now = now;
+    h->who = who->authenticated ? who->name : "dev-mode-client";
+    const op_entry_t *e = op_find(req->op_case);
+    const char *learner_id;
+    handler_route_t route = handler_request_route(req, &learner_id);
+    if (e == NULL || route == HANDLER_ROUTE_LOCAL || route == HANDLER_ROUTE_LEARNER_READ)
+        return ERR_INTERNAL;
+    h->stats->requests++;
+    h->stats->m.requests[e - op_table]++;
+    if (authorize(e, who, &d) != 0) {
+        h->stats->m.refusals[METRICS_REFUSED_FORBIDDEN]++;
+        h->stats->m.request_errors[wire_status_code(d.code)]++;
+        return reply_pack(&rep, req->request_id, &d, reply, len);
+    }
+    Mastery__V1__ClusterItem ci;
+    cluster_item_of(&ci, req, who, node, now);
+    if (route != HANDLER_ROUTE_EVIDENCE) {
+        /* Applied from the stream as the client's request, by every node (frameworks, rosters)
+         * or by the learner's: the client hears that application's answer, which the server
+         * waits for (the node that took it in applies frameworks too). */
+        if (route == HANDLER_ROUTE_LEARNER_WRITE && learner_id[0] == '\0') {
+            err_set(&d, ERR_INVALID,
+                    req->op_case == MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE
+                        ? "retract_evidence.learner_id"
+                        : "learner_id",
+                    "a cluster finds the node that holds a learner by the learner id: it is "
+                    "needed");
+            h->stats->m.request_errors[wire_status_code(d.code)]++;
+            return reply_pack(&rep, req->request_id, &d, reply, len);
+        }
+        in->waits = true;
+        in->pubs = calloc(1, sizeof *in->pubs);
+        if (in->pubs == NULL)
+            return ERR_NOMEM;
+        in->pubs[0].partition = route == HANDLER_ROUTE_ALL
+                                    ? HANDLER_PARTITION_ALL
+                                    : cluster_partition(learner_id, partitions);
+        uint8_t rnd[16];
+        size_t n;
+        if (entropy_fill(rnd, sizeof rnd) != 0 ||
+            codec_hex_encode(rnd, sizeof rnd, in->pubs[0].msg_id, sizeof in->pubs[0].msg_id, &n) !=
+                0)
+            return ERR_INTERNAL;
+        in->n_pubs = 1;
+        return intake_pack(&in->pubs[0], &ci);
+    }
+    ci.request = NULL; /* each item goes alone, with no more of its client than its source */
+    ci.frameworks = ci.groups = NULL;
+    ci.n_frameworks = ci.n_groups = 0;
+    const Mastery__V1__SubmitEvidence *op = req->submit_evidence;
+    if (op->n_items == 0 || op->n_items > h->conf->max_batch_items) {
+        if (op->n_items == 0)
+            err_set(&d, ERR_INVALID, "submit_evidence.items", "at least one item is needed");
+        else
+            err_set(&d, ERR_INVALID, "submit_evidence.items", "%zu items; at most %llu per request",
+                    op->n_items, (unsigned long long)h->conf->max_batch_items);
+        h->stats->m.request_errors[wire_status_code(d.code)]++;
+        return reply_pack(&rep, req->request_id, &d, reply, len);
+    }
+    metrics_observe_submit_items(&h->stats->m, op->n_items);
+    in->n_items = op->n_items;
+    in->details = calloc(op->n_items, sizeof *in->details);
+    in->pubs = calloc(op->n_items, sizeof *in->pubs);
+    if (in->details == NULL || in->pubs == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < op->n_items; i++) {
+        Mastery__V1__Evidence *ev = op->items[i];
+        char *claimed = ev->source;
+        if (who->authenticated)
+            ev->source = (char *)who->name; /* the authenticated name, not the claim */
+        int rc = validate_item(h, ev, i, &in->details[i]);
+        if (rc == 0)
+            rc = check_scope(h, ev, i, who, &in->details[i]);
+        if (rc == 0) {
+            handler_intake_pub_t *pub = &in->pubs[in->n_pubs];
+            pub->item = i;
+            pub->partition = cluster_partition(ev->learner_id, partitions);
+            intake_msg_id(ev->source, ev->evidence_id, pub->msg_id);
+            ci.item = ev;
+            ci.client_time = ev->observed_at_set || ev->observed_at_ms != 0;
+            if ((rc = intake_pack(pub, &ci)) != 0) {
+                ev->source = claimed;
+                return rc;
+            }
+            in->n_pubs++;
+        } else if (in->details[i].code == 0) {
+            err_set(&in->details[i], rc, "items", "%s", err_str(rc));
+        }
+        ev->source = claimed; /* the request's allocator frees its own strings only */
+    }
+    return 0;
+}
+
+int handler_intake_reply(handler_t *h, const wire_request_t *req, handler_intake_t *in,
+                         uint8_t **reply, size_t *len)
+{
+    reply_t rep = MASTERY__V1__REPLY__INIT;
+    err_detail_t d;
+    err_clear(&d);
+    arena_reset(h->arena);
+    for (size_t k = 0; k < in->n_pubs; k++) {
+        err_detail_t *item = &in->details[in->pubs[k].item];
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].evidence_id", in->pubs[k].item);
+        if (in->pubs[k].status == ERR_DUPLICATE)
+            err_set(item, ERR_DUPLICATE, field, "already recorded");
+        else if (in->pubs[k].status != 0)
+            err_set(item, ERR_UNAVAILABLE, field,
+                    "the cluster's stream did not acknowledge it (%s); nothing was stored under "
+                    "this id by this request: retry it",
+                    err_str(in->pubs[k].status));
+    }
+    Mastery__V1__EvidenceResults *out = arena_alloc(h->arena, sizeof *out);
+    Mastery__V1__ItemStatus *items = arena_alloc(h->arena, in->n_items * sizeof *items);
+    Mastery__V1__Status *statuses = arena_alloc(h->arena, in->n_items * sizeof *statuses);
+    if (out == NULL || items == NULL || statuses == NULL)
+        return ERR_NOMEM;
+    mastery__v1__evidence_results__init(out);
+    out->items = arena_alloc(h->arena, in->n_items * sizeof *out->items);
+    if (out->items == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < in->n_items; i++) {
+        const err_detail_t *item = &in->details[i];
+        int code = item->code;
+        if (code == 0)
+            out->accepted++;
+        else if (code == ERR_DUPLICATE)
+            out->duplicates++;
+        else
+            out->rejected++;
+        metrics_item_t r = code == 0               ? METRICS_ITEM_ACCEPTED
+                           : code == ERR_DUPLICATE ? METRICS_ITEM_DUPLICATE
+                           : code == ERR_INVALID   ? METRICS_ITEM_INVALID
+                           : code == ERR_NOT_FOUND ? METRICS_ITEM_NOT_FOUND
+                           : code == ERR_FORBIDDEN ? METRICS_ITEM_FORBIDDEN
+                                                   : METRICS_ITEM_OTHER;
+        h->stats->m.items[r]++;
+        mastery__v1__item_status__init(&items[i]);
+        mastery__v1__status__init(&statuses[i]);
+        items[i].evidence_id = req->submit_evidence->items[i]->evidence_id;
+        statuses[i].code = wire_status_code(code);
+        statuses[i].message = (char *)item->message;
+        statuses[i].field = (char *)item->field;
+        items[i].status = &statuses[i];
+        out->items[i] = &items[i];
+    }
+    out->n_items = in->n_items;
+    rep.result_case = MASTERY__V1__REPLY__RESULT_EVIDENCE_RESULTS;
+    rep.evidence_results = out;
+    return reply_pack(&rep, req->request_id, &d, reply, len) == 0 ? 0 : ERR_NOMEM;
+}
+
+int handler_stream_applied(handler_t *h, uint32_t partition, uint64_t *seq)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(h->store, false, &txn);
+    if (rc != 0)
+        return rc;
+    rc = records_stream_applied_get(txn, partition, seq);
+    store_txn_abort(&txn);
+    return rc;
+}
+
+int handler_stream_apply(handler_t *h, store_txn_t *txn, uint32_t partition, uint64_t seq,
+                         const uint8_t *data, size_t len, bool decide, handler_stream_result_t *res,
+                         uint8_t **reply, size_t *reply_len, uint32_t *reply_node)
+{
+    uint64_t applied;
+    *reply = NULL;
+    *reply_node = 0;
+    *res = HANDLER_STREAM_APPLIED;
+    int rc = records_stream_applied_get(txn, partition, &applied);
+    if (rc != 0)
+        return store_txn_fail(txn, rc);
+    if (seq <= applied) { /* applied before its acknowledgement reached the stream */
+        *res = HANDLER_STREAM_SKIPPED;
+        return 0;
+    }
+    err_detail_t d;
+    err_clear(&d);
+    Mastery__V1__ClusterItem *ci = NULL;
+    if (len <= h->conf->max_frame &&
+        wire_check(&mastery__v1__cluster_item__descriptor, data, len, &d) == 0)
+        ci = mastery__v1__cluster_item__unpack(NULL, len, data);
+    const char *learner_id = NULL;
+    handler_route_t route =
+        ci && ci->request ? handler_request_route(ci->request, &learner_id) : HANDLER_ROUTE_LOCAL;
+    bool evidence =
+        ci != NULL && ci->item != NULL && ci->request == NULL && partition != HANDLER_PARTITION_ALL;
+    bool request = ci != NULL && ci->item == NULL && ci->request != NULL &&
+                   ((route == HANDLER_ROUTE_ALL && partition == HANDLER_PARTITION_ALL) ||
+                    (route == HANDLER_ROUTE_LEARNER_WRITE && partition != HANDLER_PARTITION_ALL));
+    if (!evidence && !request) {
+        /* Not ours to interpret: recorded as seen, so it never stops the partition. */
+        log_warnx("cluster: stream message %llu of partition %u is not a ClusterItem this node "
+                  "can apply; skipped",
+                  (unsigned long long)seq, (unsigned)partition);
+        *res = HANDLER_STREAM_REFUSED;
+        mastery__v1__cluster_item__free_unpacked(ci, NULL);
+        rc = records_stream_applied_put(txn, partition, seq);
+        return rc == 0 ? 0 : store_txn_fail(txn, rc);
+    }
+    /* Decided as at intake: the item's "now" is the time the intake node received it, so a
+     * rebuild from the stream decides the same states. */
+    int64_t batch_now = h->now;
+    h->now = ci->received_at_ms;
+    engine_set_now(h->engine, h->now);
+    if (request) {
+        auth_client_t tmp;
+        handler_client_t who;
+        cluster_who(ci, &tmp, &who);
+        *reply_node = ci->intake_node;
+        rc = handler_apply(h, txn, ci->request, &who, reply, reply_len);
+    } else {
+        Mastery__V1__Evidence *ev = ci->item;
+        if (!ci->client_time) { /* the intake node's "now", resolved as submit_one would */
+            ev->observed_at_ms = 0;
+            ev->observed_at_set = false;
+        }
+        arena_reset(h->arena);
+        handler_client_t who = {ev->source, false, NULL};
+        h->who = "cluster";
+        rc = submit_one(h, txn, ev, 0, &who, &d);
+        if (rc == ERR_NOT_FOUND && !decide && store_txn_error(txn) == 0 &&
+            strstr(d.field, "competency_id") != NULL) {
+            *res = HANDLER_STREAM_LATER; /* its framework has not reached this node yet */
+            rc = 0;
+        } else if (rc != 0 && store_txn_error(txn) == 0) {
+            /* Refused for good (a conflicting resend past the de-duplication window, an
+             * erased learner): the intake node had answered OK, so it is counted and logged. */
+            *res = rc == ERR_DUPLICATE ? HANDLER_STREAM_SKIPPED : HANDLER_STREAM_REFUSED;
+            if (rc != ERR_DUPLICATE)
+                log_info("cluster: stream message %llu of partition %u refused: %s (%s)",
+                         (unsigned long long)seq, (unsigned)partition, err_str(rc), d.field);
+            rc = 0;
+        }
+    }
+    h->now = batch_now;
+    engine_set_now(h->engine, h->now);
+    mastery__v1__cluster_item__free_unpacked(ci, NULL);
+    if (store_txn_error(txn) != 0 || rc != 0) {
+        free(*reply);
+        *reply = NULL;
+    }
+    if (store_txn_error(txn) != 0)
+        return store_txn_error(txn);
+    if (rc != 0)
+        return store_txn_fail(txn, rc);
+    if (*res == HANDLER_STREAM_LATER)
+        return 0;
+    rc = records_stream_applied_put(txn, partition, seq);
+    return rc == 0 ? 0 : store_txn_fail(txn, rc);
+}
+
+int handler_apply_forwarded(handler_t *h, store_txn_t *txn, const uint8_t *data, size_t len,
+                            uint8_t **reply, size_t *reply_len)
+{
+    err_detail_t d;
+    err_clear(&d);
+    *reply = NULL;
+    Mastery__V1__ClusterItem *ci = NULL;
+    if (len <= h->conf->max_frame &&
+        wire_check(&mastery__v1__cluster_item__descriptor, data, len, &d) == 0)
+        ci = mastery__v1__cluster_item__unpack(NULL, len, data);
+    const char *learner_id;
+    if (ci == NULL || ci->request == NULL ||
+        handler_request_route(ci->request, &learner_id) != HANDLER_ROUTE_LEARNER_READ) {
+        mastery__v1__cluster_item__free_unpacked(ci, NULL);
+        return handler_error_reply(ci && ci->request ? ci->request->request_id : "", ERR_INVALID,
+                                   "cluster", "not a forwarded read this node can answer", reply,
+                                   reply_len);
+    }
+    auth_client_t tmp;
+    handler_client_t who;
+    cluster_who(ci, &tmp, &who);
+    int rc = handler_apply(h, txn, ci->request, &who, reply, reply_len);
+    mastery__v1__cluster_item__free_unpacked(ci, NULL);
+    return rc;
 }

@@ -148,4 +148,109 @@ int handler_rekey_step(handler_t *h, store_t *st, int64_t now, err_detail_t *d);
 int handler_error_reply(const char *request_id, int code, const char *field, const char *message,
                         uint8_t **reply, size_t *len);
 
+/* ---- cluster mode (cluster.h) ---------------------------------------------------------------
+ * A node in cluster mode does not apply a tool's evidence or a framework where it arrives: it
+ * validates and authorizes the request (handler_intake), the server publishes what is valid to
+ * the JetStream stream and answers with handler_intake_reply once the stream acknowledged it.
+ * The node that holds the learner's partition (every node, for a framework) applies it later,
+ * in a group commit, with handler_stream_apply.
+ */
+
+#define HANDLER_PARTITION_ALL UINT32_MAX /* = CLUSTER_FW: frameworks, applied by every node */
+
+/* How a request travels in cluster mode. */
+typedef enum handler_route {
+    HANDLER_ROUTE_LOCAL,         /* answered by the node it reaches (health, metrics, events,
+                                    credentials by id, group reports: that node's share) */
+    HANDLER_ROUTE_EVIDENCE,      /* SubmitEvidence: each item on its learner's partition */
+    HANDLER_ROUTE_ALL,           /* PutFramework, ImportCase, ImportRoster: every node applies
+                                    it; the client hears the node it reached */
+    HANDLER_ROUTE_LEARNER_WRITE, /* Override, RetractEvidence, RegisterLearnerDid, EraseLearner,
+                                    SetLegalHold, ReenrolLearner: on the learner's partition;
+                                    the holder's answer goes back to the intake node */
+    HANDLER_ROUTE_LEARNER_READ,  /* GetLearner, ListEvidence, ListCredentials of a learner,
+                                    IssueTranscript, Next, Explain: answered by the holder
+                                    (forwarded there when it is another node) */
+} handler_route_t;
+
+/* The route of req and, for the learner routes, its learner id (borrowed from req; may be ""
+ * when the client left it out). */
+handler_route_t handler_request_route(const wire_request_t *req, const char **learner_id);
+
+typedef struct handler_intake_pub {
+    uint32_t partition; /* the learner's (cluster_partition), or HANDLER_PARTITION_ALL */
+    char msg_id[65];    /* the stream's de-duplication key: hex SHA-256(source NUL evidence id);
+                           a framework request's is random */
+    uint8_t *data;      /* packed ClusterItem, owned by the intake */
+    size_t len;
+    size_t item; /* which of the request's items */
+    int status;  /* set by the caller from cluster_publish: 0, ERR_DUPLICATE, other */
+} handler_intake_pub_t;
+
+typedef struct handler_intake {
+    handler_intake_pub_t *pubs; /* what to publish, in the request's order */
+    size_t n_pubs;
+    bool waits;            /* not evidence: the client hears the application's answer (pubs[0]) */
+    size_t n_items;        /* evidence: the request's items */
+    err_detail_t *details; /* evidence: each item's refusal (code 0: valid), owned */
+} handler_intake_t;
+
+/*
+ * Takes in a request of the EVIDENCE, ALL or LEARNER_WRITE routes at node (this node's index)
+ * at time now, without a transaction: its role is checked, and evidence items are validated as
+ * handler_apply would (fields, scope, a known competency); a learner write must name its
+ * learner. Items whose learner
+ * was erased are refused later, by the owning node. Returns 0 with either *reply set (the
+ * whole request was refused: answer it; caller owns) or in->pubs to publish (n_pubs may be 0
+ * when every item was refused: still answer with handler_intake_reply); or ERR_NOMEM. Free
+ * *in with handler_intake_free() in every case.
+ */
+int handler_intake(handler_t *h, const wire_request_t *req, const handler_client_t *who,
+                   uint32_t partitions, uint32_t node, int64_t now, handler_intake_t *in,
+                   uint8_t **reply, size_t *len);
+
+/* The EvidenceResults reply of an evidence intake once each pub's status is set: OK (stored in
+ * the stream), DUPLICATE, or UNAVAILABLE (not acknowledged: the tool retries). Caller owns
+ * *reply. Returns 0 or ERR_NOMEM. */
+int handler_intake_reply(handler_t *h, const wire_request_t *req, handler_intake_t *in,
+                         uint8_t **reply, size_t *len);
+void handler_intake_free(handler_intake_t *in);
+
+typedef enum handler_stream_result {
+    HANDLER_STREAM_APPLIED, /* applied; the partition's sequence advanced to it */
+    HANDLER_STREAM_SKIPPED, /* applied before (seq <= the stored one), or a duplicate item */
+    HANDLER_STREAM_REFUSED, /* refused for good (logged): the sequence advanced past it */
+    HANDLER_STREAM_LATER,   /* not yet: its competency's framework has not arrived here.
+                               Nothing was written: rewind the partition and retry */
+} handler_stream_result_t;
+
+/* The last sequence of partition this store applied (0: none), in a read transaction of its
+ * own. Returns 0 or a store error. */
+int handler_stream_applied(handler_t *h, uint32_t partition, uint64_t *seq);
+
+/*
+ * Applies stream message seq of partition (a packed ClusterItem) inside the batch transaction
+ * (between handler_batch_begin and handler_batch_end), decided at the time the intake node
+ * received it, and records seq as the partition's applied sequence in the same transaction.
+ * decide: never HANDLER_STREAM_LATER (an item whose framework is still unknown is refused).
+ * A request message's reply (as handler_apply's) goes to *reply (caller owns; NULL for
+ * evidence), for the client waiting at node *reply_node, the one that took it in. Returns 0 (see
+ * *res) or a store error, after which the batch must not commit.
+ */
+int handler_stream_apply(handler_t *h, store_txn_t *txn, uint32_t partition, uint64_t seq,
+                         const uint8_t *data, size_t len, bool decide, handler_stream_result_t *res,
+                         uint8_t **reply, size_t *reply_len, uint32_t *reply_node);
+
+/* A LEARNER_READ request (or any request, for a waiting client) packed as a ClusterItem with
+ * its client's role and scope, taken in at node at time now. Caller owns *data. Returns 0 or
+ * ERR_NOMEM. */
+int handler_forward_pack(const wire_request_t *req, const handler_client_t *who, uint32_t node,
+                         int64_t now, uint8_t **data, size_t *len);
+
+/* Answers a forwarded read (handler_forward_pack's bytes) as its client's request, inside a
+ * batch (read transaction). *reply: the packed Reply (caller owns), an INVALID one when the
+ * bytes are not a forwarded read. Returns 0 or a store error. */
+int handler_apply_forwarded(handler_t *h, store_txn_t *txn, const uint8_t *data, size_t len,
+                            uint8_t **reply, size_t *reply_len);
+
 #endif

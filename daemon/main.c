@@ -25,6 +25,8 @@
 #include "logref.h"
 #include "notify.h"
 #include "records.h"
+#include "cluster.h"
+#include "clusterkey.h"
 #include "server.h"
 #include "store.h"
 #include "vault.h"
@@ -223,6 +225,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "masteryd: %s: %s\n", d.field, d.message);
         return 1;
     }
+    if (conf.cluster_nats[0] != '\0') {
+        /* Each shard keeps its own status lists (ARCHITECTURE.md, "Cluster mode"): their URLs
+         * get the node's index, so two shards' lists never share an address. */
+        size_t at = strlen(conf.status_base_url);
+        while (at > 0 && conf.status_base_url[at - 1] == '/')
+            at--;
+        int n = snprintf(conf.status_base_url + at, sizeof conf.status_base_url - at, "/node-%llu",
+                         (unsigned long long)conf.cluster_node);
+        if (n < 0 || (size_t)n >= sizeof conf.status_base_url - at) {
+            fprintf(stderr, "masteryd: status_base_url: too long to add the node's index\n");
+            return 1;
+        }
+        if (conf.cluster_node >= conf.cluster_nodes) {
+            fprintf(stderr,
+                    "masteryd: cluster_node: %llu, but cluster_nodes is %llu (nodes are "
+                    "numbered from 0)\n",
+                    (unsigned long long)conf.cluster_node, (unsigned long long)conf.cluster_nodes);
+            return 1;
+        }
+    }
 
     /* No core dumps: the process will hold private keys (and the CURVE secret key). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -254,6 +276,8 @@ int main(int argc, char **argv)
     badges_t *badges = NULL;
     handler_t *handler = NULL;
     server_t *server = NULL;
+    cluster_t *cluster = NULL;
+    clusterkey_t *ckey = NULL;
     handler_stats_t stats = {.started_at = wall_ms(), .dev_mode = !secure};
     int rc = 1;
     log_info("masteryd %s starting; data in %s", MASTERY_VERSION, conf.data_dir);
@@ -280,8 +304,11 @@ int main(int argc, char **argv)
         log_warnx("issuer keys: %s: %s", d.field, d.message);
         goto out;
     }
-    if (identity_bind(store, keyring, keys_existed, adopt, wall_ms(), conf.data_dir, key_dir,
-                      &recorded, &d) != 0) {
+    /* A cluster's nodes share the issuer keys, and a node whose store is new (a new node, or
+     * one whose disk was lost) is filled again from the stream: adopting them is the point. */
+    bool cluster_adopts = conf.cluster_nats[0] != '\0';
+    if (identity_bind(store, keyring, keys_existed, adopt || cluster_adopts, wall_ms(),
+                      conf.data_dir, key_dir, &recorded, &d) != 0) {
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
@@ -336,6 +363,17 @@ int main(int argc, char **argv)
         log_warnx("%s: %s", d.field, d.message);
         goto out;
     }
+    if (conf.cluster_nats[0] != '\0') {
+        if (clusterkey_open(key_dir, &ckey, &d) != 0 ||
+            cluster_new(&conf, server_endpoint(server), &cluster, &d) != 0 ||
+            server_set_cluster(server, cluster, ckey) != 0) {
+            log_warnx("%s: %s", d.field, d.message);
+            goto out;
+        }
+        log_info("cluster: node %llu of %llu, %llu partitions, stream %s",
+                 (unsigned long long)conf.cluster_node, (unsigned long long)conf.cluster_nodes,
+                 (unsigned long long)conf.cluster_partitions, conf.cluster_prefix);
+    }
     if (!secure)
         log_warnx("DEVELOPMENT MODE: no authentication, loopback only. Set clients_file (see "
                   "README, Security) before exposing masteryd to a network.");
@@ -352,7 +390,8 @@ int main(int argc, char **argv)
     rc = server_run(server, &stop_requested, &reload_requested) == 0 ? 0 : 1;
     log_info("shutting down");
     notify_send("STOPPING=1");
-    server_destroy(&server); /* no more requests: the write-behind can drain */
+    cluster_destroy(&cluster); /* its leases go at once: another node takes over */
+    server_destroy(&server);   /* no more requests: the write-behind can drain */
     store_wb_stats_t wb;
     store_wb_stats(store, &wb);
     if (wb.pending) {
@@ -366,6 +405,8 @@ int main(int argc, char **argv)
     }
 out:
     OPENSSL_cleanse(stats.logref_key, sizeof stats.logref_key);
+    cluster_destroy(&cluster);
+    clusterkey_destroy(&ckey);
     server_destroy(&server);
     handler_destroy(&handler);
     badges_destroy(&badges);

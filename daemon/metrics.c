@@ -113,6 +113,64 @@ static const char *const act_names[METRICS_ACTS] = {"framework_loaded",     "ove
                                                     "roster_imported",      "learner_erased",
                                                     "legal_hold",           "learner_reenrolled"};
 
+/* Cluster mode: which partitions this node holds, how far it applied each, the stream traffic. */
+static int render_cluster(const metrics_t *m, const metrics_gauges_t *g, buf_t *b)
+{
+    int rc = family(b, "masteryd_cluster_partition_held", "gauge",
+                    "1: this node holds the partition's lease and applies its evidence.");
+    for (uint32_t p = 0; rc == 0 && p < m->cluster.partitions && p < 1024; p++)
+        rc = put(b, "masteryd_cluster_partition_held{partition=\"%u\"} %d\n", (unsigned)p,
+                 (int)(m->cluster.held_mask[p / 64] >> (p % 64) & 1));
+    if (rc == 0)
+        rc = family(b, "masteryd_cluster_applied_seq", "gauge",
+                    "The last stream sequence this node's store applied, by partition (fw: the "
+                    "frameworks).");
+    for (uint32_t p = 0; rc == 0 && g->cluster_applied && p < m->cluster.partitions && p < 1024;
+         p++)
+        rc = put(b, "masteryd_cluster_applied_seq{partition=\"%u\"} %" PRIu64 "\n", (unsigned)p,
+                 g->cluster_applied[p]);
+    if (rc == 0)
+        rc = put(b, "masteryd_cluster_applied_seq{partition=\"fw\"} %" PRIu64 "\n",
+                 g->cluster_fw_applied);
+    struct {
+        const char *name, *help;
+        uint64_t v;
+    } c[] = {
+        {"masteryd_cluster_published_total", "Items and frameworks the stream acknowledged.",
+         m->cluster.published},
+        {"masteryd_cluster_publish_duplicates_total",
+         "Of them, found in the stream's de-duplication window.", m->cluster.publish_dups},
+        {"masteryd_cluster_publish_failed_total",
+         "Not acknowledged in time (answered UNAVAILABLE).", m->cluster.publish_failed},
+        {"masteryd_cluster_fetched_total", "Stream messages fetched for application.",
+         m->cluster.fetched},
+        {"masteryd_cluster_acked_total", "Stream messages acknowledged after their commit.",
+         m->cluster.acked},
+        {"masteryd_cluster_claims_total", "Partitions claimed (after a start, takeover or rewind).",
+         m->cluster.claims},
+        {"masteryd_cluster_takeovers_total",
+         "Claims of partitions another node prefers (it had died).", m->cluster.takeovers},
+        {"masteryd_cluster_releases_total", "Leases given back or lost.", m->cluster.releases},
+        {"masteryd_cluster_applied_total", "Stream messages applied.", m->cluster.applied},
+        {"masteryd_cluster_skipped_total",
+         "Stream messages applied before (redelivered) or duplicate items.", m->cluster.skipped},
+        {"masteryd_cluster_refused_total",
+         "Stream messages refused for good (logged: a conflicting resend, an erased learner).",
+         m->cluster.refused},
+        {"masteryd_cluster_later_total", "Applications put off until the item's framework arrived.",
+         m->cluster.later},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof c / sizeof c[0]; i++)
+        rc = counter(b, c[i].name, c[i].help, c[i].v);
+    if (rc == 0)
+        rc = gauge(b, "masteryd_cluster_queue_bytes",
+                   "Fetched message bytes waiting to be applied.", (double)m->cluster.queue_bytes);
+    if (rc == 0)
+        rc = gauge(b, "masteryd_cluster_connected", "1: connected to a NATS server.",
+                   (double)m->cluster.connected);
+    return rc;
+}
+
 int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *const *op_names,
                    size_t n_ops, const char *(*code_name)(int code), buf_t *b)
 {
@@ -221,5 +279,7 @@ int metrics_render(const metrics_t *m, const metrics_gauges_t *g, const char *co
     if (rc == 0)
         rc = gauge(b, "masteryd_dev_mode", "1: development mode (no authentication).",
                    (double)g->dev_mode);
+    if (rc == 0 && m->cluster.on)
+        rc = render_cluster(m, g, b);
     return rc;
 }

@@ -15,6 +15,7 @@
 #define MASTERY_METRICS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -80,6 +81,15 @@ typedef struct metrics {
     metrics_hist_t submit_items;   /* evidence items per SubmitEvidence */
     metrics_hist_t commit_seconds; /* store_txn_commit duration (fsync included) */
     metrics_hist_t batch_seconds;  /* a batch from its first apply to its last reply */
+    struct {                       /* cluster mode (cluster.h); the server copies them in */
+        bool on;
+        bool connected;
+        uint32_t partitions;
+        uint64_t held_mask[16]; /* bit p: this node holds partition p */
+        uint64_t published, publish_dups, publish_failed, fetched, acked, claims, takeovers,
+            releases, queue_bytes;
+        uint64_t applied, skipped, refused, later; /* stream messages by handler_stream_result */
+    } cluster;
 } metrics_t;
 
 /* Gauges the renderer cannot see: read by the caller inside a read transaction. */
@@ -93,6 +103,10 @@ typedef struct metrics_gauges {
     /* write-behind (store.h): held in memory, its budget, write-ahead records not yet swept */
     uint64_t wb_held_bytes, wb_budget, wb_wal_bytes, wb_written;
     double wb_oldest_age_seconds;
+    /* cluster mode: the stream sequence applied per partition (NULL when off) and of the
+     * frameworks' subject */
+    const uint64_t *cluster_applied;
+    uint64_t cluster_fw_applied;
 } metrics_gauges_t;
 
 /* Observations. */

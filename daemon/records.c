@@ -1711,6 +1711,43 @@ int records_identity_put(store_txn_t *txn, const records_identity_t *id)
     return store_put(txn, STORE_DB_META, &k, id, sizeof *id, 0);
 }
 
+/* ---- cluster mode: the stream sequence applied per partition -------------------------------- */
+
+static void key_stream_applied(store_key_t *k, uint32_t partition)
+{
+    store_key_reset(k);
+    store_key_bytes(k, "stream-applied", 14);
+    store_key_u32(k, partition);
+}
+
+int records_stream_applied_get(store_txn_t *txn, uint32_t partition, uint64_t *seq)
+{
+    store_key_t k;
+    store_val_t v;
+    key_stream_applied(&k, partition);
+    int rc = store_get(txn, STORE_DB_META, &k, &v);
+    *seq = 0;
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.len != 8)
+        return ERR_DATA_LOSS;
+    for (int i = 0; i < 8; i++)
+        *seq = *seq << 8 | ((const uint8_t *)v.data)[i];
+    return 0;
+}
+
+int records_stream_applied_put(store_txn_t *txn, uint32_t partition, uint64_t seq)
+{
+    store_key_t k;
+    uint8_t b[8];
+    key_stream_applied(&k, partition);
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(seq >> (56 - 8 * i));
+    return store_put(txn, STORE_DB_META, &k, b, sizeof b, 0);
+}
+
 /* ---- the transparency log ------------------------------------------------------------------ */
 
 #define LOG_TREE_BASE       'B'

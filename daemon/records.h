@@ -743,4 +743,13 @@ int records_log_checkpoint_get(store_txn_t *txn, const char **note, size_t *len)
  */
 int records_upgrade(store_t *st, err_detail_t *detail);
 
+/*
+ * Cluster mode (cluster.h): the last stream sequence this store applied of a partition
+ * (CLUSTER_FW for the frameworks), written in the transaction that applied it, so a restart
+ * resumes exactly after it. *seq is 0 when nothing of the partition was applied. Returns 0,
+ * a store error, or ERR_DATA_LOSS (a damaged record).
+ */
+int records_stream_applied_get(store_txn_t *txn, uint32_t partition, uint64_t *seq);
+int records_stream_applied_put(store_txn_t *txn, uint32_t partition, uint64_t seq);
+
 #endif

@@ -13,6 +13,8 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "cluster.h"
+#include "clusterkey.h"
 #include "log.h"
 
 /* A draft option in libzmq 4.3's header, implemented by the library since 4.2.3; setting it is
@@ -64,7 +66,25 @@ typedef struct pending {
     const auth_client_t *client; /* secure mode: who sent it (borrowed from auth) */
     uint8_t *reply;
     size_t reply_len;
+    bool done; /* cluster mode: answered by the intake, not part of the group commit */
 } pending_t;
+
+/* Cluster mode: a framework request taken in here, answered when this node applies the stream
+ * message that carries it (its sequence), or UNAVAILABLE at its deadline. */
+typedef struct waiter {
+    uint64_t seq;
+    uint8_t rid[RID_MAX];
+    size_t rid_len;
+    conn_t *conn;
+    char request_id[128];
+    int64_t deadline;
+} waiter_t;
+
+#define CLUSTER_TAKE 1024 /* stream messages applied in one group commit, at most */
+#define WAITERS_MAX  4096 /* clients waiting for an answer from the cluster, at most */
+#define LATER_MAX_MS                                                                               \
+    30000 /* an item's framework may take this long to arrive; then it is                          \
+             refused (logged), so its partition never stops for good */
 
 struct server {
     const conf_t *conf;
@@ -95,6 +115,13 @@ struct server {
     int64_t refusal_window;    /* start of the current minute of refused-handshake logging */
     uint64_t refusals;         /* refused handshakes in it */
     volatile sig_atomic_t *reload;
+    cluster_t *cluster; /* cluster mode (borrowed from main); NULL: a single node */
+    clusterkey_t *ckey; /* what goes through NATS is sealed under it (borrowed from main) */
+    waiter_t *waiters;  /* framework requests waiting for their application here */
+    size_t n_waiters, cap_waiters;
+    cluster_entry_t *entries; /* CLUSTER_TAKE, taken from the cluster for one group commit */
+    uint64_t next_token;      /* forwarded reads' waiters (above any stream sequence) */
+    uint64_t (*later)[2];     /* per partition: the sequence put off, since when (ms) */
 };
 
 static int monitors_start(server_t *s, err_detail_t *d);
@@ -331,6 +358,9 @@ void server_destroy(server_t **sp)
         free(s->conns[i]);
     free(s->conns);
     free(s->batch);
+    free(s->waiters);
+    free(s->entries);
+    free(s->later);
     free(s);
     *sp = NULL;
 }
@@ -1092,9 +1122,514 @@ static long write_behind_wait(const server_t *s, long wait)
     return wait < idle ? wait : idle;
 }
 
+/* ---- cluster mode (cluster.h) -------------------------------------------------------------- */
+
+int server_set_cluster(server_t *s, cluster_t *c, clusterkey_t *key)
+{
+    s->cluster = c;
+    s->ckey = key;
+    if (c == NULL)
+        return 0;
+    s->entries = calloc(CLUSTER_TAKE, sizeof *s->entries);
+    s->later = calloc(s->conf->cluster_partitions, sizeof *s->later);
+    if (s->entries == NULL || s->later == NULL)
+        return ERR_NOMEM;
+    s->stats->m.cluster.on = true;
+    s->next_token = 1ull << 62;
+    s->stats->m.cluster.partitions = (uint32_t)s->conf->cluster_partitions;
+    return 0;
+}
+
+static void cluster_stats_copy(server_t *s)
+{
+    cluster_stats_t cs;
+    cluster_get_stats(s->cluster, &cs);
+    s->stats->m.cluster.connected = cs.connected;
+    memcpy(s->stats->m.cluster.held_mask, cs.held_mask, sizeof cs.held_mask);
+    s->stats->m.cluster.published = cs.published;
+    s->stats->m.cluster.publish_dups = cs.publish_dups;
+    s->stats->m.cluster.publish_failed = cs.publish_failed;
+    s->stats->m.cluster.fetched = cs.fetched;
+    s->stats->m.cluster.acked = cs.acked;
+    s->stats->m.cluster.claims = cs.claims;
+    s->stats->m.cluster.takeovers = cs.takeovers;
+    s->stats->m.cluster.releases = cs.releases;
+    s->stats->m.cluster.queue_bytes = cs.queue_bytes;
+}
+
+/* Where a sealed box travels (clusterkey.h: its additional data): a partition's subject, any
+ * holder's request, or the subject an answer goes to. */
+static void aad_stream(const server_t *s, uint32_t partition, char *buf, size_t cap)
+{
+    if (partition == CLUSTER_FW)
+        snprintf(buf, cap, "%s.fw", s->conf->cluster_prefix);
+    else
+        snprintf(buf, cap, "%s.ev.%u", s->conf->cluster_prefix, (unsigned)partition);
+}
+
+static void aad_request(const server_t *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.req", s->conf->cluster_prefix);
+}
+
+static void aad_answer(const server_t *s, uint32_t node, uint64_t token, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.node.%u.rep.%llu", s->conf->cluster_prefix, (unsigned)node,
+             (unsigned long long)token);
+}
+
+static int waiter_add(server_t *s, const pending_t *p, uint64_t seq)
+{
+    if (s->n_waiters >= WAITERS_MAX)
+        return ERR_LIMIT; /* answered UNAVAILABLE: the client retries later */
+    if (s->n_waiters == s->cap_waiters) {
+        size_t cap = s->cap_waiters ? 2 * s->cap_waiters : 16;
+        waiter_t *w = realloc(s->waiters, cap * sizeof *w);
+        if (w == NULL)
+            return ERR_NOMEM;
+        s->waiters = w;
+        s->cap_waiters = cap;
+    }
+    waiter_t *w = &s->waiters[s->n_waiters++];
+    w->seq = seq;
+    memcpy(w->rid, p->rid, p->rid_len);
+    w->rid_len = p->rid_len;
+    w->conn = p->conn;
+    snprintf(w->request_id, sizeof w->request_id, "%s", p->req->request_id);
+    w->deadline = now_ms() + 30000;
+    return 0;
+}
+
+/* Answers the waiter of seq with reply (taken), or frees reply when nobody here waits for it. */
+static void waiter_answer(server_t *s, uint64_t seq, uint8_t *reply, size_t len)
+{
+    for (size_t i = 0; i < s->n_waiters; i++)
+        if (s->waiters[i].seq == seq) {
+            waiter_t *w = &s->waiters[i];
+            send_reply(s, w->rid, w->rid_len, w->conn, reply, len);
+            s->waiters[i] = s->waiters[--s->n_waiters];
+            return;
+        }
+    free(reply);
+}
+
+static void waiters_expire(server_t *s)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < s->n_waiters;) {
+        waiter_t *w = &s->waiters[i];
+        if (w->deadline > now) {
+            i++;
+            continue;
+        }
+        err_detail_t d;
+        err_set(&d, ERR_UNAVAILABLE, "cluster",
+                "stored in the cluster's stream (sequence %llu), not yet applied by this node: "
+                "ListFrameworks shows it once it is",
+                (unsigned long long)w->seq);
+        send_error(s, w->rid, w->rid_len, w->conn, w->request_id, &d);
+        s->waiters[i] = s->waiters[--s->n_waiters];
+    }
+}
+
+/* A read about a learner: answered here (it stays in the batch) when this node holds the
+ * learner's partition, otherwise forwarded to the node that does, and answered when its reply
+ * comes back (or UNAVAILABLE at the waiter's deadline). */
+static void forward_read(server_t *s, pending_t *p, const char *learner_id)
+{
+    uint32_t part = cluster_partition(learner_id, (uint32_t)s->conf->cluster_partitions);
+    if (cluster_holds(s->cluster, part))
+        return;
+    p->done = true;
+    const auth_client_t *c = p->client;
+    handler_client_t who = {c ? c->name : "", c != NULL, c};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint64_t token = s->next_token++;
+    int rc =
+        handler_forward_pack(p->req, &who, (uint32_t)s->conf->cluster_node, now_ms(), &data, &len);
+    uint8_t *box = NULL;
+    size_t box_len = 0;
+    char aad[CONF_STR_MAX + 64];
+    aad_request(s, aad, sizeof aad);
+    if (rc == 0)
+        rc = clusterkey_seal(s->ckey, aad, data, len, &box, &box_len);
+    if (rc == 0)
+        rc = cluster_forward(s->cluster, part, token, box, box_len);
+    free(box);
+    if (rc == 0)
+        rc = waiter_add(s, p, token);
+    free(data);
+    if (rc != 0) {
+        err_detail_t d;
+        err_set(&d, ERR_UNAVAILABLE, "learner_id",
+                "the node holding this learner's partition (%u) cannot be reached now (%s); "
+                "retry",
+                (unsigned)part, err_str(rc));
+        send_error(s, p->rid, p->rid_len, p->conn, p->req->request_id, &d);
+    }
+}
+
+/*
+ * The intake (handler_intake): every SubmitEvidence, PutFramework and ImportCase of the drained
+ * batch is validated, its valid items published to the stream in one asynchronous burst, and
+ * answered once JetStream acknowledged them (a framework: once this node applied it). They
+ * leave the batch (done); the rest of it runs as a group commit as usual.
+ */
+static void intake_run(server_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_batch; i++) {
+        const char *learner_id;
+        handler_route_t r = handler_request_route(s->batch[i].req, &learner_id);
+        if (r == HANDLER_ROUTE_LEARNER_READ) {
+            forward_read(s, &s->batch[i], learner_id);
+            continue;
+        }
+        n += r != HANDLER_ROUTE_LOCAL;
+    }
+    if (n == 0)
+        return;
+    handler_intake_t *ins = calloc(s->n_batch, sizeof *ins);
+    size_t total = 0, cap = 0;
+    cluster_pub_t *pubs = NULL;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < s->n_batch; i++) {
+        pending_t *p = &s->batch[i];
+        const char *learner_id;
+        handler_route_t r = handler_request_route(p->req, &learner_id);
+        if (p->done || r == HANDLER_ROUTE_LOCAL || r == HANDLER_ROUTE_LEARNER_READ)
+            continue;
+        p->done = true;
+        err_detail_t d;
+        if (ins == NULL) {
+            err_set(&d, ERR_UNAVAILABLE, "cluster", "out of memory; retry later");
+            send_error(s, p->rid, p->rid_len, p->conn, p->req->request_id, &d);
+            continue;
+        }
+        const auth_client_t *c = p->client;
+        handler_client_t who = {c ? c->name : "", c != NULL, c};
+        uint8_t *reply = NULL;
+        size_t len = 0;
+        int rc = handler_intake(s->handler, p->req, &who, (uint32_t)s->conf->cluster_partitions,
+                                (uint32_t)s->conf->cluster_node, now, &ins[i], &reply, &len);
+        if (rc == 0 && reply != NULL) {
+            send_reply(s, p->rid, p->rid_len, p->conn, reply, len);
+            handler_intake_free(&ins[i]);
+            continue;
+        }
+        if (rc == 0 && total + ins[i].n_pubs > cap) {
+            size_t ncap = (total + ins[i].n_pubs) * 2;
+            cluster_pub_t *np = realloc(pubs, ncap * sizeof *np);
+            if (np == NULL)
+                rc = ERR_NOMEM;
+            else {
+                pubs = np;
+                cap = ncap;
+            }
+        }
+        if (rc != 0) {
+            err_set(&d, ERR_UNAVAILABLE, "cluster", "not taken in (%s); retry later", err_str(rc));
+            send_error(s, p->rid, p->rid_len, p->conn, p->req->request_id, &d);
+            handler_intake_free(&ins[i]);
+            continue;
+        }
+        for (size_t k = 0; k < ins[i].n_pubs; k++) {
+            /* sealed in place: the intake owns the box from now on */
+            handler_intake_pub_t *hp = &ins[i].pubs[k];
+            char aad[CONF_STR_MAX + 64];
+            aad_stream(s, hp->partition, aad, sizeof aad);
+            uint8_t *box = NULL;
+            size_t box_len = 0;
+            if (clusterkey_seal(s->ckey, aad, hp->data, hp->len, &box, &box_len) == 0) {
+                free(hp->data);
+                hp->data = box;
+                hp->len = box_len;
+            } else {
+                hp->len = 0; /* an empty msg_id: not published, answered UNAVAILABLE */
+            }
+            pubs[total++] = (cluster_pub_t){.partition = hp->partition,
+                                            .msg_id = hp->len ? hp->msg_id : "",
+                                            .data = hp->data,
+                                            .len = hp->len};
+        }
+    }
+    if (total > 0)
+        cluster_publish(s->cluster, pubs, total, (int64_t)s->conf->cluster_publish_ms);
+    size_t at = 0;
+    for (size_t i = 0; ins != NULL && i < s->n_batch; i++) {
+        pending_t *p = &s->batch[i];
+        if (!p->done || ins[i].pubs == NULL)
+            continue;
+        for (size_t k = 0; k < ins[i].n_pubs; k++, at++)
+            ins[i].pubs[k].status = pubs[at].status;
+        if (ins[i].waits) {
+            err_detail_t d;
+            if (pubs[at - 1].status != 0 || waiter_add(s, p, pubs[at - 1].seq) != 0) {
+                err_set(&d, ERR_UNAVAILABLE, "cluster",
+                        "the cluster's stream did not take the request in (%s); retry",
+                        err_str(pubs[at - 1].status ? pubs[at - 1].status : ERR_NOMEM));
+                send_error(s, p->rid, p->rid_len, p->conn, p->req->request_id, &d);
+            }
+        } else {
+            uint8_t *reply;
+            size_t len;
+            if (handler_intake_reply(s->handler, p->req, &ins[i], &reply, &len) == 0)
+                send_reply(s, p->rid, p->rid_len, p->conn, reply, len);
+        }
+        handler_intake_free(&ins[i]);
+    }
+    free(pubs);
+    free(ins);
+}
+
+/* Whether partition p (of epoch) is in the list of those put off in this group commit. */
+static bool later_has(const uint64_t (*later)[2], size_t n, uint32_t p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (later[i][0] == p)
+            return true;
+    return false;
+}
+
+/*
+ * One group commit of stream messages (handler_stream_apply), then their acknowledgement
+ * (cluster_done). A partition whose message must wait for its framework is rewound from it.
+ */
+static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
+{
+    store_txn_t *txn;
+    if (store_txn_begin(s->store, true, &txn) != 0) {
+        cluster_done(s->cluster, e, n, false);
+        return;
+    }
+    handler_batch_begin(s->handler, now_ms());
+    uint64_t later[64][2];
+    size_t n_later = 0;
+    struct {
+        uint64_t seq;
+        uint32_t node;
+        uint8_t *reply;
+        size_t len;
+    } *fw = calloc(n, sizeof *fw);
+    size_t n_fw = 0;
+    uint64_t counts[4] = {0};
+    int rc = fw == NULL ? ERR_NOMEM : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (later_has((const uint64_t(*)[2])later, n_later, e[i].partition))
+            continue;
+        handler_stream_result_t res;
+        uint8_t *reply = NULL;
+        size_t len = 0;
+        uint32_t node;
+        /* An item put off for LATER_MAX_MS already is decided now: refused if its framework
+         * still has not come (one that never will must not stop the partition). */
+        bool decide = false;
+        if (e[i].partition < s->conf->cluster_partitions) {
+            uint64_t *l = s->later[e[i].partition];
+            decide = l[0] == e[i].seq && now_ms() - (int64_t)l[1] >= LATER_MAX_MS;
+        }
+        char aad[CONF_STR_MAX + 64];
+        aad_stream(s, e[i].partition, aad, sizeof aad);
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        int orc = clusterkey_open_box(s->ckey, aad, e[i].data, e[i].len, &plain, &plain_len);
+        if (orc != 0) {
+            /* Never skipped: a node with another cluster.key would lose everything. The
+             * partition waits (logged) until the operator gives it the right key. */
+            if (orc == ERR_DATA_LOSS)
+                log_warnx("cluster: stream message %llu of partition %u does not open under this "
+                          "node's cluster.key (another cluster's key?); the partition waits",
+                          (unsigned long long)e[i].seq, (unsigned)e[i].partition);
+            cluster_rewind(s->cluster, e[i].partition, e[i].epoch, 5000);
+            if (n_later < 64) {
+                later[n_later][0] = e[i].partition;
+                later[n_later++][1] = e[i].epoch;
+            }
+            continue;
+        }
+        rc = handler_stream_apply(s->handler, txn, e[i].partition, e[i].seq, plain, plain_len,
+                                  decide, &res, &reply, &len, &node);
+        free(plain);
+        if (rc != 0)
+            break;
+        counts[res]++;
+        /* A framework's answer is the intake node's own application; a learner write's is
+         * its holder's, sent to the intake node. */
+        if (reply != NULL && (node == s->conf->cluster_node || e[i].partition != CLUSTER_FW)) {
+            fw[n_fw].seq = e[i].seq;
+            fw[n_fw].node = node;
+            fw[n_fw].reply = reply;
+            fw[n_fw++].len = len;
+        } else
+            free(reply);
+        if (res == HANDLER_STREAM_LATER && n_later < 64) {
+            later[n_later][0] = e[i].partition;
+            later[n_later++][1] = e[i].epoch;
+            uint64_t *l = s->later[e[i].partition];
+            if (l[0] != e[i].seq) {
+                l[0] = e[i].seq;
+                l[1] = (uint64_t)now_ms();
+            }
+        }
+    }
+    if (rc == 0)
+        rc = handler_batch_seal(s->handler, txn);
+    if (rc == 0) {
+        double t0 = mono_s();
+        rc = store_txn_commit(&txn);
+        metrics_observe_commit_seconds(&s->stats->m, mono_s() - t0);
+    } else
+        store_txn_abort(&txn);
+    err_detail_t d;
+    if (handler_batch_end(s->handler, rc == 0, &d) != 0)
+        log_warnx("cannot reload frameworks after a failed batch: %s: %s", d.field, d.message);
+    if (rc == ERR_RETRY && store_grow(s->store) == 0)
+        s->stats->m.map_grown++;
+    else if (rc != 0)
+        log_warnx("cluster: %zu stream messages not applied: %s (applied again from the stream)", n,
+                  err_str(rc));
+    for (size_t i = 0; i < n_later; i++)
+        cluster_rewind(s->cluster, (uint32_t)later[i][0], later[i][1], 250);
+    cluster_done(s->cluster, e, n, rc == 0);
+    if (rc == 0) {
+        s->stats->commits++;
+        s->stats->m.commits++;
+        s->stats->m.cluster.applied += counts[HANDLER_STREAM_APPLIED];
+        s->stats->m.cluster.skipped += counts[HANDLER_STREAM_SKIPPED];
+        s->stats->m.cluster.refused += counts[HANDLER_STREAM_REFUSED];
+        s->stats->m.cluster.later += counts[HANDLER_STREAM_LATER];
+        for (size_t i = 0; i < n_fw; i++) {
+            if (fw[i].node == s->conf->cluster_node) {
+                waiter_answer(s, fw[i].seq, fw[i].reply, fw[i].len);
+                continue;
+            }
+            char aad[CONF_STR_MAX + 64];
+            uint8_t *box = NULL;
+            size_t box_len = 0;
+            aad_answer(s, fw[i].node, fw[i].seq, aad, sizeof aad);
+            int nrc = clusterkey_seal(s->ckey, aad, fw[i].reply, fw[i].len, &box, &box_len);
+            if (nrc == 0)
+                nrc = cluster_notify(s->cluster, fw[i].node, fw[i].seq, box, box_len);
+            free(box);
+            if (nrc != 0)
+                log_warnx("cluster: the answer of stream message %llu could not be sent to node "
+                          "%u (its client hears UNAVAILABLE and retries)",
+                          (unsigned long long)fw[i].seq, (unsigned)fw[i].node);
+            free(fw[i].reply);
+        }
+        publish_events(s);
+    } else {
+        for (size_t i = 0; i < n_fw; i++)
+            free(fw[i].reply);
+    }
+    free(fw);
+}
+
+/* A read another node forwarded here: answered in a read transaction of its own. */
+static void answer_forwarded(server_t *s, const cluster_entry_t *e)
+{
+    store_txn_t *txn;
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    char aad[CONF_STR_MAX + 64];
+    uint8_t *plain = NULL, *box = NULL;
+    size_t plain_len = 0, box_len = 0;
+    aad_request(s, aad, sizeof aad);
+    if (clusterkey_open_box(s->ckey, aad, e->data, e->len, &plain, &plain_len) != 0) {
+        log_warnx("cluster: a forwarded read does not open under this node's cluster.key; "
+                  "not answered");
+        return;
+    }
+    int rc = store_txn_begin(s->store, false, &txn);
+    if (rc == 0) {
+        handler_batch_begin(s->handler, now_ms());
+        rc = handler_apply_forwarded(s->handler, txn, plain, plain_len, &reply, &len);
+        store_txn_abort(&txn);
+        err_detail_t d;
+        handler_batch_end(s->handler, true, &d);
+    }
+    free(plain);
+    if (rc != 0 || reply == NULL) {
+        free(reply);
+        if (handler_error_reply("", ERR_UNAVAILABLE, "store", "cannot read the store now; retry",
+                                &reply, &len) != 0)
+            return;
+    }
+    /* the answer is sealed for the subject it goes to, which names the asker's token */
+    if (clusterkey_seal(s->ckey, e->reply_to ? e->reply_to : "", reply, len, &box, &box_len) == 0)
+        cluster_answer(s->cluster, e, box, box_len);
+    free(box);
+    free(reply);
+}
+
+/* What the cluster fetched: claims answered with the store's sequence, messages applied. A
+ * bounded number of group commits per call, so requests are not kept waiting. */
+static void cluster_run(server_t *s)
+{
+    for (int round = 0; round < 4; round++) {
+        size_t n = cluster_take(s->cluster, s->entries, CLUSTER_TAKE, 8 * s->conf->max_frame);
+        if (n == 0)
+            break;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            cluster_entry_t *e = &s->entries[i];
+            if (e->kind == CLUSTER_MSG) {
+                s->entries[m++] = *e;
+                continue;
+            }
+            if (e->kind == CLUSTER_REQUEST || e->kind == CLUSTER_REPLY) {
+                if (e->kind == CLUSTER_REQUEST)
+                    answer_forwarded(s, e);
+                else {
+                    char aad[CONF_STR_MAX + 64];
+                    uint8_t *plain = NULL;
+                    size_t plain_len = 0;
+                    aad_answer(s, (uint32_t)s->conf->cluster_node, e->token, aad, sizeof aad);
+                    if (clusterkey_open_box(s->ckey, aad, e->data, e->len, &plain, &plain_len) == 0)
+                        waiter_answer(s, e->token, plain, plain_len);
+                    else
+                        log_warnx("cluster: an answer does not open under this node's "
+                                  "cluster.key; its client times out");
+                }
+                cluster_done(s->cluster, e, 1, true);
+                continue;
+            }
+            uint64_t applied;
+            int rc = handler_stream_applied(s->handler, e->partition, &applied);
+            if (rc == 0)
+                cluster_start(s->cluster, e->partition, e->epoch, applied + 1);
+            else {
+                log_warnx("cluster: cannot read partition %u's applied sequence: %s",
+                          (unsigned)e->partition, err_str(rc));
+                cluster_rewind(s->cluster, e->partition, e->epoch, 1000);
+            }
+        }
+        if (m > 0)
+            stream_apply(s, s->entries, m);
+    }
+    waiters_expire(s);
+    cluster_stats_copy(s);
+}
+
 /* Applies the drained batch, in as many group commits as its replies' size needs. */
 static int batch_run(server_t *s)
 {
+    if (s->cluster) {
+        intake_run(s);
+        size_t kept = 0; /* the intake answered its requests: the rest stay, in order */
+        for (size_t i = 0; i < s->n_batch; i++) {
+            if (s->batch[i].done) {
+                wire_request_free(&s->batch[i].req);
+                s->batch[i].done = false;
+            } else if (kept++ != i) {
+                s->batch[kept - 1] = s->batch[i];
+                s->batch[i].req = NULL;
+                s->batch[i].reply = NULL;
+            }
+        }
+        s->n_batch = kept;
+    }
     for (size_t from = 0; from < s->n_batch;)
         from = batch_run_part(s, from, SIZE_MAX);
     batch_free_replies(s, 0, s->n_batch);
@@ -1201,6 +1736,7 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (*s->reload)
             reload_clients(s); /* between batches: no request holds a client pointer */
         zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
+                                  {NULL, s->cluster ? cluster_fd(s->cluster) : -1, ZMQ_POLLIN, 0},
                                   {s->auth ? auth_zap_socket(s->auth) : NULL, 0, ZMQ_POLLIN, 0},
                                   {s->pub, 0, ZMQ_POLLIN, 0}};
         /* Open connections' byte counts are checked every SWEEP_MS, even when all is quiet:
@@ -1209,12 +1745,18 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (s->conf->review_sweep_ms > 0 && (long)s->conf->review_sweep_ms < wait)
             wait = (long)s->conf->review_sweep_ms;
         wait = write_behind_wait(s, wait);
-        int n = zmq_poll(items, s->auth ? 3 : 1, wait);
+        if (s->cluster && s->n_waiters > 0 && wait > 1000)
+            wait = 1000; /* waiters expire */
+        /* Without a cluster the fd item is -1: poll skips it (items[1] is ignored by
+         * counting from it only in cluster or secure mode). */
+        int n = zmq_poll(items, s->auth ? 4 : 2, wait);
         int poll_errno = zmq_errno();
         budgets_sweep(s);
         housekeeping(s);
         review_sweep(s);
         write_behind(s);
+        if (s->cluster)
+            cluster_run(s);
         if (n < 0) {
             if (poll_errno == EINTR)
                 continue;

@@ -24,6 +24,8 @@
 
 #include "conf.h"
 #include "err.h"
+#include "cluster.h"
+#include "clusterkey.h"
 #include "handler.h"
 #include "store.h"
 
@@ -73,5 +75,11 @@ int server_run(server_t *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *
 
 /* Whether an endpoint is loopback-only (tcp on 127.0.0.0/8, ::1 or localhost; ipc; inproc). */
 bool server_endpoint_is_loopback(const char *endpoint);
+
+/* Cluster mode: from now on the loop takes tools' evidence and frameworks in through c's stream
+ * (handler_intake) and applies what c fetched for this node's partitions (handler_stream_apply).
+ * Everything it sends through NATS is sealed under key (clusterkey.h). c and key are borrowed
+ * and must outlive the loop. Returns 0 or ERR_NOMEM. */
+int server_set_cluster(server_t *s, cluster_t *c, clusterkey_t *key);
 
 #endif
