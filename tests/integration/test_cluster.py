@@ -38,6 +38,7 @@ LEARNERS = int(os.environ.get("MASTERY_CLUSTER_LEARNERS", "300"))
 ROUNDS = int(os.environ.get("MASTERY_CLUSTER_ROUNDS", "4" if SANITIZE else "8"))
 PER_REQUEST = 10  # items per SubmitEvidence, each of another learner
 CLIENT_TIMEOUT_MS = 4000
+START_TRIES = 4
 VERIFY = os.path.join(BIN, "mastery-verify")
 SOURCE = "cluster-test"
 
@@ -171,13 +172,29 @@ class Shard:
                     f"key_dir = {key_dir}\n")
         self.d = None
         self.logs = []
+        self.start_retries = []  # why a start had to be tried again
 
     def start(self):
+        """Starts the shard; a start that fails is tried again after a second, up to
+        START_TRIES times, as the shipped unit's Restart=on-failure would: a start while
+        JetStream is still electing leaders after a NATS node's death can time out on the
+        lease bucket ("cluster_nats: lease bucket ...: Timeout"). Each retry is counted."""
         args = ["-c", self.conf]
         if self.i > 0 and not os.path.exists(os.path.join(self.data, "data.mdb")):
             args.append("--adopt-keys")  # a new store takes the issuer keys shard 0 made
-        self.d = Daemon(self.data, args).start(self.listen, self.events)
-        return self
+        for attempt in range(START_TRIES):
+            d = Daemon(self.data, args)
+            try:
+                self.d = d.start(self.listen, self.events)
+                return self
+            except RuntimeError as e:
+                if d.proc is not None and d.proc.poll() is None:
+                    d.kill()
+                self.logs += d.log
+                if attempt + 1 == START_TRIES:
+                    raise
+                self.start_retries.append(str(e).strip().splitlines()[-1][:200])
+                time.sleep(1)
 
     def alive(self):
         return self.d is not None and self.d.proc is not None and self.d.proc.poll() is None
@@ -243,6 +260,7 @@ class Load:
         self.limit = None  # clients wait while count >= limit (None: no limit)
         self.stop = threading.Event()
         self.retries = {"timeout": 0, "unavailable": 0, "item_unavailable": 0}
+        self.retry_times = []  # when each retry happened (figures: how long intake stalled)
         self.errors = []
         self.threads = [threading.Thread(target=self._main, args=(t,), daemon=True)
                         for t in range(len(plans))]
@@ -269,6 +287,7 @@ class Load:
     def _count_retry(self, kind):
         with self.lock:
             self.retries[kind] += 1
+            self.retry_times.append(time.time())
 
     def _gate(self):
         with self.cond:
@@ -313,6 +332,8 @@ class Load:
                             left.append(it)
                         else:
                             raise AssertionError(f"{it.evidence_id}: {res.status}")
+                    if left:
+                        time.sleep(0.05)  # the stream has no quorum or leader yet: not a spin
                     pending = left
         except BaseException as e:  # reported by the test, not lost in a thread
             self.errors.append(repr(e))
@@ -373,27 +394,36 @@ def last_seqs(nc):
     return None
 
 
+WHY = {"not_caught_up": ""}  # what the last caught_up() found missing (for diagnostics)
+
+
 def caught_up(nc, shards):
     """Every partition held by exactly one live shard, which applied its last message, and its
     consumer has nothing pending or unacknowledged. Returns the owners {partition: shard}."""
+    def no(why):
+        kind = why.split(" ", 1)[0]
+        if kind != WHY["not_caught_up"].split(" ", 1)[0]:  # shown with a failure's output
+            print(f"{time.strftime('%H:%M:%S')} not caught up: {why[:300]}", flush=True)
+        WHY["not_caught_up"] = why
+        return None
+
     held, applied = holders(shards)
     if any(len(v) != 1 for v in held.values()):
-        return None
+        return no(f"holders {held}")
     owners = {p: v[0] for p, v in held.items()}
     last = last_seqs(nc)
     if last is None:
-        return None
-    if any(applied[owners[p]].get(p, 0) != last[p] for p in range(PARTITIONS)):
-        return None
+        return no("no NATS node answered")
+    behind = {p: (applied[owners[p]].get(p, 0), last[p]) for p in range(PARTITIONS)
+              if applied[owners[p]].get(p, 0) != last[p]}
+    if behind:
+        return no(f"applied vs last {behind}")
     cons = nc.consumers(PREFIX)
-    for p in range(PARTITIONS):
-        c = cons.get(f"{PREFIX}-p{p}")
+    names = [f"{PREFIX}-p{p}" for p in range(PARTITIONS)] + [f"{PREFIX}-fw-{s.i}" for s in shards]
+    for name in names:
+        c = cons.get(name)
         if c is None or c["num_pending"] or c["num_ack_pending"]:
-            return None
-    for s in shards:
-        c = cons.get(f"{PREFIX}-fw-{s.i}")
-        if c is None or c["num_pending"] or c["num_ack_pending"]:
-            return None
+            return no(f"consumer {name}: {c}")
     return owners
 
 
@@ -507,7 +537,7 @@ def test_cluster_kills_lose_nothing():
             shards[1].start()
             shards[2].start()
             wait_until(lambda: caught_up(nc, shards), "the partitions were never spread", 60,
-                       lambda: str(holders(shards)) + nc.logs_tail())
+                       lambda: WHY["not_caught_up"] + "\n" + nc.logs_tail())
             put_frameworks(lambda i: shards[i].endpoint)
             want_fw = {"urn:example:math:fractions-g5", CHAIN["id"]}
             for s in shards:
@@ -524,9 +554,13 @@ def test_cluster_kills_lose_nothing():
             load.set_limit(marks[1])
             t0 = time.time()
             load.start()
+            spans = []  # (kind, kill time, next event's time)
             for k, (kind, i) in enumerate(events):
                 load.wait_count(marks[k])
                 assert load.running() and load.count < total, "the load ended before the kills"
+                spans.append([kind, time.time(), None])
+                if k:
+                    spans[k - 1][2] = spans[k][1]
                 if kind == "shard":
                     shards[i].kill()
                     time.sleep(2)
@@ -551,14 +585,21 @@ def test_cluster_kills_lose_nothing():
             for t in load.threads:
                 t.join(240)
             figures["load_s"] = round(time.time() - t0, 2)
+            spans[-1][2] = time.time()
+            # Per kind of kill, the longest time from a kill to the last retry before the next
+            # kill: how long clients could not get items acknowledged (a figure, not asserted).
+            stall = {}
+            for kind, start, end in spans:
+                ts = [x for x in load.retry_times if start <= x < end]
+                stall[kind] = max(stall.get(kind, 0), round(max(ts) - start, 2) if ts else 0)
+            figures["longest_stall_s"] = stall
             assert not load.errors, load.errors
             assert not load.running(), "clients did not finish"
             assert load.count == total, (load.count, total)
 
             tc = time.time()
             owners = wait_until(lambda: caught_up(nc, shards), "the shards never caught up", 120,
-                                lambda: str(holders(shards)) + str(last_seqs(nc)) +
-                                str(nc.consumers(PREFIX)))
+                                lambda: WHY["not_caught_up"])
             figures["catch_up_s"] = round(time.time() - tc, 2)
             # Preferred owners are back: partition p at shard p % 3.
             assert owners == {p: p % NODES for p in range(PARTITIONS)}, owners
@@ -619,6 +660,7 @@ def test_cluster_kills_lose_nothing():
             assert single.stop() == 0
 
     figures["items"] = total
+    figures["shard_start_retries"] = [r for s in shards for r in s.start_retries]
     figures["retries"] = load.retries
     figures["takeovers_total"] = takeovers
     print("cluster:", json.dumps(figures, sort_keys=True))
