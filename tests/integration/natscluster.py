@@ -220,14 +220,22 @@ class NatsCluster:
                     break
             if ok:
                 return self
+            self.check_alive()
             if time.time() > deadline:
                 raise RuntimeError("NATS cluster not ready:\n" + self.logs_tail())
-            for i in nodes:
-                if self.procs[i] is not None and self.procs[i].poll() is not None:
-                    raise RuntimeError(f"nats-server n{i} exited:\n" + self.logs_tail())
             time.sleep(0.1)
 
-    def logs_tail(self, lines=20):
+    def check_alive(self):
+        """Raises RuntimeError when a node the harness started and did not kill has exited
+        (2.9 logs a SIGTERM or SIGINT only at debug level: the exit status tells)."""
+        for i, p in enumerate(self.procs):
+            if p is not None and p.poll() is not None and p in _LIVE:
+                _LIVE.discard(p)
+                raise RuntimeError(f"nats-server n{i} exited on its own, status {p.returncode}"
+                                   " (0 or 1: a SIGINT or SIGTERM from outside the test)\n"
+                                   + self.logs_tail())
+
+    def logs_tail(self, lines=40):
         out = []
         for i in range(self.n):
             try:

@@ -407,6 +407,7 @@ def caught_up(nc, shards):
         WHY["not_caught_up"] = why
         return None
 
+    nc.check_alive()
     held, applied = holders(shards)
     if any(len(v) != 1 for v in held.values()):
         return no(f"holders {held}")
@@ -557,6 +558,7 @@ def test_cluster_kills_lose_nothing():
             spans = []  # (kind, kill time, next event's time)
             for k, (kind, i) in enumerate(events):
                 load.wait_count(marks[k])
+                nc.check_alive()
                 assert load.running() and load.count < total, "the load ended before the kills"
                 spans.append([kind, time.time(), None])
                 if k:
