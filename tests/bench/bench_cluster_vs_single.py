@@ -7,12 +7,15 @@ Each run starts fresh: one masteryd without a cluster, then three NATS nodes and
 from --clients closed-loop clients in batches of --batch (clients spread over the shards). It
 reports acknowledged items/s (an acknowledgement: synced in LMDB for one node, stored by a
 JetStream quorum for the cluster) and, for the cluster, applied items/s (until every shard
-applied its partitions: consumers drained). Medians of --runs runs, with the load average.
+applied its partitions: consumers drained), then the rebuild time of shard 1 after its store
+is removed (from its empty start until every partition is caught up again), per million
+items of its partitions. Medians of --runs runs, with the load average.
 
     MASTERY_BIN=build/bin /usr/bin/python3 tests/bench/bench_cluster_vs_single.py [--items 20000]
 """
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -112,7 +115,18 @@ def run_cluster(plans, tmp):
         t0 = time.time()
         acked = drive([s.endpoint for s in shards], plans)
         tc.wait_until(lambda: tc.caught_up(nc, shards), "never caught up", 600)
-        return acked, time.time() - t0
+        applied = time.time() - t0
+        # Rebuild: shard 1 loses its store (stopped, data removed) and starts empty; it claims
+        # its partitions again from the stream's first message.
+        mine = {p for p in range(tc.PARTITIONS) if p % tc.NODES == 1}
+        items = sum(1 for plan in plans for b in plan for it in b
+                    if tc.partition(it.learner_id) in mine)
+        shards[1].stop()
+        shutil.rmtree(shards[1].data)
+        t1 = time.time()
+        shards[1].start()
+        tc.wait_until(lambda: tc.caught_up(nc, shards), "never rebuilt", 600)
+        return acked, applied, items, time.time() - t1
     finally:
         for s in shards:
             s.stop()
@@ -128,22 +142,26 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     plans = batches(args)
-    single, acked, applied = [], [], []
+    single, acked, applied, rebuild = [], [], [], []
     for r in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
             s = run_single(plans, tmp)
-            a, ap_ = run_cluster(plans, tmp)
+            a, ap_, items, rb = run_cluster(plans, tmp)
         single.append(args.items / s)
         acked.append(args.items / a)
         applied.append(args.items / ap_)
+        rebuild.append(rb / items * 1e6)
         print(f"run {r + 1}: single {single[-1]:.0f} items/s; cluster acknowledged "
-              f"{acked[-1]:.0f} items/s, applied {applied[-1]:.0f} items/s; "
+              f"{acked[-1]:.0f} items/s, applied {applied[-1]:.0f} items/s; rebuild of "
+              f"{items} items {rb:.2f} s ({rebuild[-1]:.0f} s per million); "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
     print(f"median of {args.runs}: {args.items} items, batch {args.batch}, {args.clients} clients,"
           f" {os.cpu_count()} cores")
     print(f"  single node          {statistics.median(single):8.0f} items/s (acknowledged)")
     print(f"  cluster, 3+3 nodes   {statistics.median(acked):8.0f} items/s acknowledged, "
           f"{statistics.median(applied):8.0f} items/s applied")
+    print(f"  rebuild of an empty shard from the stream: {statistics.median(rebuild):.0f} s per "
+          "million items (from its start until every partition is caught up)")
 
 
 if __name__ == "__main__":
