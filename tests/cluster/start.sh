@@ -116,12 +116,8 @@ cluster_replicas = 3
 cluster_lease_ms = $lease_ms
 CONF
     # Development mode (-d): no authentication, loopback only. Shard 0 starts alone first:
-    # it creates the issuer keys the other two share; their new stores adopt them (once).
-    adopt=()
-    if ((i > 0)) && [[ ! -e $dir/shard$i/data.mdb ]]; then
-        adopt=(--adopt-keys)
-    fi
-    "$masteryd" -d "${adopt[@]}" -c "$dir/shard$i.conf" 2>>"$dir/shard$i.log" &
+    # it creates the issuer keys the other two share (cluster mode adopts them).
+    "$masteryd" -d -c "$dir/shard$i.conf" 2>>"$dir/shard$i.log" &
     pids+=($!)
     wait_for_line "$dir/shard$i.log" "ready" 60 "${pids[-1]}"
 done

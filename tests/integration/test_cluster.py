@@ -179,9 +179,9 @@ class Shard:
         START_TRIES times, as the shipped unit's Restart=on-failure would: a start while
         JetStream is still electing leaders after a NATS node's death can time out on the
         lease bucket ("cluster_nats: lease bucket ...: Timeout"). Each retry is counted."""
+        # Shards 1 and 2 start with empty stores beside shard 0's keys: cluster mode adopts
+        # them (the stream refills a store), no --adopt-keys.
         args = ["-c", self.conf]
-        if self.i > 0 and not os.path.exists(os.path.join(self.data, "data.mdb")):
-            args.append("--adopt-keys")  # a new store takes the issuer keys shard 0 made
         for attempt in range(START_TRIES):
             d = Daemon(self.data, args)
             try:
