@@ -103,6 +103,7 @@ struct cluster {
     jsCtx *kvjs; /* the lease bucket, with a wait shorter than a lease */
     kvStore *kv;
     int efd;
+    bool fd_armed; /* under mu: efd was written since cluster_take last read it */
 
     pthread_mutex_t mu;
     pthread_cond_t space; /* the queue shrank, or a fetcher must stop */
@@ -178,11 +179,15 @@ uint32_t cluster_partition(const char *learner_id, uint32_t partitions)
 
 /* ---- the queue (c->mu held) ---- */
 
+/* Makes the fd readable; once until cluster_take resets it (one write, not one per message). */
 static void signal_fd(cluster_t *c)
 {
+    if (c->fd_armed)
+        return;
     uint64_t one = 1;
     if (write(c->efd, &one, sizeof one) < 0 && errno != EAGAIN)
         log_warn("cluster: eventfd");
+    c->fd_armed = true;
 }
 
 static void queue_push(cluster_t *c, qent_t *e)
@@ -1187,12 +1192,15 @@ int cluster_publish(cluster_t *c, cluster_pub_t *pubs, size_t n, int64_t timeout
 
 size_t cluster_take(cluster_t *c, cluster_entry_t *out, size_t max, size_t max_bytes)
 {
-    uint64_t drain;
-    if (read(c->efd, &drain, sizeof drain) < 0 && errno != EAGAIN)
-        log_warn("cluster: eventfd");
     size_t n = 0, bytes = 0;
     int64_t t = now_ms(), fence = c->lease_ms - c->lease_ms / 3;
     pthread_mutex_lock(&c->mu);
+    if (c->fd_armed) {
+        uint64_t drain;
+        if (read(c->efd, &drain, sizeof drain) < 0 && errno != EAGAIN)
+            log_warn("cluster: eventfd");
+        c->fd_armed = false;
+    }
     qent_t *prev = NULL, *e = c->head;
     while (e && n < max) {
         part_t *p = part_of(c, e->partition);
