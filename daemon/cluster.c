@@ -79,6 +79,14 @@ typedef struct part {
     int64_t owner_ms;
 } part_t;
 
+/* One lease renewal in flight (the lease thread's; the ack callback fills it). */
+typedef struct renewal {
+    natsMsg *msg; /* NULL once answered (or never sent) */
+    uint32_t partition;
+    int status; /* 1 waiting, 0 renewed, ERR_CONFLICT refused, ERR_UNAVAILABLE */
+    uint64_t rev;
+} renewal_t;
+
 /* One publish call's map from the natsMsg we created to its slot in pubs[]. */
 typedef struct pub_slot {
     natsMsg *msg; /* NULL: empty; PUB_GONE: a tombstone */
@@ -119,6 +127,11 @@ struct cluster {
     atomic_bool connected;
     bool closed; /* libnats ran our closed callback: no callback of ours runs any more */
     pthread_cond_t closed_cv;
+
+    pthread_mutex_t renew_mu; /* renewals[0..nrenew) against the kvjs ack callback */
+    renewal_t *renewals;      /* one per partition */
+    size_t nrenew, renew_hint;
+    int64_t kv_wait_ms;
 
     pthread_mutex_t pub_mu;
     pub_slot_t *pub_map;
@@ -506,35 +519,122 @@ static int heartbeat_seen(cluster_t *c, uint32_t n, int8_t *cache)
     return cache[n];
 }
 
-/* Renews the held leases; a refused renewal, or none for a whole lease, loses the partition. */
+static void on_renew_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+    (void)js;
+    cluster_t *c = closure;
+    pthread_mutex_lock(&c->renew_mu);
+    /* acks come back mostly in order: look from the last one found */
+    for (size_t k = 0; k < c->nrenew; k++) {
+        size_t i = (c->renew_hint + k) % c->nrenew;
+        renewal_t *r = &c->renewals[i];
+        if (r->msg != msg)
+            continue;
+        if (pa != NULL && pae == NULL) {
+            r->status = 0;
+            r->rev = pa->Sequence;
+        } else {
+            r->status = pae != NULL && pae->ErrCode == JSStreamWrongLastSequenceErr
+                            ? ERR_CONFLICT
+                            : ERR_UNAVAILABLE;
+        }
+        r->msg = NULL;
+        c->renew_hint = i + 1;
+        break;
+    }
+    pthread_mutex_unlock(&c->renew_mu);
+    natsMsg_Destroy(msg);
+}
+
+/* Renews every held lease at once: each a publish to the key's subject expecting the lease's
+ * last revision (what kvStore_Update does, one round trip for all instead of one each). A
+ * refused renewal, or none for a whole lease, loses the partition. */
 static void lease_renew(cluster_t *c)
 {
-    for (uint32_t i = 0; i < c->partitions && !atomic_load(&c->halt); i++) {
+    int64_t t0 = now_ms(); /* the bucket stored a renewal after this: its lease runs from here */
+    bool up = atomic_load(&c->connected);
+    char subject[CONF_STR_MAX + 64];
+    size_t n = 0;
+    pthread_mutex_lock(&c->renew_mu);
+    c->nrenew = 0;
+    c->renew_hint = 0;
+    pthread_mutex_unlock(&c->renew_mu);
+    for (uint32_t i = 0; i < c->partitions && up; i++) {
         part_t *p = &c->parts[i];
         if (!p->held)
             continue;
-        char key[32];
-        key_of(key, sizeof key, i);
-        uint64_t rev = 0;
-        /* disconnected: no request would be answered; only the lease's age counts */
-        natsStatus s = atomic_load(&c->connected)
-                           ? kvStore_UpdateString(&rev, c->kv, key, c->lease_value, p->lease_rev)
-                           : NATS_CONNECTION_DISCONNECTED;
-        int64_t t = now_ms();
-        pthread_mutex_lock(&c->mu);
-        if (s == NATS_OK) {
-            p->lease_rev = rev;
-            p->renewed_ms = t;
-            if (c->head)
-                signal_fd(c); /* entries the fence held back may be taken again */
-        } else if (s == NATS_ERR || t - p->renewed_ms >= c->lease_ms) {
-            /* NATS_ERR: the bucket refused the revision (someone else wrote the key) */
-            log_warnx("cluster: partition %" PRIu32 ": lease lost (%s); stopped applying it", i,
-                      s == NATS_ERR ? "taken over" : "not renewed in time");
+        natsMsg *m = NULL;
+        snprintf(subject, sizeof subject, "$KV.%s.p.%" PRIu32, c->bucket, i);
+        natsStatus s =
+            natsMsg_Create(&m, subject, NULL, c->lease_value, (int)strlen(c->lease_value));
+        pthread_mutex_lock(&c->renew_mu);
+        c->renewals[n] = (renewal_t){.msg = s == NATS_OK ? m : NULL,
+                                     .partition = i,
+                                     .status = s == NATS_OK ? 1 : ERR_UNAVAILABLE};
+        c->nrenew = ++n;
+        pthread_mutex_unlock(&c->renew_mu);
+        if (s != NATS_OK)
+            continue;
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.ExpectLastSubjectSeq = p->lease_rev;
+        natsMsg *owned = m; /* the library takes it (and NULLs owned) on success */
+        s = js_PublishMsgAsync(c->kvjs, &owned, &po);
+        if (s != NATS_OK) {
+            pthread_mutex_lock(&c->renew_mu);
+            c->renewals[n - 1].msg = NULL;
+            c->renewals[n - 1].status = ERR_UNAVAILABLE;
+            pthread_mutex_unlock(&c->renew_mu);
+            natsMsg_Destroy(owned);
+        }
+    }
+    if (n) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = c->kv_wait_ms;
+        if (js_PublishAsyncComplete(c->kvjs, &po) != NATS_OK) {
+            natsMsgList pending = {0};
+            if (js_PublishAsyncGetPendingList(&pending, c->kvjs) == NATS_OK)
+                natsMsgList_Destroy(&pending);
+        }
+    }
+    pthread_mutex_lock(&c->renew_mu);
+    c->nrenew = 0; /* a late ack finds nothing */
+    pthread_mutex_unlock(&c->renew_mu);
+    int64_t t = now_ms();
+    pthread_mutex_lock(&c->mu);
+    bool renewed = false;
+    for (size_t k = 0; k < n; k++) {
+        renewal_t *r = &c->renewals[k];
+        part_t *p = &c->parts[r->partition];
+        if (!p->held)
+            continue;
+        if (r->status == 0) {
+            p->lease_rev = r->rev;
+            p->renewed_ms = t0;
+            renewed = true;
+        } else if (r->status == ERR_CONFLICT || t - p->renewed_ms >= c->lease_ms) {
+            log_warnx("cluster: partition %" PRIu32 ": lease lost (%s, %" PRId64
+                      " ms after its last renewal); stopped applying it",
+                      r->partition,
+                      r->status == ERR_CONFLICT ? "the bucket has a newer revision" : "no answer",
+                      t - p->renewed_ms);
             release_locked(c, p);
         }
-        pthread_mutex_unlock(&c->mu);
     }
+    /* disconnected: nothing was sent; only the leases' age counts */
+    for (uint32_t i = 0; i < c->partitions && !up; i++) {
+        part_t *p = &c->parts[i];
+        if (p->held && t - p->renewed_ms >= c->lease_ms) {
+            log_warnx("cluster: partition %" PRIu32 ": lease lost (disconnected); stopped "
+                      "applying it",
+                      i);
+            release_locked(c, p);
+        }
+    }
+    if (renewed && c->head)
+        signal_fd(c); /* entries the fence held back may be taken again */
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Hands back the partitions held for a node whose heartbeat is back. */
@@ -809,7 +909,9 @@ static int connect_nats(cluster_t *c, const conf_t *conf, err_detail_t *detail)
     s = natsConnection_JetStream(&c->js, c->nc, &jo);
     if (s == NATS_OK) {
         jsOptions_Init(&jo);
-        jo.Wait = c->lease_ms / 2 < 250 ? 250 : c->lease_ms / 2;
+        jo.Wait = c->kv_wait_ms;
+        jo.PublishAsync.AckHandler = on_renew_ack;
+        jo.PublishAsync.AckHandlerClosure = c;
         s = natsConnection_JetStream(&c->kvjs, c->nc, &jo);
     }
     if (s != NATS_OK)
@@ -948,6 +1050,7 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     snprintf(c->lease_value, sizeof c->lease_value, "%" PRIu32 " %s", c->node, endpoint);
     c->lease_ms = (int64_t)conf->cluster_lease_ms;
     c->started_ms = now_ms();
+    c->kv_wait_ms = c->lease_ms / 2 < 250 ? 250 : c->lease_ms / 2;
     c->fetch = (int64_t)conf->cluster_fetch;
     /* a stopped fetcher ends within one fetch: keep that well inside a lease period */
     c->fetch_wait_ms = c->lease_ms / 5 < 500 ? c->lease_ms / 5 : 500;
@@ -959,14 +1062,16 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->pub_mu, NULL);
+    pthread_mutex_init(&c->renew_mu, NULL);
     pthread_cond_init(&c->space, &ca);
     pthread_cond_init(&c->tick, &ca);
     pthread_cond_init(&c->closed_cv, &ca);
     pthread_condattr_destroy(&ca);
     int rc = 0;
     c->parts = calloc((size_t)c->partitions + 1, sizeof *c->parts);
+    c->renewals = calloc(c->partitions, sizeof *c->renewals);
     c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (c->parts == NULL || c->efd < 0) {
+    if (c->parts == NULL || c->renewals == NULL || c->efd < 0) {
         rc = err_set(detail, ERR_NOMEM, "cluster", "out of memory or file descriptors");
         goto fail;
     }
@@ -1059,6 +1164,8 @@ void cluster_destroy(cluster_t **cp)
     pthread_cond_destroy(&c->closed_cv);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->pub_mu);
+    pthread_mutex_destroy(&c->renew_mu);
+    free(c->renewals);
     free(c->pub_map);
     free(c->parts);
     free(c);
