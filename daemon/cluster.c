@@ -164,6 +164,15 @@ static uint32_t preferred(const cluster_t *c, uint32_t p)
     return p % c->nodes;
 }
 
+/* A partition's name in a log line: its number, or "fw". buf: 12 bytes. */
+static const char *pname(uint32_t p, char *buf)
+{
+    if (p == CLUSTER_FW)
+        return "fw";
+    snprintf(buf, 12, "%" PRIu32, p);
+    return buf;
+}
+
 /* The last libnats error as text, for a log line or a detail. */
 static const char *nats_text(natsStatus s)
 {
@@ -360,10 +369,11 @@ static natsStatus consumer_open(fetcher_t *f, natsSubscription **sub)
 static bool fetcher_push(fetcher_t *f, natsMsg *m, uint64_t *want_cseq)
 {
     cluster_t *c = f->c;
+    char nb[12];
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-        log_warnx("cluster: partition %" PRIu32 ": a message without JetStream metadata",
-                  f->partition);
+        log_warnx("cluster: partition %s: a message without JetStream metadata",
+                  pname(f->partition, nb));
         return true; /* not one of the stream's: nothing to apply or ack */
     }
     uint64_t sseq = meta->Sequence.Stream, cseq = meta->Sequence.Consumer;
@@ -398,11 +408,10 @@ static bool fetcher_push(fetcher_t *f, natsMsg *m, uint64_t *want_cseq)
     } else if (current) {
         /* out of order (a stale pull took one of ours, or a redelivery), or no memory: start
          * over from the store's sequence rather than apply with a gap */
-        log_warnx("cluster: partition %" PRIu32 ": %s at stream sequence %" PRIu64
-                  " (delivery %" PRIu64 ", consumer sequence %" PRIu64 ", expected %" PRIu64
-                  "); claiming it again",
-                  f->partition, in_order ? "out of memory" : "out-of-order delivery", sseq,
-                  delivered, cseq, *want_cseq);
+        log_warnx("cluster: partition %s: %s at stream sequence %" PRIu64 " (delivery %" PRIu64
+                  ", consumer sequence %" PRIu64 ", expected %" PRIu64 "); claiming it again",
+                  pname(f->partition, nb), in_order ? "out of memory" : "out-of-order delivery",
+                  sseq, delivered, cseq, *want_cseq);
         rewind_locked(c, p, f->epoch, RETRY_MS);
         current = false;
     }
@@ -415,6 +424,7 @@ static void *fetcher_main(void *arg)
 {
     fetcher_t *f = arg;
     cluster_t *c = f->c;
+    char nb[12];
     if (f->prev) {
         pthread_join(f->prev->thread, NULL);
         free(f->prev);
@@ -425,7 +435,7 @@ static void *fetcher_main(void *arg)
         natsStatus s = consumer_open(f, &sub);
         if (s == NATS_OK)
             break;
-        log_warnx("cluster: partition %" PRIu32 ": cannot create its consumer: %s", f->partition,
+        log_warnx("cluster: partition %s: cannot create its consumer: %s", pname(f->partition, nb),
                   nats_text(s));
         sub = NULL;
         fetcher_sleep(f, RETRY_MS);
@@ -450,13 +460,13 @@ static void *fetcher_main(void *arg)
         if (s != NATS_OK && s != NATS_TIMEOUT) {
             if (jerr == JSConsumerNotFoundErr) {
                 /* deleted under us (another node claimed it): the lease thread decides */
-                log_warnx("cluster: partition %" PRIu32 ": its consumer is gone", f->partition);
+                log_warnx("cluster: partition %s: its consumer is gone", pname(f->partition, nb));
                 pthread_mutex_lock(&c->mu);
                 rewind_locked(c, part_of(c, f->partition), f->epoch, RETRY_MS);
                 pthread_mutex_unlock(&c->mu);
                 break;
             }
-            log_debug("cluster: partition %" PRIu32 ": fetch: %s", f->partition, nats_text(s));
+            log_debug("cluster: partition %s: fetch: %s", pname(f->partition, nb), nats_text(s));
             fetcher_sleep(f, c->fetch_wait_ms);
         }
     }
@@ -470,6 +480,7 @@ static void *fetcher_main(void *arg)
 
 void cluster_start(cluster_t *c, uint32_t partition, uint64_t epoch, uint64_t next_seq)
 {
+    char nb[12];
     pthread_mutex_lock(&c->mu);
     part_t *p = part_of(c, partition);
     if (p == NULL || !p->held || p->epoch != epoch || epoch == 0 || p->started || c->stopping)
@@ -491,8 +502,8 @@ void cluster_start(cluster_t *c, uint32_t partition, uint64_t epoch, uint64_t ne
     p->started = true;
     goto out;
 retry:
-    log_warnx("cluster: partition %" PRIu32 ": cannot start fetching; claiming it again",
-              partition);
+    log_warnx("cluster: partition %s: cannot start fetching; claiming it again",
+              pname(partition, nb));
     rewind_locked(c, p, epoch, RETRY_MS);
 out:
     pthread_mutex_unlock(&c->mu);
