@@ -41,6 +41,8 @@ static char nats_bin[512];
 static char nats_dir[256];
 static int nats_port;
 static pid_t nats_pid = -1;
+static char self_path[4096]; /* this program, for the child node (argv[0]: under valgrind
+                                 /proc/self/exe would be valgrind's tool) */
 
 static int64_t now_ms(void)
 {
@@ -630,7 +632,7 @@ static void test_two_nodes_death(void **state)
     if (pid == 0) {
         dup2(pipefd[1], 1);
         close(pipefd[0]);
-        execl("/proc/self/exe", "test_cluster", "--child", port, "tdeath", (char *)NULL);
+        execl(self_path, "test_cluster", "--child", port, "tdeath", (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);
@@ -663,6 +665,8 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--child") == 0)
         child_main(argv[2], argv[3]);
+    if (realpath(argv[0], self_path) == NULL)
+        snprintf(self_path, sizeof self_path, "/proc/self/exe");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partition_vector), cmocka_unit_test(test_refuses_bad_settings),
         cmocka_unit_test(test_publish_dedup),    cmocka_unit_test(test_claim_start_done_rewind),
