@@ -1089,8 +1089,22 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     for (uint32_t i = 0; i <= c->partitions; i++)
         c->parts[i].id = i < c->partitions ? i : CLUSTER_FW;
     c->st.partitions = c->partitions;
-    if ((rc = connect_nats(c, conf, detail)) != 0 || (rc = ensure_stream(c, conf, detail)) != 0 ||
-        (rc = ensure_bucket(c, conf, detail)) != 0)
+    if ((rc = connect_nats(c, conf, detail)) != 0)
+        goto fail;
+    /* a JetStream cluster electing leaders (a node restarting) answers "temporarily
+     * unavailable" for a few seconds: keep asking within cluster_connect_ms */
+    for (int64_t end = c->started_ms + (int64_t)conf->cluster_connect_ms;;) {
+        rc = ensure_stream(c, conf, detail);
+        if (rc == 0) {
+            kvStore_Destroy(c->kv);
+            c->kv = NULL;
+            rc = ensure_bucket(c, conf, detail);
+        }
+        if (rc != ERR_UNAVAILABLE || now_ms() >= end)
+            break;
+        usleep(250 * 1000);
+    }
+    if (rc != 0)
         goto fail;
     pthread_mutex_lock(&c->mu);
     part_t *fw = part_of(c, CLUSTER_FW);
