@@ -694,10 +694,10 @@ static void lease_claim(cluster_t *c, int8_t *hb)
                 continue;
         }
         uint64_t rev = 0;
+        int64_t t = now_ms(); /* the lease runs from before the request, as a renewal's */
         natsStatus s = kvStore_CreateString(&rev, c->kv, key, c->lease_value);
         if (s != NATS_OK)
             continue; /* someone holds it (a takeover being handed back), or no answer */
-        int64_t t = now_ms();
         pthread_mutex_lock(&c->mu);
         p->held = true;
         p->takeover = !mine;
