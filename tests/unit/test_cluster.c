@@ -2,11 +2,11 @@
  * Unit tests for cluster (issue 17) against a real nats-server with JetStream, started here on
  * a free loopback port with its store in a temporary directory: partition numbers are a fixed
  * function of the id (the vector below is what Python's hashlib gives too); publishing answers
- * stream sequences and recognises a resent msg_id; claims arrive for the frameworks and for
- * every partition a lone node prefers; a claim answered with cluster_start(k) delivers the
- * partition's messages from sequence k on, in order; a failed transaction rewinds the
- * partition; a bounded queue holds the fetchers back; nothing fetched is handed out while the
- * lease goes unrenewed (NATS stopped); two nodes split the partitions, and the
+ * stream sequences and recognises a resent msg_id, also one whose first attempt timed out; claims
+ * arrive for the frameworks and for every partition a lone node prefers; a claim answered with
+ * cluster_start(k) delivers the partition's messages from sequence k on, in order; a failed
+ * transaction rewinds the partition; a bounded queue holds the fetchers back; nothing fetched is
+ * handed out while the lease goes unrenewed (NATS stopped); two nodes split the partitions, and the
  * survivor takes the other's over when it stops (at once) or dies (SIGKILL of a child
  * process: after a lease). Skipped, saying why, only when nats-server is not installed.
  */
@@ -142,6 +142,15 @@ static int nats_stop(void **state)
             skip();                                                                                \
         }                                                                                          \
     } while (0)
+
+/* Stops nats-server (SIGSTOP) and waits until it is stopped: not one more message is served. */
+static void nats_pause(void)
+{
+    int ws = 0;
+    kill(nats_pid, SIGSTOP);
+    assert_int_equal(waitpid(nats_pid, &ws, WUNTRACED), nats_pid);
+    assert_true(WIFSTOPPED(ws));
+}
 
 static void cluster_conf(conf_t *conf, const char *prefix, uint32_t partitions, uint32_t nodes,
                          uint32_t node)
@@ -334,6 +343,38 @@ static void test_publish_dedup(void **state)
     cluster_destroy(&c); /* NULL is fine */
 }
 
+static void test_publish_timeout(void **state)
+{
+    (void)state;
+    NEED_NATS();
+    cluster_t *c = node_new("ttimeout", 2, 1, 0);
+    uint64_t before;
+    publish(c, 0, "t0", "first", &before);
+    /* NATS stops answering: no ack within the call's time, the item is UNAVAILABLE */
+    cluster_pub_t pub = {
+        .partition = 1, .msg_id = "t1", .data = (const uint8_t *)"second", .len = 6};
+    nats_pause();
+    assert_int_equal(cluster_publish(c, &pub, 1, 300), 0);
+    kill(nats_pid, SIGCONT);
+    assert_int_equal(pub.status, ERR_UNAVAILABLE);
+    cluster_stats_t st;
+    cluster_get_stats(c, &st);
+    assert_int_equal(st.publish_failed, 1);
+    /* the tool resends: the first attempt reached the stream after all (its bytes were on the
+     * socket), so the retry is the duplicate, with that attempt's sequence; its late ack did
+     * not land in this call */
+    cluster_pub_t again[2] = {
+        {.partition = 1, .msg_id = "t1", .data = (const uint8_t *)"second", .len = 6},
+        {.partition = 1, .msg_id = "t2", .data = (const uint8_t *)"third", .len = 5},
+    };
+    assert_int_equal(cluster_publish(c, again, 2, 5000), 0);
+    assert_int_equal(again[0].status, ERR_DUPLICATE);
+    assert_int_equal(again[0].seq, before + 1);
+    assert_int_equal(again[1].status, 0);
+    assert_int_equal(again[1].seq, before + 2);
+    cluster_destroy(&c);
+}
+
 static void test_claim_start_done_rewind(void **state)
 {
     (void)state;
@@ -517,7 +558,7 @@ static void test_fence(void **state)
     assert_int_equal(st.fetched, 3);
     /* NATS stops answering: no renewal for longer than lease - lease/3, so the fetched
      * messages must not be handed out (the lease may be about to go to another node) */
-    kill(nats_pid, SIGSTOP);
+    nats_pause();
     usleep((LEASE_MS - LEASE_MS / 3 + 100) * 1000);
     size_t k = cluster_take(c, got, 64, 1 << 20);
     kill(nats_pid, SIGCONT);
@@ -668,10 +709,15 @@ int main(int argc, char **argv)
     if (realpath(argv[0], self_path) == NULL)
         snprintf(self_path, sizeof self_path, "/proc/self/exe");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partition_vector), cmocka_unit_test(test_refuses_bad_settings),
-        cmocka_unit_test(test_publish_dedup),    cmocka_unit_test(test_claim_start_done_rewind),
-        cmocka_unit_test(test_queue_budget),     cmocka_unit_test(test_fence),
-        cmocka_unit_test(test_two_nodes_stop),   cmocka_unit_test(test_two_nodes_death),
+        cmocka_unit_test(test_partition_vector),
+        cmocka_unit_test(test_refuses_bad_settings),
+        cmocka_unit_test(test_publish_dedup),
+        cmocka_unit_test(test_publish_timeout),
+        cmocka_unit_test(test_claim_start_done_rewind),
+        cmocka_unit_test(test_queue_budget),
+        cmocka_unit_test(test_fence),
+        cmocka_unit_test(test_two_nodes_stop),
+        cmocka_unit_test(test_two_nodes_death),
     };
     return cmocka_run_group_tests(tests, nats_start, nats_stop);
 }
