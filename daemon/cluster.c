@@ -81,6 +81,14 @@ typedef struct part {
     int64_t owner_ms;
 } part_t;
 
+/* One lease renewal in flight (the lease thread's; the ack callback fills it). */
+typedef struct renewal {
+    natsMsg *msg; /* NULL once answered (or never sent) */
+    uint32_t partition;
+    int status; /* 1 waiting, 0 renewed, ERR_CONFLICT refused, ERR_UNAVAILABLE */
+    uint64_t rev;
+} renewal_t;
+
 /* One publish call's map from the natsMsg we created to its slot in pubs[]. */
 typedef struct pub_slot {
     natsMsg *msg; /* NULL: empty; PUB_GONE: a tombstone */
@@ -105,6 +113,7 @@ struct cluster {
     jsCtx *kvjs; /* the lease bucket, with a wait shorter than a lease */
     kvStore *kv;
     int efd;
+    bool fd_armed; /* under mu: efd was written since cluster_take last read it */
 
     pthread_mutex_t mu;
     pthread_cond_t space; /* the queue shrank, or a fetcher must stop */
@@ -122,6 +131,10 @@ struct cluster {
     pthread_cond_t closed_cv;
 
     natsSubscription *route_sub; /* "<prefix>.node.<node>.>": forwarded reads and answers */
+    pthread_mutex_t renew_mu;    /* renewals[0..nrenew) against the kvjs ack callback */
+    renewal_t *renewals;         /* one per partition */
+    size_t nrenew, renew_hint;
+    int64_t kv_wait_ms;
 
     pthread_mutex_t pub_mu;
     pub_slot_t *pub_map;
@@ -154,6 +167,15 @@ static uint32_t preferred(const cluster_t *c, uint32_t p)
     return p % c->nodes;
 }
 
+/* A partition's name in a log line: its number, or "fw". buf: 12 bytes. */
+static const char *pname(uint32_t p, char *buf)
+{
+    if (p == CLUSTER_FW)
+        return "fw";
+    snprintf(buf, 12, "%" PRIu32, p);
+    return buf;
+}
+
 /* The last libnats error as text, for a log line or a detail. */
 static const char *nats_text(natsStatus s)
 {
@@ -182,11 +204,15 @@ uint32_t cluster_partition(const char *learner_id, uint32_t partitions)
 
 /* ---- the queue (c->mu held) ---- */
 
+/* Makes the fd readable; once until cluster_take resets it (one write, not one per message). */
 static void signal_fd(cluster_t *c)
 {
+    if (c->fd_armed)
+        return;
     uint64_t one = 1;
     if (write(c->efd, &one, sizeof one) < 0 && errno != EAGAIN)
         log_warn("cluster: eventfd");
+    c->fd_armed = true;
 }
 
 static void queue_push(cluster_t *c, qent_t *e)
@@ -346,10 +372,11 @@ static natsStatus consumer_open(fetcher_t *f, natsSubscription **sub)
 static bool fetcher_push(fetcher_t *f, natsMsg *m, uint64_t *want_cseq)
 {
     cluster_t *c = f->c;
+    char nb[12];
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-        log_warnx("cluster: partition %" PRIu32 ": a message without JetStream metadata",
-                  f->partition);
+        log_warnx("cluster: partition %s: a message without JetStream metadata",
+                  pname(f->partition, nb));
         return true; /* not one of the stream's: nothing to apply or ack */
     }
     uint64_t sseq = meta->Sequence.Stream, cseq = meta->Sequence.Consumer;
@@ -384,11 +411,10 @@ static bool fetcher_push(fetcher_t *f, natsMsg *m, uint64_t *want_cseq)
     } else if (current) {
         /* out of order (a stale pull took one of ours, or a redelivery), or no memory: start
          * over from the store's sequence rather than apply with a gap */
-        log_warnx("cluster: partition %" PRIu32 ": %s at stream sequence %" PRIu64
-                  " (delivery %" PRIu64 ", consumer sequence %" PRIu64 ", expected %" PRIu64
-                  "); claiming it again",
-                  f->partition, in_order ? "out of memory" : "out-of-order delivery", sseq,
-                  delivered, cseq, *want_cseq);
+        log_warnx("cluster: partition %s: %s at stream sequence %" PRIu64 " (delivery %" PRIu64
+                  ", consumer sequence %" PRIu64 ", expected %" PRIu64 "); claiming it again",
+                  pname(f->partition, nb), in_order ? "out of memory" : "out-of-order delivery",
+                  sseq, delivered, cseq, *want_cseq);
         rewind_locked(c, p, f->epoch, RETRY_MS);
         current = false;
     }
@@ -401,6 +427,7 @@ static void *fetcher_main(void *arg)
 {
     fetcher_t *f = arg;
     cluster_t *c = f->c;
+    char nb[12];
     if (f->prev) {
         pthread_join(f->prev->thread, NULL);
         free(f->prev);
@@ -411,7 +438,7 @@ static void *fetcher_main(void *arg)
         natsStatus s = consumer_open(f, &sub);
         if (s == NATS_OK)
             break;
-        log_warnx("cluster: partition %" PRIu32 ": cannot create its consumer: %s", f->partition,
+        log_warnx("cluster: partition %s: cannot create its consumer: %s", pname(f->partition, nb),
                   nats_text(s));
         sub = NULL;
         fetcher_sleep(f, RETRY_MS);
@@ -436,13 +463,13 @@ static void *fetcher_main(void *arg)
         if (s != NATS_OK && s != NATS_TIMEOUT) {
             if (jerr == JSConsumerNotFoundErr) {
                 /* deleted under us (another node claimed it): the lease thread decides */
-                log_warnx("cluster: partition %" PRIu32 ": its consumer is gone", f->partition);
+                log_warnx("cluster: partition %s: its consumer is gone", pname(f->partition, nb));
                 pthread_mutex_lock(&c->mu);
                 rewind_locked(c, part_of(c, f->partition), f->epoch, RETRY_MS);
                 pthread_mutex_unlock(&c->mu);
                 break;
             }
-            log_debug("cluster: partition %" PRIu32 ": fetch: %s", f->partition, nats_text(s));
+            log_debug("cluster: partition %s: fetch: %s", pname(f->partition, nb), nats_text(s));
             fetcher_sleep(f, c->fetch_wait_ms);
         }
     }
@@ -456,6 +483,7 @@ static void *fetcher_main(void *arg)
 
 void cluster_start(cluster_t *c, uint32_t partition, uint64_t epoch, uint64_t next_seq)
 {
+    char nb[12];
     pthread_mutex_lock(&c->mu);
     part_t *p = part_of(c, partition);
     if (p == NULL || !p->held || p->epoch != epoch || epoch == 0 || p->started || c->stopping)
@@ -477,8 +505,8 @@ void cluster_start(cluster_t *c, uint32_t partition, uint64_t epoch, uint64_t ne
     p->started = true;
     goto out;
 retry:
-    log_warnx("cluster: partition %" PRIu32 ": cannot start fetching; claiming it again",
-              partition);
+    log_warnx("cluster: partition %s: cannot start fetching; claiming it again",
+              pname(partition, nb));
     rewind_locked(c, p, epoch, RETRY_MS);
 out:
     pthread_mutex_unlock(&c->mu);
@@ -505,35 +533,122 @@ static int heartbeat_seen(cluster_t *c, uint32_t n, int8_t *cache)
     return cache[n];
 }
 
-/* Renews the held leases; a refused renewal, or none for a whole lease, loses the partition. */
+static void on_renew_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+    (void)js;
+    cluster_t *c = closure;
+    pthread_mutex_lock(&c->renew_mu);
+    /* acks come back mostly in order: look from the last one found */
+    for (size_t k = 0; k < c->nrenew; k++) {
+        size_t i = (c->renew_hint + k) % c->nrenew;
+        renewal_t *r = &c->renewals[i];
+        if (r->msg != msg)
+            continue;
+        if (pa != NULL && pae == NULL) {
+            r->status = 0;
+            r->rev = pa->Sequence;
+        } else {
+            r->status = pae != NULL && pae->ErrCode == JSStreamWrongLastSequenceErr
+                            ? ERR_CONFLICT
+                            : ERR_UNAVAILABLE;
+        }
+        r->msg = NULL;
+        c->renew_hint = i + 1;
+        break;
+    }
+    pthread_mutex_unlock(&c->renew_mu);
+    natsMsg_Destroy(msg);
+}
+
+/* Renews every held lease at once: each a publish to the key's subject expecting the lease's
+ * last revision (what kvStore_Update does, one round trip for all instead of one each). A
+ * refused renewal, or none for a whole lease, loses the partition. */
 static void lease_renew(cluster_t *c)
 {
-    for (uint32_t i = 0; i < c->partitions && !atomic_load(&c->halt); i++) {
+    int64_t t0 = now_ms(); /* the bucket stored a renewal after this: its lease runs from here */
+    bool up = atomic_load(&c->connected);
+    char subject[CONF_STR_MAX + 64];
+    size_t n = 0;
+    pthread_mutex_lock(&c->renew_mu);
+    c->nrenew = 0;
+    c->renew_hint = 0;
+    pthread_mutex_unlock(&c->renew_mu);
+    for (uint32_t i = 0; i < c->partitions && up; i++) {
         part_t *p = &c->parts[i];
         if (!p->held)
             continue;
-        char key[32];
-        key_of(key, sizeof key, i);
-        uint64_t rev = 0;
-        /* disconnected: no request would be answered; only the lease's age counts */
-        natsStatus s = atomic_load(&c->connected)
-                           ? kvStore_UpdateString(&rev, c->kv, key, c->lease_value, p->lease_rev)
-                           : NATS_CONNECTION_DISCONNECTED;
-        int64_t t = now_ms();
-        pthread_mutex_lock(&c->mu);
-        if (s == NATS_OK) {
-            p->lease_rev = rev;
-            p->renewed_ms = t;
-            if (c->head)
-                signal_fd(c); /* entries the fence held back may be taken again */
-        } else if (s == NATS_ERR || t - p->renewed_ms >= c->lease_ms) {
-            /* NATS_ERR: the bucket refused the revision (someone else wrote the key) */
-            log_warnx("cluster: partition %" PRIu32 ": lease lost (%s); stopped applying it", i,
-                      s == NATS_ERR ? "taken over" : "not renewed in time");
+        natsMsg *m = NULL;
+        snprintf(subject, sizeof subject, "$KV.%s.p.%" PRIu32, c->bucket, i);
+        natsStatus s =
+            natsMsg_Create(&m, subject, NULL, c->lease_value, (int)strlen(c->lease_value));
+        pthread_mutex_lock(&c->renew_mu);
+        c->renewals[n] = (renewal_t){.msg = s == NATS_OK ? m : NULL,
+                                     .partition = i,
+                                     .status = s == NATS_OK ? 1 : ERR_UNAVAILABLE};
+        c->nrenew = ++n;
+        pthread_mutex_unlock(&c->renew_mu);
+        if (s != NATS_OK)
+            continue;
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.ExpectLastSubjectSeq = p->lease_rev;
+        natsMsg *owned = m; /* the library takes it (and NULLs owned) on success */
+        s = js_PublishMsgAsync(c->kvjs, &owned, &po);
+        if (s != NATS_OK) {
+            pthread_mutex_lock(&c->renew_mu);
+            c->renewals[n - 1].msg = NULL;
+            c->renewals[n - 1].status = ERR_UNAVAILABLE;
+            pthread_mutex_unlock(&c->renew_mu);
+            natsMsg_Destroy(owned);
+        }
+    }
+    if (n) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = c->kv_wait_ms;
+        if (js_PublishAsyncComplete(c->kvjs, &po) != NATS_OK) {
+            natsMsgList pending = {0};
+            if (js_PublishAsyncGetPendingList(&pending, c->kvjs) == NATS_OK)
+                natsMsgList_Destroy(&pending);
+        }
+    }
+    pthread_mutex_lock(&c->renew_mu);
+    c->nrenew = 0; /* a late ack finds nothing */
+    pthread_mutex_unlock(&c->renew_mu);
+    int64_t t = now_ms();
+    pthread_mutex_lock(&c->mu);
+    bool renewed = false;
+    for (size_t k = 0; k < n; k++) {
+        renewal_t *r = &c->renewals[k];
+        part_t *p = &c->parts[r->partition];
+        if (!p->held)
+            continue;
+        if (r->status == 0) {
+            p->lease_rev = r->rev;
+            p->renewed_ms = t0;
+            renewed = true;
+        } else if (r->status == ERR_CONFLICT || t - p->renewed_ms >= c->lease_ms) {
+            log_warnx("cluster: partition %" PRIu32 ": lease lost (%s, %" PRId64
+                      " ms after its last renewal); stopped applying it",
+                      r->partition,
+                      r->status == ERR_CONFLICT ? "the bucket has a newer revision" : "no answer",
+                      t - p->renewed_ms);
             release_locked(c, p);
         }
-        pthread_mutex_unlock(&c->mu);
     }
+    /* disconnected: nothing was sent; only the leases' age counts */
+    for (uint32_t i = 0; i < c->partitions && !up; i++) {
+        part_t *p = &c->parts[i];
+        if (p->held && t - p->renewed_ms >= c->lease_ms) {
+            log_warnx("cluster: partition %" PRIu32 ": lease lost (disconnected); stopped "
+                      "applying it",
+                      i);
+            release_locked(c, p);
+        }
+    }
+    if (renewed && c->head)
+        signal_fd(c); /* entries the fence held back may be taken again */
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Hands back the partitions held for a node whose heartbeat is back. */
@@ -582,10 +697,10 @@ static void lease_claim(cluster_t *c, int8_t *hb)
                 continue;
         }
         uint64_t rev = 0;
+        int64_t t = now_ms(); /* the lease runs from before the request, as a renewal's */
         natsStatus s = kvStore_CreateString(&rev, c->kv, key, c->lease_value);
         if (s != NATS_OK)
             continue; /* someone holds it (a takeover being handed back), or no answer */
-        int64_t t = now_ms();
         pthread_mutex_lock(&c->mu);
         p->held = true;
         p->takeover = !mine;
@@ -808,7 +923,9 @@ static int connect_nats(cluster_t *c, const conf_t *conf, err_detail_t *detail)
     s = natsConnection_JetStream(&c->js, c->nc, &jo);
     if (s == NATS_OK) {
         jsOptions_Init(&jo);
-        jo.Wait = c->lease_ms / 2 < 250 ? 250 : c->lease_ms / 2;
+        jo.Wait = c->kv_wait_ms;
+        jo.PublishAsync.AckHandler = on_renew_ack;
+        jo.PublishAsync.AckHandlerClosure = c;
         s = natsConnection_JetStream(&c->kvjs, c->nc, &jo);
     }
     if (s != NATS_OK)
@@ -1055,6 +1172,7 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     snprintf(c->lease_value, sizeof c->lease_value, "%" PRIu32 " %s", c->node, endpoint);
     c->lease_ms = (int64_t)conf->cluster_lease_ms;
     c->started_ms = now_ms();
+    c->kv_wait_ms = c->lease_ms / 2 < 250 ? 250 : c->lease_ms / 2;
     c->fetch = (int64_t)conf->cluster_fetch;
     /* a stopped fetcher ends within one fetch: keep that well inside a lease period */
     c->fetch_wait_ms = c->lease_ms / 5 < 500 ? c->lease_ms / 5 : 500;
@@ -1066,22 +1184,38 @@ int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_d
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->pub_mu, NULL);
+    pthread_mutex_init(&c->renew_mu, NULL);
     pthread_cond_init(&c->space, &ca);
     pthread_cond_init(&c->tick, &ca);
     pthread_cond_init(&c->closed_cv, &ca);
     pthread_condattr_destroy(&ca);
     int rc = 0;
     c->parts = calloc((size_t)c->partitions + 1, sizeof *c->parts);
+    c->renewals = calloc(c->partitions, sizeof *c->renewals);
     c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (c->parts == NULL || c->efd < 0) {
+    if (c->parts == NULL || c->renewals == NULL || c->efd < 0) {
         rc = err_set(detail, ERR_NOMEM, "cluster", "out of memory or file descriptors");
         goto fail;
     }
     for (uint32_t i = 0; i <= c->partitions; i++)
         c->parts[i].id = i < c->partitions ? i : CLUSTER_FW;
     c->st.partitions = c->partitions;
-    if ((rc = connect_nats(c, conf, detail)) != 0 || (rc = ensure_stream(c, conf, detail)) != 0 ||
-        (rc = ensure_bucket(c, conf, detail)) != 0)
+    if ((rc = connect_nats(c, conf, detail)) != 0)
+        goto fail;
+    /* a JetStream cluster electing leaders (a node restarting) answers "temporarily
+     * unavailable" for a few seconds: keep asking within cluster_connect_ms */
+    for (int64_t end = c->started_ms + (int64_t)conf->cluster_connect_ms;;) {
+        rc = ensure_stream(c, conf, detail);
+        if (rc == 0) {
+            kvStore_Destroy(c->kv);
+            c->kv = NULL;
+            rc = ensure_bucket(c, conf, detail);
+        }
+        if (rc != ERR_UNAVAILABLE || now_ms() >= end)
+            break;
+        usleep(250 * 1000);
+    }
+    if (rc != 0)
         goto fail;
     if ((rc = route_subscribe(c, detail)) != 0)
         goto fail;
@@ -1173,6 +1307,8 @@ void cluster_destroy(cluster_t **cp)
     pthread_cond_destroy(&c->closed_cv);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->pub_mu);
+    pthread_mutex_destroy(&c->renew_mu);
+    free(c->renewals);
     free(c->pub_map);
     free(c->parts);
     free(c);
@@ -1306,12 +1442,15 @@ int cluster_publish(cluster_t *c, cluster_pub_t *pubs, size_t n, int64_t timeout
 
 size_t cluster_take(cluster_t *c, cluster_entry_t *out, size_t max, size_t max_bytes)
 {
-    uint64_t drain;
-    if (read(c->efd, &drain, sizeof drain) < 0 && errno != EAGAIN)
-        log_warn("cluster: eventfd");
     size_t n = 0, bytes = 0;
     int64_t t = now_ms(), fence = c->lease_ms - c->lease_ms / 3;
     pthread_mutex_lock(&c->mu);
+    if (c->fd_armed) {
+        uint64_t drain;
+        if (read(c->efd, &drain, sizeof drain) < 0 && errno != EAGAIN)
+            log_warn("cluster: eventfd");
+        c->fd_armed = false;
+    }
     qent_t *prev = NULL, *e = c->head;
     while (e && n < max) {
         if (e->kind == CLUSTER_REQUEST || e->kind == CLUSTER_REPLY) {

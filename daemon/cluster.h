@@ -63,8 +63,9 @@ uint32_t cluster_partition(const char *learner_id, uint32_t partitions);
  * "cluster_partitions", "cluster_replicas" or "cluster_lease_ms" otherwise), starts the lease
  * thread, and queues a CLAIM for CLUSTER_FW.
  * endpoint: this node's request endpoint as bound, published in its heartbeat (copied).
- * Caller owns *out. Errors: ERR_UNAVAILABLE (no NATS server answered within
- * conf->cluster_connect_ms), ERR_INVALID (a setting), ERR_NOMEM, with detail.
+ * Caller owns *out. Errors: ERR_UNAVAILABLE (no NATS server answered, or JetStream kept
+ * refusing the stream and bucket requests, within conf->cluster_connect_ms), ERR_CONFLICT,
+ * ERR_INVALID (a setting), ERR_NOMEM, with detail.
  */
 int cluster_new(const conf_t *conf, const char *endpoint, cluster_t **out, err_detail_t *detail);
 

@@ -66,11 +66,12 @@ const command_t COMMANDS[] = {
      "Prints the daemon's counters in the Prometheus text format; for node_exporter's\n"
      "textfile collector: masteryctl metrics > DIR/masteryd.prom.$$ && mv it to "
      "DIR/masteryd.prom."},
-    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON) | O(OPT_SOURCE), O(OPT_REASON), 1,
-     1, "evidence retract ID --reason TEXT [--source S]",
+    {"evidence", "retract", cmd_evidence_retract, O(OPT_REASON) | O(OPT_SOURCE) | O(OPT_LEARNER),
+     O(OPT_REASON), 1, 1, "evidence retract ID --reason TEXT [--source S] [--learner L]",
      "Retracts an evidence item: kept, marked, no longer counted (mastery stays). Ids are\n"
      "scoped to their source: --source names the one it was submitted under (default\n"
-     "masteryctl, as for evidence add; a tool key always retracts in its own)."},
+     "masteryctl, as for evidence add; a tool key always retracts in its own). A cluster\n"
+     "needs --learner, the item's learner: it names the node that holds the item."},
     {"credential", "list", cmd_credential_list, O(OPT_LEARNER), O(OPT_LEARNER), 0, 0,
      "credential list --learner L", "Lists the badges issued to a learner."},
     {"credential", "get", cmd_credential_get, O(OPT_FORMAT), 0, 1, 1,

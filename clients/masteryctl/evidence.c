@@ -383,6 +383,7 @@ int cmd_evidence_retract(ctl_t *ctl, const args_t *a)
     op.evidence_id = a->pos[0];
     op.reason = (char *)a->val[OPT_REASON];
     op.source = (char *)opt_str(a, OPT_SOURCE, "masteryctl"); /* as evidence add's default */
+    op.learner_id = (char *)opt_str(a, OPT_LEARNER, "");      /* cluster mode needs it */
     Mastery__V1__Request req = MASTERY__V1__REQUEST__INIT;
     req.op_case = MASTERY__V1__REQUEST__OP_RETRACT_EVIDENCE;
     req.retract_evidence = &op;
