@@ -12,6 +12,7 @@ quorum of the other two keeps every acknowledged message.
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -38,24 +39,48 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_RNG = random.Random()
 
 
 def _free_ports(k):
-    """k distinct free ports (held open together so none is handed out twice)."""
-    socks = []
+    """k distinct free loopback ports below the kernel's ephemeral range. A node restarted on its
+    ports must find them still free: a port the kernel hands out for bind(0) or an outgoing
+    connection (other tests on the machine) could be taken in the seconds a node is down."""
+    low, socks, out = _ephemeral_low(), [], []
     try:
-        for _ in range(k):
+        if low < 12000:  # no room below it: the kernel's choice
+            for _ in range(k):
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                socks.append(s)
+            return [s.getsockname()[1] for s in socks]
+        while len(out) < k:
+            port = _RNG.randrange(10000, low)
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)  # held until all are chosen, so none is chosen twice
+            out.append(port)
+        return out
     finally:
         for s in socks:
             s.close()
+
+
+def free_port():
+    """One free loopback port for a process that is restarted on it (see _free_ports)."""
+    return _free_ports(1)[0]
 
 
 class NatsCluster:
