@@ -124,7 +124,7 @@ int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms, 
                        "%s/%s is missing, and data.mdb is sealed under it: learners' records "
                        "cannot be read without it. Restore it from the backup of the key "
                        "directory (README: Backup and restore)",
-                       key_dir, VAULT_FILE);
+                       key_dir, vault_file());
     if (rc != 0)
         return rc;
     if ((rc = vault_fingerprint(v, have)) != 0) {
@@ -136,7 +136,7 @@ int identity_vault(store_t *st, const char *key_dir, bool seal, int64_t now_ms, 
         return err_set(d, ERR_INVALID, "key_dir",
                        "%s/%s is not the store key data.mdb was sealed under. Restore the key "
                        "directory backed up with this store (README: Backup and restore)",
-                       key_dir, VAULT_FILE);
+                       key_dir, vault_file());
     }
     if (!recorded) {
         if ((rc = store_txn_begin(st, true, &txn)) == 0 &&

@@ -215,6 +215,13 @@ int main(int argc, char **argv)
         return bad;
     }
 
+    if (conf.cluster_nats[0] != '\0') {
+        /* The nodes share key_dir (issuer keys, cluster.key); each keeps its own store key
+         * there, since each re-keys its own store after an erasure (--check reads it too). */
+        char name[64];
+        snprintf(name, sizeof name, "store-node%llu.key", (unsigned long long)conf.cluster_node);
+        vault_set_file(name);
+    }
     if (check_store) {
         log_init(true, (int)conf.verbose, "masteryd");
         check_report_t report;

@@ -208,8 +208,8 @@ static int vault_save(const vault_t *v, const char *key_dir, err_detail_t *d)
     if (text == NULL)
         return err_set(d, ERR_NOMEM, "store.key", "out of memory");
     char tmp[4096], path[4096];
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", key_dir, VAULT_FILE);
-    snprintf(path, sizeof path, "%s/%s", key_dir, VAULT_FILE);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", key_dir, vault_file());
+    snprintf(path, sizeof path, "%s/%s", key_dir, vault_file());
     size_t len = strlen(text);
     int rc = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -230,11 +230,23 @@ static int vault_save(const vault_t *v, const char *key_dir, err_detail_t *d)
     return rc;
 }
 
+static char file_name[64] = VAULT_FILE;
+
+void vault_set_file(const char *name)
+{
+    snprintf(file_name, sizeof file_name, "%s", name);
+}
+
+const char *vault_file(void)
+{
+    return file_name;
+}
+
 int vault_open(const char *key_dir, bool create, bool seal, int64_t now_ms, vault_t **out,
                err_detail_t *d)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", key_dir, VAULT_FILE);
+    snprintf(path, sizeof path, "%s/%s", key_dir, vault_file());
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         if (!create)

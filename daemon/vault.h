@@ -33,11 +33,20 @@
 #define VAULT_BOX_OVERHEAD   29 /* version, nonce, tag */
 #define VAULT_WRAPPED_LEN    (4 + 12 + VAULT_SECRET_LEN + 16) /* epoch(le32) nonce ct tag */
 #define VAULT_INDEX_HASH_LEN 16
-#define VAULT_FILE           "store.key"
-#define VAULT_FILE_MAX       65536 /* bytes of store.key read at most */
+#define VAULT_FILE           "store.key" /* the default; see vault_set_file */
+#define VAULT_FILE_MAX       65536       /* bytes of store.key read at most */
 #define VAULT_EPOCHS_MAX     64
 
 typedef struct vault vault_t;
+
+/*
+ * The store key's file name in key_dir: VAULT_FILE unless set once at start, before any other
+ * vault call and before threads (a process-wide setting). Cluster mode gives each node its own
+ * (store-node<N>.key), because the nodes share key_dir and each re-keys its own store: a
+ * shared file rewritten by two nodes would lose one's epochs. name is copied (< 64 bytes).
+ */
+void vault_set_file(const char *name);
+const char *vault_file(void);
 
 /*
  * Opens key_dir/store.key, creating it (0600, fresh random keys, epoch 1) when absent and

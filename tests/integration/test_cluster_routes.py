@@ -141,6 +141,16 @@ def test_routes(cluster):
     e0 = c0.call(list_evidence=pb.ListEvidence(learner_id=l0)).evidence.items
     assert [e.retracted for e in e0] == [True]
 
+    # Erasure rides the stream to the holder, which re-keys its own store key: each node keeps
+    # its own in the shared key_dir, so two nodes re-keying never overwrite each other's.
+    rep = c1.call(erase_learner=pb.EraseLearner(learner_id=l0, reason="parent's request"))
+    assert rep.status.code == pb.STATUS_OK, rep.status
+    assert c0.call(get_learner=pb.GetLearner(learner_id=l0)).status.code == pb.STATUS_GONE
+    assert c1.call(get_learner=pb.GetLearner(learner_id=l0)).status.code == pb.STATUS_GONE
+    keys = sorted(os.listdir(tmp_path / "keys"))
+    assert "store-node0.key" in keys and "store-node1.key" in keys and "cluster.key" in keys
+    assert "store.key" not in keys
+
     # The stream's files (and its replicas') hold sealed boxes: no learner id, no narrative.
     seen = b""
     for root, _, files in os.walk(tmp_path / "js"):
