@@ -122,6 +122,7 @@ struct server {
     cluster_entry_t *entries; /* CLUSTER_TAKE, taken from the cluster for one group commit */
     uint64_t next_token;      /* forwarded reads' waiters (above any stream sequence) */
     uint64_t (*later)[2];     /* per partition: the sequence put off, since when (ms) */
+    bool *off;                /* per partition and the frameworks: put off in this commit */
 };
 
 static int monitors_start(server_t *s, err_detail_t *d);
@@ -361,6 +362,7 @@ void server_destroy(server_t **sp)
     free(s->waiters);
     free(s->entries);
     free(s->later);
+    free(s->off);
     free(s);
     *sp = NULL;
 }
@@ -1132,7 +1134,8 @@ int server_set_cluster(server_t *s, cluster_t *c, clusterkey_t *key)
         return 0;
     s->entries = calloc(CLUSTER_TAKE, sizeof *s->entries);
     s->later = calloc(s->conf->cluster_partitions, sizeof *s->later);
-    if (s->entries == NULL || s->later == NULL)
+    s->off = calloc(s->conf->cluster_partitions + 1, sizeof *s->off);
+    if (s->entries == NULL || s->later == NULL || s->off == NULL)
         return ERR_NOMEM;
     s->stats->m.cluster.on = true;
     s->next_token = 1ull << 62;
@@ -1223,10 +1226,14 @@ static void waiters_expire(server_t *s)
             continue;
         }
         err_detail_t d;
-        err_set(&d, ERR_UNAVAILABLE, "cluster",
-                "stored in the cluster's stream (sequence %llu), not yet applied by this node: "
-                "ListFrameworks shows it once it is",
-                (unsigned long long)w->seq);
+        if (w->seq >= 1ull << 62) /* a forwarded read */
+            err_set(&d, ERR_UNAVAILABLE, "learner_id",
+                    "the node holding this learner did not answer in time; retry");
+        else
+            err_set(&d, ERR_UNAVAILABLE, "cluster",
+                    "stored in the cluster's stream (sequence %llu) and applied in order, but its "
+                    "answer did not come back in time: look before you send it again",
+                    (unsigned long long)w->seq);
         send_error(s, w->rid, w->rid_len, w->conn, w->request_id, &d);
         s->waiters[i] = s->waiters[--s->n_waiters];
     }
@@ -1383,13 +1390,10 @@ static void intake_run(server_t *s)
     free(ins);
 }
 
-/* Whether partition p (of epoch) is in the list of those put off in this group commit. */
-static bool later_has(const uint64_t (*later)[2], size_t n, uint32_t p)
+/* The index of partition p in per-partition arrays (the frameworks' last). */
+static size_t part_index(const server_t *s, uint32_t p)
 {
-    for (size_t i = 0; i < n; i++)
-        if (later[i][0] == p)
-            return true;
-    return false;
+    return p == CLUSTER_FW ? (size_t)s->conf->cluster_partitions : p;
 }
 
 /*
@@ -1404,8 +1408,10 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
         return;
     }
     handler_batch_begin(s->handler, now_ms());
-    uint64_t later[64][2];
-    size_t n_later = 0;
+    /* Partitions put off in this group commit: none of their later messages may be applied
+     * before the one put off (that would skip it), so each is rewound from the store. */
+    bool *off = s->off;
+    memset(off, 0, ((size_t)s->conf->cluster_partitions + 1) * sizeof *off);
     struct {
         uint64_t seq;
         uint32_t node;
@@ -1416,7 +1422,7 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
     uint64_t counts[4] = {0};
     int rc = fw == NULL ? ERR_NOMEM : 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (later_has((const uint64_t(*)[2])later, n_later, e[i].partition))
+        if (off[part_index(s, e[i].partition)])
             continue;
         handler_stream_result_t res;
         uint8_t *reply = NULL;
@@ -1442,10 +1448,7 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
                           "node's cluster.key (another cluster's key?); the partition waits",
                           (unsigned long long)e[i].seq, (unsigned)e[i].partition);
             cluster_rewind(s->cluster, e[i].partition, e[i].epoch, 5000);
-            if (n_later < 64) {
-                later[n_later][0] = e[i].partition;
-                later[n_later++][1] = e[i].epoch;
-            }
+            off[part_index(s, e[i].partition)] = true;
             continue;
         }
         rc = handler_stream_apply(s->handler, txn, e[i].partition, e[i].seq, plain, plain_len,
@@ -1463,9 +1466,9 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
             fw[n_fw++].len = len;
         } else
             free(reply);
-        if (res == HANDLER_STREAM_LATER && n_later < 64) {
-            later[n_later][0] = e[i].partition;
-            later[n_later++][1] = e[i].epoch;
+        if (res == HANDLER_STREAM_LATER) {
+            cluster_rewind(s->cluster, e[i].partition, e[i].epoch, 250);
+            off[part_index(s, e[i].partition)] = true;
             uint64_t *l = s->later[e[i].partition];
             if (l[0] != e[i].seq) {
                 l[0] = e[i].seq;
@@ -1489,8 +1492,6 @@ static void stream_apply(server_t *s, cluster_entry_t *e, size_t n)
     else if (rc != 0)
         log_warnx("cluster: %zu stream messages not applied: %s (applied again from the stream)", n,
                   err_str(rc));
-    for (size_t i = 0; i < n_later; i++)
-        cluster_rewind(s->cluster, (uint32_t)later[i][0], later[i][1], 250);
     cluster_done(s->cluster, e, n, rc == 0);
     if (rc == 0) {
         s->stats->commits++;
