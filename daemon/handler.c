@@ -4197,6 +4197,17 @@ int handler_intake_reply(handler_t *h, const wire_request_t *req, handler_intake
     return reply_pack(&rep, req->request_id, &d, reply, len) == 0 ? 0 : ERR_NOMEM;
 }
 
+/* A ClusterItem from NATS (outside input: fuzz_clusteritem): the strict walk, then unpack;
+ * NULL when it is not one. */
+static Mastery__V1__ClusterItem *cluster_item_decode(handler_t *h, const uint8_t *data, size_t len)
+{
+    err_detail_t d;
+    if (len > h->conf->max_frame ||
+        wire_check(&mastery__v1__cluster_item__descriptor, data, len, &d) != 0)
+        return NULL;
+    return mastery__v1__cluster_item__unpack(NULL, len, data);
+}
+
 int handler_stream_applied(handler_t *h, uint32_t partition, uint64_t *seq)
 {
     store_txn_t *txn;
@@ -4225,10 +4236,7 @@ int handler_stream_apply(handler_t *h, store_txn_t *txn, uint32_t partition, uin
     }
     err_detail_t d;
     err_clear(&d);
-    Mastery__V1__ClusterItem *ci = NULL;
-    if (len <= h->conf->max_frame &&
-        wire_check(&mastery__v1__cluster_item__descriptor, data, len, &d) == 0)
-        ci = mastery__v1__cluster_item__unpack(NULL, len, data);
+    Mastery__V1__ClusterItem *ci = cluster_item_decode(h, data, len);
     const char *learner_id = NULL;
     handler_route_t route =
         ci && ci->request ? handler_request_route(ci->request, &learner_id) : HANDLER_ROUTE_LOCAL;
@@ -4302,20 +4310,16 @@ int handler_stream_apply(handler_t *h, store_txn_t *txn, uint32_t partition, uin
 int handler_apply_forwarded(handler_t *h, store_txn_t *txn, const uint8_t *data, size_t len,
                             uint8_t **reply, size_t *reply_len)
 {
-    err_detail_t d;
-    err_clear(&d);
     *reply = NULL;
-    Mastery__V1__ClusterItem *ci = NULL;
-    if (len <= h->conf->max_frame &&
-        wire_check(&mastery__v1__cluster_item__descriptor, data, len, &d) == 0)
-        ci = mastery__v1__cluster_item__unpack(NULL, len, data);
+    Mastery__V1__ClusterItem *ci = cluster_item_decode(h, data, len);
     const char *learner_id;
     if (ci == NULL || ci->request == NULL ||
         handler_request_route(ci->request, &learner_id) != HANDLER_ROUTE_LEARNER_READ) {
+        int rc = handler_error_reply(ci && ci->request ? ci->request->request_id : "", ERR_INVALID,
+                                     "cluster", "not a forwarded read this node can answer", reply,
+                                     reply_len);
         mastery__v1__cluster_item__free_unpacked(ci, NULL);
-        return handler_error_reply(ci && ci->request ? ci->request->request_id : "", ERR_INVALID,
-                                   "cluster", "not a forwarded read this node can answer", reply,
-                                   reply_len);
+        return rc;
     }
     auth_client_t tmp;
     handler_client_t who;
