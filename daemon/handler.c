@@ -4153,8 +4153,8 @@ int handler_intake_reply(handler_t *h, const wire_request_t *req, handler_intake
             err_set(item, ERR_DUPLICATE, field, "already recorded");
         else if (in->pubs[k].status != 0)
             err_set(item, ERR_UNAVAILABLE, field,
-                    "the cluster's stream did not acknowledge it (%s); nothing was stored under "
-                    "this id by this request: retry it",
+                    "the cluster's stream did not acknowledge it in time (%s): send it again "
+                    "(its id keeps it stored once)",
                     err_str(in->pubs[k].status));
     }
     Mastery__V1__EvidenceResults *out = arena_alloc(h->arena, sizeof *out);
