@@ -76,12 +76,13 @@ typedef struct waiter {
     uint8_t rid[RID_MAX];
     size_t rid_len;
     conn_t *conn;
-    char request_id[128];
+    char *request_id; /* the client's, whole: it matches the answer by it (owned) */
     int64_t deadline;
 } waiter_t;
 
-#define CLUSTER_TAKE 1024 /* stream messages applied in one group commit, at most */
-#define WAITERS_MAX  4096 /* clients waiting for an answer from the cluster, at most */
+#define CLUSTER_TAKE  1024        /* stream messages applied in one group commit, at most */
+#define WAITERS_MAX   4096        /* clients waiting for an answer from the cluster, at most */
+#define WAITERS_BYTES (16u << 20) /* and the bytes of their request ids, at most */
 #define LATER_MAX_MS                                                                               \
     30000 /* an item's framework may take this long to arrive; then it is                          \
              refused (logged), so its partition never stops for good */
@@ -119,6 +120,7 @@ struct server {
     clusterkey_t *ckey; /* what goes through NATS is sealed under it (borrowed from main) */
     waiter_t *waiters;  /* framework requests waiting for their application here */
     size_t n_waiters, cap_waiters;
+    size_t waiter_bytes;      /* request ids the waiters hold */
     cluster_entry_t *entries; /* CLUSTER_TAKE, taken from the cluster for one group commit */
     uint64_t next_token;      /* forwarded reads' waiters (above any stream sequence) */
     uint64_t (*later)[2];     /* per partition: the sequence put off, since when (ms) */
@@ -359,6 +361,8 @@ void server_destroy(server_t **sp)
         free(s->conns[i]);
     free(s->conns);
     free(s->batch);
+    for (size_t i = 0; i < s->n_waiters; i++)
+        free(s->waiters[i].request_id); /* unanswered at shutdown: they retry */
     free(s->waiters);
     free(s->entries);
     free(s->later);
@@ -1183,7 +1187,8 @@ static void aad_answer(const server_t *s, uint32_t node, uint64_t token, char *b
 
 static int waiter_add(server_t *s, const pending_t *p, uint64_t seq)
 {
-    if (s->n_waiters >= WAITERS_MAX)
+    size_t id_len = strlen(p->req->request_id) + 1;
+    if (s->n_waiters >= WAITERS_MAX || s->waiter_bytes + id_len > WAITERS_BYTES)
         return ERR_LIMIT; /* answered UNAVAILABLE: the client retries later */
     if (s->n_waiters == s->cap_waiters) {
         size_t cap = s->cap_waiters ? 2 * s->cap_waiters : 16;
@@ -1193,14 +1198,27 @@ static int waiter_add(server_t *s, const pending_t *p, uint64_t seq)
         s->waiters = w;
         s->cap_waiters = cap;
     }
+    char *id = malloc(id_len);
+    if (id == NULL)
+        return ERR_NOMEM;
+    memcpy(id, p->req->request_id, id_len);
+    s->waiter_bytes += id_len;
     waiter_t *w = &s->waiters[s->n_waiters++];
+    w->request_id = id;
     w->seq = seq;
     memcpy(w->rid, p->rid, p->rid_len);
     w->rid_len = p->rid_len;
     w->conn = p->conn;
-    snprintf(w->request_id, sizeof w->request_id, "%s", p->req->request_id);
     w->deadline = now_ms() + 30000;
     return 0;
+}
+
+/* Forgets waiter i (answered or expired). */
+static void waiter_drop(server_t *s, size_t i)
+{
+    s->waiter_bytes -= strlen(s->waiters[i].request_id) + 1;
+    free(s->waiters[i].request_id);
+    s->waiters[i] = s->waiters[--s->n_waiters];
 }
 
 /* Answers the waiter of seq with reply (taken), or frees reply when nobody here waits for it. */
@@ -1210,7 +1228,7 @@ static void waiter_answer(server_t *s, uint64_t seq, uint8_t *reply, size_t len)
         if (s->waiters[i].seq == seq) {
             waiter_t *w = &s->waiters[i];
             send_reply(s, w->rid, w->rid_len, w->conn, reply, len);
-            s->waiters[i] = s->waiters[--s->n_waiters];
+            waiter_drop(s, i);
             return;
         }
     free(reply);
@@ -1235,7 +1253,7 @@ static void waiters_expire(server_t *s)
                     "answer did not come back in time: look before you send it again",
                     (unsigned long long)w->seq);
         send_error(s, w->rid, w->rid_len, w->conn, w->request_id, &d);
-        s->waiters[i] = s->waiters[--s->n_waiters];
+        waiter_drop(s, i);
     }
 }
 
